@@ -1,0 +1,311 @@
+/**
+ * The backprop scheduler: a define-by-run tape. Each differentiable op records a {@linkcode Node};
+ * `backward()` walks the graph in reverse topological order (Kahn's algorithm, no recursion),
+ * sums gradients where a tensor feeds several consumers, and frees each node's saved tensors as soon
+ * as its gradient is done.
+ *
+ * @module
+ */
+
+import type { DType } from "./dtype.ts";
+import { AutogradError, ShapeError } from "./errors.ts";
+import type { GradContext, OpDef } from "./registry.ts";
+import { sameShape, shapeStr } from "./shape.ts";
+import type { Shape } from "./shape.ts";
+import type { Tensor } from "./tensor.ts";
+
+let gradEnabled = true;
+
+/** Whether ops currently record autograd nodes. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Turns gradient recording on or off globally; returns the previous setting. */
+export function setGradEnabled(on: boolean): boolean {
+  const prev = gradEnabled;
+  gradEnabled = on;
+  return prev;
+}
+
+/**
+ * Runs `fn` without recording gradients (inference, optimizer updates).
+ *
+ * @example
+ * ```ts
+ * import { noGrad, tensor } from "./mod.ts";
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * const y = noGrad(() => w.mul(2));
+ * console.log(y.requiresGrad); // false
+ * ```
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Runs `fn` with gradient recording on, even inside {@linkcode noGrad}. */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+type Edge = { node: Node; index: number } | { leaf: Tensor } | null;
+
+/** A recorded op application: the graph node that produced some tensors. */
+export class Node {
+  /** The op that ran. */
+  readonly op: OpDef<unknown>;
+  /** Attributes it ran with. */
+  readonly attrs: unknown;
+  /** Where each input's gradient goes. */
+  readonly edges: Edge[];
+  /** Input shapes, kept after saved tensors are freed. */
+  readonly inputShapes: Shape[];
+  /** Input dtypes. */
+  readonly inputDtypes: DType[];
+  #inputs: readonly Tensor[] | null;
+  #outputs: readonly Tensor[] | null;
+  #versions: number[];
+  #outputCount: number;
+  #released = false;
+  /** Shape of output 0 (its gradient is zeros when no consumer sent one). */
+  readonly outputShape: Shape;
+  /** Device of the outputs. */
+  readonly device: string;
+
+  /** Records `op` applied to `inputs` giving `outputs`. */
+  constructor(
+    op: OpDef<unknown>,
+    inputs: readonly Tensor[],
+    attrs: unknown,
+    outputs: readonly Tensor[],
+  ) {
+    this.op = op;
+    this.attrs = attrs;
+    const n = inputs.length;
+    this.edges = new Array(n);
+    this.inputShapes = new Array(n);
+    this.inputDtypes = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const t = inputs[i];
+      this.inputShapes[i] = t.shape;
+      this.inputDtypes[i] = t.dtype;
+      this.edges[i] = t.gradFn
+        ? { node: t.gradFn, index: t.outputIndex }
+        : t.requiresGrad
+        ? { leaf: t }
+        : null;
+    }
+    this.#inputs = op.savesInputs === false ? null : inputs;
+    this.#outputs = op.savesOutputs ? outputs : null;
+    this.#outputCount = outputs.length;
+    this.outputShape = outputs[0].shape;
+    this.device = outputs[0].device;
+    this.#versions = [];
+    if (this.#inputs) { for (const t of inputs) this.#versions.push(t.storage.version); }
+    if (this.#outputs) { for (const t of outputs) this.#versions.push(t.storage.version); }
+  }
+
+  /** Number of outputs. */
+  get outputCount(): number {
+    return this.#outputCount;
+  }
+
+  /** Whether backward already freed this node's saved tensors. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Re-records saved versions after an in-place op made this node's output its target. */
+  rebaseVersions(): void {
+    const saved = [...(this.#inputs ?? []), ...(this.#outputs ?? [])];
+    this.#versions = saved.map((t) => t.storage.version);
+  }
+
+  /** Frees the saved tensors. */
+  release(): void {
+    this.#inputs = null;
+    this.#outputs = null;
+    this.#released = true;
+  }
+
+  /** Builds the context the gradient rule sees, checking saved tensors were not modified in place. */
+  context(): GradContext<unknown> {
+    if (this.#released) {
+      throw new AutogradError(
+        `${this.op.name}: trying to backward through the graph a second time; its saved tensors were ` +
+          `freed after the first backward (pass { retainGraph: true } to the first backward)`,
+      );
+    }
+    const saved = [...(this.#inputs ?? []), ...(this.#outputs ?? [])];
+    for (let i = 0; i < saved.length; i++) {
+      if (saved[i].storage.version !== this.#versions[i]) {
+        throw new AutogradError(
+          `${this.op.name}: a ${
+            shapeStr(saved[i].shape)
+          } tensor it saved for backward was modified by an ` +
+            `in-place operation (version ${saved[i].storage.version}, saved at ${
+              this.#versions[i]
+            })`,
+        );
+      }
+    }
+    return {
+      inputs: this.#inputs ?? [],
+      outputs: this.#outputs ?? [],
+      inputShapes: this.inputShapes,
+      inputDtypes: this.inputDtypes,
+      attrs: this.attrs,
+      needsInputGrad: this.edges.map((e) => e !== null),
+    };
+  }
+}
+
+/** Options of {@linkcode backward}. */
+export interface BackwardOptions {
+  /** Keep saved tensors so backward can run through the graph again. */
+  retainGraph?: boolean;
+}
+
+/** Hooks the tensor module installs so this file needs no runtime import of it. */
+export interface TensorOps {
+  /** Elementwise sum of two gradients. */
+  add(a: Tensor, b: Tensor): Tensor;
+  /** A tensor of ones like `t`. */
+  onesLike(t: Tensor): Tensor;
+  /** A tensor of zeros of a shape on a device. */
+  zeros(shape: Shape, device: string): Tensor;
+  /** A copy of `t` with its own storage. */
+  clone(t: Tensor): Tensor;
+  /** Exempts a tensor from scope disposal. */
+  keep(t: Tensor): Tensor;
+}
+
+let tensorOps: TensorOps | null = null;
+
+/** Installs the tensor helpers backward needs (called once by the tensor module). */
+export function installTensorOps(o: TensorOps): void {
+  tensorOps = o;
+}
+
+/**
+ * Back-propagates from `root`: accumulates d(root)/d(leaf) into every leaf's `.grad`.
+ * `gradient` defaults to ones for a scalar root.
+ */
+export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
+  const T = tensorOps!;
+  if (!root.requiresGrad) {
+    throw new AutogradError(
+      `backward: the ${shapeStr(root.shape)} tensor does not require grad and has no grad_fn ` +
+        `(did you compute it under noGrad, or from tensors without requiresGrad?)`,
+    );
+  }
+  if (!gradient) {
+    if (root.size !== 1) {
+      throw new ShapeError(
+        `backward: grad can be implicitly created only for scalar outputs, got shape ${
+          shapeStr(root.shape)
+        }; ` +
+          `pass a gradient tensor of that shape`,
+      );
+    }
+    gradient = T.onesLike(root);
+  } else if (!sameShape(gradient.shape, root.shape)) {
+    throw new ShapeError(
+      `backward: gradient shape ${shapeStr(gradient.shape)} does not match the tensor's ${
+        shapeStr(root.shape)
+      }`,
+    );
+  }
+  const retain = options.retainGraph === true;
+  const prev = setGradEnabled(false);
+  try {
+    const handed = new Set<unknown>();
+    if (!root.gradFn) {
+      accumulateLeaf(T, root, gradient, handed);
+      return;
+    }
+    // Count, for every reachable node, how many edges point at it.
+    const deps = new Map<Node, number>();
+    const stack: Node[] = [root.gradFn];
+    deps.set(root.gradFn, 0);
+    while (stack.length) {
+      const n = stack.pop()!;
+      for (const e of n.edges) {
+        if (e && "node" in e) {
+          const d = deps.get(e.node);
+          if (d === undefined) {
+            deps.set(e.node, 1);
+            stack.push(e.node);
+          } else deps.set(e.node, d + 1);
+        }
+      }
+    }
+    const buffers = new Map<Node, (Tensor | null)[]>();
+    const rootBuf = new Array<Tensor | null>(root.gradFn.outputCount).fill(null);
+    rootBuf[root.outputIndex] = gradient;
+    buffers.set(root.gradFn, rootBuf);
+    const ready: Node[] = [root.gradFn];
+    while (ready.length) {
+      const node = ready.pop()!;
+      const gs = buffers.get(node)!;
+      buffers.delete(node);
+      const ctx = node.context();
+      const grads = node.op.grad!(ctx, gs[0] ?? T.zeros(node.outputShape, node.device));
+      if (!retain) node.release();
+      for (let i = 0; i < node.edges.length; i++) {
+        const e = node.edges[i];
+        if (!e) continue;
+        const g = grads[i] ?? null;
+        if (g && !sameShape(g.shape, node.inputShapes[i])) {
+          throw new ShapeError(
+            `${node.op.name}: gradient rule returned shape ${
+              shapeStr(g.shape)
+            } for input ${i} of shape ` +
+              `${shapeStr(node.inputShapes[i])} (a bug in the op's gradient rule)`,
+          );
+        }
+        if ("leaf" in e) {
+          if (g) accumulateLeaf(T, e.leaf, g, handed);
+          continue;
+        }
+        let buf = buffers.get(e.node);
+        if (!buf) {
+          buf = new Array<Tensor | null>(e.node.outputCount).fill(null);
+          buffers.set(e.node, buf);
+        }
+        if (g) buf[e.index] = buf[e.index] ? T.add(buf[e.index]!, g) : g;
+        const d = deps.get(e.node)! - 1;
+        deps.set(e.node, d);
+        if (d === 0) ready.push(e.node);
+      }
+    }
+  } finally {
+    setGradEnabled(prev);
+  }
+}
+
+// A gradient tensor handed to one leaf is cloned before it is handed to another (or when it aliases
+// the leaf), so in-place edits of one `.grad` (clipping) never change another.
+function accumulateLeaf(T: TensorOps, leaf: Tensor, g: Tensor, handed: Set<unknown>): void {
+  if (!leaf.requiresGrad) return;
+  if (leaf.grad) {
+    leaf.grad = T.keep(T.add(leaf.grad, g));
+    return;
+  }
+  const h = g.storage.handle;
+  if (handed.has(h) || h === leaf.storage.handle) g = T.clone(g);
+  handed.add(g.storage.handle);
+  leaf.grad = T.keep(g);
+}

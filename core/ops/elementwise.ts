@@ -1,0 +1,361 @@
+/**
+ * Elementwise ops: unary math, binary arithmetic with NumPy broadcasting, comparisons, `where` and
+ * `cast`, each with its gradient rule beside it.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { isFloating, promoteTypes } from "../dtype.ts";
+import type { DType } from "../dtype.ts";
+import { DTypeError } from "../errors.ts";
+import { apply1, defineOp } from "../registry.ts";
+import type { GradContext, OpDef, TensorSpec } from "../registry.ts";
+import { broadcastShapes, sameShape } from "../shape.ts";
+import type { Shape } from "../shape.ts";
+import { scalar, scalarLike, Tensor } from "../tensor.ts";
+import { sumToShape } from "./reduce.ts";
+
+/** A tensor or a plain number (broadcast as a 0-d tensor). */
+export type TensorLike = Tensor | number | boolean;
+
+type NoAttrs = Record<string, never>;
+const NONE: NoAttrs = {};
+
+// ---------------------------------------------------------------- unary
+
+/** Names of the unary elementwise ops. */
+export type UnaryOpName =
+  | "neg"
+  | "exp"
+  | "log"
+  | "log1p"
+  | "sqrt"
+  | "rsqrt"
+  | "abs"
+  | "sign"
+  | "relu"
+  | "sigmoid"
+  | "tanh"
+  | "erf"
+  | "sin"
+  | "cos"
+  | "reciprocal"
+  | "floor"
+  | "ceil"
+  | "round"
+  | "logicalNot";
+
+/** How the output dtype of a unary op follows its input. */
+type UnaryKind = "float" | "same" | "bool";
+
+function unaryOp(
+  name: UnaryOpName,
+  kind: UnaryKind,
+  grad: ((g: Tensor, x: Tensor, y: Tensor) => Tensor) | null,
+  uses: "input" | "output" | "none",
+): OpDef<NoAttrs> {
+  return defineOp<NoAttrs>({
+    name,
+    infer(inputs): TensorSpec[] {
+      const x = inputs[0];
+      if (kind === "float" && !isFloating(x.dtype)) {
+        throw new DTypeError(`${name}: expected a float32 tensor, got ${x.dtype}`);
+      }
+      if (kind === "same" && x.dtype === "bool") {
+        throw new DTypeError(
+          `${name}: not defined for bool tensors (cast to float32 or int32 first)`,
+        );
+      }
+      return [{ shape: x.shape as number[], dtype: kind === "bool" ? "bool" : x.dtype }];
+    },
+    savesInputs: uses === "input",
+    savesOutputs: uses === "output",
+    differentiable: kind !== "bool",
+    grad: grad
+      ? (ctx, g) => [grad(g, ctx.inputs[0], ctx.outputs[0])]
+      : (ctx) => [zerosOf(ctx.inputShapes[0], ctx)],
+  });
+}
+
+function zerosOf(shape: Shape, ctx: GradContext<unknown>): Tensor {
+  const like = ctx.inputs[0] ?? ctx.outputs[0];
+  return scalarLike(0, like).expand(shape as number[]).clone();
+}
+
+const U = {
+  neg: unaryOp("neg", "same", (g) => g.neg(), "none"),
+  exp: unaryOp("exp", "float", (g, _x, y) => g.mul(y), "output"),
+  log: unaryOp("log", "float", (g, x) => g.div(x), "input"),
+  log1p: unaryOp("log1p", "float", (g, x) => g.div(x.add(1)), "input"),
+  sqrt: unaryOp("sqrt", "float", (g, _x, y) => g.div(y.mul(2)), "output"),
+  rsqrt: unaryOp("rsqrt", "float", (g, _x, y) => g.mul(y.pow(3)).mul(-0.5), "output"),
+  abs: unaryOp("abs", "same", (g, x) => g.mul(x.sign()), "input"),
+  sign: unaryOp("sign", "same", null, "none"),
+  relu: unaryOp("relu", "same", (g, _x, y) => g.mul(y.gt(0)), "output"),
+  sigmoid: unaryOp("sigmoid", "float", (g, _x, y) => g.mul(y.mul(y.neg().add(1))), "output"),
+  tanh: unaryOp("tanh", "float", (g, _x, y) => g.mul(y.mul(y).neg().add(1)), "output"),
+  erf: unaryOp(
+    "erf",
+    "float",
+    (g, x) => g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI))),
+    "input",
+  ),
+  sin: unaryOp("sin", "float", (g, x) => g.mul(x.cos()), "input"),
+  cos: unaryOp("cos", "float", (g, x) => g.mul(x.sin()).neg(), "input"),
+  reciprocal: unaryOp("reciprocal", "float", (g, _x, y) => g.mul(y.mul(y)).neg(), "output"),
+  floor: unaryOp("floor", "same", null, "none"),
+  ceil: unaryOp("ceil", "same", null, "none"),
+  round: unaryOp("round", "same", null, "none"),
+  logicalNot: unaryOp("logicalNot", "bool", null, "none"),
+};
+
+const FLOAT_ONLY = new Set<UnaryOpName>([
+  "exp",
+  "log",
+  "log1p",
+  "sqrt",
+  "rsqrt",
+  "sigmoid",
+  "tanh",
+  "erf",
+  "sin",
+  "cos",
+  "reciprocal",
+]);
+
+/** Applies a unary elementwise op (int inputs of float-only ops are promoted to float32). */
+export function unary(name: UnaryOpName, x: Tensor): Tensor {
+  if (FLOAT_ONLY.has(name) && x.dtype !== "float32") x = cast(x, "float32");
+  if (name === "logicalNot" && x.dtype !== "bool") x = cast(x, "bool");
+  return apply1(U[name], [x], NONE);
+}
+
+// ---------------------------------------------------------------- binary
+
+/** Names of the binary arithmetic ops. */
+export type BinaryOpName = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
+/** Names of the comparison ops (bool results). */
+export type CompareOpName = "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr";
+
+function inferBinary(name: string, compare: boolean) {
+  return (inputs: readonly Tensor[]): TensorSpec[] => {
+    const [a, b] = inputs;
+    if (a.dtype !== b.dtype) {
+      throw new DTypeError(
+        `${name}: kernel inputs must share a dtype, got ${a.dtype} and ${b.dtype}`,
+      );
+    }
+    const shape = sameShape(a.shape, b.shape)
+      ? a.shape as number[]
+      : broadcastShapes(name, a.shape, b.shape);
+    return [{ shape, dtype: compare ? "bool" : a.dtype }];
+  };
+}
+
+function binaryOp(
+  name: BinaryOpName,
+  grad: (ctx: GradContext<NoAttrs>, g: Tensor) => (Tensor | null)[],
+  savesInputs = true,
+  savesOutputs = false,
+): OpDef<NoAttrs> {
+  return defineOp<NoAttrs>({
+    name,
+    infer: inferBinary(name, false),
+    grad,
+    savesInputs,
+    savesOutputs,
+  });
+}
+
+const B = {
+  add: binaryOp("add", (ctx, g) => [
+    ctx.needsInputGrad[0] ? sumToShape(g, ctx.inputShapes[0]) : null,
+    ctx.needsInputGrad[1] ? sumToShape(g, ctx.inputShapes[1]) : null,
+  ], false),
+  sub: binaryOp("sub", (ctx, g) => [
+    ctx.needsInputGrad[0] ? sumToShape(g, ctx.inputShapes[0]) : null,
+    ctx.needsInputGrad[1] ? sumToShape(g.neg(), ctx.inputShapes[1]) : null,
+  ], false),
+  mul: binaryOp("mul", (ctx, g) => {
+    const [a, b] = ctx.inputs;
+    return [
+      ctx.needsInputGrad[0] ? sumToShape(g.mul(b), ctx.inputShapes[0]) : null,
+      ctx.needsInputGrad[1] ? sumToShape(g.mul(a), ctx.inputShapes[1]) : null,
+    ];
+  }),
+  div: binaryOp("div", (ctx, g) => {
+    const [a, b] = ctx.inputs;
+    return [
+      ctx.needsInputGrad[0] ? sumToShape(g.div(b), ctx.inputShapes[0]) : null,
+      ctx.needsInputGrad[1] ? sumToShape(g.mul(a).div(b.mul(b)).neg(), ctx.inputShapes[1]) : null,
+    ];
+  }),
+  pow: binaryOp(
+    "pow",
+    (ctx, g) => {
+      const [a, b] = ctx.inputs;
+      const y = ctx.outputs[0];
+      return [
+        ctx.needsInputGrad[0]
+          ? sumToShape(g.mul(b).mul(a.pow(b.sub(1))), ctx.inputShapes[0])
+          : null,
+        // d/db a^b = a^b ln a; PyTorch defines it as 0 where a == 0 (and b >= 0).
+        ctx.needsInputGrad[1]
+          ? sumToShape(g.mul(where(a.eq(0), 0, y.mul(a.log()))), ctx.inputShapes[1])
+          : null,
+      ];
+    },
+    true,
+    true,
+  ),
+  maximum: binaryOp("maximum", (ctx, g) => minMaxGrad(ctx, g, "gt")),
+  minimum: binaryOp("minimum", (ctx, g) => minMaxGrad(ctx, g, "lt")),
+};
+
+// Ties split the gradient evenly between both inputs, as PyTorch does.
+function minMaxGrad(ctx: GradContext<NoAttrs>, g: Tensor, cmp: "gt" | "lt"): (Tensor | null)[] {
+  const [a, b] = ctx.inputs;
+  const wins = cmp === "gt" ? a.gt(b) : a.lt(b);
+  const tie = a.eq(b);
+  const wa = where(wins, 1, where(tie, 0.5, 0));
+  return [
+    ctx.needsInputGrad[0] ? sumToShape(g.mul(wa), ctx.inputShapes[0]) : null,
+    ctx.needsInputGrad[1] ? sumToShape(g.mul(wa.neg().add(1)), ctx.inputShapes[1]) : null,
+  ];
+}
+
+const C: Record<CompareOpName, OpDef<NoAttrs>> = {} as Record<CompareOpName, OpDef<NoAttrs>>;
+for (const name of ["eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"] as const) {
+  C[name] = defineOp<NoAttrs>({ name, infer: inferBinary(name, true), differentiable: false });
+}
+
+function scalarDType(v: number | boolean, t: DType): DType {
+  if (typeof v === "boolean") return t;
+  if (t === "float32" || !Number.isInteger(v)) return "float32";
+  return t === "bool" ? "int32" : t;
+}
+
+// PyTorch's promotion: tensors promote by dtype; a plain number adopts the tensor's dtype unless it
+// needs a wider one (a fraction makes float32).
+function coerce(
+  name: string,
+  a: TensorLike,
+  b: TensorLike,
+  floatResult: boolean,
+): [Tensor, Tensor] {
+  let ta: Tensor, tb: Tensor, dt: DType;
+  if (a instanceof Tensor && b instanceof Tensor) {
+    ta = a;
+    tb = b;
+    dt = promoteTypes(a.dtype, b.dtype);
+  } else if (a instanceof Tensor) {
+    ta = a;
+    dt = scalarDType(b as number, a.dtype);
+    tb = scalar(b as number, floatResult ? "float32" : dt, a.device);
+  } else if (b instanceof Tensor) {
+    tb = b;
+    dt = scalarDType(a, b.dtype);
+    ta = scalar(a, floatResult ? "float32" : dt, b.device);
+  } else {
+    throw new DTypeError(`${name}: at least one argument must be a Tensor`);
+  }
+  if (floatResult) dt = "float32";
+  if (ta.dtype !== dt) ta = cast(ta, dt);
+  if (tb.dtype !== dt) tb = cast(tb, dt);
+  return [ta, tb];
+}
+
+/** Applies a binary arithmetic op with broadcasting and dtype promotion. */
+export function binary(name: BinaryOpName, a: TensorLike, b: TensorLike): Tensor {
+  const [ta, tb] = coerce(name, a, b, name === "div" || name === "pow" && !isIntPow(a, b));
+  if (ta.dtype === "bool" && name !== "maximum" && name !== "minimum") {
+    const [ia, ib] = [cast(ta, "int32"), cast(tb, "int32")];
+    return apply1(B[name], [ia, ib], NONE);
+  }
+  return apply1(B[name], [ta, tb], NONE);
+}
+
+function isIntPow(a: TensorLike, b: TensorLike): boolean {
+  const ai = a instanceof Tensor ? a.dtype !== "float32" : Number.isInteger(a);
+  const bi = b instanceof Tensor ? b.dtype !== "float32" : Number.isInteger(b);
+  return ai && bi;
+}
+
+/** Applies a comparison (bool result) with broadcasting. */
+export function compare(name: CompareOpName, a: TensorLike, b: TensorLike): Tensor {
+  let [ta, tb] = coerce(name, a, b, false);
+  if (name === "logicalAnd" || name === "logicalOr") {
+    if (ta.dtype !== "bool") ta = cast(ta, "bool");
+    if (tb.dtype !== "bool") tb = cast(tb, "bool");
+  }
+  return apply1(C[name], [ta, tb], NONE);
+}
+
+// ---------------------------------------------------------------- where, cast
+
+const whereOp: OpDef<NoAttrs> = defineOp<NoAttrs>({
+  name: "where",
+  infer(inputs): TensorSpec[] {
+    const [c, a, b] = inputs;
+    if (c.dtype !== "bool") throw new DTypeError(`where: condition must be bool, got ${c.dtype}`);
+    if (a.dtype !== b.dtype) {
+      throw new DTypeError(`where: branches must share a dtype, got ${a.dtype} and ${b.dtype}`);
+    }
+    const s = broadcastShapes("where", broadcastShapes("where", c.shape, a.shape), b.shape);
+    return [{ shape: s, dtype: a.dtype }];
+  },
+  grad(ctx, g) {
+    const c = ctx.inputs[0];
+    const zero = scalarLike(0, g);
+    return [
+      null,
+      ctx.needsInputGrad[1] ? sumToShape(where(c, g, zero), ctx.inputShapes[1]) : null,
+      ctx.needsInputGrad[2] ? sumToShape(where(c, zero, g), ctx.inputShapes[2]) : null,
+    ];
+  },
+});
+
+/**
+ * Picks `a` where `cond` is true and `b` elsewhere, with broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { tensor, where } from "./mod.ts";
+ * const x = tensor([-1, 2]);
+ * const y = where(x.gt(0), x, 0); // [0, 2]
+ * ```
+ */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  let ta: Tensor, tb: Tensor;
+  if (a instanceof Tensor || b instanceof Tensor) [ta, tb] = coerce("where", a, b, false);
+  else {
+    const dt: DType = Number.isInteger(a) && Number.isInteger(b) ? "int32" : "float32";
+    ta = scalar(a, dt, cond.device);
+    tb = scalar(b, dt, cond.device);
+  }
+  if (cond.dtype !== "bool") cond = cast(cond, "bool");
+  return apply1(whereOp, [cond, ta, tb], NONE);
+}
+
+/** Attributes of `cast`. */
+export interface CastAttrs {
+  /** Target dtype. */
+  dtype: DType;
+}
+
+const castOp: OpDef<CastAttrs> = defineOp<CastAttrs>({
+  name: "cast",
+  attrs: z.object({ dtype: z.enum(["float32", "int32", "bool"]) }) as unknown as z.ZodType<
+    CastAttrs
+  >,
+  infer: (inputs, a) => [{ shape: inputs[0].shape as number[], dtype: a.dtype }],
+  savesInputs: false,
+  grad: (ctx, g) => [ctx.inputDtypes[0] === "float32" ? g : null],
+});
+
+/** Converts a tensor to another dtype (float→int truncates toward zero, like PyTorch). */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  return apply1(castOp, [x], { dtype });
+}

@@ -1,0 +1,518 @@
+/**
+ * Movement ops: reshape (a view), permute, expand, slice, cat, pad, gather and scatterAdd, and the
+ * wrappers built on them (transpose, squeeze, unsqueeze, flatten, stack).
+ *
+ * @module
+ */
+
+import { DTypeError, ShapeError, ValueError } from "../errors.ts";
+import { apply1, defineOp } from "../registry.ts";
+import type { OpDef } from "../registry.ts";
+import { checkShape, normalizeAxis, sameShape, shapeStr, sizeOf } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
+
+type NoAttrs = Record<string, never>;
+
+// ---------------------------------------------------------------- reshape
+
+/** Attributes of reshape. */
+export interface ReshapeAttrs {
+  /** New shape (fully resolved). */
+  shape: number[];
+}
+
+const reshapeOp: OpDef<ReshapeAttrs> = defineOp<ReshapeAttrs>({
+  name: "reshape",
+  view: true,
+  savesInputs: false,
+  infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
+  grad: (ctx, g) => [g.reshape(ctx.inputShapes[0] as number[])],
+});
+
+/** Reshapes (one size may be -1); shares storage with `x`. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const s = [...shape];
+  const neg = s.indexOf(-1);
+  if (neg >= 0) {
+    if (s.indexOf(-1, neg + 1) >= 0) {
+      throw new ShapeError(`reshape: only one dimension can be -1, got ${shapeStr(shape)}`);
+    }
+    const rest = sizeOf(s.filter((_, i) => i !== neg));
+    if (rest === 0 || x.size % rest !== 0) {
+      throw new ShapeError(
+        `reshape: shape ${shapeStr(shape)} is invalid for input of size ${x.size} ${
+          shapeStr(x.shape)
+        }`,
+      );
+    }
+    s[neg] = x.size / rest;
+  }
+  checkShape("reshape", s);
+  if (sizeOf(s) !== x.size) {
+    throw new ShapeError(
+      `reshape: shape ${shapeStr(shape)} is invalid for input of size ${x.size} ${
+        shapeStr(x.shape)
+      }`,
+    );
+  }
+  if (sameShape(s, x.shape)) return x;
+  return apply1(reshapeOp, [x], { shape: s });
+}
+
+// ---------------------------------------------------------------- permute
+
+/** Attributes of permute. */
+export interface PermuteAttrs {
+  /** Source dimension of each output dimension. */
+  dims: number[];
+}
+
+const permuteOp: OpDef<PermuteAttrs> = defineOp<PermuteAttrs>({
+  name: "permute",
+  savesInputs: false,
+  infer: (inputs, a) => [{ shape: a.dims.map((d) => inputs[0].shape[d]), dtype: inputs[0].dtype }],
+  grad: (ctx, g) => {
+    const inv = new Array<number>(ctx.attrs.dims.length);
+    ctx.attrs.dims.forEach((d, i) => (inv[d] = i));
+    return [permute(g, inv)];
+  },
+});
+
+/** Reorders dimensions (a copy). */
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (dims.length !== x.ndim) {
+    throw new ShapeError(
+      `permute: got ${dims.length} dims [${dims.join(", ")}] for a ${x.ndim}-D tensor ${
+        shapeStr(x.shape)
+      }`,
+    );
+  }
+  const d = dims.map((a) => normalizeAxis("permute", a, x.ndim));
+  if (new Set(d).size !== d.length) {
+    throw new ShapeError(`permute: dims [${dims.join(", ")}] repeat a dimension`);
+  }
+  if (d.every((v, i) => v === i)) return x;
+  // Moving only size-1 dims keeps the memory order: a reshape suffices.
+  const nonUnit = d.filter((v) => x.shape[v] !== 1);
+  if (nonUnit.every((v, i) => i === 0 || v > nonUnit[i - 1])) {
+    return reshape(
+      x,
+      d.map((v) => x.shape[v]),
+    );
+  }
+  return apply1(permuteOp, [x], { dims: d });
+}
+
+/** Swaps two dimensions. */
+export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  const a = normalizeAxis("transpose", dim0, x.ndim);
+  const b = normalizeAxis("transpose", dim1, x.ndim);
+  const dims = Array.from({ length: x.ndim }, (_, i) => i);
+  dims[a] = b;
+  dims[b] = a;
+  return permute(x, dims);
+}
+
+// ---------------------------------------------------------------- expand
+
+/** Attributes of expand. */
+export interface ExpandAttrs {
+  /** Target shape. */
+  shape: number[];
+}
+
+const expandOp: OpDef<ExpandAttrs> = defineOp<ExpandAttrs>({
+  name: "expand",
+  savesInputs: false,
+  infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
+  grad: (ctx, g) => [sumToShapeLazy(g, ctx.inputShapes[0] as number[])],
+});
+
+// Imported lazily to keep movement.ts free of a static cycle with reduce.ts at load time.
+let sumToShapeLazy: (g: Tensor, shape: number[]) => Tensor = () => {
+  throw new Error("reduce ops not loaded");
+};
+/** Installs sumToShape (called by ops/mod.ts). */
+export function setSumToShape(f: (g: Tensor, shape: number[]) => Tensor): void {
+  sumToShapeLazy = f;
+}
+
+/** Broadcasts to a larger shape (-1 keeps a size); a copy. */
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  const n = shape.length;
+  if (n < x.ndim) {
+    throw new ShapeError(
+      `expand: target ${shapeStr(shape)} has fewer dimensions than the tensor ${shapeStr(x.shape)}`,
+    );
+  }
+  const s = [...shape];
+  for (let i = 0; i < n; i++) {
+    const src = i - (n - x.ndim);
+    const cur = src >= 0 ? x.shape[src] : 1;
+    if (s[i] === -1) {
+      if (src < 0) {
+        throw new ShapeError(
+          `expand: -1 is not allowed for a new leading dimension in ${shapeStr(shape)}`,
+        );
+      }
+      s[i] = cur;
+    } else if (cur !== 1 && cur !== s[i]) {
+      throw new ShapeError(
+        `expand: the size ${cur} at dimension ${src} of ${shapeStr(x.shape)} must match ${
+          s[i]
+        } in ${shapeStr(shape)} (or be 1)`,
+      );
+    }
+  }
+  checkShape("expand", s);
+  if (sameShape(s, x.shape)) return x;
+  if (sizeOf(s) === x.size) return reshape(x, s);
+  return apply1(expandOp, [x], { shape: s });
+}
+
+// ---------------------------------------------------------------- slice
+
+/** Attributes of slice: per-dimension start and step, and the output shape. */
+export interface SliceAttrs {
+  /** Start index per dimension (non-negative). */
+  starts: number[];
+  /** Step per dimension (positive). */
+  steps: number[];
+  /** Output shape. */
+  shape: number[];
+}
+
+/** Attributes of sliceBackward: scatter into zeros of `inputShape`. */
+export interface SliceBackwardAttrs extends SliceAttrs {
+  /** Shape of the sliced tensor. */
+  inputShape: number[];
+}
+
+const sliceOp: OpDef<SliceAttrs> = defineOp<SliceAttrs>({
+  name: "slice",
+  savesInputs: false,
+  infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
+  grad: (
+    ctx,
+    g,
+  ) => [apply1(sliceBackwardOp, [g], { ...ctx.attrs, inputShape: ctx.inputShapes[0] as number[] })],
+});
+
+const sliceBackwardOp: OpDef<SliceBackwardAttrs> = defineOp<SliceBackwardAttrs>({
+  name: "sliceBackward",
+  family: "slice",
+  savesInputs: false,
+  infer: (inputs, a) => [{ shape: a.inputShape, dtype: inputs[0].dtype }],
+  grad: (
+    ctx,
+    g,
+  ) => [
+    apply1(sliceOp, [g], {
+      starts: ctx.attrs.starts,
+      steps: ctx.attrs.steps,
+      shape: ctx.attrs.shape,
+    }),
+  ],
+});
+
+/** One dimension's slice: `[start, end)` with a step, Python-style negatives allowed. */
+export interface SliceSpec {
+  /** First index (default 0). */
+  start?: number;
+  /** One past the last index (default the size). */
+  end?: number;
+  /** Step (default 1, must be positive). */
+  step?: number;
+}
+
+/**
+ * Slices along several dimensions; `specs[i]` applies to dimension i (null keeps it whole).
+ * A number selects one index and removes the dimension.
+ */
+export function slice(x: Tensor, specs: readonly (SliceSpec | number | null)[]): Tensor {
+  if (specs.length > x.ndim) {
+    throw new ShapeError(
+      `slice: ${specs.length} indices for a ${x.ndim}-D tensor ${shapeStr(x.shape)}`,
+    );
+  }
+  const starts: number[] = [], steps: number[] = [], shape: number[] = [], drop: boolean[] = [];
+  for (let i = 0; i < x.ndim; i++) {
+    const n = x.shape[i];
+    const sp = specs[i] ?? null;
+    if (typeof sp === "number") {
+      const idx = sp < 0 ? sp + n : sp;
+      if (!Number.isInteger(sp) || idx < 0 || idx >= n) {
+        throw new ShapeError(
+          `slice: index ${sp} is out of bounds for dimension ${i} with size ${n}`,
+        );
+      }
+      starts.push(idx);
+      steps.push(1);
+      shape.push(1);
+      drop.push(true);
+      continue;
+    }
+    const step = sp?.step ?? 1;
+    if (!Number.isInteger(step) || step <= 0) {
+      throw new ValueError(`slice: step must be a positive integer, got ${step}`);
+    }
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
+    const s = clamp(sp?.start ?? 0);
+    const e = clamp(sp?.end ?? n);
+    starts.push(s);
+    steps.push(step);
+    shape.push(e > s ? Math.ceil((e - s) / step) : 0);
+    drop.push(false);
+  }
+  let out = sameShape(shape, x.shape) ? x : apply1(sliceOp, [x], { starts, steps, shape });
+  if (drop.some((d) => d)) out = reshape(out, shape.filter((_, i) => !drop[i]));
+  return out;
+}
+
+/** Slice of one dimension: `narrow(x, dim, start, length)`. */
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  const d = normalizeAxis("narrow", dim, x.ndim);
+  const specs: (SliceSpec | null)[] = new Array(d + 1).fill(null);
+  specs[d] = { start, end: start + length };
+  return slice(x, specs);
+}
+
+// ---------------------------------------------------------------- cat / stack
+
+/** Attributes of cat. */
+export interface CatAttrs {
+  /** Dimension joined along (non-negative). */
+  dim: number;
+}
+
+const catOp: OpDef<CatAttrs> = defineOp<CatAttrs>({
+  name: "cat",
+  savesInputs: false,
+  infer(inputs, a) {
+    const first = inputs[0];
+    const shape = [...first.shape];
+    for (let k = 1; k < inputs.length; k++) {
+      const t = inputs[k];
+      if (t.dtype !== first.dtype) {
+        throw new DTypeError(`cat: tensor ${k} is ${t.dtype}, expected ${first.dtype}`);
+      }
+      if (t.ndim !== first.ndim || t.shape.some((s, i) => i !== a.dim && s !== first.shape[i])) {
+        throw new ShapeError(
+          `cat: tensor ${k} has shape ${shapeStr(t.shape)}, expected ${
+            shapeStr(first.shape)
+          } except in dimension ${a.dim}`,
+        );
+      }
+      shape[a.dim] += t.shape[a.dim];
+    }
+    return [{ shape, dtype: first.dtype }];
+  },
+  grad(ctx, g) {
+    let off = 0;
+    return ctx.inputShapes.map((s) => {
+      const piece = narrow(g, ctx.attrs.dim, off, s[ctx.attrs.dim]);
+      off += s[ctx.attrs.dim];
+      return piece;
+    });
+  },
+});
+
+/** Concatenates tensors along an existing dimension. */
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new ValueError("cat: expected a non-empty list of tensors");
+  const d = normalizeAxis("cat", dim, tensors[0].ndim);
+  if (tensors.length === 1) return tensors[0];
+  return apply1(catOp, tensors, { dim: d });
+}
+
+/** Stacks tensors along a new dimension. */
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new ValueError("stack: expected a non-empty list of tensors");
+  const d = normalizeAxis("stack", dim, tensors[0].ndim + 1);
+  for (const t of tensors) {
+    if (!sameShape(t.shape, tensors[0].shape)) {
+      throw new ShapeError(
+        `stack: all tensors must have the same shape, got ${shapeStr(tensors[0].shape)} and ${
+          shapeStr(t.shape)
+        }`,
+      );
+    }
+  }
+  return cat(tensors.map((t) => unsqueeze(t, d)), d);
+}
+
+// ---------------------------------------------------------------- squeeze / unsqueeze / flatten
+
+/** Inserts a size-1 dimension. */
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  const d = normalizeAxis("unsqueeze", dim, x.ndim + 1);
+  const s = [...x.shape];
+  s.splice(d, 0, 1);
+  return reshape(x, s);
+}
+
+/** Removes size-1 dimensions (all, or the given one). */
+export function squeeze(x: Tensor, dim?: number): Tensor {
+  if (dim === undefined) return reshape(x, x.shape.filter((s) => s !== 1));
+  const d = normalizeAxis("squeeze", dim, x.ndim);
+  if (x.shape[d] !== 1) return x;
+  return reshape(x, x.shape.filter((_, i) => i !== d));
+}
+
+/** Flattens dimensions `startDim..endDim` into one. */
+export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  if (x.ndim === 0) return reshape(x, [1]);
+  const a = normalizeAxis("flatten", startDim, x.ndim);
+  const b = normalizeAxis("flatten", endDim, x.ndim);
+  if (a > b) throw new ShapeError(`flatten: startDim ${startDim} comes after endDim ${endDim}`);
+  const s = [...x.shape.slice(0, a), sizeOf(x.shape.slice(a, b + 1)), ...x.shape.slice(b + 1)];
+  return reshape(x, s);
+}
+
+// ---------------------------------------------------------------- pad
+
+/** Attributes of pad: (before, after) per dimension, constant value. */
+export interface PadAttrs {
+  /** Elements added before each dimension. */
+  before: number[];
+  /** Elements added after each dimension. */
+  after: number[];
+  /** Fill value. */
+  value: number;
+}
+
+const padOp: OpDef<PadAttrs> = defineOp<PadAttrs>({
+  name: "pad",
+  savesInputs: false,
+  infer: (
+    inputs,
+    a,
+  ) => [{
+    shape: inputs[0].shape.map((s, i) => s + a.before[i] + a.after[i]),
+    dtype: inputs[0].dtype,
+  }],
+  grad: (
+    ctx,
+    g,
+  ) => [
+    slice(
+      g,
+      ctx.inputShapes[0].map((s, i) => ({
+        start: ctx.attrs.before[i],
+        end: ctx.attrs.before[i] + s,
+      })),
+    ),
+  ],
+});
+
+/**
+ * Constant padding, PyTorch's `F.pad` order: `[left, right, top, bottom, ...]` starting from the last
+ * dimension. Padding must be non-negative.
+ */
+export function pad(x: Tensor, padding: readonly number[], value = 0): Tensor {
+  if (padding.length % 2 !== 0 || padding.length / 2 > x.ndim) {
+    throw new ShapeError(
+      `pad: padding of length ${padding.length} does not fit a ${x.ndim}-D tensor (pairs, at most ${x.ndim})`,
+    );
+  }
+  const before = new Array<number>(x.ndim).fill(0);
+  const after = new Array<number>(x.ndim).fill(0);
+  for (let k = 0; k < padding.length / 2; k++) {
+    const p0 = padding[2 * k], p1 = padding[2 * k + 1];
+    if (!Number.isInteger(p0) || !Number.isInteger(p1) || p0 < 0 || p1 < 0) {
+      throw new ValueError(
+        `pad: padding must be non-negative integers, got [${padding.join(", ")}]`,
+      );
+    }
+    before[x.ndim - 1 - k] = p0;
+    after[x.ndim - 1 - k] = p1;
+  }
+  if (before.every((v) => v === 0) && after.every((v) => v === 0)) return x;
+  return apply1(padOp, [x], { before, after, value });
+}
+
+// ---------------------------------------------------------------- gather / scatterAdd
+
+/** Attributes of gather. */
+export interface GatherAttrs {
+  /** Dimension indexed. */
+  dim: number;
+}
+
+/** Attributes of scatterAdd. */
+export interface ScatterAddAttrs {
+  /** Dimension indexed. */
+  dim: number;
+  /** Output shape. */
+  shape: number[];
+}
+
+const gatherOp: OpDef<GatherAttrs> = defineOp<GatherAttrs>({
+  name: "gather",
+  infer(inputs, a) {
+    const [x, idx] = inputs;
+    if (idx.dtype !== "int32") {
+      throw new DTypeError(`gather: index must be int32, got ${idx.dtype}`);
+    }
+    if (idx.ndim !== x.ndim) {
+      throw new ShapeError(
+        `gather: index ${shapeStr(idx.shape)} must have as many dimensions as the input ${
+          shapeStr(x.shape)
+        }`,
+      );
+    }
+    for (let i = 0; i < x.ndim; i++) {
+      if (i !== a.dim && idx.shape[i] > x.shape[i]) {
+        throw new ShapeError(
+          `gather: index ${shapeStr(idx.shape)} is larger than input ${
+            shapeStr(x.shape)
+          } at dimension ${i}`,
+        );
+      }
+    }
+    return [{ shape: idx.shape as number[], dtype: x.dtype }];
+  },
+  grad: (ctx, g) => [
+    apply1(scatterAddOp, [ctx.inputs[1], g], {
+      dim: ctx.attrs.dim,
+      shape: ctx.inputShapes[0] as number[],
+    }),
+    null,
+  ],
+});
+
+const scatterAddOp: OpDef<ScatterAddAttrs> = defineOp<ScatterAddAttrs>({
+  name: "scatterAdd",
+  family: "gather",
+  infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[1].dtype }],
+  grad: (ctx, g) => [null, apply1(gatherOp, [g, ctx.inputs[0]], { dim: ctx.attrs.dim })],
+});
+
+/** `out[i][j] = x[i][index[i][j]]` along `dim` (PyTorch's gather); index values are bounds-checked by kernels. */
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normalizeAxis("gather", dim, x.ndim);
+  return apply1(gatherOp, [x, index], { dim: d });
+}
+
+/** Adds `src` into zeros of `shape` at `index` along `dim` (the transpose of gather). */
+export function scatterAdd(
+  shape: readonly number[],
+  dim: number,
+  index: Tensor,
+  src: Tensor,
+): Tensor {
+  const d = normalizeAxis("scatterAdd", dim, shape.length);
+  return apply1(scatterAddOp, [index, src], { dim: d, shape: [...shape] });
+}
+
+const copyOp: OpDef<NoAttrs> = defineOp<NoAttrs>({
+  name: "copy",
+  savesInputs: false,
+  infer: (inputs) => [{ shape: inputs[0].shape as number[], dtype: inputs[0].dtype }],
+  grad: (_ctx, g) => [g],
+});
+
+/** A copy with its own storage (differentiable). */
+export function clone(x: Tensor): Tensor {
+  return apply1(copyOp, [x], {});
+}

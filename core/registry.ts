@@ -1,0 +1,584 @@
+/**
+ * The op catalogue and the capability registry: ops are defined once (attribute schema, shape
+ * inference, gradient rule, optional decomposition) and backends register kernels for them. Dispatch
+ * picks, for each call: the user's route, else the inputs' backend, else the op's decomposition,
+ * else another backend that can run it (moving data there and back). A trace records where each op
+ * ran.
+ *
+ * @module
+ */
+
+import type { z } from "zod";
+import type { DType, TypedArray } from "./dtype.ts";
+import { DeviceError, DispatchError, ValueError } from "./errors.ts";
+import { shapeStr } from "./shape.ts";
+import type { Shape } from "./shape.ts";
+import { isGradEnabled, Node, noGrad } from "./autograd.ts";
+import type { Storage, Tensor } from "./tensor.ts";
+
+/** Constructors the tensor module installs, so this module has no runtime import of it. */
+export interface TensorFactory {
+  /** Wraps a fresh backend handle in new storage. */
+  fromHandle(
+    handle: unknown,
+    backend: Backend,
+    shape: readonly number[],
+    dtype: DType,
+    device: string,
+  ): Tensor;
+  /** A tensor over existing storage. */
+  fromStorage(storage: Storage, shape: readonly number[], dtype: DType, device: string): Tensor;
+}
+
+let factory: TensorFactory;
+
+/** Installs the tensor constructors (called once by the tensor module). */
+export function installTensorFactory(f: TensorFactory): void {
+  factory = f;
+}
+
+/** Shape and dtype of an op output, as inferred before any kernel runs. */
+export interface TensorSpec {
+  /** Output shape. */
+  shape: number[];
+  /** Output dtype. */
+  dtype: DType;
+}
+
+/** What a gradient rule is given. */
+export interface GradContext<A> {
+  /** The op's inputs (saved tensors), or empty when the op saves none. */
+  readonly inputs: readonly Tensor[];
+  /** The op's outputs, or empty when the op does not save them. */
+  readonly outputs: readonly Tensor[];
+  /** Shapes of the inputs (always kept). */
+  readonly inputShapes: readonly Shape[];
+  /** Dtypes of the inputs (always kept). */
+  readonly inputDtypes: readonly DType[];
+  /** The attributes the op ran with. */
+  readonly attrs: A;
+  /** Which inputs need a gradient; a rule may skip work for the others. */
+  readonly needsInputGrad: readonly boolean[];
+}
+
+/** Definition of an op: everything about it that does not depend on a backend. */
+export interface OpDef<A = Record<string, unknown>> {
+  /** Unique op name, camelCase (`"conv2d"`); plugin ops are namespaced (`"@acme/swish"`). */
+  readonly name: string;
+  /** Routing family: a route set for the family also applies to this op (`"conv2d"` covers its backward ops). */
+  readonly family?: string;
+  /** Zod schema of the attributes, checked by {@linkcode validateAttrs} at API boundaries. */
+  readonly attrs?: z.ZodType<A>;
+  /** Output shapes and dtypes; throws a clear error for bad input. */
+  infer(inputs: readonly Tensor[], attrs: A): TensorSpec[];
+  /** Gradient rule written with other ops: gradients of the inputs given the gradient of output 0. */
+  grad?(ctx: GradContext<A>, gradOutput: Tensor): (Tensor | null)[];
+  /** The op written with simpler ops, used where no backend has a kernel for it. */
+  decompose?(inputs: readonly Tensor[], attrs: A): Tensor[];
+  /** Whether the gradient rule reads the inputs (default true). */
+  readonly savesInputs?: boolean;
+  /** Whether the gradient rule reads the outputs (default false). */
+  readonly savesOutputs?: boolean;
+  /** Outputs are views of input 0's storage (reshape); no kernel runs. */
+  readonly view?: boolean;
+  /** False for ops whose outputs never carry gradients (comparisons, argmax). */
+  readonly differentiable?: boolean;
+}
+
+/** A backend kernel: computes the outputs' storage handles from the inputs. */
+// deno-lint-ignore no-explicit-any
+export type Kernel<A = any> = (
+  inputs: readonly Tensor[],
+  attrs: A,
+  outputs: readonly TensorSpec[],
+) => unknown[];
+
+/** A kernel and what it accepts. */
+// deno-lint-ignore no-explicit-any
+export interface KernelEntry<A = any> {
+  /** The kernel. */
+  run: Kernel<A>;
+  /** Input dtypes it accepts (all if omitted). */
+  dtypes?: readonly DType[];
+  /** Further check: true, or the reason it declines these inputs. */
+  supports?(inputs: readonly Tensor[], attrs: A): true | string;
+}
+
+/** A device backend: memory management plus a table of kernels. */
+export interface BackendDef {
+  /** Device name tensors carry (`"cpu"`, `"webgpu"`). */
+  readonly name: string;
+  /** Handles are host typed arrays shared with other host backends, so moves copy nothing. */
+  readonly hostMemory?: boolean;
+  /** Order among backends tried for cross-backend fallback (lower first; cpu is 0). */
+  readonly priority?: number;
+  /** Creates storage holding a copy of (or, for host backends, adopting) `data`. */
+  upload(data: TypedArray, dtype: DType): unknown;
+  /** Reads storage back to the host. */
+  download(handle: unknown, dtype: DType, size: number): Promise<TypedArray>;
+  /** Synchronous read, where the device allows it. */
+  downloadSync?(handle: unknown, dtype: DType, size: number): TypedArray;
+  /** Releases storage. */
+  free?(handle: unknown): void;
+  /** Kernels by op name. */
+  kernels: Record<string, Kernel | KernelEntry>;
+}
+
+/** Backend registry entry, with normalised kernels. */
+export interface Backend extends BackendDef {
+  /** Normalised kernel table. */
+  readonly table: Map<string, KernelEntry>;
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyOp = OpDef<any> & { cache?: Map<string, KernelEntry | null> };
+
+const ops = new Map<string, AnyOp>();
+const backends = new Map<string, Backend>();
+const unavailable = new Map<string, string>();
+const routes = new Map<string, string>();
+let strict = false;
+let trace: TraceEntry[] | null = null;
+
+/** Registers an op in the catalogue; a second op of the same name is an error. */
+export function defineOp<A>(def: OpDef<A>): OpDef<A> {
+  if (ops.has(def.name)) {
+    throw new ValueError(`defineOp: an op named "${def.name}" is already defined`);
+  }
+  ops.set(def.name, def as AnyOp);
+  return def;
+}
+
+/** Looks up an op by name. */
+export function getOp(name: string): OpDef<unknown> | undefined {
+  return ops.get(name) as OpDef<unknown> | undefined;
+}
+
+/** Names of all defined ops. */
+export function listOps(): string[] {
+  return [...ops.keys()];
+}
+
+function clearCaches(): void {
+  for (const op of ops.values()) op.cache = undefined;
+}
+
+/** Registers a backend (normally through a backend plugin and `use()`). */
+export function registerBackend(def: BackendDef): Backend {
+  if (backends.has(def.name)) {
+    throw new ValueError(`registerBackend: a backend named "${def.name}" is already registered`);
+  }
+  const table = new Map<string, KernelEntry>();
+  for (const [k, v] of Object.entries(def.kernels)) {
+    table.set(k, typeof v === "function" ? { run: v } : v);
+  }
+  const b: Backend = Object.assign(Object.create(null), def, { table });
+  backends.set(def.name, b);
+  unavailable.delete(def.name);
+  clearCaches();
+  return b;
+}
+
+/** Adds kernels to an already registered backend (an op plugin supplying its own cpu kernel). */
+export function registerKernels(
+  backend: string,
+  kernels: Record<string, Kernel | KernelEntry>,
+): void {
+  const b = backends.get(backend);
+  if (!b) throw new DeviceError(`registerKernels: no backend named "${backend}" is registered`);
+  for (const [k, v] of Object.entries(kernels)) {
+    b.table.set(k, typeof v === "function" ? { run: v } : v);
+  }
+  clearCaches();
+}
+
+/** Records that a backend could not register, so `explain()` can say why. */
+export function markUnavailable(name: string, reason: string): void {
+  if (!backends.has(name)) unavailable.set(name, reason);
+}
+
+/** Removes a backend (tests, or a backend whose device was lost). */
+export function unregisterBackend(name: string): void {
+  backends.delete(name);
+  for (const [op, dev] of routes) if (dev === name) routes.delete(op);
+  clearCaches();
+}
+
+/** The backend registered under `name`; throws a clear error otherwise. */
+export function getBackend(name: string): Backend {
+  const b = backends.get(name);
+  if (b) return b;
+  const why = unavailable.get(name);
+  throw new DeviceError(
+    `device "${name}" is not available` + (why ? `: ${why}` : "") +
+      ` (registered: ${[...backends.keys()].join(", ") || "none"}` +
+      (name === "cpu" ? `; import "@denn/denn" or "@denn/denn/plugins/cpu" to register cpu)` : ")"),
+  );
+}
+
+/** Whether a backend is registered. */
+export function hasBackend(name: string): boolean {
+  return backends.has(name);
+}
+
+/** Names of registered backends. */
+export function listBackends(): string[] {
+  return [...backends.keys()];
+}
+
+/** Options of {@linkcode route}. */
+export interface RouteOptions {
+  /** Throw instead of falling back to another backend. */
+  strict?: boolean;
+}
+
+/**
+ * Routes ops (or op families) to backends. With a function, the routes apply only while it runs.
+ *
+ * @example
+ * ```ts
+ * import { route, tensor } from "./mod.ts";
+ * route({ matmul: "cpu" });
+ * const y = tensor([[1, 2]]).matmul(tensor([[3], [4]]));
+ * route({ matmul: null }); // removes the route
+ * ```
+ */
+export function route(table: Record<string, string | null>): void;
+/** Applies routes only while `fn` runs and returns its result. */
+export function route<T>(table: Record<string, string | null>, fn: () => T): T;
+export function route<T>(table: Record<string, string | null>, fn?: () => T): T | void {
+  const before = new Map(routes);
+  for (const [op, dev] of Object.entries(table)) {
+    if (dev === null) routes.delete(op);
+    else routes.set(op, dev);
+  }
+  if (!fn) return;
+  try {
+    return fn();
+  } finally {
+    routes.clear();
+    for (const [k, v] of before) routes.set(k, v);
+  }
+}
+
+/** Current routes, op → backend. */
+export function getRoutes(): Record<string, string> {
+  return Object.fromEntries(routes);
+}
+
+/** Turns strict dispatch on or off: in strict mode no op silently falls back to another backend. */
+export function setStrict(on: boolean): void {
+  strict = on;
+}
+
+/** Whether strict dispatch is on. */
+export function isStrict(): boolean {
+  return strict;
+}
+
+/** One dispatched op in an {@linkcode explain} trace. */
+export interface TraceEntry {
+  /** Op name. */
+  op: string;
+  /** Backend whose kernel ran, or "decomposition". */
+  backend: string;
+  /** Why that backend: the user's route, the inputs' device, a decomposition, or a fallback. */
+  via: "route" | "device" | "decomposition" | "fallback" | "view";
+  /** Input shapes. */
+  shapes: number[][];
+  /** Data moved between backends for this op (`"input 0: webgpu→cpu"`). */
+  moved: string[];
+}
+
+/** Report of the registry's state and, with a function, of where each op ran. */
+export interface Explanation<T> {
+  /** Result of the traced function. */
+  result: T;
+  /** One entry per dispatched op, in order. */
+  trace: TraceEntry[];
+  /** Registered backends with the number of kernels each has. */
+  backends: Record<string, number>;
+  /** Backends that could not register, with the reason. */
+  unavailable: Record<string, string>;
+  /** Active routes. */
+  routes: Record<string, string>;
+  /** Human-readable summary. */
+  toString(): string;
+}
+
+/**
+ * Explains dispatch: which backends exist, which are unavailable and why, and, when given a
+ * function, which backend ran every op it called.
+ *
+ * @example
+ * ```ts
+ * import { explain, tensor } from "./mod.ts";
+ * const { trace } = explain(() => tensor([1, 2]).add(tensor([3, 4])));
+ * console.log(trace[0].backend); // "cpu"
+ * ```
+ */
+export function explain<T = undefined>(fn?: () => T): Explanation<T> {
+  const prev = trace;
+  const entries: TraceEntry[] = [];
+  trace = entries;
+  let result: T;
+  try {
+    result = fn ? fn() : (undefined as T);
+  } finally {
+    trace = prev;
+  }
+  const info = {
+    result,
+    trace: entries,
+    backends: Object.fromEntries([...backends].map(([k, b]) => [k, b.table.size])),
+    unavailable: Object.fromEntries(unavailable),
+    routes: Object.fromEntries(routes),
+  };
+  return {
+    ...info,
+    toString() {
+      const lines = [
+        `backends: ${
+          Object.entries(info.backends).map(([k, n]) => `${k} (${n} kernels)`).join(", ")
+        }`,
+      ];
+      for (const [k, why] of Object.entries(info.unavailable)) {
+        lines.push(`unavailable: ${k}: ${why}`);
+      }
+      if (routes.size) lines.push(`routes: ${JSON.stringify(info.routes)}`);
+      for (const e of entries) {
+        lines.push(
+          `${e.op} ${e.shapes.map(shapeStr).join(" ")} → ${e.backend} (${e.via})` +
+            (e.moved.length ? ` moved ${e.moved.join(", ")}` : ""),
+        );
+      }
+      return lines.join("\n");
+    },
+  };
+}
+
+/** Validates attributes with the op's zod schema and returns the parsed (defaulted) value. */
+export function validateAttrs<A>(op: OpDef<A>, attrs: unknown): A {
+  if (!op.attrs) return attrs as A;
+  const r = op.attrs.safeParse(attrs);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => `${i.path.join(".") || "attrs"}: ${i.message}`).join(
+    "; ",
+  );
+  throw new ValueError(`${op.name}: invalid attributes: ${issues}`);
+}
+
+function lookup(op: AnyOp, backend: string): KernelEntry | null {
+  let cache = op.cache;
+  if (!cache) cache = op.cache = new Map();
+  let k = cache.get(backend);
+  if (k === undefined) {
+    k = backends.get(backend)?.table.get(op.name) ?? null;
+    cache.set(backend, k);
+  }
+  return k;
+}
+
+function declineReason(
+  op: AnyOp,
+  backend: string,
+  inputs: readonly Tensor[],
+  attrs: unknown,
+): string | null {
+  if (!backends.has(backend)) {
+    return `${backend}: not available${
+      unavailable.has(backend) ? ` (${unavailable.get(backend)})` : ""
+    }`;
+  }
+  const k = lookup(op, backend);
+  if (!k) return `${backend}: no kernel for ${op.name}`;
+  if (k.dtypes) {
+    for (const t of inputs) {
+      if (!k.dtypes.includes(t.dtype)) {
+        return `${backend}: ${op.name} does not accept dtype ${t.dtype} (accepts ${
+          k.dtypes.join(", ")
+        })`;
+      }
+    }
+  }
+  if (k.supports) {
+    const r = k.supports(inputs, attrs);
+    if (r !== true) return `${backend}: ${r}`;
+  }
+  return null;
+}
+
+/** Moves a tensor's data to another backend without recording autograd (dispatch-internal). */
+export function moveStorage(t: Tensor, target: string): Tensor {
+  if (t.device === target) return t;
+  const src = getBackend(t.device);
+  const dst = getBackend(target);
+  if (src.hostMemory && dst.hostMemory) {
+    return factory.fromStorage(t.storage, t.shape, t.dtype, target);
+  }
+  if (!src.downloadSync) {
+    throw new DeviceError(
+      `cannot move a ${
+        shapeStr(t.shape)
+      } ${t.dtype} tensor from ${t.device} to ${target} synchronously; ` +
+        `use "await tensor.toAsync(\\"${target}\\")" or route the op to ${t.device}`,
+    );
+  }
+  const host = src.downloadSync(t.storage.handle, t.dtype, t.size);
+  return factory.fromHandle(dst.upload(host, t.dtype), dst, t.shape, t.dtype, target);
+}
+
+function runKernel(
+  op: AnyOp,
+  backend: string,
+  inputs: readonly Tensor[],
+  attrs: unknown,
+  specs: TensorSpec[],
+  home: string,
+  via: TraceEntry["via"],
+): Tensor[] {
+  let args = inputs;
+  let moved: string[] | null = null;
+  if (backend !== home || inputs.some((t) => t.device !== backend)) {
+    moved = [];
+    args = inputs.map((t, i) => {
+      if (t.device === backend) return t;
+      moved!.push(`input ${i}: ${t.device}→${backend}`);
+      return moveStorage(t, backend);
+    });
+  }
+  const b = backends.get(backend)!;
+  const handles = op.cache!.get(backend)!.run(args, attrs, specs);
+  const outs = new Array<Tensor>(specs.length);
+  for (let i = 0; i < specs.length; i++) {
+    let t = factory.fromHandle(handles[i], b, specs[i].shape, specs[i].dtype, backend);
+    if (backend !== home) {
+      moved ??= [];
+      moved.push(`output ${i}: ${backend}→${home}`);
+      t = moveStorage(t, home);
+    }
+    outs[i] = t;
+  }
+  if (trace) {
+    trace.push({
+      op: op.name,
+      backend,
+      via,
+      shapes: inputs.map((t) => [...t.shape]),
+      moved: moved ?? [],
+    });
+  }
+  return outs;
+}
+
+function dispatchNoGrad(
+  op: AnyOp,
+  inputs: readonly Tensor[],
+  attrs: unknown,
+  specs: TensorSpec[],
+): Tensor[] {
+  const home = inputs.length ? inputs[0].device : "cpu";
+  let mixed = false;
+  for (let i = 1; i < inputs.length; i++) if (inputs[i].device !== home) mixed = true;
+  const routed = routes.size
+    ? (routes.get(op.name) ?? (op.family ? routes.get(op.family) : undefined))
+    : undefined;
+  if (op.view && !routed && !mixed) {
+    const x = inputs[0];
+    if (trace) {
+      trace.push({ op: op.name, backend: home, via: "view", shapes: [[...x.shape]], moved: [] });
+    }
+    return specs.map((s) => factory.fromStorage(x.storage, s.shape, s.dtype, home));
+  }
+  if (mixed && !routed) {
+    throw new DeviceError(
+      `${op.name}: inputs are on different devices (${
+        inputs.map((t, i) => `input ${i} ${shapeStr(t.shape)} on ${t.device}`).join(", ")
+      }); move them with .to(device) or route the op, e.g. route({ ${op.name}: "${home}" })`,
+    );
+  }
+  const reasons: string[] = [];
+  if (routed) {
+    const why = declineReason(op, routed, inputs, attrs);
+    if (why === null) {
+      return runKernel(op, routed, inputs, attrs, specs, mixed ? routed : home, "route");
+    }
+    if (strict) {
+      throw new DispatchError(
+        `${op.name}: routed to ${routed}, which declined (strict mode): ${why}`,
+      );
+    }
+    reasons.push(why);
+  }
+  if (!mixed) {
+    const why = declineReason(op, home, inputs, attrs);
+    if (why === null) return runKernel(op, home, inputs, attrs, specs, home, "device");
+    reasons.push(why);
+  }
+  if (op.decompose) {
+    if (trace) {
+      trace.push({
+        op: op.name,
+        backend: "decomposition",
+        via: "decomposition",
+        shapes: inputs.map((t) => [...t.shape]),
+        moved: [],
+      });
+    }
+    return op.decompose(inputs, attrs);
+  }
+  const candidates = [...backends.values()]
+    .filter((b) => b.name !== home && b.name !== routed)
+    .sort((a, b) => (a.priority ?? 10) - (b.priority ?? 10));
+  for (const b of candidates) {
+    const why = declineReason(op, b.name, inputs, attrs);
+    if (why === null) {
+      if (strict) {
+        reasons.push(`${b.name}: could run it, but strict mode forbids moving data from ${home}`);
+        continue;
+      }
+      return runKernel(op, b.name, inputs, attrs, specs, mixed ? b.name : home, "fallback");
+    }
+    reasons.push(why);
+  }
+  for (const [name, why] of unavailable) reasons.push(`${name}: not available (${why})`);
+  throw new DispatchError(
+    `${op.name}: no backend can run it for inputs ${
+      inputs.map((t) => `${shapeStr(t.shape)} ${t.dtype} on ${t.device}`).join(", ")
+    }${strict ? " (strict mode)" : ""}:\n  ${reasons.join("\n  ")}`,
+  );
+}
+
+/**
+ * Runs an op: infers output shapes, dispatches to a backend and records the autograd node.
+ * Attributes must already be valid (see {@linkcode validateAttrs}); this is the hot path.
+ */
+export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
+  const o = op as AnyOp;
+  const specs = o.infer(inputs, attrs);
+  let needsGrad = false;
+  if (o.differentiable !== false && isGradEnabled()) {
+    for (let i = 0; i < inputs.length; i++) if (inputs[i].requiresGrad) needsGrad = true;
+  }
+  if (!needsGrad) return dispatchNoGrad(o, inputs, attrs, specs);
+  if (!o.grad) {
+    if (o.decompose) return o.decompose(inputs, attrs);
+    throw new DispatchError(`${o.name}: has no gradient rule, but an input requires grad`);
+  }
+  const outs = noGrad(() => dispatchNoGrad(o, inputs, attrs, specs));
+  const node = new Node(o, inputs, attrs, outs);
+  for (let i = 0; i < outs.length; i++) {
+    const t = outs[i];
+    if (t.dtype === "float32") {
+      t.requiresGrad = true;
+      t.gradFn = node;
+      t.outputIndex = i;
+    }
+  }
+  return outs;
+}
+
+/** Runs a single-output op (see {@linkcode apply}). */
+export function apply1<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
+  return apply(op, inputs, attrs)[0];
+}

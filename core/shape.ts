@@ -1,0 +1,108 @@
+/**
+ * Shape arithmetic: sizes, strides, broadcasting and axis normalisation.
+ *
+ * @module
+ */
+
+import { ShapeError } from "./errors.ts";
+
+/** A tensor shape: one non-negative integer per dimension. */
+export type Shape = readonly number[];
+
+/** Number of elements of a shape (1 for a 0-d tensor). */
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
+  return n;
+}
+
+/** Row-major strides of a contiguous tensor of this shape. */
+export function stridesOf(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+/** Formats a shape like PyTorch's `torch.Size`: `[2, 3]`. */
+export function shapeStr(shape: Shape): string {
+  return `[${shape.join(", ")}]`;
+}
+
+/** Whether two shapes are equal. */
+export function sameShape(a: Shape, b: Shape): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** NumPy broadcasting of two shapes; throws naming `op` when they are incompatible. */
+export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+  if (sameShape(a, b)) return a as number[];
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = i < n - a.length ? 1 : a[i - (n - a.length)];
+    const db = i < n - b.length ? 1 : b[i - (n - b.length)];
+    if (da === db || db === 1) out[i] = da;
+    else if (da === 1) out[i] = db;
+    else {
+      throw new ShapeError(
+        `${op}: shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast together ` +
+          `(dimension ${i} is ${da} vs ${db}; sizes must match or one must be 1)`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Strides for reading a tensor of `shape` as if broadcast to `outShape` (0 where broadcast). */
+export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
+  const st = stridesOf(shape);
+  const out = new Array<number>(outShape.length).fill(0);
+  const off = outShape.length - shape.length;
+  for (let i = 0; i < shape.length; i++) out[i + off] = shape[i] === 1 ? 0 : st[i];
+  return out;
+}
+
+/** Normalises a possibly negative axis for a tensor of rank `ndim`; throws naming `op`. */
+export function normalizeAxis(op: string, axis: number, ndim: number): number {
+  const lo = -Math.max(ndim, 1);
+  const hi = Math.max(ndim, 1) - 1;
+  if (!Number.isInteger(axis) || axis < lo || axis > hi) {
+    throw new ShapeError(
+      `${op}: dimension ${axis} is out of range for a ${ndim}-D tensor (expected ${lo} to ${hi})`,
+    );
+  }
+  return axis < 0 ? axis + Math.max(ndim, 1) : axis;
+}
+
+/** Normalises a list of axes (or all axes when undefined), sorted and without duplicates. */
+export function normalizeAxes(
+  op: string,
+  axes: number | readonly number[] | undefined,
+  ndim: number,
+): number[] {
+  if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  const list = typeof axes === "number" ? [axes] : axes;
+  const out = list.map((a) => normalizeAxis(op, a, ndim));
+  const uniq = [...new Set(out)].sort((x, y) => x - y);
+  if (uniq.length !== out.length) {
+    throw new ShapeError(`${op}: dimension list [${list.join(", ")}] repeats a dimension`);
+  }
+  return uniq;
+}
+
+/** Checks a shape is a list of non-negative integers; throws naming `op`. */
+export function checkShape(op: string, shape: Shape): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new ShapeError(
+        `${op}: invalid shape ${shapeStr(shape)}; sizes must be non-negative integers`,
+      );
+    }
+  }
+}

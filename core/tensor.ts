@@ -1,0 +1,970 @@
+/**
+ * The Tensor: shape, dtype, device, an opaque storage handle owned by a backend, and autograd
+ * state. Methods are thin sugar over the op functions in `ops/`.
+ *
+ * @module
+ */
+
+import { allocHost, dtypeOfArray } from "./dtype.ts";
+import type { DType, TypedArray } from "./dtype.ts";
+import { AutogradError, DTypeError, ShapeError } from "./errors.ts";
+import { backward, installTensorOps, isGradEnabled, Node } from "./autograd.ts";
+import type { BackwardOptions } from "./autograd.ts";
+import type { Backend, OpDef } from "./registry.ts";
+import { getBackend, installTensorFactory, moveStorage } from "./registry.ts";
+import { sameShape, shapeStr, sizeOf } from "./shape.ts";
+import * as E from "./ops/elementwise.ts";
+import * as R from "./ops/reduce.ts";
+import * as M from "./ops/movement.ts";
+import * as L from "./ops/linalg.ts";
+import * as N from "./ops/nn.ts";
+
+/** Device memory behind one or more tensors (views share it). */
+export class Storage {
+  /** Backend-specific handle (a typed array on host backends). */
+  handle: unknown;
+  /** Owning backend. */
+  readonly backend: Backend;
+  /** Bumped by every in-place write, so autograd can detect overwritten saved tensors. */
+  version = 0;
+  /** Tensors referencing this storage that are not yet disposed. */
+  refs = 0;
+
+  /** Wraps a backend handle. */
+  constructor(handle: unknown, backend: Backend) {
+    this.handle = handle;
+    this.backend = backend;
+  }
+
+  /** Releases one reference; frees the device memory when none is left. */
+  release(): void {
+    if (--this.refs === 0 && this.handle !== null) {
+      this.backend.free?.(this.handle);
+      this.handle = null;
+    }
+  }
+}
+
+// Safety net for device memory: a tensor collected without dispose() releases its reference.
+const finalizer = new FinalizationRegistry<Storage>((s) => s.release());
+
+const scopes: Set<Tensor>[] = [];
+
+/** Nested arrays of numbers or booleans, as accepted by {@linkcode tensor}. */
+export type NestedArray = number | boolean | NestedArray[];
+
+/** A tensor's elements as nested arrays (booleans for bool tensors). */
+export type NestedResult = number | boolean | NestedResult[];
+
+/** Options for creating tensors. */
+export interface TensorOptions {
+  /** Element type (default float32; int32 for an Int32Array, bool for booleans). */
+  dtype?: DType;
+  /** Backend name (default "cpu"). */
+  device?: string;
+  /** Track gradients for this leaf. */
+  requiresGrad?: boolean;
+}
+
+/** A multi-dimensional array on a device, with autograd. */
+export class Tensor {
+  /** Dimensions. */
+  readonly shape: readonly number[];
+  /** Element type. */
+  readonly dtype: DType;
+  /** Backend name holding the data. */
+  readonly device: string;
+  /** Number of elements. */
+  readonly size: number;
+  /** Storage (shared by views). */
+  storage: Storage;
+  /** Whether gradients flow to or through this tensor. */
+  requiresGrad = false;
+  /** Accumulated gradient (leaves), after `backward()`. */
+  grad: Tensor | null = null;
+  /** Graph node that produced this tensor (null for leaves). */
+  gradFn: Node | null = null;
+  /** Which output of `gradFn` this tensor is. */
+  outputIndex = 0;
+  /** Set on module parameters. */
+  isParameter = false;
+  #disposed = false;
+
+  /** Internal: use the creation functions (`tensor`, `zeros`, ...). */
+  constructor(storage: Storage, shape: readonly number[], dtype: DType, device: string) {
+    this.storage = storage;
+    this.shape = shape;
+    this.dtype = dtype;
+    this.device = device;
+    this.size = sizeOf(shape);
+    storage.refs++;
+    if (storage.backend.free) {
+      finalizer.register(this, storage, this);
+      if (scopes.length) scopes[scopes.length - 1].add(this);
+    }
+  }
+
+  /** Wraps existing storage (used by backends and dispatch). */
+  static fromStorage(
+    storage: Storage,
+    shape: readonly number[],
+    dtype: DType,
+    device: string,
+  ): Tensor {
+    return new Tensor(storage, shape, dtype, device);
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Whether {@linkcode Tensor.dispose} was called. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** Whether this tensor is a leaf of the graph (created by the user, not by an op). */
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  /** Size of one dimension (negative counts from the end). */
+  dim(i: number): number {
+    return this.shape[i < 0 ? i + this.ndim : i];
+  }
+
+  /** Releases this tensor's reference to its storage now (device memory returns to the pool). */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    if (this.storage.backend.free) finalizer.unregister(this);
+    this.storage.release();
+  }
+
+  /** `using t = ...` support. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  #check(): void {
+    if (this.#disposed) {
+      throw new DTypeError(`tensor ${shapeStr(this.shape)} on ${this.device} was disposed`);
+    }
+  }
+
+  // ------------------------------------------------------------ readback
+
+  /** Copies the elements to a flat host typed array. */
+  async data(): Promise<TypedArray> {
+    this.#check();
+    const b = this.storage.backend;
+    if (b.hostMemory) return (this.storage.handle as TypedArray).slice(0, this.size);
+    return await b.download(this.storage.handle, this.dtype, this.size);
+  }
+
+  /** Synchronous {@linkcode Tensor.data}, where the backend can read synchronously. */
+  dataSync(): TypedArray {
+    this.#check();
+    const b = this.storage.backend;
+    if (b.hostMemory) return (this.storage.handle as TypedArray).slice(0, this.size);
+    if (!b.downloadSync) {
+      throw new DTypeError(
+        `dataSync: ${this.device} cannot read synchronously; use "await tensor.data()"`,
+      );
+    }
+    return b.downloadSync(this.storage.handle, this.dtype, this.size);
+  }
+
+  /** The elements as nested arrays. */
+  async toArray(): Promise<NestedResult> {
+    return nest(await this.data(), this.shape, this.dtype);
+  }
+
+  /** Synchronous {@linkcode Tensor.toArray}. */
+  toArraySync(): NestedResult {
+    return nest(this.dataSync(), this.shape, this.dtype);
+  }
+
+  /** The value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) {
+      throw new ShapeError(
+        `item: expected a tensor with 1 element, got shape ${shapeStr(this.shape)}`,
+      );
+    }
+    return (await this.data())[0];
+  }
+
+  /** Synchronous {@linkcode Tensor.item}. */
+  itemSync(): number {
+    if (this.size !== 1) {
+      throw new ShapeError(
+        `item: expected a tensor with 1 element, got shape ${shapeStr(this.shape)}`,
+      );
+    }
+    return this.dataSync()[0];
+  }
+
+  /** Short description (no data). */
+  toString(): string {
+    return `Tensor(${shapeStr(this.shape)}, ${this.dtype}, ${this.device}${
+      this.requiresGrad ? ", requiresGrad" : ""
+    })`;
+  }
+
+  // ------------------------------------------------------------ autograd
+
+  /** Back-propagates from this tensor (a scalar unless `gradient` is given). */
+  backward(gradient?: Tensor, options?: BackwardOptions): void {
+    backward(this, gradient, options);
+  }
+
+  /** A tensor sharing storage but cut from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.storage, this.shape, this.dtype, this.device);
+  }
+
+  /** Sets requiresGrad in place (leaves only) and returns this. */
+  requiresGrad_(on = true): this {
+    if (!this.isLeaf && !on) {
+      throw new AutogradError("requiresGrad_: only leaf tensors can stop requiring grad");
+    }
+    if (on && this.dtype !== "float32") {
+      throw new DTypeError(
+        `requiresGrad_: only float32 tensors can require grad, got ${this.dtype}`,
+      );
+    }
+    this.requiresGrad = on;
+    return this;
+  }
+
+  // ------------------------------------------------------------ devices and dtypes
+
+  /** Copies to another device (differentiable); synchronous where the source can be read synchronously. */
+  to(device: string): Tensor {
+    if (device === this.device) return this;
+    getBackend(device);
+    const moved = moveStorage(this, device);
+    return recordMove(this, moved);
+  }
+
+  /** Copies to another device, reading back asynchronously when needed (e.g. webgpu → cpu). */
+  async toAsync(device: string): Promise<Tensor> {
+    if (device === this.device) return this;
+    const dst = getBackend(device);
+    if (this.storage.backend.hostMemory || this.storage.backend.downloadSync) {
+      return this.to(device);
+    }
+    const host = await this.data();
+    const moved = new Tensor(
+      new Storage(dst.upload(host, this.dtype), dst),
+      this.shape,
+      this.dtype,
+      device,
+    );
+    return recordMove(this, moved);
+  }
+
+  /** Converts dtype. */
+  cast(dtype: DType): Tensor {
+    return E.cast(this, dtype);
+  }
+  /** Converts to float32. */
+  float(): Tensor {
+    return E.cast(this, "float32");
+  }
+  /** Converts to int32. */
+  int(): Tensor {
+    return E.cast(this, "int32");
+  }
+  /** Converts to bool. */
+  bool(): Tensor {
+    return E.cast(this, "bool");
+  }
+
+  // ------------------------------------------------------------ arithmetic
+
+  /** Elementwise sum. */
+  add(other: E.TensorLike): Tensor {
+    return E.binary("add", this, other);
+  }
+  /** Elementwise difference. */
+  sub(other: E.TensorLike): Tensor {
+    return E.binary("sub", this, other);
+  }
+  /** Elementwise product. */
+  mul(other: E.TensorLike): Tensor {
+    return E.binary("mul", this, other);
+  }
+  /** Elementwise true division (float result). */
+  div(other: E.TensorLike): Tensor {
+    return E.binary("div", this, other);
+  }
+  /** Elementwise power. */
+  pow(other: E.TensorLike): Tensor {
+    return E.binary("pow", this, other);
+  }
+  /** Elementwise maximum. */
+  maximum(other: E.TensorLike): Tensor {
+    return E.binary("maximum", this, other);
+  }
+  /** Elementwise minimum. */
+  minimum(other: E.TensorLike): Tensor {
+    return E.binary("minimum", this, other);
+  }
+  /** Clamps into [min, max]. */
+  clamp(min?: number | null, max?: number | null): Tensor {
+    const lo = min === undefined || min === null ? this : this.maximum(min);
+    return max === undefined || max === null ? lo : lo.minimum(max);
+  }
+  /** Negation. */
+  neg(): Tensor {
+    return E.unary("neg", this);
+  }
+  /** Square. */
+  square(): Tensor {
+    return this.mul(this);
+  }
+  /** e^x. */
+  exp(): Tensor {
+    return E.unary("exp", this);
+  }
+  /** Natural logarithm. */
+  log(): Tensor {
+    return E.unary("log", this);
+  }
+  /** log(1 + x), accurate for small x. */
+  log1p(): Tensor {
+    return E.unary("log1p", this);
+  }
+  /** Square root. */
+  sqrt(): Tensor {
+    return E.unary("sqrt", this);
+  }
+  /** 1 / sqrt(x). */
+  rsqrt(): Tensor {
+    return E.unary("rsqrt", this);
+  }
+  /** 1 / x. */
+  reciprocal(): Tensor {
+    return E.unary("reciprocal", this);
+  }
+  /** Absolute value. */
+  abs(): Tensor {
+    return E.unary("abs", this);
+  }
+  /** Sign (−1, 0, 1). */
+  sign(): Tensor {
+    return E.unary("sign", this);
+  }
+  /** max(0, x). */
+  relu(): Tensor {
+    return E.unary("relu", this);
+  }
+  /** Logistic sigmoid. */
+  sigmoid(): Tensor {
+    return E.unary("sigmoid", this);
+  }
+  /** Hyperbolic tangent. */
+  tanh(): Tensor {
+    return E.unary("tanh", this);
+  }
+  /** Error function. */
+  erf(): Tensor {
+    return E.unary("erf", this);
+  }
+  /** Sine. */
+  sin(): Tensor {
+    return E.unary("sin", this);
+  }
+  /** Cosine. */
+  cos(): Tensor {
+    return E.unary("cos", this);
+  }
+  /** Round down. */
+  floor(): Tensor {
+    return E.unary("floor", this);
+  }
+  /** Round up. */
+  ceil(): Tensor {
+    return E.unary("ceil", this);
+  }
+  /** Round half to even. */
+  round(): Tensor {
+    return E.unary("round", this);
+  }
+  /** Logical not (bool result). */
+  logicalNot(): Tensor {
+    return E.unary("logicalNot", this);
+  }
+
+  // ------------------------------------------------------------ comparisons
+
+  /** Elementwise ==. */
+  eq(other: E.TensorLike): Tensor {
+    return E.compare("eq", this, other);
+  }
+  /** Elementwise !=. */
+  ne(other: E.TensorLike): Tensor {
+    return E.compare("ne", this, other);
+  }
+  /** Elementwise <. */
+  lt(other: E.TensorLike): Tensor {
+    return E.compare("lt", this, other);
+  }
+  /** Elementwise <=. */
+  le(other: E.TensorLike): Tensor {
+    return E.compare("le", this, other);
+  }
+  /** Elementwise >. */
+  gt(other: E.TensorLike): Tensor {
+    return E.compare("gt", this, other);
+  }
+  /** Elementwise >=. */
+  ge(other: E.TensorLike): Tensor {
+    return E.compare("ge", this, other);
+  }
+  /** Logical and. */
+  logicalAnd(other: E.TensorLike): Tensor {
+    return E.compare("logicalAnd", this, other);
+  }
+  /** Logical or. */
+  logicalOr(other: E.TensorLike): Tensor {
+    return E.compare("logicalOr", this, other);
+  }
+
+  // ------------------------------------------------------------ reductions
+
+  /** Sum over dims (all when omitted). */
+  sum(dims?: number | readonly number[], options?: R.ReduceOptions): Tensor {
+    return R.sum(this, dims, options);
+  }
+  /** Mean over dims (all when omitted). */
+  mean(dims?: number | readonly number[], options?: R.ReduceOptions): Tensor {
+    return R.mean(this, dims, options);
+  }
+  /** Maximum over dims (all when omitted). */
+  max(dims?: number | readonly number[], options?: R.ReduceOptions): Tensor {
+    return R.max(this, dims, options);
+  }
+  /** Minimum over dims (all when omitted). */
+  min(dims?: number | readonly number[], options?: R.ReduceOptions): Tensor {
+    return R.min(this, dims, options);
+  }
+  /** Index of the maximum (flattened when `dim` is omitted). */
+  argmax(dim?: number, options?: R.ReduceOptions): Tensor {
+    return R.argmax(this, dim, options);
+  }
+  /** Index of the minimum (flattened when `dim` is omitted). */
+  argmin(dim?: number, options?: R.ReduceOptions): Tensor {
+    return R.argmin(this, dim, options);
+  }
+  /** Variance (unbiased unless `correction: 0`). */
+  var(dims?: number | readonly number[], options?: R.VarOptions): Tensor {
+    return R.variance(this, dims, options);
+  }
+  /** Standard deviation. */
+  std(dims?: number | readonly number[], options?: R.VarOptions): Tensor {
+    return R.variance(this, dims, options).sqrt();
+  }
+  /** log Σ exp over dims, computed stably. */
+  logsumexp(dims: number | readonly number[], options: R.ReduceOptions = {}): Tensor {
+    const m = R.max(this, dims, { keepdim: true }).detach();
+    const r = this.sub(m).exp().sum(dims, { keepdim: true }).log().add(m);
+    return options.keepdim ? r : M.squeeze(r, typeof dims === "number" ? dims : undefined);
+  }
+  /** Softmax along `dim`. */
+  softmax(dim: number): Tensor {
+    return N.softmax(this, dim);
+  }
+  /** Log-softmax along `dim`. */
+  logSoftmax(dim: number): Tensor {
+    return N.logSoftmax(this, dim);
+  }
+
+  // ------------------------------------------------------------ linear algebra
+
+  /** Matrix product (PyTorch `matmul` semantics). */
+  matmul(other: Tensor): Tensor {
+    return L.matmul(this, other);
+  }
+  /** Transpose of a 2-D tensor. */
+  t(): Tensor {
+    if (this.ndim > 2) {
+      throw new ShapeError(
+        `t: expects a tensor with at most 2 dimensions, got ${shapeStr(this.shape)}`,
+      );
+    }
+    return this.ndim < 2 ? this : M.transpose(this, 0, 1);
+  }
+
+  // ------------------------------------------------------------ movement
+
+  /** Reshape (one size may be -1); shares storage. */
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    return M.reshape(this, flatArgs(shape));
+  }
+  /** Alias of reshape. */
+  view(...shape: number[] | [readonly number[]]): Tensor {
+    return M.reshape(this, flatArgs(shape));
+  }
+  /** Flattens dims startDim..endDim. */
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return M.flatten(this, startDim, endDim);
+  }
+  /** Swaps two dims. */
+  transpose(dim0: number, dim1: number): Tensor {
+    return M.transpose(this, dim0, dim1);
+  }
+  /** Reorders dims. */
+  permute(...dims: number[] | [readonly number[]]): Tensor {
+    return M.permute(this, flatArgs(dims));
+  }
+  /** Removes size-1 dims. */
+  squeeze(dim?: number): Tensor {
+    return M.squeeze(this, dim);
+  }
+  /** Inserts a size-1 dim. */
+  unsqueeze(dim: number): Tensor {
+    return M.unsqueeze(this, dim);
+  }
+  /** Broadcasts to a shape (-1 keeps a size). */
+  expand(...shape: number[] | [readonly number[]]): Tensor {
+    return M.expand(this, flatArgs(shape));
+  }
+  /** Broadcasts to another tensor's shape. */
+  expandAs(other: Tensor): Tensor {
+    return M.expand(this, other.shape);
+  }
+  /** Slices several dims (see {@linkcode M.slice}). */
+  slice(...specs: (M.SliceSpec | number | null)[]): Tensor {
+    return M.slice(this, specs);
+  }
+  /** Narrows one dim. */
+  narrow(dim: number, start: number, length: number): Tensor {
+    return M.narrow(this, dim, start, length);
+  }
+  /** Gathers along `dim`. */
+  gather(dim: number, index: Tensor): Tensor {
+    return M.gather(this, dim, index);
+  }
+  /** A differentiable copy with its own storage. */
+  clone(): Tensor {
+    return M.clone(this);
+  }
+  /** Returns this (denn tensors are always contiguous). */
+  contiguous(): Tensor {
+    return this;
+  }
+
+  // ------------------------------------------------------------ in place
+
+  /** In-place ReLU (the lecture's memory-saving activation); the gradient needs only the output. */
+  relu_(): this {
+    return inplace(this, E.unary("relu", this));
+  }
+  /** In-place sigmoid. */
+  sigmoid_(): this {
+    return inplace(this, E.unary("sigmoid", this));
+  }
+  /** In-place tanh. */
+  tanh_(): this {
+    return inplace(this, E.unary("tanh", this));
+  }
+  /** In-place add (`alpha` scales other). */
+  add_(other: E.TensorLike, alpha = 1): this {
+    return inplace(
+      this,
+      this.add(alpha === 1 || typeof other !== "object" ? other : other.mul(alpha)),
+    );
+  }
+  /** In-place subtract. */
+  sub_(other: E.TensorLike): this {
+    return inplace(this, this.sub(other));
+  }
+  /** In-place multiply. */
+  mul_(other: E.TensorLike): this {
+    return inplace(this, this.mul(other));
+  }
+  /** In-place divide. */
+  div_(other: E.TensorLike): this {
+    return inplace(this, this.div(other));
+  }
+  /** In-place clamp. */
+  clamp_(min?: number | null, max?: number | null): this {
+    return inplace(this, this.clamp(min, max));
+  }
+  /** Copies `src` (broadcast, cast) into this tensor. */
+  copy_(src: Tensor): this {
+    let s = src.device === this.device ? src : src.to(this.device);
+    if (s.dtype !== this.dtype) s = s.cast(this.dtype);
+    if (!sameShape(s.shape, this.shape)) s = s.expand(this.shape);
+    if (s.storage === this.storage) return this;
+    return inplace(this, s === src ? M.clone(s) : s);
+  }
+  /** Fills with zeros. */
+  zero_(): this {
+    return this.fill_(0);
+  }
+  /** Fills with a value. */
+  fill_(value: number): this {
+    return inplace(this, full(this.shape, value, { dtype: this.dtype, device: this.device }));
+  }
+}
+
+function flatArgs(a: number[] | [readonly number[]]): number[] {
+  return (a.length === 1 && Array.isArray(a[0]) ? a[0] : a) as number[];
+}
+
+function nest(data: TypedArray, shape: readonly number[], dtype: DType): NestedResult {
+  const conv = (v: number): number | boolean => (dtype === "bool" ? v !== 0 : v);
+  if (shape.length === 0) return conv(data[0]);
+  const build = (dim: number, off: number): NestedResult[] => {
+    const n = shape[dim];
+    const stride = sizeOf(shape.slice(dim + 1));
+    const out: NestedResult[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      out[i] = dim === shape.length - 1 ? conv(data[off + i]) : build(dim + 1, off + i * stride);
+    }
+    return out;
+  };
+  return build(0, 0);
+}
+
+// Moves carry gradients back to the source device.
+const toDeviceOp: OpDef<{ device: string }> = {
+  name: "toDevice",
+  savesInputs: false,
+  infer: () => [],
+  grad: (ctx, g) => [g.to(ctx.attrs.device)],
+};
+
+function recordMove(src: Tensor, moved: Tensor): Tensor {
+  if (moved.storage === src.storage) {
+    moved = new Tensor(src.storage, src.shape, src.dtype, moved.device);
+  }
+  if (src.requiresGrad && isGradEnabled()) {
+    const node = new Node(toDeviceOp as OpDef<unknown>, [src], { device: src.device }, [moved]);
+    moved.requiresGrad = true;
+    moved.gradFn = node;
+  }
+  return moved;
+}
+
+// Writes `result` into `target`'s storage (so views see it), bumps the version counter and, when
+// recording, makes target the output of result's node: the lecture's in-place computation.
+function inplace<T extends Tensor>(target: T, result: Tensor): T {
+  if (target.requiresGrad && target.isLeaf && isGradEnabled()) {
+    throw new AutogradError(
+      `in-place op on a leaf ${
+        shapeStr(target.shape)
+      } tensor that requires grad; wrap it in noGrad() or clone it first`,
+    );
+  }
+  if (!sameShape(result.shape, target.shape)) {
+    throw new ShapeError(
+      `in-place op: result shape ${shapeStr(result.shape)} does not match the tensor's ${
+        shapeStr(target.shape)
+      }`,
+    );
+  }
+  if (result.dtype !== target.dtype) result = E.cast(result, target.dtype);
+  if (result.device !== target.device) result = result.to(target.device);
+  const ts = target.storage, rs = result.storage;
+  if (rs !== ts) {
+    const old = ts.handle;
+    ts.handle = rs.handle;
+    rs.handle = old;
+    // result now shares target's storage; its old storage (holding target's old data) is released.
+    result.storage = ts;
+    ts.refs++;
+    rs.release();
+  }
+  ts.version++;
+  if (result.gradFn) {
+    result.gradFn.rebaseVersions();
+    target.gradFn = result.gradFn;
+    target.outputIndex = result.outputIndex;
+    target.requiresGrad = true;
+  }
+  return target;
+}
+
+// ------------------------------------------------------------------ creation
+
+/** Options of the random creation functions. */
+export interface RandomOptions extends TensorOptions {
+  /** Generator (default: the global one seeded by `manualSeed`). */
+  generator?: import("./random.ts").Generator;
+}
+
+function make(
+  data: TypedArray,
+  shape: readonly number[],
+  dtype: DType,
+  opts: TensorOptions,
+): Tensor {
+  const device = opts.device ?? "cpu";
+  const b = getBackend(device);
+  const t = new Tensor(new Storage(b.upload(data, dtype), b), shape, dtype, device);
+  if (opts.requiresGrad) t.requiresGrad_(true);
+  return t;
+}
+
+/** Creates a tensor from host data of a known shape (the array is adopted by host backends). */
+export function fromData(
+  data: TypedArray,
+  shape: readonly number[],
+  opts: TensorOptions = {},
+): Tensor {
+  const dtype = opts.dtype ?? dtypeOfArray(data);
+  if (dtypeOfArray(data) !== dtype) {
+    throw new DTypeError(`fromData: a ${data.constructor.name} cannot hold dtype ${dtype}`);
+  }
+  if (sizeOf(shape) !== data.length) {
+    throw new ShapeError(`fromData: ${data.length} elements do not fill shape ${shapeStr(shape)}`);
+  }
+  return make(data, [...shape], dtype, opts);
+}
+
+/** A 0-d tensor holding `v` with the given dtype on `device`. */
+export function scalar(v: number | boolean, dtype: DType, device: string): Tensor {
+  const a = allocHost(dtype, 1);
+  a[0] = Number(v);
+  return make(a, [], dtype, { device });
+}
+
+/** A 0-d tensor holding `v` with `like`'s dtype and device. */
+export function scalarLike(v: number | boolean, like: Tensor): Tensor {
+  return scalar(v, like.dtype, like.device);
+}
+
+/**
+ * Creates a tensor from nested arrays, a number, or a typed array (with `shape`).
+ * Numbers default to float32, booleans to bool.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "./mod.ts";
+ * const x = tensor([[1, 2], [3, 4]], { requiresGrad: true });
+ * console.log(x.shape); // [2, 2]
+ * ```
+ */
+export function tensor(
+  data: NestedArray | TypedArray,
+  opts: TensorOptions & { shape?: number[] } = {},
+): Tensor {
+  if (ArrayBuffer.isView(data)) {
+    const arr = data as TypedArray;
+    const shape = opts.shape ?? [arr.length];
+    const dtype = opts.dtype ?? dtypeOfArray(arr);
+    const host = dtypeOfArray(arr) === dtype ? arr.slice() : allocHost(dtype, arr.length);
+    if (host !== arr && dtypeOfArray(arr) !== dtype) {
+      for (let i = 0; i < arr.length; i++) host[i] = arr[i];
+    }
+    return fromData(host, shape, { ...opts, dtype });
+  }
+  const shape: number[] = [];
+  let probe: NestedArray = data;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    probe = probe[0];
+  }
+  const dtype = opts.dtype ?? (typeof probe === "boolean" ? "bool" : "float32");
+  const host = allocHost(dtype, sizeOf(shape));
+  let k = 0;
+  const walk = (v: NestedArray, d: number): void => {
+    if (d === shape.length) {
+      if (Array.isArray(v)) {
+        throw new ShapeError(`tensor: ragged nested array (expected shape ${shapeStr(shape)})`);
+      }
+      host[k++] = Number(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[d]) {
+      throw new ShapeError(
+        `tensor: ragged nested array at depth ${d} (expected length ${shape[d]} for shape ${
+          shapeStr(shape)
+        })`,
+      );
+    }
+    for (const e of v) walk(e, d + 1);
+  };
+  walk(data, 0);
+  return make(host, shape, dtype, opts);
+}
+
+/** A tensor filled with `value`. */
+export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
+  const dtype = opts.dtype ?? "float32";
+  const a = allocHost(dtype, sizeOf(shape));
+  if (value !== 0) a.fill(value);
+  return make(a, [...shape], dtype, opts);
+}
+
+/** Zeros. */
+export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return full(shape, 0, opts);
+}
+
+/** Ones. */
+export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+/** Zeros with `t`'s shape, dtype and device. */
+export function zerosLike(t: Tensor, opts: TensorOptions = {}): Tensor {
+  return full(t.shape, 0, { dtype: t.dtype, device: t.device, ...opts });
+}
+
+/** Ones with `t`'s shape, dtype and device. */
+export function onesLike(t: Tensor, opts: TensorOptions = {}): Tensor {
+  return full(t.shape, 1, { dtype: t.dtype, device: t.device, ...opts });
+}
+
+/** `[start, end)` in steps (`arange(n)` is 0..n-1); int32 when all arguments are integers. */
+export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
+  if (end === undefined) [start, end] = [0, start];
+  if (step === 0) throw new ShapeError("arange: step must be non-zero");
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? "int32" : "float32");
+  const a = allocHost(dtype, n);
+  for (let i = 0; i < n; i++) a[i] = start + i * step;
+  return make(a, [n], dtype, opts);
+}
+
+/** `steps` evenly spaced values from start to end inclusive. */
+export function linspace(
+  start: number,
+  end: number,
+  steps: number,
+  opts: TensorOptions = {},
+): Tensor {
+  const a = new Float32Array(steps);
+  for (let i = 0; i < steps; i++) {
+    a[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
+  }
+  return make(a, [steps], "float32", opts);
+}
+
+/** Identity matrix. */
+export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
+  const dtype = opts.dtype ?? "float32";
+  const a = allocHost(dtype, n * m);
+  for (let i = 0; i < Math.min(n, m); i++) a[i * m + i] = 1;
+  return make(a, [n, m], dtype, opts);
+}
+
+import { defaultGenerator } from "./random.ts";
+
+/** Uniform samples in [0, 1). */
+export function rand(shape: readonly number[], opts: RandomOptions = {}): Tensor {
+  const g = opts.generator ?? defaultGenerator;
+  const a = new Float32Array(sizeOf(shape));
+  for (let i = 0; i < a.length; i++) a[i] = g.uniform();
+  return make(a, [...shape], "float32", opts);
+}
+
+/** Standard normal samples. */
+export function randn(shape: readonly number[], opts: RandomOptions = {}): Tensor {
+  const g = opts.generator ?? defaultGenerator;
+  const a = new Float32Array(sizeOf(shape));
+  for (let i = 0; i < a.length; i++) a[i] = g.normal();
+  return make(a, [...shape], "float32", opts);
+}
+
+/** Uniform integers in [low, high) as int32. */
+export function randint(
+  low: number,
+  high: number,
+  shape: readonly number[],
+  opts: RandomOptions = {},
+): Tensor {
+  const g = opts.generator ?? defaultGenerator;
+  const a = new Int32Array(sizeOf(shape));
+  for (let i = 0; i < a.length; i++) a[i] = g.randint(low, high);
+  return make(a, [...shape], "int32", opts);
+}
+
+/** A random permutation of 0..n-1 (int32). */
+export function randperm(n: number, opts: RandomOptions = {}): Tensor {
+  const g = opts.generator ?? defaultGenerator;
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = g.randint(0, i + 1);
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+  return make(a, [n], "int32", opts);
+}
+
+// ------------------------------------------------------------------ scopes
+
+/** Tensors or structures of tensors a scope may return. */
+export type Keepable = Tensor | readonly Keepable[] | { readonly [k: string]: Keepable } | unknown;
+
+/**
+ * Runs `fn` and disposes every device tensor created inside it that is not part of the result
+ * (like TF.js `tidy`). Parameters, gradients assigned by backward and optimizer state are kept.
+ *
+ * @example
+ * ```ts
+ * import { scope, tensor } from "./mod.ts";
+ * const y = scope(() => tensor([1, 2]).mul(2).add(1)); // intermediates freed at once
+ * ```
+ */
+export function scope<T>(fn: () => T): T {
+  const mine = new Set<Tensor>();
+  scopes.push(mine);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const keep = new Set<Tensor>();
+  collect(result, keep);
+  for (const t of mine) {
+    if (keep.has(t) || t.isParameter || keepAlive.has(t)) continue;
+    t.dispose();
+  }
+  if (scopes.length) { for (const t of keep) if (mine.has(t)) scopes[scopes.length - 1].add(t); }
+  return result;
+}
+
+const keepAlive = new WeakSet<Tensor>();
+
+/** Exempts a tensor from disposal by enclosing scopes (optimizer state, gradients). */
+export function keep<T extends Tensor>(t: T): T {
+  keepAlive.add(t);
+  return t;
+}
+
+function collect(v: unknown, out: Set<Tensor>): void {
+  if (v instanceof Tensor) {
+    out.add(v);
+    if (v.grad) out.add(v.grad);
+  } else if (Array.isArray(v)) { for (const e of v) collect(e, out); }
+  else if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const e of Object.values(v)) collect(e, out);
+  }
+}
+
+installTensorOps({
+  add: (a, b) => a.add(b),
+  onesLike: (t) => onesLike(t),
+  zeros: (shape, device) => zeros(shape, { device }),
+  clone: (t) => M.clone(t),
+  keep: (t) => keep(t),
+});
+
+M.setSumToShape(R.sumToShape);
+
+installTensorFactory({
+  fromHandle: (handle, backend, shape, dtype, device) =>
+    new Tensor(new Storage(handle, backend), shape, dtype, device),
+  fromStorage: (storage, shape, dtype, device) => new Tensor(storage, shape, dtype, device),
+});

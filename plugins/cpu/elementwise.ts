@@ -1,0 +1,221 @@
+/**
+ * cpu elementwise kernels. Each op's loop is generated once from a one-line expression, so the hot
+ * loop has no per-element closure call or switch; broadcasting walks strides with an odometer over
+ * the outer dimensions and a tight inner loop.
+ *
+ * @module
+ */
+
+import type { KernelEntry, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
+import { allocHost, broadcastStrides, sameShape, sizeOf } from "../../core/mod.ts";
+
+// Abramowitz–Stegun 7.1.26 is too coarse for float32 tests; this is a rational approximation
+// accurate to ~1e-7 (W. J. Cody's erf), enough for float32.
+function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 0.5) {
+    const t = x * x;
+    const p = (((0.185777706184603153 * t + 3.16112374387056560) * t + 113.864154151050156) * t +
+          377.485237685302021) * t + 3209.37758913846947;
+    const q =
+      (((t + 23.6012909523441209) * t + 244.024637934444173) * t + 1282.61652607737228) * t +
+      2844.23683343917062;
+    return x * p / q;
+  }
+  if (ax >= 6) return x > 0 ? 1 : -1;
+  // erfc via a continued-fraction-free rational fit for 0.5 <= |x| < 6.
+  const t = 1 / (1 + 0.5 * ax);
+  const y = t * Math.exp(
+    -ax * ax - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+                      t *
+                        (0.27886807 +
+                          t *
+                            (-1.13520398 +
+                              t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+  );
+  return x > 0 ? 1 - y : y - 1;
+}
+
+// Round half to even, as PyTorch's round does.
+function rint(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const UNARY: Record<string, string> = {
+  neg: "-a",
+  exp: "Math.exp(a)",
+  log: "Math.log(a)",
+  log1p: "Math.log1p(a)",
+  sqrt: "Math.sqrt(a)",
+  rsqrt: "1 / Math.sqrt(a)",
+  abs: "Math.abs(a)",
+  sign: "(a > 0 ? 1 : a < 0 ? -1 : a)",
+  relu: "(a < 0 ? 0 : a)",
+  sigmoid: "1 / (1 + Math.exp(-a))",
+  tanh: "Math.tanh(a)",
+  erf: "erf(a)",
+  sin: "Math.sin(a)",
+  cos: "Math.cos(a)",
+  reciprocal: "1 / a",
+  floor: "Math.floor(a)",
+  ceil: "Math.ceil(a)",
+  round: "rint(a)",
+  logicalNot: "(a ? 0 : 1)",
+};
+
+const BINARY: Record<string, string> = {
+  add: "a + b",
+  sub: "a - b",
+  mul: "a * b",
+  div: "a / b",
+  pow: "Math.pow(a, b)",
+  maximum: "(a !== a || b !== b ? NaN : a > b ? a : b)",
+  minimum: "(a !== a || b !== b ? NaN : a < b ? a : b)",
+  eq: "(a === b ? 1 : 0)",
+  ne: "(a !== b ? 1 : 0)",
+  lt: "(a < b ? 1 : 0)",
+  le: "(a <= b ? 1 : 0)",
+  gt: "(a > b ? 1 : 0)",
+  ge: "(a >= b ? 1 : 0)",
+  logicalAnd: "(a && b ? 1 : 0)",
+  logicalOr: "(a || b ? 1 : 0)",
+};
+
+type UnaryLoop = (a: TypedArray, o: TypedArray, n: number) => void;
+type BinaryLoop = (
+  a: TypedArray,
+  b: TypedArray,
+  o: TypedArray,
+  shape: readonly number[],
+  sa: readonly number[],
+  sb: readonly number[],
+) => void;
+
+function compileUnary(expr: string): UnaryLoop {
+  const f = new Function(
+    "erf",
+    "rint",
+    `return function (A, O, n) { for (let i = 0; i < n; i++) { const a = A[i]; O[i] = ${expr}; } };`,
+  );
+  return f(erf, rint) as UnaryLoop;
+}
+
+function compileBinary(expr: string): BinaryLoop {
+  const body = `
+  const d = shape.length;
+  let n = 1;
+  for (let i = 0; i < d; i++) n *= shape[i];
+  if (n === 0) return;
+  if (A.length === n && B.length === n) {
+    for (let i = 0; i < n; i++) { const a = A[i], b = B[i]; O[i] = ${expr}; }
+    return;
+  }
+  if (B.length === 1 && A.length === n) {
+    const b = B[0];
+    for (let i = 0; i < n; i++) { const a = A[i]; O[i] = ${expr}; }
+    return;
+  }
+  if (A.length === 1 && B.length === n) {
+    const a = A[0];
+    for (let i = 0; i < n; i++) { const b = B[i]; O[i] = ${expr}; }
+    return;
+  }
+  const last = d - 1, inner = shape[last], ia = sa[last], ib = sb[last];
+  const idx = new Array(d).fill(0);
+  let pa = 0, pb = 0, o = 0;
+  while (o < n) {
+    for (let j = 0; j < inner; j++) { const a = A[pa + j * ia], b = B[pb + j * ib]; O[o + j] = ${expr}; }
+    o += inner;
+    let k = last - 1;
+    for (; k >= 0; k--) {
+      idx[k]++;
+      pa += sa[k]; pb += sb[k];
+      if (idx[k] < shape[k]) break;
+      pa -= sa[k] * shape[k]; pb -= sb[k] * shape[k];
+      idx[k] = 0;
+    }
+    if (k < 0) break;
+  }`;
+  return new Function("A", "B", "O", "shape", "sa", "sb", body) as BinaryLoop;
+}
+
+function unaryKernel(op: string): KernelEntry {
+  const loop = compileUnary(UNARY[op]);
+  return {
+    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
+      const x = inputs[0];
+      const o = allocHost(out[0].dtype, x.size);
+      loop(x.storage.handle as TypedArray, o, x.size);
+      return [o];
+    },
+  };
+}
+
+function binaryKernel(op: string): KernelEntry {
+  const loop = compileBinary(BINARY[op]);
+  return {
+    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
+      const [x, y] = inputs;
+      const shape = out[0].shape;
+      const o = allocHost(out[0].dtype, sizeOf(shape));
+      const same = sameShape(x.shape, shape) && sameShape(y.shape, shape);
+      loop(
+        x.storage.handle as TypedArray,
+        y.storage.handle as TypedArray,
+        o,
+        shape,
+        same || x.size === 1 ? shape : broadcastStrides(x.shape, shape),
+        same || y.size === 1 ? shape : broadcastStrides(y.shape, shape),
+      );
+      return [o];
+    },
+  };
+}
+
+/** Reads `t` broadcast to `shape` into a fresh contiguous array (expand's kernel). */
+export function broadcastTo(t: Tensor, shape: readonly number[], dtype = t.dtype): TypedArray {
+  const n = sizeOf(shape);
+  const o = allocHost(dtype, n);
+  const src = t.storage.handle as TypedArray;
+  if (t.size === 1) {
+    o.fill(src[0]);
+    return o;
+  }
+  COPY(src, src.subarray(0, 1), o, shape, broadcastStrides(t.shape, shape), shape.map(() => 0));
+  return o;
+}
+
+const COPY = compileBinary("a");
+
+function whereKernel(
+  inputs: readonly Tensor[],
+  _a: unknown,
+  out: readonly TensorSpec[],
+): unknown[] {
+  const shape = out[0].shape;
+  const c = broadcastTo(inputs[0], shape) as Uint8Array;
+  const a = broadcastTo(inputs[1], shape);
+  const b = broadcastTo(inputs[2], shape);
+  for (let i = 0; i < c.length; i++) if (!c[i]) a[i] = b[i];
+  return [a];
+}
+
+function castKernel(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
+  const x = inputs[0];
+  const src = x.storage.handle as TypedArray;
+  const o = allocHost(out[0].dtype, x.size);
+  if (out[0].dtype === "bool") { for (let i = 0; i < x.size; i++) o[i] = src[i] !== 0 ? 1 : 0; }
+  else for (let i = 0; i < x.size; i++) o[i] = src[i];
+  return [o];
+}
+
+/** Elementwise kernel table of the cpu backend. */
+export const elementwiseKernels: Record<string, KernelEntry> = {
+  ...Object.fromEntries(Object.keys(UNARY).map((k) => [k, unaryKernel(k)])),
+  ...Object.fromEntries(Object.keys(BINARY).map((k) => [k, binaryKernel(k)])),
+  where: { run: whereKernel },
+  cast: { run: castKernel },
+  expand: { run: (inputs, _a, out) => [broadcastTo(inputs[0], out[0].shape)] },
+  copy: { run: (inputs) => [(inputs[0].storage.handle as TypedArray).slice(0, inputs[0].size)] },
+};

@@ -1,0 +1,44 @@
+/**
+ * The cpu backend: pure TypeScript over typed arrays, needing no permissions. It is the embedded
+ * default and the oracle other backends are tested against. Importing this module registers it.
+ *
+ * @example
+ * ```ts
+ * import "./mod.ts";
+ * import { tensor } from "../../core/mod.ts";
+ * const y = tensor([1, 2]).add(1); // runs on cpu
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, use } from "../../core/mod.ts";
+import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
+import { elementwiseKernels } from "./elementwise.ts";
+import { movementKernels } from "./movement.ts";
+import { nnKernels } from "./nn.ts";
+import { reduceKernels } from "./reduce.ts";
+
+/** The cpu backend definition: host typed arrays, a kernel for every primitive and fused NN kernels. */
+export const cpuBackend: BackendDef = {
+  name: "cpu",
+  hostMemory: true,
+  priority: 0,
+  upload: (data: TypedArray) => data,
+  download: (handle: unknown, _dtype: DType, size: number) =>
+    Promise.resolve((handle as TypedArray).slice(0, size)),
+  downloadSync: (handle: unknown, _dtype: DType, size: number) =>
+    (handle as TypedArray).slice(0, size),
+  kernels: { ...elementwiseKernels, ...reduceKernels, ...movementKernels, ...nnKernels },
+};
+
+/** The cpu backend as a plugin (registered when this module is imported). */
+export const cpu: Plugin = definePlugin({
+  name: "@denn/cpu",
+  kind: "backend",
+  version: "0.1.0",
+  apiVersion: 1,
+  backend: cpuBackend,
+});
+
+use(cpu);

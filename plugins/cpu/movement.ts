@@ -1,0 +1,211 @@
+/**
+ * cpu movement kernels: permute, slice and its backward, pad, cat, gather and scatterAdd.
+ *
+ * @module
+ */
+
+import type { KernelEntry, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
+import { allocHost, DennError, shapeStr, sizeOf, stridesOf } from "../../core/mod.ts";
+
+// Copies a strided view of `src` (offset, per-dim strides over `shape`) into or out of a contiguous
+// array. `scatter` reverses the direction (contiguous → strided), `accumulate` adds instead.
+function strided(
+  src: TypedArray,
+  dst: TypedArray,
+  shape: readonly number[],
+  offset: number,
+  strides: readonly number[],
+  scatter: boolean,
+): void {
+  const d = shape.length;
+  const n = sizeOf(shape);
+  if (n === 0) return;
+  if (d === 0) {
+    if (scatter) dst[offset] = src[0];
+    else dst[0] = src[offset];
+    return;
+  }
+  const last = d - 1, inner = shape[last], is = strides[last];
+  const idx = new Array<number>(d).fill(0);
+  let p = offset, o = 0;
+  while (o < n) {
+    if (scatter) { for (let j = 0; j < inner; j++) dst[p + j * is] = src[o + j]; }
+    else for (let j = 0; j < inner; j++) dst[o + j] = src[p + j * is];
+    o += inner;
+    let k = last - 1;
+    for (; k >= 0; k--) {
+      idx[k]++;
+      p += strides[k];
+      if (idx[k] < shape[k]) break;
+      p -= strides[k] * shape[k];
+      idx[k] = 0;
+    }
+    if (k < 0) break;
+  }
+}
+
+function permuteKernel(
+  inputs: readonly Tensor[],
+  a: { dims: number[] },
+  out: readonly TensorSpec[],
+): unknown[] {
+  const x = inputs[0];
+  const st = stridesOf(x.shape);
+  const o = allocHost(x.dtype, x.size);
+  strided(x.storage.handle as TypedArray, o, out[0].shape, 0, a.dims.map((d) => st[d]), false);
+  return [o];
+}
+
+interface SliceAttrs {
+  starts: number[];
+  steps: number[];
+  shape: number[];
+}
+
+function sliceView(shape: readonly number[], a: SliceAttrs): [number, number[]] {
+  const st = stridesOf(shape);
+  let off = 0;
+  for (let i = 0; i < shape.length; i++) off += a.starts[i] * st[i];
+  return [off, st.map((s, i) => s * a.steps[i])];
+}
+
+function sliceKernel(
+  inputs: readonly Tensor[],
+  a: SliceAttrs,
+  out: readonly TensorSpec[],
+): unknown[] {
+  const x = inputs[0];
+  const o = allocHost(x.dtype, sizeOf(out[0].shape));
+  const [off, st] = sliceView(x.shape, a);
+  strided(x.storage.handle as TypedArray, o, out[0].shape, off, st, false);
+  return [o];
+}
+
+function sliceBackwardKernel(
+  inputs: readonly Tensor[],
+  a: SliceAttrs & { inputShape: number[] },
+  out: readonly TensorSpec[],
+): unknown[] {
+  const g = inputs[0];
+  const o = allocHost(g.dtype, sizeOf(out[0].shape));
+  const [off, st] = sliceView(a.inputShape, a);
+  strided(g.storage.handle as TypedArray, o, a.shape, off, st, true);
+  return [o];
+}
+
+function padKernel(
+  inputs: readonly Tensor[],
+  a: { before: number[]; after: number[]; value: number },
+  out: readonly TensorSpec[],
+): unknown[] {
+  const x = inputs[0];
+  const os = out[0].shape;
+  const o = allocHost(x.dtype, sizeOf(os));
+  if (a.value !== 0) o.fill(a.value);
+  const st = stridesOf(os);
+  let off = 0;
+  for (let i = 0; i < os.length; i++) off += a.before[i] * st[i];
+  strided(x.storage.handle as TypedArray, o, x.shape, off, st, true);
+  return [o];
+}
+
+function catKernel(
+  inputs: readonly Tensor[],
+  a: { dim: number },
+  out: readonly TensorSpec[],
+): unknown[] {
+  const os = out[0].shape;
+  const o = allocHost(out[0].dtype, sizeOf(os));
+  const outer = sizeOf(os.slice(0, a.dim));
+  const rowOut = sizeOf(os.slice(a.dim));
+  let colOff = 0;
+  for (const t of inputs) {
+    const src = t.storage.handle as TypedArray;
+    const row = sizeOf(t.shape.slice(a.dim));
+    for (let p = 0; p < outer; p++) {
+      o.set(src.subarray(p * row, p * row + row), p * rowOut + colOff);
+    }
+    colOff += row;
+  }
+  return [o];
+}
+
+// Visits every position of `index` and yields the matching flat offset in a tensor of `shape` with
+// the `dim` coordinate replaced by the index value.
+function indexWalk(
+  op: string,
+  index: Int32Array,
+  ishape: readonly number[],
+  shape: readonly number[],
+  dim: number,
+  visit: (pos: number, target: number) => void,
+): void {
+  const d = ishape.length;
+  const st = stridesOf(shape);
+  const idx = new Array<number>(d).fill(0);
+  const n = index.length;
+  const lim = shape[dim];
+  let base = 0;
+  for (let pos = 0; pos < n; pos++) {
+    const v = index[pos];
+    if (v < 0 || v >= lim) {
+      throw new DennError(
+        `${op}: index ${v} is out of bounds for dimension ${dim} with size ${lim} (tensor ${
+          shapeStr(shape)
+        })`,
+      );
+    }
+    visit(pos, base + v * st[dim]);
+    for (let k = d - 1; k >= 0; k--) {
+      idx[k]++;
+      if (k !== dim) base += st[k];
+      if (idx[k] < ishape[k]) break;
+      if (k !== dim) base -= st[k] * ishape[k];
+      idx[k] = 0;
+    }
+  }
+}
+
+function gatherKernel(inputs: readonly Tensor[], a: { dim: number }): unknown[] {
+  const [x, index] = inputs;
+  const src = x.storage.handle as TypedArray;
+  const o = allocHost(x.dtype, index.size);
+  indexWalk(
+    "gather",
+    index.storage.handle as Int32Array,
+    index.shape,
+    x.shape,
+    a.dim,
+    (p, t) => (o[p] = src[t]),
+  );
+  return [o];
+}
+
+function scatterAddKernel(
+  inputs: readonly Tensor[],
+  a: { dim: number; shape: number[] },
+): unknown[] {
+  const [index, src] = inputs;
+  const s = src.storage.handle as TypedArray;
+  const o = allocHost(src.dtype, sizeOf(a.shape));
+  indexWalk(
+    "scatterAdd",
+    index.storage.handle as Int32Array,
+    index.shape,
+    a.shape,
+    a.dim,
+    (p, t) => (o[t] += s[p]),
+  );
+  return [o];
+}
+
+/** Movement kernel table of the cpu backend. */
+export const movementKernels: Record<string, KernelEntry> = {
+  permute: { run: permuteKernel },
+  slice: { run: sliceKernel },
+  sliceBackward: { run: sliceBackwardKernel },
+  pad: { run: padKernel },
+  cat: { run: catKernel },
+  gather: { run: gatherKernel },
+  scatterAdd: { run: scatterAddKernel },
+};

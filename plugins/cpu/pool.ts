@@ -1,0 +1,313 @@
+/**
+ * 2-D pooling kernels over plain typed arrays (NCHW, row-major, contiguous), following PyTorch's
+ * CPU semantics: padding acts as -inf for max pooling and as zero for average pooling, and windows
+ * are clipped to the input before reducing.
+ *
+ * @module
+ */
+
+/** Shape and hyper-parameters of a 2-D pooling; `oh`/`ow` are precomputed by the caller. */
+export interface Pool2dParams {
+  /** Batch size. */
+  n: number;
+  /** Channels. */
+  c: number;
+  /** Input height. */
+  h: number;
+  /** Input width. */
+  w: number;
+  /** Window height. */
+  kh: number;
+  /** Window width. */
+  kw: number;
+  /** Vertical stride. */
+  strideH: number;
+  /** Horizontal stride. */
+  strideW: number;
+  /** Implicit padding above and below. */
+  padH: number;
+  /** Implicit padding left and right. */
+  padW: number;
+  /** Vertical spacing between window taps (max pooling only; average pooling ignores it). */
+  dilationH: number;
+  /** Horizontal spacing between window taps (max pooling only; average pooling ignores it). */
+  dilationW: number;
+  /** Output height, see {@link pool2dOutputSize}. */
+  oh: number;
+  /** Output width, see {@link pool2dOutputSize}. */
+  ow: number;
+  /** Whether `oh`/`ow` were rounded up; kept for callers, the kernels only rely on `oh`/`ow`. */
+  ceilMode: boolean;
+  /** Average pooling: whether padded positions count towards the divisor. */
+  countIncludePad: boolean;
+  /** Average pooling: fixed divisor replacing the window size when set. */
+  divisorOverride?: number;
+}
+
+/**
+ * Output size of a pooling along one axis with PyTorch's rule: with `ceilMode` the size is rounded
+ * up, but the last window must still start inside the input or the left padding.
+ */
+export function pool2dOutputSize(
+  size: number,
+  kernel: number,
+  stride: number,
+  pad: number,
+  dilation: number,
+  ceilMode: boolean,
+): number {
+  const span = size + 2 * pad - dilation * (kernel - 1) - 1;
+  let out = Math.floor((span + (ceilMode ? stride - 1 : 0)) / stride) + 1;
+  if (ceilMode && (out - 1) * stride >= size + pad) out--;
+  return out;
+}
+
+/**
+ * Max pooling. Returns the pooled values [N, C, OH, OW] and, for each, the flat index (h*W + w)
+ * of the winning element inside its (n, c) plane. A NaN anywhere in a window wins, as in PyTorch.
+ */
+export function maxPool2dForward(
+  x: Float32Array,
+  p: Pool2dParams,
+): { y: Float32Array; indices: Int32Array } {
+  const { n, c, h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, oh, ow } = p;
+  const planes = n * c;
+  const inPlane = h * w;
+  const y = new Float32Array(planes * oh * ow);
+  const indices = new Int32Array(planes * oh * ow);
+  let o = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * inPlane;
+    for (let oy = 0; oy < oh; oy++) {
+      const hs = oy * strideH - padH;
+      let ih0 = hs;
+      // Step by the dilation so that the first visited row is still a real tap of the window.
+      while (ih0 < 0) ih0 += dilationH;
+      const ih1 = Math.min(hs + (kh - 1) * dilationH + 1, h);
+      for (let ox = 0; ox < ow; ox++) {
+        const ws = ox * strideW - padW;
+        let iw0 = ws;
+        while (iw0 < 0) iw0 += dilationW;
+        const iw1 = Math.min(ws + (kw - 1) * dilationW + 1, w);
+        // PyTorch reports the first valid tap when nothing beats -inf (e.g. an all -inf window).
+        let best = ih0 < ih1 && iw0 < iw1 ? ih0 * w + iw0 : -1;
+        let m = -Infinity;
+        for (let ih = ih0; ih < ih1; ih += dilationH) {
+          const row = ih * w;
+          for (let iw = iw0; iw < iw1; iw += dilationW) {
+            const v = x[base + row + iw];
+            // `v !== v` is the NaN test; later NaNs overwrite earlier ones, matching PyTorch.
+            if (v > m || v !== v) {
+              m = v;
+              best = row + iw;
+            }
+          }
+        }
+        y[o] = m;
+        indices[o] = best;
+        o++;
+      }
+    }
+  }
+  return { y, indices };
+}
+
+/**
+ * Gradient of max pooling: scatters (and sums, for overlapping windows) each upstream gradient onto
+ * the input element recorded in `indices`. Returns dx as a new [N, C, H, W] array.
+ */
+export function maxPool2dBackward(
+  gy: Float32Array,
+  indices: Int32Array,
+  p: Pool2dParams,
+): Float32Array {
+  const { n, c, h, w, oh, ow } = p;
+  const planes = n * c;
+  const inPlane = h * w;
+  const outPlane = oh * ow;
+  const dx = new Float32Array(planes * inPlane);
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * inPlane;
+    const start = pl * outPlane;
+    const end = start + outPlane;
+    for (let o = start; o < end; o++) {
+      const idx = indices[o];
+      if (idx >= 0) dx[base + idx] += gy[o];
+    }
+  }
+  return dx;
+}
+
+/**
+ * Computes the divisor of one average-pooling window and writes its clipped bounds into `win`
+ * ([ih0, ih1, iw0, iw1]). Returns 0 for a window that covers no input element.
+ */
+function avgWindow(p: Pool2dParams, oy: number, ox: number, win: Int32Array): number {
+  let ih0 = oy * p.strideH - p.padH;
+  let iw0 = ox * p.strideW - p.padW;
+  // Clipping to the padded extent first is what keeps ceil_mode overhang out of the
+  // count_include_pad divisor, while real padding still counts.
+  let ih1 = Math.min(ih0 + p.kh, p.h + p.padH);
+  let iw1 = Math.min(iw0 + p.kw, p.w + p.padW);
+  const padded = (ih1 - ih0) * (iw1 - iw0);
+  ih0 = Math.max(ih0, 0);
+  iw0 = Math.max(iw0, 0);
+  ih1 = Math.min(ih1, p.h);
+  iw1 = Math.min(iw1, p.w);
+  win[0] = ih0;
+  win[1] = ih1;
+  win[2] = iw0;
+  win[3] = iw1;
+  if (ih0 >= ih1 || iw0 >= iw1) return 0;
+  if (p.divisorOverride !== undefined) return p.divisorOverride;
+  return p.countIncludePad ? padded : (ih1 - ih0) * (iw1 - iw0);
+}
+
+function checkDivisor(p: Pool2dParams): void {
+  if (p.divisorOverride === 0) {
+    throw new RangeError("avgPool2d: divisorOverride must be non-zero");
+  }
+}
+
+/** Average pooling (PyTorch semantics for count_include_pad, ceil_mode and divisor_override). */
+export function avgPool2dForward(x: Float32Array, p: Pool2dParams): Float32Array {
+  checkDivisor(p);
+  const { n, c, h, w, oh, ow } = p;
+  const planes = n * c;
+  const inPlane = h * w;
+  const y = new Float32Array(planes * oh * ow);
+  const win = new Int32Array(4);
+  let o = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * inPlane;
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const div = avgWindow(p, oy, ox, win);
+        if (div === 0) {
+          o++;
+          continue;
+        }
+        const iw0 = win[2], iw1 = win[3];
+        let s = 0;
+        for (let ih = win[0]; ih < win[1]; ih++) {
+          const row = base + ih * w;
+          for (let iw = iw0; iw < iw1; iw++) s += x[row + iw];
+        }
+        y[o++] = s / div;
+      }
+    }
+  }
+  return y;
+}
+
+/** Gradient of {@link avgPool2dForward}; returns dx as a new [N, C, H, W] array. */
+export function avgPool2dBackward(gy: Float32Array, p: Pool2dParams): Float32Array {
+  checkDivisor(p);
+  const { n, c, h, w, oh, ow } = p;
+  const planes = n * c;
+  const inPlane = h * w;
+  const dx = new Float32Array(planes * inPlane);
+  const win = new Int32Array(4);
+  let o = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * inPlane;
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const div = avgWindow(p, oy, ox, win);
+        if (div === 0) {
+          o++;
+          continue;
+        }
+        const g = gy[o++] / div;
+        const iw0 = win[2], iw1 = win[3];
+        for (let ih = win[0]; ih < win[1]; ih++) {
+          const row = base + ih * w;
+          for (let iw = iw0; iw < iw1; iw++) dx[row + iw] += g;
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/**
+ * Fills `lo`/`hi` with PyTorch's adaptive bins: bin i covers [floor(i*in/out), ceil((i+1)*in/out)),
+ * so neighbouring bins may overlap when `in` is not a multiple of `out`.
+ */
+function adaptiveBins(inSize: number, outSize: number, lo: Int32Array, hi: Int32Array): void {
+  for (let i = 0; i < outSize; i++) {
+    lo[i] = Math.floor((i * inSize) / outSize);
+    hi[i] = Math.floor(((i + 1) * inSize + outSize - 1) / outSize);
+  }
+}
+
+/** Adaptive average pooling of [N, C, H, W] down to [N, C, OH, OW]. */
+export function adaptiveAvgPool2dForward(
+  x: Float32Array,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  oh: number,
+  ow: number,
+): Float32Array {
+  const hLo = new Int32Array(oh), hHi = new Int32Array(oh);
+  const wLo = new Int32Array(ow), wHi = new Int32Array(ow);
+  adaptiveBins(h, oh, hLo, hHi);
+  adaptiveBins(w, ow, wLo, wHi);
+  const planes = n * c;
+  const inPlane = h * w;
+  const y = new Float32Array(planes * oh * ow);
+  let o = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * inPlane;
+    for (let oy = 0; oy < oh; oy++) {
+      const ih0 = hLo[oy], ih1 = hHi[oy];
+      for (let ox = 0; ox < ow; ox++) {
+        const iw0 = wLo[ox], iw1 = wHi[ox];
+        let s = 0;
+        for (let ih = ih0; ih < ih1; ih++) {
+          const row = base + ih * w;
+          for (let iw = iw0; iw < iw1; iw++) s += x[row + iw];
+        }
+        y[o++] = s / ((ih1 - ih0) * (iw1 - iw0));
+      }
+    }
+  }
+  return y;
+}
+
+/** Gradient of {@link adaptiveAvgPool2dForward}; returns dx as a new [N, C, H, W] array. */
+export function adaptiveAvgPool2dBackward(
+  gy: Float32Array,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  oh: number,
+  ow: number,
+): Float32Array {
+  const hLo = new Int32Array(oh), hHi = new Int32Array(oh);
+  const wLo = new Int32Array(ow), wHi = new Int32Array(ow);
+  adaptiveBins(h, oh, hLo, hHi);
+  adaptiveBins(w, ow, wLo, wHi);
+  const planes = n * c;
+  const inPlane = h * w;
+  const dx = new Float32Array(planes * inPlane);
+  let o = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * inPlane;
+    for (let oy = 0; oy < oh; oy++) {
+      const ih0 = hLo[oy], ih1 = hHi[oy];
+      for (let ox = 0; ox < ow; ox++) {
+        const iw0 = wLo[ox], iw1 = wHi[ox];
+        const g = gy[o++] / ((ih1 - ih0) * (iw1 - iw0));
+        for (let ih = ih0; ih < ih1; ih++) {
+          const row = base + ih * w;
+          for (let iw = iw0; iw < iw1; iw++) dx[row + iw] += g;
+        }
+      }
+    }
+  }
+  return dx;
+}

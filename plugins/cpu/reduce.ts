@@ -1,0 +1,174 @@
+/**
+ * cpu reductions: sum, max, min over any set of dimensions, argmax/argmin, and fused softmax and
+ * log-softmax.
+ *
+ * @module
+ */
+
+import type { KernelEntry, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
+import { allocHost, sizeOf } from "../../core/mod.ts";
+
+interface ReduceAttrs {
+  dims: number[];
+  keepdim: boolean;
+}
+
+// When the reduced dims form one contiguous block the tensor is [outer, red, inner]; otherwise an
+// odometer walks the input and maps each element to its output slot.
+function blocks(
+  shape: readonly number[],
+  dims: readonly number[],
+): [number, number, number] | null {
+  for (let i = 1; i < dims.length; i++) if (dims[i] !== dims[i - 1] + 1) return null;
+  const a = dims[0], b = dims[dims.length - 1];
+  return [sizeOf(shape.slice(0, a)), sizeOf(shape.slice(a, b + 1)), sizeOf(shape.slice(b + 1))];
+}
+
+type Mode = 0 | 1 | 2; // sum, max, min
+
+function reduce(x: Tensor, a: ReduceAttrs, dtype: TensorSpec["dtype"], mode: Mode): TypedArray {
+  const src = x.storage.handle as TypedArray;
+  const shape = x.shape;
+  const outShape = shape.map((s, i) => (a.dims.includes(i) ? 1 : s));
+  const o = allocHost(dtype, sizeOf(outShape));
+  if (mode !== 0) o.fill(mode === 1 ? -Infinity : Infinity);
+  const bl = blocks(shape, a.dims);
+  if (bl) {
+    const [outer, red, inner] = bl;
+    for (let p = 0; p < outer; p++) {
+      const base = p * red * inner;
+      const ob = p * inner;
+      if (inner === 1) {
+        let acc = mode === 0 ? 0 : src[base];
+        if (mode === 0) { for (let r = 0; r < red; r++) acc += src[base + r]; }
+        else if (mode === 1) {
+          for (let r = 1; r < red; r++) {
+            const v = src[base + r];
+            if (v > acc || v !== v) acc = v;
+            if (acc !== acc) break;
+          }
+        } else {
+          for (let r = 1; r < red; r++) {
+            const v = src[base + r];
+            if (v < acc || v !== v) acc = v;
+            if (acc !== acc) break;
+          }
+        }
+        o[ob] = acc;
+        continue;
+      }
+      for (let r = 0; r < red; r++) {
+        const rb = base + r * inner;
+        if (mode === 0) { for (let i = 0; i < inner; i++) o[ob + i] += src[rb + i]; }
+        else if (mode === 1) {
+          for (let i = 0; i < inner; i++) {
+            const v = src[rb + i];
+            if (v > o[ob + i] || v !== v) o[ob + i] = v;
+          }
+        } else {
+          for (let i = 0; i < inner; i++) {
+            const v = src[rb + i];
+            if (v < o[ob + i] || v !== v) o[ob + i] = v;
+          }
+        }
+      }
+    }
+    return o;
+  }
+  const d = shape.length;
+  const ost = new Array<number>(d);
+  let acc = 1;
+  for (let i = d - 1; i >= 0; i--) {
+    ost[i] = outShape[i] === 1 && shape[i] !== 1 ? 0 : acc;
+    acc *= outShape[i];
+  }
+  const idx = new Array<number>(d).fill(0);
+  const n = src.length;
+  let oi = 0;
+  for (let i = 0; i < n; i++) {
+    const v = src[i];
+    if (mode === 0) o[oi] += v;
+    else if (mode === 1) {
+      if (v > o[oi] || v !== v) o[oi] = v;
+    } else if (v < o[oi] || v !== v) o[oi] = v;
+    for (let k = d - 1; k >= 0; k--) {
+      idx[k]++;
+      oi += ost[k];
+      if (idx[k] < shape[k]) break;
+      oi -= ost[k] * shape[k];
+      idx[k] = 0;
+    }
+  }
+  return o;
+}
+
+interface ArgAttrs {
+  dim: number | null;
+  keepdim: boolean;
+}
+
+function argReduce(x: Tensor, a: ArgAttrs, max: boolean): Int32Array {
+  const src = x.storage.handle as TypedArray;
+  const [outer, red, inner] = a.dim === null ? [1, x.size, 1] : blocks(x.shape, [a.dim])!;
+  const o = new Int32Array(outer * inner);
+  for (let p = 0; p < outer; p++) {
+    for (let i = 0; i < inner; i++) {
+      const base = p * red * inner + i;
+      let best = src[base], bi = 0;
+      for (let r = 1; r < red && best === best; r++) {
+        const v = src[base + r * inner];
+        if (max ? v > best || v !== v : v < best || v !== v) {
+          best = v;
+          bi = r;
+        }
+      }
+      o[p * inner + i] = bi;
+    }
+  }
+  return o;
+}
+
+function softmaxKernel(log: boolean) {
+  return (inputs: readonly Tensor[], a: { dim: number }): unknown[] => {
+    const x = inputs[0];
+    const src = x.storage.handle as Float32Array;
+    const [outer, n, inner] = blocks(x.shape, [a.dim])!;
+    const o = new Float32Array(x.size);
+    for (let p = 0; p < outer; p++) {
+      for (let i = 0; i < inner; i++) {
+        const base = p * n * inner + i;
+        let m = -Infinity;
+        for (let r = 0; r < n; r++) {
+          const v = src[base + r * inner];
+          if (v > m || v !== v) m = v;
+        }
+        if (m === -Infinity) m = 0;
+        let s = 0;
+        for (let r = 0; r < n; r++) {
+          const e = Math.exp(src[base + r * inner] - m);
+          if (!log) o[base + r * inner] = e;
+          s += e;
+        }
+        if (log) {
+          const ls = m + Math.log(s);
+          for (let r = 0; r < n; r++) o[base + r * inner] = src[base + r * inner] - ls;
+        } else {
+          const inv = 1 / s;
+          for (let r = 0; r < n; r++) o[base + r * inner] *= inv;
+        }
+      }
+    }
+    return [o];
+  };
+}
+
+/** Reduction kernel table of the cpu backend. */
+export const reduceKernels: Record<string, KernelEntry> = {
+  sum: { run: (i, a: ReduceAttrs, out) => [reduce(i[0], a, out[0].dtype, 0)] },
+  max: { run: (i, a: ReduceAttrs, out) => [reduce(i[0], a, out[0].dtype, 1)] },
+  min: { run: (i, a: ReduceAttrs, out) => [reduce(i[0], a, out[0].dtype, 2)] },
+  argmax: { run: (i, a: ArgAttrs) => [argReduce(i[0], a, true)] },
+  argmin: { run: (i, a: ArgAttrs) => [argReduce(i[0], a, false)] },
+  softmax: { run: softmaxKernel(false), dtypes: ["float32"] },
+  logSoftmax: { run: softmaxKernel(true), dtypes: ["float32"] },
+};
