@@ -1,13 +1,18 @@
 /**
  * denn: a deep-learning framework for Deno. This entry point registers the cpu backend and exports
- * the core API.
+ * the core API, the `nn` layers and losses, `F` and `optim`.
  *
  * @example
  * ```ts
- * import { tensor } from "./mod.ts";
- * const x = tensor([[1, 2], [3, 4]], { requiresGrad: true });
- * const y = x.matmul(x).sum();
- * y.backward();
+ * import { F, nn, optim, tensor } from "./mod.ts";
+ * const model = new nn.Linear(2, 3);
+ * const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+ * const x = tensor([[1, 2], [3, 4]]);
+ * const y = tensor([0, 2], { dtype: "int32" });
+ * const loss = F.crossEntropy(model.forward(x), y);
+ * opt.zeroGrad();
+ * loss.backward();
+ * opt.step();
  * ```
  *
  * @module
@@ -15,3 +20,5 @@
 
 import "./plugins/cpu/mod.ts";
 export * from "./core/mod.ts";
+export * as nn from "./layers/nn.ts";
+export * as optim from "./optim/mod.ts";

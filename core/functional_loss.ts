@@ -1,0 +1,316 @@
+/**
+ * Loss functions of `F` (PyTorch's names in camelCase), all with `reduction: "mean" | "sum" |
+ * "none"`. Cross-entropy uses log-softmax (the log-sum-exp trick) and BCE-with-logits the stable
+ * softplus form, so extreme logits give finite losses and gradients.
+ *
+ * @module
+ */
+
+import { DTypeError, ShapeError, ValueError } from "./errors.ts";
+import { cast, where } from "./ops/elementwise.ts";
+import { gather } from "./ops/movement.ts";
+import { logSoftmax } from "./ops/nn.ts";
+import { sameShape, shapeStr } from "./shape.ts";
+import { arange } from "./tensor.ts";
+import type { Tensor } from "./tensor.ts";
+
+/** How per-element losses are combined. */
+export type Reduction = "mean" | "sum" | "none";
+
+/** Options shared by the losses. */
+export interface LossOptions {
+  /** Combine per-element losses (default "mean"). */
+  reduction?: Reduction;
+}
+
+function checkReduction(op: string, r: string, extra: readonly string[] = []): void {
+  if (!["mean", "sum", "none", ...extra].includes(r)) {
+    throw new ValueError(
+      `${op}: unknown reduction "${r}" (expected ${["mean", "sum", "none", ...extra].join(", ")})`,
+    );
+  }
+}
+
+/** Applies a reduction to per-element losses. */
+export function reduce(op: string, loss: Tensor, reduction: Reduction = "mean"): Tensor {
+  checkReduction(op, reduction);
+  return reduction === "none" ? loss : reduction === "sum" ? loss.sum() : loss.mean();
+}
+
+function sameShapes(op: string, input: Tensor, target: Tensor): void {
+  if (!sameShape(input.shape, target.shape)) {
+    throw new ShapeError(
+      `${op}: target ${shapeStr(target.shape)} must have the input's shape ${
+        shapeStr(input.shape)
+      }`,
+    );
+  }
+  if (target.dtype !== "float32") {
+    throw new DTypeError(`${op}: target must be float32, got ${target.dtype}`);
+  }
+}
+
+/** Mean squared error. */
+export function mseLoss(input: Tensor, target: Tensor, options: LossOptions = {}): Tensor {
+  sameShapes("mseLoss", input, target);
+  const d = input.sub(target);
+  return reduce("mseLoss", d.mul(d), options.reduction);
+}
+
+/** Mean absolute error. */
+export function l1Loss(input: Tensor, target: Tensor, options: LossOptions = {}): Tensor {
+  sameShapes("l1Loss", input, target);
+  return reduce("l1Loss", input.sub(target).abs(), options.reduction);
+}
+
+/** Smooth L1 (Huber-like with `beta`). */
+export function smoothL1Loss(
+  input: Tensor,
+  target: Tensor,
+  options: LossOptions & { beta?: number } = {},
+): Tensor {
+  sameShapes("smoothL1Loss", input, target);
+  const beta = options.beta ?? 1;
+  if (beta < 0) throw new ValueError(`smoothL1Loss: beta must be non-negative, got ${beta}`);
+  const d = input.sub(target).abs();
+  const l = beta === 0 ? d : where(d.lt(beta), d.mul(d).mul(0.5 / beta), d.sub(0.5 * beta));
+  return reduce("smoothL1Loss", l, options.reduction);
+}
+
+/** Options of the classification losses. */
+export interface NllOptions extends LossOptions {
+  /** Per-class weights [C]. */
+  weight?: Tensor | null;
+  /** Target value that contributes nothing (default −100). */
+  ignoreIndex?: number;
+}
+
+function checkClassTarget(op: string, input: Tensor, target: Tensor): void {
+  if (target.dtype !== "int32") {
+    throw new DTypeError(
+      `${op}: class-index target must be int32, got ${target.dtype} (for probabilities pass a float32 target of the input's shape)`,
+    );
+  }
+  const expected = input.ndim === 1 ? [] : [input.shape[0], ...input.shape.slice(2)];
+  if (!sameShape(expected, target.shape)) {
+    throw new ShapeError(
+      `${op}: input ${shapeStr(input.shape)} expects target of shape ${shapeStr(expected)}, got ${
+        shapeStr(target.shape)
+      }`,
+    );
+  }
+}
+
+/**
+ * Negative log-likelihood of class indices given log-probabilities [N, C, ...] (or [C]).
+ * With weights, "mean" divides by the total weight of the non-ignored targets, as PyTorch does.
+ */
+export function nllLoss(input: Tensor, target: Tensor, options: NllOptions = {}): Tensor {
+  const reduction = options.reduction ?? "mean";
+  checkReduction("nllLoss", reduction);
+  checkClassTarget("nllLoss", input, target);
+  const x = input.ndim === 1 ? input.unsqueeze(0) : input;
+  const t = input.ndim === 1 ? target.unsqueeze(0) : target;
+  const c = x.shape[1];
+  const ignore = options.ignoreIndex ?? -100;
+  const valid = t.ne(ignore);
+  const safe = where(valid, t, 0);
+  const picked = gather(x, 1, safe.unsqueeze(1)).squeeze(1);
+  if (options.weight && (options.weight.ndim !== 1 || options.weight.shape[0] !== c)) {
+    throw new ShapeError(
+      `nllLoss: weight ${shapeStr(options.weight.shape)} must have shape [${c}]`,
+    );
+  }
+  let w = cast(valid, "float32");
+  if (options.weight) {
+    w = w.mul(gather(options.weight, 0, safe.flatten()).reshape(safe.shape as number[]));
+  }
+  let l = picked.mul(w).neg();
+  if (input.ndim === 1) l = l.squeeze(0);
+  if (reduction === "none") return l;
+  if (reduction === "sum") return l.sum();
+  return l.sum().div(w.sum());
+}
+
+/** Options of {@linkcode crossEntropy}. */
+export interface CrossEntropyOptions extends NllOptions {
+  /** Mix the target with the uniform distribution (0 to 1). */
+  labelSmoothing?: number;
+}
+
+/**
+ * Cross-entropy of logits [N, C, ...] against class indices (int32) or class probabilities
+ * (float32, the input's shape): −log softmax(x)[class], with the log-sum-exp trick.
+ *
+ * @example
+ * ```ts
+ * import { F, tensor } from "../mod.ts";
+ * const loss = F.crossEntropy(tensor([[2, 0.5, -1]]), tensor([0], { dtype: "int32" }));
+ * ```
+ */
+export function crossEntropy(
+  input: Tensor,
+  target: Tensor,
+  options: CrossEntropyOptions = {},
+): Tensor {
+  const reduction = options.reduction ?? "mean";
+  checkReduction("crossEntropy", reduction);
+  const eps = options.labelSmoothing ?? 0;
+  if (!(eps >= 0 && eps <= 1)) {
+    throw new ValueError(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
+  }
+  if (input.ndim === 0) {
+    throw new ShapeError("crossEntropy: input must have at least 1 dimension (classes)");
+  }
+  const cdim = input.ndim === 1 ? 0 : 1;
+  const c = input.shape[cdim];
+  const logp = logSoftmax(input, cdim);
+  const wshape = input.shape.map((s, i) => (i === cdim ? s : 1));
+  const w = options.weight ? options.weight.reshape(wshape) : null;
+  if (target.dtype === "float32") {
+    if (!sameShape(target.shape, input.shape)) {
+      throw new ShapeError(
+        `crossEntropy: probability target ${shapeStr(target.shape)} must have the input's shape ${
+          shapeStr(input.shape)
+        }`,
+      );
+    }
+    const t = eps > 0 ? target.mul(1 - eps).add(eps / c) : target;
+    let prod = logp.mul(t);
+    if (w) prod = prod.mul(w);
+    const l = prod.sum(cdim).neg();
+    if (reduction === "none") return l;
+    if (reduction === "sum") return l.sum();
+    return l.sum().div(input.ndim === 1 ? 1 : l.size);
+  }
+  const nll = nllLoss(logp, target, { ...options, reduction });
+  if (eps === 0) return nll;
+  const ignore = options.ignoreIndex ?? -100;
+  const valid = target.ne(ignore);
+  let smooth = (w ? logp.mul(w) : logp).sum(cdim).neg();
+  smooth = where(valid, smooth, 0);
+  let ret: Tensor;
+  if (reduction === "none") ret = smooth;
+  else if (reduction === "sum") ret = smooth.sum();
+  else if (options.weight) {
+    const safe = where(valid, target, 0);
+    const tw = gather(options.weight, 0, safe.flatten()).reshape(safe.shape as number[]);
+    ret = smooth.sum().div(where(valid, tw, 0).sum());
+  } else ret = smooth.sum().div(cast(valid, "float32").sum());
+  return nll.mul(1 - eps).add(ret.mul(eps / c));
+}
+
+/** Options of the binary cross-entropy losses. */
+export interface BceOptions extends LossOptions {
+  /** Per-element weight (broadcast). */
+  weight?: Tensor | null;
+}
+
+/** Binary cross-entropy of probabilities; log terms are clamped at −100 like PyTorch. */
+export function bceLoss(input: Tensor, target: Tensor, options: BceOptions = {}): Tensor {
+  sameShapes("bceLoss", input, target);
+  const logP = input.log().maximum(-100);
+  const log1mP = input.neg().add(1).log().maximum(-100);
+  let l = target.mul(logP).add(target.neg().add(1).mul(log1mP)).neg();
+  if (options.weight) l = l.mul(options.weight);
+  return reduce("bceLoss", l, options.reduction);
+}
+
+/** Options of {@linkcode bceWithLogits}. */
+export interface BceWithLogitsOptions extends BceOptions {
+  /** Weight of positive examples per class (broadcast over the last dim). */
+  posWeight?: Tensor | null;
+}
+
+/**
+ * Sigmoid + binary cross-entropy in one stable expression:
+ * (1 − t)·x + (1 + (pw − 1)·t)·(log(1 + e^(−|x|)) + max(−x, 0)); finite for |x| > 50.
+ */
+export function bceWithLogits(
+  input: Tensor,
+  target: Tensor,
+  options: BceWithLogitsOptions = {},
+): Tensor {
+  sameShapes("bceWithLogits", input, target);
+  const softplusNeg = input.abs().neg().exp().log1p().add(input.neg().maximum(0));
+  const coef = options.posWeight ? target.mul(options.posWeight.sub(1)).add(1) : null;
+  let l = target.neg().add(1).mul(input).add(coef ? coef.mul(softplusNeg) : softplusNeg);
+  if (options.weight) l = l.mul(options.weight);
+  return reduce("bceWithLogits", l, options.reduction);
+}
+
+/** Options of {@linkcode klDiv}. */
+export interface KlDivOptions {
+  /** "mean" (over elements), "batchmean" (over the batch, the true KL), "sum" or "none". */
+  reduction?: Reduction | "batchmean";
+  /** The target is given as log-probabilities. */
+  logTarget?: boolean;
+}
+
+/** KL divergence with `input` as log-probabilities: Σ t·(log t − input), 0 where t = 0. */
+export function klDiv(input: Tensor, target: Tensor, options: KlDivOptions = {}): Tensor {
+  sameShapes("klDiv", input, target);
+  const reduction = options.reduction ?? "mean";
+  checkReduction("klDiv", reduction, ["batchmean"]);
+  const l = options.logTarget
+    ? target.exp().mul(target.sub(input))
+    : where(target.gt(0), target.mul(where(target.gt(0), target, 1).log().sub(input)), 0);
+  if (reduction === "batchmean") return l.sum().div(input.ndim ? input.shape[0] : 1);
+  return reduce("klDiv", l, reduction);
+}
+
+/** Options of {@linkcode multiMarginLoss}. */
+export interface MultiMarginOptions extends LossOptions {
+  /** 1 or 2 (default 1). */
+  p?: 1 | 2;
+  /** Margin (default 1). */
+  margin?: number;
+  /** Per-class weights [C]. */
+  weight?: Tensor | null;
+}
+
+/** The multiclass SVM hinge: Σ_{j≠y} max(0, margin − x_y + x_j)^p / C. */
+export function multiMarginLoss(
+  input: Tensor,
+  target: Tensor,
+  options: MultiMarginOptions = {},
+): Tensor {
+  const p = options.p ?? 1;
+  if (p !== 1 && p !== 2) throw new ValueError(`multiMarginLoss: p must be 1 or 2, got ${p}`);
+  checkClassTarget("multiMarginLoss", input, target);
+  const x = input.ndim === 1 ? input.unsqueeze(0) : input;
+  const t = input.ndim === 1 ? target.unsqueeze(0) : target;
+  if (x.ndim !== 2) {
+    throw new ShapeError(
+      `multiMarginLoss: expected input [N, C] or [C], got ${shapeStr(input.shape)}`,
+    );
+  }
+  const c = x.shape[1];
+  const xy = gather(x, 1, t.unsqueeze(1));
+  let h = xy.neg().add(x).add(options.margin ?? 1).relu();
+  if (p === 2) h = h.mul(h);
+  if (options.weight) h = h.mul(gather(options.weight, 0, t).unsqueeze(1));
+  const mask = t.unsqueeze(1).ne(arange(c, undefined, 1, { device: x.device }));
+  let l = h.mul(mask).sum(1).div(c);
+  if (input.ndim === 1) l = l.squeeze(0);
+  return reduce("multiMarginLoss", l, options.reduction);
+}
+
+/** Options of {@linkcode hingeEmbeddingLoss}. */
+export interface HingeEmbeddingOptions extends LossOptions {
+  /** Margin (default 1). */
+  margin?: number;
+}
+
+/** x where y = 1, max(0, margin − x) where y = −1 (the binary hinge on distances). */
+export function hingeEmbeddingLoss(
+  input: Tensor,
+  target: Tensor,
+  options: HingeEmbeddingOptions = {},
+): Tensor {
+  sameShapes("hingeEmbeddingLoss", input, target);
+  const margin = options.margin ?? 1;
+  const neg = input.neg().add(margin).relu();
+  const l = where(target.eq(1), input, 0).add(where(target.eq(-1), neg, 0));
+  return reduce("hingeEmbeddingLoss", l, options.reduction);
+}

@@ -1,0 +1,54 @@
+/**
+ * `CrossEntropyLoss`: −log softmax(x)[class] computed with the log-sum-exp trick; class-index or
+ * probability targets, class weights, ignoreIndex and label smoothing.
+ *
+ * @example
+ * ```ts
+ * import { CrossEntropyLoss } from "./cross_entropy.ts";
+ * import { tensor } from "../mod.ts";
+ * const loss = new CrossEntropyLoss().forward(tensor([[2, 0.5, -1]]), tensor([0], { dtype: "int32" }));
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, F, Loss } from "../core/mod.ts";
+import type { Plugin, Reduction, Tensor } from "../core/mod.ts";
+
+/** Options of {@linkcode CrossEntropyLoss}. */
+export interface CrossEntropyLossOptions {
+  /** Per-class weights [C]. */
+  weight?: Tensor | null;
+  /** Target value ignored (default −100). */
+  ignoreIndex?: number;
+  /** "mean" (default), "sum" or "none". */
+  reduction?: Reduction;
+  /** Label smoothing in [0, 1]. */
+  labelSmoothing?: number;
+}
+
+/** Cross-entropy between logits and targets. */
+export class CrossEntropyLoss extends Loss {
+  /** Options used by forward. */
+  readonly options: CrossEntropyLossOptions;
+
+  /** Creates the loss. */
+  constructor(options: CrossEntropyLossOptions = {}) {
+    super(options.reduction ?? "mean");
+    this.options = options;
+  }
+
+  /** Loss of logits [N, C, ...] against class indices (int32) or probabilities (float32). */
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.crossEntropy(input, target, { ...this.options, reduction: this.reduction });
+  }
+}
+
+/** CrossEntropyLoss as a plugin. */
+export const crossEntropyPlugin: Plugin = definePlugin({
+  name: "@denn/cross-entropy-loss",
+  kind: "loss",
+  version: "0.1.0",
+  apiVersion: 1,
+  exports: { CrossEntropyLoss },
+});

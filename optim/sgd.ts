@@ -1,0 +1,93 @@
+/**
+ * Stochastic gradient descent with momentum (the lecture's heavy ball), dampening, Nesterov and
+ * weight decay (the lecture's C in C/2‖w‖²), following `torch.optim.SGD` exactly:
+ * g ← ∇ + λw; b ← μb + (1−τ)g (b = g at the first step); g ← g + μb (Nesterov) or b; w ← w − ηg.
+ *
+ * @example
+ * ```ts
+ * import { SGD } from "./sgd.ts";
+ * import { tensor } from "../mod.ts";
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * const opt = new SGD([w], { lr: 0.1, momentum: 0.9 });
+ * w.mul(w).sum().backward();
+ * opt.step();
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, noGrad, Optimizer, ValueError } from "../core/mod.ts";
+import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
+
+/** Options of {@linkcode SGD}. */
+export interface SGDOptions {
+  /** Learning rate η. */
+  lr: number;
+  /** Momentum μ (default 0). */
+  momentum?: number;
+  /** Dampening τ (default 0). */
+  dampening?: number;
+  /** Weight decay λ (default 0). */
+  weightDecay?: number;
+  /** Nesterov momentum (default false). */
+  nesterov?: boolean;
+  /** Maximise instead of minimise. */
+  maximize?: boolean;
+}
+
+/** SGD with momentum and weight decay. */
+export class SGD extends Optimizer<Required<SGDOptions>> {
+  /** Creates the optimizer over parameters or parameter groups. */
+  constructor(params: ParamsInput<Required<SGDOptions>>, options: SGDOptions) {
+    const d: Required<SGDOptions> = {
+      lr: options.lr,
+      momentum: options.momentum ?? 0,
+      dampening: options.dampening ?? 0,
+      weightDecay: options.weightDecay ?? 0,
+      nesterov: options.nesterov ?? false,
+      maximize: options.maximize ?? false,
+    };
+    if (!(d.lr >= 0)) throw new ValueError(`SGD: invalid learning rate ${d.lr} (must be >= 0)`);
+    if (!(d.momentum >= 0)) {
+      throw new ValueError(`SGD: invalid momentum ${d.momentum} (must be >= 0)`);
+    }
+    if (!(d.weightDecay >= 0)) {
+      throw new ValueError(`SGD: invalid weightDecay ${d.weightDecay} (must be >= 0)`);
+    }
+    if (d.nesterov && (d.momentum <= 0 || d.dampening !== 0)) {
+      throw new ValueError("SGD: nesterov momentum requires a momentum and zero dampening");
+    }
+    super(params, d);
+  }
+
+  /** One update of every parameter that has a gradient. */
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        for (const p of g.params) {
+          if (!p.grad) continue;
+          let d: Tensor = g.maximize ? p.grad.neg() : p.grad;
+          if (g.weightDecay !== 0) d = d.add(p.mul(g.weightDecay));
+          if (g.momentum !== 0) {
+            const st = this.stateOf(p);
+            const buf = st.momentumBuffer as Tensor | undefined;
+            let b: Tensor;
+            if (!buf) b = st.momentumBuffer = this.keepState(d.clone());
+            else b = buf.mul_(g.momentum).add_(d, 1 - g.dampening);
+            d = g.nesterov ? d.add(b.mul(g.momentum)) : b;
+          }
+          p.sub_(d.mul(g.lr));
+        }
+      }
+    });
+  }
+}
+
+/** SGD as a plugin. */
+export const sgdPlugin: Plugin = definePlugin({
+  name: "@denn/sgd",
+  kind: "optimizer",
+  version: "0.1.0",
+  apiVersion: 1,
+  exports: { SGD },
+});

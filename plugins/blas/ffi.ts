@@ -1,0 +1,208 @@
+/**
+ * Finding and opening a CBLAS library through `Deno.dlopen`, with permission checks that turn a
+ * missing `--allow-ffi` or `--allow-env` into a reason string instead of an exception.
+ *
+ * @module
+ */
+
+/** Default library search list for the current OS, tried in order. */
+export const DEFAULT_LIBRARIES: readonly string[] = Deno.build.os === "darwin"
+  ? ["/System/Library/Frameworks/Accelerate.framework/Accelerate"]
+  : Deno.build.os === "windows"
+  ? ["libopenblas.dll", "mkl_rt.dll"]
+  : ["libopenblas.so.0", "libopenblas.so", "libblas.so.3", "libmkl_rt.so"];
+
+const symbols = {
+  cblas_sgemm: {
+    parameters: [
+      "i32", // order
+      "i32", // transA
+      "i32", // transB
+      "i32", // m
+      "i32", // n
+      "i32", // k
+      "f32", // alpha
+      "buffer", // A
+      "i32", // lda
+      "buffer", // B
+      "i32", // ldb
+      "f32", // beta
+      "buffer", // C
+      "i32", // ldc
+    ],
+    result: "void",
+  },
+  openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
+  openblas_get_num_threads: { parameters: [], result: "i32", optional: true },
+  openblas_get_config: { parameters: [], result: "pointer", optional: true },
+  MKL_Set_Num_Threads: { parameters: ["i32"], result: "void", optional: true },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+const ROW_MAJOR = 101;
+const NO_TRANS = 111;
+const TRANS = 112;
+
+/**
+ * Row-major single-precision GEMM over whole typed arrays (use `subarray` for offsets):
+ * C = alpha * op(A) op(B) + beta * C.
+ */
+export type Sgemm = (
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+) => void;
+
+/** An opened CBLAS library. */
+export interface BlasLibrary {
+  /** The path or name it was opened from. */
+  readonly path: string;
+  /** Row-major sgemm. */
+  readonly sgemm: Sgemm;
+  /** Library build configuration where it reports one (OpenBLAS), else `""`. */
+  readonly config: string;
+  /** Sets the worker thread count; false where the library has no such call. */
+  setThreads(n: number): boolean;
+  /** Current thread count, or null where the library cannot report it. */
+  threads(): number | null;
+  /** Closes the library. */
+  close(): void;
+}
+
+/** Options for {@linkcode openBlas}. */
+export interface OpenBlasOptions {
+  /** Library path or name; overrides the env var `DENN_BLAS` and the search list. */
+  path?: string;
+  /** Worker threads; overrides the env var `DENN_BLAS_THREADS`. */
+  threads?: number;
+}
+
+function granted(desc: Deno.PermissionDescriptor): boolean {
+  try {
+    return Deno.permissions.querySync(desc).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/** Reads an env var; `null` when permission to read it is not granted. */
+function readEnv(name: string): string | undefined | null {
+  if (!granted({ name: "env", variable: name })) return null;
+  return Deno.env.get(name) || undefined;
+}
+
+/**
+ * Opens the first CBLAS that loads. Returns the library, or the reason none could be opened
+ * (missing permission, or each candidate with its dlopen error).
+ */
+export function openBlas(options: OpenBlasOptions = {}): BlasLibrary | string {
+  let candidates: readonly string[];
+  if (options.path) {
+    candidates = [options.path];
+  } else {
+    const env = readEnv("DENN_BLAS");
+    if (env === null) {
+      return "no permission to read env var DENN_BLAS (run with --allow-env=DENN_BLAS,DENN_BLAS_THREADS)";
+    }
+    candidates = env ? [env] : DEFAULT_LIBRARIES;
+  }
+  if (!granted({ name: "ffi" })) return "no FFI permission (run with --allow-ffi)";
+  const errors: string[] = [];
+  for (const path of candidates) {
+    let lib: Deno.DynamicLibrary<typeof symbols>;
+    try {
+      lib = Deno.dlopen(path, symbols);
+    } catch (e) {
+      errors.push(`${path}: ${(e as Error).message.split("\n")[0]}`);
+      continue;
+    }
+    const blas = wrap(path, lib);
+    let threads = options.threads;
+    if (threads === undefined) {
+      const t = readEnv("DENN_BLAS_THREADS");
+      if (t) threads = Number(t);
+    }
+    if (threads !== undefined) {
+      if (!Number.isInteger(threads) || threads < 1) {
+        blas.close();
+        return `invalid thread count ${threads} (DENN_BLAS_THREADS or options.threads must be a positive integer)`;
+      }
+      blas.setThreads(threads);
+    }
+    return blas;
+  }
+  return `no CBLAS library could be loaded (set DENN_BLAS to its path): ${errors.join("; ")}`;
+}
+
+function need(name: string, x: Float32Array, rows: number, cols: number, ld: number): void {
+  if (ld < cols || x.length < (rows - 1) * ld + cols) {
+    throw new RangeError(
+      `sgemm: ${name} is ${rows}x${cols} with leading dimension ${ld}, but has ${x.length} elements`,
+    );
+  }
+}
+
+function wrap(path: string, lib: Deno.DynamicLibrary<typeof symbols>): BlasLibrary {
+  const {
+    cblas_sgemm,
+    openblas_set_num_threads,
+    openblas_get_num_threads,
+    openblas_get_config,
+    MKL_Set_Num_Threads,
+  } = lib.symbols;
+  const cfg = openblas_get_config?.();
+  const sgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+    if (m === 0 || n === 0) return;
+    // A bad extent would make the library read or write past the array, so check before the call.
+    need("A", a, transA ? k : m, transA ? m : k, lda);
+    need("B", b, transB ? n : k, transB ? k : n, ldb);
+    need("C", c, m, n, ldc);
+    if (k === 0) {
+      // CBLAS rejects lda = 0; with nothing to sum, C = beta * C.
+      for (let i = 0; i < m; i++) {
+        const row = c.subarray(i * ldc, i * ldc + n);
+        if (beta === 0) row.fill(0);
+        else for (let j = 0; j < n; j++) row[j] *= beta;
+      }
+      return;
+    }
+    cblas_sgemm(
+      ROW_MAJOR,
+      transA ? TRANS : NO_TRANS,
+      transB ? TRANS : NO_TRANS,
+      m,
+      n,
+      k,
+      alpha,
+      a,
+      lda,
+      b,
+      ldb,
+      beta,
+      c,
+      ldc,
+    );
+  };
+  return {
+    path,
+    sgemm,
+    config: cfg ? Deno.UnsafePointerView.getCString(cfg) : "",
+    setThreads(n: number): boolean {
+      if (openblas_set_num_threads) openblas_set_num_threads(n);
+      else if (MKL_Set_Num_Threads) MKL_Set_Num_Threads(n);
+      else return false;
+      return true;
+    },
+    threads: () => openblas_get_num_threads?.() ?? null,
+    close: () => lib.close(),
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * The blas kernel table: matmul (batched, broadcast batch dims, transposes as cblas flags) and
+ * conv2d with its two backward ops, all over one opened library's sgemm.
+ *
+ * @module
+ */
+
+import { broadcastStrides, sizeOf } from "../../core/mod.ts";
+import type {
+  Conv2dAttrs,
+  Conv2dBackwardAttrs,
+  KernelEntry,
+  MatmulAttrs,
+  Tensor,
+  TensorSpec,
+} from "../../core/mod.ts";
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
+import type { ConvGeometry } from "./conv.ts";
+import type { Sgemm } from "./ffi.ts";
+
+function f32(t: Tensor): Float32Array {
+  return t.storage.handle as Float32Array;
+}
+
+function hostFloat32(inputs: readonly Tensor[]): true | string {
+  for (const t of inputs) {
+    if (!(t.storage.handle instanceof Float32Array)) {
+      return `input on ${t.device} is not a host Float32Array`;
+    }
+  }
+  return true;
+}
+
+function matmul(
+  sgemm: Sgemm,
+  inputs: readonly Tensor[],
+  a: MatmulAttrs,
+  out: TensorSpec,
+): Float32Array {
+  const [x, y] = inputs;
+  const os = out.shape;
+  const m = os[os.length - 2], n = os[os.length - 1];
+  const k = a.transA ? x.shape[x.ndim - 2] : x.shape[x.ndim - 1];
+  const lda = a.transA ? m : k, ldb = a.transB ? k : n;
+  const o = new Float32Array(sizeOf(os));
+  const batch = os.slice(0, -2);
+  const nb = sizeOf(batch);
+  const xa = f32(x), ya = f32(y);
+  if (nb === 1) {
+    sgemm(a.transA, a.transB, m, n, k, 1, xa, lda, ya, ldb, 0, o, n);
+    return o;
+  }
+  // Element strides per batch dim; 0 where an operand is broadcast along it.
+  const sx = broadcastStrides(x.shape.slice(0, -2), batch);
+  const sy = broadcastStrides(y.shape.slice(0, -2), batch);
+  const idx = new Array<number>(batch.length).fill(0);
+  const mk = m * k, kn = k * n, mn = m * n;
+  let px = 0, py = 0;
+  for (let bi = 0; bi < nb; bi++) {
+    sgemm(
+      a.transA,
+      a.transB,
+      m,
+      n,
+      k,
+      1,
+      xa.subarray(px * mk),
+      lda,
+      ya.subarray(py * kn),
+      ldb,
+      0,
+      o.subarray(bi * mn),
+      n,
+    );
+    for (let d = batch.length - 1; d >= 0; d--) {
+      px += sx[d];
+      py += sy[d];
+      if (++idx[d] < batch[d]) break;
+      px -= sx[d] * batch[d];
+      py -= sy[d] * batch[d];
+      idx[d] = 0;
+    }
+  }
+  return o;
+}
+
+function geometry(
+  x: readonly number[],
+  w: readonly number[],
+  y: readonly number[],
+  a: Conv2dAttrs,
+): ConvGeometry {
+  return {
+    n: x[0],
+    c: x[1],
+    in: [x[2], x[3]],
+    o: w[0],
+    kernel: [w[2], w[3]],
+    stride: a.stride,
+    padding: a.padding,
+    dilation: a.dilation,
+    groups: a.groups,
+    out: [y[2], y[3]],
+  };
+}
+
+/** The blas kernels over `sgemm`. */
+export function blasKernels(sgemm: Sgemm): Record<string, KernelEntry> {
+  const base = { dtypes: ["float32"] as const, supports: hostFloat32 };
+  return {
+    matmul: { ...base, run: (inputs, a: MatmulAttrs, out) => [matmul(sgemm, inputs, a, out[0])] },
+    conv2d: {
+      ...base,
+      run(inputs, a: Conv2dAttrs, out) {
+        const [x, w, b] = inputs;
+        const g = geometry(x.shape, w.shape, out[0].shape, a);
+        return [conv2dForward(sgemm, f32(x), f32(w), b ? f32(b) : null, g)];
+      },
+    },
+    conv2dBackwardInput: {
+      ...base,
+      run(inputs, a: Conv2dBackwardAttrs) {
+        const [gy, w] = inputs;
+        return [
+          conv2dBackwardInput(sgemm, f32(gy), f32(w), geometry(a.shape, w.shape, gy.shape, a)),
+        ];
+      },
+    },
+    conv2dBackwardWeight: {
+      ...base,
+      run(inputs, a: Conv2dBackwardAttrs) {
+        const [gy, x] = inputs;
+        return [
+          conv2dBackwardWeight(sgemm, f32(gy), f32(x), geometry(x.shape, a.shape, gy.shape, a)),
+        ];
+      },
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * The blas backend: matmul and conv2d (forward and both backward ops) over a system CBLAS
+ * (OpenBLAS, MKL, Accelerate) loaded with `Deno.dlopen`. Its tensors are host typed arrays shared
+ * with cpu, so routing an op between cpu and blas copies nothing; ops without a blas kernel run on
+ * cpu. Importing this module registers nothing: call `use(blas())`. Where no library loads, or
+ * `--allow-ffi` is missing, the backend is marked unavailable and `explain()` says why.
+ *
+ * The library is searched in `DEFAULT_LIBRARIES` unless the env var `DENN_BLAS` (or
+ * `options.path`) names one; `DENN_BLAS_THREADS` (or `options.threads`) sets its thread count.
+ *
+ * @example
+ * ```ts ignore
+ * import { explain, randn, route, use } from "@denn/denn";
+ * import { blas } from "@denn/denn/plugins/blas";
+ * use(blas());
+ * const a = randn([512, 512]), b = randn([512, 512]);
+ * const c = route({ matmul: "blas", conv2d: "blas" }, () => a.matmul(b));
+ * console.log(explain().unavailable); // {} where a CBLAS loaded
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin } from "../../core/mod.ts";
+import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
+import { openBlas } from "./ffi.ts";
+import type { BlasLibrary, OpenBlasOptions } from "./ffi.ts";
+import { blasKernels } from "./kernels.ts";
+
+export { DEFAULT_LIBRARIES, openBlas } from "./ffi.ts";
+export type { BlasLibrary, OpenBlasOptions, Sgemm } from "./ffi.ts";
+
+/** Options of {@linkcode blas}: library path and thread count. */
+export type BlasOptions = OpenBlasOptions;
+
+let opened: BlasLibrary | null = null;
+
+/** The library opened by the registered blas backend, or null before `use(blas())` succeeds. */
+export function blasLibrary(): BlasLibrary | null {
+  return opened;
+}
+
+/**
+ * Opens a CBLAS and returns the blas backend definition, or the reason it is unavailable.
+ *
+ * @example
+ * ```ts ignore
+ * import { blasBackend } from "./mod.ts";
+ * const def = blasBackend({ path: "/nonexistent/libblas.so" });
+ * console.log(typeof def === "string" ? def : def.name);
+ * ```
+ */
+export function blasBackend(options: BlasOptions = {}): BackendDef | string {
+  const lib = openBlas(options);
+  if (typeof lib === "string") return lib;
+  opened = lib;
+  return {
+    name: "blas",
+    hostMemory: true,
+    priority: 1,
+    upload: (data: TypedArray) => data,
+    download: (handle: unknown, _dtype: DType, size: number) =>
+      Promise.resolve((handle as TypedArray).slice(0, size)),
+    downloadSync: (handle: unknown, _dtype: DType, size: number) =>
+      (handle as TypedArray).slice(0, size),
+    kernels: blasKernels(lib.sgemm),
+  };
+}
+
+const plugins = new Map<string, Plugin>();
+
+/**
+ * The blas backend plugin; register it with `use(blas())`. Calls with the same options return the
+ * same plugin, so registering twice is a no-op.
+ *
+ * @example
+ * ```ts ignore
+ * import { use } from "@denn/denn";
+ * import { blas } from "@denn/denn/plugins/blas";
+ * use(blas({ threads: 2 }));
+ * ```
+ */
+export function blas(options: BlasOptions = {}): Plugin {
+  const key = JSON.stringify([options.path ?? null, options.threads ?? null]);
+  let p = plugins.get(key);
+  if (!p) {
+    p = definePlugin({
+      name: "@denn/blas",
+      kind: "backend",
+      version: "0.1.0",
+      apiVersion: 1,
+      description: "matmul and conv2d over a system CBLAS through Deno FFI",
+      backend: () => blasBackend(options),
+    });
+    plugins.set(key, p);
+  }
+  return p;
+}
+
+/** The blas plugin with default options, for `loadPlugin("…/plugins/blas/mod.ts")`. */
+const plugin: Plugin = blas();
+export default plugin;

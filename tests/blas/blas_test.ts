@@ -1,0 +1,230 @@
+/**
+ * The blas backend against the cpu backend (the oracle), through the public API: each op runs once
+ * on cpu and once inside `route({ ...: "blas" })`, values and gradients compared within float32
+ * tolerance |blas - cpu| <= ATOL + RTOL * |cpu|. The two backends sum in different orders, so
+ * results differ by rounding that grows with the reduction length (here at most a few hundred
+ * terms of magnitude ~1, well inside 1e-4).
+ *
+ * Skipped, with the reason printed, where no CBLAS loads.
+ */
+
+import assert from "node:assert/strict";
+import { conv2dRaw, explain, mm, randn, route, tensor, use } from "../../mod.ts";
+import type { Conv2dAttrs, Tensor } from "../../mod.ts";
+import { blas, blasBackend, blasLibrary } from "../../plugins/blas/mod.ts";
+
+const ATOL = 1e-4;
+const RTOL = 1e-4;
+
+use(blas());
+const reason = explain().unavailable["blas"];
+const ignore = reason !== undefined;
+if (ignore) console.log(`blas tests skipped: ${reason}`);
+else console.log(`blas tests use ${blasLibrary()!.path} (${blasLibrary()!.config})`);
+
+function close(name: string, actual: Tensor, expected: Tensor): void {
+  assert.deepEqual(actual.shape, expected.shape, `${name}: shape`);
+  const a = actual.dataSync() as Float32Array, e = expected.dataSync() as Float32Array;
+  for (let i = 0; i < e.length; i++) {
+    const tol = ATOL + RTOL * Math.abs(e[i]);
+    if (!(Math.abs(a[i] - e[i]) <= tol)) {
+      assert.fail(`${name}: element ${i} is ${a[i]}, cpu gives ${e[i]} (tolerance ${tol})`);
+    }
+  }
+}
+
+/** A fresh leaf over the same values, so cpu and blas runs get separate gradients. */
+function leaf(t: Tensor): Tensor {
+  return tensor(t.dataSync() as Float32Array, { shape: [...t.shape], requiresGrad: true });
+}
+
+function backends(fn: () => unknown): Record<string, string> {
+  const seen: Record<string, string> = {};
+  for (const e of explain(fn).trace) seen[e.op] = e.backend;
+  return seen;
+}
+
+Deno.test({
+  name: "blas matmul matches cpu for every transpose combination and odd shapes",
+  ignore,
+  fn() {
+    const dims: [number, number, number][] = [[1, 1, 1], [7, 5, 3], [33, 17, 65], [1, 300, 2], [
+      64,
+      1,
+      129,
+    ], [5, 6, 0]];
+    for (const [m, n, k] of dims) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const a = randn(transA ? [k, m] : [m, k]), b = randn(transB ? [n, k] : [k, n]);
+          const want = mm(a, b, transA, transB);
+          const got = route({ matmul: "blas" }, () => mm(a, b, transA, transB));
+          close(`matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB}`, got, want);
+        }
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "blas matmul matches cpu for batched and broadcast operands",
+  ignore,
+  fn() {
+    const cases: [number[], number[]][] = [
+      [[4, 5, 7], [4, 7, 3]],
+      [[2, 3, 5, 7], [3, 7, 4]],
+      [[1, 5, 7], [4, 7, 6]],
+      [[4, 1, 5, 7], [3, 7, 2]],
+      [[5, 7], [2, 3, 7, 9]],
+    ];
+    for (const [sa, sb] of cases) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const ra = sa.length, rb = sb.length;
+          const shA = transA ? [...sa.slice(0, -2), sa[ra - 1], sa[ra - 2]] : sa;
+          const shB = transB ? [...sb.slice(0, -2), sb[rb - 1], sb[rb - 2]] : sb;
+          const a = randn(shA), b = randn(shB);
+          const want = mm(a, b, transA, transB);
+          const got = route({ matmul: "blas" }, () => mm(a, b, transA, transB));
+          close(`matmul ${sa}x${sb} tA=${transA} tB=${transB}`, got, want);
+        }
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "blas matmul: explain shows blas for the routed op and gradients match cpu",
+  ignore,
+  fn() {
+    const a0 = randn([3, 6, 5]), b0 = randn([5, 4]), r = randn([3, 6, 4]);
+    const run = () => {
+      const a = leaf(a0), b = leaf(b0);
+      const y = a.matmul(b);
+      y.mul(r).sum().backward();
+      return [y, a.grad!, b.grad!];
+    };
+    const want = run();
+    const seen = backends(() => route({ matmul: "blas" }, run));
+    assert.equal(seen["matmul"], "blas");
+    const got = route({ matmul: "blas" }, run);
+    ["y", "dA", "dB"].forEach((n, i) => close(`matmul ${n}`, got[i], want[i]));
+  },
+});
+
+interface ConvCase {
+  x: number[];
+  w: number[];
+  bias: boolean;
+  attrs: Conv2dAttrs;
+}
+
+function conv(
+  x: number[],
+  w: number[],
+  s: number,
+  p: number,
+  d: number,
+  groups: number,
+  bias = true,
+): ConvCase {
+  return { x, w, bias, attrs: { stride: [s, s], padding: [p, p], dilation: [d, d], groups } };
+}
+
+const convCases: ConvCase[] = [
+  conv([2, 3, 8, 8], [4, 3, 3, 3], 1, 1, 1, 1),
+  conv([2, 4, 9, 7], [6, 2, 3, 3], 2, 1, 1, 2),
+  conv([1, 3, 11, 10], [5, 3, 3, 2], 1, 2, 2, 1, false),
+  conv([2, 6, 7, 7], [6, 1, 3, 3], 3, 0, 1, 6),
+  conv([3, 8, 5, 6], [4, 8, 1, 1], 1, 0, 1, 1),
+  conv([2, 4, 6, 6], [4, 4, 1, 1], 2, 1, 1, 1, false),
+  conv([1, 2, 5, 5], [3, 2, 5, 5], 1, 0, 1, 1),
+  {
+    x: [2, 3, 9, 8],
+    w: [4, 3, 3, 2],
+    bias: true,
+    attrs: {
+      stride: [2, 1],
+      padding: [0, 2],
+      dilation: [1, 3],
+      groups: 1,
+    },
+  },
+];
+
+Deno.test({
+  name: "blas conv2d forward and backward match cpu (stride, padding, dilation, groups)",
+  ignore,
+  fn() {
+    for (const c of convCases) {
+      const x0 = randn(c.x), w0 = randn(c.w), b0 = c.bias ? randn([c.w[0]]) : null;
+      const label = `conv2d x=${c.x} w=${c.w} ${JSON.stringify(c.attrs)}`;
+      let r: Tensor | null = null;
+      const run = () => {
+        const x = leaf(x0), w = leaf(w0), b = b0 && leaf(b0);
+        const y = conv2dRaw(x, w, b, c.attrs);
+        r ??= randn(y.shape);
+        y.mul(r).sum().backward();
+        return [y, x.grad!, w.grad!, ...(b ? [b.grad!] : [])];
+      };
+      const want = run();
+      const seen = backends(() => route({ conv2d: "blas" }, run));
+      assert.equal(seen["conv2d"], "blas", label);
+      assert.equal(seen["conv2dBackwardInput"], "blas", label);
+      assert.equal(seen["conv2dBackwardWeight"], "blas", label);
+      const got = route({ conv2d: "blas" }, run);
+      ["y", "dx", "dw", "db"].slice(0, want.length).forEach((n, i) =>
+        close(`${label} ${n}`, got[i], want[i])
+      );
+    }
+  },
+});
+
+Deno.test({
+  name: "blas tensors share host memory with cpu and fall back to cpu for other ops",
+  ignore,
+  fn() {
+    const a = randn([4, 4]).to("blas");
+    assert.equal(a.device, "blas");
+    const seen = backends(() => a.matmul(a).relu().sum());
+    assert.equal(seen["matmul"], "blas");
+    assert.equal(seen["relu"], "cpu");
+  },
+});
+
+Deno.test({
+  name: "blas backend declines with a reason when DENN_BLAS names a missing file",
+  ignore,
+  fn() {
+    const prev = Deno.env.get("DENN_BLAS");
+    Deno.env.set("DENN_BLAS", "/nonexistent/libnothing.so");
+    try {
+      const r = blasBackend();
+      assert.equal(typeof r, "string");
+      assert.match(r as string, /\/nonexistent\/libnothing\.so/);
+    } finally {
+      if (prev === undefined) Deno.env.delete("DENN_BLAS");
+      else Deno.env.set("DENN_BLAS", prev);
+    }
+  },
+});
+
+Deno.test({
+  name: "blas backend declines without --allow-ffi or env permission instead of throwing",
+  permissions: { ffi: false, env: true, read: true },
+  fn() {
+    const r = blasBackend();
+    assert.equal(typeof r, "string");
+    assert.match(r as string, /--allow-ffi/);
+  },
+});
+
+Deno.test({
+  name: "blas backend declines without permission to read DENN_BLAS",
+  permissions: { ffi: true, env: false, read: true },
+  fn() {
+    const r = blasBackend();
+    assert.equal(typeof r, "string");
+    assert.match(r as string, /DENN_BLAS/);
+  },
+});
