@@ -60,7 +60,8 @@ export function enableGrad<T>(fn: () => T): T {
   }
 }
 
-type Edge = { node: Node; index: number } | { leaf: Tensor } | null;
+/** Where a node sends one input's gradient: the producing node's output, a leaf, or nowhere. */
+export type GradEdge = { node: Node; index: number } | { leaf: Tensor } | null;
 
 /** A recorded op application: the graph node that produced some tensors. */
 export class Node {
@@ -69,7 +70,7 @@ export class Node {
   /** Attributes it ran with. */
   readonly attrs: unknown;
   /** Where each input's gradient goes. */
-  readonly edges: Edge[];
+  readonly edges: GradEdge[];
   /** Input shapes, kept after saved tensors are freed. */
   readonly inputShapes: Shape[];
   /** Input dtypes. */

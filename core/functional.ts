@@ -29,11 +29,12 @@ import { noGrad } from "./autograd.ts";
 /** An int or an (height, width) pair. */
 export type Pair = number | readonly [number, number];
 
-function parse<T>(op: string, schema: z.ZodType<T>, v: unknown): T {
+// `x` (the input) is named in the message so a bad option is tied to the call that passed it.
+function parse<T>(op: string, schema: z.ZodType<T>, v: unknown, x?: Tensor): T {
   const r = schema.safeParse(v);
   if (r.success) return r.data;
   throw new ValueError(
-    `${op}: invalid options: ${
+    `${op}: invalid options${x ? ` for input ${shapeStr(x.shape)}` : ""}: ${
       r.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ")
     }`,
   );
@@ -107,7 +108,7 @@ export function conv2d(
   bias?: Tensor | null,
   options: Conv2dOptions = {},
 ): Tensor {
-  const o = parse("conv2d", conv2dSchema, options);
+  const o = parse("conv2d", conv2dSchema, options, x);
   const stride = pair(o.stride), dilation = pair(o.dilation);
   let padding: [number, number];
   if (o.padding === "valid") padding = [0, 0];
@@ -147,11 +148,17 @@ const maxPoolSchema = z.object({
   ceilMode: z.boolean().default(false),
 });
 
-function poolAttrs(op: string, kernelSize: Pair, o: z.infer<typeof maxPoolSchema>, avg?: {
-  countIncludePad: boolean;
-  divisorOverride: number | null;
-}): Pool2dAttrs {
-  const k = parse(op, z.object({ kernelSize: pairOf(posInt) }), { kernelSize }).kernelSize;
+function poolAttrs(
+  op: string,
+  x: Tensor,
+  kernelSize: Pair,
+  o: z.infer<typeof maxPoolSchema>,
+  avg?: {
+    countIncludePad: boolean;
+    divisorOverride: number | null;
+  },
+): Pool2dAttrs {
+  const k = parse(op, z.object({ kernelSize: pairOf(posInt) }), { kernelSize }, x).kernelSize;
   const ks = pair(k);
   return {
     kernelSize: ks,
@@ -175,8 +182,8 @@ export function maxPool2dWithIndices(
   kernelSize: Pair,
   options: MaxPool2dOptions = {},
 ): [Tensor, Tensor] {
-  const o = parse("maxPool2d", maxPoolSchema, options);
-  return maxPool2dRaw(x, poolAttrs("maxPool2d", kernelSize, o));
+  const o = parse("maxPool2d", maxPoolSchema, options, x);
+  return maxPool2dRaw(x, poolAttrs("maxPool2d", x, kernelSize, o));
 }
 
 /** Options of {@linkcode avgPool2d}. */
@@ -203,10 +210,10 @@ const avgPoolSchema = z.object({
 
 /** Average pooling over NCHW input. */
 export function avgPool2d(x: Tensor, kernelSize: Pair, options: AvgPool2dOptions = {}): Tensor {
-  const o = parse("avgPool2d", avgPoolSchema, options);
+  const o = parse("avgPool2d", avgPoolSchema, options, x);
   return avgPool2dRaw(
     x,
-    poolAttrs("avgPool2d", kernelSize, { ...o, dilation: 1 }, {
+    poolAttrs("avgPool2d", x, kernelSize, { ...o, dilation: 1 }, {
       countIncludePad: o.countIncludePad,
       divisorOverride: o.divisorOverride,
     }),
@@ -225,7 +232,7 @@ export function adaptiveAvgPool2d(
   }
   const [a, b] = typeof outputSize === "number" ? [outputSize, outputSize] : outputSize;
   const os: [number, number] = [a ?? x.shape[2], b ?? x.shape[3]];
-  parse("adaptiveAvgPool2d", z.tuple([posInt, posInt]), os);
+  parse("adaptiveAvgPool2d", z.tuple([posInt, posInt]), os, x);
   return adaptiveAvgPool2dRaw(x, os);
 }
 

@@ -63,11 +63,17 @@ export function l1Loss(input: Tensor, target: Tensor, options: LossOptions = {})
   return reduce("l1Loss", input.sub(target).abs(), options.reduction);
 }
 
-/** Smooth L1 (Huber-like with `beta`). */
+/** Options of {@linkcode smoothL1Loss}. */
+export interface SmoothL1Options extends LossOptions {
+  /** Where the quadratic part turns linear (default 1; 0 gives the L1 loss). */
+  beta?: number;
+}
+
+/** Smooth L1: ½d²/β where |d| < β, |d| − ½β elsewhere (d = input − target). */
 export function smoothL1Loss(
   input: Tensor,
   target: Tensor,
-  options: LossOptions & { beta?: number } = {},
+  options: SmoothL1Options = {},
 ): Tensor {
   sameShapes("smoothL1Loss", input, target);
   const beta = options.beta ?? 1;
@@ -302,7 +308,10 @@ export interface HingeEmbeddingOptions extends LossOptions {
   margin?: number;
 }
 
-/** x where y = 1, max(0, margin − x) where y = −1 (the binary hinge on distances). */
+/**
+ * x where y = 1, max(0, margin − x) where y = −1 (the binary hinge on distances). Like PyTorch, a
+ * label that is neither gets both terms.
+ */
 export function hingeEmbeddingLoss(
   input: Tensor,
   target: Tensor,
@@ -311,6 +320,6 @@ export function hingeEmbeddingLoss(
   sameShapes("hingeEmbeddingLoss", input, target);
   const margin = options.margin ?? 1;
   const neg = input.neg().add(margin).relu();
-  const l = where(target.eq(1), input, 0).add(where(target.eq(-1), neg, 0));
+  const l = where(target.ne(-1), input, 0).add(where(target.ne(1), neg, 0));
   return reduce("hingeEmbeddingLoss", l, options.reduction);
 }

@@ -43,6 +43,8 @@ export interface Plugin {
   readonly kernels?: Readonly<Record<string, Record<string, Kernel | KernelEntry>>>;
   /** A backend it registers, or a factory that returns one or the reason it is unavailable. */
   readonly backend?: BackendDef | (() => BackendDef | string);
+  /** Device name of the backend, reported by `explain()` when the factory declines (default: the name after the scope). */
+  readonly device?: string;
   /** What it exports for users (layer classes, loss classes, functions). */
   readonly exports?: Readonly<Record<string, unknown>>;
 }
@@ -62,6 +64,7 @@ const manifestSchema = z.object({
   ops: z.array(z.object({ name: z.string().min(1), infer: z.function() }).loose()).optional(),
   kernels: z.record(z.string(), z.record(z.string(), z.any())).optional(),
   backend: z.any().optional(),
+  device: z.string().optional(),
   exports: z.record(z.string(), z.any()).optional(),
 });
 
@@ -120,8 +123,12 @@ export function use(plugin: Plugin): Plugin {
     }
     if (plugin.backend) {
       const def = typeof plugin.backend === "function" ? plugin.backend() : plugin.backend;
-      if (typeof def === "string") markUnavailable(plugin.name.replace(/^@[^/]+\//, ""), def);
-      else registerBackend(def);
+      if (typeof def === "string") {
+        // A declined backend is not recorded as loaded, so it can be retried with other options.
+        markUnavailable(plugin.device ?? plugin.name.replace(/^@[^/]+\//, ""), def);
+        return plugin;
+      }
+      registerBackend(def);
     }
     for (const [backend, table] of Object.entries(plugin.kernels ?? {})) {
       registerKernels(backend, table);

@@ -8,7 +8,6 @@
  * @module
  */
 
-import type { z } from "zod";
 import type { DType, TypedArray } from "./dtype.ts";
 import { DeviceError, DispatchError, ValueError } from "./errors.ts";
 import { shapeStr } from "./shape.ts";
@@ -61,6 +60,14 @@ export interface GradContext<A> {
   readonly needsInputGrad: readonly boolean[];
 }
 
+/** A validator for op attributes; any zod schema fits. */
+export interface AttrSchema<A> {
+  /** Parses a value, returning the typed data or the issues found. */
+  safeParse(value: unknown):
+    | { success: true; data: A }
+    | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+}
+
 /** Definition of an op: everything about it that does not depend on a backend. */
 export interface OpDef<A = Record<string, unknown>> {
   /** Unique op name, camelCase (`"conv2d"`); plugin ops are namespaced (`"@acme/swish"`). */
@@ -68,7 +75,7 @@ export interface OpDef<A = Record<string, unknown>> {
   /** Routing family: a route set for the family also applies to this op (`"conv2d"` covers its backward ops). */
   readonly family?: string;
   /** Zod schema of the attributes, checked by {@linkcode validateAttrs} at API boundaries. */
-  readonly attrs?: z.ZodType<A>;
+  readonly attrs?: AttrSchema<A>;
   /** Output shapes and dtypes; throws a clear error for bad input. */
   infer(inputs: readonly Tensor[], attrs: A): TensorSpec[];
   /** Gradient rule written with other ops: gradients of the inputs given the gradient of output 0. */

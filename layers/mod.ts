@@ -1,13 +1,33 @@
 /**
- * Layer plugins: each file is one layer (or a family of activations), importable alone.
+ * Layer plugins: each file is one layer (or a small family such as the activations or pooling
+ * layers) and can be imported alone with only the core and a backend.
  *
  * @example
  * ```ts
- * import { Linear } from "./mod.ts";
- * const fc = new Linear(784, 10);
+ * import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from "./mod.ts";
+ * const net = new Sequential(
+ *   new Conv2d(1, 6, 5, { padding: 2 }),
+ *   new BatchNorm2d(6),
+ *   new ReLU({ inplace: true }),
+ *   new MaxPool2d(2),
+ *   new Flatten(),
+ *   new Linear(6 * 14 * 14, 10),
+ * );
  * ```
  *
  * @module
  */
 
 export * from "./linear.ts";
+export * from "./conv2d.ts";
+export * from "./activations.ts";
+export * from "./pooling.ts";
+export * from "./dropout.ts";
+export * from "./batch_norm.ts";
+export * from "./local_response_norm.ts";
+export * from "./flatten.ts";
+export * from "./identity.ts";
+export * from "./sequential.ts";
+export * from "./residual.ts";
+export * from "./concat.ts";
+export type { IntPair } from "./_validate.ts";

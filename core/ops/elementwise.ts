@@ -74,12 +74,12 @@ function unaryOp(
     differentiable: kind !== "bool",
     grad: grad
       ? (ctx, g) => [grad(g, ctx.inputs[0], ctx.outputs[0])]
-      : (ctx) => [zerosOf(ctx.inputShapes[0], ctx)],
+      : (ctx, g) => [zerosOf(ctx.inputShapes[0], g)],
   });
 }
 
-function zerosOf(shape: Shape, ctx: GradContext<unknown>): Tensor {
-  const like = ctx.inputs[0] ?? ctx.outputs[0];
+// Ops that save nothing (sign, floor, ...) still know the gradient's dtype and device.
+function zerosOf(shape: Shape, like: Tensor): Tensor {
   return scalarLike(0, like).expand(shape as number[]).clone();
 }
 

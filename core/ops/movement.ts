@@ -421,7 +421,9 @@ export function pad(x: Tensor, padding: readonly number[], value = 0): Tensor {
     const p0 = padding[2 * k], p1 = padding[2 * k + 1];
     if (!Number.isInteger(p0) || !Number.isInteger(p1) || p0 < 0 || p1 < 0) {
       throw new ValueError(
-        `pad: padding must be non-negative integers, got [${padding.join(", ")}]`,
+        `pad: padding must be non-negative integers, got [${padding.join(", ")}] for a ${
+          shapeStr(x.shape)
+        } tensor`,
       );
     }
     before[x.ndim - 1 - k] = p0;

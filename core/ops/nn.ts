@@ -247,7 +247,7 @@ function checkPool(op: string, x: Tensor, a: Pool2dAttrs): TensorSpec[] {
       throw new ValueError(
         `${op}: padding ${a.padding[i]} must be at most half the kernel size ${
           a.kernelSize[i]
-        } (dimension ${i === 0 ? "H" : "W"})`,
+        } (dimension ${i === 0 ? "H" : "W"}, input ${shapeStr(x.shape)})`,
       );
     }
   }

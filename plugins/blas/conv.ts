@@ -48,7 +48,7 @@ function pointwise(g: ConvGeometry): boolean {
 /**
  * Calls `row(dst, src, lo, hi)` for each output row of each kernel tap of `cg` channels: `dst` is
  * the row's start in the column matrix; output columns [lo, hi) read input `src + xo * strideW`,
- * the rest fall in the padding. `src` is -1 when the whole row falls in the padding.
+ * the rest fall in the padding (all of them, lo = hi = 0, for a row in the vertical padding).
  */
 function forEachRow(
   g: ConvGeometry,
@@ -66,7 +66,8 @@ function forEachRow(
         const hi = Math.max(lo, Math.min(ow, Math.floor((w - 1 - offW) / sw) + 1));
         for (let y = 0; y < oh; y++) {
           const ih = y * sh + ki * dh - ph;
-          row(dst, ih >= 0 && ih < h ? (ci * h + ih) * w + offW : -1, lo, hi);
+          if (ih >= 0 && ih < h) row(dst, (ci * h + ih) * w + offW, lo, hi);
+          else row(dst, 0, 0, 0);
           dst += ow;
         }
       }
@@ -78,10 +79,6 @@ function forEachRow(
 function im2col(x: Float32Array, cg: number, g: ConvGeometry, col: Float32Array): void {
   const ow = g.out[1], sw = g.stride[1];
   forEachRow(g, cg, (dst, src, lo, hi) => {
-    if (src < 0) {
-      col.fill(0, dst, dst + ow);
-      return;
-    }
     if (lo > 0) col.fill(0, dst, dst + lo);
     if (sw === 1) col.set(x.subarray(src + lo, src + hi), dst + lo);
     else for (let xo = lo, s = src + lo * sw; xo < hi; xo++, s += sw) col[dst + xo] = x[s];
@@ -93,7 +90,6 @@ function im2col(x: Float32Array, cg: number, g: ConvGeometry, col: Float32Array)
 function col2im(col: Float32Array, cg: number, g: ConvGeometry, dx: Float32Array): void {
   const sw = g.stride[1];
   forEachRow(g, cg, (dst, src, lo, hi) => {
-    if (src < 0) return;
     for (let xo = lo, d = src + lo * sw; xo < hi; xo++, d += sw) dx[d] += col[dst + xo];
   });
 }

@@ -19,6 +19,7 @@ const RTOL = 1e-4;
 use(blas());
 const reason = explain().unavailable["blas"];
 const ignore = reason !== undefined;
+const granted = (name: "env" | "ffi") => Deno.permissions.querySync({ name }).state === "granted";
 if (ignore) console.log(`blas tests skipped: ${reason}`);
 else console.log(`blas tests use ${blasLibrary()!.path} (${blasLibrary()!.config})`);
 
@@ -48,11 +49,15 @@ Deno.test({
   name: "blas matmul matches cpu for every transpose combination and odd shapes",
   ignore,
   fn() {
-    const dims: [number, number, number][] = [[1, 1, 1], [7, 5, 3], [33, 17, 65], [1, 300, 2], [
-      64,
-      1,
-      129,
-    ], [5, 6, 0]];
+    const dims: [number, number, number][] = [
+      [1, 1, 1],
+      [7, 5, 3],
+      [33, 17, 65],
+      [1, 300, 2],
+      [64, 1, 129],
+      [5, 6, 0],
+      [130, 257, 200],
+    ];
     for (const [m, n, k] of dims) {
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
@@ -211,6 +216,7 @@ Deno.test({
 
 Deno.test({
   name: "blas backend declines without --allow-ffi or env permission instead of throwing",
+  ignore: !granted("env"),
   permissions: { ffi: false, env: true, read: true },
   fn() {
     const r = blasBackend();
@@ -221,6 +227,7 @@ Deno.test({
 
 Deno.test({
   name: "blas backend declines without permission to read DENN_BLAS",
+  ignore: !granted("ffi"),
   permissions: { ffi: true, env: false, read: true },
   fn() {
     const r = blasBackend();

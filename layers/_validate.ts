@@ -1,0 +1,104 @@
+// Construction-time option checks shared by the layer plugins. Every message names the layer and
+// the option, so `new Conv2d(3, 0, 3)` fails with "Conv2d: outChannels must be a positive integer,
+// got 0" instead of a shape error deep inside a kernel. Internal: not exported from layers/mod.ts.
+
+import { ValueError } from "../core/mod.ts";
+
+/** An int or an (height, width) pair, as the layers accept it. */
+export type IntPair = number | readonly [number, number];
+
+function show(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.join(", ")}]`;
+  if (typeof v === "string") return `"${v}"`;
+  if (v !== null && typeof v === "object") return v.constructor?.name ?? "an object";
+  return String(v);
+}
+
+/** Throws a ValueError "<layer>: <option> <what>, got <value>". */
+export function fail(layer: string, option: string, what: string, got: unknown): never {
+  throw new ValueError(`${layer}: ${option} ${what}, got ${show(got)}`);
+}
+
+/** Requires an integer ≥ min (default 1). */
+export function int(layer: string, option: string, v: unknown, min = 1): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+    fail(
+      layer,
+      option,
+      min === 1
+        ? "must be a positive integer"
+        : min === -Infinity
+        ? "must be an integer"
+        : `must be an integer >= ${min}`,
+      v,
+    );
+  }
+  return v;
+}
+
+/** Requires an int or a pair of ints, each ≥ min; returns the pair. */
+export function pair(layer: string, option: string, v: unknown, min = 1): [number, number] {
+  const p = typeof v === "number" ? [v, v] : v;
+  const ok = Array.isArray(p) && p.length === 2 &&
+    p.every((e) => typeof e === "number" && Number.isInteger(e) && e >= min);
+  if (!ok) {
+    const what = min === 1
+      ? "positive integer"
+      : min === 0
+      ? "non-negative integer"
+      : `integer >= ${min}`;
+    fail(layer, option, `must be a ${what} or a pair of them`, v);
+  }
+  return [p[0], p[1]];
+}
+
+/** Requires a finite number. */
+export function finite(layer: string, option: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    fail(layer, option, "must be a finite number", v);
+  }
+  return v;
+}
+
+/** Requires a number in [0, 1]. */
+export function probability(layer: string, option: string, v: unknown): number {
+  if (typeof v !== "number" || !(v >= 0 && v <= 1)) {
+    fail(layer, option, "must be a probability between 0 and 1", v);
+  }
+  return v;
+}
+
+/** Requires a boolean (undefined gives the default). */
+export function bool(layer: string, option: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== "boolean") fail(layer, option, "must be a boolean", v);
+  return v;
+}
+
+/** Requires one of the listed strings (undefined gives the first). */
+export function oneOf<T extends string>(
+  layer: string,
+  option: string,
+  v: unknown,
+  allowed: readonly T[],
+): T {
+  if (v === undefined) return allowed[0];
+  if (typeof v !== "string" || !allowed.includes(v as T)) {
+    fail(layer, option, `must be one of ${allowed.map((a) => `"${a}"`).join(", ")}`, v);
+  }
+  return v as T;
+}
+
+/** Rejects option keys the layer does not know (catches typos like `{ strides: 2 }`). */
+export function knownKeys(layer: string, options: object, keys: readonly string[]): void {
+  if (options === null || typeof options !== "object") {
+    throw new ValueError(`${layer}: options must be an object, got ${show(options)}`);
+  }
+  for (const k of Object.keys(options)) {
+    if (!keys.includes(k)) {
+      throw new ValueError(
+        `${layer}: unknown option "${k}" (expected one of ${keys.join(", ")})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Activation layers: `ReLU` (optionally in place), `LeakyReLU`, `Sigmoid`, `Tanh`, `GELU`,
+ * `Softmax` and `LogSoftmax`. They hold no parameters; each wraps the matching `F` function.
+ *
+ * @example
+ * ```ts
+ * import { ReLU, Softmax } from "./activations.ts";
+ * import { randn } from "../mod.ts";
+ * const p = new Softmax(1).forward(new ReLU().forward(randn([2, 5])));
+ * console.log(p.shape); // [2, 5]
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, F, Module } from "../core/mod.ts";
+import type { Plugin, Tensor } from "../core/mod.ts";
+import { bool, fail, finite, knownKeys, oneOf } from "./_validate.ts";
+
+/** Options of {@linkcode ReLU}. */
+export interface ReLUOptions {
+  /**
+   * Overwrite the input instead of allocating the output (default false). Allowed because ReLU's
+   * gradient needs only its output; the input must not be a leaf that requires grad.
+   */
+  inplace?: boolean;
+}
+
+/** max(0, x), elementwise. */
+export class ReLU extends Module {
+  /** Whether forward overwrites its input. */
+  readonly inplace: boolean;
+
+  /** Creates the activation. */
+  constructor(options: ReLUOptions = {}) {
+    super();
+    knownKeys("ReLU", options, ["inplace"]);
+    this.inplace = bool("ReLU", "inplace", options.inplace, false);
+  }
+
+  /** Applies ReLU (in place when `inplace`). */
+  forward(x: Tensor): Tensor {
+    return this.inplace ? x.relu_() : F.relu(x);
+  }
+}
+
+/** x for x ≥ 0, negativeSlope·x otherwise. */
+export class LeakyReLU extends Module {
+  /** Slope for negative inputs. */
+  readonly negativeSlope: number;
+
+  /** Creates the activation with the given negative slope (default 0.01). */
+  constructor(negativeSlope = 0.01) {
+    super();
+    this.negativeSlope = finite("LeakyReLU", "negativeSlope", negativeSlope);
+  }
+
+  /** Applies leaky ReLU. */
+  forward(x: Tensor): Tensor {
+    return F.leakyRelu(x, this.negativeSlope);
+  }
+}
+
+/** Logistic sigmoid 1 / (1 + e^−x). */
+export class Sigmoid extends Module {
+  /** Applies the sigmoid. */
+  forward(x: Tensor): Tensor {
+    return F.sigmoid(x);
+  }
+}
+
+/** Hyperbolic tangent. */
+export class Tanh extends Module {
+  /** Applies tanh. */
+  forward(x: Tensor): Tensor {
+    return F.tanh(x);
+  }
+}
+
+/** Options of {@linkcode GELU}. */
+export interface GELUOptions {
+  /** "none" (exact, erf-based; default) or "tanh" (the approximation). */
+  approximate?: "none" | "tanh";
+}
+
+/** Gaussian error linear unit x·Φ(x). */
+export class GELU extends Module {
+  /** Which formula forward uses. */
+  readonly approximate: "none" | "tanh";
+
+  /** Creates the activation. */
+  constructor(options: GELUOptions = {}) {
+    super();
+    knownKeys("GELU", options, ["approximate"]);
+    this.approximate = oneOf("GELU", "approximate", options.approximate, ["none", "tanh"]);
+  }
+
+  /** Applies GELU. */
+  forward(x: Tensor): Tensor {
+    return F.gelu(x, this.approximate);
+  }
+}
+
+function checkDim(layer: string, dim: unknown): number {
+  if (typeof dim !== "number" || !Number.isInteger(dim)) {
+    fail(layer, "dim", "must be an integer (PyTorch's implicit dim is not supported)", dim);
+  }
+  return dim;
+}
+
+/** Softmax along `dim`: exp(x) / Σ exp(x), computed stably. */
+export class Softmax extends Module {
+  /** The dimension normalised over. */
+  readonly dim: number;
+
+  /** Creates the layer; `dim` may be negative. */
+  constructor(dim: number) {
+    super();
+    this.dim = checkDim("Softmax", dim);
+  }
+
+  /** Applies softmax. */
+  forward(x: Tensor): Tensor {
+    return F.softmax(x, this.dim);
+  }
+}
+
+/** Log-softmax along `dim` (log-sum-exp trick). */
+export class LogSoftmax extends Module {
+  /** The dimension normalised over. */
+  readonly dim: number;
+
+  /** Creates the layer; `dim` may be negative. */
+  constructor(dim: number) {
+    super();
+    this.dim = checkDim("LogSoftmax", dim);
+  }
+
+  /** Applies log-softmax. */
+  forward(x: Tensor): Tensor {
+    return F.logSoftmax(x, this.dim);
+  }
+}
+
+/** The activation layers as a plugin. */
+export const activationsPlugin: Plugin = definePlugin({
+  name: "@denn/activations",
+  kind: "layer",
+  version: "0.1.0",
+  apiVersion: 1,
+  exports: { ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax },
+});

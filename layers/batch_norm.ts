@@ -1,0 +1,192 @@
+/**
+ * `BatchNorm1d` and `BatchNorm2d`: normalise each channel (dim 1) with the batch's mean and biased
+ * variance in training, updating the running statistics (unbiased variance, exponential average
+ * with `momentum`, or a cumulative average when `momentum` is null) and `num_batches_tracked`; in
+ * evaluation the running statistics are used. State-dict keys are PyTorch's: `weight`, `bias`,
+ * `running_mean`, `running_var`, `num_batches_tracked` (int32 here, int64 in PyTorch).
+ *
+ * @example
+ * ```ts
+ * import { BatchNorm2d } from "./batch_norm.ts";
+ * import { randn } from "../mod.ts";
+ * const bn = new BatchNorm2d(3);
+ * bn.forward(randn([4, 3, 5, 5])); // updates running_mean / running_var
+ * console.log(Object.keys(bn.stateDict()));
+ * // ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+ * ```
+ *
+ * @module
+ */
+
+import {
+  definePlugin,
+  F,
+  Module,
+  noGrad,
+  ones,
+  Parameter,
+  ShapeError,
+  zeros,
+} from "../core/mod.ts";
+import type { Plugin, Tensor } from "../core/mod.ts";
+import { bool, fail, finite, int, knownKeys } from "./_validate.ts";
+
+/** Options of {@linkcode BatchNorm1d} and {@linkcode BatchNorm2d}. */
+export interface BatchNormLayerOptions {
+  /** Added to the variance for numerical stability (default 1e-5). */
+  eps?: number;
+  /** Running-average momentum in [0, 1] (default 0.1); null means a cumulative average. */
+  momentum?: number | null;
+  /** Learn a per-channel scale and shift (default true). */
+  affine?: boolean;
+  /** Keep running statistics for evaluation (default true); without them eval uses batch stats. */
+  trackRunningStats?: boolean;
+  /** Device of the parameters and buffers (default "cpu"). */
+  device?: string;
+}
+
+const KEYS = ["eps", "momentum", "affine", "trackRunningStats", "device"] as const;
+
+/** Shared implementation of the batch-norm layers; subclasses fix the accepted input ranks. */
+export abstract class BatchNormBase extends Module {
+  /** Channels (features) normalised. */
+  readonly numFeatures: number;
+  /** Variance epsilon. */
+  readonly eps: number;
+  /** Running-average momentum, or null for a cumulative average. */
+  readonly momentum: number | null;
+  /** Whether weight and bias are learnt. */
+  readonly affine: boolean;
+  /** Whether running statistics are kept. */
+  readonly trackRunningStats: boolean;
+  /** Scale γ [C] (ones) or null. */
+  weight: Tensor | null;
+  /** Shift β [C] (zeros) or null. */
+  bias: Tensor | null;
+
+  /** Validates the options and creates the parameters and buffers. */
+  constructor(layer: string, numFeatures: number, options: BatchNormLayerOptions) {
+    super();
+    knownKeys(layer, options, KEYS);
+    this.numFeatures = int(layer, "numFeatures", numFeatures);
+    this.eps = finite(layer, "eps", options.eps ?? 1e-5);
+    if (!(this.eps > 0)) fail(layer, "eps", "must be positive", this.eps);
+    const m = options.momentum === undefined ? 0.1 : options.momentum;
+    if (m !== null && (typeof m !== "number" || !(m >= 0 && m <= 1))) {
+      fail(layer, "momentum", "must be a number in [0, 1] or null", m);
+    }
+    this.momentum = m;
+    this.affine = bool(layer, "affine", options.affine, true);
+    this.trackRunningStats = bool(layer, "trackRunningStats", options.trackRunningStats, true);
+    const c = numFeatures;
+    this.weight = this.affine ? Parameter(ones([c])) : null;
+    this.bias = this.affine ? Parameter(zeros([c])) : null;
+    const track = this.trackRunningStats;
+    this.registerBuffer("running_mean", track ? zeros([c]) : null);
+    this.registerBuffer("running_var", track ? ones([c]) : null);
+    this.registerBuffer("num_batches_tracked", track ? zeros([], { dtype: "int32" }) : null);
+    if (options.device && options.device !== "cpu") this.to(options.device);
+  }
+
+  /** Running mean [C] (the `running_mean` buffer), or null. */
+  get runningMean(): Tensor | null {
+    return this.#buffer("running_mean");
+  }
+
+  /** Running variance [C] (the `running_var` buffer), or null. */
+  get runningVar(): Tensor | null {
+    return this.#buffer("running_var");
+  }
+
+  /** Training batches seen (the int32 `num_batches_tracked` buffer), or null. */
+  get numBatchesTracked(): Tensor | null {
+    return this.#buffer("num_batches_tracked");
+  }
+
+  #buffer(name: string): Tensor | null {
+    return ((this as unknown as Record<string, Tensor | null>)[name]) ?? null;
+  }
+
+  /** Resets the running statistics to mean 0, variance 1 and zero batches. */
+  resetRunningStats(): void {
+    noGrad(() => {
+      this.runningMean?.zero_();
+      this.runningVar?.fill_(1);
+      this.numBatchesTracked?.zero_();
+    });
+  }
+
+  /** Throws unless `x` has a rank this layer accepts. */
+  protected abstract checkInput(x: Tensor): void;
+
+  /** Normalises `x` [N, C, ...]. */
+  forward(x: Tensor): Tensor {
+    this.checkInput(x);
+    if (x.shape[1] !== this.numFeatures) {
+      throw new ShapeError(
+        `${this.constructor.name}: expected ${this.numFeatures} channels in dim 1, got input [${
+          x.shape.join(", ")
+        }]`,
+      );
+    }
+    const rm = this.runningMean, rv = this.runningVar, nbt = this.numBatchesTracked;
+    // Without running statistics PyTorch normalises with batch statistics even in eval mode.
+    const useBatchStats = this.training || !rm || !rv;
+    const update = this.training && rm !== null && rv !== null;
+    let seen = 0;
+    if (update && nbt) {
+      // Only the cumulative average needs the count on the host.
+      if (this.momentum === null) seen = nbt.itemSync();
+      noGrad(() => nbt.add_(1));
+    }
+    // Running stats are read in eval and updated in training; with neither they stay untouched.
+    const pass = update || !useBatchStats;
+    return F.batchNorm(x, pass ? rm : null, pass ? rv : null, {
+      weight: this.weight,
+      bias: this.bias,
+      training: useBatchStats,
+      momentum: this.momentum,
+      eps: this.eps,
+      numBatchesTracked: seen,
+    });
+  }
+}
+
+/** Batch normalisation of [N, C] or [N, C, L] input. */
+export class BatchNorm1d extends BatchNormBase {
+  /** Creates the layer for `numFeatures` channels. */
+  constructor(numFeatures: number, options: BatchNormLayerOptions = {}) {
+    super("BatchNorm1d", numFeatures, options);
+  }
+
+  /** Accepts 2-D or 3-D input. */
+  protected checkInput(x: Tensor): void {
+    if (x.ndim !== 2 && x.ndim !== 3) {
+      throw new ShapeError(`BatchNorm1d: expected 2-D or 3-D input, got [${x.shape.join(", ")}]`);
+    }
+  }
+}
+
+/** Batch normalisation of [N, C, H, W] input. */
+export class BatchNorm2d extends BatchNormBase {
+  /** Creates the layer for `numFeatures` channels. */
+  constructor(numFeatures: number, options: BatchNormLayerOptions = {}) {
+    super("BatchNorm2d", numFeatures, options);
+  }
+
+  /** Accepts 4-D input. */
+  protected checkInput(x: Tensor): void {
+    if (x.ndim !== 4) {
+      throw new ShapeError(`BatchNorm2d: expected 4-D input, got [${x.shape.join(", ")}]`);
+    }
+  }
+}
+
+/** The batch-norm layers as a plugin. */
+export const batchNormPlugin: Plugin = definePlugin({
+  name: "@denn/batch-norm",
+  kind: "layer",
+  version: "0.1.0",
+  apiVersion: 1,
+  exports: { BatchNorm1d, BatchNorm2d },
+});

@@ -1,0 +1,46 @@
+/**
+ * `Flatten`: merges dimensions `startDim..endDim` into one (default 1..−1, keeping the batch
+ * dimension), e.g. between the convolutional and fully connected parts of LeNet.
+ *
+ * @example
+ * ```ts
+ * import { Flatten } from "./flatten.ts";
+ * import { randn } from "../mod.ts";
+ * console.log(new Flatten().forward(randn([2, 3, 4, 4])).shape); // [2, 48]
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, Module } from "../core/mod.ts";
+import type { Plugin, Tensor } from "../core/mod.ts";
+import { int } from "./_validate.ts";
+
+/** Flattens a contiguous range of dimensions. */
+export class Flatten extends Module {
+  /** First dimension flattened (may be negative). */
+  readonly startDim: number;
+  /** Last dimension flattened (may be negative). */
+  readonly endDim: number;
+
+  /** Creates the layer (PyTorch's defaults: startDim 1, endDim −1). */
+  constructor(startDim = 1, endDim = -1) {
+    super();
+    this.startDim = int("Flatten", "startDim", startDim, -Infinity);
+    this.endDim = int("Flatten", "endDim", endDim, -Infinity);
+  }
+
+  /** Flattens `x`. */
+  forward(x: Tensor): Tensor {
+    return x.flatten(this.startDim, this.endDim);
+  }
+}
+
+/** The Flatten layer as a plugin. */
+export const flattenPlugin: Plugin = definePlugin({
+  name: "@denn/flatten",
+  kind: "layer",
+  version: "0.1.0",
+  apiVersion: 1,
+  exports: { Flatten },
+});

@@ -1,0 +1,33 @@
+/**
+ * `Identity`: returns its input unchanged; a placeholder (e.g. a residual shortcut or a removed
+ * classifier head).
+ *
+ * @example
+ * ```ts
+ * import { Identity } from "./identity.ts";
+ * import { tensor } from "../mod.ts";
+ * console.log(new Identity().forward(tensor([1, 2])).toArraySync()); // [1, 2]
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, Module } from "../core/mod.ts";
+import type { Plugin, Tensor } from "../core/mod.ts";
+
+/** The identity layer. */
+export class Identity extends Module {
+  /** Returns `x`. */
+  forward(x: Tensor): Tensor {
+    return x;
+  }
+}
+
+/** The Identity layer as a plugin. */
+export const identityPlugin: Plugin = definePlugin({
+  name: "@denn/identity",
+  kind: "layer",
+  version: "0.1.0",
+  apiVersion: 1,
+  exports: { Identity },
+});

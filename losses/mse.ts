@@ -1,0 +1,44 @@
+/**
+ * `MSELoss`: the squared error (x − y)², averaged by default.
+ *
+ * @example
+ * ```ts
+ * import { MSELoss } from "./mse.ts";
+ * import { tensor } from "../mod.ts";
+ * const loss = new MSELoss().forward(tensor([1, 2]), tensor([1.5, 1]));
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, F, Loss } from "../core/mod.ts";
+import type { Plugin, Tensor } from "../core/mod.ts";
+
+/** Options of {@linkcode MSELoss}. */
+export type MSELossOptions = F.LossOptions;
+
+/** MSELoss as a module. */
+export class MSELoss extends Loss {
+  /** Options used by forward. */
+  readonly options: MSELossOptions;
+
+  /** Creates the loss; an unknown `reduction` is an error naming the loss. */
+  constructor(options: MSELossOptions = {}) {
+    super(options.reduction ?? "mean");
+    this.options = options;
+  }
+
+  /** Loss of `input` against a float32 `target` of the same shape. */
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.mseLoss(input, target, { ...this.options, reduction: this.reduction });
+  }
+}
+
+/** MSELoss as a plugin. */
+export const msePlugin: Plugin = definePlugin({
+  name: "@denn/mse-loss",
+  kind: "loss",
+  version: "0.1.0",
+  apiVersion: 1,
+  exports: { MSELoss },
+});

@@ -1,0 +1,46 @@
+/**
+ * `NLLLoss`: the negative log-likelihood −x[class] of log-probabilities (pair it with `logSoftmax`,
+ * or use `CrossEntropyLoss`, which fuses both with the log-sum-exp trick); class weights and
+ * ignoreIndex, PyTorch's weighted mean.
+ *
+ * @example
+ * ```ts
+ * import { NLLLoss } from "./nll.ts";
+ * import { tensor } from "../mod.ts";
+ * const loss = new NLLLoss().forward(tensor([[-0.2, -1.7]]), tensor([0], { dtype: "int32" }));
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, F, Loss } from "../core/mod.ts";
+import type { Plugin, Tensor } from "../core/mod.ts";
+
+/** Options of {@linkcode NLLLoss}. */
+export type NLLLossOptions = F.NllOptions;
+
+/** NLLLoss as a module. */
+export class NLLLoss extends Loss {
+  /** Options used by forward. */
+  readonly options: NLLLossOptions;
+
+  /** Creates the loss; an unknown `reduction` is an error naming the loss. */
+  constructor(options: NLLLossOptions = {}) {
+    super(options.reduction ?? "mean");
+    this.options = options;
+  }
+
+  /** Loss of log-probabilities [N, C, ...] (or [C]) against class indices (int32). */
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.nllLoss(input, target, { ...this.options, reduction: this.reduction });
+  }
+}
+
+/** NLLLoss as a plugin. */
+export const nllPlugin: Plugin = definePlugin({
+  name: "@denn/nll-loss",
+  kind: "loss",
+  version: "0.1.0",
+  apiVersion: 1,
+  exports: { NLLLoss },
+});

@@ -1,0 +1,119 @@
+/**
+ * Adam (Kingma & Ba) with bias correction and the AMSGrad variant, following `torch.optim.Adam`:
+ * g ← ∇ + λw; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; v̂ ← max(v̂, v) (AMSGrad);
+ * w ← w − η/(1−β₁ᵗ) · m / (√v / √(1−β₂ᵗ) + ε).
+ *
+ * @example
+ * ```ts
+ * import { Adam } from "./adam.ts";
+ * import { tensor } from "../mod.ts";
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * const opt = new Adam([w], { lr: 0.01, amsgrad: true });
+ * w.mul(w).sum().backward();
+ * opt.step();
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, noGrad, Optimizer, ValueError, zerosLike } from "../core/mod.ts";
+import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
+
+/** Options of {@linkcode Adam} and `AdamW`. */
+export interface AdamOptions {
+  /** Learning rate η (default 1e-3). */
+  lr?: number;
+  /** Decay rates (β₁, β₂) of the moment estimates (default [0.9, 0.999]). */
+  betas?: [number, number];
+  /** Added to the denominator for stability (default 1e-8). */
+  eps?: number;
+  /** Weight decay λ (default 0 for Adam, added to the gradient; AdamW decays the weights). */
+  weightDecay?: number;
+  /** Use the running maximum of v (AMSGrad, default false). */
+  amsgrad?: boolean;
+  /** Maximise instead of minimise (default false). */
+  maximize?: boolean;
+}
+
+/** Checks Adam-family options the way PyTorch does, naming the optimizer. */
+export function checkAdamOptions(name: string, d: Required<AdamOptions>): void {
+  if (!(d.lr >= 0)) throw new ValueError(`${name}: invalid learning rate ${d.lr} (must be >= 0)`);
+  if (!(d.eps >= 0)) throw new ValueError(`${name}: invalid eps ${d.eps} (must be >= 0)`);
+  d.betas.forEach((b, i) => {
+    if (!(b >= 0 && b < 1)) {
+      throw new ValueError(`${name}: invalid beta at index ${i}: ${b} (must be in [0, 1))`);
+    }
+  });
+  if (!(d.weightDecay >= 0)) {
+    throw new ValueError(`${name}: invalid weightDecay ${d.weightDecay} (must be >= 0)`);
+  }
+}
+
+/** Adam, optionally AMSGrad. */
+export class Adam extends Optimizer<Required<AdamOptions>> {
+  /** Whether weight decay multiplies the weights (AdamW) instead of adding to the gradient. */
+  protected readonly decoupled: boolean = false;
+
+  /** Creates the optimizer over parameters or parameter groups. */
+  constructor(params: ParamsInput<Required<AdamOptions>>, options: AdamOptions = {}) {
+    const d = adamDefaults(options, 0);
+    checkAdamOptions(new.target.name, d);
+    super(params, d);
+  }
+
+  /** One update of every parameter that has a gradient. */
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        const [beta1, beta2] = g.betas;
+        for (const p of g.params) {
+          if (!p.grad) continue;
+          let grad: Tensor = g.maximize ? p.grad.neg() : p.grad;
+          if (g.weightDecay !== 0) {
+            if (this.decoupled) p.mul_(1 - g.lr * g.weightDecay);
+            else grad = grad.add(p.mul(g.weightDecay));
+          }
+          const st = this.stateOf(p);
+          if (st.step === undefined) {
+            st.step = 0;
+            st.expAvg = this.keepState(zerosLike(p));
+            st.expAvgSq = this.keepState(zerosLike(p));
+            if (g.amsgrad) st.maxExpAvgSq = this.keepState(zerosLike(p));
+          }
+          const step = (st.step as number) + 1;
+          st.step = step;
+          const m = (st.expAvg as Tensor).mul_(beta1).add_(grad, 1 - beta1);
+          let v = (st.expAvgSq as Tensor).mul_(beta2).add_(grad.mul(grad), 1 - beta2);
+          if (g.amsgrad) {
+            const vMax = st.maxExpAvgSq as Tensor;
+            v = vMax.copy_(vMax.maximum(v));
+          }
+          const stepSize = g.lr / (1 - beta1 ** step);
+          const denom = v.sqrt().div(Math.sqrt(1 - beta2 ** step)).add(g.eps);
+          p.sub_(m.div(denom).mul(stepSize));
+        }
+      }
+    });
+  }
+}
+
+/** Adam's options with defaults filled in (`weightDecay` defaults to `wd`). */
+export function adamDefaults(options: AdamOptions, wd: number): Required<AdamOptions> {
+  return {
+    lr: options.lr ?? 1e-3,
+    betas: options.betas ?? [0.9, 0.999],
+    eps: options.eps ?? 1e-8,
+    weightDecay: options.weightDecay ?? wd,
+    amsgrad: options.amsgrad ?? false,
+    maximize: options.maximize ?? false,
+  };
+}
+
+/** Adam as a plugin. */
+export const adamPlugin: Plugin = definePlugin({
+  name: "@denn/adam",
+  kind: "optimizer",
+  version: "0.1.0",
+  apiVersion: 1,
+  exports: { Adam },
+});

@@ -1,0 +1,99 @@
+/**
+ * RMSprop (Hinton), following `torch.optim.RMSprop`: g ← ∇ + λw; s ← αs + (1−α)g²;
+ * centered: ḡ ← αḡ + (1−α)g and a = √(s − ḡ²) + ε, else a = √s + ε; with momentum μ:
+ * b ← μb + g/a, w ← w − ηb; without: w ← w − ηg/a.
+ *
+ * @example
+ * ```ts
+ * import { RMSprop } from "./rmsprop.ts";
+ * import { tensor } from "../mod.ts";
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * const opt = new RMSprop([w], { lr: 0.01, momentum: 0.9, centered: true });
+ * w.mul(w).sum().backward();
+ * opt.step();
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, noGrad, Optimizer, ValueError, zerosLike } from "../core/mod.ts";
+import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
+
+/** Options of {@linkcode RMSprop}. */
+export interface RMSpropOptions {
+  /** Learning rate η (default 1e-2). */
+  lr?: number;
+  /** Smoothing constant α of the squared-gradient average (default 0.99). */
+  alpha?: number;
+  /** Added to the denominator for stability (default 1e-8). */
+  eps?: number;
+  /** Weight decay λ, added to the gradient (default 0). */
+  weightDecay?: number;
+  /** Momentum μ (default 0). */
+  momentum?: number;
+  /** Normalise by the estimated variance instead of the raw second moment (default false). */
+  centered?: boolean;
+  /** Maximise instead of minimise (default false). */
+  maximize?: boolean;
+}
+
+/** RMSprop with optional momentum and centering. */
+export class RMSprop extends Optimizer<Required<RMSpropOptions>> {
+  /** Creates the optimizer over parameters or parameter groups. */
+  constructor(params: ParamsInput<Required<RMSpropOptions>>, options: RMSpropOptions = {}) {
+    const d: Required<RMSpropOptions> = {
+      lr: options.lr ?? 1e-2,
+      alpha: options.alpha ?? 0.99,
+      eps: options.eps ?? 1e-8,
+      weightDecay: options.weightDecay ?? 0,
+      momentum: options.momentum ?? 0,
+      centered: options.centered ?? false,
+      maximize: options.maximize ?? false,
+    };
+    for (const k of ["lr", "alpha", "eps", "weightDecay", "momentum"] as const) {
+      if (!(d[k] >= 0)) throw new ValueError(`RMSprop: invalid ${k} ${d[k]} (must be >= 0)`);
+    }
+    super(params, d);
+  }
+
+  /** One update of every parameter that has a gradient. */
+  step(): void {
+    noGrad(() => {
+      for (const g of this.paramGroups) {
+        for (const p of g.params) {
+          if (!p.grad) continue;
+          let grad: Tensor = g.maximize ? p.grad.neg() : p.grad;
+          const st = this.stateOf(p);
+          if (st.step === undefined) {
+            st.step = 0;
+            st.squareAvg = this.keepState(zerosLike(p));
+            if (g.momentum > 0) st.momentumBuffer = this.keepState(zerosLike(p));
+            if (g.centered) st.gradAvg = this.keepState(zerosLike(p));
+          }
+          st.step = (st.step as number) + 1;
+          if (g.weightDecay !== 0) grad = grad.add(p.mul(g.weightDecay));
+          const sq = (st.squareAvg as Tensor).mul_(g.alpha).add_(grad.mul(grad), 1 - g.alpha);
+          let avg: Tensor;
+          if (g.centered) {
+            const ga = (st.gradAvg as Tensor).mul_(g.alpha).add_(grad, 1 - g.alpha);
+            avg = sq.sub(ga.mul(ga)).sqrt();
+          } else avg = sq.sqrt();
+          avg = avg.add(g.eps);
+          if (g.momentum > 0) {
+            const buf = (st.momentumBuffer as Tensor).mul_(g.momentum).add_(grad.div(avg));
+            p.sub_(buf.mul(g.lr));
+          } else p.sub_(grad.div(avg).mul(g.lr));
+        }
+      }
+    });
+  }
+}
+
+/** RMSprop as a plugin. */
+export const rmspropPlugin: Plugin = definePlugin({
+  name: "@denn/rmsprop",
+  kind: "optimizer",
+  version: "0.1.0",
+  apiVersion: 1,
+  exports: { RMSprop },
+});

@@ -1,0 +1,297 @@
+/**
+ * webgpu elementwise kernels: unary math, binary arithmetic and comparisons with broadcasting,
+ * where, cast, expand and copy. Each op is one WGSL expression; broadcasting walks the output with
+ * per-input strides (0 along broadcast dims) after merging contiguous dims, so a same-shape or
+ * scalar operand costs one modulo per element.
+ *
+ * @module
+ */
+
+import type { DType, KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
+import { broadcastStrides, sizeOf } from "../../core/mod.ts";
+import {
+  bufOf,
+  coalesce,
+  ELEMENT_MAIN,
+  elementGrid,
+  prelude,
+  stridedOffsets,
+  wgslType,
+  withinLimits,
+} from "./device.ts";
+import type { Gpu, GpuBuffer } from "./device.ts";
+import { copyStrided } from "./movement.ts";
+
+// Float helpers: WGSL lacks log1p and erf, and tanh may overflow for large inputs.
+const MATH = `
+fn nanf() -> f32 { return bitcast<f32>(0x7fc00000u); }
+fn inff() -> f32 { return bitcast<f32>(0x7f800000u); }
+fn log1pf(x: f32) -> f32 {
+  if (abs(x) < 1e-2) { return x * (1.0 - x * (0.5 - x * (1.0 / 3.0 - x * 0.25))); }
+  return log(1.0 + x);
+}
+fn tanhf(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
+fn erff(x: f32) -> f32 {
+  let ax = abs(x);
+  if (ax < 0.5) {
+    let t = x * x;
+    let p = (((0.185777706184603153 * t + 3.16112374387056560) * t + 113.864154151050156) * t +
+      377.485237685302021) * t + 3209.37758913846947;
+    let q = (((t + 23.6012909523441209) * t + 244.024637934444173) * t + 1282.61652607737228) * t +
+      2844.23683343917062;
+    return x * p / q;
+  }
+  if (ax >= 6.0) { return sign(x); }
+  let t = 1.0 / (1.0 + 0.5 * ax);
+  let y = t * exp(-ax * ax - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 +
+    t * 0.17087277)))))))));
+  return select(y - 1.0, 1.0 - y, x > 0.0);
+}
+fn powf(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (a != a || b != b) { return nanf(); }
+  if (a == 0.0) { return select(inff(), 0.0, b > 0.0); }
+  let r = exp2(b * log2(abs(a)));
+  if (a > 0.0) { return r; }
+  if (b != floor(b)) { return nanf(); }
+  return select(r, -r, abs(b) % 2.0 == 1.0);
+}
+fn powi(a: i32, b: i32) -> i32 {
+  if (b < 0) { return select(select(0, select(1, -1, (b & 1) == 1), a == -1), 1, a == 1); }
+  var r = 1; var x = a; var e = b;
+  loop { if (e == 0) { break; } if ((e & 1) == 1) { r = r * x; } x = x * x; e = e >> 1u; }
+  return r;
+}
+fn maxf(a: f32, b: f32) -> f32 { if (a != a || b != b) { return nanf(); } return max(a, b); }
+fn minf(a: f32, b: f32) -> f32 { if (a != a || b != b) { return nanf(); } return min(a, b); }
+`;
+
+const UNARY_F: Record<string, string> = {
+  neg: "-a",
+  exp: "exp(a)",
+  log: "log(a)",
+  log1p: "log1pf(a)",
+  sqrt: "sqrt(a)",
+  rsqrt: "inverseSqrt(a)",
+  abs: "abs(a)",
+  sign: "select(select(a, -1.0, a < 0.0), 1.0, a > 0.0)",
+  relu: "select(a, 0.0, a < 0.0)",
+  sigmoid: "1.0 / (1.0 + exp(-a))",
+  tanh: "tanhf(a)",
+  erf: "erff(a)",
+  sin: "sin(a)",
+  cos: "cos(a)",
+  reciprocal: "1.0 / a",
+  floor: "floor(a)",
+  ceil: "ceil(a)",
+  round: "round(a)",
+};
+
+const UNARY_I: Record<string, string> = {
+  neg: "-a",
+  abs: "abs(a)",
+  sign: "sign(a)",
+  relu: "max(a, 0)",
+  floor: "a",
+  ceil: "a",
+  round: "a",
+  logicalNot: "select(0, 1, a == 0)",
+};
+
+const UNARY_OPS = [...Object.keys(UNARY_F), "logicalNot"];
+
+const ARITH: Record<string, [string, string]> = {
+  add: ["a + b", "a + b"],
+  sub: ["a - b", "a - b"],
+  mul: ["a * b", "a * b"],
+  div: ["a / b", "select(0, a / b, b != 0)"],
+  pow: ["powf(a, b)", "powi(a, b)"],
+  maximum: ["maxf(a, b)", "max(a, b)"],
+  minimum: ["minf(a, b)", "min(a, b)"],
+};
+
+const COMPARE: Record<string, string> = {
+  eq: "a == b",
+  ne: "a != b",
+  lt: "a < b",
+  le: "a <= b",
+  gt: "a > b",
+  ge: "a >= b",
+  logicalAnd: "a != T(0) && b != T(0)",
+  logicalOr: "a != T(0) || b != T(0)",
+};
+
+function unaryKernel(gpu: Gpu, op: string): KernelEntry {
+  return {
+    supports: (inputs) => withinLimits(gpu, inputs),
+    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
+      const x = inputs[0];
+      const o = gpu.alloc(x.size * 4);
+      if (x.size === 0) return [o];
+      const t = wgslType(x.dtype);
+      const expr = (t === "f32" ? UNARY_F : UNARY_I)[op];
+      const pipe = gpu.pipeline(`unary/${op}/${t}`, () =>
+        `${
+          prelude([{ name: "X", type: t }, {
+            name: "O",
+            type: wgslType(out[0].dtype),
+            write: true,
+          }])
+        }${MATH}
+${ELEMENT_MAIN}
+  let a = X[i];
+  O[i] = ${expr};
+}`);
+      gpu.dispatch(op, pipe, [bufOf(x), o.buffer], [x.size], elementGrid(x.size));
+      return [o];
+    },
+  };
+}
+
+function binaryKernel(gpu: Gpu, op: string): KernelEntry {
+  const compare = op in COMPARE;
+  return {
+    supports: (inputs) => withinLimits(gpu, inputs),
+    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
+      const [x, y] = inputs;
+      const shape = out[0].shape;
+      const n = sizeOf(shape);
+      const o = gpu.alloc(n * 4);
+      if (n === 0) return [o];
+      const t = wgslType(x.dtype);
+      const [s, [sa, sb]] = coalesce(shape, [
+        broadcastStrides(x.shape, shape),
+        broadcastStrides(y.shape, shape),
+      ]);
+      const r = s.length;
+      const expr = compare ? `select(0, 1, ${COMPARE[op]})` : ARITH[op][t === "f32" ? 0 : 1];
+      const pipe = gpu.pipeline(`binary/${op}/${t}/${r}`, () =>
+        `${
+          prelude([
+            { name: "A", type: t },
+            { name: "B", type: t },
+            { name: "O", type: compare ? "i32" : t, write: true },
+          ])
+        }alias T = ${t};${MATH}
+${ELEMENT_MAIN}
+  ${stridedOffsets(["ia", "ib"], "i", r, 1, [1 + r, 1 + 2 * r])}
+  let a = A[ia];
+  let b = B[ib];
+  O[i] = ${expr};
+}`);
+      gpu.dispatch(
+        op,
+        pipe,
+        [bufOf(x), bufOf(y), o.buffer],
+        [n, ...s, ...sa, ...sb],
+        elementGrid(n),
+      );
+      return [o];
+    },
+  };
+}
+
+function whereKernel(gpu: Gpu): KernelEntry {
+  return {
+    supports: (inputs) => withinLimits(gpu, inputs),
+    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
+      const [c, x, y] = inputs;
+      const shape = out[0].shape;
+      const n = sizeOf(shape);
+      const o = gpu.alloc(n * 4);
+      if (n === 0) return [o];
+      const t = wgslType(x.dtype);
+      const [s, st] = coalesce(shape, [c, x, y].map((v) => broadcastStrides(v.shape, shape)));
+      const r = s.length;
+      const pipe = gpu.pipeline(`where/${t}/${r}`, () =>
+        `${
+          prelude([
+            { name: "C", type: "i32" },
+            { name: "A", type: t },
+            { name: "B", type: t },
+            { name: "O", type: t, write: true },
+          ])
+        }
+${ELEMENT_MAIN}
+  ${stridedOffsets(["ic", "ia", "ib"], "i", r, 1, [1 + r, 1 + 2 * r, 1 + 3 * r])}
+  O[i] = select(B[ib], A[ia], C[ic] != 0);
+}`);
+      gpu.dispatch(
+        "where",
+        pipe,
+        [bufOf(c), bufOf(x), bufOf(y), o.buffer],
+        [n, ...s, ...st.flat()],
+        elementGrid(n),
+      );
+      return [o];
+    },
+  };
+}
+
+function castExpr(from: DType, to: DType): string {
+  if (to === "bool") return from === "float32" ? "select(0, 1, a != 0.0)" : "select(0, 1, a != 0)";
+  if (to === "float32") return "f32(a)";
+  return from === "float32" ? "i32(a)" : "a";
+}
+
+function castKernel(gpu: Gpu): KernelEntry {
+  return {
+    supports: (inputs) => withinLimits(gpu, inputs),
+    run(inputs: readonly Tensor[], a: { dtype: DType }): unknown[] {
+      const x = inputs[0];
+      const o = gpu.alloc(x.size * 4);
+      if (x.size === 0) return [o];
+      const pipe = gpu.pipeline(
+        `cast/${x.dtype}/${a.dtype}`,
+        () =>
+          `${
+            prelude([{ name: "X", type: wgslType(x.dtype) }, {
+              name: "O",
+              type: wgslType(a.dtype),
+              write: true,
+            }])
+          }
+${ELEMENT_MAIN}
+  let a = X[i];
+  O[i] = ${castExpr(x.dtype, a.dtype)};
+}`,
+      );
+      gpu.dispatch("cast", pipe, [bufOf(x), o.buffer], [x.size], elementGrid(x.size));
+      return [o];
+    },
+  };
+}
+
+/** Elementwise kernel table of the webgpu backend. */
+export function elementwiseKernels(gpu: Gpu): Record<string, KernelEntry> {
+  const supports = (inputs: readonly Tensor[]) => withinLimits(gpu, inputs);
+  const table: Record<string, KernelEntry> = {
+    where: whereKernel(gpu),
+    cast: castKernel(gpu),
+    expand: {
+      supports,
+      run: (inputs, _a, out): GpuBuffer[] => [
+        copyStrided(
+          gpu,
+          "expand",
+          bufOf(inputs[0]),
+          out[0].shape,
+          0,
+          broadcastStrides(inputs[0].shape, out[0].shape),
+        ),
+      ],
+    },
+    copy: {
+      supports,
+      run: (inputs): GpuBuffer[] => [
+        copyStrided(gpu, "copy", bufOf(inputs[0]), [inputs[0].size], 0, [1]),
+      ],
+    },
+  };
+  for (const op of UNARY_OPS) table[op] = unaryKernel(gpu, op);
+  for (const op of [...Object.keys(ARITH), ...Object.keys(COMPARE)]) {
+    table[op] = binaryKernel(gpu, op);
+  }
+  return table;
+}

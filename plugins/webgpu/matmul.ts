@@ -1,0 +1,192 @@
+/**
+ * webgpu matmul: 64×64 output tiles per 16×16 workgroup, K in steps of 16 staged in workgroup
+ * memory as vec4 columns; each thread keeps its 4×4 outputs in four `vec4<f32>` accumulators
+ * (private arrays indexed at run time end up in slow memory after WGSL→SPIR-V). Batches run along
+ * the grid's z with broadcast batch strides; `transA`/`transB` only change how tiles are loaded.
+ *
+ * @module
+ */
+
+import type { KernelEntry, MatmulAttrs, Tensor, TensorSpec } from "../../core/mod.ts";
+import { broadcastStrides, sizeOf } from "../../core/mod.ts";
+import { bufOf, prelude, withinLimits } from "./device.ts";
+import type { Gpu, GpuBuffer } from "./device.ts";
+
+const TILE = 64;
+const BK = 16;
+const MAX_BATCH_RANK = 6;
+
+// Loads of one BK-deep slice of the A tile (64 rows) into As[k][m/4] and of the B tile (64 cols)
+// into Bs[k][n/4]; each of the 256 threads moves 4 values. Along the contiguous direction a
+// thread reads 4 consecutive elements.
+function loadA(transA: boolean): string {
+  if (transA) {
+    // A stored [K, M]: A(m, k) = A[k * M + m], contiguous along m.
+    return `{
+      let k = li / 16u; let mq = (li % 16u) * 4u; let kk = k0 + k;
+      var v = vec4<f32>(0.0);
+      if (kk < K) {
+        let row = aOff + kk * M + m0 + mq;
+        if (m0 + mq < M) { v.x = A[row]; }
+        if (m0 + mq + 1u < M) { v.y = A[row + 1u]; }
+        if (m0 + mq + 2u < M) { v.z = A[row + 2u]; }
+        if (m0 + mq + 3u < M) { v.w = A[row + 3u]; }
+      }
+      As[k * 16u + mq / 4u] = v;
+    }`;
+  }
+  // A stored [M, K]: contiguous along k.
+  return `{
+      let m = li / 4u; let kq = (li % 4u) * 4u; let mm = m0 + m;
+      let row = aOff + mm * K + k0 + kq;
+      for (var j = 0u; j < 4u; j++) {
+        var v = 0.0;
+        if (mm < M && k0 + kq + j < K) { v = A[row + j]; }
+        As[(kq + j) * 16u + m / 4u][m % 4u] = v;
+      }
+    }`;
+}
+
+function loadB(transB: boolean): string {
+  if (!transB) {
+    // B stored [K, N]: contiguous along n.
+    return `{
+      let k = li / 16u; let nq = (li % 16u) * 4u; let kk = k0 + k;
+      var v = vec4<f32>(0.0);
+      if (kk < K) {
+        let row = bOff + kk * N + n0 + nq;
+        if (n0 + nq < N) { v.x = B[row]; }
+        if (n0 + nq + 1u < N) { v.y = B[row + 1u]; }
+        if (n0 + nq + 2u < N) { v.z = B[row + 2u]; }
+        if (n0 + nq + 3u < N) { v.w = B[row + 3u]; }
+      }
+      Bs[k * 16u + nq / 4u] = v;
+    }`;
+  }
+  // B stored [N, K]: contiguous along k.
+  return `{
+      let n = li / 4u; let kq = (li % 4u) * 4u; let nn = n0 + n;
+      let row = bOff + nn * K + k0 + kq;
+      for (var j = 0u; j < 4u; j++) {
+        var v = 0.0;
+        if (nn < N && k0 + kq + j < K) { v = B[row + j]; }
+        Bs[(kq + j) * 16u + n / 4u][n % 4u] = v;
+      }
+    }`;
+}
+
+function store(row: number, acc: string): string {
+  return `{
+    let m = m0 + ty * 4u + ${row}u;
+    if (m < M) {
+      let o = cOff + m * N + n0 + tx * 4u;
+      let n = n0 + tx * 4u;
+      if (n < N) { C[o] = ${acc}.x; }
+      if (n + 1u < N) { C[o + 1u] = ${acc}.y; }
+      if (n + 2u < N) { C[o + 2u] = ${acc}.z; }
+      if (n + 3u < N) { C[o + 3u] = ${acc}.w; }
+    }
+  }`;
+}
+
+function matmulSource(transA: boolean, transB: boolean, br: number): string {
+  const batch: string[] = [];
+  for (let d = br - 1; d >= 0; d--) {
+    batch.push(
+      `{ let sz = PU(${3 + d}u); let c = r % sz; r = r / sz; ` +
+        `aOff += c * PU(${3 + br + d}u); bOff += c * PU(${3 + 2 * br + d}u); }`,
+    );
+  }
+  return `${
+    prelude([
+      { name: "A", type: "f32" },
+      { name: "B", type: "f32" },
+      { name: "C", type: "f32", write: true },
+    ])
+  }
+var<workgroup> As: array<vec4<f32>, ${BK * 16}>;
+var<workgroup> Bs: array<vec4<f32>, ${BK * 16}>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let M = PU(0u); let N = PU(1u); let K = PU(2u);
+  let tx = lid.x; let ty = lid.y;
+  let m0 = wid.y * ${TILE}u; let n0 = wid.x * ${TILE}u;
+  var aOff = 0u; var bOff = 0u; var r = wid.z;
+  ${batch.join("\n  ")}
+  aOff *= M * K; bOff *= K * N;
+  let cOff = wid.z * M * N;
+  var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
+    ${loadA(transA)}
+    ${loadB(transB)}
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${BK}u; kk++) {
+      let a = As[kk * 16u + ty];
+      let b = Bs[kk * 16u + tx];
+      acc0 += a.x * b; acc1 += a.y * b; acc2 += a.z * b; acc3 += a.w * b;
+    }
+    workgroupBarrier();
+  }
+  ${store(0, "acc0")}
+  ${store(1, "acc1")}
+  ${store(2, "acc2")}
+  ${store(3, "acc3")}
+}`;
+}
+
+function matmulKernel(
+  gpu: Gpu,
+  x: Tensor,
+  y: Tensor,
+  a: MatmulAttrs,
+  os: readonly number[],
+): GpuBuffer {
+  const out = gpu.alloc(sizeOf(os) * 4);
+  const m = os[os.length - 2], n = os[os.length - 1];
+  const k = a.transA ? x.shape[x.ndim - 2] : x.shape[x.ndim - 1];
+  const batch = os.slice(0, -2);
+  const nb = sizeOf(batch);
+  if (m === 0 || n === 0 || nb === 0) return out;
+  // Batch strides in whole matrices; size-1 and broadcast dims drop out.
+  const sx = broadcastStrides(x.shape.slice(0, -2), batch);
+  const sy = broadcastStrides(y.shape.slice(0, -2), batch);
+  const keep = batch.map((s, i) => s !== 1 ? i : -1).filter((i) => i >= 0);
+  const bs = keep.map((i) => batch[i]);
+  const br = bs.length;
+  const pipe = gpu.pipeline(
+    `matmul/${a.transA ? "T" : "N"}${a.transB ? "T" : "N"}/${br}`,
+    () => matmulSource(a.transA, a.transB, br),
+  );
+  gpu.dispatch(
+    "matmul",
+    pipe,
+    [bufOf(x), bufOf(y), out.buffer],
+    [m, n, k, ...bs, ...keep.map((i) => sx[i]), ...keep.map((i) => sy[i])],
+    [Math.ceil(n / TILE), Math.ceil(m / TILE), nb],
+  );
+  return out;
+}
+
+/** Matmul kernel table of the webgpu backend. */
+export function matmulKernels(gpu: Gpu): Record<string, KernelEntry> {
+  return {
+    matmul: {
+      dtypes: ["float32"],
+      supports(inputs: readonly Tensor[]) {
+        const lim = withinLimits(gpu, inputs);
+        if (lim !== true) return lim;
+        const [x, y] = inputs;
+        const batch = Math.max(x.ndim, y.ndim) - 2;
+        if (batch > MAX_BATCH_RANK) return `matmul with more than ${MAX_BATCH_RANK} batch dims`;
+        const nb = Math.max(sizeOf(x.shape.slice(0, -2)), sizeOf(y.shape.slice(0, -2)));
+        if (nb > 65535) return `matmul batch of ${nb} exceeds 65535`;
+        return true;
+      },
+      run: (inputs, a: MatmulAttrs, out: readonly TensorSpec[]) => [
+        matmulKernel(gpu, inputs[0], inputs[1], a, out[0].shape),
+      ],
+    },
+  };
+}

@@ -1,0 +1,283 @@
+/**
+ * webgpu movement kernels: one strided-copy kernel (permute, slice, expand, copy), sliceBackward and
+ * pad as one-thread-per-output masks, cat as one copy per input, gather, and an atomic-free
+ * scatterAdd (one thread per output element looping over the indexed dim). Moves copy raw 32-bit
+ * words, so one pipeline serves every dtype.
+ *
+ * Index values out of range are not reported (a kernel cannot throw): gather reads 0 and
+ * scatterAdd ignores them. The cpu backend throws for them.
+ *
+ * @module
+ */
+
+import type { KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
+import { sizeOf, stridesOf } from "../../core/mod.ts";
+import {
+  bufOf,
+  coalesce,
+  ELEMENT_MAIN,
+  elementGrid,
+  fbits,
+  prelude,
+  stridedOffsets,
+  wgslType,
+  withinLimits,
+} from "./device.ts";
+import type { Gpu, GpuBuffer } from "./device.ts";
+
+/**
+ * Copies the strided view (`offset`, `strides` over `shape`) of `src` into a new contiguous buffer;
+ * strides may be 0 (broadcast) or negative.
+ */
+export function copyStrided(
+  gpu: Gpu,
+  op: string,
+  src: GPUBuffer,
+  shape: readonly number[],
+  offset: number,
+  strides: readonly number[],
+): GpuBuffer {
+  const n = sizeOf(shape);
+  const out = gpu.alloc(n * 4);
+  if (n === 0) return out;
+  const [s, [st]] = coalesce(shape, [strides]);
+  const r = s.length;
+  const pipe = gpu.pipeline(
+    `strided/${r}`,
+    () =>
+      `${prelude([{ name: "X", type: "u32" }, { name: "O", type: "u32", write: true }])}
+${ELEMENT_MAIN}
+  ${stridedOffsets(["o"], "i", r, 2, [2 + r])}
+  O[i] = X[u32(P(1u) + o)];
+}`,
+  );
+  gpu.dispatch(op, pipe, [src, out.buffer], [n, offset, ...s, ...st], elementGrid(n));
+  return out;
+}
+
+interface SliceAttrs {
+  starts: number[];
+  steps: number[];
+  shape: number[];
+}
+
+function sliceView(shape: readonly number[], a: SliceAttrs): [number, number[]] {
+  const st = stridesOf(shape);
+  let off = 0;
+  for (let i = 0; i < shape.length; i++) off += a.starts[i] * st[i];
+  return [off, st.map((s, i) => s * a.steps[i])];
+}
+
+// One thread per output element of `outShape`: the source coordinate is (c - before) / step along
+// each dim; elements off the grid or outside `inShape` get `fill`.
+function placeKernel(
+  gpu: Gpu,
+  op: string,
+  src: Tensor,
+  outShape: readonly number[],
+  before: readonly number[],
+  steps: readonly number[],
+  fill: number,
+): GpuBuffer {
+  const n = sizeOf(outShape);
+  const out = gpu.alloc(n * 4);
+  if (n === 0) return out;
+  const r = outShape.length;
+  const t = wgslType(src.dtype);
+  const pipe = gpu.pipeline(`place/${t}/${r}`, () => {
+    const body: string[] = [];
+    for (let d = r - 1; d >= 0; d--) {
+      body.push(`{ let sz = PU(${2 + d}u); let c = i32(r % sz); r = r / sz;
+        let q = c - P(${2 + r + d}u); let st = P(${2 + 2 * r + d}u);
+        let k = q / st;
+        if (q % st != 0 || k < 0 || k >= P(${2 + 3 * r + d}u)) { ok = false; }
+        o += k * P(${2 + 4 * r + d}u); }`);
+    }
+    return `${prelude([{ name: "X", type: t }, { name: "O", type: t, write: true }])}
+${ELEMENT_MAIN}
+  var ok = true; var o = 0; var r = i;
+  ${body.join("\n  ")}
+  if (ok) { O[i] = X[u32(o)]; } else { O[i] = ${t === "f32" ? "PF(1u)" : "P(1u)"}; }
+}`;
+  });
+  const params = [
+    n,
+    src.dtype === "float32" ? fbits(fill) : fill,
+    ...outShape,
+    ...before,
+    ...steps,
+    ...src.shape,
+    ...stridesOf(src.shape),
+  ];
+  if (r === 0) params.push(0);
+  gpu.dispatch(op, pipe, [bufOf(src), out.buffer], params, elementGrid(n));
+  return out;
+}
+
+// One thread per index element: its coordinate with the `dim` entry replaced by the index value.
+function gatherKernel(gpu: Gpu, x: Tensor, index: Tensor, dim: number): GpuBuffer {
+  const n = index.size;
+  const out = gpu.alloc(n * 4);
+  if (n === 0) return out;
+  const r = index.ndim;
+  const pipe = gpu.pipeline(`gather/${r}/${dim}`, () => {
+    const body: string[] = [];
+    for (let d = r - 1; d >= 0; d--) {
+      body.push(`{ let sz = PU(${2 + d}u); let c = i32(r % sz); r = r / sz;
+        o += ${d === dim ? "v" : "c"} * P(${2 + r + d}u); }`);
+    }
+    return `${
+      prelude([
+        { name: "X", type: "u32" },
+        { name: "I", type: "i32" },
+        { name: "O", type: "u32", write: true },
+      ])
+    }
+${ELEMENT_MAIN}
+  let v = I[i];
+  if (v < 0 || v >= P(1u)) { O[i] = 0u; return; }
+  var o = 0; var r = i;
+  ${body.join("\n  ")}
+  O[i] = X[u32(o)];
+}`;
+  });
+  const params = [n, x.shape[dim], ...index.shape, ...stridesOf(x.shape)];
+  gpu.dispatch("gather", pipe, [bufOf(x), bufOf(index), out.buffer], params, elementGrid(n));
+  return out;
+}
+
+function scatterAddKernel(
+  gpu: Gpu,
+  index: Tensor,
+  src: Tensor,
+  dim: number,
+  shape: readonly number[],
+): GpuBuffer {
+  const n = sizeOf(shape);
+  const out = gpu.alloc(n * 4);
+  if (n === 0) return out;
+  const r = shape.length;
+  const t = wgslType(src.dtype);
+  // For output coordinate c, the candidates are index positions p with p_d = c_d off `dim` (which
+  // must lie inside the index shape) and any p_dim; each matching index value adds src[p].
+  const pipe = gpu.pipeline(`scatterAdd/${t}/${r}/${dim}`, () => {
+    const body: string[] = [];
+    for (let d = r - 1; d >= 0; d--) {
+      body.push(`{ let sz = PU(${2 + d}u); let c = i32(r % sz); r = r / sz;
+        ${
+        d === dim
+          ? "tgt = c;"
+          : `if (c >= P(${2 + r + d}u)) { inside = false; } base += c * P(${2 + 2 * r + d}u);`
+      } }`);
+    }
+    return `${
+      prelude([
+        { name: "I", type: "i32" },
+        { name: "S", type: t },
+        { name: "O", type: t, write: true },
+      ])
+    }
+${ELEMENT_MAIN}
+  var inside = true; var base = 0; var tgt = 0; var r = i;
+  ${body.join("\n  ")}
+  var acc = ${t}(0);
+  if (inside) {
+    let len = P(1u);
+    let step = P(${2 + 2 * r + dim}u);
+    for (var j = 0; j < len; j++) {
+      let p = u32(base + j * step);
+      if (I[p] == tgt) { acc += S[p]; }
+    }
+  }
+  O[i] = acc;
+}`;
+  });
+  const params = [n, index.shape[dim], ...shape, ...index.shape, ...stridesOf(index.shape)];
+  gpu.dispatch("scatterAdd", pipe, [bufOf(index), bufOf(src), out.buffer], params, elementGrid(n));
+  return out;
+}
+
+function catKernel(
+  gpu: Gpu,
+  inputs: readonly Tensor[],
+  dim: number,
+  outShape: readonly number[],
+): GpuBuffer {
+  const n = sizeOf(outShape);
+  const out = gpu.alloc(n * 4);
+  if (n === 0) return out;
+  const rowOut = sizeOf(outShape.slice(dim));
+  const pipe = gpu.pipeline(
+    "cat",
+    () =>
+      `${prelude([{ name: "X", type: "u32" }, { name: "O", type: "u32", write: true }])}
+${ELEMENT_MAIN}
+  let row = PU(1u);
+  O[(i / row) * PU(2u) + PU(3u) + i % row] = X[i];
+}`,
+  );
+  let col = 0;
+  for (const t of inputs) {
+    const row = sizeOf(t.shape.slice(dim));
+    if (t.size) {
+      gpu.dispatch(
+        "cat",
+        pipe,
+        [bufOf(t), out.buffer],
+        [t.size, row, rowOut, col],
+        elementGrid(t.size),
+      );
+    }
+    col += row;
+  }
+  return out;
+}
+
+/** Movement kernel table of the webgpu backend. */
+export function movementKernels(gpu: Gpu): Record<string, KernelEntry> {
+  const supports = (inputs: readonly Tensor[]) => withinLimits(gpu, inputs);
+  return {
+    permute: {
+      supports,
+      run(inputs, a: { dims: number[] }, out: readonly TensorSpec[]) {
+        const x = inputs[0];
+        const st = stridesOf(x.shape);
+        return [copyStrided(gpu, "permute", bufOf(x), out[0].shape, 0, a.dims.map((d) => st[d]))];
+      },
+    },
+    slice: {
+      supports,
+      run(inputs, a: SliceAttrs, out: readonly TensorSpec[]) {
+        const [off, st] = sliceView(inputs[0].shape, a);
+        return [copyStrided(gpu, "slice", bufOf(inputs[0]), out[0].shape, off, st)];
+      },
+    },
+    sliceBackward: {
+      supports,
+      run(inputs, a: SliceAttrs & { inputShape: number[] }) {
+        return [placeKernel(gpu, "sliceBackward", inputs[0], a.inputShape, a.starts, a.steps, 0)];
+      },
+    },
+    pad: {
+      supports,
+      run(inputs, a: { before: number[]; after: number[]; value: number }, out) {
+        const ones = a.before.map(() => 1);
+        return [placeKernel(gpu, "pad", inputs[0], out[0].shape, a.before, ones, a.value)];
+      },
+    },
+    cat: {
+      supports,
+      run: (inputs, a: { dim: number }, out) => [catKernel(gpu, inputs, a.dim, out[0].shape)],
+    },
+    gather: {
+      supports,
+      run: (inputs, a: { dim: number }) => [gatherKernel(gpu, inputs[0], inputs[1], a.dim)],
+    },
+    scatterAdd: {
+      supports,
+      run: (inputs, a: { dim: number; shape: number[] }) => [
+        scatterAddKernel(gpu, inputs[0], inputs[1], a.dim, a.shape),
+      ],
+    },
+  };
+}
