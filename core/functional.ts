@@ -7,7 +7,7 @@
 
 import { z } from "zod";
 import { ShapeError, ValueError } from "./errors.ts";
-import { cast, unary } from "./ops/elementwise.ts";
+import { cast, unary, where } from "./ops/elementwise.ts";
 import { mm } from "./ops/linalg.ts";
 import { pad, reshape } from "./ops/movement.ts";
 import {
@@ -255,7 +255,7 @@ export function tanh(x: Tensor): Tensor {
 
 /** x for x ≥ 0, slope·x otherwise. */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
-  return x.maximum(0).add(x.minimum(0).mul(negativeSlope));
+  return where(x.gt(0), x, x.mul(negativeSlope));
 }
 
 /** GELU: exact (erf) or the tanh approximation. */

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { definePlugin, F, Module } from "../core/mod.ts";
+import { definePlugin, F, Module, where } from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
 import { bool, fail, finite, knownKeys, oneOf } from "./_validate.ts";
 
@@ -55,9 +55,10 @@ export class LeakyReLU extends Module {
     this.negativeSlope = finite("LeakyReLU", "negativeSlope", negativeSlope);
   }
 
-  /** Applies leaky ReLU. */
+  /** Applies leaky ReLU; the gradient at exactly 0 is `negativeSlope`, as in PyTorch. */
   forward(x: Tensor): Tensor {
-    return F.leakyRelu(x, this.negativeSlope);
+    // Not F.leakyRelu: it is built from maximum/minimum, whose tie rule gives (1 + slope) / 2 at 0.
+    return where(x.gt(0), x, x.mul(this.negativeSlope));
   }
 }
 

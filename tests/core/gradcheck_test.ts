@@ -19,7 +19,7 @@ import {
   pad,
   scatterAdd,
   stack,
-  Tensor,
+  type Tensor,
   tensor,
   where,
 } from "../../mod.ts";

@@ -21,7 +21,7 @@ import {
   use,
 } from "../../mod.ts";
 import type { BackendDef, MatmulAttrs, Tensor, TensorSpec, TypedArray } from "../../mod.ts";
-import { assertClose } from "../../core/testing.ts";
+import { assertClose, AssertionError, checkBackendConformance } from "../../core/testing.ts";
 
 const calls: Record<string, number> = { add: 0, mul: 0, matmul: 0 };
 const host = (t: Tensor) => t.storage.handle as TypedArray;
@@ -287,4 +287,48 @@ Deno.test("registry: .to() moves between host backends without copying and keeps
   t.mul(t).sum().backward();
   assert.equal(x.grad!.device, "cpu");
   assertClose(x.grad!, [2, 4]);
+});
+
+Deno.test("registry: checkBackendConformance compares a backend with cpu", async () => {
+  const a = randn([3, 4]), b = randn([4, 2]);
+  const mm = (x: Tensor, y: Tensor) => x.matmul(y);
+  const r = await checkBackendConformance("toy", mm, [a, b], { grad: false });
+  assert.ok(r.trace.some((e) => e.op === "matmul" && e.backend === "toy"));
+  // matmul's gradient uses transposed operands, which toy declines: strict mode says so...
+  await assert.rejects(
+    checkBackendConformance("toy", mm, [a, b]),
+    (e: unknown) =>
+      e instanceof DispatchError && /toy: matmul only handles plain 2-D operands/.test(e.message),
+  );
+  // ...and without strict mode those gradient matmuls fall back to cpu and still agree.
+  const loose = await checkBackendConformance("toy", mm, [a, b], { strict: false });
+  assert.ok(loose.trace.some((e) => e.op === "matmul" && e.via === "fallback"));
+  await checkBackendConformance("toy", "mul", [randn([5]), randn([5])]);
+  // Strict mode is on during the backend run: an op toy lacks is not silently run on cpu.
+  await assert.rejects(
+    checkBackendConformance("toy", (x) => x.exp(), [randn([3])]),
+    (e: unknown) => e instanceof DispatchError && /toy: no kernel for exp/.test(e.message),
+  );
+  use(definePlugin({
+    name: "@test/broken",
+    kind: "backend",
+    version: "1.0.0",
+    apiVersion: 1,
+    backend: {
+      ...toyBackend,
+      name: "broken",
+      kernels: {
+        mul(inputs) {
+          const [x, y] = inputs.map(host);
+          return [x.map((v, i) => v * y[i] + (i === 2 ? 1e-3 : 0))];
+        },
+      },
+    },
+  }));
+  await assert.rejects(
+    checkBackendConformance("broken", "mul", [randn([4]), randn([4])], { grad: false }),
+    (e: unknown) =>
+      e instanceof AssertionError &&
+      /mul on broken: output 0: 1 of 4 elements differ .* worst at flat index 2/.test(e.message),
+  );
 });

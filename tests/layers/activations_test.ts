@@ -55,3 +55,20 @@ Deno.test("each layer file exports a valid @denn layer plugin", () => {
     assert.equal(use(p), p);
   }
 });
+
+Deno.test("LeakyReLU gradient at 0 is the negative slope, as in PyTorch", () => {
+  // torch: x = tensor([-1., 0., 1.], requires_grad=True); F.leaky_relu(x, 0.1).sum().backward()
+  // x.grad == [0.1, 0.1, 1.0]
+  const x = tensor([-1, 0, 1], { requiresGrad: true });
+  const y = new L.LeakyReLU(0.1).forward(x);
+  assert.deepEqual(values(y), [Math.fround(-0.1), 0, 1]);
+  y.sum().backward();
+  assert.deepEqual(values(x.grad!), [0.1, 0.1, 1].map(Math.fround));
+});
+
+Deno.test("in-place ReLU after a layer whose backward needs its output is caught", () => {
+  // PyTorch raises too: sigmoid saves its output, which relu_ would overwrite.
+  const x = randn([4, 3], { requiresGrad: true });
+  const y = new L.Sequential(new L.Sigmoid(), new L.ReLU({ inplace: true })).forward(x);
+  assert.throws(() => y.sum().backward(), AutogradError);
+});

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import * as losses from "../../losses/mod.ts";
-import { tensor, ValueError } from "../../core/mod.ts";
+import { F, tensor, ValueError } from "../../core/mod.ts";
 import type { Tensor } from "../../core/mod.ts";
 import { gradCheck } from "./helpers.ts";
 
@@ -113,6 +113,21 @@ Deno.test("every loss rejects an unknown reduction with its name", () => {
 
 Deno.test("functional losses reject an unknown reduction with their name", () => {
   const bad = { reduction: "avg" as "mean" };
-  assert.throws(() => losses.structuredLoss(real, cls, bad), /structuredLoss.*avg/);
+  const calls: [string, () => unknown][] = [
+    ["crossEntropy", () => F.crossEntropy(real, cls, bad)],
+    ["nllLoss", () => F.nllLoss(real, cls, bad)],
+    ["mseLoss", () => F.mseLoss(real, real, bad)],
+    ["l1Loss", () => F.l1Loss(real, real, bad)],
+    ["smoothL1Loss", () => F.smoothL1Loss(real, real, bad)],
+    ["bceLoss", () => F.bceLoss(unit, unit, bad)],
+    ["bceWithLogits", () => F.bceWithLogits(real, unit, bad)],
+    ["klDiv", () => F.klDiv(real, probs, bad)],
+    ["multiMarginLoss", () => F.multiMarginLoss(real, cls, bad)],
+    ["hingeEmbeddingLoss", () => F.hingeEmbeddingLoss(real, signs, bad)],
+    ["structuredLoss", () => losses.structuredLoss(real, cls, bad)],
+  ];
+  for (const [name, call] of calls) {
+    assert.throws(call, (e: Error) => e instanceof ValueError && e.message.startsWith(name), name);
+  }
   assert.throws(() => new losses.StructuredLoss({ epsilon: -1 }), /StructuredLoss.*epsilon/);
 });
