@@ -12,7 +12,7 @@ import { backward, installTensorOps, isGradEnabled, Node } from "./autograd.ts";
 import type { BackwardOptions } from "./autograd.ts";
 import type { Backend, OpDef } from "./registry.ts";
 import { getBackend, installTensorFactory, moveStorage } from "./registry.ts";
-import { sameShape, shapeStr, sizeOf } from "./shape.ts";
+import { normalizeAxes, sameShape, shapeStr, sizeOf } from "./shape.ts";
 import * as E from "./ops/elementwise.ts";
 import * as R from "./ops/reduce.ts";
 import * as M from "./ops/movement.ts";
@@ -472,7 +472,9 @@ export class Tensor {
   logsumexp(dims: number | readonly number[], options: R.ReduceOptions = {}): Tensor {
     const m = R.max(this, dims, { keepdim: true }).detach();
     const r = this.sub(m).exp().sum(dims, { keepdim: true }).log().add(m);
-    return options.keepdim ? r : M.squeeze(r, typeof dims === "number" ? dims : undefined);
+    if (options.keepdim) return r;
+    const reduced = new Set(normalizeAxes("logsumexp", dims, this.ndim));
+    return M.reshape(r, this.shape.filter((_, i) => !reduced.has(i)));
   }
   /** Softmax along `dim`. */
   softmax(dim: number): Tensor {
