@@ -43,7 +43,11 @@ print(t(lambda: a + b, 200000), t(bw, 50000))
 `;
 let torch: number[] | null = null;
 try {
-  const out = await new Deno.Command("/usr/bin/python3", { args: ["-c", py], stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command("/usr/bin/python3", {
+    args: ["-c", py],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   if (out.success) torch = new TextDecoder().decode(out.stdout).trim().split(/\s+/).map(Number);
 } catch {
   torch = null;
@@ -52,6 +56,8 @@ try {
 console.log("| op | denn (µs) | PyTorch CPU (µs) | ratio |");
 console.log("| --- | --- | --- | --- |");
 const row = (name: string, d: number, t: number | undefined) =>
-  console.log(`| ${name} | ${d.toFixed(2)} | ${t?.toFixed(2) ?? "n/a"} | ${t ? (d / t).toFixed(2) : "n/a"} |`);
+  console.log(
+    `| ${name} | ${d.toFixed(2)} | ${t?.toFixed(2) ?? "n/a"} | ${t ? (d / t).toFixed(2) : "n/a"} |`,
+  );
 row("add, 4 elements", denn.add, torch?.[0]);
 row("mul → sum → backward", denn.backward, torch?.[1]);

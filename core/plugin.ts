@@ -7,7 +7,14 @@
 
 import { z } from "zod";
 import { PluginError } from "./errors.ts";
-import { defineOp, getOp, markUnavailable, registerBackend, registerKernels } from "./registry.ts";
+import {
+  defineOp,
+  getOp,
+  hasBackend,
+  markUnavailable,
+  registerBackend,
+  registerKernels,
+} from "./registry.ts";
 import type { BackendDef, Kernel, KernelEntry, OpDef } from "./registry.ts";
 
 /** Version of the plugin API this core implements; a plugin built for another is rejected. */
@@ -114,28 +121,35 @@ export function use(plugin: Plugin): Plugin {
     );
   }
   definePlugin(plugin);
-  try {
-    for (const op of plugin.ops ?? []) {
-      if (getOp(op.name)) {
-        throw new PluginError(`plugin "${plugin.name}": op "${op.name}" is already defined`);
-      }
-      defineOp(op);
+  const fail = (msg: string): never => {
+    throw new PluginError(`plugin "${plugin.name}": ${msg}`);
+  };
+  // Everything is checked before anything is registered, so a rejected plugin leaves no trace.
+  const names = new Set<string>();
+  for (const op of plugin.ops ?? []) {
+    if (getOp(op.name) || names.has(op.name)) fail(`op "${op.name}" is already defined`);
+    names.add(op.name);
+  }
+  let def: BackendDef | null = null;
+  if (plugin.backend) {
+    const made = typeof plugin.backend === "function" ? plugin.backend() : plugin.backend;
+    if (typeof made === "string") {
+      // A declined backend is not recorded as loaded, so it can be retried with other options.
+      markUnavailable(plugin.device ?? plugin.name.replace(/^@[^/]+\//, ""), made);
+      return plugin;
     }
-    if (plugin.backend) {
-      const def = typeof plugin.backend === "function" ? plugin.backend() : plugin.backend;
-      if (typeof def === "string") {
-        // A declined backend is not recorded as loaded, so it can be retried with other options.
-        markUnavailable(plugin.device ?? plugin.name.replace(/^@[^/]+\//, ""), def);
-        return plugin;
-      }
-      registerBackend(def);
+    if (hasBackend(made.name)) fail(`a backend named "${made.name}" is already registered`);
+    def = made;
+  }
+  for (const backend of Object.keys(plugin.kernels ?? {})) {
+    if (!hasBackend(backend) && def?.name !== backend) {
+      fail(`adds kernels, but there is no backend named "${backend}" registered`);
     }
-    for (const [backend, table] of Object.entries(plugin.kernels ?? {})) {
-      registerKernels(backend, table);
-    }
-  } catch (e) {
-    if (e instanceof PluginError) throw e;
-    throw new PluginError(`plugin "${plugin.name}": ${(e as Error).message}`);
+  }
+  for (const op of plugin.ops ?? []) defineOp(op);
+  if (def) registerBackend(def);
+  for (const [backend, table] of Object.entries(plugin.kernels ?? {})) {
+    registerKernels(backend, table);
   }
   loaded.set(plugin.name, plugin);
   return plugin;

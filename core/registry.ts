@@ -65,7 +65,10 @@ export interface AttrSchema<A> {
   /** Parses a value, returning the typed data or the issues found. */
   safeParse(value: unknown):
     | { success: true; data: A }
-    | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+    | {
+      success: false;
+      error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] };
+    };
 }
 
 /** Definition of an op: everything about it that does not depend on a backend. */

@@ -46,7 +46,9 @@ export function trainLogisticRegression(epochs = 100, seed = 0): LogisticRegress
 
 if (import.meta.main) {
   const { losses, accuracy } = trainLogisticRegression();
-  for (let e = 0; e < losses.length; e += 20) console.log(`epoch ${e + 1}: loss ${losses[e].toFixed(4)}`);
+  for (let e = 0; e < losses.length; e += 20) {
+    console.log(`epoch ${e + 1}: loss ${losses[e].toFixed(4)}`);
+  }
   console.log(`final loss ${losses[losses.length - 1].toFixed(4)}`);
   console.log(`accuracy ${(accuracy * 100).toFixed(1)}%`);
 }

@@ -14,12 +14,19 @@ const exports: Record<string, string> = { ".": "./mod.ts", "./core": "./core/mod
 for (const dir of ["layers", "losses", "optim"]) {
   exports[`./${dir}`] = `./${dir}/mod.ts`;
   const files = [...Deno.readDirSync(new URL(`${dir}/`, root))]
-    .filter((e) => e.isFile && e.name.endsWith(".ts") && e.name !== "mod.ts" && e.name !== "nn.ts" && !e.name.startsWith("_") && !e.name.endsWith("_test.ts"))
+    .filter((e) =>
+      e.isFile && e.name.endsWith(".ts") && e.name !== "mod.ts" && e.name !== "nn.ts" &&
+      !e.name.startsWith("_") && !e.name.endsWith("_test.ts")
+    )
     .map((e) => e.name)
     .sort();
   for (const f of files) exports[`./${dir}/${kebab(f.slice(0, -3))}`] = `./${dir}/${f}`;
 }
-for (const e of [...Deno.readDirSync(new URL("plugins/", root))].sort((a, b) => a.name.localeCompare(b.name))) {
+for (
+  const e of [...Deno.readDirSync(new URL("plugins/", root))].sort((a, b) =>
+    a.name.localeCompare(b.name)
+  )
+) {
   if (!e.isDirectory) continue;
   try {
     Deno.statSync(new URL(`plugins/${e.name}/mod.ts`, root));

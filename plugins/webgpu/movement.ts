@@ -109,7 +109,6 @@ ${ELEMENT_MAIN}
     ...src.shape,
     ...stridesOf(src.shape),
   ];
-  if (r === 0) params.push(0);
   gpu.dispatch(op, pipe, [bufOf(src), out.buffer], params, elementGrid(n));
   return out;
 }
