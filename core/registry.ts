@@ -464,8 +464,14 @@ function runKernel(
     let t = factory.fromHandle(handles[i], b, specs[i].shape, specs[i].dtype, backend);
     if (backend !== home) {
       moved ??= [];
-      moved.push(`output ${i}: ${backend}→${home}`);
-      t = moveStorage(t, home);
+      if (b.hostMemory || b.downloadSync) {
+        moved.push(`output ${i}: ${backend}→${home}`);
+        t = moveStorage(t, home);
+      } else {
+        // No synchronous readback (WebGPU): the result stays where it was computed and later ops
+        // follow it there; `await t.toAsync(home)` brings it back.
+        moved.push(`output ${i}: stays on ${backend} (no synchronous readback)`);
+      }
     }
     outs[i] = t;
   }

@@ -357,21 +357,22 @@ test("per-op routing from cpu to webgpu", async () => {
   if (e.backend !== "webgpu" || e.via !== "route" || !e.moved.includes("input 0: cpu→webgpu")) {
     throw new Error(`unexpected trace ${JSON.stringify(e)}`);
   }
-  // All inputs on cpu: the output must come back to cpu, which needs a synchronous readback that
-  // WebGPU lacks; until core keeps such outputs on the routed device this is a clear error.
-  try {
-    const r = explain(() => route({ matmul: "webgpu" }, () => a.matmul(b)));
-    const got = await r.result.toAsync("webgpu");
-    await expectClose("routed cpu", got, want);
-    if (!r.toString().includes("matmul [9, 6] [6, 4] → webgpu (route)")) {
-      throw new Error(`explain() does not list matmul on webgpu:\n${r}`);
-    }
-  } catch (err) {
-    if (!/synchronously/.test((err as Error).message)) throw err;
-    console.log(
-      "routing cpu→webgpu→cpu needs a core change (no sync readback):",
-      (err as Error).message,
-    );
+  // All inputs on cpu: WebGPU has no synchronous readback, so the routed result stays on webgpu
+  // (the trace says so) and later ops follow it there.
+  const r = explain(() => route({ matmul: "webgpu" }, () => a.matmul(b)));
+  if (r.result.device !== "webgpu") {
+    throw new Error(`expected the result on webgpu, got ${r.result.device}`);
+  }
+  await expectClose("routed cpu", r.result, want);
+  const m = r.trace.find((t) => t.op === "matmul")!;
+  if (
+    m.backend !== "webgpu" ||
+    !m.moved.includes("output 0: stays on webgpu (no synchronous readback)")
+  ) {
+    throw new Error(`unexpected trace ${JSON.stringify(m)}`);
+  }
+  if (!r.toString().includes("matmul [9, 6] [6, 4] → webgpu (route)")) {
+    throw new Error(`explain() does not list matmul on webgpu:\n${r}`);
   }
 });
 
