@@ -75,6 +75,34 @@ function reduce(x: Tensor, a: ReduceAttrs, dtype: TensorSpec["dtype"], mode: Mod
     }
     return o;
   }
+  const kept = shape.map((_, i) => i).filter((i) => !a.dims.includes(i));
+  if (kept.length && kept.every((k, i) => i === 0 || k === kept[i - 1] + 1)) {
+    // Reducing around one contiguous block of kept dims ([A, K, B] → [K]), e.g. a conv bias
+    // gradient over [0, 2, 3]: each output accumulates its rows in a register.
+    const k0 = kept[0], k1 = kept[kept.length - 1];
+    const outer = sizeOf(shape.slice(0, k0)), mid = sizeOf(shape.slice(k0, k1 + 1));
+    const inner = sizeOf(shape.slice(k1 + 1));
+    for (let k = 0; k < mid; k++) {
+      let acc = mode === 0 ? 0 : src[k * inner];
+      for (let p = 0; p < outer; p++) {
+        const base = (p * mid + k) * inner;
+        if (mode === 0) { for (let i = 0; i < inner; i++) acc += src[base + i]; }
+        else if (mode === 1) {
+          for (let i = 0; i < inner; i++) {
+            const v = src[base + i];
+            if (v > acc || v !== v) acc = v;
+          }
+        } else {
+          for (let i = 0; i < inner; i++) {
+            const v = src[base + i];
+            if (v < acc || v !== v) acc = v;
+          }
+        }
+      }
+      o[k] = acc;
+    }
+    return o;
+  }
   const d = shape.length;
   const ost = new Array<number>(d);
   let acc = 1;
