@@ -1,9 +1,11 @@
 /**
- * Pure-TypeScript sgemm (plugins/cpu/gemm.ts), single-threaded.
+ * The cpu backend's sgemm (plugins/cpu/gemm.ts), single-threaded, on each implementation: the
+ * WebAssembly SIMD kernel ("wasm", where the engine supports it) and the pure-TypeScript one
+ * ("scalar"), forced through setGemmPath.
  *
  * ```sh
  * deno bench bench/gemm_bench.ts        # Deno.bench cases
- * deno run bench/gemm_bench.ts          # table: size  ms  GFLOP/s
+ * deno run bench/gemm_bench.ts          # table: size  path  ms  GFLOP/s
  * ```
  *
  * The table reports the fastest of repeated runs after a warm-up: on a shared machine the minimum
@@ -12,7 +14,11 @@
  * @module
  */
 
-import { sgemm } from "../plugins/cpu/gemm.ts";
+import { type GemmPath, setGemmPath, sgemm } from "../plugins/cpu/gemm.ts";
+import { wasmSimdAvailable } from "../plugins/cpu/wasm_gemm.ts";
+
+/** Implementations benchmarked: the wasm kernel first when available, then the scalar one. */
+export const PATHS: GemmPath[] = wasmSimdAvailable ? ["wasm", "scalar"] : ["scalar"];
 
 /** One benchmarked problem: C[m, n] = opA(A)[m, k] * opB(B)[k, n]. */
 export interface GemmCase {
@@ -52,10 +58,22 @@ function prepare(c: GemmCase): () => void {
   return () => sgemm(transA, transB, m, n, k, 1, a, 0, lda, b, 0, ldb, 0, out, 0, n);
 }
 
-/** Fastest run in milliseconds, after warm-up, over at least `minRuns` runs and `minMs`. */
-export function timeCase(c: GemmCase, minRuns = 5, minMs = 1500): number {
-  const run = prepare(c);
-  for (let i = 0; i < 3; i++) run();
+/**
+ * Fastest run in milliseconds on implementation `path`, after warm-up, over at least `minRuns`
+ * runs and `minMs`.
+ */
+export function timeCase(c: GemmCase, path: GemmPath = "auto", minRuns = 5, minMs = 1500): number {
+  const prev = setGemmPath(path);
+  try {
+    return timeRuns(prepare(c), minRuns, minMs);
+  } finally {
+    setGemmPath(prev);
+  }
+}
+
+function timeRuns(run: () => void, minRuns: number, minMs: number): number {
+  // Enough warm-up calls for V8 to tier the wasm kernel up from its baseline compiler.
+  for (let i = 0; i < 10; i++) run();
   let best = Infinity;
   const start = performance.now();
   for (let i = 0; i < minRuns || performance.now() - start < minMs; i++) {
@@ -67,12 +85,14 @@ export function timeCase(c: GemmCase, minRuns = 5, minMs = 1500): number {
   return best;
 }
 
-/** Prints "size  ms  GFLOP/s" for every case. */
-export function printTable(cases: GemmCase[] = CASES): void {
-  const rows = [["size", "ms", "GFLOP/s"]];
+/** Prints "size  path  ms  GFLOP/s" for every case and implementation. */
+export function printTable(cases: GemmCase[] = CASES, paths: GemmPath[] = PATHS): void {
+  const rows = [["size", "path", "ms", "GFLOP/s"]];
   for (const c of cases) {
-    const ms = timeCase(c);
-    rows.push([c.name, ms.toFixed(2), (2 * c.m * c.n * c.k / ms / 1e6).toFixed(2)]);
+    for (const path of paths) {
+      const ms = timeCase(c, path);
+      rows.push([c.name, path, ms.toFixed(2), (2 * c.m * c.n * c.k / ms / 1e6).toFixed(2)]);
+    }
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((s, j) => s.padEnd(widths[j])).join("  "));
@@ -80,20 +100,28 @@ export function printTable(cases: GemmCase[] = CASES): void {
 
 for (const c of CASES) {
   let run: (() => void) | null = null;
-  Deno.bench({
-    name: `sgemm ${c.name}`,
-    group: "sgemm",
-    // Fixed, small iteration counts: one 1024^3 run takes a few hundred milliseconds.
-    n: c.m >= 1024 ? 5 : 20,
-    warmup: c.m >= 1024 ? 2 : 5,
-    // Operands are built (and V8 warmed up) lazily, so `deno run` pays nothing for the benches.
-    fn: (b) => {
-      run ??= prepare(c);
-      b.start();
-      run();
-      b.end();
-    },
-  });
+  for (const path of PATHS) {
+    Deno.bench({
+      name: `sgemm ${c.name} ${path}`,
+      group: c.name,
+      baseline: path === "scalar",
+      // Fixed, small iteration counts: one scalar 1024^3 run takes a few hundred milliseconds.
+      n: c.m >= 1024 ? 5 : 20,
+      warmup: c.m >= 1024 ? 2 : 10,
+      // Operands are built (and V8 warmed up) lazily, so `deno run` pays nothing for the benches.
+      fn: (b) => {
+        run ??= prepare(c);
+        const prev = setGemmPath(path);
+        try {
+          b.start();
+          run();
+          b.end();
+        } finally {
+          setGemmPath(prev);
+        }
+      },
+    });
+  }
 }
 
 if (import.meta.main) printTable();

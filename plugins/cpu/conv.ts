@@ -116,8 +116,9 @@ function validRange(
 const rangeBuf = new Int32Array(2);
 
 /**
- * Unrolls channels [cStart, cStart + cg) of one image into `col` ([cg*kh*kw, oh*ow]).
- * `xOff` points at the image's first channel.
+ * Unrolls `cg` channels of one image into `col` ([cg*kh*kw, oh*ow] at `colOff`, row pitch `ld`).
+ * `xOff` points at the first of those channels. With ld = batch * oh * ow and colOff = image *
+ * oh * ow, the images of a batch fill side by side one wide column matrix.
  */
 function im2col(
   x: Float32Array,
@@ -125,10 +126,13 @@ function im2col(
   cg: number,
   p: Conv2dParams,
   col: Float32Array,
+  colOff: number,
+  ld: number,
 ): void {
   const { h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, oh, ow } = p;
   const plane = h * w;
-  let dst = 0;
+  const skip = ld - oh * ow;
+  let dst = colOff;
   for (let ci = 0; ci < cg; ci++) {
     const xc = xOff + ci * plane;
     for (let ki = 0; ki < kh; ki++) {
@@ -144,23 +148,30 @@ function im2col(
             dst += ow;
             continue;
           }
-          if (lo > 0) col.fill(0, dst, dst + lo);
+          // Edge zeros are a few elements per row: plain loops beat fill()'s call overhead.
+          for (let xo = 0; xo < lo; xo++) col[dst + xo] = 0;
           let src = xc + ih * w + lo * strideW + offW;
           for (let xo = lo; xo < hi; xo++) {
             col[dst + xo] = x[src];
             src += strideW;
           }
-          if (hi < ow) col.fill(0, dst + hi, dst + ow);
+          for (let xo = hi; xo < ow; xo++) col[dst + xo] = 0;
           dst += ow;
         }
+        dst += skip;
       }
     }
   }
 }
 
-/** Inverse of {@link im2col}: adds every column entry back onto the input pixel it came from. */
+/**
+ * Inverse of {@link im2col} (same `colOff`/`ld` layout): adds every column entry back onto the
+ * input pixel it came from.
+ */
 function col2im(
   col: Float32Array,
+  colOff: number,
+  ld: number,
   cg: number,
   p: Conv2dParams,
   dx: Float32Array,
@@ -168,7 +179,8 @@ function col2im(
 ): void {
   const { h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, oh, ow } = p;
   const plane = h * w;
-  let src = 0;
+  const skip = ld - oh * ow;
+  let src = colOff;
   for (let ci = 0; ci < cg; ci++) {
     const xc = dxOff + ci * plane;
     for (let ki = 0; ki < kh; ki++) {
@@ -188,7 +200,44 @@ function col2im(
           }
           src += ow;
         }
+        src += skip;
       }
+    }
+  }
+}
+
+// Images per batched GEMM are limited so that the column matrix plus the gathered/ungathered
+// output block stay under this many floats (8 MiB): big enough that LeNet-sized layers run as one
+// GEMM per group, small enough that large inputs do not allocate huge scratch buffers.
+const BATCH_SCRATCH_FLOATS = 1 << 21;
+
+/** Images per batched GEMM: as many as fit the scratch bound, at least one. */
+function imagesPerChunk(p: Conv2dParams, kk: number, og: number): number {
+  const perImage = (kk + og) * p.oh * p.ow;
+  return Math.max(1, Math.min(p.n, Math.floor(BATCH_SCRATCH_FLOATS / perImage)));
+}
+
+/**
+ * Copies the `og` channel planes starting at channel `o0` of images [b0, b0 + cnt) from an
+ * [N, O, pix] array into `dst` as an [og, cnt * pix] matrix (images side by side), so that the
+ * batch becomes one GEMM operand.
+ */
+function gatherPlanes(
+  src: Float32Array,
+  o: number,
+  o0: number,
+  og: number,
+  pix: number,
+  b0: number,
+  cnt: number,
+  dst: Float32Array,
+  dstOff: number,
+): void {
+  const ld = cnt * pix;
+  for (let oc = 0; oc < og; oc++) {
+    for (let i = 0; i < cnt; i++) {
+      const s = ((b0 + i) * o + o0 + oc) * pix;
+      dst.set(src.subarray(s, s + pix), dstOff + oc * ld + i * pix);
     }
   }
 }
@@ -196,6 +245,10 @@ function col2im(
 /**
  * Forward convolution. `x` is [N, C, H, W], `w` is [O, C/groups, KH, KW], `bias` is [O] or
  * null; returns y as a new [N, O, OH, OW] array.
+ *
+ * Unless the kernel is pointwise, the columns of a chunk of images are laid side by side so that
+ * each group needs one wide GEMM ([og, kk] x [kk, images * pix]) instead of one per image: the
+ * per-image products of small layers (M = 6, K = 25 in LeNet) are too small to run efficiently.
  */
 export function conv2dForward(
   x: Float32Array,
@@ -213,50 +266,62 @@ export function conv2dForward(
   checkLength("w", w, o * kk);
   if (bias) checkLength("bias", bias, o);
   const y = new Float32Array(n * o * pix);
-  const direct = isPointwise(p);
-  const col = direct ? x : getScratch(kk * pix);
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < groups; g++) {
-      const xOff = (b * c + g * cg) * inPlane;
-      let colOff = xOff;
-      if (!direct) {
-        im2col(x, xOff, cg, p, col);
-        colOff = 0;
+  if (isPointwise(p)) {
+    // The input planes already are the column matrix of each image.
+    for (let b = 0; b < n; b++) {
+      for (let g = 0; g < groups; g++) {
+        const xOff = (b * c + g * cg) * inPlane;
+        const yOff = (b * o + g * og) * pix;
+        sgemm(false, false, og, pix, kk, 1, w, g * og * kk, kk, x, xOff, pix, 0, y, yOff, pix);
       }
-      sgemm(
-        false,
-        false,
-        og,
-        pix,
-        kk,
-        1,
-        w,
-        g * og * kk,
-        kk,
-        col,
-        colOff,
-        pix,
-        0,
-        y,
-        (b * o + g * og) * pix,
-        pix,
-      );
     }
-    if (bias) {
-      for (let oc = 0; oc < o; oc++) {
-        const bv = bias[oc];
-        const start = (b * o + oc) * pix;
-        const end = start + pix;
-        for (let i = start; i < end; i++) y[i] += bv;
+    if (bias) addBias(y, bias, n, o, pix);
+    return y;
+  }
+  const chunk = imagesPerChunk(p, kk, og);
+  const buf = getScratch((kk + og) * chunk * pix);
+  for (let b0 = 0; b0 < n; b0 += chunk) {
+    const cnt = Math.min(chunk, n - b0);
+    const ld = cnt * pix;
+    const outOff = kk * ld;
+    for (let g = 0; g < groups; g++) {
+      for (let i = 0; i < cnt; i++) {
+        im2col(x, ((b0 + i) * c + g * cg) * inPlane, cg, p, buf, i * pix, ld);
+      }
+      sgemm(false, false, og, ld, kk, 1, w, g * og * kk, kk, buf, 0, ld, 0, buf, outOff, ld);
+      // Scatter [og, images * pix] back to [images, og, pix], adding the bias on the way.
+      for (let oc = 0; oc < og; oc++) {
+        const bv = bias ? bias[g * og + oc] : 0;
+        for (let i = 0; i < cnt; i++) {
+          const src = outOff + oc * ld + i * pix;
+          const dst = ((b0 + i) * o + g * og + oc) * pix;
+          if (bv === 0) y.set(buf.subarray(src, src + pix), dst);
+          else for (let q = 0; q < pix; q++) y[dst + q] = buf[src + q] + bv;
+        }
       }
     }
   }
   return y;
 }
 
+/** y[b, oc, :] += bias[oc] for every image. */
+function addBias(y: Float32Array, bias: Float32Array, n: number, o: number, pix: number): void {
+  for (let b = 0; b < n; b++) {
+    for (let oc = 0; oc < o; oc++) {
+      const bv = bias[oc];
+      const start = (b * o + oc) * pix;
+      const end = start + pix;
+      for (let i = start; i < end; i++) y[i] += bv;
+    }
+  }
+}
+
 /**
  * Gradient of the convolution with respect to its input. `gy` is [N, O, OH, OW] and `w` is
  * [O, C/groups, KH, KW]; returns dx as a new [N, C, H, W] array.
+ *
+ * Batched like {@link conv2dForward}: gy of a chunk of images is gathered into [og, images * pix],
+ * one GEMM per group gives all their column gradients, and col2im scatters each image's slice.
  */
 export function conv2dBackwardInput(
   gy: Float32Array,
@@ -272,31 +337,29 @@ export function conv2dBackwardInput(
   checkLength("gy", gy, n * o * pix);
   checkLength("w", w, o * kk);
   const dx = new Float32Array(n * c * inPlane);
-  const direct = isPointwise(p);
-  const dcol = direct ? dx : getScratch(kk * pix);
-  for (let b = 0; b < n; b++) {
+  if (isPointwise(p)) {
+    for (let b = 0; b < n; b++) {
+      for (let g = 0; g < groups; g++) {
+        // Each (image, group) owns a disjoint slice of dx, so the GEMM can overwrite it.
+        const dxOff = (b * c + g * cg) * inPlane;
+        const gyOff = (b * o + g * og) * pix;
+        sgemm(true, false, kk, pix, og, 1, w, g * og * kk, kk, gy, gyOff, pix, 0, dx, dxOff, pix);
+      }
+    }
+    return dx;
+  }
+  const chunk = imagesPerChunk(p, kk, og);
+  const buf = getScratch((kk + og) * chunk * pix);
+  for (let b0 = 0; b0 < n; b0 += chunk) {
+    const cnt = Math.min(chunk, n - b0);
+    const ld = cnt * pix;
+    const gyOff = kk * ld;
     for (let g = 0; g < groups; g++) {
-      const dxOff = (b * c + g * cg) * inPlane;
-      // Each (image, group) owns a disjoint slice of dx, so the pointwise path can overwrite.
-      sgemm(
-        true,
-        false,
-        kk,
-        pix,
-        og,
-        1,
-        w,
-        g * og * kk,
-        kk,
-        gy,
-        (b * o + g * og) * pix,
-        pix,
-        0,
-        dcol,
-        direct ? dxOff : 0,
-        pix,
-      );
-      if (!direct) col2im(dcol, cg, p, dx, dxOff);
+      gatherPlanes(gy, o, g * og, og, pix, b0, cnt, buf, gyOff);
+      sgemm(true, false, kk, ld, og, 1, w, g * og * kk, kk, buf, gyOff, ld, 0, buf, 0, ld);
+      for (let i = 0; i < cnt; i++) {
+        col2im(buf, i * pix, ld, cg, p, dx, ((b0 + i) * c + g * cg) * inPlane);
+      }
     }
   }
   return dx;
@@ -305,6 +368,9 @@ export function conv2dBackwardInput(
 /**
  * Gradient of the convolution with respect to its weight. `gy` is [N, O, OH, OW] and `x` is
  * [N, C, H, W]; returns dw as a new [O, C/groups, KH, KW] array summed over the batch.
+ *
+ * Batched: with the columns and gy of a chunk of images side by side, the sum over images becomes
+ * the depth of one GEMM ([og, images * pix] x [images * pix, kk]) per group.
  */
 export function conv2dBackwardWeight(
   gy: Float32Array,
@@ -320,34 +386,30 @@ export function conv2dBackwardWeight(
   checkLength("gy", gy, n * o * pix);
   checkLength("x", x, n * c * inPlane);
   const dw = new Float32Array(o * kk);
-  const direct = isPointwise(p);
-  const col = direct ? x : getScratch(kk * pix);
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < groups; g++) {
-      const xOff = (b * c + g * cg) * inPlane;
-      let colOff = xOff;
-      if (!direct) {
-        im2col(x, xOff, cg, p, col);
-        colOff = 0;
+  if (isPointwise(p)) {
+    for (let b = 0; b < n; b++) {
+      for (let g = 0; g < groups; g++) {
+        const xOff = (b * c + g * cg) * inPlane;
+        const gyOff = (b * o + g * og) * pix;
+        const beta = b === 0 ? 0 : 1;
+        sgemm(false, true, og, kk, pix, 1, gy, gyOff, pix, x, xOff, pix, beta, dw, g * og * kk, kk);
       }
-      sgemm(
-        false,
-        true,
-        og,
-        kk,
-        pix,
-        1,
-        gy,
-        (b * o + g * og) * pix,
-        pix,
-        col,
-        colOff,
-        pix,
-        b === 0 ? 0 : 1,
-        dw,
-        g * og * kk,
-        kk,
-      );
+    }
+    return dw;
+  }
+  const chunk = imagesPerChunk(p, kk, og);
+  const buf = getScratch((kk + og) * chunk * pix);
+  for (let b0 = 0; b0 < n; b0 += chunk) {
+    const cnt = Math.min(chunk, n - b0);
+    const ld = cnt * pix;
+    const gyOff = kk * ld;
+    const beta = b0 === 0 ? 0 : 1;
+    for (let g = 0; g < groups; g++) {
+      for (let i = 0; i < cnt; i++) {
+        im2col(x, ((b0 + i) * c + g * cg) * inPlane, cg, p, buf, i * pix, ld);
+      }
+      gatherPlanes(gy, o, g * og, og, pix, b0, cnt, buf, gyOff);
+      sgemm(false, true, og, kk, ld, 1, buf, gyOff, ld, buf, 0, ld, beta, dw, g * og * kk, kk);
     }
   }
   return dw;

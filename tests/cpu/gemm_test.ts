@@ -1,13 +1,32 @@
 /**
- * Checks the blocked CPU sgemm against a naive triple loop written here.
+ * Checks the blocked CPU sgemm against a naive triple loop written here, once per implementation:
+ * every case runs with the pure-TypeScript kernel and, where the engine has WebAssembly SIMD,
+ * with the wasm kernel (both forced through setGemmPath, whatever the size heuristic would pick).
  *
  * Tolerance: |actual - expected| <= 1e-5 * k + 1e-5 * |expected|. The reference sums in float64
- * over the float32 inputs; the blocked kernel also sums in float64 but rounds C to float32 between
- * depth blocks of 256, so the slack grows with k.
+ * over the float32 inputs; the scalar kernel also sums in float64 but rounds C to float32 between
+ * depth blocks of 256, and the wasm kernel sums in float32, so the slack grows with k.
  */
 
 import assert from "node:assert/strict";
-import { sgemm } from "../../plugins/cpu/gemm.ts";
+import { type GemmPath, setGemmPath, sgemm } from "../../plugins/cpu/gemm.ts";
+import { wasmSimdAvailable } from "../../plugins/cpu/wasm_gemm.ts";
+
+const PATHS: GemmPath[] = wasmSimdAvailable ? ["scalar", "wasm"] : ["scalar"];
+
+/** Registers `fn` once per implementation, restoring the automatic choice afterwards. */
+function test(name: string, fn: () => void): void {
+  for (const path of PATHS) {
+    Deno.test(`${name} [${path}]`, () => {
+      const prev = setGemmPath(path);
+      try {
+        fn();
+      } finally {
+        setGemmPath(prev);
+      }
+    });
+  }
+}
 
 /** Deterministic xorshift32 stream in [-1, 1), so failures reproduce. */
 function rng(seed: number): () => number {
@@ -118,7 +137,7 @@ function check(t: Case, seed: number): void {
 
 const TRANS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
 
-Deno.test("sgemm: odd shapes, all transposes, alpha=1 beta=0", () => {
+test("sgemm: odd shapes, all transposes, alpha=1 beta=0", () => {
   const sizes = [1, 3, 4, 5, 17, 65, 129];
   let seed = 1;
   for (const [transA, transB] of TRANS) {
@@ -135,7 +154,7 @@ Deno.test("sgemm: odd shapes, all transposes, alpha=1 beta=0", () => {
   }
 });
 
-Deno.test("sgemm: depth beyond one block (k = 257, 513) and odd depth padding", () => {
+test("sgemm: depth beyond one block (k = 257, 513) and odd depth padding", () => {
   let seed = 100;
   for (const [transA, transB] of TRANS) {
     for (const [m, n, k] of [[9, 11, 257], [33, 5, 513], [4, 4, 255], [17, 19, 300]]) {
@@ -145,7 +164,7 @@ Deno.test("sgemm: depth beyond one block (k = 257, 513) and odd depth padding", 
   }
 });
 
-Deno.test("sgemm: blocks larger than MC and NC (m = 250, n = 1030)", () => {
+test("sgemm: blocks larger than MC and NC (m = 250, n = 1030)", () => {
   let seed = 200;
   for (const [transA, transB] of TRANS) {
     check(
@@ -166,7 +185,7 @@ Deno.test("sgemm: blocks larger than MC and NC (m = 250, n = 1030)", () => {
   }
 });
 
-Deno.test("sgemm: offsets and leading dimensions larger than the minimum", () => {
+test("sgemm: offsets and leading dimensions larger than the minimum", () => {
   let seed = 300;
   for (const [transA, transB] of TRANS) {
     for (const [m, n, k] of [[3, 5, 7], [17, 65, 33], [65, 17, 129]]) {
@@ -179,7 +198,7 @@ Deno.test("sgemm: offsets and leading dimensions larger than the minimum", () =>
   }
 });
 
-Deno.test("sgemm: alpha and beta variants", () => {
+test("sgemm: alpha and beta variants", () => {
   let seed = 400;
   for (const [transA, transB] of TRANS) {
     for (const [alpha, beta] of [[1, 1], [2, 0], [-0.75, 0.25], [0, 3], [0.3, -1.7]]) {
@@ -190,7 +209,7 @@ Deno.test("sgemm: alpha and beta variants", () => {
   }
 });
 
-Deno.test("sgemm: beta = 0 overwrites a NaN-filled C", () => {
+test("sgemm: beta = 0 overwrites a NaN-filled C", () => {
   let seed = 500;
   for (const [transA, transB] of TRANS) {
     for (const [m, n, k] of [[1, 1, 1], [7, 5, 3], [65, 129, 17], [6, 6, 300]]) {
@@ -199,7 +218,7 @@ Deno.test("sgemm: beta = 0 overwrites a NaN-filled C", () => {
   }
 });
 
-Deno.test("sgemm: k = 0 gives beta * C; m = 0 or n = 0 touch nothing", () => {
+test("sgemm: k = 0 gives beta * C; m = 0 or n = 0 touch nothing", () => {
   let seed = 600;
   for (const beta of [0, 1, -2]) {
     check(
@@ -230,7 +249,7 @@ Deno.test("sgemm: k = 0 gives beta * C; m = 0 or n = 0 touch nothing", () => {
   }
 });
 
-Deno.test("sgemm: repeated calls reuse scratch without stale data", () => {
+test("sgemm: repeated calls reuse scratch without stale data", () => {
   // A large call followed by a small one: leftovers in the packed panels must not leak in.
   check({
     transA: false,

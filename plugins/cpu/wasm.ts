@@ -1,0 +1,215 @@
+/**
+ * A minimal WebAssembly binary emitter: just enough to assemble hand-written numeric kernels at
+ * run time from TypeScript. The project ships no compiled binaries, so every module is built
+ * from these opcode tables when it is first imported.
+ *
+ * Only what the kernels use is covered: one imported memory, functions with i32/v128 locals,
+ * structured control flow, and the 128-bit SIMD instructions (prefix 0xFD).
+ *
+ * @module
+ */
+
+/** Value types, as encoded in signatures and local declarations. */
+export const ValType: { readonly i32: 0x7f; readonly f32: 0x7d; readonly v128: 0x7b } = {
+  i32: 0x7f,
+  f32: 0x7d,
+  v128: 0x7b,
+} as const;
+
+/** Single-byte core opcodes. */
+export const Op: Readonly<Record<string, number>> = {
+  block: 0x02,
+  loop: 0x03,
+  if: 0x04,
+  else: 0x05,
+  end: 0x0b,
+  br: 0x0c,
+  brIf: 0x0d,
+  localGet: 0x20,
+  localSet: 0x21,
+  localTee: 0x22,
+  f32Load: 0x2a,
+  i32Const: 0x41,
+  i32LtU: 0x49,
+  i32Add: 0x6a,
+  i32Mul: 0x6c,
+} as const;
+
+/** SIMD opcodes: each is emitted as 0xFD followed by this number in unsigned LEB128. */
+export const SimdOp: Readonly<Record<string, number>> = {
+  v128Load: 0x00,
+  v128Load32Splat: 0x09,
+  v128Store: 0x0b,
+  v128Const: 0x0c,
+  f32x4Splat: 0x13,
+  f32x4Add: 0xe4,
+  f32x4Mul: 0xe6,
+  /** Relaxed SIMD: a * b + c, fused or not at the engine's choice. */
+  f32x4RelaxedMadd: 0x105,
+} as const;
+
+/** Block type of a structured instruction that yields no value. */
+export const BLOCK_VOID = 0x40;
+
+/** Appends `n` (a non-negative integer below 2^32) as unsigned LEB128. */
+export function uleb(n: number, out: number[]): void {
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+}
+
+/** Appends `n` (a 32-bit integer) as signed LEB128, the encoding of i32.const immediates. */
+export function sleb(n: number, out: number[]): void {
+  n |= 0;
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    const done = (n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return;
+  }
+}
+
+/**
+ * Accumulates the instruction bytes of one function body. Methods return `this` so that short
+ * sequences read like the text format, one instruction per call.
+ */
+export class Code {
+  /** Encoded instructions so far (without the final `end`). */
+  readonly bytes: number[] = [];
+
+  /** Emits raw core opcodes / immediates. */
+  op(...codes: number[]): this {
+    for (const c of codes) this.bytes.push(c);
+    return this;
+  }
+
+  /** `local.get i`. */
+  get(i: number): this {
+    this.bytes.push(Op.localGet);
+    uleb(i, this.bytes);
+    return this;
+  }
+
+  /** `local.set i`. */
+  set(i: number): this {
+    this.bytes.push(Op.localSet);
+    uleb(i, this.bytes);
+    return this;
+  }
+
+  /** `i32.const v`. */
+  i32(v: number): this {
+    this.bytes.push(Op.i32Const);
+    sleb(v, this.bytes);
+    return this;
+  }
+
+  /** A SIMD instruction; memory instructions also take `align` (log2 bytes) and `offset`. */
+  simd(op: number, memarg?: { align: number; offset: number }): this {
+    this.bytes.push(0xfd);
+    uleb(op, this.bytes);
+    if (memarg) {
+      uleb(memarg.align, this.bytes);
+      uleb(memarg.offset, this.bytes);
+    }
+    return this;
+  }
+
+  /** `v128.const` with all four f32 lanes equal to `x`. */
+  f32x4Const(x: number): this {
+    this.simd(SimdOp.v128Const);
+    const lane = new Uint8Array(new Float32Array([x]).buffer);
+    for (let i = 0; i < 4; i++) for (const b of lane) this.bytes.push(b);
+    return this;
+  }
+}
+
+/** One exported function of a module built by {@link buildModule}. */
+export interface FuncDef {
+  /** Export name. */
+  name: string;
+  /** Parameter types ({@link ValType}). */
+  params: number[];
+  /** Result types. */
+  results: number[];
+  /** Types of the extra locals, numbered after the parameters. */
+  locals: number[];
+  /** Body without the final `end`. */
+  code: Code;
+}
+
+function section(id: number, payload: number[], out: number[]): void {
+  out.push(id);
+  uleb(payload.length, out);
+  for (const b of payload) out.push(b);
+}
+
+function name(s: string, out: number[]): void {
+  const bytes = new TextEncoder().encode(s);
+  uleb(bytes.length, out);
+  for (const b of bytes) out.push(b);
+}
+
+/**
+ * Assembles a module that imports its linear memory as `env.memory` (so JS owns and grows it)
+ * and exports every function in `funcs` under its name.
+ */
+export function buildModule(funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
+  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  // Type section: one signature per function; deduplication is not worth it at this size.
+  const types: number[] = [];
+  uleb(funcs.length, types);
+  for (const f of funcs) {
+    types.push(0x60);
+    uleb(f.params.length, types);
+    types.push(...f.params);
+    uleb(f.results.length, types);
+    types.push(...f.results);
+  }
+  section(1, types, out);
+  // Import section: env.memory, minimum 1 page, no maximum.
+  const imports: number[] = [1];
+  name("env", imports);
+  name("memory", imports);
+  imports.push(0x02, 0x00, 0x01);
+  section(2, imports, out);
+  const fnSec: number[] = [];
+  uleb(funcs.length, fnSec);
+  funcs.forEach((_, i) => uleb(i, fnSec));
+  section(3, fnSec, out);
+  const exports: number[] = [];
+  uleb(funcs.length, exports);
+  funcs.forEach((f, i) => {
+    name(f.name, exports);
+    exports.push(0x00);
+    uleb(i, exports);
+  });
+  section(7, exports, out);
+  const code: number[] = [];
+  uleb(funcs.length, code);
+  for (const f of funcs) {
+    const body: number[] = [];
+    // Locals are declared as runs of one type.
+    const runs: [number, number][] = [];
+    for (const t of f.locals) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === t) last[0]++;
+      else runs.push([1, t]);
+    }
+    uleb(runs.length, body);
+    for (const [count, t] of runs) {
+      uleb(count, body);
+      body.push(t);
+    }
+    for (const b of f.code.bytes) body.push(b);
+    body.push(Op.end);
+    uleb(body.length, code);
+    for (const b of body) code.push(b);
+  }
+  section(10, code, out);
+  return new Uint8Array(out);
+}
