@@ -14,8 +14,13 @@ import type {
   Tensor,
   TensorSpec,
 } from "../../core/mod.ts";
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
-import type { ConvGeometry } from "./conv.ts";
+import {
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv2dForward,
+  convParams,
+} from "../cpu/mod.ts";
+import type { Gemm } from "../cpu/mod.ts";
 import type { Sgemm } from "./ffi.ts";
 
 function f32(t: Tensor): Float32Array {
@@ -84,37 +89,34 @@ function matmul(
   return o;
 }
 
-function geometry(
-  x: readonly number[],
-  w: readonly number[],
-  y: readonly number[],
-  a: Conv2dAttrs,
-): ConvGeometry {
-  return {
-    n: x[0],
-    c: x[1],
-    in: [x[2], x[3]],
-    o: w[0],
-    kernel: [w[2], w[3]],
-    stride: a.stride,
-    padding: a.padding,
-    dilation: a.dilation,
-    groups: a.groups,
-    out: [y[2], y[3]],
-  };
-}
-
 /** The blas kernels over `sgemm`. */
 export function blasKernels(sgemm: Sgemm): Record<string, KernelEntry> {
   const base = { dtypes: ["float32"] as const, supports: hostFloat32 };
+  // The conv lowering (batched im2col, col2im) is the cpu backend's; only the GEMM differs.
+  const gemm: Gemm = (ta, tb, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc) =>
+    sgemm(
+      ta,
+      tb,
+      m,
+      n,
+      k,
+      alpha,
+      a.subarray(aOff),
+      lda,
+      b.subarray(bOff),
+      ldb,
+      beta,
+      c.subarray(cOff),
+      ldc,
+    );
   return {
     matmul: { ...base, run: (inputs, a: MatmulAttrs, out) => [matmul(sgemm, inputs, a, out[0])] },
     conv2d: {
       ...base,
       run(inputs, a: Conv2dAttrs, out) {
         const [x, w, b] = inputs;
-        const g = geometry(x.shape, w.shape, out[0].shape, a);
-        return [conv2dForward(sgemm, f32(x), f32(w), b ? f32(b) : null, g)];
+        const p = convParams(x.shape, w.shape, out[0].shape, a);
+        return [conv2dForward(f32(x), f32(w), b ? f32(b) : null, p, gemm)];
       },
     },
     conv2dBackwardInput: {
@@ -122,7 +124,7 @@ export function blasKernels(sgemm: Sgemm): Record<string, KernelEntry> {
       run(inputs, a: Conv2dBackwardAttrs) {
         const [gy, w] = inputs;
         return [
-          conv2dBackwardInput(sgemm, f32(gy), f32(w), geometry(a.shape, w.shape, gy.shape, a)),
+          conv2dBackwardInput(f32(gy), f32(w), convParams(a.shape, w.shape, gy.shape, a), gemm),
         ];
       },
     },
@@ -131,7 +133,7 @@ export function blasKernels(sgemm: Sgemm): Record<string, KernelEntry> {
       run(inputs, a: Conv2dBackwardAttrs) {
         const [gy, x] = inputs;
         return [
-          conv2dBackwardWeight(sgemm, f32(gy), f32(x), geometry(x.shape, a.shape, gy.shape, a)),
+          conv2dBackwardWeight(f32(gy), f32(x), convParams(x.shape, a.shape, gy.shape, a), gemm),
         ];
       },
     },

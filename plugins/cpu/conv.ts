@@ -12,6 +12,29 @@
 
 import { sgemm } from "./gemm.ts";
 
+/**
+ * A row-major GEMM with offsets, as {@linkcode sgemm}: the conv kernels take one so the blas
+ * backend runs the same im2col lowering over its library's sgemm.
+ */
+export type Gemm = (
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
+) => void;
+
 /** Shape and hyper-parameters of a 2-D convolution; `oh`/`ow` are precomputed by the caller. */
 export interface Conv2dParams {
   /** Batch size. */
@@ -255,6 +278,7 @@ export function conv2dForward(
   w: Float32Array,
   bias: Float32Array | null,
   p: Conv2dParams,
+  gemm: Gemm = sgemm,
 ): Float32Array {
   checkParams(p);
   const { n, c, h, o, groups, oh, ow } = p;
@@ -272,7 +296,7 @@ export function conv2dForward(
       for (let g = 0; g < groups; g++) {
         const xOff = (b * c + g * cg) * inPlane;
         const yOff = (b * o + g * og) * pix;
-        sgemm(false, false, og, pix, kk, 1, w, g * og * kk, kk, x, xOff, pix, 0, y, yOff, pix);
+        gemm(false, false, og, pix, kk, 1, w, g * og * kk, kk, x, xOff, pix, 0, y, yOff, pix);
       }
     }
     if (bias) addBias(y, bias, n, o, pix);
@@ -288,7 +312,7 @@ export function conv2dForward(
       for (let i = 0; i < cnt; i++) {
         im2col(x, ((b0 + i) * c + g * cg) * inPlane, cg, p, buf, i * pix, ld);
       }
-      sgemm(false, false, og, ld, kk, 1, w, g * og * kk, kk, buf, 0, ld, 0, buf, outOff, ld);
+      gemm(false, false, og, ld, kk, 1, w, g * og * kk, kk, buf, 0, ld, 0, buf, outOff, ld);
       // Scatter [og, images * pix] back to [images, og, pix], adding the bias on the way.
       for (let oc = 0; oc < og; oc++) {
         const bv = bias ? bias[g * og + oc] : 0;
@@ -327,6 +351,7 @@ export function conv2dBackwardInput(
   gy: Float32Array,
   w: Float32Array,
   p: Conv2dParams,
+  gemm: Gemm = sgemm,
 ): Float32Array {
   checkParams(p);
   const { n, c, h, o, groups, oh, ow } = p;
@@ -343,7 +368,7 @@ export function conv2dBackwardInput(
         // Each (image, group) owns a disjoint slice of dx, so the GEMM can overwrite it.
         const dxOff = (b * c + g * cg) * inPlane;
         const gyOff = (b * o + g * og) * pix;
-        sgemm(true, false, kk, pix, og, 1, w, g * og * kk, kk, gy, gyOff, pix, 0, dx, dxOff, pix);
+        gemm(true, false, kk, pix, og, 1, w, g * og * kk, kk, gy, gyOff, pix, 0, dx, dxOff, pix);
       }
     }
     return dx;
@@ -356,7 +381,7 @@ export function conv2dBackwardInput(
     const gyOff = kk * ld;
     for (let g = 0; g < groups; g++) {
       gatherPlanes(gy, o, g * og, og, pix, b0, cnt, buf, gyOff);
-      sgemm(true, false, kk, ld, og, 1, w, g * og * kk, kk, buf, gyOff, ld, 0, buf, 0, ld);
+      gemm(true, false, kk, ld, og, 1, w, g * og * kk, kk, buf, gyOff, ld, 0, buf, 0, ld);
       for (let i = 0; i < cnt; i++) {
         col2im(buf, i * pix, ld, cg, p, dx, ((b0 + i) * c + g * cg) * inPlane);
       }
@@ -376,6 +401,7 @@ export function conv2dBackwardWeight(
   gy: Float32Array,
   x: Float32Array,
   p: Conv2dParams,
+  gemm: Gemm = sgemm,
 ): Float32Array {
   checkParams(p);
   const { n, c, h, o, groups, oh, ow } = p;
@@ -392,7 +418,7 @@ export function conv2dBackwardWeight(
         const xOff = (b * c + g * cg) * inPlane;
         const gyOff = (b * o + g * og) * pix;
         const beta = b === 0 ? 0 : 1;
-        sgemm(false, true, og, kk, pix, 1, gy, gyOff, pix, x, xOff, pix, beta, dw, g * og * kk, kk);
+        gemm(false, true, og, kk, pix, 1, gy, gyOff, pix, x, xOff, pix, beta, dw, g * og * kk, kk);
       }
     }
     return dw;
@@ -409,7 +435,7 @@ export function conv2dBackwardWeight(
         im2col(x, ((b0 + i) * c + g * cg) * inPlane, cg, p, buf, i * pix, ld);
       }
       gatherPlanes(gy, o, g * og, og, pix, b0, cnt, buf, gyOff);
-      sgemm(false, true, og, kk, ld, 1, buf, gyOff, ld, buf, 0, ld, beta, dw, g * og * kk, kk);
+      gemm(false, true, og, kk, ld, 1, buf, gyOff, ld, buf, 0, ld, beta, dw, g * og * kk, kk);
     }
   }
   return dw;

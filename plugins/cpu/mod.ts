@@ -42,3 +42,8 @@ export const cpu: Plugin = definePlugin({
 });
 
 use(cpu);
+
+export { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
+export type { Conv2dParams, Gemm } from "./conv.ts";
+export { convParams } from "./nn.ts";
+export { sgemm } from "./gemm.ts";

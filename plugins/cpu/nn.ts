@@ -87,7 +87,8 @@ function matmulKernel(
   return [o];
 }
 
-function convParams(
+/** Kernel parameters of a conv2d from tensor shapes and the op's attributes. */
+export function convParams(
   xShape: readonly number[],
   wShape: readonly number[],
   oShape: readonly number[],
