@@ -69,9 +69,7 @@ async function torchStep(model: string, batch: number, size: number, n: number):
 async function tfjsLenetStep(n: number): Promise<string> {
   try {
     // Loaded by a computed specifier so type-checking the repository does not fetch TF.js.
-    const tf = await import(["npm:@tensorflow", "tfjs-core@4.22.0"].join("/"));
-    await import(["npm:@tensorflow", "tfjs-core@4.22.0", "dist", "register_all_gradients.js"].join("/"));
-    await import(["npm:@tensorflow", "tfjs-backend-cpu@4.22.0"].join("/"));
+    const tf = await import(["npm:@tensorflow", "tfjs@4.22.0"].join("/"));
     await tf.setBackend("cpu");
     const v = (shape: number[]) => tf.variable(tf.randomNormal(shape, 0, 0.1));
     const w = [
