@@ -16,14 +16,9 @@
 
 import { parseArgs } from "node:util";
 import { manualSeed } from "../mod.ts";
-import { SGD } from "../optim/sgd.ts";
-import {
-  DataLoader,
-  loadDigits,
-  normalize,
-  Subset,
-  trainValidationSplit,
-} from "../plugins/data/mod.ts";
+import { CosineAnnealingLR, SGD } from "../optim/mod.ts";
+import { DataLoader, loadDigits, normalize, trainValidationSplit } from "../plugins/data/mod.ts";
+import type { Dataset } from "../plugins/data/mod.ts";
 import { lenet5 } from "../plugins/models/mod.ts";
 import { evaluate, fit } from "../plugins/train/mod.ts";
 import type { ProgressSink } from "../plugins/train/mod.ts";
@@ -32,11 +27,11 @@ import type { ProgressSink } from "../plugins/train/mod.ts";
 export interface DemoOptions {
   /** Output directory for the checkpoint and plot (default ./denn-demo-out). */
   out?: string;
-  /** Epochs (default 8). */
+  /** Epochs (default 10). */
   epochs?: number;
   /** Batch size (default 32). */
   batchSize?: number;
-  /** Learning rate of SGD with momentum 0.9 (default 0.03). */
+  /** Learning rate of SGD with momentum 0.9 and cosine annealing (default 0.05). */
   lr?: number;
   /** Held-out test digits (default 2,000). */
   test?: number;
@@ -69,7 +64,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const out = options.out ?? "./denn-demo-out";
   const seed = options.seed ?? 0;
   manualSeed(seed);
-  let digits = await loadDigits() as Awaited<ReturnType<typeof loadDigits>> | Subset;
+  let digits: Dataset = await loadDigits();
   if (options.limit) {
     digits = trainValidationSplit(digits, options.limit, { seed: seed + 1 }).validation;
   }
@@ -84,13 +79,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   });
   const testLoader = new DataLoader(test, { batchSize: 500, transforms });
   const model = lenet5();
-  const optimizer = new SGD(model.parameters(), { lr: options.lr ?? 0.03, momentum: 0.9 });
+  const optimizer = new SGD(model.parameters(), { lr: options.lr ?? 0.05, momentum: 0.9 });
   await Deno.mkdir(out, { recursive: true });
+  const epochs = options.epochs ?? 10;
   await fit(model, {
     optimizer,
+    scheduler: new CosineAnnealingLR(optimizer, epochs),
     train: trainLoader,
     validation: testLoader,
-    epochs: options.epochs ?? 8,
+    epochs,
     checkpointDir: out,
     plot: `${out}/history.svg`,
     progress: options.progress,
@@ -103,9 +100,9 @@ if (import.meta.main) {
   const { values } = parseArgs({
     options: {
       out: { type: "string", default: "./denn-demo-out" },
-      epochs: { type: "string", default: "8" },
+      epochs: { type: "string", default: "10" },
       "batch-size": { type: "string", default: "32" },
-      lr: { type: "string", default: "0.03" },
+      lr: { type: "string", default: "0.05" },
       seed: { type: "string", default: "0" },
       help: { type: "boolean", short: "h" },
     },

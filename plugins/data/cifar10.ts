@@ -15,7 +15,7 @@
 import { ArrayDataset, DataFormatError } from "./dataset.ts";
 
 /** Bytes per CIFAR-10 record. */
-export const CIFAR10_RECORD_BYTES = 1 + 3 * 32 * 32;
+export const CIFAR10_RECORD_BYTES: number = 1 + 3 * 32 * 32;
 
 /** CIFAR-10 class names, by label. */
 export const CIFAR10_CLASSES: readonly string[] = [

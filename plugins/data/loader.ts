@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import "../cpu/mod.ts";
  * import { ArrayDataset, DataLoader } from "./mod.ts";
  * const ds = new ArrayDataset(new Float32Array(10 * 4), new Int32Array(10), [4]);
  * const loader = new DataLoader(ds, { batchSize: 4, shuffle: true, seed: 1 });

@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts
+ * import "../cpu/mod.ts";
  * import { lenet5, resnet } from "./mod.ts";
  * const small = lenet5();
  * const big = resnet(18, { numClasses: 10 });
@@ -56,6 +57,7 @@ export const MODEL_NAMES: readonly string[] = [
  *
  * @example
  * ```ts
+ * import "../cpu/mod.ts";
  * import { createModel } from "./mod.ts";
  * const net = createModel("lenet5", { numClasses: 10 });
  * ```

@@ -34,9 +34,13 @@ import type { ProgressSink } from "./progress.ts";
 /** A loss module or function of (output, target). */
 export type LossFn = Loss | ((input: Tensor, target: Tensor) => Tensor);
 
-/** What `fit` needs of a learning-rate scheduler (PyTorch's `LRScheduler` shape). */
+/**
+ * What `fit` needs of a learning-rate scheduler (PyTorch's `LRScheduler` shape). `step()` is
+ * called once per epoch; a scheduler that watches a metric (one with a numeric `patience`, like
+ * `ReduceLROnPlateau`) gets the validation loss (the training loss without validation).
+ */
 export interface LRSchedulerLike {
-  /** Advances one epoch; schedulers that watch a metric receive the validation loss. */
+  /** Advances one epoch. */
   step(metric?: number): void;
   /** Serializable state, saved in checkpoints. */
   stateDict?(): unknown;
@@ -258,8 +262,9 @@ export async function fit(model: Module, options: FitOptions): Promise<FitResult
       stats.valAccuracy = v.accuracy;
     }
     if (scheduler) {
-      if (scheduler.step.length > 0) scheduler.step(stats.valLoss ?? stats.loss);
-      else scheduler.step();
+      if (typeof (scheduler as { patience?: unknown }).patience === "number") {
+        scheduler.step(stats.valLoss ?? stats.loss);
+      } else scheduler.step();
     }
     history.push(stats);
     progress.epochEnd(stats);

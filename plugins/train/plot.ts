@@ -100,7 +100,9 @@ function panel(
         `<circle cx="${sx(e).toFixed(1)}" cy="${sy(v).toFixed(1)}" r="2.5" fill="${s.color}"/>`,
       );
     }
-    const ly = M.t + 12 + 14 * i, lx = x0 + M.l + pw - 110;
+    // Loss falls and accuracy rises, so the legend goes where the curves are not.
+    const ly = percent ? M.t + ph - 12 - 14 * (series.length - 1 - i) : M.t + 12 + 14 * i;
+    const lx = x0 + M.l + pw - 110;
     parts.push(
       `<line x1="${lx}" x2="${
         lx + 18
