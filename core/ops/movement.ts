@@ -8,7 +8,7 @@
 import { DTypeError, ShapeError, ValueError } from "../errors.ts";
 import { apply1, defineOp } from "../registry.ts";
 import type { OpDef } from "../registry.ts";
-import { checkShape, normalizeAxis, sameShape, shapeStr, sizeOf } from "../shape.ts";
+import { checkShape, normalizeAxis, sameShape, shapeStr, sizeOf, stridesOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 
 type NoAttrs = Record<string, never>;
@@ -186,6 +186,20 @@ export interface SliceAttrs {
 export interface SliceBackwardAttrs extends SliceAttrs {
   /** Shape of the sliced tensor. */
   inputShape: number[];
+}
+
+/**
+ * Where a slice reads in a contiguous tensor of `shape`: the flat offset of its first element and
+ * the stride of each dimension (kernels of every backend walk this view).
+ */
+export function sliceView(
+  shape: readonly number[],
+  a: Pick<SliceAttrs, "starts" | "steps">,
+): [number, number[]] {
+  const st = stridesOf(shape);
+  let off = 0;
+  for (let i = 0; i < shape.length; i++) off += a.starts[i] * st[i];
+  return [off, st.map((s, i) => s * a.steps[i])];
 }
 
 const sliceOp: OpDef<SliceAttrs> = defineOp<SliceAttrs>({

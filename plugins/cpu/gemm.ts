@@ -84,31 +84,18 @@ export function sgemm(
   cOff: number,
   ldc: number,
 ): void {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    scaleC(m, n, beta, c, cOff, ldc);
+    return;
+  }
   const wasm = path === "wasm" ||
     (path === "auto" && wasmSimdAvailable && m * n * k >= WASM_MIN_WORK);
-  if (wasm) {
-    wasmSgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-  } else {scalarSgemm(
-      transA,
-      transB,
-      m,
-      n,
-      k,
-      alpha,
-      a,
-      aOff,
-      lda,
-      b,
-      bOff,
-      ldb,
-      beta,
-      c,
-      cOff,
-      ldc,
-    );}
+  const impl = wasm ? wasmSgemm : scalarSgemm;
+  impl(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
 }
 
-/** The pure-TypeScript implementation of {@link sgemm} (float64 accumulation). */
+/** The pure-TypeScript implementation of {@link sgemm} (float64 accumulation; m, n, k > 0). */
 function scalarSgemm(
   transA: boolean,
   transB: boolean,
@@ -127,11 +114,6 @@ function scalarSgemm(
   cOff: number,
   ldc: number,
 ): void {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    scaleC(m, n, beta, c, cOff, ldc);
-    return;
-  }
   for (let jc = 0; jc < n; jc += NC) {
     const nc = n - jc < NC ? n - jc : NC;
     for (let pc = 0; pc < k; pc += KC) {

@@ -5,7 +5,7 @@
  */
 
 import type { KernelEntry, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
-import { allocHost, DennError, shapeStr, sizeOf, stridesOf } from "../../core/mod.ts";
+import { allocHost, DennError, shapeStr, sizeOf, sliceView, stridesOf } from "../../core/mod.ts";
 
 // Copies a strided view of `src` (offset, per-dim strides over `shape`) into or out of a contiguous
 // array. `scatter` reverses the direction (contiguous → strided), `accumulate` adds instead.
@@ -60,13 +60,6 @@ interface SliceAttrs {
   starts: number[];
   steps: number[];
   shape: number[];
-}
-
-function sliceView(shape: readonly number[], a: SliceAttrs): [number, number[]] {
-  const st = stridesOf(shape);
-  let off = 0;
-  for (let i = 0; i < shape.length; i++) off += a.starts[i] * st[i];
-  return [off, st.map((s, i) => s * a.steps[i])];
 }
 
 function sliceKernel(

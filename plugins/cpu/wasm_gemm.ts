@@ -256,7 +256,8 @@ function ensureBytes(bytes: number): void {
 /**
  * Row-major SGEMM with the same contract as `sgemm` in gemm.ts (transposes, offsets, leading
  * dimensions, alpha/beta, beta = 0 overwriting C without reading it), computed by the wasm SIMD
- * kernels with float32 accumulation. Throws if {@link wasmSimdAvailable} is false.
+ * kernels with float32 accumulation. Needs m, n, k > 0 ({@link sgemm} handles empty products) and
+ * throws if {@link wasmSimdAvailable} is false.
  */
 export function wasmSgemm(
   transA: boolean,
@@ -278,11 +279,6 @@ export function wasmSgemm(
 ): void {
   const ks = kernels;
   if (!ks) throw new Error("wasmSgemm: WebAssembly SIMD is not available");
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    scaleC(m, n, beta, c, cOff, ldc);
-    return;
-  }
   // Pick the tile height that wastes fewer padded rows (the wide tile is ~8% faster per row).
   const wideMr = ks.wideMr;
   const padWide = Math.ceil(m / wideMr) * wideMr;
@@ -309,15 +305,6 @@ export function wasmSgemm(
       }
       mergeC(mch, nc, ncp, alpha, beta, c, cOff + i0 * ldc + jc, ldc);
     }
-  }
-}
-
-/** C = beta * C, for k = 0 where there is nothing to multiply. */
-function scaleC(m: number, n: number, beta: number, c: Float32Array, cOff: number, ldc: number) {
-  for (let i = 0; i < m; i++) {
-    const row = cOff + i * ldc;
-    if (beta === 0) c.fill(0, row, row + n);
-    else if (beta !== 1) { for (let j = 0; j < n; j++) c[row + j] = beta * c[row + j]; }
   }
 }
 

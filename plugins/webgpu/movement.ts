@@ -11,7 +11,7 @@
  */
 
 import type { KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
-import { sizeOf, stridesOf } from "../../core/mod.ts";
+import { sizeOf, sliceView, stridesOf } from "../../core/mod.ts";
 import {
   bufOf,
   coalesce,
@@ -59,13 +59,6 @@ interface SliceAttrs {
   starts: number[];
   steps: number[];
   shape: number[];
-}
-
-function sliceView(shape: readonly number[], a: SliceAttrs): [number, number[]] {
-  const st = stridesOf(shape);
-  let off = 0;
-  for (let i = 0; i < shape.length; i++) off += a.starts[i] * st[i];
-  return [off, st.map((s, i) => s * a.steps[i])];
 }
 
 // One thread per output element of `outShape`: the source coordinate is (c - before) / step along
