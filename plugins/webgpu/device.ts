@@ -48,6 +48,8 @@ export interface GpuOptions {
   batchSize?: number;
   /** Wrap every kernel in error scopes so an error names the exact op (slower). */
   debug?: boolean;
+  /** Most bytes of freed buffers kept for reuse; beyond it freed buffers are destroyed (default 256 MiB). */
+  maxPoolBytes?: number;
 }
 
 /** Largest number of 32-bit parameters one dispatch takes (one 256-byte uniform slot). */
@@ -148,6 +150,7 @@ export class Gpu {
   #liveCount = 0;
   #pooled = 0;
   #pooledCount = 0;
+  #maxPool: number;
   #pendingBytes = 0;
   #dispatches = 0;
   #submits = 0;
@@ -158,6 +161,7 @@ export class Gpu {
     this.maxBinding = device.limits.maxStorageBufferBindingSize;
     this.#batch = Math.max(1, options.batchSize ?? 128);
     this.#debug = options.debug ?? false;
+    this.#maxPool = options.maxPoolBytes ?? 256 * 1024 * 1024;
     this.#params = new Int32Array((this.#batch * SLOT) / 4);
     this.#paramBuf = device.createBuffer({
       size: this.#batch * SLOT,
@@ -219,6 +223,12 @@ export class Gpu {
   }
 
   #toPool(h: GpuBuffer): void {
+    // Tensors a training loop drops are freed when the garbage collector finds them, in bursts:
+    // the pool is capped so a burst does not pin the high-water mark on the device forever.
+    if (this.#pooled + h.bytes > this.#maxPool) {
+      h.buffer.destroy();
+      return;
+    }
     let list = this.#pool.get(h.bytes);
     if (!list) this.#pool.set(h.bytes, list = []);
     list.push(h.buffer);

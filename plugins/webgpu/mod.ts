@@ -43,6 +43,8 @@ export interface WebGpuOptions {
   forceFallbackAdapter?: boolean;
   /** Dispatches recorded before the shared command encoder is submitted (default 128). */
   batchSize?: number;
+  /** Most bytes of freed device buffers kept for reuse (default 256 MiB). */
+  maxPoolBytes?: number;
   /**
    * Wrap every kernel in error scopes so a device error names the exact op (slower). Defaults to
    * the `DENN_WEBGPU_DEBUG` environment variable being set, where env access is allowed.
@@ -171,6 +173,7 @@ export async function webgpu(options: WebGpuOptions = {}): Promise<WebGpuPlugin>
   }
   const gpu = new Gpu(device, {
     batchSize: options.batchSize,
+    maxPoolBytes: options.maxPoolBytes,
     debug: options.debug ?? envDebug(),
   });
   return plugin(webgpuBackend(gpu), gpu, null);
