@@ -7,10 +7,24 @@
  * gy @ col^T summed over the batch. A 1x1 kernel with unit stride and no padding needs no unrolling:
  * the input plane already is the column matrix.
  *
+ * Where WebAssembly SIMD runs, the unrolling happens in wasm (wasm_conv.ts): with the default
+ * GEMM the whole convolution stays in wasm, image by image; with an injected GEMM (the blas
+ * backend) the column matrices are built in wasm memory and handed to it as views. The JS
+ * lowering below is the fallback for engines without WebAssembly SIMD.
+ *
  * @module
  */
 
-import { sgemm } from "./gemm.ts";
+import { gemmPath, sgemm } from "./gemm.ts";
+import {
+  convKernels,
+  wasmConvBackwardInput,
+  wasmConvBackwardInputGemm,
+  wasmConvBackwardWeight,
+  wasmConvBackwardWeightGemm,
+  wasmConvForward,
+  wasmConvForwardGemm,
+} from "./wasm_conv.ts";
 
 /**
  * A row-major GEMM with offsets, as {@linkcode sgemm}: the conv kernels take one so the blas
@@ -92,6 +106,11 @@ let scratch = new Float32Array(0);
 function getScratch(size: number): Float32Array {
   if (scratch.length < size) scratch = new Float32Array(size);
   return scratch;
+}
+
+/** Whether the default GEMM may run in wasm, so that the all-wasm drivers can replace it. */
+function wasmDefault(gemm: Gemm): boolean {
+  return gemm === sgemm && gemmPath() !== "scalar";
 }
 
 function isPointwise(p: Conv2dParams): boolean {
@@ -302,6 +321,10 @@ export function conv2dForward(
     if (bias) addBias(y, bias, n, o, pix);
     return y;
   }
+  if (convKernels) {
+    if (wasmDefault(gemm)) return wasmConvForward(convKernels, x, w, bias, p);
+    return wasmConvForwardGemm(convKernels, x, w, bias, p, gemm);
+  }
   const chunk = imagesPerChunk(p, kk, og);
   const buf = getScratch((kk + og) * chunk * pix);
   for (let b0 = 0; b0 < n; b0 += chunk) {
@@ -373,6 +396,10 @@ export function conv2dBackwardInput(
     }
     return dx;
   }
+  if (convKernels) {
+    if (wasmDefault(gemm)) return wasmConvBackwardInput(convKernels, gy, w, p);
+    return wasmConvBackwardInputGemm(convKernels, gy, w, p, gemm);
+  }
   const chunk = imagesPerChunk(p, kk, og);
   const buf = getScratch((kk + og) * chunk * pix);
   for (let b0 = 0; b0 < n; b0 += chunk) {
@@ -422,6 +449,10 @@ export function conv2dBackwardWeight(
       }
     }
     return dw;
+  }
+  if (convKernels) {
+    if (wasmDefault(gemm)) return wasmConvBackwardWeight(convKernels, gy, x, p);
+    return wasmConvBackwardWeightGemm(convKernels, gy, x, p, gemm);
   }
   const chunk = imagesPerChunk(p, kk, og);
   const buf = getScratch((kk + og) * chunk * pix);

@@ -31,6 +31,11 @@ export function setGemmPath(p: GemmPath): GemmPath {
   return prev;
 }
 
+/** The current {@link setGemmPath} setting. */
+export function gemmPath(): GemmPath {
+  return path;
+}
+
 // Below this many multiply-adds the scalar kernel wins: the wasm path pays a fixed cost per call
 // (packing into wasm memory, the call itself, and merging C back). Measured crossover: 8x8x8 is
 // ~1.5x faster in scalar, 4x16x16 already ~1.2x faster in wasm, 16x16x16 ~1.3x.

@@ -25,14 +25,29 @@ export const Op: Readonly<Record<string, number>> = {
   end: 0x0b,
   br: 0x0c,
   brIf: 0x0d,
+  select: 0x1b,
   localGet: 0x20,
   localSet: 0x21,
   localTee: 0x22,
+  i32Load: 0x28,
   f32Load: 0x2a,
+  i32Store: 0x36,
+  f32Store: 0x38,
   i32Const: 0x41,
+  f32Const: 0x43,
+  i32Eq: 0x46,
+  i32LtS: 0x48,
   i32LtU: 0x49,
+  i32GtS: 0x4a,
+  i32GeS: 0x4e,
+  f32Ne: 0x5c,
+  f32Gt: 0x5e,
   i32Add: 0x6a,
+  i32Sub: 0x6b,
   i32Mul: 0x6c,
+  i32And: 0x71,
+  i32Or: 0x72,
+  f32Add: 0x92,
 } as const;
 
 /** SIMD opcodes: each is emitted as 0xFD followed by this number in unsigned LEB128. */
@@ -41,7 +56,18 @@ export const SimdOp: Readonly<Record<string, number>> = {
   v128Load32Splat: 0x09,
   v128Store: 0x0b,
   v128Const: 0x0c,
+  i32x4Splat: 0x11,
   f32x4Splat: 0x13,
+  /** Followed by a lane index byte. */
+  i32x4ExtractLane: 0x1b,
+  f32x4Ne: 0x42,
+  f32x4Gt: 0x44,
+  v128Or: 0x50,
+  v128Bitselect: 0x52,
+  /** Followed by a lane index byte. */
+  f32x4ExtractLane: 0x1f,
+  /** Loads one f32 into lane 0 and zeros the other lanes. */
+  v128Load32Zero: 0x5c,
   f32x4Add: 0xe4,
   f32x4Mul: 0xe6,
   /** Relaxed SIMD: a * b + c, fused or not at the engine's choice. */
@@ -98,6 +124,28 @@ export class Code {
   set(i: number): this {
     this.bytes.push(Op.localSet);
     uleb(i, this.bytes);
+    return this;
+  }
+
+  /** `local.tee i`. */
+  tee(i: number): this {
+    this.bytes.push(Op.localTee);
+    uleb(i, this.bytes);
+    return this;
+  }
+
+  /** A scalar load or store `op` with its memarg (`align` is log2 bytes). */
+  mem(op: number, align: number, offset = 0): this {
+    this.bytes.push(op);
+    uleb(align, this.bytes);
+    uleb(offset, this.bytes);
+    return this;
+  }
+
+  /** `f32.const x`. */
+  f32(x: number): this {
+    this.bytes.push(Op.f32Const);
+    for (const b of new Uint8Array(new Float32Array([x]).buffer)) this.bytes.push(b);
     return this;
   }
 

@@ -21,6 +21,11 @@ export interface KernelShape {
   relaxed: boolean;
   /** Depth steps per loop iteration; the packed depth must be a multiple of it. */
   ku: number;
+  /**
+   * Read B unpacked (row-major, row pitch passed at run time) instead of as packed panels; the
+   * kernel then takes two more parameters, `ldb` and A's panel stride, both in bytes.
+   */
+  directB?: boolean;
 }
 
 /**
@@ -36,26 +41,29 @@ export interface KernelShape {
  */
 export function emitKernel(name: string, shape: KernelShape): FuncDef {
   const { mr, nr, relaxed, ku } = shape;
+  const direct = shape.directB === true;
   const nv = nr / 4;
-  // Parameters.
-  const PA = 0, PB = 1, PC = 2, MP = 3, NCP = 4, KC = 5, LDC = 6, ACC = 7;
+  // Parameters; the direct variant adds B's row pitch and A's panel stride (both in bytes).
+  const PA = 0, PB = 1, PC = 2, MP = 3, NCP = 4, KC = 5, LDC = 6, ACC = 7, LDB = 8, SA = 9;
+  const P = direct ? 10 : 8;
   // i32 locals.
-  const J = 8,
-    I = 9,
-    AP = 10,
-    BP = 11,
-    AEND = 12,
-    APAN = 13,
-    BPAN = 14,
-    CCOL = 15,
-    CROW = 16,
-    T = 17,
-    STRIDE_A = 18,
-    STRIDE_B = 19,
-    ROWSTEP = 20;
-  const nI32 = 13;
+  const J = P,
+    I = P + 1,
+    AP = P + 2,
+    BP = P + 3,
+    AEND = P + 4,
+    APAN = P + 5,
+    BPAN = P + 6,
+    CCOL = P + 7,
+    CROW = P + 8,
+    T = P + 9,
+    STRIDE_A = P + 10,
+    STRIDE_B = P + 11,
+    ROWSTEP = P + 12,
+    DEPTH_A = P + 13;
+  const nI32 = 14;
   // v128 locals: accumulators, B vectors, the broadcast A value.
-  const ACC0 = 8 + nI32;
+  const ACC0 = P + nI32;
   const accLocal = (r: number, v: number) => ACC0 + r * nv + v;
   const BV0 = ACC0 + mr * nv;
   const AV = BV0 + nv;
@@ -66,7 +74,6 @@ export function emitKernel(name: string, shape: KernelShape): FuncDef {
   const c = new Code();
   const mem = (offset: number, align = 4) => ({ align, offset });
 
-  // Byte strides of one packed panel and of MR rows of C.
   // Writes the tile to C at CROW, first adding what C holds when `add` is set.
   const emitStore = (add: boolean) => {
     c.get(CROW).set(T);
@@ -80,8 +87,12 @@ export function emitKernel(name: string, shape: KernelShape): FuncDef {
     }
   };
 
-  c.get(KC).i32(mr * 4).op(Op.i32Mul).set(STRIDE_A);
-  c.get(KC).i32(nr * 4).op(Op.i32Mul).set(STRIDE_B);
+  // Byte strides of one packed panel and of MR rows of C.
+  c.get(KC).i32(mr * 4).op(Op.i32Mul).set(DEPTH_A);
+  if (direct) c.get(SA).set(STRIDE_A);
+  else c.get(DEPTH_A).set(STRIDE_A);
+  if (direct) c.i32(nr * 4).set(STRIDE_B);
+  else c.get(KC).i32(nr * 4).op(Op.i32Mul).set(STRIDE_B);
   c.get(LDC).i32(mr).op(Op.i32Mul).set(ROWSTEP);
   c.i32(0).set(J);
   c.get(PB).set(BPAN);
@@ -101,13 +112,16 @@ export function emitKernel(name: string, shape: KernelShape): FuncDef {
       }
       c.get(APAN).set(AP);
       c.get(BPAN).set(BP);
-      c.get(APAN).get(STRIDE_A).op(Op.i32Add).set(AEND);
+      c.get(APAN).get(DEPTH_A).op(Op.i32Add).set(AEND);
       c.op(Op.loop, BLOCK_VOID); // depth
       {
         for (let u = 0; u < ku; u++) {
           for (let v = 0; v < nv; v++) {
-            c.get(BP).simd(SimdOp.v128Load, mem(16 * v + u * nr * 4)).set(BV0 + v);
+            const off = direct ? 16 * v : 16 * v + u * nr * 4;
+            c.get(BP).simd(SimdOp.v128Load, mem(off)).set(BV0 + v);
           }
+          // The direct variant reads B unpacked: the next depth step is one row pitch further.
+          if (direct) c.get(BP).get(LDB).op(Op.i32Add).set(BP);
           for (let r = 0; r < mr; r++) {
             c.get(AP).simd(SimdOp.v128Load32Splat, mem(4 * r + u * mr * 4, 2)).set(AV);
             for (let v = 0; v < nv; v++) {
@@ -122,7 +136,7 @@ export function emitKernel(name: string, shape: KernelShape): FuncDef {
           }
         }
         c.get(AP).i32(ku * mr * 4).op(Op.i32Add).set(AP);
-        c.get(BP).i32(ku * nr * 4).op(Op.i32Add).set(BP);
+        if (!direct) c.get(BP).i32(ku * nr * 4).op(Op.i32Add).set(BP);
         c.get(AP).get(AEND).op(Op.i32LtU, Op.brIf, 0);
       }
       c.op(Op.end);
@@ -133,18 +147,18 @@ export function emitKernel(name: string, shape: KernelShape): FuncDef {
       c.op(Op.end);
       c.get(APAN).get(STRIDE_A).op(Op.i32Add).set(APAN);
       c.get(CROW).get(ROWSTEP).op(Op.i32Add).set(CROW);
-      c.get(I).i32(mr).op(Op.i32Add, Op.localTee, I).get(MP).op(Op.i32LtU, Op.brIf, 0);
+      c.get(I).i32(mr).op(Op.i32Add).tee(I).get(MP).op(Op.i32LtU, Op.brIf, 0);
     }
     c.op(Op.end);
     c.get(BPAN).get(STRIDE_B).op(Op.i32Add).set(BPAN);
     c.get(CCOL).i32(nr * 4).op(Op.i32Add).set(CCOL);
-    c.get(J).i32(nr).op(Op.i32Add, Op.localTee, J).get(NCP).op(Op.i32LtU, Op.brIf, 0);
+    c.get(J).i32(nr).op(Op.i32Add).tee(J).get(NCP).op(Op.i32LtU, Op.brIf, 0);
   }
   c.op(Op.end);
   const i32 = ValType.i32;
   return {
     name,
-    params: [i32, i32, i32, i32, i32, i32, i32, i32],
+    params: new Array(P).fill(i32),
     results: [],
     locals,
     code: c,
@@ -193,6 +207,12 @@ const PA_BYTES = MC * KC * 4;
 const PB_BYTES = KC * NC * 4;
 const CB_AT = PA_BYTES + PB_BYTES;
 const PAGE = 65536;
+// The most memory the GEMM itself ever uses (a full accumulator chunk); everything from
+// WASM_HEAP_BASE on is left to the other kernels sharing the memory (conv, pooling).
+const GEMM_MAX_BYTES = CB_AT + 4 * MCH * NC;
+
+/** Byte offset in {@link wasmMemory} from which callers may keep their own data. */
+export const WASM_HEAP_BASE: number = Math.ceil(GEMM_MAX_BYTES / PAGE) * PAGE;
 
 /** The two kernels of one instantiated module. */
 interface KernelPair {
@@ -230,6 +250,21 @@ const relaxedKernels = memory ? instantiate(memory, RELAXED_SHAPES) : null;
 let kernels: KernelPair | null = relaxedKernels ?? plainKernels;
 // View of the memory; replaced whenever the memory grows (growing detaches the old buffer).
 let F = new Float32Array(memory ? memory.buffer : new ArrayBuffer(0));
+
+/**
+ * The linear memory of the GEMM kernels (null without WebAssembly), shared with the other wasm
+ * kernels so that their buffers can be GEMM operands without copying.
+ */
+export const wasmMemory: WebAssembly.Memory | null = memory;
+
+/**
+ * Makes [WASM_HEAP_BASE, WASM_HEAP_BASE + bytes) of {@link wasmMemory} exist and returns a view of
+ * the whole memory. The view is valid until the memory grows again (a later call with more bytes).
+ */
+export function wasmHeap(bytes: number): Float32Array {
+  ensureBytes(WASM_HEAP_BASE + bytes);
+  return F;
+}
 
 /** Whether this engine runs WebAssembly SIMD, i.e. whether {@link wasmSgemm} can be called. */
 export const wasmSimdAvailable: boolean = plainKernels !== null;
