@@ -36,6 +36,20 @@ function hostFloat32(inputs: readonly Tensor[]): true | string {
   return true;
 }
 
+/** Weight elements per group below which the cpu backend's conv beats a BLAS call (measured). */
+export const MIN_CONV_WEIGHTS = 4096;
+
+// OpenBLAS pays per-call setup that the cpu backend's WebAssembly conv does not: for layers with a
+// small weight matrix (LeNet's 6×25 and 16×150) the cpu kernel is faster, so blas declines them
+// and dispatch runs them on the tensors' own backend.
+function convSupport(w: readonly number[], groups: number, min: number): true | string {
+  const per = (w[0] / groups) * w[1] * w[2] * w[3];
+  return per >= min
+    ? true
+    : `conv weight [${w.join(", ")}] is too small for BLAS to beat the cpu kernel ` +
+      `(${per} weights per group < ${min})`;
+}
+
 function matmul(
   sgemm: Sgemm,
   inputs: readonly Tensor[],
@@ -90,7 +104,10 @@ function matmul(
 }
 
 /** The blas kernels over `sgemm`. */
-export function blasKernels(sgemm: Sgemm): Record<string, KernelEntry> {
+export function blasKernels(
+  sgemm: Sgemm,
+  minConvWeights: number = MIN_CONV_WEIGHTS,
+): Record<string, KernelEntry> {
   const base = { dtypes: ["float32"] as const, supports: hostFloat32 };
   // The conv lowering (batched im2col, col2im) is the cpu backend's; only the GEMM differs.
   const gemm: Gemm = (ta, tb, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc) =>
@@ -113,6 +130,10 @@ export function blasKernels(sgemm: Sgemm): Record<string, KernelEntry> {
     matmul: { ...base, run: (inputs, a: MatmulAttrs, out) => [matmul(sgemm, inputs, a, out[0])] },
     conv2d: {
       ...base,
+      supports: (inputs, a: Conv2dAttrs) => {
+        const host = hostFloat32(inputs);
+        return host === true ? convSupport(inputs[1].shape, a.groups, minConvWeights) : host;
+      },
       run(inputs, a: Conv2dAttrs, out) {
         const [x, w, b] = inputs;
         const p = convParams(x.shape, w.shape, out[0].shape, a);
@@ -121,6 +142,10 @@ export function blasKernels(sgemm: Sgemm): Record<string, KernelEntry> {
     },
     conv2dBackwardInput: {
       ...base,
+      supports: (inputs, a: Conv2dBackwardAttrs) => {
+        const host = hostFloat32(inputs);
+        return host === true ? convSupport(inputs[1].shape, a.groups, minConvWeights) : host;
+      },
       run(inputs, a: Conv2dBackwardAttrs) {
         const [gy, w] = inputs;
         return [
@@ -130,6 +155,10 @@ export function blasKernels(sgemm: Sgemm): Record<string, KernelEntry> {
     },
     conv2dBackwardWeight: {
       ...base,
+      supports: (inputs, a: Conv2dBackwardAttrs) => {
+        const host = hostFloat32(inputs);
+        return host === true ? convSupport(a.shape, a.groups, minConvWeights) : host;
+      },
       run(inputs, a: Conv2dBackwardAttrs) {
         const [gy, x] = inputs;
         return [

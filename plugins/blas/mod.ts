@@ -25,13 +25,20 @@ import { definePlugin } from "../../core/mod.ts";
 import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
 import { openBlas } from "./ffi.ts";
 import type { BlasLibrary, OpenBlasOptions } from "./ffi.ts";
-import { blasKernels } from "./kernels.ts";
+import { blasKernels, MIN_CONV_WEIGHTS } from "./kernels.ts";
+export { MIN_CONV_WEIGHTS } from "./kernels.ts";
 
 export { DEFAULT_LIBRARIES, openBlas } from "./ffi.ts";
 export type { BlasLibrary, OpenBlasOptions, Sgemm } from "./ffi.ts";
 
-/** Options of {@linkcode blas}: library path and thread count. */
-export type BlasOptions = OpenBlasOptions;
+/** Options of {@linkcode blas}: library path, thread count and the small-conv cut-off. */
+export interface BlasOptions extends OpenBlasOptions {
+  /**
+   * Convolutions with fewer weights per group than this are declined (the cpu kernel is faster
+   * there); default {@linkcode MIN_CONV_WEIGHTS}, 0 sends every conv to BLAS.
+   */
+  minConvWeights?: number;
+}
 
 let opened: BlasLibrary | null = null;
 
@@ -63,7 +70,7 @@ export function blasBackend(options: BlasOptions = {}): BackendDef | string {
       Promise.resolve((handle as TypedArray).slice(0, size)),
     downloadSync: (handle: unknown, _dtype: DType, size: number) =>
       (handle as TypedArray).slice(0, size),
-    kernels: blasKernels(lib.sgemm),
+    kernels: blasKernels(lib.sgemm, options.minConvWeights ?? MIN_CONV_WEIGHTS),
   };
 }
 
@@ -81,7 +88,11 @@ const plugins = new Map<string, Plugin>();
  * ```
  */
 export function blas(options: BlasOptions = {}): Plugin {
-  const key = JSON.stringify([options.path ?? null, options.threads ?? null]);
+  const key = JSON.stringify([
+    options.path ?? null,
+    options.threads ?? null,
+    options.minConvWeights ?? null,
+  ]);
   let p = plugins.get(key);
   if (!p) {
     p = definePlugin({

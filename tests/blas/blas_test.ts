@@ -9,14 +9,15 @@
  */
 
 import assert from "node:assert/strict";
-import { conv2dRaw, explain, mm, randn, route, tensor, use } from "../../mod.ts";
+import { conv2dRaw, explain, hasBackend, mm, randn, route, tensor, use } from "../../mod.ts";
 import type { Conv2dAttrs, Tensor } from "../../mod.ts";
 import { blas, blasBackend, blasLibrary } from "../../plugins/blas/mod.ts";
+import { blasKernels } from "../../plugins/blas/kernels.ts";
 
 const ATOL = 1e-4;
 const RTOL = 1e-4;
 
-use(blas());
+use(blas({ minConvWeights: 0 }));
 const reason = explain().unavailable["blas"];
 const ignore = reason !== undefined;
 const granted = (name: "env" | "ffi") => Deno.permissions.querySync({ name }).state === "granted";
@@ -233,5 +234,34 @@ Deno.test({
     const r = blasBackend();
     assert.equal(typeof r, "string");
     assert.match(r as string, /DENN_BLAS/);
+  },
+});
+
+Deno.test({
+  name: "blas: by default a conv too small for BLAS is declined with a reason and runs on cpu",
+  ignore: !hasBackend("blas"),
+  fn() {
+    const kernels = blasKernels(blasLibrary()!.sgemm);
+    const x = randn([2, 1, 8, 8]), w = randn([6, 1, 5, 5]);
+    const why = kernels.conv2d.supports!([x, w], {
+      stride: [1, 1],
+      padding: [2, 2],
+      dilation: [1, 1],
+      groups: 1,
+    });
+    assert.match(
+      String(why),
+      /conv weight \[6, 1, 5, 5\] is too small for BLAS .*150 weights per group < 4096/,
+    );
+    const big = randn([64, 64, 3, 3]);
+    assert.equal(
+      kernels.conv2d.supports!([randn([1, 64, 4, 4]), big], {
+        stride: [1, 1],
+        padding: [1, 1],
+        dilation: [1, 1],
+        groups: 1,
+      }),
+      true,
+    );
   },
 });
