@@ -13,6 +13,8 @@ import { pad, reshape } from "./ops/movement.ts";
 import {
   adaptiveAvgPool2dRaw,
   avgPool2dRaw,
+  batchNormRaw,
+  batchNormStats,
   conv2dRaw,
   logSoftmax as logSoftmaxOp,
   maxPool2dRaw,
@@ -22,7 +24,7 @@ import type { Pool2dAttrs } from "./ops/nn.ts";
 import { defaultGenerator } from "./random.ts";
 import type { Generator } from "./random.ts";
 import { shapeStr } from "./shape.ts";
-import { arange, fromData } from "./tensor.ts";
+import { arange, fromData, full } from "./tensor.ts";
 import type { Tensor } from "./tensor.ts";
 import { noGrad } from "./autograd.ts";
 
@@ -324,7 +326,9 @@ export interface BatchNormOptions {
 /**
  * Batch normalisation over dim 1 of [N, C] or [N, C, ...] input. In training it normalises with the
  * batch mean and biased variance and updates the running statistics in place (unbiased variance),
- * as PyTorch does.
+ * as PyTorch does. It runs as the fused `batchNormStats` and `batchNorm` ops (gradient: one
+ * `batchNormBackward`), which decompose into elementwise ops and reductions on backends without
+ * kernels for them.
  */
 export function batchNorm(
   x: Tensor,
@@ -339,7 +343,6 @@ export function batchNorm(
   }
   const c = x.shape[1];
   const eps = options.eps ?? 1e-5;
-  const bshape = x.shape.map((s, i) => (i === 1 ? s : 1));
   for (
     const [name, t] of [["weight", options.weight], ["bias", options.bias], [
       "runningMean",
@@ -354,43 +357,34 @@ export function batchNorm(
       );
     }
   }
-  const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
-  let mean: Tensor, varT: Tensor;
   const training = options.training ?? false;
-  if (training) {
-    const n = x.size / c;
-    if (n <= 1) {
-      throw new ValueError(
-        `batchNorm: expected more than 1 value per channel when training, got input ${
-          shapeStr(x.shape)
-        }`,
-      );
-    }
-    mean = x.mean(dims, { keepdim: true });
-    const d = x.sub(mean);
-    varT = d.mul(d).mean(dims, { keepdim: true });
-    if (runningMean && runningVar) {
-      const momentum = options.momentum === null
-        ? 1 / ((options.numBatchesTracked ?? 0) + 1)
-        : (options.momentum ?? 0.1);
-      noGrad(() => {
-        const bm = reshape(mean, [c]);
-        const bv = reshape(varT, [c]).mul(n / (n - 1));
-        runningMean.mul_(1 - momentum).add_(bm.mul(momentum));
-        runningVar.mul_(1 - momentum).add_(bv.mul(momentum));
-      });
-    }
-  } else {
+  const weight = options.weight ?? full([c], 1, { device: x.device });
+  const bias = options.bias ?? full([c], 0, { device: x.device });
+  if (!training) {
     if (!runningMean || !runningVar) {
       throw new ValueError("batchNorm: running statistics are required when not training");
     }
-    mean = reshape(runningMean, bshape);
-    varT = reshape(runningVar, bshape);
+    return batchNormRaw(x, runningMean, runningVar, weight, bias, { training, eps });
   }
-  let y = x.sub(mean).mul(varT.add(eps).rsqrt());
-  if (options.weight) y = y.mul(reshape(options.weight, bshape));
-  if (options.bias) y = y.add(reshape(options.bias, bshape));
-  return y;
+  const n = x.size / c;
+  if (n <= 1) {
+    throw new ValueError(
+      `batchNorm: expected more than 1 value per channel when training, got input ${
+        shapeStr(x.shape)
+      }`,
+    );
+  }
+  const [mean, variance] = batchNormStats(x);
+  if (runningMean && runningVar) {
+    const momentum = options.momentum === null
+      ? 1 / ((options.numBatchesTracked ?? 0) + 1)
+      : (options.momentum ?? 0.1);
+    noGrad(() => {
+      runningMean.mul_(1 - momentum).add_(mean.mul(momentum));
+      runningVar.mul_(1 - momentum).add_(variance.mul(n / (n - 1)).mul(momentum));
+    });
+  }
+  return batchNormRaw(x, mean, variance, weight, bias, { training, eps });
 }
 
 /** Local response normalisation across channels (AlexNet, GoogLeNet), as PyTorch's. */

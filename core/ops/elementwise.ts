@@ -92,7 +92,7 @@ const U = {
   rsqrt: unaryOp("rsqrt", "float", (g, _x, y) => g.mul(y.pow(3)).mul(-0.5), "output"),
   abs: unaryOp("abs", "same", (g, x) => g.mul(x.sign()), "input"),
   sign: unaryOp("sign", "same", null, "none"),
-  relu: unaryOp("relu", "same", (g, _x, y) => g.mul(y.gt(0)), "output"),
+  relu: unaryOp("relu", "same", (g, _x, y) => reluBackward(g, y), "output"),
   sigmoid: unaryOp("sigmoid", "float", (g, _x, y) => g.mul(y.mul(y.neg().add(1))), "output"),
   tanh: unaryOp("tanh", "float", (g, _x, y) => g.mul(y.mul(y).neg().add(1)), "output"),
   erf: unaryOp(
@@ -109,6 +109,30 @@ const U = {
   round: unaryOp("round", "same", null, "none"),
   logicalNot: unaryOp("logicalNot", "bool", null, "none"),
 };
+
+const reluBackwardOp: OpDef<NoAttrs> = defineOp<NoAttrs>({
+  name: "reluBackward",
+  family: "relu",
+  infer(inputs): TensorSpec[] {
+    const [g, y] = inputs;
+    if (g.dtype !== "float32" || y.dtype !== "float32" || !sameShape(g.shape, y.shape)) {
+      throw new DTypeError(
+        `reluBackward: expected float32 gradient and output of one shape, got ${g.dtype} ` +
+          `[${g.shape.join(", ")}] and ${y.dtype} [${y.shape.join(", ")}]`,
+      );
+    }
+    return [{ shape: g.shape as number[], dtype: "float32" }];
+  },
+  // Linear in g with the same mask; zero almost everywhere in y.
+  grad: (ctx, gg) => [ctx.needsInputGrad[0] ? reluBackward(gg, ctx.inputs[1]) : null, null],
+  // As PyTorch's threshold_backward: the gradient passes where y > 0 (and where y is NaN).
+  decompose: ([g, y]) => [where(y.le(0), 0, g)],
+});
+
+/** ReLU's gradient from its output: `g` where `y > 0`, else 0 (one fused kernel where available). */
+export function reluBackward(g: Tensor, y: Tensor): Tensor {
+  return apply1(reluBackwardOp, [g, y], NONE);
+}
 
 const FLOAT_ONLY = new Set<UnaryOpName>([
   "exp",

@@ -100,6 +100,26 @@ function compileUnary(expr: string): UnaryLoop {
   return f(erf, rint) as UnaryLoop;
 }
 
+// A broadcast operand that is constant along the trailing `inner` elements and repeats with period
+// `period` blocks along the leading ones ([1, C, 1, 1] against [N, C, H, W]: period C, inner H·W).
+// Returns [period, inner], or null when the strides follow another pattern.
+function blockPattern(
+  shape: readonly number[],
+  s: readonly number[],
+): [number, number] | null {
+  let t = shape.length, inner = 1, period = 1;
+  while (t > 0 && (s[t - 1] === 0 || shape[t - 1] === 1)) inner *= shape[--t];
+  let stride = 1;
+  while (t > 0 && s[t - 1] === stride && shape[t - 1] !== 1) {
+    period *= shape[t - 1];
+    stride *= shape[--t];
+  }
+  while (t > 0 && (s[t - 1] === 0 || shape[t - 1] === 1)) t--;
+  return t === 0 && inner > 1 ? [period, inner] : null;
+}
+
+// The general loop walks strides with an odometer; the block loops serve the per-channel
+// broadcasts of batch norm and conv bias, whose innermost broadcast dims are too short for it.
 function compileBinary(expr: string): BinaryLoop {
   const body = `
   const d = shape.length;
@@ -120,6 +140,31 @@ function compileBinary(expr: string): BinaryLoop {
     for (let i = 0; i < n; i++) { const b = B[i]; O[i] = ${expr}; }
     return;
   }
+  if (A.length === n) {
+    const pat = blockPattern(shape, sb);
+    if (pat !== null) {
+      const period = pat[0], inner = pat[1];
+      for (let o = 0; o < n; o += period * inner) {
+        for (let c = 0; c < period; c++) {
+          const b = B[c], base = o + c * inner, end = base + inner;
+          for (let i = base; i < end; i++) { const a = A[i]; O[i] = ${expr}; }
+        }
+      }
+      return;
+    }
+  } else if (B.length === n) {
+    const pat = blockPattern(shape, sa);
+    if (pat !== null) {
+      const period = pat[0], inner = pat[1];
+      for (let o = 0; o < n; o += period * inner) {
+        for (let c = 0; c < period; c++) {
+          const a = A[c], base = o + c * inner, end = base + inner;
+          for (let i = base; i < end; i++) { const b = B[i]; O[i] = ${expr}; }
+        }
+      }
+      return;
+    }
+  }
   const last = d - 1, inner = shape[last], ia = sa[last], ib = sb[last];
   const idx = new Array(d).fill(0);
   let pa = 0, pb = 0, o = 0;
@@ -136,30 +181,43 @@ function compileBinary(expr: string): BinaryLoop {
     }
     if (k < 0) break;
   }`;
-  return new Function("A", "B", "O", "shape", "sa", "sb", body) as BinaryLoop;
+  return new Function("blockPattern", `return function (A, B, O, shape, sa, sb) {${body}};`)(
+    blockPattern,
+  ) as BinaryLoop;
+}
+
+// Each dtype gets its own compiled copy of a loop, so the element accesses in the hot loop stay
+// monomorphic (one loop shared by Float32Array and Int32Array runs markedly slower on both).
+function perDType<L>(compile: () => L): (dtype: string) => L {
+  const loops = new Map<string, L>();
+  return (dtype) => {
+    let l = loops.get(dtype);
+    if (!l) loops.set(dtype, l = compile());
+    return l;
+  };
 }
 
 function unaryKernel(op: string): KernelEntry {
-  const loop = compileUnary(UNARY[op]);
+  const loopFor = perDType(() => compileUnary(UNARY[op]));
   return {
     run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
       const x = inputs[0];
       const o = allocHost(out[0].dtype, x.size);
-      loop(x.storage.handle as TypedArray, o, x.size);
+      loopFor(x.dtype)(x.storage.handle as TypedArray, o, x.size);
       return [o];
     },
   };
 }
 
 function binaryKernel(op: string): KernelEntry {
-  const loop = compileBinary(BINARY[op]);
+  const loopFor = perDType(() => compileBinary(BINARY[op]));
   return {
     run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
       const [x, y] = inputs;
       const shape = out[0].shape;
       const o = allocHost(out[0].dtype, sizeOf(shape));
       const same = sameShape(x.shape, shape) && sameShape(y.shape, shape);
-      loop(
+      loopFor(x.dtype)(
         x.storage.handle as TypedArray,
         y.storage.handle as TypedArray,
         o,
@@ -181,7 +239,19 @@ export function broadcastTo(t: Tensor, shape: readonly number[], dtype = t.dtype
     o.fill(src[0]);
     return o;
   }
-  COPY(src, src.subarray(0, 1), o, shape, broadcastStrides(t.shape, shape), shape.map(() => 0));
+  const st = broadcastStrides(t.shape, shape);
+  const pat = blockPattern(shape, st);
+  if (pat) {
+    const [period, inner] = pat;
+    for (let b = 0; b < n; b += period * inner) {
+      for (let c = 0; c < period; c++) {
+        const v = src[c], base = b + c * inner, end = base + inner;
+        for (let i = base; i < end; i++) o[i] = v;
+      }
+    }
+    return o;
+  }
+  COPY(src, src.subarray(0, 1), o, shape, st, shape.map(() => 0));
   return o;
 }
 
@@ -198,6 +268,24 @@ function reluKernel(inputs: readonly Tensor[]): unknown[] {
   for (let i = 0; i < x.size; i++) {
     const v = a[i];
     r[i] = v & ~(v >> 31);
+  }
+  return [o];
+}
+
+// ReLU's backward keeps g where y > 0: the mask comes from the sign bits of −y and ~y (both set
+// only for a positive integer view, i.e. y > 0 or a positive NaN, as PyTorch's `y <= 0 ? 0 : g`),
+// again with no data-dependent branch.
+function reluBackwardKernel(inputs: readonly Tensor[]): unknown[] {
+  const [g, y] = inputs;
+  const n = g.size;
+  const gs = g.storage.handle as Float32Array, ys = y.storage.handle as Float32Array;
+  const gi = new Int32Array(gs.buffer, gs.byteOffset, n);
+  const yi = new Int32Array(ys.buffer, ys.byteOffset, n);
+  const o = new Float32Array(n);
+  const r = new Int32Array(o.buffer, 0, n);
+  for (let i = 0; i < n; i++) {
+    const v = yi[i];
+    r[i] = gi[i] & ((-v & ~v) >> 31);
   }
   return [o];
 }
@@ -239,6 +327,7 @@ export const elementwiseKernels: Record<string, KernelEntry> = {
   ...Object.fromEntries(Object.keys(UNARY).map((k) => [k, unaryKernel(k)])),
   ...Object.fromEntries(Object.keys(BINARY).map((k) => [k, binaryKernel(k)])),
   relu: { run: reluKernel, dtypes: ["float32", "int32"] },
+  reluBackward: { run: reluBackwardKernel, dtypes: ["float32"] },
   where: { run: whereKernel },
   cast: { run: castKernel },
   expand: { run: (inputs, _a, out) => [broadcastTo(inputs[0], out[0].shape)] },

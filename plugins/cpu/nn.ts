@@ -1,6 +1,6 @@
 /**
  * cpu kernels for matmul (over the blocked {@linkcode sgemm}), conv2d and its backward ops
- * (im2col + GEMM), and pooling.
+ * (im2col + GEMM), pooling, and (from norm.ts) batch normalisation.
  *
  * @module
  */
@@ -27,6 +27,7 @@ import {
   maxPool2dForward,
 } from "./pool.ts";
 import type { Pool2dParams } from "./pool.ts";
+import { normKernels } from "./norm.ts";
 
 function f32(t: Tensor): Float32Array {
   return t.storage.handle as Float32Array;
@@ -144,6 +145,7 @@ type WithShape<A> = A & { shape: number[] };
 
 /** NN kernel table of the cpu backend. */
 export const nnKernels: Record<string, KernelEntry> = {
+  ...normKernels,
   matmul: { run: matmulKernel, dtypes: ["float32"] },
   conv2d: {
     dtypes: ["float32"],

@@ -1,0 +1,104 @@
+/**
+ * cpu batch-normalisation kernels: per-channel statistics (two passes, float64 accumulators), the
+ * normalisation as one multiply-add per element, and the backward pass giving dx, dweight and dbias
+ * from one reduction pass and one elementwise pass over each channel.
+ *
+ * @module
+ */
+
+import type { BatchNormAttrs, KernelEntry, Tensor } from "../../core/mod.ts";
+
+// Input [N, C, ...] as N blocks of C channels of `inner` contiguous values. Each kernel works one
+// channel at a time, so a channel's second pass reads data the first left in cache.
+function layout(x: Tensor): [number, number, number] {
+  const n = x.shape[0], c = x.shape[1];
+  return [n, c, n * c === 0 ? 0 : x.size / (n * c)];
+}
+
+function f32(t: Tensor): Float32Array {
+  return t.storage.handle as Float32Array;
+}
+
+function stats(inputs: readonly Tensor[]): unknown[] {
+  const x = inputs[0];
+  const [n, c, inner] = layout(x);
+  const src = f32(x);
+  const count = n * inner;
+  const mean = new Float32Array(c), variance = new Float32Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    let s = 0;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * inner, end = base + inner;
+      for (let i = base; i < end; i++) s += src[i];
+    }
+    const m = s / count;
+    // Summing squared deviations from the mean (not Σx² − m²·n) avoids cancellation.
+    let q = 0;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * inner, end = base + inner;
+      for (let i = base; i < end; i++) {
+        const d = src[i] - m;
+        q += d * d;
+      }
+    }
+    mean[ch] = m;
+    variance[ch] = q / count;
+  }
+  return [mean, variance];
+}
+
+function forward(inputs: readonly Tensor[], a: BatchNormAttrs): unknown[] {
+  const [x, meanT, varT, wT, bT] = inputs;
+  const [n, c, inner] = layout(x);
+  const src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT), bias = f32(bT);
+  const out = new Float32Array(x.size);
+  for (let ch = 0; ch < c; ch++) {
+    const scale = w[ch] / Math.sqrt(v[ch] + a.eps);
+    const shift = bias[ch] - mean[ch] * scale;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * inner, end = base + inner;
+      for (let i = base; i < end; i++) out[i] = src[i] * scale + shift;
+    }
+  }
+  return [out];
+}
+
+// With x̂ = (x − mean)·invstd: dbias = Σg, dweight = Σg·x̂, and in training
+// dx = weight·invstd·(g − dbias/count − x̂·dweight/count); in eval dx = weight·invstd·g.
+function backward(inputs: readonly Tensor[], a: BatchNormAttrs): unknown[] {
+  const [gT, x, meanT, varT, wT] = inputs;
+  const [n, c, inner] = layout(x);
+  const g = f32(gT), src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT);
+  const count = n * inner;
+  const dx = new Float32Array(x.size), dw = new Float32Array(c), db = new Float32Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    const m = mean[ch], invstd = 1 / Math.sqrt(v[ch] + a.eps);
+    let sg = 0, sgx = 0;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * inner, end = base + inner;
+      for (let i = base; i < end; i++) {
+        const gv = g[i];
+        sg += gv;
+        sgx += gv * (src[i] - m);
+      }
+    }
+    db[ch] = sg;
+    dw[ch] = sgx * invstd;
+    const k = w[ch] * invstd;
+    // dx = k·g − k·(x − m)·sgx·invstd²/count − k·sg/count, as one multiply-add per term.
+    const kx = a.training ? k * sgx * invstd * invstd / count : 0;
+    const k0 = a.training ? kx * m - k * sg / count : 0;
+    for (let b = 0; b < n; b++) {
+      const base = (b * c + ch) * inner, end = base + inner;
+      for (let i = base; i < end; i++) dx[i] = k * g[i] - kx * src[i] + k0;
+    }
+  }
+  return [dx, dw, db];
+}
+
+/** Batch-norm kernel table of the cpu backend. */
+export const normKernels: Record<string, KernelEntry> = {
+  batchNormStats: { run: stats, dtypes: ["float32"] },
+  batchNorm: { run: forward, dtypes: ["float32"] },
+  batchNormBackward: { run: backward, dtypes: ["float32"] },
+};
