@@ -24,7 +24,7 @@ import type { Pool2dAttrs } from "./ops/nn.ts";
 import { defaultGenerator } from "./random.ts";
 import type { Generator } from "./random.ts";
 import { shapeStr } from "./shape.ts";
-import { arange, fromData, full } from "./tensor.ts";
+import { arange, fromData, full } from "./creation.ts";
 import type { Tensor } from "./tensor.ts";
 import { noGrad } from "./autograd.ts";
 

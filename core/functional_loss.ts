@@ -11,7 +11,7 @@ import { cast, where } from "./ops/elementwise.ts";
 import { gather } from "./ops/movement.ts";
 import { logSoftmax } from "./ops/nn.ts";
 import { sameShape, shapeStr } from "./shape.ts";
-import { arange } from "./tensor.ts";
+import { arange } from "./creation.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** How per-element losses are combined. */

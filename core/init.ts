@@ -10,7 +10,8 @@ import { ShapeError, ValueError } from "./errors.ts";
 import { defaultGenerator } from "./random.ts";
 import type { Generator } from "./random.ts";
 import { sizeOf } from "./shape.ts";
-import { fromData, type Tensor } from "./tensor.ts";
+import { fromData } from "./creation.ts";
+import type { Tensor } from "./tensor.ts";
 
 /** Options shared by the random initializers. */
 export interface InitOptions {

@@ -22,6 +22,7 @@ export * from "./random.ts";
 export * from "./registry.ts";
 export * from "./autograd.ts";
 export * from "./tensor.ts";
+export * from "./creation.ts";
 export * from "./plugin.ts";
 export { cast, where } from "./ops/elementwise.ts";
 export type { TensorLike } from "./ops/elementwise.ts";

@@ -13,7 +13,8 @@ import { apply1, defineOp } from "../registry.ts";
 import type { GradContext, OpDef, TensorSpec } from "../registry.ts";
 import { broadcastShapes, sameShape } from "../shape.ts";
 import type { Shape } from "../shape.ts";
-import { scalar, scalarLike, Tensor } from "../tensor.ts";
+import { Tensor } from "../tensor.ts";
+import { scalar, scalarLike } from "../creation.ts";
 import { sumToShape } from "./reduce.ts";
 
 /** A tensor or a plain number (broadcast as a 0-d tensor). */

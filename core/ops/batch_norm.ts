@@ -1,0 +1,156 @@
+/**
+ * Batch normalisation as fused ops: per-channel statistics, the normalisation and one backward op
+ * computing dx, dweight and dbias, each with a decomposition for backends without kernels.
+ *
+ * @module
+ */
+
+import { isGradEnabled } from "../autograd.ts";
+import { DTypeError, ShapeError, ValueError } from "../errors.ts";
+import { apply, apply1, defineOp } from "../registry.ts";
+import type { OpDef } from "../registry.ts";
+import { shapeStr } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
+
+// ---------------------------------------------------------------- batch norm
+
+/** Attributes of batchNorm and batchNormBackward. */
+export interface BatchNormAttrs {
+  /**
+   * True when `mean` and `var` are the input's own batch statistics (their dependence on the input
+   * enters the gradient); false when they are running statistics (constants, as in eval mode).
+   */
+  training: boolean;
+  /** Added to the variance. */
+  eps: number;
+}
+
+// Input [N, C, ...] is seen as channels of count = size / C values each.
+function bnCheck(op: string, x: Tensor, perChannel: readonly Tensor[]): number {
+  if (x.dtype !== "float32") throw new DTypeError(`${op}: expected float32, got ${x.dtype}`);
+  if (x.ndim < 2) {
+    throw new ShapeError(
+      `${op}: expected input with at least 2 dims [N, C, ...], got ${shapeStr(x.shape)}`,
+    );
+  }
+  const c = x.shape[1];
+  for (const t of perChannel) {
+    if (t.dtype !== "float32" || t.ndim !== 1 || t.shape[0] !== c) {
+      throw new ShapeError(
+        `${op}: per-channel tensors must be float32 of shape [${c}] for input ${
+          shapeStr(x.shape)
+        }, got ${shapeStr(t.shape)} ${t.dtype}`,
+      );
+    }
+  }
+  return c;
+}
+
+const bnDims = (x: Tensor): number[] => x.shape.map((_, i) => i).filter((i) => i !== 1);
+const bnShape = (x: Tensor): number[] => x.shape.map((s, i) => (i === 1 ? s : 1));
+
+const batchNormStatsOp: OpDef<Record<string, never>> = defineOp<Record<string, never>>({
+  name: "batchNormStats",
+  family: "batchNorm",
+  differentiable: false,
+  infer(inputs) {
+    const c = bnCheck("batchNormStats", inputs[0], []);
+    return [{ shape: [c], dtype: "float32" }, { shape: [c], dtype: "float32" }];
+  },
+  decompose([x]) {
+    const dims = bnDims(x);
+    const m = x.mean(dims, { keepdim: true });
+    const d = x.sub(m);
+    return [m.reshape([x.shape[1]]), d.mul(d).mean(dims)];
+  },
+});
+
+const batchNormOp: OpDef<BatchNormAttrs> = defineOp<BatchNormAttrs>({
+  name: "batchNorm",
+  infer(inputs) {
+    bnCheck("batchNorm", inputs[0], inputs.slice(1));
+    if (inputs.length !== 5) {
+      throw new ValueError(
+        `batchNorm: expected 5 inputs (x, mean, var, weight, bias), got ${inputs.length}`,
+      );
+    }
+    return [{ shape: inputs[0].shape as number[], dtype: "float32" }];
+  },
+  grad(ctx, g) {
+    const [x, mean, v, w] = ctx.inputs;
+    const { training, eps } = ctx.attrs;
+    const need = ctx.needsInputGrad;
+    const [dx, dw, db] = apply(batchNormBackwardOp, [g, x, mean, v, w], ctx.attrs);
+    // Running statistics are constants of the normalisation; batch statistics are functions of x,
+    // already accounted for in dx, so they get no gradient of their own.
+    let dm: Tensor | null = null, dv: Tensor | null = null;
+    if (!training && need[1]) dm = db.mul(w.mul(v.add(eps).rsqrt())).neg();
+    if (!training && need[2]) dv = dw.mul(w).div(v.add(eps)).mul(-0.5);
+    return [need[0] ? dx : null, dm, dv, need[3] ? dw : null, need[4] ? db : null];
+  },
+  decompose([x, mean, v, w, b], { eps }) {
+    const bs = bnShape(x);
+    const scale = w.mul(v.add(eps).rsqrt());
+    const shift = b.sub(mean.mul(scale));
+    return [x.mul(scale.reshape(bs)).add(shift.reshape(bs))];
+  },
+});
+
+// No gradient rule: under grad mode (double backward) dispatch differentiates the decomposition.
+const batchNormBackwardOp: OpDef<BatchNormAttrs> = defineOp<BatchNormAttrs>({
+  name: "batchNormBackward",
+  family: "batchNorm",
+  infer(inputs) {
+    const [g, x] = inputs;
+    const c = bnCheck("batchNormBackward", x, inputs.slice(2));
+    if (g.dtype !== "float32" || g.shape.some((s, i) => s !== x.shape[i]) || g.ndim !== x.ndim) {
+      throw new ShapeError(
+        `batchNormBackward: gradient ${shapeStr(g.shape)} ${g.dtype} must be float32 of the ` +
+          `input's shape ${shapeStr(x.shape)}`,
+      );
+    }
+    return [
+      { shape: x.shape as number[], dtype: "float32" },
+      { shape: [c], dtype: "float32" },
+      { shape: [c], dtype: "float32" },
+    ];
+  },
+  decompose([g, x, mean, v, w], { training, eps }) {
+    const dims = bnDims(x), bs = bnShape(x);
+    if (training && isGradEnabled()) {
+      // Differentiated: the batch statistics must be traced back to x.
+      [mean, v] = batchNormStatsOp.decompose!([x], {});
+    }
+    const invstd = v.add(eps).rsqrt();
+    const xhat = x.sub(mean.reshape(bs)).mul(invstd.reshape(bs));
+    const db = g.sum(dims);
+    const dw = g.mul(xhat).sum(dims);
+    const k = w.mul(invstd).reshape(bs);
+    if (!training) return [g.mul(k), dw, db];
+    const count = x.size / x.shape[1];
+    const centred = g.sub(db.div(count).reshape(bs)).sub(xhat.mul(dw.div(count).reshape(bs)));
+    return [centred.mul(k), dw, db];
+  },
+});
+
+/** Per-channel batch mean and biased variance of [N, C, ...] input (over every dim but 1). */
+export function batchNormStats(x: Tensor): [Tensor, Tensor] {
+  const [m, v] = apply(batchNormStatsOp, [x], {});
+  return [m, v];
+}
+
+/**
+ * Batch normalisation with given per-channel statistics, weight and bias (all of shape [C]):
+ * `(x − mean) / √(var + eps) · weight + bias`. With `training`, `mean` and `var` must be
+ * {@linkcode batchNormStats} of `x`, and the gradient includes their dependence on `x`.
+ */
+export function batchNormRaw(
+  x: Tensor,
+  mean: Tensor,
+  variance: Tensor,
+  weight: Tensor,
+  bias: Tensor,
+  attrs: BatchNormAttrs,
+): Tensor {
+  return apply1(batchNormOp, [x, mean, variance, weight, bias], attrs);
+}
