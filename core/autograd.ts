@@ -8,6 +8,7 @@
  */
 
 import type { DType } from "./dtype.ts";
+import { isFloating } from "./dtype.ts";
 import { AutogradError, ShapeError } from "./errors.ts";
 import type { GradContext, OpDef } from "./registry.ts";
 import { sameShape, shapeStr } from "./shape.ts";
@@ -84,6 +85,8 @@ export class Node {
   readonly outputShape: Shape;
   /** Device of the outputs. */
   readonly device: string;
+  /** Dtype of the zero gradient of output 0 when no consumer sent one (its floating dtype). */
+  readonly outputDtype: DType;
 
   /** Records `op` applied to `inputs` giving `outputs`. */
   constructor(
@@ -113,6 +116,7 @@ export class Node {
     this.#outputCount = outputs.length;
     this.outputShape = outputs[0].shape;
     this.device = outputs[0].device;
+    this.outputDtype = isFloating(outputs[0].dtype) ? outputs[0].dtype : "float32";
     this.#versions = [];
     if (this.#inputs) { for (const t of inputs) this.#versions.push(t.storage.version); }
     if (this.#outputs) { for (const t of outputs) this.#versions.push(t.storage.version); }
@@ -185,8 +189,8 @@ export interface TensorOps {
   add(a: Tensor, b: Tensor): Tensor;
   /** A tensor of ones like `t`. */
   onesLike(t: Tensor): Tensor;
-  /** A tensor of zeros of a shape on a device. */
-  zeros(shape: Shape, device: string): Tensor;
+  /** A tensor of zeros of a shape, dtype and device. */
+  zeros(shape: Shape, device: string, dtype?: DType): Tensor;
   /** A copy of `t` with its own storage. */
   clone(t: Tensor): Tensor;
   /** Exempts a tensor from scope disposal. */
@@ -263,7 +267,10 @@ export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptio
       const gs = buffers.get(node)!;
       buffers.delete(node);
       const ctx = node.context();
-      const grads = node.op.grad!(ctx, gs[0] ?? T.zeros(node.outputShape, node.device));
+      const grads = node.op.grad!(
+        ctx,
+        gs[0] ?? T.zeros(node.outputShape, node.device, node.outputDtype),
+      );
       if (!retain) node.release();
       for (let i = 0; i < node.edges.length; i++) {
         const e = node.edges[i];

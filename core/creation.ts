@@ -5,7 +5,7 @@
  * @module
  */
 
-import { allocHost, dtypeOfArray } from "./dtype.ts";
+import { allocHost, dtypeOfArray, isFloating } from "./dtype.ts";
 import type { DType, TypedArray } from "./dtype.ts";
 import { DTypeError, ShapeError } from "./errors.ts";
 import { defaultGenerator } from "./random.ts";
@@ -156,18 +156,28 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
   return make(a, [n], dtype, opts);
 }
 
-/** `steps` evenly spaced values from start to end inclusive. */
+/** `steps` evenly spaced values from start to end inclusive (float32 unless `dtype` says float16). */
 export function linspace(
   start: number,
   end: number,
   steps: number,
   opts: TensorOptions = {},
 ): Tensor {
-  const a = new Float32Array(steps);
+  const dtype = floatDType("linspace", opts.dtype);
+  const a = allocHost(dtype, steps);
   for (let i = 0; i < steps; i++) {
     a[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
   }
-  return make(a, [steps], "float32", opts);
+  return make(a, [steps], dtype, opts);
+}
+
+// The dtype of a floating-valued creation function: float32 by default, any floating dtype allowed.
+function floatDType(op: string, dtype: DType | undefined): DType {
+  if (dtype === undefined) return "float32";
+  if (!isFloating(dtype)) {
+    throw new DTypeError(`${op}: dtype must be floating-point (float32 or float16), got ${dtype}`);
+  }
+  return dtype;
 }
 
 /** Identity matrix. */
@@ -178,20 +188,29 @@ export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
   return make(a, [n, m], dtype, opts);
 }
 
-/** Uniform samples in [0, 1). */
+/**
+ * Uniform samples in [0, 1) (float32 by default; with `dtype: "float16"` the same samples rounded
+ * to float16, those that would round up to 1 kept just below it).
+ */
 export function rand(shape: readonly number[], opts: RandomOptions = {}): Tensor {
+  const dtype = floatDType("rand", opts.dtype);
   const g = opts.generator ?? defaultGenerator;
   const a = new Float32Array(sizeOf(shape));
   for (let i = 0; i < a.length; i++) a[i] = g.uniform();
-  return make(a, [...shape], "float32", opts);
+  if (dtype === "float32") return make(a, [...shape], dtype, opts);
+  const h = new Float16Array(a);
+  // Samples just below 1 round up to 1 in float16: keep them in [0, 1) as PyTorch does.
+  for (let i = 0; i < h.length; i++) if (h[i] >= 1) h[i] = 1 - 2 ** -11;
+  return make(h, [...shape], dtype, opts);
 }
 
-/** Standard normal samples. */
+/** Standard normal samples (float32 by default, or float16 with `dtype`). */
 export function randn(shape: readonly number[], opts: RandomOptions = {}): Tensor {
+  const dtype = floatDType("randn", opts.dtype);
   const g = opts.generator ?? defaultGenerator;
   const a = new Float32Array(sizeOf(shape));
   for (let i = 0; i < a.length; i++) a[i] = g.normal();
-  return make(a, [...shape], "float32", opts);
+  return make(dtype === "float32" ? a : new Float16Array(a), [...shape], dtype, opts);
 }
 
 /** Uniform integers in [low, high) as int32. */

@@ -6,6 +6,7 @@
  */
 
 import { z } from "zod";
+import { allocHost, isFloating } from "./dtype.ts";
 import { ShapeError, ValueError } from "./errors.ts";
 import { cast, unary, where } from "./ops/elementwise.ts";
 import { mm } from "./ops/linalg.ts";
@@ -301,7 +302,7 @@ export function dropout(x: Tensor, p = 0.5, training = true, options: DropoutOpt
   if (p === 1) return x.mul(0);
   const g = options.generator ?? defaultGenerator;
   const keepP = 1 - p;
-  const m = new Float32Array(x.size);
+  const m = allocHost(isFloating(x.dtype) ? x.dtype : "float32", x.size);
   const scale = 1 / keepP;
   for (let i = 0; i < m.length; i++) m[i] = g.uniform() < keepP ? scale : 0;
   return x.mul(fromData(m, x.shape, { device: x.device }));
@@ -358,8 +359,8 @@ export function batchNorm(
     }
   }
   const training = options.training ?? false;
-  const weight = options.weight ?? full([c], 1, { device: x.device });
-  const bias = options.bias ?? full([c], 0, { device: x.device });
+  const weight = options.weight ?? full([c], 1, { device: x.device, dtype: x.dtype });
+  const bias = options.bias ?? full([c], 0, { device: x.device, dtype: x.dtype });
   if (!training) {
     if (!runningMean || !runningVar) {
       throw new ValueError("batchNorm: running statistics are required when not training");

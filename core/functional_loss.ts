@@ -6,6 +6,7 @@
  * @module
  */
 
+import { isFloating } from "./dtype.ts";
 import { DTypeError, ShapeError, ValueError } from "./errors.ts";
 import { cast, where } from "./ops/elementwise.ts";
 import { gather } from "./ops/movement.ts";
@@ -45,8 +46,8 @@ function sameShapes(op: string, input: Tensor, target: Tensor): void {
       }`,
     );
   }
-  if (target.dtype !== "float32") {
-    throw new DTypeError(`${op}: target must be float32, got ${target.dtype}`);
+  if (!isFloating(target.dtype)) {
+    throw new DTypeError(`${op}: target must be floating-point, got ${target.dtype}`);
   }
 }
 
@@ -127,7 +128,7 @@ export function nllLoss(input: Tensor, target: Tensor, options: NllOptions = {})
       `nllLoss: weight ${shapeStr(options.weight.shape)} must have shape [${c}]`,
     );
   }
-  let w = cast(valid, "float32");
+  let w = cast(valid, isFloating(input.dtype) ? input.dtype : "float32");
   if (options.weight) {
     w = w.mul(gather(options.weight, 0, safe.flatten()).reshape(safe.shape as number[]));
   }
@@ -173,7 +174,7 @@ export function crossEntropy(
   const logp = logSoftmax(input, cdim);
   const wshape = input.shape.map((s, i) => (i === cdim ? s : 1));
   const w = options.weight ? options.weight.reshape(wshape) : null;
-  if (target.dtype === "float32") {
+  if (isFloating(target.dtype)) {
     if (!sameShape(target.shape, input.shape)) {
       throw new ShapeError(
         `crossEntropy: probability target ${shapeStr(target.shape)} must have the input's shape ${
@@ -202,7 +203,7 @@ export function crossEntropy(
     const safe = where(valid, target, 0);
     const tw = gather(options.weight, 0, safe.flatten()).reshape(safe.shape as number[]);
     ret = smooth.sum().div(where(valid, tw, 0).sum());
-  } else ret = smooth.sum().div(cast(valid, "float32").sum());
+  } else ret = smooth.sum().div(cast(valid, logp.dtype).sum());
   return nll.mul(1 - eps).add(ret.mul(eps / c));
 }
 

@@ -30,6 +30,7 @@ export * from "./ops/reduce.ts";
 export * from "./ops/movement.ts";
 export * from "./ops/linalg.ts";
 export * from "./ops/nn.ts";
+export * from "./ops/optim.ts";
 export * from "./module.ts";
 export * from "./optimizer.ts";
 export * as init from "./init.ts";

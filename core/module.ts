@@ -7,9 +7,11 @@
  */
 
 import { noGrad } from "./autograd.ts";
+import { isFloating } from "./dtype.ts";
+import type { DType } from "./dtype.ts";
 import { ShapeError, ValueError } from "./errors.ts";
 import { sameShape, shapeStr } from "./shape.ts";
-import { Tensor } from "./tensor.ts";
+import { keep, Tensor } from "./tensor.ts";
 
 /** Marks a tensor as a trainable parameter (a leaf that requires grad) and returns it. */
 export function Parameter(t: Tensor): Tensor {
@@ -242,6 +244,37 @@ export abstract class Module {
             if (v.grad) moved.grad = v.grad.to(device);
           }
           self[k] = moved;
+        }
+      }
+    });
+    return this;
+  }
+
+  /**
+   * Converts every floating-point parameter and buffer to float16 in place: the tensors keep their
+   * identities (an optimizer built before still updates them) and gradients are converted too.
+   * Integer buffers (`num_batches_tracked`) are untouched. Returns this.
+   */
+  half(): this {
+    return this.#convertFloats("float16");
+  }
+
+  /** Converts every floating-point parameter and buffer to float32 in place (see {@linkcode Module.half}). */
+  float(): this {
+    return this.#convertFloats("float32");
+  }
+
+  #convertFloats(dtype: DType): this {
+    noGrad(() => {
+      const seen = new Set<Tensor>();
+      for (const m of this.modules()) {
+        for (const [, t] of [...m.#ownParameters(), ...m.#ownBuffers(false)]) {
+          if (seen.has(t) || !isFloating(t.dtype) || t.dtype === dtype) continue;
+          seen.add(t);
+          const converted = t.cast(dtype);
+          t.setData_(converted);
+          converted.dispose();
+          if (t.grad && t.grad.dtype !== dtype) t.grad = keep(t.grad.cast(dtype));
         }
       }
     });

@@ -9,6 +9,7 @@
  */
 
 import type { DType, TypedArray } from "./dtype.ts";
+import { isFloating } from "./dtype.ts";
 import { DeviceError, DispatchError, ValueError } from "./errors.ts";
 import { shapeStr } from "./shape.ts";
 import type { Shape } from "./shape.ts";
@@ -585,7 +586,7 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
   const node = new Node(o, inputs, attrs, outs);
   for (let i = 0; i < outs.length; i++) {
     const t = outs[i];
-    if (t.dtype === "float32") {
+    if (isFloating(t.dtype)) {
       t.requiresGrad = true;
       t.gradFn = node;
       t.outputIndex = i;

@@ -6,6 +6,7 @@
  */
 
 import type { DType, TypedArray } from "./dtype.ts";
+import { isFloating } from "./dtype.ts";
 import { AutogradError, DTypeError, ShapeError } from "./errors.ts";
 import { backward, installTensorOps, isGradEnabled, Node } from "./autograd.ts";
 import type { BackwardOptions } from "./autograd.ts";
@@ -225,14 +226,41 @@ export class Tensor {
     return new Tensor(this.storage, this.shape, this.dtype, this.device);
   }
 
+  /**
+   * Makes this tensor hold `src`'s data and dtype while keeping its identity, shape, device and
+   * autograd leaf state (PyTorch's `t.data = src`): how {@linkcode Module.half} converts parameters
+   * that optimizers already reference. Not recorded by autograd.
+   */
+  setData_(src: Tensor): this {
+    this.#check();
+    if (!sameShape(src.shape, this.shape) || src.device !== this.device) {
+      throw new ShapeError(
+        `setData_: source ${shapeStr(src.shape)} on ${src.device} must have this tensor's shape ` +
+          `${shapeStr(this.shape)} and device ${this.device}`,
+      );
+    }
+    if (src.storage === this.storage && src.dtype === this.dtype) return this;
+    if (this.requiresGrad && !isFloating(src.dtype)) {
+      throw new DTypeError(`setData_: a tensor that requires grad cannot hold ${src.dtype} data`);
+    }
+    const old = this.storage;
+    src.storage.refs++;
+    if (old.backend.free) finalizer.unregister(this);
+    this.storage = src.storage;
+    if (src.storage.backend.free) finalizer.register(this, src.storage, this);
+    old.release();
+    (this as { dtype: DType }).dtype = src.dtype;
+    return this;
+  }
+
   /** Sets requiresGrad in place (leaves only) and returns this. */
   requiresGrad_(on = true): this {
     if (!this.isLeaf && !on) {
       throw new AutogradError("requiresGrad_: only leaf tensors can stop requiring grad");
     }
-    if (on && this.dtype !== "float32") {
+    if (on && !isFloating(this.dtype)) {
       throw new DTypeError(
-        `requiresGrad_: only float32 tensors can require grad, got ${this.dtype}`,
+        `requiresGrad_: only floating-point tensors can require grad, got ${this.dtype}`,
       );
     }
     this.requiresGrad = on;
@@ -273,6 +301,10 @@ export class Tensor {
   /** Converts to float32. */
   float(): Tensor {
     return E.cast(this, "float32");
+  }
+  /** Converts to float16 (half precision; differentiable). */
+  half(): Tensor {
+    return E.cast(this, "float16");
   }
   /** Converts to int32. */
   int(): Tensor {
@@ -748,7 +780,7 @@ function collect(v: unknown, out: Set<Tensor>): void {
 installTensorOps({
   add: (a, b) => a.add(b),
   onesLike: (t) => onesLike(t),
-  zeros: (shape, device) => zeros(shape, { device }),
+  zeros: (shape, device, dtype) => zeros(shape, { device, dtype }),
   clone: (t) => M.clone(t),
   keep: (t) => keep(t),
 });

@@ -16,7 +16,15 @@
  * @module
  */
 
-import { definePlugin, noGrad, Optimizer, ValueError, zerosLike } from "../core/mod.ts";
+import {
+  adamUpdate,
+  assignStorage,
+  definePlugin,
+  noGrad,
+  Optimizer,
+  ValueError,
+  zerosLike,
+} from "../core/mod.ts";
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
 
 /** Options of {@linkcode Adam} and `AdamW`. */
@@ -61,36 +69,42 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
     super(params, d);
   }
 
-  /** One update of every parameter that has a gradient. */
+  /**
+   * One update of every parameter that has a gradient: one fused `adamUpdate` op per parameter,
+   * whose results replace the parameter's and the moments' data in place.
+   */
   step(): void {
     noGrad(() => {
       for (const g of this.paramGroups) {
         const [beta1, beta2] = g.betas;
         for (const p of g.params) {
           if (!p.grad) continue;
-          let grad: Tensor = g.maximize ? p.grad.neg() : p.grad;
-          if (g.weightDecay !== 0) {
-            if (this.decoupled) p.mul_(1 - g.lr * g.weightDecay);
-            else grad = grad.add(p.mul(g.weightDecay));
-          }
           const st = this.stateOf(p);
           if (st.step === undefined) {
             st.step = 0;
             st.expAvg = this.keepState(zerosLike(p));
             st.expAvgSq = this.keepState(zerosLike(p));
-            if (g.amsgrad) st.maxExpAvgSq = this.keepState(zerosLike(p));
           }
+          if (g.amsgrad && !st.maxExpAvgSq) st.maxExpAvgSq = this.keepState(zerosLike(p));
           const step = (st.step as number) + 1;
           st.step = step;
-          const m = (st.expAvg as Tensor).mul_(beta1).add_(grad, 1 - beta1);
-          let v = (st.expAvgSq as Tensor).mul_(beta2).add_(grad.mul(grad), 1 - beta2);
-          if (g.amsgrad) {
-            const vMax = st.maxExpAvgSq as Tensor;
-            v = vMax.copy_(vMax.maximum(v));
-          }
-          const stepSize = g.lr / (1 - beta1 ** step);
-          const denom = v.sqrt().div(Math.sqrt(1 - beta2 ** step)).add(g.eps);
-          p.sub_(m.div(denom).mul(stepSize));
+          const m = st.expAvg as Tensor, v = st.expAvgSq as Tensor;
+          const vMax = g.amsgrad ? st.maxExpAvgSq as Tensor : null;
+          const out = adamUpdate(p, p.grad, m, v, vMax, {
+            lr: g.lr,
+            beta1,
+            beta2,
+            eps: g.eps,
+            weightDecay: g.weightDecay,
+            decoupled: this.decoupled,
+            amsgrad: g.amsgrad,
+            maximize: g.maximize,
+            step,
+          });
+          assignStorage(p, out[0]);
+          assignStorage(m, out[1]);
+          assignStorage(v, out[2]);
+          if (vMax) assignStorage(vMax, out[3]);
         }
       }
     });

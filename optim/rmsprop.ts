@@ -16,7 +16,15 @@
  * @module
  */
 
-import { definePlugin, noGrad, Optimizer, ValueError, zerosLike } from "../core/mod.ts";
+import {
+  assignStorage,
+  definePlugin,
+  noGrad,
+  Optimizer,
+  rmspropUpdate,
+  ValueError,
+  zerosLike,
+} from "../core/mod.ts";
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
 
 /** Options of {@linkcode RMSprop}. */
@@ -56,33 +64,42 @@ export class RMSprop extends Optimizer<Required<RMSpropOptions>> {
     super(params, d);
   }
 
-  /** One update of every parameter that has a gradient. */
+  /**
+   * One update of every parameter that has a gradient: one fused `rmspropUpdate` op per
+   * parameter, whose results replace the parameter's and the averages' data in place.
+   */
   step(): void {
     noGrad(() => {
       for (const g of this.paramGroups) {
         for (const p of g.params) {
           if (!p.grad) continue;
-          let grad: Tensor = g.maximize ? p.grad.neg() : p.grad;
           const st = this.stateOf(p);
           if (st.step === undefined) {
             st.step = 0;
             st.squareAvg = this.keepState(zerosLike(p));
-            if (g.momentum > 0) st.momentumBuffer = this.keepState(zerosLike(p));
-            if (g.centered) st.gradAvg = this.keepState(zerosLike(p));
           }
+          if (g.momentum > 0 && !st.momentumBuffer) {
+            st.momentumBuffer = this.keepState(zerosLike(p));
+          }
+          if (g.centered && !st.gradAvg) st.gradAvg = this.keepState(zerosLike(p));
           st.step = (st.step as number) + 1;
-          if (g.weightDecay !== 0) grad = grad.add(p.mul(g.weightDecay));
-          const sq = (st.squareAvg as Tensor).mul_(g.alpha).add_(grad.mul(grad), 1 - g.alpha);
-          let avg: Tensor;
-          if (g.centered) {
-            const ga = (st.gradAvg as Tensor).mul_(g.alpha).add_(grad, 1 - g.alpha);
-            avg = sq.sub(ga.mul(ga)).sqrt();
-          } else avg = sq.sqrt();
-          avg = avg.add(g.eps);
-          if (g.momentum > 0) {
-            const buf = (st.momentumBuffer as Tensor).mul_(g.momentum).add_(grad.div(avg));
-            p.sub_(buf.mul(g.lr));
-          } else p.sub_(grad.div(avg).mul(g.lr));
+          const sq = st.squareAvg as Tensor;
+          const buf = g.momentum > 0 ? st.momentumBuffer as Tensor : null;
+          const ga = g.centered ? st.gradAvg as Tensor : null;
+          const out = rmspropUpdate(p, p.grad, sq, buf, ga, {
+            lr: g.lr,
+            alpha: g.alpha,
+            eps: g.eps,
+            weightDecay: g.weightDecay,
+            momentum: g.momentum,
+            centered: g.centered,
+            maximize: g.maximize,
+          });
+          assignStorage(p, out[0]);
+          assignStorage(sq, out[1]);
+          let k = 2;
+          if (buf) assignStorage(buf, out[k++]);
+          if (ga) assignStorage(ga, out[k]);
         }
       }
     });

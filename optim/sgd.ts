@@ -16,7 +16,14 @@
  * @module
  */
 
-import { definePlugin, noGrad, Optimizer, ValueError } from "../core/mod.ts";
+import {
+  assignStorage,
+  definePlugin,
+  noGrad,
+  Optimizer,
+  sgdUpdate,
+  ValueError,
+} from "../core/mod.ts";
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
 
 /** Options of {@linkcode SGD}. */
@@ -60,23 +67,30 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
     super(params, d);
   }
 
-  /** One update of every parameter that has a gradient. */
+  /**
+   * One update of every parameter that has a gradient: one fused `sgdUpdate` op per parameter,
+   * whose results replace the parameter's and the momentum buffer's data in place.
+   */
   step(): void {
     noGrad(() => {
       for (const g of this.paramGroups) {
         for (const p of g.params) {
           if (!p.grad) continue;
-          let d: Tensor = g.maximize ? p.grad.neg() : p.grad;
-          if (g.weightDecay !== 0) d = d.add(p.mul(g.weightDecay));
-          if (g.momentum !== 0) {
-            const st = this.stateOf(p);
-            const buf = st.momentumBuffer as Tensor | undefined;
-            let b: Tensor;
-            if (!buf) b = st.momentumBuffer = this.keepState(d.clone());
-            else b = buf.mul_(g.momentum).add_(d, 1 - g.dampening);
-            d = g.nesterov ? d.add(b.mul(g.momentum)) : b;
-          }
-          p.sub_(d.mul(g.lr));
+          const st = g.momentum !== 0 ? this.stateOf(p) : null;
+          const buf = (st?.momentumBuffer as Tensor | undefined) ?? null;
+          const [next, nextBuf] = sgdUpdate(p, p.grad, buf, {
+            lr: g.lr,
+            momentum: g.momentum,
+            dampening: g.dampening,
+            weightDecay: g.weightDecay,
+            nesterov: g.nesterov,
+            maximize: g.maximize,
+            first: buf === null,
+          });
+          assignStorage(p, next);
+          if (!st) continue;
+          if (buf) assignStorage(buf, nextBuf);
+          else st.momentumBuffer = this.keepState(nextBuf);
         }
       }
     });

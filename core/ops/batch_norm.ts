@@ -6,6 +6,7 @@
  */
 
 import { isGradEnabled } from "../autograd.ts";
+import { isFloating } from "../dtype.ts";
 import { DTypeError, ShapeError, ValueError } from "../errors.ts";
 import { apply, apply1, defineOp } from "../registry.ts";
 import type { OpDef } from "../registry.ts";
@@ -27,7 +28,9 @@ export interface BatchNormAttrs {
 
 // Input [N, C, ...] is seen as channels of count = size / C values each.
 function bnCheck(op: string, x: Tensor, perChannel: readonly Tensor[]): number {
-  if (x.dtype !== "float32") throw new DTypeError(`${op}: expected float32, got ${x.dtype}`);
+  if (!isFloating(x.dtype)) {
+    throw new DTypeError(`${op}: expected a floating-point tensor, got ${x.dtype}`);
+  }
   if (x.ndim < 2) {
     throw new ShapeError(
       `${op}: expected input with at least 2 dims [N, C, ...], got ${shapeStr(x.shape)}`,
@@ -35,9 +38,9 @@ function bnCheck(op: string, x: Tensor, perChannel: readonly Tensor[]): number {
   }
   const c = x.shape[1];
   for (const t of perChannel) {
-    if (t.dtype !== "float32" || t.ndim !== 1 || t.shape[0] !== c) {
+    if (t.dtype !== x.dtype || t.ndim !== 1 || t.shape[0] !== c) {
       throw new ShapeError(
-        `${op}: per-channel tensors must be float32 of shape [${c}] for input ${
+        `${op}: per-channel tensors must be ${x.dtype} (the input's dtype) of shape [${c}] for input ${
           shapeStr(x.shape)
         }, got ${shapeStr(t.shape)} ${t.dtype}`,
       );
@@ -55,7 +58,8 @@ const batchNormStatsOp: OpDef<Record<string, never>> = defineOp<Record<string, n
   differentiable: false,
   infer(inputs) {
     const c = bnCheck("batchNormStats", inputs[0], []);
-    return [{ shape: [c], dtype: "float32" }, { shape: [c], dtype: "float32" }];
+    const dtype = inputs[0].dtype;
+    return [{ shape: [c], dtype }, { shape: [c], dtype }];
   },
   decompose([x]) {
     const dims = bnDims(x);
@@ -74,7 +78,7 @@ const batchNormOp: OpDef<BatchNormAttrs> = defineOp<BatchNormAttrs>({
         `batchNorm: expected 5 inputs (x, mean, var, weight, bias), got ${inputs.length}`,
       );
     }
-    return [{ shape: inputs[0].shape as number[], dtype: "float32" }];
+    return [{ shape: inputs[0].shape as number[], dtype: inputs[0].dtype }];
   },
   grad(ctx, g) {
     const [x, mean, v, w] = ctx.inputs;
@@ -103,16 +107,16 @@ const batchNormBackwardOp: OpDef<BatchNormAttrs> = defineOp<BatchNormAttrs>({
   infer(inputs) {
     const [g, x] = inputs;
     const c = bnCheck("batchNormBackward", x, inputs.slice(2));
-    if (g.dtype !== "float32" || g.shape.some((s, i) => s !== x.shape[i]) || g.ndim !== x.ndim) {
+    if (g.dtype !== x.dtype || g.shape.some((s, i) => s !== x.shape[i]) || g.ndim !== x.ndim) {
       throw new ShapeError(
-        `batchNormBackward: gradient ${shapeStr(g.shape)} ${g.dtype} must be float32 of the ` +
+        `batchNormBackward: gradient ${shapeStr(g.shape)} ${g.dtype} must be ${x.dtype} of the ` +
           `input's shape ${shapeStr(x.shape)}`,
       );
     }
     return [
-      { shape: x.shape as number[], dtype: "float32" },
-      { shape: [c], dtype: "float32" },
-      { shape: [c], dtype: "float32" },
+      { shape: x.shape as number[], dtype: x.dtype },
+      { shape: [c], dtype: x.dtype },
+      { shape: [c], dtype: x.dtype },
     ];
   },
   decompose([g, x, mean, v, w], { training, eps }) {

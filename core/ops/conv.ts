@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isFloating } from "../dtype.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
 import { apply1, defineOp } from "../registry.ts";
 import type { OpDef, TensorSpec } from "../registry.ts";
@@ -50,9 +51,9 @@ export function windowOutputSize(
 
 function checkConv(x: Tensor, w: Tensor, b: Tensor | undefined, a: Conv2dAttrs): TensorSpec[] {
   const op = "conv2d";
-  if (x.dtype !== "float32" || w.dtype !== "float32" || (b && b.dtype !== "float32")) {
+  if (!isFloating(x.dtype) || w.dtype !== x.dtype || (b && b.dtype !== x.dtype)) {
     throw new DTypeError(
-      `${op}: expected float32 input, weight and bias, got ${x.dtype}, ${w.dtype}${
+      `${op}: expected floating-point input, weight and bias of one dtype, got ${x.dtype}, ${w.dtype}${
         b ? ", " + b.dtype : ""
       }`,
     );
@@ -93,7 +94,7 @@ function checkConv(x: Tensor, w: Tensor, b: Tensor | undefined, a: Conv2dAttrs):
   }
   const oh = windowOutputSize(h, kh, a.stride[0], a.padding[0], a.dilation[0]);
   const ow = windowOutputSize(wd, kw, a.stride[1], a.padding[1], a.dilation[1]);
-  return [{ shape: [n, o, oh, ow], dtype: "float32" }];
+  return [{ shape: [n, o, oh, ow], dtype: x.dtype }];
 }
 
 const conv2dOp: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
@@ -116,7 +117,7 @@ const conv2dOp: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
 const conv2dBackwardInputOp: OpDef<Conv2dBackwardAttrs> = defineOp<Conv2dBackwardAttrs>({
   name: "conv2dBackwardInput",
   family: "conv2d",
-  infer: (_inputs, a) => [{ shape: a.shape, dtype: "float32" }],
+  infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
   grad(ctx, g) {
     // Linear in both gy and w: d/dgy is conv2d(g, w); d/dw is the weight gradient with roles swapped.
     const [gy, w] = ctx.inputs;
@@ -133,7 +134,7 @@ const conv2dBackwardInputOp: OpDef<Conv2dBackwardAttrs> = defineOp<Conv2dBackwar
 const conv2dBackwardWeightOp: OpDef<Conv2dBackwardAttrs> = defineOp<Conv2dBackwardAttrs>({
   name: "conv2dBackwardWeight",
   family: "conv2d",
-  infer: (_inputs, a) => [{ shape: a.shape, dtype: "float32" }],
+  infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
   grad(ctx, g) {
     const [gy, x] = ctx.inputs;
     const { shape: _s, ...fwd } = ctx.attrs;

@@ -61,7 +61,7 @@ function unaryOp(
     infer(inputs): TensorSpec[] {
       const x = inputs[0];
       if (kind === "float" && !isFloating(x.dtype)) {
-        throw new DTypeError(`${name}: expected a float32 tensor, got ${x.dtype}`);
+        throw new DTypeError(`${name}: expected a floating-point tensor, got ${x.dtype}`);
       }
       if (kind === "same" && x.dtype === "bool") {
         throw new DTypeError(
@@ -116,13 +116,13 @@ const reluBackwardOp: OpDef<NoAttrs> = defineOp<NoAttrs>({
   family: "relu",
   infer(inputs): TensorSpec[] {
     const [g, y] = inputs;
-    if (g.dtype !== "float32" || y.dtype !== "float32" || !sameShape(g.shape, y.shape)) {
+    if (!isFloating(g.dtype) || g.dtype !== y.dtype || !sameShape(g.shape, y.shape)) {
       throw new DTypeError(
-        `reluBackward: expected float32 gradient and output of one shape, got ${g.dtype} ` +
+        `reluBackward: expected floating gradient and output of one dtype and shape, got ${g.dtype} ` +
           `[${g.shape.join(", ")}] and ${y.dtype} [${y.shape.join(", ")}]`,
       );
     }
-    return [{ shape: g.shape as number[], dtype: "float32" }];
+    return [{ shape: g.shape as number[], dtype: g.dtype }];
   },
   // Linear in g with the same mask; zero almost everywhere in y.
   grad: (ctx, gg) => [ctx.needsInputGrad[0] ? reluBackward(gg, ctx.inputs[1]) : null, null],
@@ -151,7 +151,7 @@ const FLOAT_ONLY = new Set<UnaryOpName>([
 
 /** Applies a unary elementwise op (int inputs of float-only ops are promoted to float32). */
 export function unary(name: UnaryOpName, x: Tensor): Tensor {
-  if (FLOAT_ONLY.has(name) && x.dtype !== "float32") x = cast(x, "float32");
+  if (FLOAT_ONLY.has(name) && !isFloating(x.dtype)) x = cast(x, "float32");
   if (name === "logicalNot" && x.dtype !== "bool") x = cast(x, "bool");
   return apply1(U[name], [x], NONE);
 }
@@ -256,13 +256,13 @@ for (const name of ["eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr
 }
 
 function scalarDType(v: number | boolean, t: DType): DType {
-  if (typeof v === "boolean") return t;
-  if (t === "float32" || !Number.isInteger(v)) return "float32";
+  if (typeof v === "boolean" || isFloating(t)) return t;
+  if (!Number.isInteger(v)) return "float32";
   return t === "bool" ? "int32" : t;
 }
 
 // PyTorch's promotion: tensors promote by dtype; a plain number adopts the tensor's dtype unless it
-// needs a wider one (a fraction makes float32).
+// needs a wider one (a fraction makes an integer tensor float32; a float16 tensor stays float16).
 function coerce(
   name: string,
   a: TensorLike,
@@ -277,15 +277,17 @@ function coerce(
   } else if (a instanceof Tensor) {
     ta = a;
     dt = scalarDType(b as number, a.dtype);
-    tb = scalar(b as number, floatResult ? "float32" : dt, a.device);
+    if (floatResult && !isFloating(dt)) dt = "float32";
+    tb = scalar(b as number, dt, a.device);
   } else if (b instanceof Tensor) {
     tb = b;
     dt = scalarDType(a, b.dtype);
-    ta = scalar(a, floatResult ? "float32" : dt, b.device);
+    if (floatResult && !isFloating(dt)) dt = "float32";
+    ta = scalar(a, dt, b.device);
   } else {
     throw new DTypeError(`${name}: at least one argument must be a Tensor`);
   }
-  if (floatResult) dt = "float32";
+  if (floatResult && !isFloating(dt)) dt = "float32";
   if (ta.dtype !== dt) ta = cast(ta, dt);
   if (tb.dtype !== dt) tb = cast(tb, dt);
   return [ta, tb];
@@ -302,8 +304,8 @@ export function binary(name: BinaryOpName, a: TensorLike, b: TensorLike): Tensor
 }
 
 function isIntPow(a: TensorLike, b: TensorLike): boolean {
-  const ai = a instanceof Tensor ? a.dtype !== "float32" : Number.isInteger(a);
-  const bi = b instanceof Tensor ? b.dtype !== "float32" : Number.isInteger(b);
+  const ai = a instanceof Tensor ? !isFloating(a.dtype) : Number.isInteger(a);
+  const bi = b instanceof Tensor ? !isFloating(b.dtype) : Number.isInteger(b);
   return ai && bi;
 }
 
@@ -371,15 +373,21 @@ export interface CastAttrs {
 
 const castOp: OpDef<CastAttrs> = defineOp<CastAttrs>({
   name: "cast",
-  attrs: z.object({ dtype: z.enum(["float32", "int32", "bool"]) }) as unknown as z.ZodType<
+  attrs: z.object({
+    dtype: z.enum(["float32", "float16", "int32", "bool"]),
+  }) as unknown as z.ZodType<
     CastAttrs
   >,
   infer: (inputs, a) => [{ shape: inputs[0].shape as number[], dtype: a.dtype }],
   savesInputs: false,
-  grad: (ctx, g) => [ctx.inputDtypes[0] === "float32" ? g : null],
+  // The gradient returns in the input's dtype (float16 → float32 casts send float16 gradients back).
+  grad: (ctx, g) => [isFloating(ctx.inputDtypes[0]) ? cast(g, ctx.inputDtypes[0]) : null],
 });
 
-/** Converts a tensor to another dtype (float→int truncates toward zero, like PyTorch). */
+/**
+ * Converts a tensor to another dtype (float→int truncates toward zero, like PyTorch; float32→float16
+ * rounds to nearest even, and magnitudes beyond float16's range become ±Infinity).
+ */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
   return apply1(castOp, [x], { dtype });

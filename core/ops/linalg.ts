@@ -5,7 +5,9 @@
  * @module
  */
 
+import { isFloating, promoteTypes } from "../dtype.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
+import { cast } from "./elementwise.ts";
 import { apply1, defineOp } from "../registry.ts";
 import type { OpDef } from "../registry.ts";
 import { broadcastShapes, shapeStr } from "../shape.ts";
@@ -55,11 +57,13 @@ const matmulOp: OpDef<MatmulAttrs> = defineOp<MatmulAttrs>({
   name: "matmul",
   infer(inputs, attrs) {
     const [a, b] = inputs;
-    if (a.dtype !== "float32" || b.dtype !== "float32") {
-      throw new DTypeError(`matmul: expected float32 operands, got ${a.dtype} and ${b.dtype}`);
+    if (!isFloating(a.dtype) || a.dtype !== b.dtype) {
+      throw new DTypeError(
+        `matmul: expected floating-point operands of one dtype, got ${a.dtype} and ${b.dtype}`,
+      );
     }
     const { batch, m, n } = matmulDims(a, b, attrs);
-    return [{ shape: [...batch, m, n], dtype: "float32" }];
+    return [{ shape: [...batch, m, n], dtype: a.dtype }];
   },
   grad(ctx, g) {
     const [a, b] = ctx.inputs;
@@ -81,6 +85,11 @@ const matmulOp: OpDef<MatmulAttrs> = defineOp<MatmulAttrs>({
 
 /** Raw matmul op with transpose flags (operands at least 2-D). */
 export function mm(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  if (a.dtype !== b.dtype && isFloating(a.dtype) && isFloating(b.dtype)) {
+    const dt = promoteTypes(a.dtype, b.dtype);
+    a = cast(a, dt);
+    b = cast(b, dt);
+  }
   return apply1(matmulOp, [a, b], { transA, transB });
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { isFloating } from "../dtype.ts";
 import { DTypeError, ShapeError, ValueError } from "../errors.ts";
 import { apply, apply1, defineOp } from "../registry.ts";
 import type { OpDef, TensorSpec } from "../registry.ts";
@@ -38,7 +39,9 @@ export interface Pool2dBackwardAttrs extends Pool2dAttrs {
 }
 
 function checkPool(op: string, x: Tensor, a: Pool2dAttrs): TensorSpec[] {
-  if (x.dtype !== "float32") throw new DTypeError(`${op}: expected float32, got ${x.dtype}`);
+  if (!isFloating(x.dtype)) {
+    throw new DTypeError(`${op}: expected a floating-point tensor, got ${x.dtype}`);
+  }
   if (x.ndim !== 4) {
     throw new ShapeError(`${op}: expected a 4-D input [N, C, H, W], got ${shapeStr(x.shape)}`);
   }
@@ -63,7 +66,7 @@ function checkPool(op: string, x: Tensor, a: Pool2dAttrs): TensorSpec[] {
         `(input ${shapeStr(x.shape)}); output would be ${oh}x${ow}`,
     );
   }
-  return [{ shape: [n, c, oh, ow], dtype: "float32" }];
+  return [{ shape: [n, c, oh, ow], dtype: x.dtype }];
 }
 
 const maxPool2dOp: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
@@ -85,7 +88,7 @@ const maxPool2dOp: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
 const maxPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = defineOp<Pool2dBackwardAttrs>({
   name: "maxPool2dBackward",
   family: "maxPool2d",
-  infer: (_i, a) => [{ shape: a.shape, dtype: "float32" }],
+  infer: (i, a) => [{ shape: a.shape, dtype: i[0].dtype }],
   grad: (ctx, g) => [apply1(gatherPooledOp, [g, ctx.inputs[1]], {}), null],
 });
 
@@ -93,7 +96,7 @@ const maxPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = defineOp<Pool2dBackwardA
 const gatherPooledOp: OpDef<Record<string, never>> = defineOp<Record<string, never>>({
   name: "maxPool2dGather",
   family: "maxPool2d",
-  infer: (inputs) => [{ shape: inputs[1].shape as number[], dtype: "float32" }],
+  infer: (inputs) => [{ shape: inputs[1].shape as number[], dtype: inputs[0].dtype }],
   differentiable: false,
 });
 
@@ -111,7 +114,7 @@ const avgPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = defineOp<Pool2dBackwardA
   name: "avgPool2dBackward",
   family: "avgPool2d",
   savesInputs: false,
-  infer: (_i, a) => [{ shape: a.shape, dtype: "float32" }],
+  infer: (i, a) => [{ shape: a.shape, dtype: i[0].dtype }],
   grad: (ctx, g) => {
     const { shape: _s, ...fwd } = ctx.attrs;
     return [apply1(avgPool2dOp, [g], fwd)];
@@ -140,8 +143,8 @@ const adaptiveAvgPool2dOp: OpDef<AdaptivePoolAttrs> = defineOp<AdaptivePoolAttrs
   savesInputs: false,
   infer(inputs, a) {
     const x = inputs[0];
-    if (x.dtype !== "float32") {
-      throw new DTypeError(`adaptiveAvgPool2d: expected float32, got ${x.dtype}`);
+    if (!isFloating(x.dtype)) {
+      throw new DTypeError(`adaptiveAvgPool2d: expected a floating-point tensor, got ${x.dtype}`);
     }
     if (x.ndim !== 4) {
       throw new ShapeError(
@@ -150,7 +153,7 @@ const adaptiveAvgPool2dOp: OpDef<AdaptivePoolAttrs> = defineOp<AdaptivePoolAttrs
     }
     return [{
       shape: [x.shape[0], x.shape[1], a.outputSize[0], a.outputSize[1]],
-      dtype: "float32",
+      dtype: x.dtype,
     }];
   },
   grad: (
@@ -189,7 +192,7 @@ const adaptiveAvgPool2dBackwardOp: OpDef<AdaptivePoolAttrs & { shape: number[] }
   name: "adaptiveAvgPool2dBackward",
   family: "adaptiveAvgPool2d",
   savesInputs: false,
-  infer: (_i, a) => [{ shape: a.shape, dtype: "float32" }],
+  infer: (i, a) => [{ shape: a.shape, dtype: i[0].dtype }],
   grad: (ctx, g) => [apply1(adaptiveAvgPool2dOp, [g], { outputSize: ctx.attrs.outputSize })],
 });
 

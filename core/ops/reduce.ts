@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isFloating } from "../dtype.ts";
 import { DTypeError } from "../errors.ts";
 import { apply1, defineOp } from "../registry.ts";
 import type { OpDef, TensorSpec } from "../registry.ts";
@@ -73,7 +74,7 @@ function extremumOp(name: "max" | "min"): OpDef<ReduceAttrs> {
     grad: (ctx, g) => {
       const x = ctx.inputs[0];
       const y = keepShape(ctx.outputs[0], x.shape, ctx.attrs);
-      const mask = cast(x.eq(y), "float32");
+      const mask = cast(x.eq(y), g.dtype);
       const count = mask.sum(ctx.attrs.dims, { keepdim: true });
       return [keepShape(g, x.shape, ctx.attrs).mul(mask).div(count)];
     },
@@ -132,7 +133,7 @@ export function mean(
   const d = normalizeAxes("mean", dims, x.ndim);
   let n = 1;
   for (const i of d) n *= x.shape[i];
-  if (x.dtype !== "float32") x = cast(x, "float32");
+  if (!isFloating(x.dtype)) x = cast(x, "float32");
   return sum(x, d, options).div(n);
 }
 

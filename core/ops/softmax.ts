@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isFloating } from "../dtype.ts";
 import { DTypeError } from "../errors.ts";
 import { apply1, defineOp } from "../registry.ts";
 import type { OpDef, TensorSpec } from "../registry.ts";
@@ -20,10 +21,10 @@ export interface SoftmaxAttrs {
 
 function inferFloatSame(name: string) {
   return (inputs: readonly Tensor[]): TensorSpec[] => {
-    if (inputs[0].dtype !== "float32") {
-      throw new DTypeError(`${name}: expected float32, got ${inputs[0].dtype}`);
+    if (!isFloating(inputs[0].dtype)) {
+      throw new DTypeError(`${name}: expected a floating-point tensor, got ${inputs[0].dtype}`);
     }
-    return [{ shape: inputs[0].shape as number[], dtype: "float32" }];
+    return [{ shape: inputs[0].shape as number[], dtype: inputs[0].dtype }];
   };
 }
 

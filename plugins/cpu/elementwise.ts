@@ -261,6 +261,7 @@ const COPY = compileBinary("a");
 // than the arithmetic: ReLU clears negative values through the sign bit of their integer view.
 function reluKernel(inputs: readonly Tensor[]): unknown[] {
   const x = inputs[0];
+  if (x.dtype === "float16") return [reluHalf(x.storage.handle as Float16Array, x.size)];
   const src = x.storage.handle as Float32Array | Int32Array;
   const o = allocHost(x.dtype, x.size) as Float32Array | Int32Array;
   const a = src instanceof Int32Array ? src : new Int32Array(src.buffer, src.byteOffset, x.size);
@@ -278,6 +279,11 @@ function reluKernel(inputs: readonly Tensor[]): unknown[] {
 function reluBackwardKernel(inputs: readonly Tensor[]): unknown[] {
   const [g, y] = inputs;
   const n = g.size;
+  if (g.dtype === "float16") {
+    return [
+      reluBackwardHalf(g.storage.handle as Float16Array, y.storage.handle as Float16Array, n),
+    ];
+  }
   const gs = g.storage.handle as Float32Array, ys = y.storage.handle as Float32Array;
   const gi = new Int32Array(gs.buffer, gs.byteOffset, n);
   const yi = new Int32Array(ys.buffer, ys.byteOffset, n);
@@ -288,6 +294,31 @@ function reluBackwardKernel(inputs: readonly Tensor[]): unknown[] {
     r[i] = gi[i] & ((-v & ~v) >> 31);
   }
   return [o];
+}
+
+// float16 ReLU and its backward: the same sign-bit tricks over Int16Array views (elements read
+// sign-extended, so `>> 31` still gives the sign mask). Separate functions keep the float32 loops
+// above monomorphic.
+function reluHalf(src: Float16Array, n: number): Float16Array {
+  const o = new Float16Array(n);
+  const a = new Int16Array(src.buffer, src.byteOffset, n), r = new Int16Array(o.buffer, 0, n);
+  for (let i = 0; i < n; i++) {
+    const v = a[i];
+    r[i] = v & ~(v >> 31);
+  }
+  return o;
+}
+
+function reluBackwardHalf(gs: Float16Array, ys: Float16Array, n: number): Float16Array {
+  const gi = new Int16Array(gs.buffer, gs.byteOffset, n);
+  const yi = new Int16Array(ys.buffer, ys.byteOffset, n);
+  const o = new Float16Array(n);
+  const r = new Int16Array(o.buffer, 0, n);
+  for (let i = 0; i < n; i++) {
+    const v = yi[i];
+    r[i] = gi[i] & ((-v & ~v) >> 31);
+  }
+  return o;
 }
 
 function whereKernel(
@@ -301,6 +332,15 @@ function whereKernel(
   const b = broadcastTo(inputs[2], shape);
   if (a instanceof Uint8Array) {
     for (let i = 0; i < c.length; i++) a[i] = (a[i] & -c[i]) | (b[i] & (c[i] - 1));
+    return [a];
+  }
+  if (a instanceof Float16Array) {
+    const ah = new Int16Array(a.buffer, a.byteOffset, a.length);
+    const bh = new Int16Array(b.buffer, b.byteOffset, b.length);
+    for (let i = 0; i < c.length; i++) {
+      const m = -c[i];
+      ah[i] = (ah[i] & m) | (bh[i] & ~m);
+    }
     return [a];
   }
   // Select through integer views with a mask: no unpredictable branch, and exact for every value.
@@ -326,8 +366,8 @@ function castKernel(inputs: readonly Tensor[], _a: unknown, out: readonly Tensor
 export const elementwiseKernels: Record<string, KernelEntry> = {
   ...Object.fromEntries(Object.keys(UNARY).map((k) => [k, unaryKernel(k)])),
   ...Object.fromEntries(Object.keys(BINARY).map((k) => [k, binaryKernel(k)])),
-  relu: { run: reluKernel, dtypes: ["float32", "int32"] },
-  reluBackward: { run: reluBackwardKernel, dtypes: ["float32"] },
+  relu: { run: reluKernel, dtypes: ["float32", "float16", "int32"] },
+  reluBackward: { run: reluBackwardKernel, dtypes: ["float32", "float16"] },
   where: { run: whereKernel },
   cast: { run: castKernel },
   expand: { run: (inputs, _a, out) => [broadcastTo(inputs[0], out[0].shape)] },

@@ -15,8 +15,10 @@
 import { definePlugin, use } from "../../core/mod.ts";
 import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
 import { elementwiseKernels } from "./elementwise.ts";
+import { withFloat16 } from "./half.ts";
 import { movementKernels } from "./movement.ts";
 import { nnKernels } from "./nn.ts";
+import { optimKernels } from "./optim.ts";
 import { reduceKernels } from "./reduce.ts";
 
 /** The cpu backend definition: host typed arrays, a kernel for every primitive and fused NN kernels. */
@@ -29,7 +31,13 @@ export const cpuBackend: BackendDef = {
     Promise.resolve((handle as TypedArray).slice(0, size)),
   downloadSync: (handle: unknown, _dtype: DType, size: number) =>
     (handle as TypedArray).slice(0, size),
-  kernels: { ...elementwiseKernels, ...reduceKernels, ...movementKernels, ...nnKernels },
+  kernels: withFloat16({
+    ...elementwiseKernels,
+    ...reduceKernels,
+    ...movementKernels,
+    ...nnKernels,
+    ...optimKernels,
+  }),
 };
 
 /** The cpu backend as a plugin (registered when this module is imported). */

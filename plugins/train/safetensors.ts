@@ -1,8 +1,8 @@
 /**
  * The [safetensors](https://github.com/huggingface/safetensors) format: an 8-byte little-endian
  * header length, a JSON header (`dtype`, `shape`, `data_offsets` per tensor, optional
- * `__metadata__` of strings), then the raw little-endian data. denn writes F32, I32 and BOOL and
- * also reads I64 (as int32, range-checked) and F64 (as float32), so PyTorch's files load.
+ * `__metadata__` of strings), then the raw little-endian data. denn writes F32, F16, I32 and BOOL
+ * and also reads I64 (as int32, range-checked), F64 and BF16 (as float32), so PyTorch's files load.
  *
  * Files are written atomically (a temp file in the same directory, synced, then renamed over the
  * target), and the header is fully validated — length, dtypes, shapes, offsets in bounds and
@@ -30,11 +30,24 @@ export type TensorMap = Record<string, Tensor>;
 /** String metadata stored in the header's `__metadata__`. */
 export type Metadata = Record<string, string>;
 
-/** Dtype codes denn reads (it writes only F32, I32 and BOOL). */
-export type SafetensorsDType = "F32" | "I32" | "BOOL" | "I64" | "F64";
+/** Dtype codes denn reads (it writes only F32, F16, I32 and BOOL). */
+export type SafetensorsDType = "F32" | "F16" | "I32" | "BOOL" | "I64" | "F64" | "BF16";
 
-const ITEMSIZE: Record<SafetensorsDType, number> = { F32: 4, I32: 4, BOOL: 1, I64: 8, F64: 8 };
-const CODE: Record<DType, SafetensorsDType> = { float32: "F32", int32: "I32", bool: "BOOL" };
+const ITEMSIZE: Record<SafetensorsDType, number> = {
+  F32: 4,
+  F16: 2,
+  I32: 4,
+  BOOL: 1,
+  I64: 8,
+  F64: 8,
+  BF16: 2,
+};
+const CODE: Record<DType, SafetensorsDType> = {
+  float32: "F32",
+  float16: "F16",
+  int32: "I32",
+  bool: "BOOL",
+};
 /** The format's limit on the header size (100 MB). */
 const MAX_HEADER = 100_000_000;
 
@@ -138,7 +151,7 @@ export function parseHeader(
       throw bad(
         `tensor "${key}" has unsupported dtype ${
           JSON.stringify(info.dtype)
-        } (denn reads F32, I32, BOOL, I64, F64)`,
+        } (denn reads F32, F16, I32, BOOL, I64, F64, BF16)`,
       );
     }
     const shape = info.shape;
@@ -196,6 +209,15 @@ function decode(
   switch (info.dtype) {
     case "F32":
       return new Float32Array(buf);
+    case "F16":
+      return new Float16Array(buf);
+    case "BF16": {
+      // bfloat16 is the upper half of a float32.
+      const src = new Uint16Array(buf);
+      const out = new Uint32Array(src.length);
+      for (let i = 0; i < src.length; i++) out[i] = src[i] << 16;
+      return new Float32Array(out.buffer);
+    }
     case "I32":
       return new Int32Array(buf);
     case "BOOL": {

@@ -2,14 +2,15 @@
  * webgpu conv2d and its two backward ops as direct convolutions (NCHW / OIHW, any stride, padding,
  * dilation and groups), one thread per element of the result: an output pixel for the forward pass,
  * an input pixel for the input gradient (gathering the output pixels whose windows cover it, so no
- * atomics), and a weight tap for the weight gradient.
+ * atomics), and a weight tap for the weight gradient. float16 tensors are read as f16 and the sums
+ * accumulate in f32, rounded once when stored.
  *
  * @module
  */
 
 import type { Conv2dAttrs, KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
 import { sizeOf } from "../../core/mod.ts";
-import { bufOf, ELEMENT_MAIN, elementGrid, prelude, withinLimits } from "./device.ts";
+import { bufOf, ELEMENT_MAIN, elementGrid, floatStore, prelude, withinLimits } from "./device.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
 
 // Parameter block shared by the three kernels (index: meaning).
@@ -48,20 +49,22 @@ function params(
   ];
 }
 
-const FORWARD = (bias: boolean) =>
+type Float = "f32" | "f16";
+
+const FORWARD = (bias: boolean, t: Float) =>
   `${
     prelude([
-      { name: "X", type: "f32" },
-      { name: "Wt", type: "f32" },
-      ...(bias ? [{ name: "Bias", type: "f32" as const }] : []),
-      { name: "Y", type: "f32", write: true },
+      { name: "X", type: t },
+      { name: "Wt", type: t },
+      ...(bias ? [{ name: "Bias", type: t }] : []),
+      { name: "Y", type: t, write: true },
     ])
-  }
+  }${floatStore(t)}
 ${ELEMENT_MAIN}
 ${DIMS}
   let ox = ii % OW; let oy = (ii / OW) % OH; let o = (ii / (OW * OH)) % O; let n = ii / (OW * OH * O);
   let g = o / OG;
-  var acc = ${bias ? "Bias[o]" : "0.0"};
+  var acc = ${bias ? "f32(Bias[o])" : "0.0"};
   for (var cg = 0; cg < CG; cg++) {
     let xb = (n * C + g * CG + cg) * H * W;
     let wb = (o * CG + cg) * KH * KW;
@@ -71,20 +74,21 @@ ${DIMS}
       for (var kx = 0; kx < KW; kx++) {
         let ix = ox * SW - PW + kx * DW;
         if (ix < 0 || ix >= W) { continue; }
-        acc += X[xb + iy * W + ix] * Wt[wb + ky * KW + kx];
+        acc += f32(X[xb + iy * W + ix]) * f32(Wt[wb + ky * KW + kx]);
       }
     }
   }
-  Y[i] = acc;
+  Y[i] = toT(acc);
 }`;
 
-const BACKWARD_INPUT = `${
-  prelude([
-    { name: "GY", type: "f32" },
-    { name: "Wt", type: "f32" },
-    { name: "DX", type: "f32", write: true },
-  ])
-}
+const BACKWARD_INPUT = (t: Float) =>
+  `${
+    prelude([
+      { name: "GY", type: t },
+      { name: "Wt", type: t },
+      { name: "DX", type: t, write: true },
+    ])
+  }${floatStore(t)}
 ${ELEMENT_MAIN}
 ${DIMS}
   let ix = ii % W; let iy = (ii / W) % H; let c = (ii / (W * H)) % C; let n = ii / (W * H * C);
@@ -104,20 +108,21 @@ ${DIMS}
         if (tx < 0 || tx % SW != 0) { continue; }
         let ox = tx / SW;
         if (ox >= OW) { continue; }
-        acc += GY[gb + oy * OW + ox] * Wt[wb + ky * KW + kx];
+        acc += f32(GY[gb + oy * OW + ox]) * f32(Wt[wb + ky * KW + kx]);
       }
     }
   }
-  DX[i] = acc;
+  DX[i] = toT(acc);
 }`;
 
-const BACKWARD_WEIGHT = `${
-  prelude([
-    { name: "GY", type: "f32" },
-    { name: "X", type: "f32" },
-    { name: "GW", type: "f32", write: true },
-  ])
-}
+const BACKWARD_WEIGHT = (t: Float) =>
+  `${
+    prelude([
+      { name: "GY", type: t },
+      { name: "X", type: t },
+      { name: "GW", type: t, write: true },
+    ])
+  }${floatStore(t)}
 ${ELEMENT_MAIN}
 ${DIMS}
   let kx = ii % KW; let ky = (ii / KW) % KH; let cg = (ii / (KW * KH)) % CG; let o = ii / (KW * KH * CG);
@@ -132,11 +137,11 @@ ${DIMS}
       for (var ox = 0; ox < OW; ox++) {
         let ix = ox * SW - PW + kx * DW;
         if (ix < 0 || ix >= W) { continue; }
-        acc += GY[gb + oy * OW + ox] * X[xb + iy * W + ix];
+        acc += f32(GY[gb + oy * OW + ox]) * f32(X[xb + iy * W + ix]);
       }
     }
   }
-  GW[i] = acc;
+  GW[i] = toT(acc);
 }`;
 
 function run(
@@ -148,7 +153,7 @@ function run(
   total: number,
   p: number[],
 ): GpuBuffer {
-  const out = gpu.alloc(total * 4);
+  const out = gpu.allocFor(inputs[0].dtype, total);
   if (total === 0) return out;
   const pipe = gpu.pipeline(key, code);
   gpu.dispatch(op, pipe, [...inputs.map(bufOf), out.buffer], p, elementGrid(total));
@@ -157,12 +162,14 @@ function run(
 
 type BackwardAttrs = Conv2dAttrs & { shape: number[] };
 
+const wgsl = (t: Tensor): Float => (t.dtype === "float16" ? "f16" : "f32");
+
 /** Convolution kernel table of the webgpu backend. */
 export function convKernels(gpu: Gpu): Record<string, KernelEntry> {
   const supports = (inputs: readonly Tensor[]) => withinLimits(gpu, inputs);
   return {
     conv2d: {
-      dtypes: ["float32"],
+      dtypes: ["float32", "float16"],
       supports,
       run(inputs, a: Conv2dAttrs, out: readonly TensorSpec[]) {
         const [x, w, b] = inputs;
@@ -172,8 +179,8 @@ export function convKernels(gpu: Gpu): Record<string, KernelEntry> {
           run(
             gpu,
             "conv2d",
-            `conv2d/${b ? "bias" : "nobias"}`,
-            () => FORWARD(!!b),
+            `conv2d/${b ? "bias" : "nobias"}/${x.dtype}`,
+            () => FORWARD(!!b, wgsl(x)),
             inputs,
             total,
             params(total, x.shape, w.shape, ys, a),
@@ -182,7 +189,7 @@ export function convKernels(gpu: Gpu): Record<string, KernelEntry> {
       },
     },
     conv2dBackwardInput: {
-      dtypes: ["float32"],
+      dtypes: ["float32", "float16"],
       supports,
       run(inputs, a: BackwardAttrs) {
         const [gy, w] = inputs;
@@ -191,8 +198,8 @@ export function convKernels(gpu: Gpu): Record<string, KernelEntry> {
           run(
             gpu,
             "conv2dBackwardInput",
-            "conv2dBackwardInput",
-            () => BACKWARD_INPUT,
+            `conv2dBackwardInput/${gy.dtype}`,
+            () => BACKWARD_INPUT(wgsl(gy)),
             inputs,
             total,
             params(total, a.shape, w.shape, gy.shape, a),
@@ -201,7 +208,7 @@ export function convKernels(gpu: Gpu): Record<string, KernelEntry> {
       },
     },
     conv2dBackwardWeight: {
-      dtypes: ["float32"],
+      dtypes: ["float32", "float16"],
       supports,
       run(inputs, a: BackwardAttrs) {
         const [gy, x] = inputs;
@@ -210,8 +217,8 @@ export function convKernels(gpu: Gpu): Record<string, KernelEntry> {
           run(
             gpu,
             "conv2dBackwardWeight",
-            "conv2dBackwardWeight",
-            () => BACKWARD_WEIGHT,
+            `conv2dBackwardWeight/${gy.dtype}`,
+            () => BACKWARD_WEIGHT(wgsl(gy)),
             inputs,
             total,
             params(total, x.shape, a.shape, gy.shape, a),

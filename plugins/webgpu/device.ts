@@ -6,13 +6,14 @@
  * and thrown, naming the op, at the next dispatch or readback.
  *
  * Storage layout: float32 as `f32`, int32 as `i32`, bool as one `i32` (0 or 1) per element, so
- * every element is 4 bytes and bool kernels share the int32 code.
+ * bool kernels share the int32 code; float16 (only on devices with `shader-f16`) as packed `f16`,
+ * two bytes per element, buffers rounded up to whole 4-byte words.
  *
  * @module
  */
 
 import { DeviceError } from "../../core/mod.ts";
-import type { DType, Tensor, TypedArray } from "../../core/mod.ts";
+import type { DType, KernelEntry, Tensor, TypedArray } from "../../core/mod.ts";
 
 /** Storage of one tensor on the webgpu backend (the backend's opaque handle). */
 export interface GpuBuffer {
@@ -48,6 +49,8 @@ export interface GpuOptions {
   batchSize?: number;
   /** Wrap every kernel in error scopes so an error names the exact op (slower). */
   debug?: boolean;
+  /** Use float16 kernels (default: whether the device has the `shader-f16` feature). */
+  f16?: boolean;
   /** Most bytes of freed buffers kept for reuse; beyond it freed buffers are destroyed (default 256 MiB). */
   maxPoolBytes?: number;
 }
@@ -76,8 +79,38 @@ export function fbits(x: number): number {
 }
 
 /** WGSL element type of a dtype (bool is stored as i32). */
-export function wgslType(dtype: DType): "f32" | "i32" {
-  return dtype === "float32" ? "f32" : "i32";
+export function wgslType(dtype: DType): "f32" | "f16" | "i32" {
+  return dtype === "float32" ? "f32" : dtype === "float16" ? "f16" : "i32";
+}
+
+/** Bytes of one element of `dtype` in device memory (bool widens to 4). */
+export function elemBytes(dtype: DType): number {
+  return dtype === "float16" ? 2 : 4;
+}
+
+/** Bytes of `n` elements of `dtype`, rounded up to whole 4-byte words. */
+export function bufferBytes(dtype: DType, n: number): number {
+  return Math.ceil((n * elemBytes(dtype)) / 4) * 4;
+}
+
+/**
+ * WGSL for float kernels over storage type `t` (f32 or f16): `alias T = t;` and `toT(x: f32)`, which
+ * rounds an f32 result to T (to f16 with magnitudes beyond its range becoming ±inf, as on the host).
+ * Kernels load `f32(X[i])`, compute and accumulate in f32, and store `toT(...)`.
+ */
+export function floatStore(t: "f32" | "f16"): string {
+  if (t === "f32") return "alias T = f32;\nfn toT(x: f32) -> T { return x; }\n";
+  return `alias T = f16;
+fn toT(x: f32) -> T {
+  if (abs(x) >= 65520.0) {
+    let inf = bitcast<f32>(0x7f800000u);
+    return T(select(-inf, inf, x > 0.0));
+  }
+  // NaN, tested on the bits (compilers may fold x != x away); clamp would turn it into -65504.
+  if ((bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u) { return T(x); }
+  return T(clamp(x, -65504.0, 65504.0));
+}
+`;
 }
 
 /** A storage binding of a generated shader. */
@@ -85,7 +118,7 @@ export interface Binding {
   /** Variable name in WGSL. */
   name: string;
   /** Element type. */
-  type: "f32" | "i32" | "u32";
+  type: "f32" | "f16" | "i32" | "u32";
   /** Whether the kernel writes it. */
   write?: boolean;
 }
@@ -95,12 +128,13 @@ export interface Binding {
  * block at the next binding with accessors `P` (i32), `PU` (u32) and `PF` (f32 bits).
  */
 export function prelude(bindings: readonly Binding[]): string {
+  const enable = bindings.some((b) => b.type === "f16") ? "enable f16;\n" : "";
   const lines = bindings.map((b, i) =>
     `@group(0) @binding(${i}) var<storage, ${
       b.write ? "read_write" : "read"
     }> ${b.name}: array<${b.type}>;`
   );
-  return `${lines.join("\n")}
+  return `${enable}${lines.join("\n")}
 struct Params { v: array<vec4<i32>, ${MAX_PARAMS / 4}> };
 @group(0) @binding(${bindings.length}) var<uniform> prm: Params;
 fn P(i: u32) -> i32 { return prm.v[i >> 2u][i & 3u]; }
@@ -132,6 +166,8 @@ export class Gpu {
   readonly device: GPUDevice;
   /** The largest storage binding the device accepts, in bytes. */
   readonly maxBinding: number;
+  /** Whether float16 tensors are stored and computed as `f16` (the device has `shader-f16`). */
+  readonly f16: boolean;
   #pool = new Map<number, GPUBuffer[]>();
   #pending: GpuBuffer[] = [];
   #staging = new Map<number, GPUBuffer[]>();
@@ -159,6 +195,7 @@ export class Gpu {
   constructor(device: GPUDevice, options: GpuOptions = {}) {
     this.device = device;
     this.maxBinding = device.limits.maxStorageBufferBindingSize;
+    this.f16 = device.features.has("shader-f16") && (options.f16 ?? true);
     this.#batch = Math.max(1, options.batchSize ?? 128);
     this.#debug = options.debug ?? false;
     this.#maxPool = options.maxPoolBytes ?? 256 * 1024 * 1024;
@@ -259,18 +296,30 @@ export class Gpu {
     };
   }
 
-  /** Copies host data into a new buffer (bool bytes are widened to i32). */
+  /** A buffer for `n` elements of `dtype` (see {@linkcode bufferBytes}). */
+  allocFor(dtype: DType, n: number): GpuBuffer {
+    return this.alloc(bufferBytes(dtype, n));
+  }
+
+  /** Copies host data into a new buffer (bool bytes are widened to i32; float16 stays 2 bytes). */
   upload(data: TypedArray, dtype: DType): GpuBuffer {
     this.check("upload");
-    const h = this.alloc(data.length * 4);
+    const bytes = bufferBytes(dtype, data.length);
+    const h = this.alloc(bytes);
     if (data.length) {
-      const src = dtype === "bool" ? Int32Array.from(data as Uint8Array) : data;
+      let src: TypedArray = dtype === "bool" ? Int32Array.from(data as Uint8Array) : data;
+      if (dtype === "float16" && (data.length & 1)) {
+        // writeBuffer copies whole 4-byte words: pad an odd element count with one zero.
+        const padded = new Float16Array(data.length + 1);
+        padded.set(data as Float16Array);
+        src = padded;
+      }
       this.device.queue.writeBuffer(
         h.buffer,
         0,
         src.buffer as ArrayBuffer,
         src.byteOffset,
-        src.length * 4,
+        bytes,
       );
     }
     return h;
@@ -279,8 +328,14 @@ export class Gpu {
   /** Reads `size` elements back to the host (submits pending work first). */
   async download(h: GpuBuffer, dtype: DType, size: number): Promise<TypedArray> {
     this.check("readback");
-    if (size === 0) return dtype === "float32" ? new Float32Array(0) : allocInt(dtype, 0);
-    const bytes = size * 4;
+    if (size === 0) {
+      return dtype === "float32"
+        ? new Float32Array(0)
+        : dtype === "float16"
+        ? new Float16Array(0)
+        : allocInt(dtype, 0);
+    }
+    const bytes = bufferBytes(dtype, size);
     const cls = sizeClass(bytes);
     const staging = this.#staging.get(cls)?.pop() ?? this.device.createBuffer({
       size: cls,
@@ -305,6 +360,7 @@ export class Gpu {
     list.push(staging);
     this.check("readback");
     if (dtype === "float32") return new Float32Array(raw);
+    if (dtype === "float16") return new Float16Array(raw, 0, size);
     const ints = new Int32Array(raw);
     return dtype === "bool" ? Uint8Array.from(ints, (v) => (v !== 0 ? 1 : 0)) : ints;
   }
@@ -480,9 +536,38 @@ export const MAX_RANK = 8;
 export function withinLimits(gpu: Gpu, inputs: readonly Tensor[]): true | string {
   for (const t of inputs) {
     if (t.ndim > MAX_RANK) return `tensors of more than ${MAX_RANK} dimensions are not supported`;
-    if (t.size * 4 > gpu.maxBinding) {
+    if (bufferBytes(t.dtype, t.size) > gpu.maxBinding) {
       return `a ${t.size}-element tensor exceeds the storage binding limit (${gpu.maxBinding} bytes)`;
     }
   }
   return true;
+}
+
+/** Why float16 kernels decline on a device without `shader-f16`. */
+export const NO_F16_REASON =
+  "float16 needs the adapter's shader-f16 feature, which this device does not have " +
+  "(cast to float32 first, or keep float16 tensors on cpu)";
+
+/**
+ * Where the device has no `shader-f16`, makes every kernel decline float16 inputs (and casts to
+ * float16) with {@linkcode NO_F16_REASON}, so dispatch reports it; otherwise returns the table as is.
+ */
+export function gateFloat16(
+  gpu: Gpu,
+  kernels: Record<string, KernelEntry>,
+): Record<string, KernelEntry> {
+  if (gpu.f16) return kernels;
+  const out: Record<string, KernelEntry> = {};
+  for (const [name, k] of Object.entries(kernels)) {
+    const inner = k.supports;
+    out[name] = {
+      ...k,
+      supports(inputs, attrs): true | string {
+        for (const t of inputs) if (t.dtype === "float16") return NO_F16_REASON;
+        if ((attrs as { dtype?: unknown } | null)?.dtype === "float16") return NO_F16_REASON;
+        return inner ? inner(inputs, attrs) : true;
+      },
+    };
+  }
+  return out;
 }

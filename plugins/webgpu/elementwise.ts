@@ -4,6 +4,9 @@
  * per-input strides (0 along broadcast dims) after merging contiguous dims, so a same-shape or
  * scalar operand costs one modulo per element.
  *
+ * float16 (devices with `shader-f16`): add, sub, mul, div, comparisons, where and moves run on `f16`
+ * values directly; the math functions load f16, compute in f32 and round once when stored.
+ *
  * @module
  */
 
@@ -14,6 +17,7 @@ import {
   coalesce,
   ELEMENT_MAIN,
   elementGrid,
+  floatStore,
   prelude,
   stridedOffsets,
   wgslType,
@@ -122,14 +126,31 @@ const COMPARE: Record<string, string> = {
   logicalOr: "a != T(0) || b != T(0)",
 };
 
+const NATIVE_F16 = new Set(["add", "sub", "mul", "div"]);
+
 function unaryKernel(gpu: Gpu, op: string): KernelEntry {
   return {
     supports: (inputs) => withinLimits(gpu, inputs),
     run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
       const x = inputs[0];
-      const o = gpu.alloc(x.size * 4);
+      const o = gpu.allocFor(out[0].dtype, x.size);
       if (x.size === 0) return [o];
       const t = wgslType(x.dtype);
+      if (t === "f16") {
+        const pipe = gpu.pipeline(
+          `unary/${op}/f16`,
+          () =>
+            `${prelude([{ name: "X", type: "f16" }, { name: "O", type: "f16", write: true }])}${
+              floatStore("f16")
+            }${MATH}
+${ELEMENT_MAIN}
+  let a = f32(X[i]);
+  O[i] = toT(${UNARY_F[op]});
+}`,
+        );
+        gpu.dispatch(op, pipe, [bufOf(x), o.buffer], [x.size], elementGrid(x.size));
+        return [o];
+      }
       const expr = (t === "f32" ? UNARY_F : UNARY_I)[op];
       const pipe = gpu.pipeline(`unary/${op}/${t}`, () =>
         `${
@@ -157,7 +178,7 @@ function binaryKernel(gpu: Gpu, op: string): KernelEntry {
       const [x, y] = inputs;
       const shape = out[0].shape;
       const n = sizeOf(shape);
-      const o = gpu.alloc(n * 4);
+      const o = gpu.allocFor(out[0].dtype, n);
       if (n === 0) return [o];
       const t = wgslType(x.dtype);
       const [s, [sa, sb]] = coalesce(shape, [
@@ -165,7 +186,13 @@ function binaryKernel(gpu: Gpu, op: string): KernelEntry {
         broadcastStrides(y.shape, shape),
       ]);
       const r = s.length;
-      const expr = compare ? `select(0, 1, ${COMPARE[op]})` : ARITH[op][t === "f32" ? 0 : 1];
+      // f16 math functions (pow, maximum, minimum) load f32 and round the result once.
+      const widen = t === "f16" && !compare && !NATIVE_F16.has(op);
+      const expr = compare
+        ? `select(0, 1, ${COMPARE[op]})`
+        : widen
+        ? `toT(${ARITH[op][0]})`
+        : ARITH[op][t === "i32" ? 1 : 0];
       const pipe = gpu.pipeline(`binary/${op}/${t}/${r}`, () =>
         `${
           prelude([
@@ -173,11 +200,11 @@ function binaryKernel(gpu: Gpu, op: string): KernelEntry {
             { name: "B", type: t },
             { name: "O", type: compare ? "i32" : t, write: true },
           ])
-        }alias T = ${t};${MATH}
+        }${t === "i32" ? "alias T = i32;\n" : floatStore(t)}${MATH}
 ${ELEMENT_MAIN}
   ${stridedOffsets(["ia", "ib"], "i", r, 1, [1 + r, 1 + 2 * r])}
-  let a = A[ia];
-  let b = B[ib];
+  let a = ${widen ? "f32(A[ia])" : "A[ia]"};
+  let b = ${widen ? "f32(B[ib])" : "B[ib]"};
   O[i] = ${expr};
 }`);
       gpu.dispatch(
@@ -199,7 +226,7 @@ function whereKernel(gpu: Gpu): KernelEntry {
       const [c, x, y] = inputs;
       const shape = out[0].shape;
       const n = sizeOf(shape);
-      const o = gpu.alloc(n * 4);
+      const o = gpu.allocFor(out[0].dtype, n);
       if (n === 0) return [o];
       const t = wgslType(x.dtype);
       const [s, st] = coalesce(shape, [c, x, y].map((v) => broadcastStrides(v.shape, shape)));
@@ -230,9 +257,11 @@ ${ELEMENT_MAIN}
 }
 
 function castExpr(from: DType, to: DType): string {
-  if (to === "bool") return from === "float32" ? "select(0, 1, a != 0.0)" : "select(0, 1, a != 0)";
+  const float = from === "float32" || from === "float16";
+  if (to === "bool") return float ? "select(0, 1, a != 0.0)" : "select(0, 1, a != 0)";
   if (to === "float32") return "f32(a)";
-  return from === "float32" ? "i32(a)" : "a";
+  if (to === "float16") return "toT(f32(a))";
+  return float ? "i32(a)" : "a";
 }
 
 function castKernel(gpu: Gpu): KernelEntry {
@@ -240,7 +269,7 @@ function castKernel(gpu: Gpu): KernelEntry {
     supports: (inputs) => withinLimits(gpu, inputs),
     run(inputs: readonly Tensor[], a: { dtype: DType }): unknown[] {
       const x = inputs[0];
-      const o = gpu.alloc(x.size * 4);
+      const o = gpu.allocFor(a.dtype, x.size);
       if (x.size === 0) return [o];
       const pipe = gpu.pipeline(
         `cast/${x.dtype}/${a.dtype}`,
@@ -251,7 +280,7 @@ function castKernel(gpu: Gpu): KernelEntry {
               type: wgslType(a.dtype),
               write: true,
             }])
-          }
+          }${a.dtype === "float16" ? floatStore("f16") : ""}
 ${ELEMENT_MAIN}
   let a = X[i];
   O[i] = ${castExpr(x.dtype, a.dtype)};
@@ -279,13 +308,14 @@ export function elementwiseKernels(gpu: Gpu): Record<string, KernelEntry> {
           out[0].shape,
           0,
           broadcastStrides(inputs[0].shape, out[0].shape),
+          inputs[0].dtype,
         ),
       ],
     },
     copy: {
       supports,
       run: (inputs): GpuBuffer[] => [
-        copyStrided(gpu, "copy", bufOf(inputs[0]), [inputs[0].size], 0, [1]),
+        copyStrided(gpu, "copy", bufOf(inputs[0]), [inputs[0].size], 0, [1], inputs[0].dtype),
       ],
     },
   };

@@ -3,13 +3,15 @@
  * memory as vec4 columns; each thread keeps its 4×4 outputs in four `vec4<f32>` accumulators
  * (private arrays indexed at run time end up in slow memory after WGSL→SPIR-V). Batches run along
  * the grid's z with broadcast batch strides; `transA`/`transB` only change how tiles are loaded.
+ * float16 operands are loaded as f16 and widened into the f32 tiles, so products accumulate in f32;
+ * results are rounded to f16 when stored.
  *
  * @module
  */
 
 import type { KernelEntry, MatmulAttrs, Tensor, TensorSpec } from "../../core/mod.ts";
 import { broadcastStrides, sizeOf } from "../../core/mod.ts";
-import { bufOf, prelude, withinLimits } from "./device.ts";
+import { bufOf, floatStore, prelude, withinLimits } from "./device.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
 
 const TILE = 64;
@@ -27,10 +29,10 @@ function loadA(transA: boolean): string {
       var v = vec4<f32>(0.0);
       if (kk < K) {
         let row = aOff + kk * M + m0 + mq;
-        if (m0 + mq < M) { v.x = A[row]; }
-        if (m0 + mq + 1u < M) { v.y = A[row + 1u]; }
-        if (m0 + mq + 2u < M) { v.z = A[row + 2u]; }
-        if (m0 + mq + 3u < M) { v.w = A[row + 3u]; }
+        if (m0 + mq < M) { v.x = f32(A[row]); }
+        if (m0 + mq + 1u < M) { v.y = f32(A[row + 1u]); }
+        if (m0 + mq + 2u < M) { v.z = f32(A[row + 2u]); }
+        if (m0 + mq + 3u < M) { v.w = f32(A[row + 3u]); }
       }
       As[k * 16u + mq / 4u] = v;
     }`;
@@ -41,7 +43,7 @@ function loadA(transA: boolean): string {
       let row = aOff + mm * K + k0 + kq;
       for (var j = 0u; j < 4u; j++) {
         var v = 0.0;
-        if (mm < M && k0 + kq + j < K) { v = A[row + j]; }
+        if (mm < M && k0 + kq + j < K) { v = f32(A[row + j]); }
         As[(kq + j) * 16u + m / 4u][m % 4u] = v;
       }
     }`;
@@ -55,10 +57,10 @@ function loadB(transB: boolean): string {
       var v = vec4<f32>(0.0);
       if (kk < K) {
         let row = bOff + kk * N + n0 + nq;
-        if (n0 + nq < N) { v.x = B[row]; }
-        if (n0 + nq + 1u < N) { v.y = B[row + 1u]; }
-        if (n0 + nq + 2u < N) { v.z = B[row + 2u]; }
-        if (n0 + nq + 3u < N) { v.w = B[row + 3u]; }
+        if (n0 + nq < N) { v.x = f32(B[row]); }
+        if (n0 + nq + 1u < N) { v.y = f32(B[row + 1u]); }
+        if (n0 + nq + 2u < N) { v.z = f32(B[row + 2u]); }
+        if (n0 + nq + 3u < N) { v.w = f32(B[row + 3u]); }
       }
       Bs[k * 16u + nq / 4u] = v;
     }`;
@@ -69,7 +71,7 @@ function loadB(transB: boolean): string {
       let row = bOff + nn * K + k0 + kq;
       for (var j = 0u; j < 4u; j++) {
         var v = 0.0;
-        if (nn < N && k0 + kq + j < K) { v = B[row + j]; }
+        if (nn < N && k0 + kq + j < K) { v = f32(B[row + j]); }
         Bs[(kq + j) * 16u + n / 4u][n % 4u] = v;
       }
     }`;
@@ -81,15 +83,15 @@ function store(row: number, acc: string): string {
     if (m < M) {
       let o = cOff + m * N + n0 + tx * 4u;
       let n = n0 + tx * 4u;
-      if (n < N) { C[o] = ${acc}.x; }
-      if (n + 1u < N) { C[o + 1u] = ${acc}.y; }
-      if (n + 2u < N) { C[o + 2u] = ${acc}.z; }
-      if (n + 3u < N) { C[o + 3u] = ${acc}.w; }
+      if (n < N) { C[o] = toT(${acc}.x); }
+      if (n + 1u < N) { C[o + 1u] = toT(${acc}.y); }
+      if (n + 2u < N) { C[o + 2u] = toT(${acc}.z); }
+      if (n + 3u < N) { C[o + 3u] = toT(${acc}.w); }
     }
   }`;
 }
 
-function matmulSource(transA: boolean, transB: boolean, br: number): string {
+function matmulSource(transA: boolean, transB: boolean, br: number, t: "f32" | "f16"): string {
   const batch: string[] = [];
   for (let d = br - 1; d >= 0; d--) {
     batch.push(
@@ -99,11 +101,11 @@ function matmulSource(transA: boolean, transB: boolean, br: number): string {
   }
   return `${
     prelude([
-      { name: "A", type: "f32" },
-      { name: "B", type: "f32" },
-      { name: "C", type: "f32", write: true },
+      { name: "A", type: t },
+      { name: "B", type: t },
+      { name: "C", type: t, write: true },
     ])
-  }
+  }${floatStore(t)}
 var<workgroup> As: array<vec4<f32>, ${BK * 16}>;
 var<workgroup> Bs: array<vec4<f32>, ${BK * 16}>;
 @compute @workgroup_size(16, 16)
@@ -143,7 +145,7 @@ function matmulKernel(
   a: MatmulAttrs,
   os: readonly number[],
 ): GpuBuffer {
-  const out = gpu.alloc(sizeOf(os) * 4);
+  const out = gpu.allocFor(x.dtype, sizeOf(os));
   const m = os[os.length - 2], n = os[os.length - 1];
   const k = a.transA ? x.shape[x.ndim - 2] : x.shape[x.ndim - 1];
   const batch = os.slice(0, -2);
@@ -155,9 +157,10 @@ function matmulKernel(
   const keep = batch.map((s, i) => s !== 1 ? i : -1).filter((i) => i >= 0);
   const bs = keep.map((i) => batch[i]);
   const br = bs.length;
+  const t = x.dtype === "float16" ? "f16" : "f32";
   const pipe = gpu.pipeline(
-    `matmul/${a.transA ? "T" : "N"}${a.transB ? "T" : "N"}/${br}`,
-    () => matmulSource(a.transA, a.transB, br),
+    `matmul/${t}/${a.transA ? "T" : "N"}${a.transB ? "T" : "N"}/${br}`,
+    () => matmulSource(a.transA, a.transB, br, t),
   );
   gpu.dispatch(
     "matmul",
@@ -173,7 +176,7 @@ function matmulKernel(
 export function matmulKernels(gpu: Gpu): Record<string, KernelEntry> {
   return {
     matmul: {
-      dtypes: ["float32"],
+      dtypes: ["float32", "float16"],
       supports(inputs: readonly Tensor[]) {
         const lim = withinLimits(gpu, inputs);
         if (lim !== true) return lim;

@@ -4,7 +4,9 @@
  * with their backward ops) in float32, int32 and bool (stored as one i32 per element). Buffers come
  * from a caching allocator, pipelines are cached by op, dtype and rank, and all dispatches share a
  * command encoder that is submitted in batches. Readback is asynchronous only (`await t.data()`,
- * `await t.toAsync("cpu")`). float16 is not offered: denn has no float16 dtype yet.
+ * `await t.toAsync("cpu")`). float16 tensors are stored and computed as `f16` where the adapter
+ * offers `shader-f16` (reductions, matmul and conv accumulate in f32); elsewhere float16 kernels
+ * decline, and `explain()` / dispatch errors say why.
  *
  * @example
  * ```ts ignore
@@ -21,7 +23,7 @@
 
 import { definePlugin } from "../../core/mod.ts";
 import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
-import { Gpu } from "./device.ts";
+import { gateFloat16, Gpu } from "./device.ts";
 import type { GpuBuffer, MemoryStats } from "./device.ts";
 import { elementwiseKernels } from "./elementwise.ts";
 import { reduceKernels } from "./reduce.ts";
@@ -29,6 +31,7 @@ import { movementKernels } from "./movement.ts";
 import { matmulKernels } from "./matmul.ts";
 import { convKernels } from "./conv.ts";
 import { poolKernels } from "./pool.ts";
+import { optimKernels } from "./optim.ts";
 
 export { Gpu } from "./device.ts";
 export type { GpuBuffer, GpuOptions, MemoryStats } from "./device.ts";
@@ -41,6 +44,11 @@ export interface WebGpuOptions {
   requiredLimits?: Record<string, number>;
   /** Ask for the fallback (software) adapter. */
   forceFallbackAdapter?: boolean;
+  /**
+   * Request `shader-f16` where the adapter offers it, for float16 kernels (default true); false
+   * makes float16 kernels decline as on an adapter without it.
+   */
+  f16?: boolean;
   /** Dispatches recorded before the shared command encoder is submitted (default 128). */
   batchSize?: number;
   /** Most bytes of freed device buffers kept for reuse (default 256 MiB). */
@@ -94,14 +102,15 @@ export function webgpuBackend(gpu: Gpu): BackendDef {
     download: (handle: unknown, dtype: DType, size: number) =>
       gpu.download(handle as GpuBuffer, dtype, size),
     free: (handle: unknown) => gpu.free(handle as GpuBuffer),
-    kernels: {
+    kernels: gateFloat16(gpu, {
       ...elementwiseKernels(gpu),
       ...reduceKernels(gpu),
       ...movementKernels(gpu),
       ...matmulKernels(gpu),
       ...convKernels(gpu),
       ...poolKernels(gpu),
-    },
+      ...optimKernels(gpu),
+    }),
   };
 }
 
@@ -161,7 +170,9 @@ export async function webgpu(options: WebGpuOptions = {}): Promise<WebGpuPlugin>
   }
   let device: GPUDevice;
   try {
+    const f16 = (options.f16 ?? true) && adapter.features.has("shader-f16");
     device = await adapter.requestDevice({
+      requiredFeatures: f16 ? ["shader-f16"] : [],
       requiredLimits: {
         maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
         maxBufferSize: adapter.limits.maxBufferSize,

@@ -2,7 +2,7 @@
  * webgpu movement kernels: one strided-copy kernel (permute, slice, expand, copy), sliceBackward and
  * pad as one-thread-per-output masks, cat as one copy per input, gather, and an atomic-free
  * scatterAdd (one thread per output element looping over the indexed dim). Moves copy raw 32-bit
- * words, so one pipeline serves every dtype.
+ * words, so one pipeline serves every 4-byte dtype; float16 gets the same kernels over `f16`.
  *
  * Index values out of range are not reported (a kernel cannot throw): gather reads 0 and
  * scatterAdd ignores them. The cpu backend throws for them.
@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
+import type { DType, KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
 import { sizeOf, sliceView, stridesOf } from "../../core/mod.ts";
 import {
   bufOf,
@@ -25,9 +25,14 @@ import {
 } from "./device.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
 
+// Raw element type moved by the dtype-agnostic kernels: 32-bit words, or f16 halves.
+function word(dtype: DType): "u32" | "f16" {
+  return dtype === "float16" ? "f16" : "u32";
+}
+
 /**
  * Copies the strided view (`offset`, `strides` over `shape`) of `src` into a new contiguous buffer;
- * strides may be 0 (broadcast) or negative.
+ * strides may be 0 (broadcast) or negative. Elements are 4 bytes unless `dtype` is float16.
  */
 export function copyStrided(
   gpu: Gpu,
@@ -36,16 +41,18 @@ export function copyStrided(
   shape: readonly number[],
   offset: number,
   strides: readonly number[],
+  dtype: DType = "float32",
 ): GpuBuffer {
   const n = sizeOf(shape);
-  const out = gpu.alloc(n * 4);
+  const out = gpu.allocFor(dtype, n);
   if (n === 0) return out;
   const [s, [st]] = coalesce(shape, [strides]);
   const r = s.length;
+  const w = word(dtype);
   const pipe = gpu.pipeline(
-    `strided/${r}`,
+    `strided/${w}/${r}`,
     () =>
-      `${prelude([{ name: "X", type: "u32" }, { name: "O", type: "u32", write: true }])}
+      `${prelude([{ name: "X", type: w }, { name: "O", type: w, write: true }])}
 ${ELEMENT_MAIN}
   ${stridedOffsets(["o"], "i", r, 2, [2 + r])}
   O[i] = X[u32(P(1u) + o)];
@@ -73,7 +80,7 @@ function placeKernel(
   fill: number,
 ): GpuBuffer {
   const n = sizeOf(outShape);
-  const out = gpu.alloc(n * 4);
+  const out = gpu.allocFor(src.dtype, n);
   if (n === 0) return out;
   const r = outShape.length;
   const t = wgslType(src.dtype);
@@ -90,12 +97,12 @@ function placeKernel(
 ${ELEMENT_MAIN}
   var ok = true; var o = 0; var r = i;
   ${body.join("\n  ")}
-  if (ok) { O[i] = X[u32(o)]; } else { O[i] = ${t === "f32" ? "PF(1u)" : "P(1u)"}; }
+  if (ok) { O[i] = X[u32(o)]; } else { O[i] = ${t === "i32" ? "P(1u)" : `${t}(PF(1u))`}; }
 }`;
   });
   const params = [
     n,
-    src.dtype === "float32" ? fbits(fill) : fill,
+    t === "i32" ? fill : fbits(fill),
     ...outShape,
     ...before,
     ...steps,
@@ -109,10 +116,11 @@ ${ELEMENT_MAIN}
 // One thread per index element: its coordinate with the `dim` entry replaced by the index value.
 function gatherKernel(gpu: Gpu, x: Tensor, index: Tensor, dim: number): GpuBuffer {
   const n = index.size;
-  const out = gpu.alloc(n * 4);
+  const out = gpu.allocFor(x.dtype, n);
   if (n === 0) return out;
   const r = index.ndim;
-  const pipe = gpu.pipeline(`gather/${r}/${dim}`, () => {
+  const w = word(x.dtype);
+  const pipe = gpu.pipeline(`gather/${w}/${r}/${dim}`, () => {
     const body: string[] = [];
     for (let d = r - 1; d >= 0; d--) {
       body.push(`{ let sz = PU(${2 + d}u); let c = i32(r % sz); r = r / sz;
@@ -120,14 +128,14 @@ function gatherKernel(gpu: Gpu, x: Tensor, index: Tensor, dim: number): GpuBuffe
     }
     return `${
       prelude([
-        { name: "X", type: "u32" },
+        { name: "X", type: w },
         { name: "I", type: "i32" },
-        { name: "O", type: "u32", write: true },
+        { name: "O", type: w, write: true },
       ])
     }
 ${ELEMENT_MAIN}
   let v = I[i];
-  if (v < 0 || v >= P(1u)) { O[i] = 0u; return; }
+  if (v < 0 || v >= P(1u)) { O[i] = ${w}(0); return; }
   var o = 0; var r = i;
   ${body.join("\n  ")}
   O[i] = X[u32(o)];
@@ -146,10 +154,12 @@ function scatterAddKernel(
   shape: readonly number[],
 ): GpuBuffer {
   const n = sizeOf(shape);
-  const out = gpu.alloc(n * 4);
+  const out = gpu.allocFor(src.dtype, n);
   if (n === 0) return out;
   const r = shape.length;
   const t = wgslType(src.dtype);
+  // float16 sums accumulate in f32.
+  const acc = t === "f16" ? "f32" : t;
   // For output coordinate c, the candidates are index positions p with p_d = c_d off `dim` (which
   // must lie inside the index shape) and any p_dim; each matching index value adds src[p].
   const pipe = gpu.pipeline(`scatterAdd/${t}/${r}/${dim}`, () => {
@@ -172,16 +182,16 @@ function scatterAddKernel(
 ${ELEMENT_MAIN}
   var inside = true; var base = 0; var tgt = 0; var r = i;
   ${body.join("\n  ")}
-  var acc = ${t}(0);
+  var acc = ${acc}(0);
   if (inside) {
     let len = P(1u);
     let step = P(${2 + 2 * r + dim}u);
     for (var j = 0; j < len; j++) {
       let p = u32(base + j * step);
-      if (I[p] == tgt) { acc += S[p]; }
+      if (I[p] == tgt) { acc += ${acc}(S[p]); }
     }
   }
-  O[i] = acc;
+  O[i] = ${t}(acc);
 }`;
   });
   const params = [n, index.shape[dim], ...shape, ...index.shape, ...stridesOf(index.shape)];
@@ -196,13 +206,15 @@ function catKernel(
   outShape: readonly number[],
 ): GpuBuffer {
   const n = sizeOf(outShape);
-  const out = gpu.alloc(n * 4);
+  const dtype = inputs[0].dtype;
+  const out = gpu.allocFor(dtype, n);
   if (n === 0) return out;
   const rowOut = sizeOf(outShape.slice(dim));
+  const w = word(dtype);
   const pipe = gpu.pipeline(
-    "cat",
+    `cat/${w}`,
     () =>
-      `${prelude([{ name: "X", type: "u32" }, { name: "O", type: "u32", write: true }])}
+      `${prelude([{ name: "X", type: w }, { name: "O", type: w, write: true }])}
 ${ELEMENT_MAIN}
   let row = PU(1u);
   O[(i / row) * PU(2u) + PU(3u) + i % row] = X[i];
@@ -234,14 +246,26 @@ export function movementKernels(gpu: Gpu): Record<string, KernelEntry> {
       run(inputs, a: { dims: number[] }, out: readonly TensorSpec[]) {
         const x = inputs[0];
         const st = stridesOf(x.shape);
-        return [copyStrided(gpu, "permute", bufOf(x), out[0].shape, 0, a.dims.map((d) => st[d]))];
+        return [
+          copyStrided(
+            gpu,
+            "permute",
+            bufOf(x),
+            out[0].shape,
+            0,
+            a.dims.map((d) => st[d]),
+            x.dtype,
+          ),
+        ];
       },
     },
     slice: {
       supports,
       run(inputs, a: SliceAttrs, out: readonly TensorSpec[]) {
         const [off, st] = sliceView(inputs[0].shape, a);
-        return [copyStrided(gpu, "slice", bufOf(inputs[0]), out[0].shape, off, st)];
+        return [
+          copyStrided(gpu, "slice", bufOf(inputs[0]), out[0].shape, off, st, inputs[0].dtype),
+        ];
       },
     },
     sliceBackward: {

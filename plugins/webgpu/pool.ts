@@ -2,7 +2,8 @@
  * webgpu pooling kernels: max pooling (values and the flat argmax index within each input plane,
  * as i32), average pooling with PyTorch's padding, ceil-mode and divisor rules, adaptive average
  * pooling, and their backward ops. Backward kernels run one thread per input pixel and gather the
- * windows that cover it, so no atomics are needed.
+ * windows that cover it, so no atomics are needed. float16 tensors are read as f16, summed in f32
+ * and rounded once when stored.
  *
  * @module
  */
@@ -15,8 +16,10 @@ import type {
   TensorSpec,
 } from "../../core/mod.ts";
 import { sizeOf } from "../../core/mod.ts";
-import { bufOf, ELEMENT_MAIN, elementGrid, prelude, withinLimits } from "./device.ts";
+import { bufOf, ELEMENT_MAIN, elementGrid, floatStore, prelude, withinLimits } from "./device.ts";
 import type { Binding, Gpu, GpuBuffer } from "./device.ts";
+
+type Float = "f32" | "f16";
 
 const DIMS = `
   let H = P(1u); let W = P(2u); let KH = P(3u); let KW = P(4u); let SH = P(5u); let SW = P(6u);
@@ -36,13 +39,14 @@ fn avgDiv(oy: i32, ox: i32) -> f32 {
   return f32(select((a1 - a0) * (b1 - b0), padded, P(13u) != 0));
 }`;
 
-const MAX_FORWARD = `${
-  prelude([
-    { name: "X", type: "f32" },
-    { name: "Y", type: "f32", write: true },
-    { name: "I", type: "i32", write: true },
-  ])
-}
+const MAX_FORWARD = (t: Float): string =>
+  `${
+    prelude([
+      { name: "X", type: t },
+      { name: "Y", type: t, write: true },
+      { name: "I", type: "i32", write: true },
+    ])
+  }${floatStore(t)}
 ${ELEMENT_MAIN}
 ${DIMS}
   let ox = ii % OW; let oy = (ii / OW) % OH; let base = (ii / (OW * OH)) * H * W;
@@ -54,21 +58,22 @@ ${DIMS}
   var m = -bitcast<f32>(0x7f800000u);
   for (var ih = h0; ih < h1; ih += DH) {
     for (var iw = w0; iw < w1; iw += DW) {
-      let v = X[base + ih * W + iw];
+      let v = f32(X[base + ih * W + iw]);
       if (v > m || v != v) { m = v; best = ih * W + iw; }
     }
   }
-  Y[i] = m;
+  Y[i] = toT(m);
   I[i] = best;
 }`;
 
-const MAX_BACKWARD = `${
-  prelude([
-    { name: "GY", type: "f32" },
-    { name: "I", type: "i32" },
-    { name: "DX", type: "f32", write: true },
-  ])
-}
+const MAX_BACKWARD = (t: Float): string =>
+  `${
+    prelude([
+      { name: "GY", type: t },
+      { name: "I", type: "i32" },
+      { name: "DX", type: t, write: true },
+    ])
+  }${floatStore(t)}
 ${ELEMENT_MAIN}
 ${DIMS}
   let iw = ii % W; let ih = (ii / W) % H; let plane = ii / (W * H);
@@ -80,32 +85,34 @@ ${DIMS}
   for (var oy = y0; oy <= y1; oy++) {
     for (var ox = x0; ox <= x1; ox++) {
       let o = (plane * OH + oy) * OW + ox;
-      if (I[o] == me) { acc += GY[o]; }
+      if (I[o] == me) { acc += f32(GY[o]); }
     }
   }
-  DX[i] = acc;
+  DX[i] = toT(acc);
 }`;
 
-const AVG_FORWARD = `${
-  prelude([{ name: "X", type: "f32" }, { name: "Y", type: "f32", write: true }])
-}${AVG_DIV}
+const AVG_FORWARD = (t: Float): string =>
+  `${prelude([{ name: "X", type: t }, { name: "Y", type: t, write: true }])}${AVG_DIV}${
+    floatStore(t)
+  }
 ${ELEMENT_MAIN}
 ${DIMS}
   let ox = ii % OW; let oy = (ii / OW) % OH; let base = (ii / (OW * OH)) * H * W;
   let d = avgDiv(oy, ox);
-  if (d == 0.0) { Y[i] = 0.0; return; }
+  if (d == 0.0) { Y[i] = toT(0.0); return; }
   let h0 = max(oy * SH - PH, 0); let w0 = max(ox * SW - PW, 0);
   let h1 = min(oy * SH - PH + KH, H); let w1 = min(ox * SW - PW + KW, W);
   var s = 0.0;
   for (var ih = h0; ih < h1; ih++) {
-    for (var iw = w0; iw < w1; iw++) { s += X[base + ih * W + iw]; }
+    for (var iw = w0; iw < w1; iw++) { s += f32(X[base + ih * W + iw]); }
   }
-  Y[i] = s / d;
+  Y[i] = toT(s / d);
 }`;
 
-const AVG_BACKWARD = `${
-  prelude([{ name: "GY", type: "f32" }, { name: "DX", type: "f32", write: true }])
-}${AVG_DIV}
+const AVG_BACKWARD = (t: Float): string =>
+  `${prelude([{ name: "GY", type: t }, { name: "DX", type: t, write: true }])}${AVG_DIV}${
+    floatStore(t)
+  }
 ${ELEMENT_MAIN}
 ${DIMS}
   let iw = ii % W; let ih = (ii / W) % H; let plane = ii / (W * H);
@@ -116,18 +123,17 @@ ${DIMS}
   for (var oy = y0; oy <= y1; oy++) {
     for (var ox = x0; ox <= x1; ox++) {
       let d = avgDiv(oy, ox);
-      if (d != 0.0) { acc += GY[(plane * OH + oy) * OW + ox] / d; }
+      if (d != 0.0) { acc += f32(GY[(plane * OH + oy) * OW + ox]) / d; }
     }
   }
-  DX[i] = acc;
+  DX[i] = toT(acc);
 }`;
 
 const ADAPTIVE_DIMS = `
   let H = P(1u); let W = P(2u); let OH = P(3u); let OW = P(4u); let ii = i32(i);`;
 
-const ADAPTIVE_FORWARD = `${
-  prelude([{ name: "X", type: "f32" }, { name: "Y", type: "f32", write: true }])
-}
+const ADAPTIVE_FORWARD = (t: Float): string =>
+  `${prelude([{ name: "X", type: t }, { name: "Y", type: t, write: true }])}${floatStore(t)}
 ${ELEMENT_MAIN}
 ${ADAPTIVE_DIMS}
   let ox = ii % OW; let oy = (ii / OW) % OH; let base = (ii / (OW * OH)) * H * W;
@@ -135,14 +141,13 @@ ${ADAPTIVE_DIMS}
   let w0 = (ox * W) / OW; let w1 = ((ox + 1) * W + OW - 1) / OW;
   var s = 0.0;
   for (var ih = h0; ih < h1; ih++) {
-    for (var iw = w0; iw < w1; iw++) { s += X[base + ih * W + iw]; }
+    for (var iw = w0; iw < w1; iw++) { s += f32(X[base + ih * W + iw]); }
   }
-  Y[i] = s / f32((h1 - h0) * (w1 - w0));
+  Y[i] = toT(s / f32((h1 - h0) * (w1 - w0)));
 }`;
 
-const ADAPTIVE_BACKWARD = `${
-  prelude([{ name: "GY", type: "f32" }, { name: "DX", type: "f32", write: true }])
-}
+const ADAPTIVE_BACKWARD = (t: Float): string =>
+  `${prelude([{ name: "GY", type: t }, { name: "DX", type: t, write: true }])}${floatStore(t)}
 ${ELEMENT_MAIN}
 ${ADAPTIVE_DIMS}
   let iw = ii % W; let ih = (ii / W) % H; let plane = ii / (W * H);
@@ -153,10 +158,10 @@ ${ADAPTIVE_DIMS}
     for (var ox = (iw * OW) / W; ox <= min(OW - 1, ((iw + 1) * OW) / W); ox++) {
       let w0 = (ox * W) / OW; let w1 = ((ox + 1) * W + OW - 1) / OW;
       if (iw < w0 || iw >= w1) { continue; }
-      acc += GY[(plane * OH + oy) * OW + ox] / f32((h1 - h0) * (w1 - w0));
+      acc += f32(GY[(plane * OH + oy) * OW + ox]) / f32((h1 - h0) * (w1 - w0));
     }
   }
-  DX[i] = acc;
+  DX[i] = toT(acc);
 }`;
 
 function poolParams(total: number, x: readonly number[], y: readonly number[], a: Pool2dAttrs) {
@@ -179,18 +184,24 @@ function poolParams(total: number, x: readonly number[], y: readonly number[], a
   ];
 }
 
+// Output 0 has the float dtype of input 0; a second output (max pooling's indices) is int32.
 function launch(
   gpu: Gpu,
   op: string,
-  code: string,
+  code: (t: Float) => string,
   inputs: readonly Tensor[],
   outs: number,
   total: number,
   params: number[],
 ): GpuBuffer[] {
-  const o = Array.from({ length: outs }, () => gpu.alloc(total * 4));
+  const dtype = inputs[0].dtype;
+  const o = Array.from(
+    { length: outs },
+    (_, k) => gpu.allocFor(k === 0 ? dtype : "int32", total),
+  );
   if (total === 0) return o;
-  const pipe = gpu.pipeline(op, () => code);
+  const t: Float = dtype === "float16" ? "f16" : "f32";
+  const pipe = gpu.pipeline(`${op}/${t}`, () => code(t));
   gpu.dispatch(
     op,
     pipe,
@@ -203,16 +214,17 @@ function launch(
 
 type WithShape<A> = A & { shape: number[] };
 
-const GATHER = `${
-  prelude([
-    { name: "G", type: "f32" },
-    { name: "I", type: "i32" },
-    { name: "O", type: "f32", write: true },
-  ] as Binding[])
-}
+const GATHER = (t: Float): string =>
+  `${
+    prelude([
+      { name: "G", type: t },
+      { name: "I", type: "i32" },
+      { name: "O", type: t, write: true },
+    ] as Binding[])
+  }${floatStore(t)}
 ${ELEMENT_MAIN}
   let k = I[i];
-  O[i] = select(0.0, G[(i / PU(2u)) * PU(1u) + u32(max(k, 0))], k >= 0);
+  O[i] = select(T(0.0), G[(i / PU(2u)) * PU(1u) + u32(max(k, 0))], k >= 0);
 }`;
 
 /** Pooling kernel table of the webgpu backend. */
@@ -220,7 +232,7 @@ export function poolKernels(gpu: Gpu): Record<string, KernelEntry> {
   const supports = (inputs: readonly Tensor[]) => withinLimits(gpu, inputs);
   return {
     maxPool2d: {
-      dtypes: ["float32"],
+      dtypes: ["float32", "float16"],
       supports,
       run(inputs, a: Pool2dAttrs, out: readonly TensorSpec[]) {
         const total = sizeOf(out[0].shape);
@@ -245,7 +257,7 @@ export function poolKernels(gpu: Gpu): Record<string, KernelEntry> {
       },
     },
     avgPool2d: {
-      dtypes: ["float32"],
+      dtypes: ["float32", "float16"],
       supports,
       run(inputs, a: Pool2dAttrs, out: readonly TensorSpec[]) {
         const total = sizeOf(out[0].shape);
@@ -262,7 +274,7 @@ export function poolKernels(gpu: Gpu): Record<string, KernelEntry> {
       },
     },
     adaptiveAvgPool2d: {
-      dtypes: ["float32"],
+      dtypes: ["float32", "float16"],
       supports,
       run(inputs, a: AdaptivePoolAttrs, out: readonly TensorSpec[]) {
         const total = sizeOf(out[0].shape);

@@ -2,6 +2,7 @@
  * webgpu reductions: sum, max and min over any set of dims, argmax/argmin and fused softmax /
  * logSoftmax. Kept and reduced dims are each merged where contiguous; an output whose reduction is
  * long gets a workgroup (strided loop plus a tree in workgroup memory), otherwise one thread.
+ * float16 inputs are read as f16 and reduced in f32, the result rounded once to f16.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import {
   coalesce,
   ELEMENT_MAIN,
   elementGrid,
+  floatStore,
   prelude,
   stridedOffsets,
   wgslType,
@@ -46,7 +48,7 @@ function reduceKernel(
   dims: readonly number[],
   outSize: number,
 ): GpuBuffer {
-  const out = gpu.alloc(outSize * 4);
+  const out = gpu.allocFor(x.dtype, outSize);
   if (outSize === 0) return out;
   const st = stridesOf(x.shape);
   const keptDims = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
@@ -55,26 +57,32 @@ function reduceKernel(
   const red = sizeOf(rs);
   const kr = ks.length, rr = rs.length;
   const t = wgslType(x.dtype);
+  // Accumulator type: f16 data is reduced in f32 and rounded once when stored.
+  const at = t === "f16" ? "f32" : t;
+  const load = t === "f16" ? "f32(X[u32(base + ro)])" : "X[u32(base + ro)]";
+  const store = (v: string) => (t === "f16" ? `toT(${v})` : v);
   const params = [outSize, red, ...ks, ...kst, ...rs, ...rst];
   const base = stridedOffsets(["base"], "i", kr, 2, [2 + kr]);
   const elem = stridedOffsets(["ro"], "j", rr, 2 + 2 * kr, [2 + 2 * kr + rr]);
-  const head = `${prelude([{ name: "X", type: t }, { name: "O", type: t, write: true }])}${INF}`;
+  const head = `${prelude([{ name: "X", type: t }, { name: "O", type: t, write: true }])}${INF}${
+    t === "f16" ? floatStore("f16") : ""
+  }`;
   if (red >= 128 && outSize < 8192) {
     // A workgroup per output: strided partial reductions, then a tree in workgroup memory.
     const pipe = gpu.pipeline(`reduceWg/${mode}/${t}/${kr}/${rr}`, () =>
       `${head}
-var<workgroup> part: array<${t}, ${RWG}>;
+var<workgroup> part: array<${at}, ${RWG}>;
 @compute @workgroup_size(${RWG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
   let i = wid.y * nwg.x + wid.x;
   let live = i < PU(0u);
   ${base}
-  var acc = ${identity(mode, t)};
+  var acc = ${identity(mode, at)};
   if (live) {
     for (var j = li; j < PU(1u); j += ${RWG}u) {
       ${elem}
-      let v = X[u32(base + ro)];
+      let v = ${load};
       ${combine(mode, "acc", "v")}
     }
   }
@@ -84,7 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (li < s) { let v = part[li + s]; var a = part[li]; ${combine(mode, "a", "v")} part[li] = a; }
     workgroupBarrier();
   }
-  if (live && li == 0u) { O[i] = part[0]; }
+  if (live && li == 0u) { O[i] = ${store("part[0]")}; }
 }`);
     const x0 = Math.min(outSize, 65535);
     gpu.dispatch(mode, pipe, [bufOf(x), out.buffer], params, [x0, Math.ceil(outSize / x0), 1]);
@@ -94,13 +102,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     `${head}
 ${ELEMENT_MAIN}
   ${base}
-  var acc = ${identity(mode, t)};
+  var acc = ${identity(mode, at)};
   for (var j = 0u; j < PU(1u); j++) {
     ${elem}
-    let v = X[u32(base + ro)];
+    let v = ${load};
     ${combine(mode, "acc", "v")}
   }
-  O[i] = acc;
+  O[i] = ${store("acc")};
 }`);
   gpu.dispatch(mode, pipe, [bufOf(x), out.buffer], params, elementGrid(outSize));
   return out;
@@ -145,25 +153,28 @@ ${ELEMENT_MAIN}
 function softmaxKernel(gpu: Gpu, x: Tensor, dim: number, log: boolean): GpuBuffer {
   const [outer, n, inner] = blocks(x.shape, dim);
   const rows = outer * inner;
-  const out = gpu.alloc(x.size * 4);
+  const out = gpu.allocFor(x.dtype, x.size);
   if (x.size === 0) return out;
   const op = log ? "logSoftmax" : "softmax";
+  const t = x.dtype === "float16" ? "f16" : "f32";
   const pipe = gpu.pipeline(
-    op,
+    `${op}/${t}`,
     () =>
-      `${prelude([{ name: "X", type: "f32" }, { name: "O", type: "f32", write: true }])}${INF}
+      `${prelude([{ name: "X", type: t }, { name: "O", type: t, write: true }])}${INF}${
+        floatStore(t)
+      }
 ${ELEMENT_MAIN}
   let n = PU(1u); let inner = PU(2u);
   let b = (i / inner) * n * inner + i % inner;
   var m = -inff();
-  for (var r = 0u; r < n; r++) { let v = X[b + r * inner]; if (v > m || v != v) { m = v; } }
+  for (var r = 0u; r < n; r++) { let v = f32(X[b + r * inner]); if (v > m || v != v) { m = v; } }
   if (m == -inff()) { m = 0.0; }
   var s = 0.0;
-  for (var r = 0u; r < n; r++) { s += exp(X[b + r * inner] - m); }
+  for (var r = 0u; r < n; r++) { s += exp(f32(X[b + r * inner]) - m); }
   ${
         log
-          ? "let ls = m + log(s);\n  for (var r = 0u; r < n; r++) { let k = b + r * inner; O[k] = X[k] - ls; }"
-          : "let inv = 1.0 / s;\n  for (var r = 0u; r < n; r++) { let k = b + r * inner; O[k] = exp(X[k] - m) * inv; }"
+          ? "let ls = m + log(s);\n  for (var r = 0u; r < n; r++) { let k = b + r * inner; O[k] = toT(f32(X[k]) - ls); }"
+          : "let inv = 1.0 / s;\n  for (var r = 0u; r < n; r++) { let k = b + r * inner; O[k] = toT(exp(f32(X[k]) - m) * inv); }"
       }
 }`,
   );
@@ -194,12 +205,12 @@ export function reduceKernels(gpu: Gpu): Record<string, KernelEntry> {
     },
     softmax: {
       supports,
-      dtypes: ["float32"],
+      dtypes: ["float32", "float16"],
       run: (i, a: { dim: number }) => [softmaxKernel(gpu, i[0], a.dim, false)],
     },
     logSoftmax: {
       supports,
-      dtypes: ["float32"],
+      dtypes: ["float32", "float16"],
       run: (i, a: { dim: number }) => [softmaxKernel(gpu, i[0], a.dim, true)],
     },
   };

@@ -85,12 +85,12 @@ Deno.test("errors: wrong dtype", () => {
   fails(
     () => tensor([[1, 2]], { dtype: "int32" }).matmul(randn([2, 2])),
     DTypeError,
-    "matmul: expected float32 operands, got int32 and float32",
+    "matmul: expected floating-point operands of one dtype, got int32 and float32",
   );
   fails(
     () => F.conv2d(zeros([1, 1, 3, 3], { dtype: "int32" }), randn([1, 1, 1, 1])),
     DTypeError,
-    "conv2d: expected float32 input, weight and bias, got int32, float32",
+    "conv2d: expected floating-point input, weight and bias of one dtype, got int32, float32",
   );
   fails(
     () => randn([2, 4]).gather(1, tensor([[1]])),
@@ -100,7 +100,7 @@ Deno.test("errors: wrong dtype", () => {
   fails(
     () => tensor([1, 2], { dtype: "int32", requiresGrad: true }),
     DTypeError,
-    "requiresGrad_: only float32 tensors can require grad, got int32",
+    "requiresGrad_: only floating-point tensors can require grad, got int32",
   );
   fails(() => tensor([true]).neg(), DTypeError, "neg: not defined for bool tensors");
 });

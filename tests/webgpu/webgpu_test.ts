@@ -156,7 +156,7 @@ test("where, cast, expand, copy", async () => {
     randint(0, 9, [6]),
     randint(0, 9, [1]),
   ]);
-  const srcs: Record<DType, Tensor> = {
+  const srcs: Record<string, Tensor> = {
     float32: tensor([-2.7, -0.5, 0, 0.4, 3.9, 1e9]),
     int32: tensor([-3, 0, 1, 7, 0, 2], { dtype: "int32" }),
     bool: tensor([true, false, true, true, false, false]),

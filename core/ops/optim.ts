@@ -1,0 +1,341 @@
+/**
+ * Fused optimizer updates: one op per parameter update of SGD, Adam/AdamW and RMSprop, so a backend
+ * can run the whole update in one pass over the data instead of several elementwise ops each
+ * allocating a full-size intermediate. Each op decomposes into the elementwise ops the optimizers
+ * used before (the same formulas, in the same order), so a backend without the kernel still runs
+ * it. The ops are not differentiable and return new tensors; {@linkcode assignStorage} then moves
+ * a result into the parameter's (or state's) storage without a copy, keeping tensor identities and
+ * views.
+ *
+ * @example
+ * ```ts
+ * import "../../plugins/cpu/mod.ts";
+ * import { assignStorage, sgdUpdate, tensor } from "../mod.ts";
+ * const p = tensor([1, 2]);
+ * const [next] = sgdUpdate(p, tensor([0.5, -1]), null, { lr: 0.1 });
+ * assignStorage(p, next);
+ * console.log(p.toArraySync()); // [0.95, 2.1]
+ * ```
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { isFloating } from "../dtype.ts";
+import { DTypeError, ValueError } from "../errors.ts";
+import { apply, defineOp } from "../registry.ts";
+import type { OpDef, TensorSpec } from "../registry.ts";
+import { sameShape, shapeStr } from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
+
+/** Attributes of {@linkcode sgdUpdate} (as `torch.optim.SGD`'s options, plus `first`). */
+export interface SgdUpdateAttrs {
+  /** Learning rate η. */
+  lr: number;
+  /** Momentum μ (0: no momentum buffer). */
+  momentum: number;
+  /** Dampening τ. */
+  dampening: number;
+  /** Weight decay λ, added to the gradient. */
+  weightDecay: number;
+  /** Nesterov momentum. */
+  nesterov: boolean;
+  /** Ascend instead of descend. */
+  maximize: boolean;
+  /** First step with momentum: the buffer starts as the gradient (no buffer input). */
+  first: boolean;
+}
+
+/** Attributes of {@linkcode adamUpdate} (as `torch.optim.Adam`'s options, plus the step count). */
+export interface AdamUpdateAttrs {
+  /** Learning rate η. */
+  lr: number;
+  /** Decay rate β₁ of the first moment. */
+  beta1: number;
+  /** Decay rate β₂ of the second moment. */
+  beta2: number;
+  /** Added to the denominator. */
+  eps: number;
+  /** Weight decay λ. */
+  weightDecay: number;
+  /** Decoupled weight decay (AdamW: w ← w·(1 − ηλ)) instead of adding λw to the gradient. */
+  decoupled: boolean;
+  /** Use the running maximum of the second moment (AMSGrad; needs the `vmax` input). */
+  amsgrad: boolean;
+  /** Ascend instead of descend. */
+  maximize: boolean;
+  /** The step number t ≥ 1 of this update (bias correction). */
+  step: number;
+}
+
+/** Attributes of {@linkcode rmspropUpdate} (as `torch.optim.RMSprop`'s options). */
+export interface RmspropUpdateAttrs {
+  /** Learning rate η. */
+  lr: number;
+  /** Smoothing constant α. */
+  alpha: number;
+  /** Added to the denominator. */
+  eps: number;
+  /** Weight decay λ, added to the gradient. */
+  weightDecay: number;
+  /** Momentum μ (0: no momentum buffer input). */
+  momentum: number;
+  /** Normalise by the estimated variance (needs the gradient-average input). */
+  centered: boolean;
+  /** Ascend instead of descend. */
+  maximize: boolean;
+}
+
+const num = z.number();
+const sgdSchema = z.object({
+  lr: num,
+  momentum: num.default(0),
+  dampening: num.default(0),
+  weightDecay: num.default(0),
+  nesterov: z.boolean().default(false),
+  maximize: z.boolean().default(false),
+  first: z.boolean().default(false),
+});
+const adamSchema = z.object({
+  lr: num,
+  beta1: num.default(0.9),
+  beta2: num.default(0.999),
+  eps: num.default(1e-8),
+  weightDecay: num.default(0),
+  decoupled: z.boolean().default(false),
+  amsgrad: z.boolean().default(false),
+  maximize: z.boolean().default(false),
+  step: z.number().int().min(1),
+});
+const rmspropSchema = z.object({
+  lr: num,
+  alpha: num.default(0.99),
+  eps: num.default(1e-8),
+  weightDecay: num.default(0),
+  momentum: num.default(0),
+  centered: z.boolean().default(false),
+  maximize: z.boolean().default(false),
+});
+
+// Every input is a float tensor of the parameter's shape and dtype; there are `count` outputs like it.
+function inferLike(name: string, inputs: readonly Tensor[], want: number, count: number) {
+  if (inputs.length !== want) {
+    throw new ValueError(
+      `${name}: expected ${want} input tensors for these attributes, got ${inputs.length}`,
+    );
+  }
+  const p = inputs[0];
+  if (!isFloating(p.dtype)) {
+    throw new DTypeError(`${name}: expected floating-point tensors, got ${p.dtype}`);
+  }
+  for (let i = 1; i < inputs.length; i++) {
+    const t = inputs[i];
+    if (t.dtype !== p.dtype || !sameShape(t.shape, p.shape)) {
+      throw new ValueError(
+        `${name}: input ${i} is ${t.dtype} ${shapeStr(t.shape)}, expected ${p.dtype} ${
+          shapeStr(p.shape)
+        } like the parameter`,
+      );
+    }
+  }
+  const spec: TensorSpec = { shape: p.shape as number[], dtype: p.dtype };
+  return Array.from({ length: count }, () => spec);
+}
+
+const sgdOp: OpDef<SgdUpdateAttrs> = defineOp<SgdUpdateAttrs>({
+  name: "sgdUpdate",
+  attrs: sgdSchema,
+  differentiable: false,
+  infer(inputs, a): TensorSpec[] {
+    const m = a.momentum !== 0;
+    return inferLike("sgdUpdate", inputs, m && !a.first ? 3 : 2, m ? 2 : 1);
+  },
+  // Exactly the formulas SGD.step used before the fused op.
+  decompose([p, grad, buf], a): Tensor[] {
+    let d = a.maximize ? grad.neg() : grad;
+    if (a.weightDecay !== 0) d = d.add(p.mul(a.weightDecay));
+    if (a.momentum === 0) return [p.sub(d.mul(a.lr))];
+    const damp = 1 - a.dampening;
+    const b = a.first ? d.clone() : buf.mul(a.momentum).add(damp === 1 ? d : d.mul(damp));
+    d = a.nesterov ? d.add(b.mul(a.momentum)) : b;
+    return [p.sub(d.mul(a.lr)), b];
+  },
+});
+
+const adamOp: OpDef<AdamUpdateAttrs> = defineOp<AdamUpdateAttrs>({
+  name: "adamUpdate",
+  attrs: adamSchema,
+  differentiable: false,
+  infer(inputs, a): TensorSpec[] {
+    return inferLike("adamUpdate", inputs, a.amsgrad ? 5 : 4, a.amsgrad ? 4 : 3);
+  },
+  // Exactly the formulas Adam.step used before the fused op.
+  decompose([p, grad, m, v, vmax], a): Tensor[] {
+    let g = a.maximize ? grad.neg() : grad;
+    if (a.weightDecay !== 0) {
+      if (a.decoupled) p = p.mul(1 - a.lr * a.weightDecay);
+      else g = g.add(p.mul(a.weightDecay));
+    }
+    const m2 = m.mul(a.beta1).add(g.mul(1 - a.beta1));
+    const v2 = v.mul(a.beta2).add(g.mul(g).mul(1 - a.beta2));
+    const vmax2 = a.amsgrad ? vmax.maximum(v2) : null;
+    const stepSize = a.lr / (1 - a.beta1 ** a.step);
+    const denom = (vmax2 ?? v2).sqrt().div(Math.sqrt(1 - a.beta2 ** a.step)).add(a.eps);
+    const p2 = p.sub(m2.div(denom).mul(stepSize));
+    return vmax2 ? [p2, m2, v2, vmax2] : [p2, m2, v2];
+  },
+});
+
+const rmspropOp: OpDef<RmspropUpdateAttrs> = defineOp<RmspropUpdateAttrs>({
+  name: "rmspropUpdate",
+  attrs: rmspropSchema,
+  differentiable: false,
+  infer(inputs, a): TensorSpec[] {
+    const n = 3 + (a.momentum > 0 ? 1 : 0) + (a.centered ? 1 : 0);
+    return inferLike("rmspropUpdate", inputs, n, n - 1);
+  },
+  // Exactly the formulas RMSprop.step used before the fused op.
+  decompose(inputs, a): Tensor[] {
+    const [p, grad, sq] = inputs;
+    const buf = a.momentum > 0 ? inputs[3] : null;
+    const ga = a.centered ? inputs[a.momentum > 0 ? 4 : 3] : null;
+    let g = a.maximize ? grad.neg() : grad;
+    if (a.weightDecay !== 0) g = g.add(p.mul(a.weightDecay));
+    const sq2 = sq.mul(a.alpha).add(g.mul(g).mul(1 - a.alpha));
+    const ga2 = ga ? ga.mul(a.alpha).add(g.mul(1 - a.alpha)) : null;
+    const avg = (ga2 ? sq2.sub(ga2.mul(ga2)) : sq2).sqrt().add(a.eps);
+    const out = [p, sq2];
+    if (buf) {
+      const buf2 = buf.mul(a.momentum).add(g.div(avg));
+      out[0] = p.sub(buf2.mul(a.lr));
+      out.push(buf2);
+    } else out[0] = p.sub(g.div(avg).mul(a.lr));
+    if (ga2) out.push(ga2);
+    return out;
+  },
+});
+
+/**
+ * One SGD update of a parameter: returns `[p', buf']` with momentum, else `[p']`. `buf` is the
+ * momentum buffer, null without momentum or on the first step (`attrs.first`, where the buffer
+ * starts as the gradient). Unset attributes default as in `torch.optim.SGD`.
+ */
+export function sgdUpdate(
+  p: Tensor,
+  grad: Tensor,
+  buf: Tensor | null,
+  attrs: Partial<SgdUpdateAttrs> & { lr: number },
+): Tensor[] {
+  const a: SgdUpdateAttrs = {
+    lr: attrs.lr,
+    momentum: attrs.momentum ?? 0,
+    dampening: attrs.dampening ?? 0,
+    weightDecay: attrs.weightDecay ?? 0,
+    nesterov: attrs.nesterov ?? false,
+    maximize: attrs.maximize ?? false,
+    first: attrs.first ?? buf === null,
+  };
+  return apply(sgdOp, buf && a.momentum !== 0 && !a.first ? [p, grad, buf] : [p, grad], a);
+}
+
+/**
+ * One Adam (or, with `decoupled`, AdamW) update: returns `[p', m', v']`, plus `vmax'` with
+ * `amsgrad` (then `vmax` must be given). Unset attributes default as in `torch.optim.Adam`.
+ */
+export function adamUpdate(
+  p: Tensor,
+  grad: Tensor,
+  m: Tensor,
+  v: Tensor,
+  vmax: Tensor | null,
+  attrs: Partial<AdamUpdateAttrs> & { lr: number; step: number },
+): Tensor[] {
+  const a: AdamUpdateAttrs = {
+    lr: attrs.lr,
+    beta1: attrs.beta1 ?? 0.9,
+    beta2: attrs.beta2 ?? 0.999,
+    eps: attrs.eps ?? 1e-8,
+    weightDecay: attrs.weightDecay ?? 0,
+    decoupled: attrs.decoupled ?? false,
+    amsgrad: attrs.amsgrad ?? false,
+    maximize: attrs.maximize ?? false,
+    step: attrs.step,
+  };
+  if (a.amsgrad && !vmax) throw new ValueError("adamUpdate: amsgrad needs the vmax tensor");
+  return apply(adamOp, a.amsgrad ? [p, grad, m, v, vmax!] : [p, grad, m, v], a);
+}
+
+/**
+ * One RMSprop update: returns `[p', squareAvg', momentumBuffer'?, gradAvg'?]`, the buffer with
+ * `momentum > 0` and the gradient average with `centered` (each then required as an input).
+ */
+export function rmspropUpdate(
+  p: Tensor,
+  grad: Tensor,
+  squareAvg: Tensor,
+  momentumBuffer: Tensor | null,
+  gradAvg: Tensor | null,
+  attrs: Partial<RmspropUpdateAttrs> & { lr: number },
+): Tensor[] {
+  const a: RmspropUpdateAttrs = {
+    lr: attrs.lr,
+    alpha: attrs.alpha ?? 0.99,
+    eps: attrs.eps ?? 1e-8,
+    weightDecay: attrs.weightDecay ?? 0,
+    momentum: attrs.momentum ?? 0,
+    centered: attrs.centered ?? false,
+    maximize: attrs.maximize ?? false,
+  };
+  const inputs = [p, grad, squareAvg];
+  if (a.momentum > 0) {
+    if (!momentumBuffer) throw new ValueError("rmspropUpdate: momentum needs the buffer tensor");
+    inputs.push(momentumBuffer);
+  }
+  if (a.centered) {
+    if (!gradAvg) throw new ValueError("rmspropUpdate: centered needs the gradient average");
+    inputs.push(gradAvg);
+  }
+  return apply(rmspropOp, inputs, a);
+}
+
+const recyclers = new Map<string, (handle: unknown) => boolean>();
+
+/**
+ * Installs (or, with null, removes) a backend's recycler: {@linkcode assignStorage} offers it each
+ * handle it swaps out of a tensor's storage, which no storage references any more. The recycler
+ * returns true when it takes the handle back for reuse (it must take only handles its own kernels
+ * allocated, never data a user handed in), false to leave it to the backend's `free` or the
+ * garbage collector. Host backends without `free` use it to recycle optimizer-update outputs.
+ */
+export function setStorageRecycler(
+  backend: string,
+  recycle: ((handle: unknown) => boolean) | null,
+): void {
+  if (recycle) recyclers.set(backend, recycle);
+  else recyclers.delete(backend);
+}
+
+/**
+ * Makes `result`'s data the data of `target` without copying: the two storages swap their handles,
+ * so `target` (and every view sharing its storage) now reads the new values, its version counter
+ * is bumped as by any in-place op, and `result` is disposed (releasing the old data, or handing it
+ * to the backend's recycler, see {@linkcode setStorageRecycler}). Falls back to a copy when
+ * `result` shares its storage with other tensors or lives elsewhere.
+ */
+export function assignStorage(target: Tensor, result: Tensor): void {
+  const ts = target.storage, rs = result.storage;
+  if (rs === ts) return;
+  if (
+    rs.refs !== 1 || rs.backend !== ts.backend || result.dtype !== target.dtype ||
+    !sameShape(result.shape, target.shape)
+  ) {
+    target.copy_(result);
+    return;
+  }
+  const old = ts.handle;
+  ts.handle = rs.handle;
+  rs.handle = old;
+  ts.version++;
+  if (old !== null && recyclers.get(ts.backend.name)?.(old)) rs.handle = null;
+  result.dispose();
+}

@@ -1,0 +1,86 @@
+/**
+ * float16 on the cpu backend: storage in `Float16Array`, arithmetic in float32. Elementwise and
+ * movement kernels read and write `Float16Array` directly (each element is computed in double
+ * precision and rounded once when stored); every other kernel with a float32 version is wrapped:
+ * its float16 inputs are widened to `Float32Array`, the float32 kernel runs, and its float16 outputs
+ * are rounded back. float32 calls go straight to the original kernel.
+ *
+ * @module
+ */
+
+import { Storage, Tensor } from "../../core/mod.ts";
+import type { DType, Kernel, KernelEntry, TensorSpec } from "../../core/mod.ts";
+import { elementwiseKernels } from "./elementwise.ts";
+
+/** cpu kernels that read and write `Float16Array` directly (elementwise ops and data movement). */
+export const HALF_NATIVE: ReadonlySet<string> = new Set([
+  ...Object.keys(elementwiseKernels),
+  "permute",
+  "slice",
+  "sliceBackward",
+  "pad",
+  "cat",
+  "gather",
+]);
+
+/** Widens a float16 tensor to a float32 copy (other dtypes are returned as they are). */
+export function widenHalf(t: Tensor): Tensor {
+  if (t.dtype !== "float16") return t;
+  const h = (t.storage.handle as Float16Array).subarray(0, t.size);
+  return Tensor.fromStorage(
+    new Storage(new Float32Array(h), t.storage.backend),
+    t.shape,
+    "float32",
+    t.device,
+  );
+}
+
+function hasHalf(inputs: readonly Tensor[], outputs: readonly TensorSpec[]): boolean {
+  for (let i = 0; i < inputs.length; i++) if (inputs[i].dtype === "float16") return true;
+  for (let i = 0; i < outputs.length; i++) if (outputs[i].dtype === "float16") return true;
+  return false;
+}
+
+function withHalfDType(dtypes: readonly DType[] | undefined): readonly DType[] | undefined {
+  if (!dtypes || !dtypes.includes("float32") || dtypes.includes("float16")) return dtypes;
+  return [...dtypes, "float16"];
+}
+
+/** Wraps one float32 kernel so it also serves float16 (widen inputs, run, round outputs). */
+export function halfViaFloat32(entry: KernelEntry): KernelEntry {
+  const run = entry.run;
+  return {
+    ...entry,
+    dtypes: withHalfDType(entry.dtypes),
+    run(inputs, attrs, outputs): unknown[] {
+      if (!hasHalf(inputs, outputs)) return run(inputs, attrs, outputs);
+      const specs = outputs.map((s) => (s.dtype === "float16" ? { ...s, dtype: "float32" } : s));
+      const handles = run(inputs.map(widenHalf), attrs, specs as TensorSpec[]);
+      return handles.map((h, i) =>
+        outputs[i].dtype === "float16" && !(h instanceof Float16Array)
+          ? new Float16Array(h as Float32Array)
+          : h
+      );
+    },
+  };
+}
+
+/**
+ * Gives a kernel table float16 support: kernels named in `native` (default
+ * {@linkcode HALF_NATIVE}) handle `Float16Array` themselves (only their dtype lists gain float16);
+ * every other kernel that accepts float32 is wrapped with {@linkcode halfViaFloat32}. Kernels that
+ * do not accept float32 are left as they are.
+ */
+export function withFloat16(
+  kernels: Record<string, Kernel | KernelEntry>,
+  native: ReadonlySet<string> = HALF_NATIVE,
+): Record<string, KernelEntry> {
+  const out: Record<string, KernelEntry> = {};
+  for (const [name, k] of Object.entries(kernels)) {
+    const entry: KernelEntry = typeof k === "function" ? { run: k } : k;
+    if (entry.dtypes && !entry.dtypes.includes("float32")) out[name] = entry;
+    else if (native.has(name)) out[name] = { ...entry, dtypes: withHalfDType(entry.dtypes) };
+    else out[name] = halfViaFloat32(entry);
+  }
+  return out;
+}

@@ -1,0 +1,142 @@
+/**
+ * webgpu kernels of the fused SGD and Adam/AdamW updates (`sgdUpdate`, `adamUpdate`): one
+ * dispatch reads the parameter, its gradient and its state once and writes the new parameter and
+ * state into fresh buffers, which the optimizer swaps into the parameter's and state's storage.
+ * AMSGrad takes a second, small dispatch first (the running maximum), because one dispatch with
+ * all nine buffers would exceed the default limit of eight storage buffers per shader stage.
+ * RMSprop runs as its decomposition.
+ *
+ * @module
+ */
+
+import type { AdamUpdateAttrs, KernelEntry, SgdUpdateAttrs, Tensor } from "../../core/mod.ts";
+import { bufOf, ELEMENT_MAIN, elementGrid, fbits, prelude, withinLimits } from "./device.ts";
+import type { Binding, Gpu } from "./device.ts";
+
+const r = (name: string): Binding => ({ name, type: "f32" });
+const w = (name: string): Binding => ({ name, type: "f32", write: true });
+
+// The (weight-decayed, possibly negated) gradient: PF(1) is ±1, PF(2) the L2 weight decay.
+const GRAD = `
+  let x = X[i];
+  var d = GR[i] * PF(1u);
+  if (PF(2u) != 0.0) { d = d + PF(2u) * x; }`;
+
+// SGD params: n, sign, weight decay, lr, momentum, 1 − dampening, nesterov.
+const SGD_BODY: Record<"plain" | "first" | "momentum", [Binding[], string]> = {
+  plain: [[r("X"), r("GR"), w("NX")], `NX[i] = x - PF(3u) * d;`],
+  first: [
+    [r("X"), r("GR"), w("NX"), w("NB")],
+    `NB[i] = d;
+  NX[i] = x - PF(3u) * select(d, d + PF(4u) * d, P(6u) != 0);`,
+  ],
+  momentum: [
+    [r("X"), r("GR"), r("B"), w("NX"), w("NB")],
+    `let m = PF(4u) * B[i] + PF(5u) * d;
+  NB[i] = m;
+  NX[i] = x - PF(3u) * select(m, d + PF(4u) * m, P(6u) != 0);`,
+  ],
+};
+
+// Adam params: n, sign, L2 weight decay, decoupled decay factor, β₁, β₂, 1 − β₁, 1 − β₂,
+// step size η/(1 − β₁ᵗ), √(1 − β₂ᵗ), ε. With AMSGrad, VM holds the already updated maximum.
+function adamSource(amsgrad: boolean): string {
+  const bindings = [r("X"), r("GR"), r("M"), r("V")];
+  if (amsgrad) bindings.push(r("VM"));
+  bindings.push(w("NX"), w("NM"), w("NV"));
+  return `${prelude(bindings)}
+${ELEMENT_MAIN}${GRAD}
+  let m = PF(4u) * M[i] + PF(6u) * d;
+  let v = PF(5u) * V[i] + PF(7u) * d * d;
+  NM[i] = m;
+  NV[i] = v;
+  let denom = sqrt(${amsgrad ? "VM[i]" : "v"}) / PF(9u) + PF(10u);
+  NX[i] = x * PF(3u) - PF(8u) * (m / denom);
+}`;
+}
+
+// The AMSGrad running maximum max(v̂, v′), NaN-propagating as the decomposition's `maximum`.
+const VMAX_SOURCE = `${prelude([r("X"), r("GR"), r("V"), r("VM"), w("NVM")])}
+${ELEMENT_MAIN}${GRAD}
+  let v = PF(5u) * V[i] + PF(7u) * d * d;
+  let old = VM[i];
+  NVM[i] = select(max(old, v), bitcast<f32>(0x7fc00000u), old != old || v != v);
+}`;
+
+function sgdKernel(gpu: Gpu): KernelEntry<SgdUpdateAttrs> {
+  return {
+    dtypes: ["float32"],
+    supports: (inputs) => withinLimits(gpu, inputs),
+    run(inputs: readonly Tensor[], a: SgdUpdateAttrs): unknown[] {
+      const n = inputs[0].size;
+      const mode = a.momentum === 0 ? "plain" : a.first ? "first" : "momentum";
+      const outs = Array.from({ length: mode === "plain" ? 1 : 2 }, () => gpu.alloc(n * 4));
+      if (n === 0) return outs;
+      const [bindings, body] = SGD_BODY[mode];
+      const pipe = gpu.pipeline(`sgdUpdate/${mode}`, () =>
+        `${prelude(bindings)}
+${ELEMENT_MAIN}${GRAD}
+  ${body}
+}`);
+      const params = [
+        n,
+        fbits(a.maximize ? -1 : 1),
+        fbits(a.weightDecay),
+        fbits(a.lr),
+        fbits(a.momentum),
+        fbits(1 - a.dampening),
+        a.nesterov ? 1 : 0,
+      ];
+      gpu.dispatch(
+        "sgdUpdate",
+        pipe,
+        [...inputs.map(bufOf), ...outs.map((o) => o.buffer)],
+        params,
+        elementGrid(n),
+      );
+      return outs;
+    },
+  };
+}
+
+function adamKernel(gpu: Gpu): KernelEntry<AdamUpdateAttrs> {
+  return {
+    dtypes: ["float32"],
+    supports: (inputs) => withinLimits(gpu, inputs),
+    run(inputs: readonly Tensor[], a: AdamUpdateAttrs): unknown[] {
+      const n = inputs[0].size;
+      const outs = Array.from({ length: a.amsgrad ? 4 : 3 }, () => gpu.alloc(n * 4));
+      if (n === 0) return outs;
+      const params = [
+        n,
+        fbits(a.maximize ? -1 : 1),
+        fbits(a.decoupled ? 0 : a.weightDecay),
+        fbits(a.decoupled ? 1 - a.lr * a.weightDecay : 1),
+        fbits(a.beta1),
+        fbits(a.beta2),
+        fbits(1 - a.beta1),
+        fbits(1 - a.beta2),
+        fbits(a.lr / (1 - a.beta1 ** a.step)),
+        fbits(Math.sqrt(1 - a.beta2 ** a.step)),
+        fbits(a.eps),
+      ];
+      const [x, g, m, v] = inputs.map(bufOf);
+      const grid = elementGrid(n);
+      if (a.amsgrad) {
+        const vmax = gpu.pipeline("adamUpdate/vmax", () => VMAX_SOURCE);
+        gpu.dispatch("adamUpdate", vmax, [x, g, v, bufOf(inputs[4]), outs[3].buffer], params, grid);
+      }
+      const pipe = gpu.pipeline(`adamUpdate/${a.amsgrad}`, () => adamSource(a.amsgrad));
+      const bufs = [x, g, m, v];
+      if (a.amsgrad) bufs.push(outs[3].buffer);
+      bufs.push(outs[0].buffer, outs[1].buffer, outs[2].buffer);
+      gpu.dispatch("adamUpdate", pipe, bufs, params, grid);
+      return outs;
+    },
+  };
+}
+
+/** Fused optimizer-update kernels of the webgpu backend (float32). */
+export function optimKernels(gpu: Gpu): Record<string, KernelEntry> {
+  return { sgdUpdate: sgdKernel(gpu), adamUpdate: adamKernel(gpu) };
+}

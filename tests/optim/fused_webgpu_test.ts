@@ -1,0 +1,117 @@
+/**
+ * The webgpu backend's fused SGD and Adam/AdamW update kernels against the cpu backend: the same
+ * optimizers take the same synthetic gradients on both devices for a few steps, and parameters
+ * and state must agree after every step. Skipped, with the reason printed, where no adapter exists.
+ */
+
+import assert from "node:assert/strict";
+import { explain, scope, tensor, use } from "../../mod.ts";
+import type { Optimizer, Tensor } from "../../mod.ts";
+import { Adam, AdamW, RMSprop, SGD } from "../../optim/mod.ts";
+import { webgpu } from "../../plugins/webgpu/mod.ts";
+
+const plugin = await webgpu();
+use(plugin);
+const reason = plugin.unavailableReason;
+if (reason !== null) console.log(`skipping webgpu optimizer tests: ${reason}`);
+
+function test(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name: `webgpu: ${name}`,
+    ignore: reason !== null,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+}
+
+function rand(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+// Shapes include one that is not a multiple of the workgroup size and one of several groups.
+const SHAPES = [[3, 4], [7], [33, 17]];
+
+async function snapshot(ps: Tensor[], opt: Optimizer<object>): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const p of ps) {
+    out.push(await p.data() as Float32Array);
+    for (const s of Object.values(opt.state.get(p) ?? {})) {
+      if (typeof s !== "number") out.push(await s.data() as Float32Array);
+    }
+  }
+  return out;
+}
+
+async function compare(
+  make: (ps: Tensor[]) => Optimizer<object>,
+  fusedOnGpu: boolean,
+): Promise<void> {
+  const mk = (device: string) =>
+    SHAPES.map((s, i) => {
+      const n = s.reduce((a, b) => a * b, 1);
+      return tensor(rand(n, 7 + i), { shape: s }).to(device);
+    });
+  const cpu = mk("cpu"), gpu = mk("webgpu");
+  const optCpu = make(cpu), optGpu = make(gpu);
+  for (let k = 0; k < 4; k++) {
+    scope(() => {
+      cpu.forEach((p, i) => {
+        const g = tensor(rand(p.size, 1000 * k + i), { shape: [...p.shape] });
+        p.grad = g;
+        gpu[i].grad = g.to("webgpu");
+      });
+      optCpu.step();
+      const { trace } = explain(() => optGpu.step());
+      for (const e of trace) {
+        if (e.op.endsWith("Update")) {
+          assert.equal(e.backend, fusedOnGpu ? "webgpu" : "decomposition", e.op);
+        }
+      }
+      return null;
+    });
+    const [want, got] = [await snapshot(cpu, optCpu), await snapshot(gpu, optGpu)];
+    assert.equal(got.length, want.length);
+    got.forEach((g, t) => {
+      for (let i = 0; i < g.length; i++) {
+        assert.ok(
+          Math.abs(g[i] - want[t][i]) <= 1e-5 * (1 + Math.abs(want[t][i])),
+          `step ${k + 1} tensor ${t}[${i}]: webgpu ${g[i]}, cpu ${want[t][i]}`,
+        );
+      }
+    });
+  }
+  for (const p of gpu) assert.equal(p.device, "webgpu");
+}
+
+test("SGD (plain, momentum, dampening, nesterov, weight decay, maximize) matches cpu", async () => {
+  await compare((ps) => new SGD(ps, { lr: 0.1 }), true);
+  await compare((ps) => new SGD(ps, { lr: 0.1, momentum: 0.9 }), true);
+  await compare((ps) => new SGD(ps, { lr: 0.1, momentum: 0.9, dampening: 0.3 }), true);
+  await compare(
+    (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 }),
+    true,
+  );
+  await compare(
+    (ps) => new SGD(ps, { lr: 0.1, momentum: 0.5, weightDecay: 0.1, maximize: true }),
+    true,
+  );
+});
+
+test("Adam and AdamW (weight decay, amsgrad, maximize) match cpu", async () => {
+  await compare((ps) => new Adam(ps, { lr: 0.01 }), true);
+  await compare((ps) => new Adam(ps, { lr: 0.01, weightDecay: 0.1, amsgrad: true }), true);
+  await compare((ps) => new Adam(ps, { lr: 0.01, maximize: true, betas: [0.5, 0.9] }), true);
+  await compare((ps) => new AdamW(ps, { lr: 0.01, weightDecay: 0.1 }), true);
+  await compare((ps) => new AdamW(ps, { lr: 0.01, amsgrad: true, eps: 1e-6 }), true);
+});
+
+test("RMSprop runs as its decomposition and matches cpu", async () => {
+  await compare((ps) => new RMSprop(ps, { lr: 0.01, centered: true, momentum: 0.9 }), false);
+});
