@@ -115,3 +115,15 @@ test("Adam and AdamW (weight decay, amsgrad, maximize) match cpu", async () => {
 test("RMSprop runs as its decomposition and matches cpu", async () => {
   await compare((ps) => new RMSprop(ps, { lr: 0.01, centered: true, momentum: 0.9 }), false);
 });
+
+// Last test of the file: release the device now instead of leaving it to process teardown.
+Deno.test({
+  name: "webgpu: release the device",
+  ignore: plugin.unavailableReason !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await plugin.sync();
+    plugin.gpu?.device.destroy();
+  },
+});

@@ -242,3 +242,15 @@ test("without shader-f16, float16 kernels decline with the reason", async () => 
     unregisterBackend("webgpu-nof16");
   }
 });
+
+// Last test of the file: release the device now instead of leaving it to process teardown.
+Deno.test({
+  name: "webgpu: release the device",
+  ignore: plugin.unavailableReason !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await plugin.sync();
+    plugin.gpu?.device.destroy();
+  },
+});

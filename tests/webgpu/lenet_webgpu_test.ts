@@ -54,3 +54,15 @@ Deno.test({
     }
   },
 });
+
+// Last test of the file: release the device now instead of leaving it to process teardown.
+Deno.test({
+  name: "webgpu: release the device",
+  ignore: plugin.unavailableReason !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await plugin.sync();
+    plugin.gpu?.device.destroy();
+  },
+});

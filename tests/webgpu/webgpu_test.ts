@@ -424,3 +424,15 @@ test("errors name the op; readback is async only", () => {
   const text = explain().toString();
   if (!/webgpu \(\d+ kernels\)/.test(text)) throw new Error(`explain lacks webgpu: ${text}`);
 });
+
+// Last test of the file: release the device now instead of leaving it to process teardown.
+Deno.test({
+  name: "webgpu: release the device",
+  ignore: plugin.unavailableReason !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await plugin.sync();
+    plugin.gpu?.device.destroy();
+  },
+});
