@@ -27,11 +27,11 @@ import type { ProgressSink } from "../plugins/train/mod.ts";
 export interface DemoOptions {
   /** Output directory for the checkpoint and plot (default ./denn-demo-out). */
   out?: string;
-  /** Epochs (default 10). */
+  /** Epochs (default 12). */
   epochs?: number;
   /** Batch size (default 32). */
   batchSize?: number;
-  /** Learning rate of SGD with momentum 0.9 and cosine annealing (default 0.05). */
+  /** Learning rate of SGD with momentum 0.9 and cosine annealing (default 0.03). */
   lr?: number;
   /** Held-out test digits (default 2,000). */
   test?: number;
@@ -79,9 +79,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   });
   const testLoader = new DataLoader(test, { batchSize: 500, transforms });
   const model = lenet5();
-  const optimizer = new SGD(model.parameters(), { lr: options.lr ?? 0.05, momentum: 0.9 });
+  const optimizer = new SGD(model.parameters(), { lr: options.lr ?? 0.03, momentum: 0.9 });
   await Deno.mkdir(out, { recursive: true });
-  const epochs = options.epochs ?? 10;
+  const epochs = options.epochs ?? 12;
   await fit(model, {
     optimizer,
     scheduler: new CosineAnnealingLR(optimizer, epochs),
@@ -100,9 +100,9 @@ if (import.meta.main) {
   const { values } = parseArgs({
     options: {
       out: { type: "string", default: "./denn-demo-out" },
-      epochs: { type: "string", default: "10" },
+      epochs: { type: "string", default: "12" },
       "batch-size": { type: "string", default: "32" },
-      lr: { type: "string", default: "0.05" },
+      lr: { type: "string", default: "0.03" },
       seed: { type: "string", default: "0" },
       help: { type: "boolean", short: "h" },
     },
