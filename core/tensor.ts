@@ -688,6 +688,21 @@ function recordMove(src: Tensor, moved: Tensor): Tensor {
 
 // Writes `result` into `target`'s storage (so views see it), bumps the version counter and, when
 // recording, makes target the output of result's node: the lecture's in-place computation.
+/**
+ * Moves `result`'s data into `target`'s storage, so every view of target sees it, and bumps the
+ * version counter; returns `result`'s storage, which now holds target's previous data. The two
+ * must live on the same backend with the same size and dtype. In-place ops and optimizer updates
+ * both write through this.
+ */
+export function swapStorageData(target: Tensor, result: Tensor): Storage {
+  const ts = target.storage, rs = result.storage;
+  const old = ts.handle;
+  ts.handle = rs.handle;
+  rs.handle = old;
+  ts.version++;
+  return rs;
+}
+
 function inplace<T extends Tensor>(target: T, result: Tensor): T {
   if (target.requiresGrad && target.isLeaf && isGradEnabled()) {
     throw new AutogradError(
@@ -705,17 +720,14 @@ function inplace<T extends Tensor>(target: T, result: Tensor): T {
   }
   if (result.dtype !== target.dtype) result = E.cast(result, target.dtype);
   if (result.device !== target.device) result = result.to(target.device);
-  const ts = target.storage, rs = result.storage;
-  if (rs !== ts) {
-    const old = ts.handle;
-    ts.handle = rs.handle;
-    rs.handle = old;
-    // result now shares target's storage; its old storage (holding target's old data) is released.
+  const ts = target.storage;
+  if (result.storage !== ts) {
+    const previous = swapStorageData(target, result);
+    // result now shares target's storage; the one holding target's old data is released.
     result.storage = ts;
     ts.refs++;
-    rs.release();
-  }
-  ts.version++;
+    previous.release();
+  } else ts.version++;
   if (result.gradFn) {
     result.gradFn.rebaseVersions();
     target.gradFn = result.gradFn;

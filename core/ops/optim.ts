@@ -26,6 +26,7 @@ import { DTypeError, ValueError } from "../errors.ts";
 import { apply, defineOp } from "../registry.ts";
 import type { OpDef, TensorSpec } from "../registry.ts";
 import { sameShape, shapeStr } from "../shape.ts";
+import { swapStorageData } from "../tensor.ts";
 import type { Tensor } from "../tensor.ts";
 
 /** Attributes of {@linkcode sgdUpdate} (as `torch.optim.SGD`'s options, plus `first`). */
@@ -332,10 +333,9 @@ export function assignStorage(target: Tensor, result: Tensor): void {
     target.copy_(result);
     return;
   }
-  const old = ts.handle;
-  ts.handle = rs.handle;
-  rs.handle = old;
-  ts.version++;
-  if (old !== null && recyclers.get(ts.backend.name)?.(old)) rs.handle = null;
+  const previous = swapStorageData(target, result);
+  if (previous.handle !== null && recyclers.get(ts.backend.name)?.(previous.handle)) {
+    previous.handle = null;
+  }
   result.dispose();
 }
