@@ -16,8 +16,8 @@
  */
 
 import { gemmPath, sgemm } from "./gemm.ts";
+import { convKernels } from "./wasm_conv_kernels.ts";
 import {
-  convKernels,
   wasmConvBackwardInput,
   wasmConvBackwardInputGemm,
   wasmConvBackwardWeight,

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { convKernels, heapRegions } from "./wasm_conv.ts";
+import { heapRegions } from "./wasm_conv.ts";
+import { convKernels } from "./wasm_conv_kernels.ts";
 
 /** Shape and hyper-parameters of a 2-D pooling; `oh`/`ow` are precomputed by the caller. */
 export interface Pool2dParams {

@@ -1,0 +1,412 @@
+/**
+ * WebAssembly kernels (emitted at run time) for the data movement around convolution and max
+ * pooling: im2col, col2im, a bias-adding row copy, a dot-product GEMM for weight gradients, and
+ * branch-free max pooling. The drivers that call them are in wasm_conv.ts.
+ *
+ * In V8 the JS versions of these loops cost more than the GEMMs they feed (LeNet's im2col alone
+ * took longer than its product). The kernels share {@link wasmMemory} with the wasm GEMM, so the
+ * column matrices they build are GEMM operands in place: the unpacked-B GEMM variant reads them
+ * directly, and the blas backend gets them as Float32Array views of the same memory.
+ *
+ * @module
+ */
+
+import { BLOCK_VOID, buildModule, Code, type FuncDef, Op, SimdOp, ValType } from "./wasm.ts";
+import {
+  emitKernel,
+  type KernelShape,
+  wasmMemory,
+  wasmRelaxedSimdAvailable,
+  wasmSimdAvailable,
+} from "./wasm_gemm.ts";
+
+const { i32, f32, v128 } = ValType;
+
+/** Allocates locals of one function after its parameters. */
+class Frame {
+  readonly locals: number[] = [];
+  constructor(readonly nParams: number) {}
+  /** A new local of type `t`; returns its index. */
+  local(t: number): number {
+    this.locals.push(t);
+    return this.nParams + this.locals.length - 1;
+  }
+}
+
+/** `for (v = 0; v < n; v += step) body()` over i32 locals; runs nothing when n <= 0. */
+function forUp(c: Code, v: number, n: number, step: number, body: () => void): void {
+  c.i32(0).set(v);
+  c.op(Op.block, BLOCK_VOID, Op.loop, BLOCK_VOID);
+  c.get(v).get(n).op(Op.i32GeS, Op.brIf, 1);
+  body();
+  c.get(v).i32(step).op(Op.i32Add).set(v);
+  c.op(Op.br, 0, Op.end, Op.end);
+}
+
+/** `while (v < end) { body(); v += step }` without resetting `v` (step 0: the body steps). */
+function whileLt(c: Code, v: number, end: number, step: number, body: () => void): void {
+  c.op(Op.block, BLOCK_VOID, Op.loop, BLOCK_VOID);
+  c.get(v).get(end).op(Op.i32GeS, Op.brIf, 1);
+  body();
+  if (step !== 0) c.get(v).i32(step).op(Op.i32Add).set(v);
+  c.op(Op.br, 0, Op.end, Op.end);
+}
+
+const V = { align: 0, offset: 0 };
+
+/** local = a * b (i32 locals or constants pushed by the callbacks). */
+function mulInto(c: Code, dst: number, a: number, b: number, scale = 1): void {
+  c.get(a).get(b).op(Op.i32Mul);
+  if (scale !== 1) c.i32(scale).op(Op.i32Mul);
+  c.set(dst);
+}
+
+// Shared parameter order of im2col and col2im: the conv geometry over zero-padded input planes
+// (hp x wp), so that no tap ever falls outside a plane and rows need no edge tests.
+const GEOM = ["cg", "hp", "wp", "kh", "kw", "sh", "sw", "dh", "dw", "oh", "ow"] as const;
+
+/**
+ * Emits `im2col(x, col, ldb, ...GEOM)` (byte pointers, `ldb` the byte pitch of a column row) or
+ * `col2im(col, ldb, ...GEOM, dx)` which adds the rows back onto the padded planes at dx.
+ * Unit-stride rows move four floats per instruction; im2col may write up to 3 floats past the end
+ * of each row (the caller leaves room), col2im never does since those would be real pixels.
+ */
+function emitUnroll(name: "im2col" | "col2im"): FuncDef {
+  const fwd = name === "im2col";
+  const f = new Frame(3 + GEOM.length);
+  const g = (k: (typeof GEOM)[number]) => (fwd ? 3 : 2) + GEOM.indexOf(k);
+  const X = fwd ? 0 : 2 + GEOM.length, COL = fwd ? 1 : 0, LDB = fwd ? 2 : 1;
+  const [CG, HP, WP, KH, KW, SH, SW, DH, DW, OH, OW] = GEOM.map(g);
+  const ci = f.local(i32), ki = f.local(i32), kj = f.local(i32), y = f.local(i32);
+  const xo = f.local(i32), s0 = f.local(i32), s = f.local(i32), row = f.local(i32);
+  const colRow = f.local(i32), planeB = f.local(i32), rowStep = f.local(i32);
+  const owB = f.local(i32), swB = f.local(i32), dhB = f.local(i32), dwB = f.local(i32);
+  const pBase = f.local(i32), kBase = f.local(i32), tap = f.local(i32), vecB = f.local(i32);
+  const c = new Code();
+  mulInto(c, planeB, HP, WP, 4);
+  mulInto(c, rowStep, SH, WP, 4);
+  mulInto(c, dhB, DH, WP, 4);
+  c.get(OW).i32(4).op(Op.i32Mul).set(owB);
+  c.get(OW).i32(-4).op(Op.i32And).i32(4).op(Op.i32Mul).set(vecB);
+  c.get(SW).i32(4).op(Op.i32Mul).set(swB);
+  c.get(DW).i32(4).op(Op.i32Mul).set(dwB);
+  c.get(COL).set(colRow);
+  c.get(X).set(pBase);
+  forUp(c, ci, CG, 1, () => {
+    c.get(pBase).set(kBase);
+    forUp(c, ki, KH, 1, () => {
+      c.get(kBase).set(tap);
+      forUp(c, kj, KW, 1, () => {
+        c.get(tap).set(s0);
+        c.get(colRow).set(row);
+        forUp(c, y, OH, 1, () => {
+          c.i32(0).set(xo);
+          c.get(SW).i32(1).op(Op.i32Eq, Op.if, BLOCK_VOID);
+          if (fwd) {
+            whileLt(c, xo, owB, 16, () => {
+              c.get(row).get(xo).op(Op.i32Add);
+              c.get(s0).get(xo).op(Op.i32Add).simd(SimdOp.v128Load, V);
+              c.simd(SimdOp.v128Store, V);
+            });
+          } else {
+            whileLt(c, xo, vecB, 16, () => {
+              c.get(s0).get(xo).op(Op.i32Add);
+              c.get(s0).get(xo).op(Op.i32Add).simd(SimdOp.v128Load, V);
+              c.get(row).get(xo).op(Op.i32Add).simd(SimdOp.v128Load, V);
+              c.simd(SimdOp.f32x4Add).simd(SimdOp.v128Store, V);
+            });
+            whileLt(c, xo, owB, 4, () => {
+              c.get(s0).get(xo).op(Op.i32Add);
+              c.get(s0).get(xo).op(Op.i32Add).mem(Op.f32Load, 2);
+              c.get(row).get(xo).op(Op.i32Add).mem(Op.f32Load, 2);
+              c.op(Op.f32Add).mem(Op.f32Store, 2);
+            });
+          }
+          c.op(Op.else);
+          c.get(s0).set(s);
+          whileLt(c, xo, owB, 4, () => {
+            if (fwd) {
+              c.get(row).get(xo).op(Op.i32Add).get(s).mem(Op.f32Load, 2).mem(Op.f32Store, 2);
+            } else {
+              c.get(s).get(s).mem(Op.f32Load, 2);
+              c.get(row).get(xo).op(Op.i32Add).mem(Op.f32Load, 2);
+              c.op(Op.f32Add).mem(Op.f32Store, 2);
+            }
+            c.get(s).get(swB).op(Op.i32Add).set(s);
+          });
+          c.op(Op.end);
+          c.get(s0).get(rowStep).op(Op.i32Add).set(s0);
+          c.get(row).get(owB).op(Op.i32Add).set(row);
+        });
+        c.get(colRow).get(LDB).op(Op.i32Add).set(colRow);
+        c.get(tap).get(dwB).op(Op.i32Add).set(tap);
+      });
+      c.get(kBase).get(dhB).op(Op.i32Add).set(kBase);
+    });
+    c.get(pBase).get(planeB).op(Op.i32Add).set(pBase);
+  });
+  return {
+    name,
+    params: new Array(3 + GEOM.length).fill(i32),
+    results: [],
+    locals: f.locals,
+    code: c,
+  };
+}
+
+/**
+ * Emits `biasRows(src, lds, dst, rows, n, bias)`: copies `rows` rows of n floats (source pitch
+ * `lds` bytes) to consecutive rows at dst, adding bias[r] to row r. Writes nothing past a row.
+ */
+function emitBiasRows(): FuncDef {
+  const SRC = 0, LDS = 1, DST = 2, ROWS = 3, N = 4, BIAS = 5;
+  const f = new Frame(6);
+  const r = f.local(i32), xo = f.local(i32), nB = f.local(i32), vecB = f.local(i32);
+  const bv = f.local(v128), b = f.local(f32);
+  const c = new Code();
+  c.get(N).i32(4).op(Op.i32Mul).set(nB);
+  c.get(N).i32(-4).op(Op.i32And).i32(4).op(Op.i32Mul).set(vecB);
+  forUp(c, r, ROWS, 1, () => {
+    c.get(BIAS).mem(Op.f32Load, 2).set(b);
+    c.get(b).simd(SimdOp.f32x4Splat).set(bv);
+    c.i32(0).set(xo);
+    whileLt(c, xo, vecB, 16, () => {
+      c.get(DST).get(xo).op(Op.i32Add);
+      c.get(SRC).get(xo).op(Op.i32Add).simd(SimdOp.v128Load, V).get(bv).simd(SimdOp.f32x4Add);
+      c.simd(SimdOp.v128Store, V);
+    });
+    whileLt(c, xo, nB, 4, () => {
+      c.get(DST).get(xo).op(Op.i32Add);
+      c.get(SRC).get(xo).op(Op.i32Add).mem(Op.f32Load, 2).get(b).op(Op.f32Add);
+      c.mem(Op.f32Store, 2);
+    });
+    c.get(SRC).get(LDS).op(Op.i32Add).set(SRC);
+    c.get(DST).get(nB).op(Op.i32Add).set(DST);
+    c.get(BIAS).i32(4).op(Op.i32Add).set(BIAS);
+  });
+  return {
+    name: "biasRows",
+    params: new Array(6).fill(i32),
+    results: [],
+    locals: f.locals,
+    code: c,
+  };
+}
+
+/**
+ * Emits `dot(a, lda, b, ldb, c, ldc, m, n, k, acc)`: C[m, n] (+)= A[m, k] B[n, k]^T with both
+ * operands read row-major along k (byte pointers and pitches). This is the weight-gradient
+ * product gy @ col^T without transposing or packing either side; 2x4 tiles of C are summed in
+ * four lanes each and reduced at the end. Edge tiles re-read the last row and skip its stores.
+ */
+function emitDot(): FuncDef {
+  const A = 0, LDA = 1, B = 2, LDB = 3, C = 4, LDC = 5, M = 6, N = 7, K = 8, ACC = 9;
+  const f = new Frame(10);
+  const i = f.local(i32), j = f.local(i32), p = f.local(i32), kB = f.local(i32);
+  const k4B = f.local(i32), addr = f.local(i32);
+  const ap = [f.local(i32), f.local(i32)];
+  const bp = [f.local(i32), f.local(i32), f.local(i32), f.local(i32)];
+  const va = [f.local(v128), f.local(v128)], vb = f.local(v128);
+  const acc: number[][] = [[], []];
+  for (let r = 0; r < 2; r++) for (let q = 0; q < 4; q++) acc[r].push(f.local(v128));
+  const s = f.local(f32);
+  const c = new Code();
+  // Row index min(base + d, last), as a byte pointer: ptr + that * pitch.
+  const clampedRow = (base: number, d: number, count: number, ptr: number, pitch: number) => {
+    c.get(ptr);
+    c.get(base).i32(d).op(Op.i32Add);
+    c.get(count).i32(1).op(Op.i32Sub);
+    c.get(base).i32(d).op(Op.i32Add).get(count).op(Op.i32LtS, Op.select);
+    c.get(pitch).op(Op.i32Mul, Op.i32Add);
+  };
+  const step = (load: number, memAlign: number, inc: number, end: number) => {
+    whileLt(c, p, end, inc, () => {
+      for (let r = 0; r < 2; r++) {
+        c.get(ap[r]).get(p).op(Op.i32Add).simd(load, { align: memAlign, offset: 0 }).set(va[r]);
+      }
+      for (let q = 0; q < 4; q++) {
+        c.get(bp[q]).get(p).op(Op.i32Add).simd(load, { align: memAlign, offset: 0 }).set(vb);
+        for (let r = 0; r < 2; r++) {
+          c.get(acc[r][q]).get(va[r]).get(vb).simd(SimdOp.f32x4Mul).simd(SimdOp.f32x4Add);
+          c.set(acc[r][q]);
+        }
+      }
+    });
+  };
+  c.get(K).i32(4).op(Op.i32Mul).set(kB);
+  c.get(K).i32(-4).op(Op.i32And).i32(4).op(Op.i32Mul).set(k4B);
+  forUp(c, i, M, 2, () => {
+    for (let r = 0; r < 2; r++) {
+      clampedRow(i, r, M, A, LDA);
+      c.set(ap[r]);
+    }
+    forUp(c, j, N, 4, () => {
+      for (let q = 0; q < 4; q++) {
+        clampedRow(j, q, N, B, LDB);
+        c.set(bp[q]);
+      }
+      for (const row of acc) for (const a of row) c.f32x4Const(0).set(a);
+      c.i32(0).set(p);
+      step(SimdOp.v128Load, 0, 16, k4B);
+      step(SimdOp.v128Load32Zero, 2, 4, kB);
+      for (let r = 0; r < 2; r++) {
+        for (let q = 0; q < 4; q++) {
+          c.get(i).i32(r).op(Op.i32Add).get(M).op(Op.i32LtS);
+          c.get(j).i32(q).op(Op.i32Add).get(N).op(Op.i32LtS, Op.i32And, Op.if, BLOCK_VOID);
+          c.get(C).get(i).i32(r).op(Op.i32Add).get(LDC).op(Op.i32Mul, Op.i32Add);
+          c.get(j).i32(q).op(Op.i32Add).i32(4).op(Op.i32Mul, Op.i32Add).set(addr);
+          for (let lane = 0; lane < 4; lane++) {
+            c.get(acc[r][q]).simd(SimdOp.f32x4ExtractLane).op(lane);
+            if (lane > 0) c.op(Op.f32Add);
+          }
+          c.set(s);
+          c.get(ACC).op(Op.if, BLOCK_VOID);
+          c.get(s).get(addr).mem(Op.f32Load, 2).op(Op.f32Add).set(s);
+          c.op(Op.end);
+          c.get(addr).get(s).mem(Op.f32Store, 2);
+          c.op(Op.end);
+        }
+      }
+    });
+  });
+  return { name: "dot", params: new Array(10).fill(i32), results: [], locals: f.locals, code: c };
+}
+
+/**
+ * Emits `maxPool(x, y, idx, planes, w, planeBytes, dh, dw, oh, ow, th, tw)`. th/tw hold per output
+ * row/column the clipped [first, end) input row/column as i32 pairs. The running maximum and its
+ * index live in lane 0 of v128 locals and are updated with `v128.bitselect`: V8 lowers a scalar
+ * f32 `select` to a branch, which unpredictable data would mispredict half the time.
+ * `v > m || v != v` keeps PyTorch's rule that a NaN wins and later NaNs replace it.
+ */
+function emitMaxPool(): FuncDef {
+  const X = 0, Y = 1, IDX = 2, PLANES = 3, W = 4, PLANEB = 5, DH = 6, DW = 7, OH = 8, OW = 9;
+  const TH = 10, TW = 11;
+  const f = new Frame(12);
+  const pl = f.local(i32), oy = f.local(i32), ox = f.local(i32), ih0 = f.local(i32);
+  const ih1 = f.local(i32), iw0 = f.local(i32), iw1 = f.local(i32), ih = f.local(i32);
+  const iw = f.local(i32), idx = f.local(i32), o = f.local(i32), base = f.local(i32);
+  const row = f.local(i32);
+  const m = f.local(v128), best = f.local(v128), v = f.local(v128), cond = f.local(v128);
+  const c = new Code();
+  c.get(X).set(base);
+  c.i32(0).set(o);
+  forUp(c, pl, PLANES, 1, () => {
+    forUp(c, oy, OH, 1, () => {
+      c.get(TH).get(oy).i32(8).op(Op.i32Mul, Op.i32Add).tee(ih0).mem(Op.i32Load, 2, 4).set(ih1);
+      c.get(ih0).mem(Op.i32Load, 2).set(ih0);
+      forUp(c, ox, OW, 1, () => {
+        c.get(TW).get(ox).i32(8).op(Op.i32Mul, Op.i32Add).tee(iw0).mem(Op.i32Load, 2, 4);
+        c.set(iw1);
+        c.get(iw0).mem(Op.i32Load, 2).set(iw0);
+        // PyTorch reports the first valid tap when nothing beats -inf.
+        c.get(ih0).get(W).op(Op.i32Mul).get(iw0).op(Op.i32Add).i32(-1);
+        c.get(ih0).get(ih1).op(Op.i32LtS).get(iw0).get(iw1).op(Op.i32LtS, Op.i32And, Op.select);
+        c.simd(SimdOp.i32x4Splat).set(best);
+        c.f32x4Const(-Infinity).set(m);
+        c.get(ih0).set(ih);
+        whileLt(c, ih, ih1, 0, () => {
+          c.get(ih).get(W).op(Op.i32Mul).set(row);
+          c.get(iw0).set(iw);
+          whileLt(c, iw, iw1, 0, () => {
+            c.get(row).get(iw).op(Op.i32Add).tee(idx);
+            c.i32(4).op(Op.i32Mul).get(base).op(Op.i32Add);
+            c.simd(SimdOp.v128Load32Splat, { align: 2, offset: 0 }).set(v);
+            c.get(v).get(m).simd(SimdOp.f32x4Gt).get(v).get(v).simd(SimdOp.f32x4Ne);
+            c.simd(SimdOp.v128Or).set(cond);
+            c.get(v).get(m).get(cond).simd(SimdOp.v128Bitselect).set(m);
+            c.get(idx).simd(SimdOp.i32x4Splat).get(best).get(cond).simd(SimdOp.v128Bitselect);
+            c.set(best);
+            c.get(iw).get(DW).op(Op.i32Add).set(iw);
+          });
+          c.get(ih).get(DH).op(Op.i32Add).set(ih);
+        });
+        c.get(Y).get(o).op(Op.i32Add).get(m).simd(SimdOp.f32x4ExtractLane).op(0);
+        c.mem(Op.f32Store, 2);
+        c.get(IDX).get(o).op(Op.i32Add).get(best).simd(SimdOp.i32x4ExtractLane).op(0);
+        c.mem(Op.i32Store, 2);
+        c.get(o).i32(4).op(Op.i32Add).set(o);
+      });
+    });
+    c.get(base).get(PLANEB).op(Op.i32Add).set(base);
+  });
+  return {
+    name: "maxPool",
+    params: new Array(12).fill(i32),
+    results: [],
+    locals: f.locals,
+    code: c,
+  };
+}
+
+/** `im2col`/`col2im` signature: pointers, pitch and the GEOM values. */
+export type UnrollFn = (...args: number[]) => void;
+
+/** Signature of the unpacked-B GEMM kernel (see `emitKernel` with `directB`). */
+export type DirectFn = (
+  pa: number,
+  pb: number,
+  pc: number,
+  mp: number,
+  ncp: number,
+  kc: number,
+  ldc: number,
+  accumulate: number,
+  ldb: number,
+  strideA: number,
+) => void;
+
+/** The instantiated kernels; null when the engine lacks WebAssembly SIMD. */
+export interface ConvKernels {
+  /** Unrolls padded planes into a column matrix. */
+  im2col: UnrollFn;
+  /** Adds a column matrix back onto padded planes. */
+  col2im: UnrollFn;
+  /** Row copy with a per-row bias. */
+  biasRows: (src: number, lds: number, dst: number, rows: number, n: number, bias: number) => void;
+  /** C (+)= A B^T along rows. */
+  dot: (...args: number[]) => void;
+  /** Branch-free max pooling. */
+  maxPool: (...args: number[]) => void;
+  /** Unpacked-B GEMM with the wide tile. */
+  directWide: DirectFn;
+  /** Unpacked-B GEMM with 4-row tiles. */
+  directNarrow: DirectFn;
+  /** Rows of C per tile of `directWide`. */
+  wideMr: number;
+}
+
+function instantiate(): ConvKernels | null {
+  if (!wasmSimdAvailable || !wasmMemory) return null;
+  const relaxed = wasmRelaxedSimdAvailable;
+  const wide: KernelShape = { mr: relaxed ? 6 : 4, nr: 8, relaxed, ku: 1, directB: true };
+  const narrow: KernelShape = { mr: 4, nr: 8, relaxed, ku: 1, directB: true };
+  try {
+    const bytes = buildModule([
+      emitUnroll("im2col"),
+      emitUnroll("col2im"),
+      emitBiasRows(),
+      emitDot(),
+      emitMaxPool(),
+      emitKernel("directWide", wide),
+      emitKernel("directNarrow", narrow),
+    ]);
+    const module = new WebAssembly.Module(bytes);
+    const e = new WebAssembly.Instance(module, { env: { memory: wasmMemory } }).exports;
+    return {
+      im2col: e.im2col as UnrollFn,
+      col2im: e.col2im as UnrollFn,
+      biasRows: e.biasRows as ConvKernels["biasRows"],
+      dot: e.dot as ConvKernels["dot"],
+      maxPool: e.maxPool as ConvKernels["maxPool"],
+      directWide: e.directWide as DirectFn,
+      directNarrow: e.directNarrow as DirectFn,
+      wideMr: wide.mr,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** The conv/pool wasm kernels over {@link wasmMemory}, or null where they cannot run. */
+export const convKernels: ConvKernels | null = instantiate();
