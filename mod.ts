@@ -1,6 +1,6 @@
 /**
  * denn: a deep-learning framework for Deno. This entry point registers the cpu backend and exports
- * the core API, the `nn` layers and losses, `F` and `optim`.
+ * the core API, the `nn` layers and losses, `F`, `optim`, and safetensors `save`/`load`.
  *
  * @example
  * ```ts
@@ -22,3 +22,5 @@ import "./plugins/cpu/mod.ts";
 export * from "./core/mod.ts";
 export * as nn from "./layers/nn.ts";
 export * as optim from "./optim/mod.ts";
+export { load, save } from "./plugins/train/mod.ts";
+export type { Metadata, SaveOptions, TensorMap } from "./plugins/train/mod.ts";
