@@ -8,7 +8,6 @@
 
 import type { Conv2dParams, Gemm } from "./conv.ts";
 import { WASM_HEAP_BASE, wasmHeap } from "./wasm_gemm.ts";
-import { convKernels } from "./wasm_conv_kernels.ts";
 import type { ConvKernels, DirectFn } from "./wasm_conv_kernels.ts";
 
 // ---------------------------------------------------------------------------------------------
