@@ -30,24 +30,7 @@ import {
  * A row-major GEMM with offsets, as {@linkcode sgemm}: the conv kernels take one so the blas
  * backend runs the same im2col lowering over its library's sgemm.
  */
-export type Gemm = (
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float32Array,
-  aOff: number,
-  lda: number,
-  b: Float32Array,
-  bOff: number,
-  ldb: number,
-  beta: number,
-  c: Float32Array,
-  cOff: number,
-  ldc: number,
-) => void;
+export type Gemm = typeof sgemm;
 
 /** Shape and hyper-parameters of a 2-D convolution; `oh`/`ow` are precomputed by the caller. */
 export interface Conv2dParams {

@@ -18,61 +18,65 @@ const TILE = 64;
 const BK = 16;
 const MAX_BATCH_RANK = 6;
 
-// Loads of one BK-deep slice of the A tile (64 rows) into As[k][m/4] and of the B tile (64 cols)
-// into Bs[k][n/4]; each of the 256 threads moves 4 values. Along the contiguous direction a
-// thread reads 4 consecutive elements.
-function loadA(transA: boolean): string {
-  if (transA) {
-    // A stored [K, M]: A(m, k) = A[k * M + m], contiguous along m.
-    return `{
-      let k = li / 16u; let mq = (li % 16u) * 4u; let kk = k0 + k;
-      var v = vec4<f32>(0.0);
-      if (kk < K) {
-        let row = aOff + kk * M + m0 + mq;
-        if (m0 + mq < M) { v.x = f32(A[row]); }
-        if (m0 + mq + 1u < M) { v.y = f32(A[row + 1u]); }
-        if (m0 + mq + 2u < M) { v.z = f32(A[row + 2u]); }
-        if (m0 + mq + 3u < M) { v.w = f32(A[row + 3u]); }
-      }
-      As[k * 16u + mq / 4u] = v;
-    }`;
-  }
-  // A stored [M, K]: contiguous along k.
-  return `{
-      let m = li / 4u; let kq = (li % 4u) * 4u; let mm = m0 + m;
-      let row = aOff + mm * K + k0 + kq;
-      for (var j = 0u; j < 4u; j++) {
-        var v = 0.0;
-        if (mm < M && k0 + kq + j < K) { v = f32(A[row + j]); }
-        As[(kq + j) * 16u + m / 4u][m % 4u] = v;
-      }
-    }`;
+interface TileOperand {
+  /** Storage buffer name in the shader. */
+  buf: "A" | "B";
+  /** Workgroup tile it fills. */
+  tile: "As" | "Bs";
+  /** Element offset variable of the batch. */
+  off: "aOff" | "bOff";
+  /** Tile index variable (row of A, column of B), its origin and its extent. */
+  idx: "m" | "n";
+  origin: "m0" | "n0";
+  size: "M" | "N";
 }
 
-function loadB(transB: boolean): string {
-  if (!transB) {
-    // B stored [K, N]: contiguous along n.
+const A_TILE: TileOperand = {
+  buf: "A",
+  tile: "As",
+  off: "aOff",
+  idx: "m",
+  origin: "m0",
+  size: "M",
+};
+const B_TILE: TileOperand = {
+  buf: "B",
+  tile: "Bs",
+  off: "bOff",
+  idx: "n",
+  origin: "n0",
+  size: "N",
+};
+
+// Loads one BK-deep slice of an operand's 64-wide tile into tile[k][i/4]: A's rows (As[k][m/4])
+// or B's columns (Bs[k][n/4]). Each of the 256 threads moves 4 values, reading 4 consecutive
+// elements along whichever direction is contiguous in memory: the tile index (A transposed, B
+// plain) or k (A plain, B transposed).
+function loadTile(o: TileOperand, alongTile: boolean): string {
+  const { buf, tile, off, idx: i, origin, size } = o;
+  if (alongTile) {
+    // Stored [K, size]: element (i, k) at k * size + i.
     return `{
-      let k = li / 16u; let nq = (li % 16u) * 4u; let kk = k0 + k;
+      let k = li / 16u; let ${i}q = (li % 16u) * 4u; let kk = k0 + k;
       var v = vec4<f32>(0.0);
       if (kk < K) {
-        let row = bOff + kk * N + n0 + nq;
-        if (n0 + nq < N) { v.x = f32(B[row]); }
-        if (n0 + nq + 1u < N) { v.y = f32(B[row + 1u]); }
-        if (n0 + nq + 2u < N) { v.z = f32(B[row + 2u]); }
-        if (n0 + nq + 3u < N) { v.w = f32(B[row + 3u]); }
+        let row = ${off} + kk * ${size} + ${origin} + ${i}q;
+        if (${origin} + ${i}q < ${size}) { v.x = f32(${buf}[row]); }
+        if (${origin} + ${i}q + 1u < ${size}) { v.y = f32(${buf}[row + 1u]); }
+        if (${origin} + ${i}q + 2u < ${size}) { v.z = f32(${buf}[row + 2u]); }
+        if (${origin} + ${i}q + 3u < ${size}) { v.w = f32(${buf}[row + 3u]); }
       }
-      Bs[k * 16u + nq / 4u] = v;
+      ${tile}[k * 16u + ${i}q / 4u] = v;
     }`;
   }
-  // B stored [N, K]: contiguous along k.
+  // Stored [size, K]: contiguous along k.
   return `{
-      let n = li / 4u; let kq = (li % 4u) * 4u; let nn = n0 + n;
-      let row = bOff + nn * K + k0 + kq;
+      let ${i} = li / 4u; let kq = (li % 4u) * 4u; let ${i}${i} = ${origin} + ${i};
+      let row = ${off} + ${i}${i} * K + k0 + kq;
       for (var j = 0u; j < 4u; j++) {
         var v = 0.0;
-        if (nn < N && k0 + kq + j < K) { v = f32(B[row + j]); }
-        Bs[(kq + j) * 16u + n / 4u][n % 4u] = v;
+        if (${i}${i} < ${size} && k0 + kq + j < K) { v = f32(${buf}[row + j]); }
+        ${tile}[(kq + j) * 16u + ${i} / 4u][${i} % 4u] = v;
       }
     }`;
 }
@@ -121,8 +125,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
   for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
-    ${loadA(transA)}
-    ${loadB(transB)}
+    ${loadTile(A_TILE, transA)}
+    ${loadTile(B_TILE, !transB)}
     workgroupBarrier();
     for (var kk = 0u; kk < ${BK}u; kk++) {
       let a = As[kk * 16u + ty];
