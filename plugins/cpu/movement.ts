@@ -123,21 +123,21 @@ function catKernel(
   return [o];
 }
 
-// Visits every position of `index` and yields the matching flat offset in a tensor of `shape` with
-// the `dim` coordinate replaced by the index value.
-function indexWalk(
+// Flat offset, in a tensor of `shape`, of every position of `index` with its `dim` coordinate
+// replaced by the index value (bounds-checked). Gather and scatterAdd then run plain loops over it.
+function indexTargets(
   op: string,
   index: Int32Array,
   ishape: readonly number[],
   shape: readonly number[],
   dim: number,
-  visit: (pos: number, target: number) => void,
-): void {
+): Int32Array {
   const d = ishape.length;
   const st = stridesOf(shape);
   const idx = new Array<number>(d).fill(0);
   const n = index.length;
   const lim = shape[dim];
+  const out = new Int32Array(n);
   let base = 0;
   for (let pos = 0; pos < n; pos++) {
     const v = index[pos];
@@ -148,7 +148,7 @@ function indexWalk(
         })`,
       );
     }
-    visit(pos, base + v * st[dim]);
+    out[pos] = base + v * st[dim];
     for (let k = d - 1; k >= 0; k--) {
       idx[k]++;
       if (k !== dim) base += st[k];
@@ -157,21 +157,7 @@ function indexWalk(
       idx[k] = 0;
     }
   }
-}
-
-function gatherKernel(inputs: readonly Tensor[], a: { dim: number }): unknown[] {
-  const [x, index] = inputs;
-  const src = x.storage.handle as TypedArray;
-  const o = allocHost(x.dtype, index.size);
-  indexWalk(
-    "gather",
-    index.storage.handle as Int32Array,
-    index.shape,
-    x.shape,
-    a.dim,
-    (p, t) => (o[p] = src[t]),
-  );
-  return [o];
+  return out;
 }
 
 function scatterAddKernel(
@@ -181,14 +167,23 @@ function scatterAddKernel(
   const [index, src] = inputs;
   const s = src.storage.handle as TypedArray;
   const o = allocHost(src.dtype, sizeOf(a.shape));
-  indexWalk(
+  const t = indexTargets(
     "scatterAdd",
     index.storage.handle as Int32Array,
     index.shape,
     a.shape,
     a.dim,
-    (p, t) => (o[t] += s[p]),
   );
+  for (let p = 0; p < t.length; p++) o[t[p]] += s[p];
+  return [o];
+}
+
+function gatherKernel(inputs: readonly Tensor[], a: { dim: number }): unknown[] {
+  const [x, index] = inputs;
+  const src = x.storage.handle as TypedArray;
+  const o = allocHost(x.dtype, index.size);
+  const t = indexTargets("gather", index.storage.handle as Int32Array, index.shape, x.shape, a.dim);
+  for (let p = 0; p < t.length; p++) o[p] = src[t[p]];
   return [o];
 }
 
