@@ -46,7 +46,10 @@ export interface Plugin {
   /** New ops it defines. */
   // deno-lint-ignore no-explicit-any
   readonly ops?: readonly OpDef<any>[];
-  /** Kernels it adds to existing backends: backend name → op name → kernel. */
+  /**
+   * Kernels it adds to backends: backend name → op name → kernel. Kernels for a backend that is
+   * not registered yet attach when it registers, in any load order.
+   */
   readonly kernels?: Readonly<Record<string, Record<string, Kernel | KernelEntry>>>;
   /** A backend it registers, or a factory that returns one or the reason it is unavailable. */
   readonly backend?: BackendDef | (() => BackendDef | string);
@@ -141,15 +144,11 @@ export function use(plugin: Plugin): Plugin {
     if (hasBackend(made.name)) fail(`a backend named "${made.name}" is already registered`);
     def = made;
   }
-  for (const backend of Object.keys(plugin.kernels ?? {})) {
-    if (!hasBackend(backend) && def?.name !== backend) {
-      fail(`adds kernels, but there is no backend named "${backend}" registered`);
-    }
-  }
   for (const op of plugin.ops ?? []) defineOp(op);
   if (def) registerBackend(def);
+  // Kernels for a backend that is not registered (yet) wait and attach when it registers.
   for (const [backend, table] of Object.entries(plugin.kernels ?? {})) {
-    registerKernels(backend, table);
+    registerKernels(backend, table, plugin.name);
   }
   loaded.set(plugin.name, plugin);
   return plugin;

@@ -96,19 +96,24 @@ export interface OpDef<A = Record<string, unknown>> {
   readonly differentiable?: boolean;
 }
 
-/** A backend kernel: computes the outputs' storage handles from the inputs. */
+/**
+ * A backend kernel: computes the outputs' storage handles from the inputs. `context` is the
+ * backend's {@linkcode BackendDef.context} (for webgpu its device, queue, allocator and pipeline
+ * cache), so a kernel from a third-party plugin needs no global lookup.
+ */
 // deno-lint-ignore no-explicit-any
-export type Kernel<A = any> = (
+export type Kernel<A = any, C = any> = (
   inputs: readonly Tensor[],
   attrs: A,
   outputs: readonly TensorSpec[],
+  context: C,
 ) => unknown[];
 
 /** A kernel and what it accepts. */
 // deno-lint-ignore no-explicit-any
-export interface KernelEntry<A = any> {
+export interface KernelEntry<A = any, C = any> {
   /** The kernel. */
-  run: Kernel<A>;
+  run: Kernel<A, C>;
   /** Input dtypes it accepts (all if omitted). */
   dtypes?: readonly DType[];
   /** Further check: true, or the reason it declines these inputs. */
@@ -131,6 +136,11 @@ export interface BackendDef {
   downloadSync?(handle: unknown, dtype: DType, size: number): TypedArray;
   /** Releases storage. */
   free?(handle: unknown): void;
+  /**
+   * What every kernel of this backend receives as its last argument: the device, queue, allocator
+   * or stream a kernel needs (webgpu: its `Gpu`; cpu: undefined).
+   */
+  readonly context?: unknown;
   /** Kernels by op name. */
   kernels: Record<string, Kernel | KernelEntry>;
 }
@@ -174,33 +184,91 @@ function clearCaches(): void {
   for (const op of ops.values()) op.cache = undefined;
 }
 
-/** Registers a backend (normally through a backend plugin and `use()`). */
+function entryOf(v: Kernel | KernelEntry): KernelEntry {
+  return typeof v === "function" ? { run: v } : v;
+}
+
+// Methods may live on a class prototype, so they are read through the object, not its own keys.
+function method<F>(def: BackendDef, key: keyof BackendDef): F | undefined {
+  const f = (def as unknown as Record<string, unknown>)[key];
+  return typeof f === "function" ? f.bind(def) as F : undefined;
+}
+
+/**
+ * Registers a backend (normally through a backend plugin and `use()`). The definition may be a
+ * plain object or a class instance. Kernels that plugins registered for this backend name before
+ * it existed attach now.
+ */
 export function registerBackend(def: BackendDef): Backend {
+  if (!def || typeof def.name !== "string" || def.name === "") {
+    throw new ValueError("registerBackend: a backend needs a non-empty string name");
+  }
   if (backends.has(def.name)) {
     throw new ValueError(`registerBackend: a backend named "${def.name}" is already registered`);
   }
-  const table = new Map<string, KernelEntry>();
-  for (const [k, v] of Object.entries(def.kernels)) {
-    table.set(k, typeof v === "function" ? { run: v } : v);
+  for (const key of ["upload", "download"] as const) {
+    if (typeof def[key] !== "function") {
+      throw new ValueError(`registerBackend: backend "${def.name}" has no ${key}() method`);
+    }
   }
-  const b: Backend = Object.assign(Object.create(null), def, { table });
+  const table = new Map<string, KernelEntry>();
+  for (const [k, v] of Object.entries(def.kernels ?? {})) table.set(k, entryOf(v));
+  for (const p of pending.get(def.name) ?? []) {
+    for (const [k, v] of Object.entries(p.kernels)) table.set(k, entryOf(v));
+  }
+  pending.delete(def.name);
+  const b: Backend = {
+    name: def.name,
+    hostMemory: def.hostMemory,
+    priority: def.priority,
+    context: def.context,
+    upload: method(def, "upload")!,
+    download: method(def, "download")!,
+    downloadSync: method(def, "downloadSync"),
+    free: method(def, "free"),
+    kernels: def.kernels ?? {},
+    table,
+  };
   backends.set(def.name, b);
   unavailable.delete(def.name);
   clearCaches();
   return b;
 }
 
-/** Adds kernels to an already registered backend (an op plugin supplying its own cpu kernel). */
+interface PendingKernels {
+  readonly from: string;
+  readonly kernels: Record<string, Kernel | KernelEntry>;
+}
+const pending = new Map<string, PendingKernels[]>();
+
+/**
+ * Adds kernels to a backend. Where the backend is not registered yet (a plugin loaded before
+ * `use(await webgpu())`, or a backend that never registers here), they wait and attach when it
+ * registers; `explain()` lists them meanwhile. `from` names who supplied them (a plugin).
+ */
 export function registerKernels(
   backend: string,
   kernels: Record<string, Kernel | KernelEntry>,
+  from = "registerKernels",
 ): void {
   const b = backends.get(backend);
-  if (!b) throw new DeviceError(`registerKernels: no backend named "${backend}" is registered`);
-  for (const [k, v] of Object.entries(kernels)) {
-    b.table.set(k, typeof v === "function" ? { run: v } : v);
+  if (!b) {
+    const list = pending.get(backend) ?? [];
+    list.push({ from, kernels });
+    pending.set(backend, list);
+    return;
   }
+  for (const [k, v] of Object.entries(kernels)) b.table.set(k, entryOf(v));
   clearCaches();
+}
+
+/** Removes kernels that `from` left waiting for backends (a plugin whose registration failed). */
+export function dropPendingKernels(from: string): void {
+  for (const [name, list] of pending) {
+    const rest = list.filter((p) => p.from !== from);
+    if (rest.length) pending.set(name, rest);
+    else pending.delete(name);
+  }
 }
 
 /** Records that a backend could not register, so `explain()` can say why. */
@@ -313,6 +381,11 @@ export interface Explanation<T> {
   unavailable: Record<string, string>;
   /** Active routes. */
   routes: Record<string, string>;
+  /**
+   * Kernels waiting for a backend that is not registered: backend name → `"op (from plugin)"`.
+   * They attach when the backend registers.
+   */
+  pending: Record<string, string[]>;
   /** Human-readable summary. */
   toString(): string;
 }
@@ -344,6 +417,12 @@ export function explain<T = undefined>(fn?: () => T): Explanation<T> {
     backends: Object.fromEntries([...backends].map(([k, b]) => [k, b.table.size])),
     unavailable: Object.fromEntries(unavailable),
     routes: Object.fromEntries(routes),
+    pending: Object.fromEntries(
+      [...pending].map(([b, list]) => [
+        b,
+        list.flatMap((p) => Object.keys(p.kernels).map((op) => `${op} (from ${p.from})`)),
+      ]),
+    ),
   };
   return {
     ...info,
@@ -357,6 +436,9 @@ export function explain<T = undefined>(fn?: () => T): Explanation<T> {
         lines.push(`unavailable: ${k}: ${why}`);
       }
       if (routes.size) lines.push(`routes: ${JSON.stringify(info.routes)}`);
+      for (const [b, list] of Object.entries(info.pending)) {
+        lines.push(`pending for ${b} (not registered): ${list.join(", ")}`);
+      }
       for (const e of entries) {
         lines.push(
           `${e.op} ${e.shapes.map(shapeStr).join(" ")} → ${e.backend} (${e.via})` +
@@ -459,7 +541,7 @@ function runKernel(
     });
   }
   const b = backends.get(backend)!;
-  const handles = op.cache!.get(backend)!.run(args, attrs, specs);
+  const handles = op.cache!.get(backend)!.run(args, attrs, specs, b.context);
   const outs = new Array<Tensor>(specs.length);
   for (let i = 0; i < specs.length; i++) {
     let t = factory.fromHandle(handles[i], b, specs[i].shape, specs[i].dtype, backend);

@@ -52,10 +52,10 @@ export function halfViaFloat32(entry: KernelEntry): KernelEntry {
   return {
     ...entry,
     dtypes: withHalfDType(entry.dtypes),
-    run(inputs, attrs, outputs): unknown[] {
-      if (!hasHalf(inputs, outputs)) return run(inputs, attrs, outputs);
+    run(inputs, attrs, outputs, context): unknown[] {
+      if (!hasHalf(inputs, outputs)) return run(inputs, attrs, outputs, context);
       const specs = outputs.map((s) => (s.dtype === "float16" ? { ...s, dtype: "float32" } : s));
-      const handles = run(inputs.map(widenHalf), attrs, specs as TensorSpec[]);
+      const handles = run(inputs.map(widenHalf), attrs, specs as TensorSpec[], context);
       return handles.map((h, i) =>
         outputs[i].dtype === "float16" && !(h instanceof Float16Array)
           ? new Float16Array(h as Float32Array)

@@ -102,6 +102,7 @@ export function webgpuBackend(gpu: Gpu): BackendDef {
     download: (handle: unknown, dtype: DType, size: number) =>
       gpu.download(handle as GpuBuffer, dtype, size),
     free: (handle: unknown) => gpu.free(handle as GpuBuffer),
+    context: gpu,
     kernels: gateFloat16(gpu, {
       ...elementwiseKernels(gpu),
       ...reduceKernels(gpu),

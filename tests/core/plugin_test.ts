@@ -13,10 +13,13 @@ import {
   loadPlugin,
   Module,
   PluginError,
+  registerBackend,
+  route,
   tensor,
+  unregisterBackend,
   use,
 } from "../../mod.ts";
-import type { Plugin, Tensor } from "../../mod.ts";
+import type { Plugin, Tensor, TypedArray } from "../../mod.ts";
 import { assertClose, gradcheck } from "../../core/testing.ts";
 import { swishOp } from "../../examples/plugins/swish/mod.ts";
 
@@ -127,20 +130,70 @@ Deno.test("plugin: duplicate names are rejected naming the plugin", async () => 
   );
 });
 
-Deno.test("plugin: kernels for a backend that does not exist are an error naming the plugin", () => {
+Deno.test("plugin: kernels for a backend registered later wait, show in explain() and attach", () => {
   const p = definePlugin({
-    name: "@test/orphan-kernels",
+    name: "@test/early-kernels",
     kind: "op",
     version: "1.0.0",
     apiVersion: 1,
-    kernels: { nope: { add: () => [] } },
+    kernels: {
+      later: { add: (inputs: readonly Tensor[]) => [inputs[0].dataSync().map((v) => v + 100)] },
+    },
   });
-  assert.throws(
-    () => use(p),
-    (e: unknown) =>
-      e instanceof PluginError &&
-      /plugin "@test\/orphan-kernels": .*no backend named "nope"/.test(e.message),
-  );
+  use(p);
+  const before = explain();
+  assert.deepStrictEqual(before.pending.later, ["add (from @test/early-kernels)"]);
+  assert.match(before.toString(), /pending for later \(not registered\): add/);
+  // A backend written as a class: its methods live on the prototype.
+  class Later {
+    name = "later";
+    hostMemory = true;
+    priority = 90;
+    context = { tag: "ctx" };
+    kernels = {};
+    upload(data: TypedArray): TypedArray {
+      return data;
+    }
+    download(h: unknown): Promise<TypedArray> {
+      return Promise.resolve(h as TypedArray);
+    }
+    downloadSync(h: unknown): TypedArray {
+      return h as TypedArray;
+    }
+  }
+  registerBackend(new Later());
+  try {
+    assert.equal(explain().pending.later, undefined);
+    const y = route({ add: "later" }, () => tensor([1, 2]).add(tensor([0, 0])));
+    assert.deepStrictEqual(y.toArraySync(), [101, 102]);
+  } finally {
+    unregisterBackend("later");
+  }
+});
+
+Deno.test("plugin: kernels receive their backend's context", () => {
+  let seen: unknown = null;
+  registerBackend({
+    name: "ctxdev",
+    hostMemory: true,
+    priority: 91,
+    context: { queue: "q" },
+    upload: (d: TypedArray) => d,
+    download: (h: unknown) => Promise.resolve(h as TypedArray),
+    downloadSync: (h: unknown) => h as TypedArray,
+    kernels: {
+      neg: (inputs: readonly Tensor[], _a: unknown, _o: unknown, ctx: unknown) => {
+        seen = ctx;
+        return [inputs[0].dataSync().map((v) => -v)];
+      },
+    },
+  });
+  try {
+    route({ neg: "ctxdev" }, () => tensor([1]).neg());
+    assert.deepStrictEqual(seen, { queue: "q" });
+  } finally {
+    unregisterBackend("ctxdev");
+  }
 });
 
 Deno.test("plugin: loadPlugin errors name the specifier", async () => {
