@@ -36,8 +36,8 @@ for (
   }
 }
 try {
-  Deno.statSync(new URL("core/testing.ts", root));
-  exports["./testing"] = "./core/testing.ts";
+  Deno.statSync(new URL("testing/mod.ts", root));
+  exports["./testing"] = "./testing/mod.ts";
 } catch {
   // the testing kit is optional
 }

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { AutogradError, F, noGrad, randn, ShapeError, tensor } from "../../mod.ts";
-import { assertClose } from "../../core/testing.ts";
+import { assertClose } from "../../testing/mod.ts";
 
 const X = [0.5, -1, 2];
 

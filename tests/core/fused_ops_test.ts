@@ -22,7 +22,7 @@ import {
   tensor,
 } from "../../mod.ts";
 import type { OpDef } from "../../mod.ts";
-import { assertClose, gradcheck } from "../../core/testing.ts";
+import { assertClose, gradcheck } from "../../testing/mod.ts";
 
 const gen = new Generator(11);
 

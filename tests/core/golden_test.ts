@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { cat, F, fromData, pad, stack, where } from "../../mod.ts";
 import type { DType, SliceSpec, Tensor, TypedArray } from "../../mod.ts";
-import { assertClose } from "../../core/testing.ts";
+import { assertClose } from "../../testing/mod.ts";
 
 interface InputRec {
   shape: number[];

@@ -1,5 +1,5 @@
 /**
- * Finite-difference checks of every gradient rule in the op catalogue, through core/testing.ts.
+ * Finite-difference checks of every gradient rule in the op catalogue, through testing/mod.ts.
  * Backward ops (sliceBackward, scatterAdd, conv2dBackwardInput/Weight, pooling backward) are called
  * through the catalogue so their own gradient rules (double backward) are checked too.
  *
@@ -24,7 +24,7 @@ import {
   where,
 } from "../../mod.ts";
 import type { OpDef } from "../../mod.ts";
-import { AssertionError, gradcheck } from "../../core/testing.ts";
+import { AssertionError, gradcheck } from "../../testing/mod.ts";
 
 const gen = new Generator(7);
 

@@ -20,7 +20,7 @@ import {
   use,
 } from "../../mod.ts";
 import type { Plugin, Tensor, TypedArray } from "../../mod.ts";
-import { assertClose, gradcheck } from "../../core/testing.ts";
+import { assertClose, gradcheck } from "../../testing/mod.ts";
 import { swishOp } from "../../examples/plugins/swish/mod.ts";
 
 const SWISH = new URL("../../examples/plugins/swish/mod.ts", import.meta.url).href;

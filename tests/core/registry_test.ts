@@ -21,7 +21,7 @@ import {
   use,
 } from "../../mod.ts";
 import type { BackendDef, MatmulAttrs, Tensor, TensorSpec, TypedArray } from "../../mod.ts";
-import { assertClose, AssertionError, checkBackendConformance } from "../../core/testing.ts";
+import { assertClose, AssertionError, checkBackendConformance } from "../../testing/mod.ts";
 
 const calls: Record<string, number> = { add: 0, mul: 0, matmul: 0 };
 const host = (t: Tensor) => t.storage.handle as TypedArray;

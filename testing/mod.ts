@@ -8,8 +8,8 @@
  * @example
  * ```ts
  * import "../plugins/cpu/mod.ts";
- * import { tensor } from "./mod.ts";
- * import { assertClose, gradcheck } from "./testing.ts";
+ * import { tensor } from "../core/mod.ts";
+ * import { assertClose, gradcheck } from "./mod.ts";
  * gradcheck((x) => x.mul(x).sin(), [tensor([0.5, -1.2, 2])]);
  * assertClose(tensor([1, 2]).add(1), [2, 3]);
  * ```
@@ -28,8 +28,8 @@ import {
   setStrict,
   shapeStr,
   Tensor,
-} from "./mod.ts";
-import type { TraceEntry } from "./mod.ts";
+} from "../core/mod.ts";
+import type { TraceEntry } from "../core/mod.ts";
 
 /** A check in this kit failed; the message says where and by how much. */
 export class AssertionError extends DennError {
@@ -79,8 +79,8 @@ function flat(v: Comparable, out: number[] = []): number[] {
  * @example
  * ```ts
  * import "../plugins/cpu/mod.ts";
- * import { tensor } from "./mod.ts";
- * import { assertClose } from "./testing.ts";
+ * import { tensor } from "../core/mod.ts";
+ * import { assertClose } from "./mod.ts";
  * assertClose(tensor([[1, 2]]).mul(2), [[2, 4]], { atol: 0 });
  * ```
  */
@@ -170,8 +170,8 @@ function single(op: string, r: Tensor | Tensor[]): Tensor {
  * @example
  * ```ts
  * import "../plugins/cpu/mod.ts";
- * import { randn } from "./mod.ts";
- * import { gradcheck } from "./testing.ts";
+ * import { randn } from "../core/mod.ts";
+ * import { gradcheck } from "./mod.ts";
  * gradcheck((a, b) => a.matmul(b), [randn([2, 3]), randn([3, 4])]);
  * ```
  */
@@ -308,8 +308,8 @@ async function runOn(
  * @example
  * ```ts
  * import "../plugins/cpu/mod.ts";
- * import { randn } from "./mod.ts";
- * import { checkBackendConformance } from "./testing.ts";
+ * import { randn } from "../core/mod.ts";
+ * import { checkBackendConformance } from "./mod.ts";
  * await checkBackendConformance("cpu", (a, b) => a.matmul(b), [randn([2, 3]), randn([3, 2])]);
  * ```
  */
