@@ -145,8 +145,11 @@ export class Node {
     this.#released = true;
   }
 
-  /** Builds the context the gradient rule sees, checking saved tensors were not modified in place. */
-  context(): GradContext<unknown> {
+  /**
+   * Builds the context the gradient rule sees, checking saved tensors were not modified in place.
+   * `needsInputGrad` narrows which inputs need a gradient (default: every input with an edge).
+   */
+  context(needsInputGrad?: readonly boolean[], createGraph = false): GradContext<unknown> {
     if (this.#released) {
       throw new AutogradError(
         `${this.op.name}: trying to backward through the graph a second time; its saved tensors were ` +
@@ -172,15 +175,21 @@ export class Node {
       inputShapes: this.inputShapes,
       inputDtypes: this.inputDtypes,
       attrs: this.attrs,
-      needsInputGrad: this.edges.map((e) => e !== null),
+      needsInputGrad: needsInputGrad ?? this.edges.map((e) => e !== null),
+      createGraph,
     };
   }
 }
 
 /** Options of {@linkcode backward}. */
 export interface BackwardOptions {
-  /** Keep saved tensors so backward can run through the graph again. */
+  /** Keep saved tensors so backward can run through the graph again (implied by `createGraph`). */
   retainGraph?: boolean;
+  /**
+   * Record the gradient computation itself, so the gradients have a graph and can be differentiated
+   * again (double backward, gradient penalties). Implies `retainGraph`.
+   */
+  createGraph?: boolean;
 }
 
 /** Hooks the tensor module installs so this file needs no runtime import of it. */
@@ -206,75 +215,131 @@ export function installTensorOps(o: TensorOps): void {
 
 /**
  * Back-propagates from `root`: accumulates d(root)/d(leaf) into every leaf's `.grad`.
- * `gradient` defaults to ones for a scalar root.
+ * `gradient` defaults to ones for a scalar root. With `createGraph`, the accumulated gradients carry
+ * a graph of their own (see {@linkcode BackwardOptions}).
  */
 export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
-  const T = tensorOps!;
   if (!root.requiresGrad) {
     throw new AutogradError(
       `backward: the ${shapeStr(root.shape)} tensor does not require grad and has no grad_fn ` +
         `(did you compute it under noGrad, or from tensors without requiresGrad?)`,
     );
   }
+  runBackward([root], [seedGradient("backward", root, gradient)], options);
+}
+
+/** Options of {@linkcode runBackward}: those of backward plus the tensors to differentiate. */
+export interface RunBackwardOptions extends BackwardOptions {
+  /**
+   * Return the gradients of these tensors (leaves or intermediates) instead of accumulating into
+   * the leaves' `.grad`; only the part of the graph that leads to them runs.
+   */
+  inputs?: readonly Tensor[];
+}
+
+/**
+ * Checks or creates the gradient that seeds backward at `root`: ones for a one-element root, else
+ * `gradient`, which must have the root's shape. `op` names the caller in errors.
+ */
+export function seedGradient(op: string, root: Tensor, gradient?: Tensor | null): Tensor {
   if (!gradient) {
     if (root.size !== 1) {
       throw new ShapeError(
-        `backward: grad can be implicitly created only for scalar outputs, got shape ${
+        `${op}: grad can be implicitly created only for scalar outputs, got shape ${
           shapeStr(root.shape)
-        }; ` +
-          `pass a gradient tensor of that shape`,
+        }; pass a gradient tensor of that shape`,
       );
     }
-    gradient = T.onesLike(root);
-  } else if (!sameShape(gradient.shape, root.shape)) {
+    return tensorOps!.onesLike(root);
+  }
+  if (!sameShape(gradient.shape, root.shape)) {
     throw new ShapeError(
-      `backward: gradient shape ${shapeStr(gradient.shape)} does not match the tensor's ${
+      `${op}: gradient shape ${shapeStr(gradient.shape)} does not match the tensor's ${
         shapeStr(root.shape)
       }`,
     );
   }
-  const retain = options.retainGraph === true;
-  const prev = setGradEnabled(false);
-  try {
-    const handed = new Set<unknown>();
-    if (!root.gradFn) {
-      accumulateLeaf(T, root, gradient, handed);
-      return;
+  return gradient;
+}
+
+/**
+ * The backward engine behind {@linkcode backward} and `autograd.grad`: seeds each root with its
+ * gradient and sweeps the graph once in reverse topological order. Without `options.inputs` it
+ * accumulates into the leaves' `.grad` and returns `[]`; with them it returns each input's
+ * gradient (null where none arrived) and touches no `.grad`. Roots must require grad and `seeds`
+ * must match their shapes (see {@linkcode seedGradient}).
+ */
+export function runBackward(
+  roots: readonly Tensor[],
+  seeds: readonly Tensor[],
+  options: RunBackwardOptions = {},
+): (Tensor | null)[] {
+  const T = tensorOps!;
+  const create = options.createGraph === true;
+  const retain = create || options.retainGraph === true;
+  const targets = options.inputs ?? null;
+  // Targets: leaves by tensor, intermediates by (node, output index).
+  const leafTargets = new Set<Tensor>();
+  const nodeTargets = new Map<Node, Set<number>>();
+  for (const t of targets ?? []) {
+    if (!t.gradFn) leafTargets.add(t);
+    else {
+      let s = nodeTargets.get(t.gradFn);
+      if (!s) nodeTargets.set(t.gradFn, s = new Set());
+      s.add(t.outputIndex);
     }
-    // Count, for every reachable node, how many edges point at it.
-    const deps = new Map<Node, number>();
-    const stack: Node[] = [root.gradFn];
-    deps.set(root.gradFn, 0);
-    while (stack.length) {
-      const n = stack.pop()!;
-      for (const e of n.edges) {
-        if (e && "node" in e) {
-          const d = deps.get(e.node);
-          if (d === undefined) {
-            deps.set(e.node, 1);
-            stack.push(e.node);
-          } else deps.set(e.node, d + 1);
-        }
-      }
-    }
+  }
+  const leafGrads = new Map<Tensor, Tensor>();
+  const handed = new Set<unknown>();
+  const toLeaf = (leaf: Tensor, g: Tensor): void => {
+    if (!targets) return accumulateLeaf(T, leaf, g, handed);
+    if (!leafTargets.has(leaf)) return;
+    const sum = leafGrads.get(leaf);
+    leafGrads.set(leaf, sum ? T.add(sum, g) : g);
+  };
+
+  // The rules run with recording on only for createGraph (noGrad/enableGrad, not the global
+  // setting, so an enclosing noGrad or enableGrad cannot override the choice).
+  return (create ? enableGrad : noGrad)(() => {
     const buffers = new Map<Node, (Tensor | null)[]>();
-    const rootBuf = new Array<Tensor | null>(root.gradFn.outputCount).fill(null);
-    rootBuf[root.outputIndex] = gradient;
-    buffers.set(root.gradFn, rootBuf);
-    const ready: Node[] = [root.gradFn];
+    const starts: Node[] = [];
+    for (let i = 0; i < roots.length; i++) {
+      const r = roots[i], fn = r.gradFn;
+      if (!fn) {
+        toLeaf(r, seeds[i]);
+        continue;
+      }
+      let buf = buffers.get(fn);
+      if (!buf) {
+        buffers.set(fn, buf = new Array<Tensor | null>(fn.outputCount).fill(null));
+        starts.push(fn);
+      }
+      const b = buf[r.outputIndex];
+      buf[r.outputIndex] = b ? T.add(b, seeds[i]) : seeds[i];
+    }
+    const run = targets ? prune(starts, leafTargets, nodeTargets) : null;
+    const runs = (n: Node): boolean => run === null || run.has(n);
+    const deps = countDeps(starts, runs);
+    const captured = new Map<Node, (Tensor | null)[]>();
+    const ready: Node[] = starts.filter((n) => runs(n) && deps.get(n) === 0);
     while (ready.length) {
       const node = ready.pop()!;
       const gs = buffers.get(node)!;
       buffers.delete(node);
-      const ctx = node.context();
+      if (nodeTargets.has(node)) captured.set(node, gs);
+      const needs = node.edges.map((e) =>
+        e !== null && (run === null || leadsTo(e, run, leafTargets, nodeTargets))
+      );
+      const ctx = node.context(needs, create);
       const grads = node.op.grad!(
         ctx,
         gs[0] ?? T.zeros(node.outputShape, node.device, node.outputDtype),
+        gs,
       );
       if (!retain) node.release();
       for (let i = 0; i < node.edges.length; i++) {
         const e = node.edges[i];
-        if (!e) continue;
+        if (!e || !needs[i]) continue;
         const g = grads[i] ?? null;
         if (g && !sameShape(g.shape, node.inputShapes[i])) {
           throw new ShapeError(
@@ -285,7 +350,7 @@ export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptio
           );
         }
         if ("leaf" in e) {
-          if (g) accumulateLeaf(T, e.leaf, g, handed);
+          if (g) toLeaf(e.leaf, g);
           continue;
         }
         let buf = buffers.get(e.node);
@@ -296,12 +361,82 @@ export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptio
         if (g) buf[e.index] = buf[e.index] ? T.add(buf[e.index]!, g) : g;
         const d = deps.get(e.node)! - 1;
         deps.set(e.node, d);
+        if (d === 0 && runs(e.node)) ready.push(e.node);
+      }
+    }
+    if (!targets) return [];
+    return targets.map((t) => {
+      if (!t.gradFn) return leafGrads.get(t) ?? null;
+      const gs = captured.get(t.gradFn) ?? buffers.get(t.gradFn);
+      return gs?.[t.outputIndex] ?? null;
+    });
+  });
+}
+
+// Counts, for every node reachable from `starts` through nodes that run, the edges from running
+// nodes that point at it.
+function countDeps(starts: readonly Node[], runs: (n: Node) => boolean): Map<Node, number> {
+  const deps = new Map<Node, number>();
+  const stack: Node[] = [];
+  for (const s of starts) {
+    if (!deps.has(s)) {
+      deps.set(s, 0);
+      stack.push(s);
+    }
+  }
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (!runs(n)) continue;
+    for (const e of n.edges) {
+      if (e && "node" in e) {
+        const d = deps.get(e.node);
+        if (d === undefined) {
+          deps.set(e.node, 1);
+          stack.push(e.node);
+        } else deps.set(e.node, d + 1);
+      }
+    }
+  }
+  return deps;
+}
+
+function leadsTo(
+  e: NonNullable<GradEdge>,
+  run: Set<Node>,
+  leafTargets: Set<Tensor>,
+  nodeTargets: Map<Node, Set<number>>,
+): boolean {
+  if ("leaf" in e) return leafTargets.has(e.leaf);
+  return run.has(e.node) || nodeTargets.get(e.node)?.has(e.index) === true;
+}
+
+// The nodes whose rules must run for gradients to reach the targets: those with an edge to a target
+// or to another such node. Decided in reverse topological order, so no recursion.
+function prune(
+  starts: readonly Node[],
+  leafTargets: Set<Tensor>,
+  nodeTargets: Map<Node, Set<number>>,
+): Set<Node> {
+  const deps = countDeps(starts, () => true);
+  const order: Node[] = [];
+  const ready = starts.filter((n) => deps.get(n) === 0);
+  while (ready.length) {
+    const n = ready.pop()!;
+    order.push(n);
+    for (const e of n.edges) {
+      if (e && "node" in e) {
+        const d = deps.get(e.node)! - 1;
+        deps.set(e.node, d);
         if (d === 0) ready.push(e.node);
       }
     }
-  } finally {
-    setGradEnabled(prev);
   }
+  const run = new Set<Node>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i];
+    if (n.edges.some((e) => e !== null && leadsTo(e, run, leafTargets, nodeTargets))) run.add(n);
+  }
+  return run;
 }
 
 // A gradient tensor handed to one leaf is cloned before it is handed to another (or when it aliases

@@ -21,6 +21,7 @@ export * from "./shape.ts";
 export * from "./random.ts";
 export * from "./registry.ts";
 export * from "./autograd.ts";
+export * as autograd from "./grad_api.ts";
 export * from "./tensor.ts";
 export * from "./creation.ts";
 export * from "./plugin.ts";

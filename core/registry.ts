@@ -59,6 +59,11 @@ export interface GradContext<A> {
   readonly attrs: A;
   /** Which inputs need a gradient; a rule may skip work for the others. */
   readonly needsInputGrad: readonly boolean[];
+  /**
+   * True when the rule runs with `createGraph` (its ops are recorded for double backward). A rule
+   * that is not written with differentiable ops must then throw an `AutogradError` naming its op.
+   */
+  readonly createGraph: boolean;
 }
 
 /** A validator for op attributes; any zod schema fits. */
@@ -82,8 +87,18 @@ export interface OpDef<A = Record<string, unknown>> {
   readonly attrs?: AttrSchema<A>;
   /** Output shapes and dtypes; throws a clear error for bad input. */
   infer(inputs: readonly Tensor[], attrs: A): TensorSpec[];
-  /** Gradient rule written with other ops: gradients of the inputs given the gradient of output 0. */
-  grad?(ctx: GradContext<A>, gradOutput: Tensor): (Tensor | null)[];
+  /**
+   * Gradient rule written with other ops: the gradients of the inputs (null where none is needed or
+   * it is zero) given those of the outputs. `gradOutput` is output 0's gradient, zeros when no
+   * consumer sent one, so single-output rules need only it; `gradOutputs[i]` is output i's gradient,
+   * or null when no consumer sent one (multi-output rules read it). Written with differentiable ops,
+   * a rule also gives second derivatives: with `createGraph` it runs with gradient recording on.
+   */
+  grad?(
+    ctx: GradContext<A>,
+    gradOutput: Tensor,
+    gradOutputs: readonly (Tensor | null)[],
+  ): (Tensor | null)[];
   /** The op written with simpler ops, used where no backend has a kernel for it. */
   decompose?(inputs: readonly Tensor[], attrs: A): Tensor[];
   /** Whether the gradient rule reads the inputs (default true). */
