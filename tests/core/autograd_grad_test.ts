@@ -469,6 +469,20 @@ check2(
   [rand([4, 2]), rand([2], { lo: 0.5, hi: 1.5 }), rand([2])],
 );
 
+check2(
+  "batchNorm eval",
+  (x, m, v, w, b) => F.batchNorm(x, m, v, { weight: w, bias: b, training: false }),
+  [
+    rand([3, 2]),
+    rand([2]),
+    rand([2], { lo: 0.5, hi: 1.5 }),
+    rand([2], { lo: 0.5, hi: 1.5 }),
+    rand(
+      [2],
+    ),
+  ],
+);
+
 Deno.test("double backward: maxPool2dGather (maxPool2d's third derivative)", () => {
   const [, idx] = F.maxPool2dWithIndices(distinct([1, 2, 4, 4]), 2);
   const gather = getOp("maxPool2dGather")!;
