@@ -9,7 +9,7 @@
 
 import type { DType } from "./dtype.ts";
 import { isFloating } from "./dtype.ts";
-import { AutogradError, ShapeError } from "./errors.ts";
+import { AutogradError, DispatchError, ShapeError } from "./errors.ts";
 import type { GradContext, OpDef } from "./registry.ts";
 import { sameShape, shapeStr } from "./shape.ts";
 import type { Shape } from "./shape.ts";
@@ -331,11 +331,16 @@ export function runBackward(
         e !== null && (run === null || leadsTo(e, run, leafTargets, nodeTargets))
       );
       const ctx = node.context(needs, create);
-      const grads = node.op.grad!(
-        ctx,
-        gs[0] ?? T.zeros(node.outputShape, node.device, node.outputDtype),
-        gs,
-      );
+      let grads: (Tensor | null)[];
+      try {
+        grads = node.op.grad!(
+          ctx,
+          gs[0] ?? T.zeros(node.outputShape, node.device, node.outputDtype),
+          gs,
+        );
+      } catch (e) {
+        throw create ? notDifferentiable(node, e) : e;
+      }
       if (!retain) node.release();
       for (let i = 0; i < node.edges.length; i++) {
         const e = node.edges[i];
@@ -371,6 +376,16 @@ export function runBackward(
       return gs?.[t.outputIndex] ?? null;
     });
   });
+}
+
+// Under createGraph, a rule that calls an op with no gradient rule (and no decomposition) on
+// recorded tensors cannot be differentiated: say which rule, not only which op.
+function notDifferentiable(node: Node, e: unknown): unknown {
+  if (!(e instanceof DispatchError) || !e.message.includes("has no gradient rule")) return e;
+  return new AutogradError(
+    `${node.op.name}: its gradient rule cannot be differentiated again (createGraph), because ` +
+      `it uses an op without a gradient rule: ${e.message}`,
+  );
 }
 
 // Counts, for every node reachable from `starts` through nodes that run, the edges from running

@@ -21,9 +21,11 @@ import {
   F,
   fromData,
   Generator,
+  getBackend,
   getOp,
   nn,
   noGrad,
+  registerKernels,
   ShapeError,
   type Tensor,
   tensor,
@@ -354,6 +356,31 @@ Deno.test("autograd: a rule sees createGraph and may refuse to be differentiated
   assert.throws(
     () => autograd.grad(y, x, { createGraph: true }),
     (e: unknown) => e instanceof AutogradError && /firstOrderOnly/.test(e.message),
+  );
+});
+
+Deno.test("autograd: createGraph through a rule that uses an op without a gradient names the rule", () => {
+  // An op with a cpu kernel (the copy kernel) but no gradient rule, used by another op's rule.
+  const opaque = defineOp<Record<string, never>>({
+    name: "@test/opaque",
+    infer: (i) => [{ shape: i[0].shape as number[], dtype: i[0].dtype }],
+  });
+  registerKernels("cpu", { "@test/opaque": getBackend("cpu").table.get("copy")! });
+  const outer = defineOp<Record<string, never>>({
+    name: "@test/usesOpaque",
+    infer: (i) => [{ shape: i[0].shape as number[], dtype: i[0].dtype }],
+    decompose: ([x]) => [x.mul(2)],
+    grad: (_ctx, g) => [apply1(opaque, [g], {}).mul(2)],
+  });
+  const x = tensor([1, 2], { requiresGrad: true });
+  const y = apply1(outer, [x], {}).square().sum();
+  assertClose(autograd.grad(y, x, { retainGraph: true }), [8, 16]);
+  assert.throws(
+    () => autograd.grad(y, x, { createGraph: true }),
+    (e: unknown) =>
+      e instanceof AutogradError &&
+      /^@test\/usesOpaque: its gradient rule cannot be differentiated again.*@test\/opaque: has no gradient rule/
+        .test(e.message),
   );
 });
 
