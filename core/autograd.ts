@@ -14,15 +14,22 @@ import type { GradContext, OpDef } from "./registry.ts";
 import { sameShape, shapeStr } from "./shape.ts";
 import type { Shape } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
+import { currentFrame, runInFrame } from "./context.ts";
 
 let gradEnabled = true;
+// Set by the synchronous part of noGrad/enableGrad (innermost wins); null outside them, where an
+// async function's frame (see context.ts) or the global setting applies.
+let override: boolean | null = null;
 
 /** Whether ops currently record autograd nodes. */
 export function isGradEnabled(): boolean {
-  return gradEnabled;
+  return override ?? currentFrame()?.grad ?? gradEnabled;
 }
 
-/** Turns gradient recording on or off globally; returns the previous setting. */
+/**
+ * Turns gradient recording on or off globally (outside `noGrad`/`enableGrad`, which take
+ * precedence while they run); returns the previous global setting.
+ */
 export function setGradEnabled(on: boolean): boolean {
   const prev = gradEnabled;
   gradEnabled = on;
@@ -30,7 +37,27 @@ export function setGradEnabled(on: boolean): boolean {
 }
 
 /**
- * Runs `fn` without recording gradients (inference, optimizer updates).
+ * Runs `fn` with gradient recording set to `on` for exactly its duration: synchronously and, when
+ * `fn` is async, across its awaits (other code running meanwhile is not affected).
+ */
+function withGrad<T>(on: boolean, fn: () => T): T {
+  return runInFrame({ grad: on }, () => withGradSync(on, fn));
+}
+
+/** Synchronous-only {@linkcode withGrad} for core internals (no frame). */
+export function withGradSync<T>(on: boolean, fn: () => T): T {
+  const prev = override;
+  override = on;
+  try {
+    return fn();
+  } finally {
+    override = prev;
+  }
+}
+
+/**
+ * Runs `fn` without recording gradients (inference, optimizer updates). `fn` may be async: the
+ * setting holds across its awaits and only for it.
  *
  * @example
  * ```ts
@@ -38,27 +65,20 @@ export function setGradEnabled(on: boolean): boolean {
  * const w = tensor([1, 2], { requiresGrad: true });
  * const y = noGrad(() => w.mul(2));
  * console.log(y.requiresGrad); // false
+ * const z = await noGrad(async () => {
+ *   await Promise.resolve();
+ *   return w.mul(3);
+ * });
+ * console.log(z.requiresGrad); // false
  * ```
  */
 export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
+  return withGrad(false, fn);
 }
 
-/** Runs `fn` with gradient recording on, even inside {@linkcode noGrad}. */
+/** Runs `fn` with gradient recording on, even inside {@linkcode noGrad} (async functions too). */
 export function enableGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = true;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
+  return withGrad(true, fn);
 }
 
 /** Where a node sends one input's gradient: the producing node's output, a leaf, or nowhere. */

@@ -29,7 +29,7 @@ function make(
 ): Tensor {
   const device = opts.device ?? "cpu";
   const b = getBackend(device);
-  const t = new Tensor(new Storage(b.upload(data, dtype), b), shape, dtype, device);
+  const t = new Tensor(new Storage(b.upload(data, dtype), b, data.length), shape, dtype, device);
   if (opts.requiresGrad) t.requiresGrad_(true);
   return t;
 }

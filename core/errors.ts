@@ -76,3 +76,12 @@ export class AutogradError extends DennError {
     this.name = "AutogradError";
   }
 }
+
+/** An op was given a tensor whose memory was already released by `dispose()` or a `scope()`. */
+export class DisposedError extends DennError {
+  /** Creates a disposed-tensor error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "DisposedError";
+  }
+}

@@ -180,9 +180,12 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Clears the gradients of all parameters. */
+  /**
+   * Clears the gradients of all parameters (PyTorch's `set_to_none=True`), releasing their memory
+   * at once rather than leaving it to the garbage collector.
+   */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+    for (const p of this.parameters()) releaseGrad(p);
   }
 
   /** Parameters and persistent buffers by PyTorch key, in PyTorch's order. */
@@ -231,23 +234,58 @@ export abstract class Module {
     return { missingKeys, unexpectedKeys };
   }
 
-  /** Moves every parameter and buffer to a device (in place, keeping identities); returns this. */
+  /**
+   * Moves every parameter, buffer and gradient to a device in place: the tensor objects keep their
+   * identities, so an optimizer built before still updates them and tied weights stay tied.
+   * Synchronous where the source device can be read synchronously; from webgpu use
+   * {@linkcode Module.toAsync}. Returns this.
+   *
+   * @example
+   * ```ts
+   * import { Module, Parameter, randn } from "./mod.ts";
+   * import "../plugins/cpu/mod.ts";
+   * class Affine extends Module {
+   *   weight = Parameter(randn([3]));
+   *   forward() {
+   *     return this.weight;
+   *   }
+   * }
+   * const m = new Affine();
+   * const w = m.weight;
+   * console.log(m.to("cpu").weight === w); // true
+   * ```
+   */
   to(device: string): this {
     noGrad(() => {
-      for (const m of this.modules()) {
-        const self = m as unknown as Record<string, unknown>;
-        for (const [k, v] of Object.entries(m)) {
-          if (!(v instanceof Tensor) || v.device === device) continue;
-          const moved = v.to(device);
-          if (v.isParameter) {
-            Parameter(moved);
-            if (v.grad) moved.grad = v.grad.to(device);
-          }
-          self[k] = moved;
-        }
+      for (const t of this.#tensors()) {
+        if (t.device !== device) moveInPlace(t, t.to(device));
+        const g = t.grad;
+        if (g && g.device !== device) moveInPlace(g, g.to(device));
       }
     });
     return this;
+  }
+
+  /**
+   * {@linkcode Module.to} for moves that need an asynchronous readback (e.g. webgpu → cpu); the
+   * tensors keep their identities.
+   */
+  async toAsync(device: string): Promise<this> {
+    for (const t of this.#tensors()) {
+      if (t.device !== device) moveInPlace(t, await t.toAsync(device));
+      const g = t.grad;
+      if (g && g.device !== device) moveInPlace(g, await g.toAsync(device));
+    }
+    return this;
+  }
+
+  // Every tensor held by this module tree (parameters, buffers, other tensor properties), once.
+  #tensors(): Tensor[] {
+    const out = new Set<Tensor>();
+    for (const m of this.modules()) {
+      for (const v of Object.values(m)) if (v instanceof Tensor) out.add(v);
+    }
+    return [...out];
   }
 
   /**
@@ -285,4 +323,17 @@ export abstract class Module {
   numParameters(): number {
     return this.parameters().reduce((s, p) => s + p.size, 0);
   }
+}
+
+// Points `t` at `moved`'s storage and device, keeping the tensor object; `moved` is released.
+function moveInPlace(t: Tensor, moved: Tensor): void {
+  t.setData_(moved);
+  moved.dispose();
+}
+
+/** Drops a parameter's gradient and releases its memory now. */
+export function releaseGrad(p: Tensor): void {
+  const g = p.grad;
+  p.grad = null;
+  g?.dispose();
 }

@@ -7,6 +7,7 @@
 
 import { ValueError } from "./errors.ts";
 import { keep, Tensor } from "./tensor.ts";
+import { releaseGrad } from "./module.ts";
 
 /** A group of parameters sharing options. */
 export type ParamGroup<O> = O & {
@@ -71,15 +72,29 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
   /** Updates the parameters from their gradients. */
   abstract step(): void;
 
-  /** Clears gradients (sets them to null, PyTorch's default `set_to_none=True`). */
+  /**
+   * Clears gradients (sets them to null, PyTorch's default `set_to_none=True`) and releases their
+   * memory at once.
+   */
   zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+    for (const g of this.paramGroups) for (const p of g.params) releaseGrad(p);
   }
 
-  /** Gets (creating) a parameter's state; tensors stored in it survive `scope()`. */
+  /**
+   * Gets (creating) a parameter's state; tensors stored in it survive `scope()`. State tensors
+   * follow their parameter when it moved to another device (`model.to(...)` after the optimizer
+   * was built, or after steps were taken).
+   */
   stateOf(p: Tensor): ParamState {
     let s = this.state.get(p);
     if (!s) this.state.set(p, s = {});
+    for (const v of Object.values(s)) {
+      if (v instanceof Tensor && v.device !== p.device) {
+        const moved = v.to(p.device);
+        v.setData_(moved);
+        moved.dispose();
+      }
+    }
     return s;
   }
 

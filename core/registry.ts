@@ -10,11 +10,12 @@
 
 import type { DType, TypedArray } from "./dtype.ts";
 import { isFloating } from "./dtype.ts";
-import { DeviceError, DispatchError, ValueError } from "./errors.ts";
+import { DeviceError, DispatchError, DisposedError, ValueError } from "./errors.ts";
 import { shapeStr } from "./shape.ts";
 import type { Shape } from "./shape.ts";
-import { isGradEnabled, Node, noGrad } from "./autograd.ts";
-import type { Storage, Tensor } from "./tensor.ts";
+import { isGradEnabled, Node, withGradSync } from "./autograd.ts";
+import { currentFrame, isPromise, runInFrame } from "./context.ts";
+import type { Layout, Storage, Tensor } from "./tensor.ts";
 
 /** Constructors the tensor module installs, so this module has no runtime import of it. */
 export interface TensorFactory {
@@ -26,8 +27,14 @@ export interface TensorFactory {
     dtype: DType,
     device: string,
   ): Tensor;
-  /** A tensor over existing storage. */
-  fromStorage(storage: Storage, shape: readonly number[], dtype: DType, device: string): Tensor;
+  /** A view of `base`'s storage with another shape and layout. */
+  view(base: Tensor, shape: readonly number[], layout: Layout): Tensor;
+  /** A tensor whose storage holds exactly its elements in order (a copy for strided views). */
+  dense(t: Tensor): Tensor;
+  /** Points a tensor at another tensor's storage, dtype, device and layout. */
+  rebind(t: Tensor, src: Tensor): void;
+  /** Writes src's values into target's storage (the single write path). */
+  writeInto(target: Tensor, src: Tensor): Storage;
 }
 
 let factory: TensorFactory;
@@ -35,6 +42,11 @@ let factory: TensorFactory;
 /** Installs the tensor constructors (called once by the tensor module). */
 export function installTensorFactory(f: TensorFactory): void {
   factory = f;
+}
+
+/** The tensor module's internal helpers (for core modules only; not part of the public API). */
+export function tensorInternals(): TensorFactory {
+  return factory;
 }
 
 /** Shape and dtype of an op output, as inferred before any kernel runs. */
@@ -105,8 +117,11 @@ export interface OpDef<A = Record<string, unknown>> {
   readonly savesInputs?: boolean;
   /** Whether the gradient rule reads the outputs (default false). */
   readonly savesOutputs?: boolean;
-  /** Outputs are views of input 0's storage (reshape); no kernel runs. */
-  readonly view?: boolean;
+  /**
+   * For view ops (reshape, permute, expand, slice): where output 0 reads input 0's storage. No
+   * kernel runs; the output shares the input's storage.
+   */
+  view?(input: Tensor, attrs: A): Layout;
   /** False for ops whose outputs never carry gradients (comparisons, argmax). */
   readonly differentiable?: boolean;
 }
@@ -133,6 +148,11 @@ export interface KernelEntry<A = any, C = any> {
   dtypes?: readonly DType[];
   /** Further check: true, or the reason it declines these inputs. */
   supports?(inputs: readonly Tensor[], attrs: A): true | string;
+  /**
+   * The kernel reads inputs through their `offset` and `strides` (views). Without it, every input
+   * it receives is dense: contiguous, at offset 0, its storage holding exactly its elements.
+   */
+  strided?: boolean;
 }
 
 /** A device backend: memory management plus a table of kernels. */
@@ -174,7 +194,16 @@ const backends = new Map<string, Backend>();
 const unavailable = new Map<string, string>();
 const routes = new Map<string, string>();
 let strict = false;
-let trace: TraceEntry[] | null = null;
+
+// The routes in force: those of the innermost route(table, fn) call, else the global table.
+function activeRoutes(): Map<string, string> {
+  return currentFrame()?.routes ?? routes;
+}
+
+// Where dispatch records what ran: the innermost explain(fn) call's trace, if any.
+function activeTrace(): TraceEntry[] | undefined {
+  return currentFrame()?.trace as TraceEntry[] | undefined;
+}
 
 /** Registers an op in the catalogue; a second op of the same name is an error. */
 export function defineOp<A>(def: OpDef<A>): OpDef<A> {
@@ -327,7 +356,8 @@ export interface RouteOptions {
 }
 
 /**
- * Routes ops (or op families) to backends. With a function, the routes apply only while it runs.
+ * Routes ops (or op families) to backends. With a function, the routes apply only while it runs
+ * (an async function: across its awaits, and only for it).
  *
  * @example
  * ```ts
@@ -335,29 +365,24 @@ export interface RouteOptions {
  * route({ matmul: "cpu" });
  * const y = tensor([[1, 2]]).matmul(tensor([[3], [4]]));
  * route({ matmul: null }); // removes the route
+ * const z = route({ matmul: "cpu" }, () => y.matmul(tensor([[1]])));
  * ```
  */
 export function route(table: Record<string, string | null>): void;
 /** Applies routes only while `fn` runs and returns its result. */
 export function route<T>(table: Record<string, string | null>, fn: () => T): T;
 export function route<T>(table: Record<string, string | null>, fn?: () => T): T | void {
-  const before = new Map(routes);
+  const target = fn ? new Map(activeRoutes()) : routes;
   for (const [op, dev] of Object.entries(table)) {
-    if (dev === null) routes.delete(op);
-    else routes.set(op, dev);
+    if (dev === null) target.delete(op);
+    else target.set(op, dev);
   }
-  if (!fn) return;
-  try {
-    return fn();
-  } finally {
-    routes.clear();
-    for (const [k, v] of before) routes.set(k, v);
-  }
+  if (fn) return runInFrame({ routes: target }, fn);
 }
 
 /** Current routes, op → backend. */
 export function getRoutes(): Record<string, string> {
-  return Object.fromEntries(routes);
+  return Object.fromEntries(activeRoutes());
 }
 
 /** Turns strict dispatch on or off: in strict mode no op silently falls back to another backend. */
@@ -407,7 +432,8 @@ export interface Explanation<T> {
 
 /**
  * Explains dispatch: which backends exist, which are unavailable and why, and, when given a
- * function, which backend ran every op it called.
+ * function, which backend ran every op it called. Given an async function, it resolves once that
+ * has finished, with every op the function ran across its awaits (and only those).
  *
  * @example
  * ```ts
@@ -416,22 +442,26 @@ export interface Explanation<T> {
  * console.log(trace[0].backend); // "cpu"
  * ```
  */
-export function explain<T = undefined>(fn?: () => T): Explanation<T> {
-  const prev = trace;
+export function explain<T>(fn: () => Promise<T>): Promise<Explanation<T>>;
+/** Explains a synchronous function (or, with none, the registry alone). */
+export function explain<T = undefined>(fn?: () => T): Explanation<T>;
+export function explain<T>(
+  fn?: () => T | Promise<T>,
+): Explanation<T> | Promise<Explanation<T>> {
   const entries: TraceEntry[] = [];
-  trace = entries;
-  let result: T;
-  try {
-    result = fn ? fn() : (undefined as T);
-  } finally {
-    trace = prev;
-  }
+  const result = fn ? runInFrame({ trace: entries }, fn) : undefined;
+  if (isPromise(result)) return result.then((r) => report(r as T, entries));
+  return report(result as T, entries);
+}
+
+function report<T>(result: T, entries: TraceEntry[]): Explanation<T> {
+  const r = activeRoutes();
   const info = {
     result,
     trace: entries,
     backends: Object.fromEntries([...backends].map(([k, b]) => [k, b.table.size])),
     unavailable: Object.fromEntries(unavailable),
-    routes: Object.fromEntries(routes),
+    routes: Object.fromEntries(r),
     pending: Object.fromEntries(
       [...pending].map(([b, list]) => [
         b,
@@ -450,7 +480,7 @@ export function explain<T = undefined>(fn?: () => T): Explanation<T> {
       for (const [k, why] of Object.entries(info.unavailable)) {
         lines.push(`unavailable: ${k}: ${why}`);
       }
-      if (routes.size) lines.push(`routes: ${JSON.stringify(info.routes)}`);
+      if (r.size) lines.push(`routes: ${JSON.stringify(info.routes)}`);
       for (const [b, list] of Object.entries(info.pending)) {
         lines.push(`pending for ${b} (not registered): ${list.join(", ")}`);
       }
@@ -517,22 +547,32 @@ function declineReason(
 }
 
 /** Moves a tensor's data to another backend without recording autograd (dispatch-internal). */
-export function moveStorage(t: Tensor, target: string): Tensor {
+export function moveStorage(t: Tensor, target: string, op?: string): Tensor {
   if (t.device === target) return t;
   const src = getBackend(t.device);
   const dst = getBackend(target);
   if (src.hostMemory && dst.hostMemory) {
-    return factory.fromStorage(t.storage, t.shape, t.dtype, target);
+    const moved = factory.view(t, t.shape, t);
+    (moved as { device: string }).device = target;
+    moved.base = t.base;
+    return moved;
   }
   if (!src.downloadSync) {
     throw new DeviceError(
-      `cannot move a ${
-        shapeStr(t.shape)
-      } ${t.dtype} tensor from ${t.device} to ${target} synchronously; ` +
-        `use "await tensor.toAsync(\\"${target}\\")" or route the op to ${t.device}`,
+      op
+        ? `${op}: the ${t.device} backend has no kernel for it, and a ${
+          shapeStr(t.shape)
+        } ${t.dtype} input cannot be moved from ${t.device} to ${target} synchronously ` +
+          `(${t.device} has no synchronous readback). Choices: route the op to a backend that ` +
+          `has it with the tensor there, move the tensor first with ` +
+          `"await tensor.toAsync(\"${target}\")", or register a ${t.device} kernel for ${op} ` +
+          `(definePlugin({ kernels: { ${t.device}: { ${op}: ... } } }))`
+        : `cannot move a ${shapeStr(t.shape)} ${t.dtype} tensor from ${t.device} to ${target} ` +
+          `synchronously; use "await tensor.toAsync(\"${target}\")"`,
     );
   }
-  const host = src.downloadSync(t.storage.handle, t.dtype, t.size);
+  const d = t.isDense ? t : factory.dense(t);
+  const host = src.downloadSync(d.storage.handle, d.dtype, d.size);
   return factory.fromHandle(dst.upload(host, t.dtype), dst, t.shape, t.dtype, target);
 }
 
@@ -552,11 +592,20 @@ function runKernel(
     args = inputs.map((t, i) => {
       if (t.device === backend) return t;
       moved!.push(`input ${i}: ${t.device}→${backend}`);
-      return moveStorage(t, backend);
+      return moveStorage(t, backend, op.name);
     });
   }
   const b = backends.get(backend)!;
-  const handles = op.cache!.get(backend)!.run(args, attrs, specs, b.context);
+  const entry = op.cache!.get(backend)!;
+  if (!entry.strided) {
+    for (let i = 0; i < args.length; i++) {
+      if (!args[i].isDense) {
+        if (args === inputs) args = [...inputs];
+        (args as Tensor[])[i] = factory.dense(args[i]);
+      }
+    }
+  }
+  const handles = entry.run(args, attrs, specs, b.context);
   const outs = new Array<Tensor>(specs.length);
   for (let i = 0; i < specs.length; i++) {
     let t = factory.fromHandle(handles[i], b, specs[i].shape, specs[i].dtype, backend);
@@ -573,6 +622,7 @@ function runKernel(
     }
     outs[i] = t;
   }
+  const trace = activeTrace();
   if (trace) {
     trace.push({
       op: op.name,
@@ -594,15 +644,17 @@ function dispatchNoGrad(
   const home = inputs.length ? inputs[0].device : "cpu";
   let mixed = false;
   for (let i = 1; i < inputs.length; i++) if (inputs[i].device !== home) mixed = true;
+  const routes = activeRoutes();
+  const trace = activeTrace();
   const routed = routes.size
     ? (routes.get(op.name) ?? (op.family ? routes.get(op.family) : undefined))
     : undefined;
-  if (op.view && !routed && !mixed) {
+  if (op.view) {
     const x = inputs[0];
     if (trace) {
       trace.push({ op: op.name, backend: home, via: "view", shapes: [[...x.shape]], moved: [] });
     }
-    return specs.map((s) => factory.fromStorage(x.storage, s.shape, s.dtype, home));
+    return [factory.view(x, specs[0].shape, op.view(x, attrs))];
   }
   if (mixed && !routed) {
     throw new DeviceError(
@@ -669,6 +721,15 @@ function dispatchNoGrad(
  */
 export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor[] {
   const o = op as AnyOp;
+  for (let i = 0; i < inputs.length; i++) {
+    if (inputs[i].isReleased) {
+      const t = inputs[i];
+      throw new DisposedError(
+        `${op.name}: input ${i} (${shapeStr(t.shape)} ${t.dtype} on ${t.device}) was disposed ` +
+          `(by dispose(), a scope(), or zeroGrad() for a gradient) and cannot be used`,
+      );
+    }
+  }
   const specs = o.infer(inputs, attrs);
   let needsGrad = false;
   if (o.differentiable !== false && isGradEnabled()) {
@@ -679,7 +740,7 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
     if (o.decompose) return o.decompose(inputs, attrs);
     throw new DispatchError(`${o.name}: has no gradient rule, but an input requires grad`);
   }
-  const outs = noGrad(() => dispatchNoGrad(o, inputs, attrs, specs));
+  const outs = withGradSync(false, () => dispatchNoGrad(o, inputs, attrs, specs));
   const node = new Node(o, inputs, attrs, outs);
   for (let i = 0; i < outs.length; i++) {
     const t = outs[i];

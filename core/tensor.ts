@@ -7,18 +7,19 @@
 
 import type { DType, TypedArray } from "./dtype.ts";
 import { isFloating } from "./dtype.ts";
-import { AutogradError, DTypeError, ShapeError } from "./errors.ts";
-import { backward, installTensorOps, isGradEnabled, Node } from "./autograd.ts";
+import { currentFrame, isPromise, runInFrame } from "./context.ts";
+import { AutogradError, DeviceError, DisposedError, DTypeError, ShapeError } from "./errors.ts";
+import { backward, installTensorOps, isGradEnabled, Node, noGrad } from "./autograd.ts";
 import type { BackwardOptions } from "./autograd.ts";
 import type { Backend, OpDef } from "./registry.ts";
 import { getBackend, installTensorFactory, moveStorage } from "./registry.ts";
 import { full, onesLike, zeros } from "./creation.ts";
-import { normalizeAxes, sameShape, shapeStr, sizeOf } from "./shape.ts";
+import { normalizeAxes, sameShape, shapeStr, sizeOf, stridesOf } from "./shape.ts";
 import * as E from "./ops/elementwise.ts";
 import * as R from "./ops/reduce.ts";
 import * as M from "./ops/movement.ts";
 import * as L from "./ops/linalg.ts";
-import * as N from "./ops/nn.ts";
+import * as N from "./ops/softmax.ts";
 
 /** Device memory behind one or more tensors (views share it). */
 export class Storage {
@@ -26,15 +27,18 @@ export class Storage {
   handle: unknown;
   /** Owning backend. */
   readonly backend: Backend;
+  /** Number of elements the handle holds. */
+  readonly size: number;
   /** Bumped by every in-place write, so autograd can detect overwritten saved tensors. */
   version = 0;
   /** Tensors referencing this storage that are not yet disposed. */
   refs = 0;
 
-  /** Wraps a backend handle. */
-  constructor(handle: unknown, backend: Backend) {
+  /** Wraps a backend handle holding `size` elements. */
+  constructor(handle: unknown, backend: Backend, size: number) {
     this.handle = handle;
     this.backend = backend;
+    this.size = size;
   }
 
   /** Releases one reference; frees the device memory when none is left. */
@@ -49,7 +53,8 @@ export class Storage {
 // Safety net for device memory: a tensor collected without dispose() releases its reference.
 const finalizer = new FinalizationRegistry<Storage>((s) => s.release());
 
-const scopes: Set<Tensor>[] = [];
+// Set by Tensor's static block: lets module functions change a tensor's private strides.
+let setStrides: (t: Tensor, strides: readonly number[] | null) => void;
 
 /** Nested arrays of numbers or booleans, as accepted by {@linkcode tensor}. */
 export type NestedArray = number | boolean | NestedArray[];
@@ -65,6 +70,14 @@ export interface TensorOptions {
   device?: string;
   /** Track gradients for this leaf. */
   requiresGrad?: boolean;
+}
+
+/** Where a view reads its storage: the element offset of its first element and its strides. */
+export interface Layout {
+  /** Offset of the first element in the storage, in elements. */
+  readonly offset: number;
+  /** Elements to step in the storage per index of each dimension (0 for broadcast dims). */
+  readonly strides: readonly number[];
 }
 
 /** A multi-dimensional array on a device, with autograd. */
@@ -89,19 +102,43 @@ export class Tensor {
   outputIndex = 0;
   /** Set on module parameters. */
   isParameter = false;
+  /** Offset of this tensor's first element in its storage (non-zero for some views). */
+  offset = 0;
+  /** The tensor whose storage this view shares (null unless created by a view op). */
+  base: Tensor | null = null;
+  #strides: readonly number[] | null = null;
   #disposed = false;
 
-  /** Internal: use the creation functions (`tensor`, `zeros`, ...). */
-  constructor(storage: Storage, shape: readonly number[], dtype: DType, device: string) {
+  static {
+    setStrides = (t, strides) => {
+      t.#strides = strides;
+    };
+  }
+
+  /**
+   * Wraps storage: use the creation functions (`tensor`, `zeros`, ...). Backends use it to wrap
+   * storage they made; `layout` makes a strided view of it.
+   */
+  constructor(
+    storage: Storage,
+    shape: readonly number[],
+    dtype: DType,
+    device: string,
+    layout?: Layout,
+  ) {
     this.storage = storage;
     this.shape = shape;
     this.dtype = dtype;
     this.device = device;
     this.size = sizeOf(shape);
+    if (layout) {
+      this.offset = layout.offset;
+      if (!rowMajor(shape, layout.strides)) this.#strides = layout.strides;
+    }
     storage.refs++;
     if (storage.backend.free) {
       finalizer.register(this, storage, this);
-      if (scopes.length) scopes[scopes.length - 1].add(this);
+      currentFrame()?.scope?.add(this);
     }
   }
 
@@ -111,8 +148,33 @@ export class Tensor {
     shape: readonly number[],
     dtype: DType,
     device: string,
+    layout?: Layout,
   ): Tensor {
-    return new Tensor(storage, shape, dtype, device);
+    return new Tensor(storage, shape, dtype, device, layout);
+  }
+
+  /** Elements to step in the storage per index of each dimension (PyTorch's `stride()`). */
+  get strides(): readonly number[] {
+    return this.#strides ?? stridesOf(this.shape);
+  }
+
+  /** Whether the elements lie in row-major order without gaps (PyTorch's `is_contiguous()`). */
+  isContiguous(): boolean {
+    return this.#strides === null;
+  }
+
+  /**
+   * Whether kernels can read this tensor's storage as a plain array of its elements: contiguous,
+   * at offset 0, and covering the whole storage. Other tensors (views) are copied for kernels that
+   * do not declare `strided: true`.
+   */
+  get isDense(): boolean {
+    return this.#strides === null && this.offset === 0 && this.storage.size === this.size;
+  }
+
+  /** A contiguous tensor with these values: this one where it is already contiguous, else a copy. */
+  contiguous(): Tensor {
+    return this.#strides === null ? this : M.contiguous(this);
   }
 
   /** Number of dimensions. */
@@ -148,9 +210,11 @@ export class Tensor {
     this.dispose();
   }
 
-  #check(): void {
+  #check(op = "read"): void {
     if (this.#disposed) {
-      throw new DTypeError(`tensor ${shapeStr(this.shape)} on ${this.device} was disposed`);
+      throw new DisposedError(
+        `${op}: the ${shapeStr(this.shape)} ${this.dtype} tensor on ${this.device} was disposed`,
+      );
     }
   }
 
@@ -158,23 +222,35 @@ export class Tensor {
 
   /** Copies the elements to a flat host typed array. */
   async data(): Promise<TypedArray> {
-    this.#check();
-    const b = this.storage.backend;
-    if (b.hostMemory) return (this.storage.handle as TypedArray).slice(0, this.size);
-    return await b.download(this.storage.handle, this.dtype, this.size);
+    this.#check("data");
+    const t = this.#dense();
+    const b = t.storage.backend;
+    if (b.hostMemory) return (t.storage.handle as TypedArray).slice(0, t.size);
+    return await b.download(t.storage.handle, t.dtype, t.size);
   }
 
   /** Synchronous {@linkcode Tensor.data}, where the backend can read synchronously. */
   dataSync(): TypedArray {
-    this.#check();
+    this.#check("dataSync");
     const b = this.storage.backend;
-    if (b.hostMemory) return (this.storage.handle as TypedArray).slice(0, this.size);
-    if (!b.downloadSync) {
-      throw new DTypeError(
+    if (!b.hostMemory && !b.downloadSync) {
+      throw new DeviceError(
         `dataSync: ${this.device} cannot read synchronously; use "await tensor.data()"`,
       );
     }
-    return b.downloadSync(this.storage.handle, this.dtype, this.size);
+    const t = this.#dense();
+    if (b.hostMemory) return (t.storage.handle as TypedArray).slice(0, t.size);
+    return b.downloadSync!(t.storage.handle, t.dtype, t.size);
+  }
+
+  // A tensor over the same values whose storage holds exactly its elements, for readback.
+  #dense(): Tensor {
+    return this.isDense ? this : noGrad(() => denseOf(this));
+  }
+
+  /** Whether this tensor's storage was released. */
+  get isReleased(): boolean {
+    return this.#disposed || this.storage.handle === null;
   }
 
   /** The elements as nested arrays. */
@@ -221,35 +297,36 @@ export class Tensor {
     backward(this, gradient, options);
   }
 
-  /** A tensor sharing storage but cut from the graph. */
+  /** A tensor sharing storage (and layout) but cut from the graph. */
   detach(): Tensor {
-    return new Tensor(this.storage, this.shape, this.dtype, this.device);
+    this.#check("detach");
+    const d = new Tensor(this.storage, this.shape, this.dtype, this.device, this);
+    d.base = this.base;
+    return d;
   }
 
   /**
-   * Makes this tensor hold `src`'s data and dtype while keeping its identity, shape, device and
-   * autograd leaf state (PyTorch's `t.data = src`): how {@linkcode Module.half} converts parameters
-   * that optimizers already reference. Not recorded by autograd.
+   * Makes this tensor hold `src`'s data, dtype and device while keeping its identity, shape and
+   * autograd leaf state (PyTorch's `t.data = src`): how {@linkcode Module.half} and
+   * {@linkcode Module.to} convert and move parameters that optimizers already reference. The two
+   * share storage afterwards. Not recorded by autograd.
    */
   setData_(src: Tensor): this {
     this.#check();
-    if (!sameShape(src.shape, this.shape) || src.device !== this.device) {
+    if (!sameShape(src.shape, this.shape)) {
       throw new ShapeError(
-        `setData_: source ${shapeStr(src.shape)} on ${src.device} must have this tensor's shape ` +
-          `${shapeStr(this.shape)} and device ${this.device}`,
+        `setData_: source ${shapeStr(src.shape)} must have this tensor's shape ${
+          shapeStr(this.shape)
+        }`,
       );
     }
-    if (src.storage === this.storage && src.dtype === this.dtype) return this;
+    if (src.storage === this.storage && src.dtype === this.dtype && src.device === this.device) {
+      return this;
+    }
     if (this.requiresGrad && !isFloating(src.dtype)) {
       throw new DTypeError(`setData_: a tensor that requires grad cannot hold ${src.dtype} data`);
     }
-    const old = this.storage;
-    src.storage.refs++;
-    if (old.backend.free) finalizer.unregister(this);
-    this.storage = src.storage;
-    if (src.storage.backend.free) finalizer.register(this, src.storage, this);
-    old.release();
-    (this as { dtype: DType }).dtype = src.dtype;
+    rebind(this, src);
     return this;
   }
 
@@ -272,6 +349,7 @@ export class Tensor {
   /** Copies to another device (differentiable); synchronous where the source can be read synchronously. */
   to(device: string): Tensor {
     if (device === this.device) return this;
+    this.#check("to");
     getBackend(device);
     const moved = moveStorage(this, device);
     return recordMove(this, moved);
@@ -286,7 +364,7 @@ export class Tensor {
     }
     const host = await this.data();
     const moved = new Tensor(
-      new Storage(dst.upload(host, this.dtype), dst),
+      new Storage(dst.upload(host, this.dtype), dst, host.length),
       this.shape,
       this.dtype,
       device,
@@ -587,10 +665,6 @@ export class Tensor {
   clone(): Tensor {
     return M.clone(this);
   }
-  /** Returns this (denn tensors are always contiguous). */
-  contiguous(): Tensor {
-    return this;
-  }
 
   // ------------------------------------------------------------ in place
 
@@ -629,13 +703,16 @@ export class Tensor {
   clamp_(min?: number | null, max?: number | null): this {
     return inplace(this, this.clamp(min, max));
   }
-  /** Copies `src` (broadcast, cast) into this tensor. */
+  /** Copies `src` (broadcast, cast, moved) into this tensor, through views into their base. */
   copy_(src: Tensor): this {
+    this.#check("copy_");
     let s = src.device === this.device ? src : src.to(this.device);
     if (s.dtype !== this.dtype) s = s.cast(this.dtype);
     if (!sameShape(s.shape, this.shape)) s = s.expand(this.shape);
-    if (s.storage === this.storage) return this;
-    return inplace(this, s === src ? M.clone(s) : s);
+    if (s.storage === this.storage && s.offset === this.offset) {
+      if (sameShape(s.strides, this.strides)) return this;
+    }
+    return inplace(this, s === src || s.storage === this.storage ? M.clone(s) : s);
   }
   /** Fills with zeros. */
   zero_(): this {
@@ -675,9 +752,6 @@ const toDeviceOp: OpDef<{ device: string }> = {
 };
 
 function recordMove(src: Tensor, moved: Tensor): Tensor {
-  if (moved.storage === src.storage) {
-    moved = new Tensor(src.storage, src.shape, src.dtype, moved.device);
-  }
   if (src.requiresGrad && isGradEnabled()) {
     const node = new Node(toDeviceOp as OpDef<unknown>, [src], { device: src.device }, [moved]);
     moved.requiresGrad = true;
@@ -686,21 +760,111 @@ function recordMove(src: Tensor, moved: Tensor): Tensor {
   return moved;
 }
 
-// Writes `result` into `target`'s storage (so views see it), bumps the version counter and, when
-// recording, makes target the output of result's node: the lecture's in-place computation.
+function rowMajor(shape: readonly number[], strides: readonly number[]): boolean {
+  let expect = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== expect) return false;
+    expect *= shape[i];
+  }
+  return true;
+}
+
+// A dense tensor (see Tensor.isDense) with t's values: host views that are contiguous share the
+// memory through a subarray; others are copied by the backend's `contiguous` kernel.
+function denseOf(t: Tensor): Tensor {
+  const b = t.storage.backend;
+  if (b.hostMemory && t.isContiguous()) {
+    const h = (t.storage.handle as TypedArray).subarray(t.offset, t.offset + t.size);
+    return new Tensor(new Storage(h, b, t.size), t.shape, t.dtype, t.device);
+  }
+  return M.contiguous(t);
+}
+
+// Points `t` at `src`'s storage, dtype, device and layout (the memory it held is released when no
+// other tensor uses it). The GC safety net follows the tensor to its new storage.
+function rebind(t: Tensor, src: Tensor): void {
+  const old = t.storage, next = src.storage;
+  if (old === next && t.dtype === src.dtype && t.device === src.device) return;
+  next.refs++;
+  if (old.backend.free) finalizer.unregister(t);
+  t.storage = next;
+  if (next.backend.free) finalizer.register(t, next, t);
+  const w = t as { dtype: DType; device: string };
+  w.dtype = src.dtype;
+  w.device = src.device;
+  t.offset = src.offset;
+  setStrides(t, src.isContiguous() ? null : src.strides);
+  old.release();
+}
+
 /**
- * Moves `result`'s data into `target`'s storage, so every view of target sees it, and bumps the
- * version counter; returns `result`'s storage, which now holds target's previous data. The two
- * must live on the same backend with the same size and dtype. In-place ops and optimizer updates
- * both write through this.
+ * The one way denn writes values into an existing tensor: in-place ops, `copy_`, `fill_` and the
+ * optimizers' updates all come here. `src` must have target's shape, dtype and device. Where target
+ * covers its whole storage and `src` is a temporary nobody else reads, the two storages swap
+ * handles (no copy; every view of target sees the new values); otherwise the backend's `copyInto`
+ * kernel writes through target's strides. Bumps the version counter autograd checks. Returns the
+ * storage that holds src's values afterwards.
  */
-export function swapStorageData(target: Tensor, result: Tensor): Storage {
-  const ts = target.storage, rs = result.storage;
-  const old = ts.handle;
-  ts.handle = rs.handle;
-  rs.handle = old;
+function writeInto(target: Tensor, src: Tensor): Storage {
+  const ts = target.storage, rs = src.storage;
+  if (rs === ts && target.offset === src.offset && sameShape(target.strides, src.strides)) {
+    ts.version++;
+    return ts;
+  }
+  if (target.isDense && src.isDense && rs.refs === 1 && rs.backend === ts.backend) {
+    const old = ts.handle;
+    ts.handle = rs.handle;
+    rs.handle = old;
+    ts.version++;
+    // src now shares target's storage; the storage left holding target's old data is released.
+    src.storage = ts;
+    ts.refs++;
+    if (ts.backend.free) {
+      finalizer.unregister(src);
+      finalizer.register(src, ts, src);
+    }
+    const recycle = recyclers.get(ts.backend.name);
+    if (recycle && rs.refs === 1 && rs.handle !== null && recycle(rs.handle)) rs.handle = null;
+    rs.release();
+    return ts;
+  }
+  noGrad(() => M.copyInto(target, src));
   ts.version++;
-  return rs;
+  return ts;
+}
+
+const recyclers = new Map<string, (handle: unknown) => boolean>();
+
+/**
+ * Installs (or, with null, removes) a backend's recycler: when an in-place write or an optimizer
+ * update swaps a handle out of a tensor's storage and nothing references it any more, the
+ * recycler is offered it and returns true when it takes it back for reuse (it must take only
+ * handles its own kernels allocated, never data a user handed in).
+ */
+export function setStorageRecycler(
+  backend: string,
+  recycle: ((handle: unknown) => boolean) | null,
+): void {
+  if (recycle) recyclers.set(backend, recycle);
+  else recyclers.delete(backend);
+}
+
+/**
+ * Makes `result`'s values the values of `target` (same shape, dtype and device) without recording
+ * autograd, and disposes `result`: how optimizers write their updates into parameters and state.
+ * Swaps storage handles when it can (no copy), so `target` keeps its identity and every view of it
+ * sees the new values.
+ */
+export function assignStorage(target: Tensor, result: Tensor): void {
+  if (
+    result.dtype !== target.dtype || result.device !== target.device ||
+    !sameShape(result.shape, target.shape)
+  ) {
+    noGrad(() => target.copy_(result));
+    return;
+  }
+  writeInto(target, result);
+  if (result !== target) result.dispose();
 }
 
 function inplace<T extends Tensor>(target: T, result: Tensor): T {
@@ -718,17 +882,19 @@ function inplace<T extends Tensor>(target: T, result: Tensor): T {
       }`,
     );
   }
+  const recording = isGradEnabled() && (target.requiresGrad || result.requiresGrad);
+  if (recording && target.base) {
+    throw new AutogradError(
+      `in-place op on a ${shapeStr(target.shape)} view of a ${
+        shapeStr(target.base.shape)
+      } tensor while recording gradients: autograd cannot rewrite the base tensor's history; ` +
+        `use the out-of-place op, clone() the view first, or run it under noGrad()`,
+    );
+  }
   if (result.dtype !== target.dtype) result = E.cast(result, target.dtype);
   if (result.device !== target.device) result = result.to(target.device);
-  const ts = target.storage;
-  if (result.storage !== ts) {
-    const previous = swapStorageData(target, result);
-    // result now shares target's storage; the one holding target's old data is released.
-    result.storage = ts;
-    ts.refs++;
-    previous.release();
-  } else ts.version++;
-  if (result.gradFn) {
+  writeInto(target, result);
+  if (result.gradFn && recording) {
     result.gradFn.rebaseVersions();
     target.gradFn = result.gradFn;
     target.outputIndex = result.outputIndex;
@@ -745,6 +911,8 @@ export type Keepable = Tensor | readonly Keepable[] | { readonly [k: string]: Ke
 /**
  * Runs `fn` and disposes every device tensor created inside it that is not part of the result
  * (like TF.js `tidy`). Parameters, gradients assigned by backward and optimizer state are kept.
+ * `fn` may be async: tensors its continuations create belong to this scope (and only they), and
+ * disposal happens when its promise resolves.
  *
  * @example
  * ```ts
@@ -753,21 +921,21 @@ export type Keepable = Tensor | readonly Keepable[] | { readonly [k: string]: Ke
  * ```
  */
 export function scope<T>(fn: () => T): T {
-  const mine = new Set<Tensor>();
-  scopes.push(mine);
-  let result: T;
-  try {
-    result = fn();
-  } finally {
-    scopes.pop();
-  }
+  const mine = new Set<unknown>();
+  const result = runInFrame({ scope: mine }, fn);
+  if (isPromise(result)) return result.then((r) => endScope(mine as Set<Tensor>, r)) as T;
+  return endScope(mine as Set<Tensor>, result);
+}
+
+function endScope<T>(mine: Set<Tensor>, result: T): T {
   const keep = new Set<Tensor>();
   collect(result, keep);
   for (const t of mine) {
     if (keep.has(t) || t.isParameter || keepAlive.has(t)) continue;
     t.dispose();
   }
-  if (scopes.length) { for (const t of keep) if (mine.has(t)) scopes[scopes.length - 1].add(t); }
+  const outer = currentFrame()?.scope;
+  if (outer) { for (const t of keep) if (mine.has(t)) outer.add(t); }
   return result;
 }
 
@@ -801,6 +969,13 @@ M.setSumToShape(R.sumToShape);
 
 installTensorFactory({
   fromHandle: (handle, backend, shape, dtype, device) =>
-    new Tensor(new Storage(handle, backend), shape, dtype, device),
-  fromStorage: (storage, shape, dtype, device) => new Tensor(storage, shape, dtype, device),
+    new Tensor(new Storage(handle, backend, sizeOf(shape)), shape, dtype, device),
+  view: (base, shape, layout) => {
+    const v = new Tensor(base.storage, shape, base.dtype, base.device, layout);
+    v.base = base.base ?? base;
+    return v;
+  },
+  dense: denseOf,
+  rebind,
+  writeInto,
 });

@@ -6,7 +6,7 @@
  */
 
 import { DTypeError, ShapeError, ValueError } from "../errors.ts";
-import { apply1, defineOp } from "../registry.ts";
+import { apply, apply1, defineOp } from "../registry.ts";
 import type { OpDef } from "../registry.ts";
 import { checkShape, normalizeAxis, sameShape, shapeStr, sizeOf, stridesOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
@@ -23,7 +23,7 @@ export interface ReshapeAttrs {
 
 const reshapeOp: OpDef<ReshapeAttrs> = defineOp<ReshapeAttrs>({
   name: "reshape",
-  view: true,
+  view: (x, a) => ({ offset: x.offset, strides: viewStrides(x, a.shape)! }),
   savesInputs: false,
   infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
   grad: (ctx, g) => [g.reshape(ctx.inputShapes[0] as number[])],
@@ -56,7 +56,37 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     );
   }
   if (sameShape(s, x.shape)) return x;
-  return apply1(reshapeOp, [x], { shape: s });
+  // Where the strides cannot express the new shape (some transposed views), copy first.
+  return apply1(reshapeOp, [viewStrides(x, s) ? x : contiguous(x)], { shape: s });
+}
+
+/**
+ * Strides that read `x`'s elements in row-major order under `shape`, or null where no strides can
+ * (PyTorch's view rule: dims merged or split must be contiguous among themselves).
+ */
+function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
+  if (x.isContiguous() || x.size === 0) return stridesOf(shape);
+  const st = x.strides, out = new Array<number>(shape.length);
+  let v = shape.length - 1;
+  let base = st[x.ndim - 1], have = 1, made = 1;
+  // Runs of x's dims that are contiguous with each other ("chunks") may be split or merged freely;
+  // each chunk of x must be covered exactly by whole dims of the new shape.
+  for (let d = x.ndim - 1; d >= 0; d--) {
+    have *= x.shape[d];
+    const chunkEnds = d === 0 || (x.shape[d - 1] !== 1 && st[d - 1] !== have * base);
+    if (!chunkEnds) continue;
+    while (v >= 0 && (made < have || shape[v] === 1)) {
+      out[v] = made * base;
+      made *= shape[v--];
+    }
+    if (made !== have) return null;
+    if (d > 0) {
+      base = st[d - 1];
+      have = 1;
+      made = 1;
+    }
+  }
+  return v === -1 ? out : null;
 }
 
 // ---------------------------------------------------------------- permute
@@ -69,6 +99,10 @@ export interface PermuteAttrs {
 
 const permuteOp: OpDef<PermuteAttrs> = defineOp<PermuteAttrs>({
   name: "permute",
+  view: (x, a) => {
+    const st = x.strides;
+    return { offset: x.offset, strides: a.dims.map((d) => st[d]) };
+  },
   savesInputs: false,
   infer: (inputs, a) => [{ shape: a.dims.map((d) => inputs[0].shape[d]), dtype: inputs[0].dtype }],
   grad: (ctx, g) => {
@@ -78,7 +112,7 @@ const permuteOp: OpDef<PermuteAttrs> = defineOp<PermuteAttrs>({
   },
 });
 
-/** Reorders dimensions (a copy). */
+/** Reorders dimensions (a view sharing `x`'s storage). */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (dims.length !== x.ndim) {
     throw new ShapeError(
@@ -123,6 +157,16 @@ export interface ExpandAttrs {
 
 const expandOp: OpDef<ExpandAttrs> = defineOp<ExpandAttrs>({
   name: "expand",
+  view: (x, a) => {
+    const st = x.strides, lead = a.shape.length - x.ndim;
+    return {
+      offset: x.offset,
+      strides: a.shape.map((n, i) => {
+        const src = i - lead;
+        return src < 0 || (x.shape[src] === 1 && n !== 1) ? 0 : st[src];
+      }),
+    };
+  },
   savesInputs: false,
   infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
   grad: (ctx, g) => [sumToShapeLazy(g, ctx.inputShapes[0] as number[])],
@@ -137,7 +181,7 @@ export function setSumToShape(f: (g: Tensor, shape: number[]) => Tensor): void {
   sumToShapeLazy = f;
 }
 
-/** Broadcasts to a larger shape (-1 keeps a size); a copy. */
+/** Broadcasts to a larger shape (-1 keeps a size); a view with stride 0 along broadcast dims. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const n = shape.length;
   if (n < x.ndim) {
@@ -204,6 +248,12 @@ export function sliceView(
 
 const sliceOp: OpDef<SliceAttrs> = defineOp<SliceAttrs>({
   name: "slice",
+  view: (x, a) => {
+    const st = x.strides;
+    let offset = x.offset;
+    for (let i = 0; i < st.length; i++) offset += a.starts[i] * st[i];
+    return { offset, strides: st.map((s, i) => s * a.steps[i]) };
+  },
   savesInputs: false,
   infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
   grad: (
@@ -531,4 +581,51 @@ const copyOp: OpDef<NoAttrs> = defineOp<NoAttrs>({
 /** A copy with its own storage (differentiable). */
 export function clone(x: Tensor): Tensor {
   return apply1(copyOp, [x], {});
+}
+
+const contiguousOp: OpDef<NoAttrs> = defineOp<NoAttrs>({
+  name: "contiguous",
+  savesInputs: false,
+  infer: (inputs) => [{ shape: inputs[0].shape as number[], dtype: inputs[0].dtype }],
+  grad: (_ctx, g) => [g],
+});
+
+/**
+ * A dense copy of a view: the elements `x.offset`/`x.strides` address, in row-major order. Every
+ * backend's `contiguous` kernel is `strided`; dispatch calls it for kernels that need dense inputs.
+ */
+export function contiguous(x: Tensor): Tensor {
+  return apply1(contiguousOp, [x], {});
+}
+
+const copyIntoOp: OpDef<NoAttrs> = defineOp<NoAttrs>({
+  name: "copyInto",
+  differentiable: false,
+  infer: (inputs) => {
+    const [dst, src] = inputs;
+    if (!sameShape(dst.shape, src.shape) || dst.dtype !== src.dtype) {
+      throw new ShapeError(
+        `copyInto: source ${shapeStr(src.shape)} ${src.dtype} must match the destination ${
+          shapeStr(dst.shape)
+        } ${dst.dtype}`,
+      );
+    }
+    if (dst.strides.some((st, i) => st === 0 && dst.shape[i] > 1)) {
+      throw new ValueError(
+        `copyInto: the ${shapeStr(dst.shape)} destination is an expanded view (stride 0 in ` +
+          `[${dst.strides.join(", ")}]): several of its elements share one memory location; ` +
+          `clone() it before writing`,
+      );
+    }
+    return [];
+  },
+});
+
+/**
+ * Writes `src`'s values into the elements `dst` addresses (through its offset and strides) in
+ * `dst`'s storage; no output. Backends' `copyInto` kernels are `strided` and write in place. Users
+ * write through views with `copy_`, `fill_` and the in-place ops.
+ */
+export function copyInto(dst: Tensor, src: Tensor): void {
+  apply(copyIntoOp, [dst, src], {});
 }

@@ -370,6 +370,5 @@ export const elementwiseKernels: Record<string, KernelEntry> = {
   reluBackward: { run: reluBackwardKernel, dtypes: ["float32", "float16"] },
   where: { run: whereKernel },
   cast: { run: castKernel },
-  expand: { run: (inputs, _a, out) => [broadcastTo(inputs[0], out[0].shape)] },
   copy: { run: (inputs) => [(inputs[0].storage.handle as TypedArray).slice(0, inputs[0].size)] },
 };

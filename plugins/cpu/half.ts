@@ -15,8 +15,8 @@ import { elementwiseKernels } from "./elementwise.ts";
 /** cpu kernels that read and write `Float16Array` directly (elementwise ops and data movement). */
 export const HALF_NATIVE: ReadonlySet<string> = new Set([
   ...Object.keys(elementwiseKernels),
-  "permute",
-  "slice",
+  "contiguous",
+  "copyInto",
   "sliceBackward",
   "pad",
   "cat",
@@ -28,7 +28,7 @@ export function widenHalf(t: Tensor): Tensor {
   if (t.dtype !== "float16") return t;
   const h = (t.storage.handle as Float16Array).subarray(0, t.size);
   return Tensor.fromStorage(
-    new Storage(new Float32Array(h), t.storage.backend),
+    new Storage(new Float32Array(h), t.storage.backend, t.size),
     t.shape,
     "float32",
     t.device,

@@ -1,5 +1,6 @@
 /**
- * cpu movement kernels: permute, slice and its backward, pad, cat, gather and scatterAdd.
+ * cpu movement kernels: contiguous (a view read into a dense array), copyInto (a write through a
+ * view), slice's backward, pad, cat, gather and scatterAdd.
  *
  * @module
  */
@@ -44,34 +45,31 @@ function strided(
   }
 }
 
-function permuteKernel(
-  inputs: readonly Tensor[],
-  a: { dims: number[] },
-  out: readonly TensorSpec[],
-): unknown[] {
+// Reads a view (offset, strides) into a fresh dense array.
+function contiguousKernel(inputs: readonly Tensor[]): unknown[] {
   const x = inputs[0];
-  const st = stridesOf(x.shape);
   const o = allocHost(x.dtype, x.size);
-  strided(x.storage.handle as TypedArray, o, out[0].shape, 0, a.dims.map((d) => st[d]), false);
+  strided(x.storage.handle as TypedArray, o, x.shape, x.offset, x.strides, false);
   return [o];
+}
+
+// Writes src (any layout) through dst's offset and strides into dst's own array.
+function copyIntoKernel(inputs: readonly Tensor[]): unknown[] {
+  const [dst, src] = inputs;
+  let s = src.storage.handle as TypedArray;
+  if (!src.isDense) {
+    const o = allocHost(src.dtype, src.size);
+    strided(s, o, src.shape, src.offset, src.strides, false);
+    s = o;
+  }
+  strided(s, dst.storage.handle as TypedArray, dst.shape, dst.offset, dst.strides, true);
+  return [];
 }
 
 interface SliceAttrs {
   starts: number[];
   steps: number[];
   shape: number[];
-}
-
-function sliceKernel(
-  inputs: readonly Tensor[],
-  a: SliceAttrs,
-  out: readonly TensorSpec[],
-): unknown[] {
-  const x = inputs[0];
-  const o = allocHost(x.dtype, sizeOf(out[0].shape));
-  const [off, st] = sliceView(x.shape, a);
-  strided(x.storage.handle as TypedArray, o, out[0].shape, off, st, false);
-  return [o];
 }
 
 function sliceBackwardKernel(
@@ -189,8 +187,8 @@ function gatherKernel(inputs: readonly Tensor[], a: { dim: number }): unknown[] 
 
 /** Movement kernel table of the cpu backend. */
 export const movementKernels: Record<string, KernelEntry> = {
-  permute: { run: permuteKernel },
-  slice: { run: sliceKernel },
+  contiguous: { run: contiguousKernel, strided: true },
+  copyInto: { run: copyIntoKernel, strided: true },
   sliceBackward: { run: sliceBackwardKernel },
   pad: { run: padKernel },
   cat: { run: catKernel },

@@ -298,20 +298,6 @@ export function elementwiseKernels(gpu: Gpu): Record<string, KernelEntry> {
   const table: Record<string, KernelEntry> = {
     where: whereKernel(gpu),
     cast: castKernel(gpu),
-    expand: {
-      supports,
-      run: (inputs, _a, out): GpuBuffer[] => [
-        copyStrided(
-          gpu,
-          "expand",
-          bufOf(inputs[0]),
-          out[0].shape,
-          0,
-          broadcastStrides(inputs[0].shape, out[0].shape),
-          inputs[0].dtype,
-        ),
-      ],
-    },
     copy: {
       supports,
       run: (inputs): GpuBuffer[] => [

@@ -10,8 +10,8 @@
  * @module
  */
 
-import type { DType, KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
-import { sizeOf, sliceView, stridesOf } from "../../core/mod.ts";
+import type { DType, KernelEntry, Tensor } from "../../core/mod.ts";
+import { sizeOf, stridesOf } from "../../core/mod.ts";
 import {
   bufOf,
   coalesce,
@@ -60,6 +60,34 @@ ${ELEMENT_MAIN}
   );
   gpu.dispatch(op, pipe, [src, out.buffer], [n, offset, ...s, ...st], elementGrid(n));
   return out;
+}
+
+/**
+ * Writes `src`'s elements (any layout) into the elements `dst` addresses through its offset and
+ * strides, in `dst`'s own buffer: how in-place ops and `copy_` write through views.
+ */
+export function writeStrided(gpu: Gpu, src: Tensor, dst: Tensor): void {
+  const n = dst.size;
+  if (n === 0) return;
+  const [s, [sd, ss]] = coalesce(dst.shape, [dst.strides, src.strides]);
+  const r = s.length;
+  const w = word(dst.dtype);
+  const pipe = gpu.pipeline(
+    `writeStrided/${w}/${r}`,
+    () =>
+      `${prelude([{ name: "X", type: w }, { name: "O", type: w, write: true }])}
+${ELEMENT_MAIN}
+  ${stridedOffsets(["o", "x"], "i", r, 3, [3 + r, 3 + 2 * r])}
+  O[u32(P(1u) + o)] = X[u32(P(2u) + x)];
+}`,
+  );
+  gpu.dispatch(
+    "copyInto",
+    pipe,
+    [bufOf(src), bufOf(dst)],
+    [n, dst.offset, src.offset, ...s, ...sd, ...ss],
+    elementGrid(n),
+  );
 }
 
 interface SliceAttrs {
@@ -241,31 +269,23 @@ ${ELEMENT_MAIN}
 export function movementKernels(gpu: Gpu): Record<string, KernelEntry> {
   const supports = (inputs: readonly Tensor[]) => withinLimits(gpu, inputs);
   return {
-    permute: {
+    contiguous: {
       supports,
-      run(inputs, a: { dims: number[] }, out: readonly TensorSpec[]) {
+      strided: true,
+      run(inputs) {
         const x = inputs[0];
-        const st = stridesOf(x.shape);
         return [
-          copyStrided(
-            gpu,
-            "permute",
-            bufOf(x),
-            out[0].shape,
-            0,
-            a.dims.map((d) => st[d]),
-            x.dtype,
-          ),
+          copyStrided(gpu, "contiguous", bufOf(x), x.shape, x.offset, x.strides, x.dtype),
         ];
       },
     },
-    slice: {
+    copyInto: {
       supports,
-      run(inputs, a: SliceAttrs, out: readonly TensorSpec[]) {
-        const [off, st] = sliceView(inputs[0].shape, a);
-        return [
-          copyStrided(gpu, "slice", bufOf(inputs[0]), out[0].shape, off, st, inputs[0].dtype),
-        ];
+      strided: true,
+      run(inputs) {
+        const [dst, src] = inputs;
+        writeStrided(gpu, src, dst);
+        return [];
       },
     },
     sliceBackward: {

@@ -77,7 +77,6 @@ const maxPool2dOp: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
   },
   savesInputs: false,
   savesOutputs: true,
-  // Output 1 (the int32 argmax indices) never carries a gradient, so output 0's is all there is.
   grad: (ctx, g) => [
     apply1(maxPool2dBackwardOp, [g, ctx.outputs[1]], {
       ...ctx.attrs,
@@ -90,18 +89,15 @@ const maxPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = defineOp<Pool2dBackwardA
   name: "maxPool2dBackward",
   family: "maxPool2d",
   infer: (i, a) => [{ shape: a.shape, dtype: i[0].dtype }],
-  // Linear in g; the argmax indices are constants.
-  grad: (ctx, g) => [apply1(gatherPooledOp, [g, ctx.inputs[1]], ctx.attrs), null],
+  grad: (ctx, g) => [apply1(gatherPooledOp, [g, ctx.inputs[1]], {}), null],
 });
 
-// Double backward of max pooling: gather the gradient at the argmax positions (attributes are
-// maxPool2dBackward's, so the gather can be differentiated again).
-const gatherPooledOp: OpDef<Pool2dBackwardAttrs> = defineOp<Pool2dBackwardAttrs>({
+// Double backward of max pooling: gather the gradient at the argmax positions.
+const gatherPooledOp: OpDef<Record<string, never>> = defineOp<Record<string, never>>({
   name: "maxPool2dGather",
   family: "maxPool2d",
   infer: (inputs) => [{ shape: inputs[1].shape as number[], dtype: inputs[0].dtype }],
-  // Linear in g: its gradient scatters back to the argmax positions, as maxPool2dBackward does.
-  grad: (ctx, g) => [apply1(maxPool2dBackwardOp, [g, ctx.inputs[1]], ctx.attrs), null],
+  differentiable: false,
 });
 
 const avgPool2dOp: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
