@@ -77,6 +77,7 @@ const maxPool2dOp: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
   },
   savesInputs: false,
   savesOutputs: true,
+  // Output 1 (the int32 argmax indices) never carries a gradient, so output 0's is all there is.
   grad: (ctx, g) => [
     apply1(maxPool2dBackwardOp, [g, ctx.outputs[1]], {
       ...ctx.attrs,
@@ -89,15 +90,18 @@ const maxPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = defineOp<Pool2dBackwardA
   name: "maxPool2dBackward",
   family: "maxPool2d",
   infer: (i, a) => [{ shape: a.shape, dtype: i[0].dtype }],
-  grad: (ctx, g) => [apply1(gatherPooledOp, [g, ctx.inputs[1]], {}), null],
+  // Linear in g; the argmax indices are constants.
+  grad: (ctx, g) => [apply1(gatherPooledOp, [g, ctx.inputs[1]], ctx.attrs), null],
 });
 
-// Double backward of max pooling: gather the gradient at the argmax positions.
-const gatherPooledOp: OpDef<Record<string, never>> = defineOp<Record<string, never>>({
+// Double backward of max pooling: gather the gradient at the argmax positions (attributes are
+// maxPool2dBackward's, so the gather can be differentiated again).
+const gatherPooledOp: OpDef<Pool2dBackwardAttrs> = defineOp<Pool2dBackwardAttrs>({
   name: "maxPool2dGather",
   family: "maxPool2d",
   infer: (inputs) => [{ shape: inputs[1].shape as number[], dtype: inputs[0].dtype }],
-  differentiable: false,
+  // Linear in g: its gradient scatters back to the argmax positions, as maxPool2dBackward does.
+  grad: (ctx, g) => [apply1(maxPool2dBackwardOp, [g, ctx.inputs[1]], ctx.attrs), null],
 });
 
 const avgPool2dOp: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
