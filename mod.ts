@@ -1,6 +1,8 @@
 /**
  * denn: a deep-learning framework for Deno. This entry point registers the cpu backend and exports
- * the core API, the `nn` layers and losses, `F`, `optim`, and safetensors `save`/`load`.
+ * the core API, the `nn` layers and losses, `F` (their functional forms), `init`, `optim`, and
+ * safetensors `save`/`load`. Importing it registers the layer and optimizer plugins that define
+ * ops (conv2d, pooling, batch norm, the fused optimizer updates).
  *
  * @example
  * ```ts
@@ -21,6 +23,8 @@
 import "./plugins/cpu/mod.ts";
 export * from "./core/mod.ts";
 export * as nn from "./layers/nn.ts";
+export * as F from "./layers/functional.ts";
+export * as init from "./layers/init.ts";
 export * as optim from "./optim/mod.ts";
 export { load, save } from "./plugins/train/mod.ts";
 export type { Metadata, SaveOptions, TensorMap } from "./plugins/train/mod.ts";

@@ -6,9 +6,11 @@
  */
 
 import { ValueError } from "./errors.ts";
-import type { Reduction } from "./functional_loss.ts";
 import { Module } from "./module.ts";
 import type { Tensor } from "./tensor.ts";
+
+/** How per-element losses are combined. */
+export type Reduction = "mean" | "sum" | "none";
 
 /** Base class of loss modules. */
 export abstract class Loss<R extends string = Reduction> extends Module {

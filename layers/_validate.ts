@@ -1,8 +1,12 @@
-// Construction-time option checks shared by the layer plugins. Every message names the layer and
-// the option, so `new Conv2d(3, 0, 3)` fails with "Conv2d: outChannels must be a positive integer,
-// got 0" instead of a shape error deep inside a kernel. Internal: not exported from layers/mod.ts.
+// Option checks shared by the layer plugins, run once at the API boundary: hand-written checks for
+// the layers' constructors and zod schemas (built once, at module load) for the functional forms.
+// Every message names the layer or function and the option, so `new Conv2d(3, 0, 3)` fails with
+// "Conv2d: outChannels must be a positive integer, got 0" instead of a shape error deep inside a
+// kernel. Internal: not exported from layers/mod.ts.
 
-import { ValueError } from "../core/mod.ts";
+import { z } from "zod";
+import { shapeStr, ValueError } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
 
 /** An int or an (height, width) pair, as the layers accept it. */
 export type IntPair = number | readonly [number, number];
@@ -101,4 +105,33 @@ export function knownKeys(layer: string, options: object, keys: readonly string[
       );
     }
   }
+}
+
+const posInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+/** Zod schema of a positive int or a pair of them. */
+export const posIntPair: z.ZodType<IntPair> = z.union([posInt, z.tuple([posInt, posInt])]);
+/** Zod schema of a non-negative int or a pair of them. */
+export const nonNegIntPair: z.ZodType<IntPair> = z.union([
+  nonNegInt,
+  z.tuple([nonNegInt, nonNegInt]),
+]);
+
+/**
+ * Parses a functional form's options with a schema built at module load. `x` (the input) is named
+ * in the message so a bad option is tied to the call that passed it.
+ */
+export function parseOptions<T>(op: string, schema: z.ZodType<T>, v: unknown, x?: Tensor): T {
+  const r = schema.safeParse(v);
+  if (r.success) return r.data;
+  throw new ValueError(
+    `${op}: invalid options${x ? ` for input ${shapeStr(x.shape)}` : ""}: ${
+      r.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ")
+    }`,
+  );
+}
+
+/** An int or a pair as a pair (already validated). */
+export function toPair(v: IntPair): [number, number] {
+  return typeof v === "number" ? [v, v] : [v[0], v[1]];
 }

@@ -1,6 +1,7 @@
 /**
  * Activation layers: `ReLU` (optionally in place), `LeakyReLU`, `Sigmoid`, `Tanh`, `GELU`,
- * `Softmax` and `LogSoftmax`. They hold no parameters; each wraps the matching `F` function.
+ * `Softmax` and `LogSoftmax`, and their functional forms (`F.relu`, `F.gelu`, ...). The layers hold
+ * no parameters; each wraps the matching function.
  *
  * @example
  * ```ts
@@ -13,9 +14,45 @@
  * @module
  */
 
-import { definePlugin, F, Module, where } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { logSoftmax, Module, softmax, where } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
 import { bool, fail, finite, knownKeys, oneOf } from "./_validate.ts";
+
+export { logSoftmax, softmax };
+
+/** max(0, x). */
+export function relu(x: Tensor): Tensor {
+  return x.relu();
+}
+
+/** Logistic sigmoid. */
+export function sigmoid(x: Tensor): Tensor {
+  return x.sigmoid();
+}
+
+/** tanh. */
+export function tanh(x: Tensor): Tensor {
+  return x.tanh();
+}
+
+/** x for x ≥ 0, slope·x otherwise. */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  return where(x.gt(0), x, x.mul(negativeSlope));
+}
+
+/** GELU: exact (erf) or the tanh approximation. */
+export function gelu(x: Tensor, approximate: "none" | "tanh" = "none"): Tensor {
+  if (approximate === "tanh") {
+    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+    return x.mul(0.5).mul(inner.tanh().add(1));
+  }
+  return x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1));
+}
+
+/** x·sigmoid(x). */
+export function silu(x: Tensor): Tensor {
+  return x.mul(x.sigmoid());
+}
 
 /** Options of {@linkcode ReLU}. */
 export interface ReLUOptions {
@@ -40,7 +77,7 @@ export class ReLU extends Module {
 
   /** Applies ReLU (in place when `inplace`). */
   forward(x: Tensor): Tensor {
-    return this.inplace ? x.relu_() : F.relu(x);
+    return this.inplace ? x.relu_() : x.relu();
   }
 }
 
@@ -57,8 +94,7 @@ export class LeakyReLU extends Module {
 
   /** Applies leaky ReLU; the gradient at exactly 0 is `negativeSlope`, as in PyTorch. */
   forward(x: Tensor): Tensor {
-    // Not F.leakyRelu: it is built from maximum/minimum, whose tie rule gives (1 + slope) / 2 at 0.
-    return where(x.gt(0), x, x.mul(this.negativeSlope));
+    return leakyRelu(x, this.negativeSlope);
   }
 }
 
@@ -66,7 +102,7 @@ export class LeakyReLU extends Module {
 export class Sigmoid extends Module {
   /** Applies the sigmoid. */
   forward(x: Tensor): Tensor {
-    return F.sigmoid(x);
+    return x.sigmoid();
   }
 }
 
@@ -74,7 +110,7 @@ export class Sigmoid extends Module {
 export class Tanh extends Module {
   /** Applies tanh. */
   forward(x: Tensor): Tensor {
-    return F.tanh(x);
+    return x.tanh();
   }
 }
 
@@ -98,7 +134,7 @@ export class GELU extends Module {
 
   /** Applies GELU. */
   forward(x: Tensor): Tensor {
-    return F.gelu(x, this.approximate);
+    return gelu(x, this.approximate);
   }
 }
 
@@ -122,7 +158,7 @@ export class Softmax extends Module {
 
   /** Applies softmax. */
   forward(x: Tensor): Tensor {
-    return F.softmax(x, this.dim);
+    return softmax(x, this.dim);
   }
 }
 
@@ -139,15 +175,6 @@ export class LogSoftmax extends Module {
 
   /** Applies log-softmax. */
   forward(x: Tensor): Tensor {
-    return F.logSoftmax(x, this.dim);
+    return logSoftmax(x, this.dim);
   }
 }
-
-/** The activation layers as a plugin. */
-export const activationsPlugin: Plugin = definePlugin({
-  name: "@denn/activations",
-  kind: "layer",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax },
-});

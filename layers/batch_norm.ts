@@ -1,8 +1,11 @@
 /**
- * `BatchNorm1d` and `BatchNorm2d`: normalise each channel (dim 1) with the batch's mean and biased
- * variance in training, updating the running statistics (unbiased variance, exponential average
- * with `momentum`, or a cumulative average when `momentum` is null) and `num_batches_tracked`; in
- * evaluation the running statistics are used. State-dict keys are PyTorch's: `weight`, `bias`,
+ * The batch-norm plugin: `BatchNorm1d`, `BatchNorm2d` and the functional form `batchNorm`
+ * (`F.batchNorm`). Importing this module registers the plugin, whose manifest defines the fused
+ * `batchNormStats`, `batchNorm` and `batchNormBackward` ops (see `ops/batch_norm.ts`). The layers
+ * normalise each channel (dim 1) with the batch's mean and biased variance in training, updating
+ * the running statistics (unbiased variance, exponential average with `momentum`, or a cumulative
+ * average when `momentum` is null) and `num_batches_tracked`; in evaluation the running
+ * statistics are used. State-dict keys are PyTorch's: `weight`, `bias`,
  * `running_mean`, `running_var`, `num_batches_tracked` (int32 here, int64 in PyTorch).
  *
  * @example
@@ -20,16 +23,122 @@
 
 import {
   definePlugin,
-  F,
+  full,
   Module,
   noGrad,
   ones,
   Parameter,
   ShapeError,
+  shapeStr,
+  use,
+  ValueError,
   zeros,
 } from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
 import { bool, fail, finite, int, knownKeys } from "./_validate.ts";
+import { batchNormOps, batchNormRaw, batchNormStats } from "./ops/batch_norm.ts";
+
+export { batchNormRaw, batchNormStats } from "./ops/batch_norm.ts";
+export type { BatchNormAttrs } from "./ops/batch_norm.ts";
+
+/** Options of {@linkcode batchNorm}. */
+export interface BatchNormOptions {
+  /** Learnable scale γ. */
+  weight?: Tensor | null;
+  /** Learnable shift β. */
+  bias?: Tensor | null;
+  /** Use batch statistics and update running ones (default false). */
+  training?: boolean;
+  /** Running-average momentum (default 0.1; null means a cumulative average). */
+  momentum?: number | null;
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+  /** Batches seen so far, for momentum null (cumulative average). */
+  numBatchesTracked?: number;
+}
+
+/**
+ * Batch normalisation over dim 1 of [N, C] or [N, C, ...] input (`F.batchNorm`). In training it
+ * normalises with the batch mean and biased variance and updates the running statistics in place
+ * (unbiased variance), as PyTorch does. It runs as the fused `batchNormStats` and `batchNorm` ops
+ * (gradient: one `batchNormBackward`), which decompose into elementwise ops and reductions on
+ * backends without kernels for them.
+ */
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  options: BatchNormOptions = {},
+): Tensor {
+  if (x.ndim < 2) {
+    throw new ShapeError(
+      `batchNorm: expected input with at least 2 dims [N, C, ...], got ${shapeStr(x.shape)}`,
+    );
+  }
+  const c = x.shape[1];
+  for (
+    const [name, t] of [
+      ["weight", options.weight],
+      ["bias", options.bias],
+      ["runningMean", runningMean],
+      ["runningVar", runningVar],
+    ] as const
+  ) {
+    if (t && (t.ndim !== 1 || t.shape[0] !== c)) {
+      throw new ShapeError(
+        `batchNorm: ${name} ${shapeStr(t.shape)} must have shape [${c}] for input ${
+          shapeStr(x.shape)
+        }`,
+      );
+    }
+  }
+  const training = options.training ?? false;
+  if (!training && (!runningMean || !runningVar)) {
+    throw new ValueError("batchNorm: running statistics are required when not training");
+  }
+  const momentum = options.momentum === null
+    ? 1 / ((options.numBatchesTracked ?? 0) + 1)
+    : (options.momentum ?? 0.1);
+  return run(x, runningMean, runningVar, options.weight ?? null, options.bias ?? null, {
+    training,
+    momentum,
+    eps: options.eps ?? 1e-5,
+  });
+}
+
+// The op calls shared by F.batchNorm and the layers, with options already validated; `momentum`
+// is the weight of this batch in the running averages.
+function run(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  o: { training: boolean; momentum: number; eps: number },
+): Tensor {
+  const c = x.shape[1];
+  const w = weight ?? full([c], 1, { device: x.device, dtype: x.dtype });
+  const b = bias ?? full([c], 0, { device: x.device, dtype: x.dtype });
+  const attrs = { training: o.training, eps: o.eps };
+  if (!o.training) return batchNormRaw(x, runningMean!, runningVar!, w, b, attrs);
+  const n = x.size / c;
+  if (n <= 1) {
+    throw new ValueError(
+      `batchNorm: expected more than 1 value per channel when training, got input ${
+        shapeStr(x.shape)
+      }`,
+    );
+  }
+  const [mean, variance] = batchNormStats(x);
+  if (runningMean && runningVar) {
+    const m = o.momentum;
+    noGrad(() => {
+      runningMean.mul_(1 - m).add_(mean.mul(m));
+      runningVar.mul_(1 - m).add_(variance.mul(n / (n - 1)).mul(m));
+    });
+  }
+  return batchNormRaw(x, mean, variance, w, b, attrs);
+}
 
 /** Options of {@linkcode BatchNorm1d} and {@linkcode BatchNorm2d}. */
 export interface BatchNormLayerOptions {
@@ -141,13 +250,10 @@ export abstract class BatchNormBase extends Module {
     }
     // Running stats are read in eval and updated in training; with neither they stay untouched.
     const pass = update || !useBatchStats;
-    return F.batchNorm(x, pass ? rm : null, pass ? rv : null, {
-      weight: this.weight,
-      bias: this.bias,
+    return run(x, pass ? rm : null, pass ? rv : null, this.weight, this.bias, {
       training: useBatchStats,
-      momentum: this.momentum,
+      momentum: this.momentum ?? 1 / (seen + 1),
       eps: this.eps,
-      numBatchesTracked: seen,
     });
   }
 }
@@ -182,11 +288,15 @@ export class BatchNorm2d extends BatchNormBase {
   }
 }
 
-/** The batch-norm layers as a plugin. */
-export const batchNormPlugin: Plugin = definePlugin({
+/**
+ * The batch-norm plugin, registered when this module is imported: its manifest defines the
+ * `batchNormStats`, `batchNorm` and `batchNormBackward` ops.
+ */
+export const batchNormPlugin: Plugin = use(definePlugin({
   name: "@denn/batch-norm",
   kind: "layer",
   version: "0.1.0",
   apiVersion: 1,
+  ops: batchNormOps,
   exports: { BatchNorm1d, BatchNorm2d },
-});
+}));

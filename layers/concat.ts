@@ -15,8 +15,8 @@
  * @module
  */
 
-import { cat, definePlugin, Module, ValueError } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { cat, Module, ValueError } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
 import { int, knownKeys } from "./_validate.ts";
 
 /** Options of {@linkcode Concat}. */
@@ -54,12 +54,3 @@ export class Concat extends Module {
     return cat(this.children().map((b) => b.forward(x)), this.dim);
   }
 }
-
-/** The Concat block as a plugin. */
-export const concatPlugin: Plugin = definePlugin({
-  name: "@denn/concat",
-  kind: "layer",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { Concat },
-});

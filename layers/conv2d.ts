@@ -1,8 +1,10 @@
 /**
- * `Conv2d`: 2-D convolution over NCHW input with an OIHW weight, PyTorch's layout, defaults and
- * initialisation (Kaiming-uniform with a = √5 for the weight, U(±1/√fan_in) for the bias, fan_in =
- * inChannels / groups · kH · kW). Padding may be an int, a pair, `"same"` (stride 1) or `"valid"`;
- * only `paddingMode: "zeros"` is supported.
+ * The Conv2d plugin: `Conv2d`, 2-D convolution over NCHW input with an OIHW weight, PyTorch's
+ * layout, defaults and initialisation (Kaiming-uniform with a = √5 for the weight, U(±1/√fan_in)
+ * for the bias, fan_in = inChannels / groups · kH · kW), and its functional form `conv2d`
+ * (`F.conv2d`). Padding may be an int, a pair, `"same"` (stride 1) or `"valid"`; only
+ * `paddingMode: "zeros"` is supported. Importing this module registers the plugin, whose manifest
+ * defines the `conv2d` op and its backward ops (see `ops/conv.ts`); backends supply the kernels.
  *
  * @example
  * ```ts
@@ -15,21 +17,123 @@
  * @module
  */
 
+import { z } from "zod";
 import {
   definePlugin,
-  F,
-  init,
   Module,
+  pad,
   Parameter,
   ShapeError,
+  shapeStr,
+  use,
   ValueError,
   zeros,
 } from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
+import * as init from "./init.ts";
 import { initWeight } from "./linear.ts";
 import type { InitScheme } from "./linear.ts";
-import { fail, int, knownKeys, oneOf, pair } from "./_validate.ts";
+import {
+  fail,
+  int,
+  knownKeys,
+  nonNegIntPair,
+  oneOf,
+  pair,
+  parseOptions,
+  posIntPair,
+  toPair,
+} from "./_validate.ts";
 import type { IntPair } from "./_validate.ts";
+import { conv2dOps, conv2dRaw } from "./ops/conv.ts";
+import type { Conv2dAttrs } from "./ops/conv.ts";
+
+export { conv2dRaw, windowOutputSize } from "./ops/conv.ts";
+export type { Conv2dAttrs, Conv2dBackwardAttrs } from "./ops/conv.ts";
+
+/** Options of {@linkcode conv2d}. */
+export interface Conv2dOptions {
+  /** Stride (default 1). */
+  stride?: IntPair;
+  /** Zero padding per side, or "same" (stride 1 only) or "valid" (default 0). */
+  padding?: IntPair | "same" | "valid";
+  /** Spacing between kernel taps (default 1). */
+  dilation?: IntPair;
+  /** Channel groups (default 1). */
+  groups?: number;
+}
+
+const conv2dSchema = z.object({
+  stride: posIntPair.default(1),
+  padding: z.union([nonNegIntPair, z.literal("same"), z.literal("valid")]).default(0),
+  dilation: posIntPair.default(1),
+  groups: z.number().int().positive().default(1),
+});
+
+// Symmetric padding for the op, plus the extra bottom row / right column that "same" needs where
+// the total padding is odd (PyTorch pads the end).
+interface ResolvedPadding {
+  padding: [number, number];
+  extra: [number, number];
+}
+
+function resolvePadding(
+  padding: IntPair | "same" | "valid",
+  dilation: readonly [number, number],
+  kh: number,
+  kw: number,
+): ResolvedPadding {
+  if (padding === "valid") return { padding: [0, 0], extra: [0, 0] };
+  if (padding !== "same") return { padding: toPair(padding), extra: [0, 0] };
+  const th = dilation[0] * (kh - 1), tw = dilation[1] * (kw - 1);
+  return { padding: [Math.floor(th / 2), Math.floor(tw / 2)], extra: [th % 2, tw % 2] };
+}
+
+// The op call shared by F.conv2d and Conv2d.forward, with attributes already validated.
+function run(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  attrs: Conv2dAttrs,
+  extra: readonly [number, number],
+): Tensor {
+  if (extra[0] || extra[1]) x = pad(x, [0, extra[1], 0, extra[0]]);
+  return conv2dRaw(x, w, b, attrs);
+}
+
+/**
+ * 2-D convolution over NCHW input with an OIHW weight (`F.conv2d`). The options are validated
+ * here; shapes are checked by the op.
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { randn } from "../core/mod.ts";
+ * import { conv2d } from "./conv2d.ts";
+ * const y = conv2d(randn([1, 3, 8, 8]), randn([4, 3, 3, 3]), null, { padding: 1 });
+ * console.log(y.shape); // [1, 4, 8, 8]
+ * ```
+ */
+export function conv2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  options: Conv2dOptions = {},
+): Tensor {
+  const o = parseOptions("conv2d", conv2dSchema, options, x);
+  const stride = toPair(o.stride), dilation = toPair(o.dilation);
+  if (o.padding === "same") {
+    if (stride[0] !== 1 || stride[1] !== 1) {
+      throw new ValueError(`conv2d: padding "same" requires stride 1, got [${stride}]`);
+    }
+    if (weight.ndim !== 4) {
+      throw new ShapeError(`conv2d: expected a 4-D weight, got ${shapeStr(weight.shape)}`);
+    }
+  }
+  const p = resolvePadding(o.padding, dilation, weight.shape[2], weight.shape[3]);
+  const attrs = { stride, padding: p.padding, dilation, groups: o.groups };
+  return run(x, weight, bias ?? null, attrs, p.extra);
+}
 
 /** Options of {@linkcode Conv2d}. */
 export interface Conv2dLayerOptions {
@@ -90,6 +194,8 @@ export class Conv2d extends Module {
   weight: Tensor;
   /** Bias [out] or null. */
   bias: Tensor | null;
+  #attrs: Conv2dAttrs;
+  #extra: [number, number];
 
   /** Creates a convolution from `inChannels` to `outChannels` with a `kernelSize` window. */
   constructor(
@@ -147,6 +253,14 @@ export class Conv2d extends Module {
       ? null
       : init.fanInUniform_(Parameter(zeros([outChannels])), perGroup * kh * kw);
     if (options.device && options.device !== "cpu") this.to(options.device);
+    const resolved = resolvePadding(this.padding, this.dilation, kh, kw);
+    this.#attrs = {
+      stride: [this.stride[0], this.stride[1]],
+      padding: resolved.padding,
+      dilation: [this.dilation[0], this.dilation[1]],
+      groups: this.groups,
+    };
+    this.#extra = resolved.extra;
   }
 
   /** Convolves `x` [N, C, H, W]. */
@@ -156,20 +270,19 @@ export class Conv2d extends Module {
         `Conv2d: expected input [N, ${this.inChannels}, H, W], got [${x.shape.join(", ")}]`,
       );
     }
-    return F.conv2d(x, this.weight, this.bias, {
-      stride: this.stride,
-      padding: this.padding,
-      dilation: this.dilation,
-      groups: this.groups,
-    });
+    return run(x, this.weight, this.bias, this.#attrs, this.#extra);
   }
 }
 
-/** The Conv2d layer as a plugin. */
-export const conv2dPlugin: Plugin = definePlugin({
+/**
+ * The Conv2d plugin, registered when this module is imported: its manifest defines the `conv2d`,
+ * `conv2dBackwardInput` and `conv2dBackwardWeight` ops.
+ */
+export const conv2dPlugin: Plugin = use(definePlugin({
   name: "@denn/conv2d",
   kind: "layer",
   version: "0.1.0",
   apiVersion: 1,
+  ops: conv2dOps,
   exports: { Conv2d },
-});
+}));

@@ -1,7 +1,8 @@
 /**
- * `Dropout`: during training, zeroes each element with probability `p` and scales the survivors by
- * 1 / (1 − p) (inverted dropout, so evaluation is the identity). The mask comes from denn's seeded
- * generator, so masks differ from PyTorch's for the same seed; their statistics do not.
+ * `Dropout` and its functional form `dropout` (`F.dropout`): during training, zeroes each element
+ * with probability `p` and scales the survivors by 1 / (1 − p) (inverted dropout, so evaluation is
+ * the identity). The mask comes from denn's seeded generator, so masks differ from PyTorch's for
+ * the same seed; their statistics do not.
  *
  * @example
  * ```ts
@@ -16,9 +17,41 @@
  * @module
  */
 
-import { definePlugin, F, Generator, Module } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import {
+  allocHost,
+  defaultGenerator,
+  fromData,
+  Generator,
+  isFloating,
+  Module,
+  ValueError,
+} from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
 import { fail, knownKeys, probability } from "./_validate.ts";
+
+/** Options of {@linkcode dropout}. */
+export interface DropoutOptions {
+  /** Generator for the mask. */
+  generator?: Generator;
+}
+
+/** Zeroes elements with probability p during training and scales the rest by 1/(1−p). */
+export function dropout(x: Tensor, p = 0.5, training = true, options: DropoutOptions = {}): Tensor {
+  if (!(p >= 0 && p <= 1)) {
+    throw new ValueError(`dropout: probability has to be between 0 and 1, but got ${p}`);
+  }
+  return run(x, p, training, options.generator ?? defaultGenerator);
+}
+
+function run(x: Tensor, p: number, training: boolean, g: Generator): Tensor {
+  if (!training || p === 0) return x;
+  if (p === 1) return x.mul(0);
+  const keepP = 1 - p;
+  const m = allocHost(isFloating(x.dtype) ? x.dtype : "float32", x.size);
+  const scale = 1 / keepP;
+  for (let i = 0; i < m.length; i++) m[i] = g.uniform() < keepP ? scale : 0;
+  return x.mul(fromData(m, x.shape, { device: x.device }));
+}
 
 /** Options of {@linkcode Dropout}. */
 export interface DropoutLayerOptions {
@@ -45,15 +78,6 @@ export class Dropout extends Module {
 
   /** Applies dropout in training mode; the identity in evaluation mode. */
   forward(x: Tensor): Tensor {
-    return F.dropout(x, this.p, this.training, { generator: this.#generator });
+    return run(x, this.p, this.training, this.#generator ?? defaultGenerator);
   }
 }
-
-/** The Dropout layer as a plugin. */
-export const dropoutPlugin: Plugin = definePlugin({
-  name: "@denn/dropout",
-  kind: "layer",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { Dropout },
-});

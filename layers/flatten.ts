@@ -12,8 +12,8 @@
  * @module
  */
 
-import { definePlugin, Module } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Module } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
 import { int } from "./_validate.ts";
 
 /** Flattens a contiguous range of dimensions. */
@@ -35,12 +35,3 @@ export class Flatten extends Module {
     return x.flatten(this.startDim, this.endDim);
   }
 }
-
-/** The Flatten layer as a plugin. */
-export const flattenPlugin: Plugin = definePlugin({
-  name: "@denn/flatten",
-  kind: "layer",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { Flatten },
-});

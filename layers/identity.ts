@@ -12,8 +12,8 @@
  * @module
  */
 
-import { definePlugin, Module } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Module } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
 
 /** The identity layer. */
 export class Identity extends Module {
@@ -22,12 +22,3 @@ export class Identity extends Module {
     return x;
   }
 }
-
-/** The Identity layer as a plugin. */
-export const identityPlugin: Plugin = definePlugin({
-  name: "@denn/identity",
-  kind: "layer",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { Identity },
-});

@@ -1,17 +1,21 @@
 /**
  * Parameter initializers (PyTorch's `torch.nn.init`), in place under `noGrad`: the lecture's
- * uniform(±1/√fan_in) and Glorot/Xavier uniform, plus normal variants and Kaiming (He).
+ * uniform(±1/√fan_in) and Glorot/Xavier uniform, plus normal variants and Kaiming (He). The root
+ * module exports them as `init`.
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { zeros } from "../core/mod.ts";
+ * import { xavierUniform_ } from "./init.ts";
+ * const w = xavierUniform_(zeros([4, 3]));
+ * ```
  *
  * @module
  */
 
-import { noGrad } from "./autograd.ts";
-import { ShapeError, ValueError } from "./errors.ts";
-import { defaultGenerator } from "./random.ts";
-import type { Generator } from "./random.ts";
-import { sizeOf } from "./shape.ts";
-import { fromData } from "./creation.ts";
-import type { Tensor } from "./tensor.ts";
+import { defaultGenerator, fromData, noGrad, ShapeError, sizeOf, ValueError } from "../core/mod.ts";
+import type { Generator, Tensor } from "../core/mod.ts";
 
 /** Options shared by the random initializers. */
 export interface InitOptions {

@@ -1,7 +1,7 @@
 /**
- * `Linear`: y = x Wᵀ + b, PyTorch's layout and default initialisation (Kaiming-uniform with a = √5
- * for W, i.e. U(±1/√fan_in), and the lecture's U(±1/√fan_in) for b). `init: "glorot"` selects
- * Glorot uniform.
+ * `Linear` and its functional form `linear` (`F.linear`): y = x Wᵀ + b, PyTorch's layout and
+ * default initialisation (Kaiming-uniform with a = √5 for W, i.e. U(±1/√fan_in), and the lecture's
+ * U(±1/√fan_in) for b). `init: "glorot"` selects Glorot uniform.
  *
  * @example
  * ```ts
@@ -14,8 +14,39 @@
  * @module
  */
 
-import { definePlugin, F, init, Module, Parameter, ValueError, zeros } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import {
+  mm,
+  Module,
+  Parameter,
+  reshape,
+  ShapeError,
+  shapeStr,
+  ValueError,
+  zeros,
+} from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
+import * as init from "./init.ts";
+
+/** y = x Wᵀ + b with W of shape [out, in] (PyTorch layout): `F.linear`. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (weight.ndim !== 2) {
+    throw new ShapeError(`linear: weight must be 2-D [out, in], got ${shapeStr(weight.shape)}`);
+  }
+  const inF = weight.shape[1];
+  if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) {
+    throw new ShapeError(
+      `linear: input ${shapeStr(x.shape)} has ${
+        x.shape[x.ndim - 1] ?? 0
+      } features in its last dimension, ` +
+        `weight ${shapeStr(weight.shape)} expects ${inF}`,
+    );
+  }
+  const lead = x.shape.slice(0, -1);
+  const x2 = x.ndim === 2 ? x : reshape(x, [-1, inF]);
+  let y = mm(x2, weight, false, true);
+  if (bias) y = y.add(bias);
+  return x.ndim === 2 ? y : reshape(y, [...lead, weight.shape[0]]);
+}
 
 /** Weight initialisation schemes selectable per layer. */
 export type InitScheme =
@@ -94,15 +125,6 @@ export class Linear extends Module {
 
   /** y = x Wᵀ + b. */
   forward(x: Tensor): Tensor {
-    return F.linear(x, this.weight, this.bias);
+    return linear(x, this.weight, this.bias);
   }
 }
-
-/** The Linear layer as a plugin. */
-export const linearPlugin: Plugin = definePlugin({
-  name: "@denn/linear",
-  kind: "layer",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { Linear },
-});

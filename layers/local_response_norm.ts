@@ -1,6 +1,7 @@
 /**
- * `LocalResponseNorm`: divides each activation by (k + α/n · Σ x²)^β over `size` neighbouring
- * channels, as in AlexNet and GoogLeNet (PyTorch's formula, α divided by `size`).
+ * `LocalResponseNorm` and its functional form `localResponseNorm` (`F.localResponseNorm`): divides
+ * each activation by (k + α/n · Σ x²)^β over `size` neighbouring channels, as in AlexNet and
+ * GoogLeNet (PyTorch's formula, α divided by `size`).
  *
  * @example
  * ```ts
@@ -13,9 +14,47 @@
  * @module
  */
 
-import { definePlugin, F, Module } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Module, pad, reshape, ShapeError, shapeStr, ValueError } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
 import { finite, int, knownKeys } from "./_validate.ts";
+import { avgPool2dRaw } from "./pooling.ts";
+
+/** Local response normalisation across channels (AlexNet, GoogLeNet), as PyTorch's. */
+export function localResponseNorm(
+  x: Tensor,
+  size: number,
+  alpha = 1e-4,
+  beta = 0.75,
+  k = 1,
+): Tensor {
+  if (!Number.isInteger(size) || size < 1) {
+    throw new ValueError(`localResponseNorm: size must be a positive integer, got ${size}`);
+  }
+  return run(x, size, alpha, beta, k);
+}
+
+function run(x: Tensor, size: number, alpha: number, beta: number, k: number): Tensor {
+  if (x.ndim < 3) {
+    throw new ShapeError(
+      `localResponseNorm: expected at least 3-D input [N, C, ...], got ${shapeStr(x.shape)}`,
+    );
+  }
+  const [n, c] = x.shape;
+  const rest = x.size / (n * c);
+  const sq = reshape(x.mul(x), [n, 1, c, rest]);
+  const padded = pad(sq, [0, 0, Math.floor(size / 2), Math.floor((size - 1) / 2)]);
+  const avg = avgPool2dRaw(padded, {
+    kernelSize: [size, 1],
+    stride: [1, 1],
+    padding: [0, 0],
+    dilation: [1, 1],
+    ceilMode: false,
+    countIncludePad: true,
+    divisorOverride: null,
+  });
+  const div = reshape(avg, x.shape as number[]).mul(alpha).add(k).pow(beta);
+  return x.div(div);
+}
 
 /** Options of {@linkcode LocalResponseNorm}. */
 export interface LocalResponseNormOptions {
@@ -51,15 +90,6 @@ export class LocalResponseNorm extends Module {
 
   /** Normalises `x` [N, C, ...]. */
   forward(x: Tensor): Tensor {
-    return F.localResponseNorm(x, this.size, this.alpha, this.beta, this.k);
+    return run(x, this.size, this.alpha, this.beta, this.k);
   }
 }
-
-/** The LocalResponseNorm layer as a plugin. */
-export const localResponseNormPlugin: Plugin = definePlugin({
-  name: "@denn/local-response-norm",
-  kind: "layer",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { LocalResponseNorm },
-});

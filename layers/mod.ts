@@ -1,6 +1,9 @@
 /**
  * Layer plugins: each file is one layer (or a small family such as the activations or pooling
- * layers) and can be imported alone with only the core and a backend.
+ * layers) with its functional form, and can be imported alone with only the core and a backend.
+ * The conv2d, pooling and batch-norm plugins define their ops when imported; a backend author
+ * finds their attribute types (`Conv2dAttrs`, `Pool2dAttrs`, ...) and raw op entry points
+ * (`conv2dRaw`, ...) here.
  *
  * @example
  * ```ts
@@ -31,3 +34,4 @@ export * from "./sequential.ts";
 export * from "./residual.ts";
 export * from "./concat.ts";
 export type { IntPair } from "./_validate.ts";
+export * as init from "./init.ts";

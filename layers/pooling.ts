@@ -1,6 +1,9 @@
 /**
- * Pooling layers over NCHW input: `MaxPool2d`, `AvgPool2d` and `AdaptiveAvgPool2d`, with PyTorch's
- * defaults (stride = kernel size, floor output size, padding counted in the average).
+ * The pooling plugin: the layers `MaxPool2d`, `AvgPool2d` and `AdaptiveAvgPool2d` over NCHW input,
+ * with PyTorch's defaults (stride = kernel size, floor output size, padding counted in the
+ * average), and their functional forms (`F.maxPool2d`, `F.avgPool2d`, `F.adaptiveAvgPool2d`).
+ * Importing this module registers the plugin, whose manifest defines the pooling ops and their
+ * backward ops (see `ops/pool.ts`).
  *
  * @example
  * ```ts
@@ -13,10 +16,150 @@
  * @module
  */
 
-import { definePlugin, F, Module } from "../core/mod.ts";
+import { z } from "zod";
+import { definePlugin, Module, ShapeError, shapeStr, use } from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
-import { bool, fail, int, knownKeys, pair } from "./_validate.ts";
+import {
+  bool,
+  fail,
+  int,
+  knownKeys,
+  nonNegIntPair,
+  pair,
+  parseOptions,
+  posIntPair,
+  toPair,
+} from "./_validate.ts";
 import type { IntPair } from "./_validate.ts";
+import { adaptiveAvgPool2dRaw, avgPool2dRaw, maxPool2dRaw, poolingOps } from "./ops/pool.ts";
+import type { Pool2dAttrs } from "./ops/pool.ts";
+
+export { adaptiveAvgPool2dRaw, avgPool2dRaw, maxPool2dRaw } from "./ops/pool.ts";
+export type { AdaptivePoolAttrs, Pool2dAttrs, Pool2dBackwardAttrs } from "./ops/pool.ts";
+
+/** Options of {@linkcode maxPool2d}. */
+export interface MaxPool2dOptions {
+  /** Stride (default: the kernel size). */
+  stride?: IntPair | null;
+  /** Implicit −∞ padding per side (at most half the kernel). */
+  padding?: IntPair;
+  /** Spacing between window taps. */
+  dilation?: IntPair;
+  /** Use ceil for the output size. */
+  ceilMode?: boolean;
+}
+
+/** Options of {@linkcode avgPool2d}. */
+export interface AvgPool2dOptions {
+  /** Stride (default: the kernel size). */
+  stride?: IntPair | null;
+  /** Implicit zero padding per side (at most half the kernel). */
+  padding?: IntPair;
+  /** Use ceil for the output size. */
+  ceilMode?: boolean;
+  /** Count padding in the divisor (default true). */
+  countIncludePad?: boolean;
+  /** Fixed divisor. */
+  divisorOverride?: number | null;
+}
+
+// Built once: a schema per call costs more than the op itself.
+const kernelSchema = z.object({ kernelSize: posIntPair });
+const maxPoolSchema = z.object({
+  stride: posIntPair.nullable().default(null),
+  padding: nonNegIntPair.default(0),
+  dilation: posIntPair.default(1),
+  ceilMode: z.boolean().default(false),
+});
+const avgPoolSchema = z.object({
+  stride: posIntPair.nullable().default(null),
+  padding: nonNegIntPair.default(0),
+  ceilMode: z.boolean().default(false),
+  countIncludePad: z.boolean().default(true),
+  divisorOverride: z.number().int().positive().nullable().default(null),
+});
+const outputSizeSchema = z.tuple([z.number().int().positive(), z.number().int().positive()]);
+
+function poolAttrs(
+  kernelSize: [number, number],
+  o: {
+    stride: IntPair | null;
+    padding: IntPair;
+    dilation: IntPair;
+    ceilMode: boolean;
+    countIncludePad?: boolean;
+    divisorOverride?: number | null;
+  },
+): Pool2dAttrs {
+  return {
+    kernelSize,
+    stride: o.stride === null ? kernelSize : toPair(o.stride),
+    padding: toPair(o.padding),
+    dilation: toPair(o.dilation),
+    ceilMode: o.ceilMode,
+    countIncludePad: o.countIncludePad ?? true,
+    divisorOverride: o.divisorOverride ?? null,
+  };
+}
+
+function kernelOf(op: string, kernelSize: IntPair, x: Tensor): [number, number] {
+  return toPair(parseOptions(op, kernelSchema, { kernelSize }, x).kernelSize);
+}
+
+/**
+ * Max pooling over NCHW input (`F.maxPool2d`).
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { randn } from "../core/mod.ts";
+ * import { maxPool2d } from "./pooling.ts";
+ * console.log(maxPool2d(randn([1, 3, 8, 8]), 2).shape); // [1, 3, 4, 4]
+ * ```
+ */
+export function maxPool2d(x: Tensor, kernelSize: IntPair, options: MaxPool2dOptions = {}): Tensor {
+  return maxPool2dWithIndices(x, kernelSize, options)[0];
+}
+
+/** Max pooling returning the values and the flat argmax index in each input plane. */
+export function maxPool2dWithIndices(
+  x: Tensor,
+  kernelSize: IntPair,
+  options: MaxPool2dOptions = {},
+): [Tensor, Tensor] {
+  const o = parseOptions("maxPool2d", maxPoolSchema, options, x);
+  return maxPool2dRaw(x, poolAttrs(kernelOf("maxPool2d", kernelSize, x), o));
+}
+
+/** Average pooling over NCHW input (`F.avgPool2d`). */
+export function avgPool2d(x: Tensor, kernelSize: IntPair, options: AvgPool2dOptions = {}): Tensor {
+  const o = parseOptions("avgPool2d", avgPoolSchema, options, x);
+  return avgPool2dRaw(x, poolAttrs(kernelOf("avgPool2d", kernelSize, x), { ...o, dilation: 1 }));
+}
+
+/** Adaptive average pooling to `outputSize`; null keeps that input size (`F.adaptiveAvgPool2d`). */
+export function adaptiveAvgPool2d(
+  x: Tensor,
+  outputSize: number | readonly [number | null, number | null],
+): Tensor {
+  const os = adaptiveSize(x, outputSize);
+  parseOptions("adaptiveAvgPool2d", outputSizeSchema, os, x);
+  return adaptiveAvgPool2dRaw(x, os);
+}
+
+// The output size with null entries filled in from the input.
+function adaptiveSize(
+  x: Tensor,
+  outputSize: number | readonly [number | null, number | null],
+): [number, number] {
+  if (x.ndim !== 4) {
+    throw new ShapeError(
+      `adaptiveAvgPool2d: expected a 4-D input [N, C, H, W], got ${shapeStr(x.shape)}`,
+    );
+  }
+  const [a, b] = typeof outputSize === "number" ? [outputSize, outputSize] : outputSize;
+  return [a ?? x.shape[2], b ?? x.shape[3]];
+}
 
 /** Options of {@linkcode MaxPool2d}. */
 export interface MaxPool2dLayerOptions {
@@ -79,6 +222,7 @@ export class MaxPool2d extends Module {
   readonly dilation: readonly [number, number];
   /** Ceil output size. */
   readonly ceilMode: boolean;
+  #attrs: Pool2dAttrs;
 
   /** Creates the layer with a `kernelSize` window. */
   constructor(kernelSize: IntPair, options: MaxPool2dLayerOptions = {}) {
@@ -90,25 +234,17 @@ export class MaxPool2d extends Module {
     this.padding = c.padding;
     this.ceilMode = c.ceilMode;
     this.dilation = pair("MaxPool2d", "dilation", options.dilation ?? 1);
+    this.#attrs = poolAttrs(c.kernelSize, { ...c, dilation: this.dilation });
   }
 
   /** Pools `x` [N, C, H, W]. */
   forward(x: Tensor): Tensor {
-    return F.maxPool2d(x, this.kernelSize, this.#options());
+    return maxPool2dRaw(x, this.#attrs)[0];
   }
 
   /** Pools and also returns each maximum's flat index within its input plane (PyTorch's indices). */
   forwardWithIndices(x: Tensor): [Tensor, Tensor] {
-    return F.maxPool2dWithIndices(x, this.kernelSize, this.#options());
-  }
-
-  #options(): F.MaxPool2dOptions {
-    return {
-      stride: this.stride,
-      padding: this.padding,
-      dilation: this.dilation,
-      ceilMode: this.ceilMode,
-    };
+    return maxPool2dRaw(x, this.#attrs);
   }
 }
 
@@ -126,6 +262,7 @@ export class AvgPool2d extends Module {
   readonly countIncludePad: boolean;
   /** Fixed divisor, or null. */
   readonly divisorOverride: number | null;
+  #attrs: Pool2dAttrs;
 
   /** Creates the layer with a `kernelSize` window. */
   constructor(kernelSize: IntPair, options: AvgPool2dLayerOptions = {}) {
@@ -141,17 +278,17 @@ export class AvgPool2d extends Module {
     this.divisorOverride = options.divisorOverride == null
       ? null
       : int(L, "divisorOverride", options.divisorOverride);
+    this.#attrs = poolAttrs(c.kernelSize, {
+      ...c,
+      dilation: 1,
+      countIncludePad: this.countIncludePad,
+      divisorOverride: this.divisorOverride,
+    });
   }
 
   /** Pools `x` [N, C, H, W]. */
   forward(x: Tensor): Tensor {
-    return F.avgPool2d(x, this.kernelSize, {
-      stride: this.stride,
-      padding: this.padding,
-      ceilMode: this.ceilMode,
-      countIncludePad: this.countIncludePad,
-      divisorOverride: this.divisorOverride,
-    });
+    return avgPool2dRaw(x, this.#attrs);
   }
 }
 
@@ -181,15 +318,19 @@ export class AdaptiveAvgPool2d extends Module {
 
   /** Pools `x` [N, C, H, W] to [N, C, outH, outW]. */
   forward(x: Tensor): Tensor {
-    return F.adaptiveAvgPool2d(x, this.outputSize);
+    return adaptiveAvgPool2dRaw(x, adaptiveSize(x, this.outputSize));
   }
 }
 
-/** The pooling layers as a plugin. */
-export const poolingPlugin: Plugin = definePlugin({
+/**
+ * The pooling plugin, registered when this module is imported: its manifest defines the
+ * `maxPool2d`, `avgPool2d` and `adaptiveAvgPool2d` ops and their backward ops.
+ */
+export const poolingPlugin: Plugin = use(definePlugin({
   name: "@denn/pooling",
   kind: "layer",
   version: "0.1.0",
   apiVersion: 1,
+  ops: poolingOps,
   exports: { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d },
-});
+}));

@@ -17,8 +17,8 @@
  * @module
  */
 
-import { definePlugin, Module, ShapeError, ValueError } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Module, ShapeError, ValueError } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
 
 /** A residual block: body(x) + shortcut(x). */
 export class Residual extends Module {
@@ -52,12 +52,3 @@ export class Residual extends Module {
     return y.add(s);
   }
 }
-
-/** The Residual block as a plugin. */
-export const residualPlugin: Plugin = definePlugin({
-  name: "@denn/residual",
-  kind: "layer",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { Residual },
-});

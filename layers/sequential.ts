@@ -17,8 +17,8 @@
  * @module
  */
 
-import { definePlugin, Module, ValueError } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Module, ValueError } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
 
 function checkModule(layer: string, m: unknown, where: string): Module {
   if (!(m instanceof Module)) {
@@ -144,12 +144,3 @@ export class ModuleList extends Module {
     throw new ValueError("ModuleList: has no forward; call its modules from the parent's forward");
   }
 }
-
-/** The containers as a plugin. */
-export const sequentialPlugin: Plugin = definePlugin({
-  name: "@denn/sequential",
-  kind: "layer",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { Sequential, ModuleList },
-});

@@ -13,8 +13,9 @@
  * @module
  */
 
-import { definePlugin, F, Loss } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Loss } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
+import * as F from "./functional.ts";
 
 /** Options of {@linkcode BCELoss}. */
 export type BCELossOptions = F.BceOptions;
@@ -35,12 +36,3 @@ export class BCELoss extends Loss {
     return F.bceLoss(input, target, { ...this.options, reduction: this.reduction });
   }
 }
-
-/** BCELoss as a plugin. */
-export const bcePlugin: Plugin = definePlugin({
-  name: "@denn/bce-loss",
-  kind: "loss",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { BCELoss },
-});

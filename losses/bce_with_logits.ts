@@ -12,8 +12,9 @@
  * @module
  */
 
-import { definePlugin, F, Loss } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Loss } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
+import * as F from "./functional.ts";
 
 /** Options of {@linkcode BCEWithLogitsLoss}. */
 export type BCEWithLogitsLossOptions = F.BceWithLogitsOptions;
@@ -34,12 +35,3 @@ export class BCEWithLogitsLoss extends Loss {
     return F.bceWithLogits(input, target, { ...this.options, reduction: this.reduction });
   }
 }
-
-/** BCEWithLogitsLoss as a plugin. */
-export const bceWithLogitsPlugin: Plugin = definePlugin({
-  name: "@denn/bce-with-logits-loss",
-  kind: "loss",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { BCEWithLogitsLoss },
-});

@@ -12,8 +12,9 @@
  * @module
  */
 
-import { definePlugin, F, Loss } from "../core/mod.ts";
-import type { Plugin, Reduction, Tensor } from "../core/mod.ts";
+import { Loss } from "../core/mod.ts";
+import type { Reduction, Tensor } from "../core/mod.ts";
+import * as F from "./functional.ts";
 
 /** Options of {@linkcode CrossEntropyLoss}. */
 export interface CrossEntropyLossOptions {
@@ -43,12 +44,3 @@ export class CrossEntropyLoss extends Loss {
     return F.crossEntropy(input, target, { ...this.options, reduction: this.reduction });
   }
 }
-
-/** CrossEntropyLoss as a plugin. */
-export const crossEntropyPlugin: Plugin = definePlugin({
-  name: "@denn/cross-entropy-loss",
-  kind: "loss",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { CrossEntropyLoss },
-});

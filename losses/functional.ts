@@ -1,22 +1,36 @@
 /**
- * Loss functions of `F` (PyTorch's names in camelCase), all with `reduction: "mean" | "sum" |
+ * The loss functions of `F` (PyTorch's names in camelCase), all with `reduction: "mean" | "sum" |
  * "none"`. Cross-entropy uses log-softmax (the log-sum-exp trick) and BCE-with-logits the stable
  * softplus form, so extreme logits give finite losses and gradients.
+ * The loss modules (`losses/*.ts`) call them.
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { tensor } from "../core/mod.ts";
+ * import { mseLoss } from "./functional.ts";
+ * console.log(mseLoss(tensor([1, 2]), tensor([1, 4])).itemSync()); // 2
+ * ```
  *
  * @module
  */
 
-import { isFloating } from "./dtype.ts";
-import { DTypeError, ShapeError, ValueError } from "./errors.ts";
-import { cast, where } from "./ops/elementwise.ts";
-import { gather } from "./ops/movement.ts";
-import { logSoftmax } from "./ops/nn.ts";
-import { sameShape, shapeStr } from "./shape.ts";
-import { arange } from "./creation.ts";
-import type { Tensor } from "./tensor.ts";
+import {
+  arange,
+  cast,
+  DTypeError,
+  gather,
+  isFloating,
+  logSoftmax,
+  sameShape,
+  ShapeError,
+  shapeStr,
+  ValueError,
+  where,
+} from "../core/mod.ts";
+import type { Reduction, Tensor } from "../core/mod.ts";
 
-/** How per-element losses are combined. */
-export type Reduction = "mean" | "sum" | "none";
+export type { Reduction };
 
 /** Options shared by the losses. */
 export interface LossOptions {

@@ -12,8 +12,9 @@
  * @module
  */
 
-import { definePlugin, F, Loss } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Loss } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
+import * as F from "./functional.ts";
 
 /** Options of {@linkcode HingeEmbeddingLoss}. */
 export type HingeEmbeddingLossOptions = F.HingeEmbeddingOptions;
@@ -34,12 +35,3 @@ export class HingeEmbeddingLoss extends Loss {
     return F.hingeEmbeddingLoss(input, target, { ...this.options, reduction: this.reduction });
   }
 }
-
-/** HingeEmbeddingLoss as a plugin. */
-export const hingeEmbeddingPlugin: Plugin = definePlugin({
-  name: "@denn/hinge-embedding-loss",
-  kind: "loss",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { HingeEmbeddingLoss },
-});

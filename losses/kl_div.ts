@@ -16,8 +16,9 @@
  * @module
  */
 
-import { definePlugin, F, Loss } from "../core/mod.ts";
-import type { Plugin, Reduction, Tensor } from "../core/mod.ts";
+import { Loss } from "../core/mod.ts";
+import type { Reduction, Tensor } from "../core/mod.ts";
+import * as F from "./functional.ts";
 
 /** Options of {@linkcode KLDivLoss}. */
 export type KLDivLossOptions = F.KlDivOptions;
@@ -38,12 +39,3 @@ export class KLDivLoss extends Loss<Reduction | "batchmean"> {
     return F.klDiv(input, target, { ...this.options, reduction: this.reduction });
   }
 }
-
-/** KLDivLoss as a plugin. */
-export const klDivPlugin: Plugin = definePlugin({
-  name: "@denn/kl-div-loss",
-  kind: "loss",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { KLDivLoss },
-});

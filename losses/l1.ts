@@ -11,8 +11,9 @@
  * @module
  */
 
-import { definePlugin, F, Loss } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Loss } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
+import * as F from "./functional.ts";
 
 /** Options of {@linkcode L1Loss}. */
 export type L1LossOptions = F.LossOptions;
@@ -33,12 +34,3 @@ export class L1Loss extends Loss {
     return F.l1Loss(input, target, { ...this.options, reduction: this.reduction });
   }
 }
-
-/** L1Loss as a plugin. */
-export const l1Plugin: Plugin = definePlugin({
-  name: "@denn/l1-loss",
-  kind: "loss",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { L1Loss },
-});

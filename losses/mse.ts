@@ -11,8 +11,9 @@
  * @module
  */
 
-import { definePlugin, F, Loss } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Loss } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
+import * as F from "./functional.ts";
 
 /** Options of {@linkcode MSELoss}. */
 export type MSELossOptions = F.LossOptions;
@@ -33,12 +34,3 @@ export class MSELoss extends Loss {
     return F.mseLoss(input, target, { ...this.options, reduction: this.reduction });
   }
 }
-
-/** MSELoss as a plugin. */
-export const msePlugin: Plugin = definePlugin({
-  name: "@denn/mse-loss",
-  kind: "loss",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { MSELoss },
-});

@@ -12,8 +12,9 @@
  * @module
  */
 
-import { definePlugin, F, Loss } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Loss } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
+import * as F from "./functional.ts";
 
 /** Options of {@linkcode MultiMarginLoss}. */
 export type MultiMarginLossOptions = F.MultiMarginOptions;
@@ -34,12 +35,3 @@ export class MultiMarginLoss extends Loss {
     return F.multiMarginLoss(input, target, { ...this.options, reduction: this.reduction });
   }
 }
-
-/** MultiMarginLoss as a plugin. */
-export const multiMarginPlugin: Plugin = definePlugin({
-  name: "@denn/multi-margin-loss",
-  kind: "loss",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { MultiMarginLoss },
-});

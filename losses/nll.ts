@@ -13,8 +13,9 @@
  * @module
  */
 
-import { definePlugin, F, Loss } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Loss } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
+import * as F from "./functional.ts";
 
 /** Options of {@linkcode NLLLoss}. */
 export type NLLLossOptions = F.NllOptions;
@@ -35,12 +36,3 @@ export class NLLLoss extends Loss {
     return F.nllLoss(input, target, { ...this.options, reduction: this.reduction });
   }
 }
-
-/** NLLLoss as a plugin. */
-export const nllPlugin: Plugin = definePlugin({
-  name: "@denn/nll-loss",
-  kind: "loss",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { NLLLoss },
-});

@@ -11,8 +11,9 @@
  * @module
  */
 
-import { definePlugin, F, Loss } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
+import { Loss } from "../core/mod.ts";
+import type { Tensor } from "../core/mod.ts";
+import * as F from "./functional.ts";
 
 /** Options of {@linkcode SmoothL1Loss}. */
 export type SmoothL1LossOptions = F.SmoothL1Options;
@@ -33,12 +34,3 @@ export class SmoothL1Loss extends Loss {
     return F.smoothL1Loss(input, target, { ...this.options, reduction: this.reduction });
   }
 }
-
-/** SmoothL1Loss as a plugin. */
-export const smoothL1Plugin: Plugin = definePlugin({
-  name: "@denn/smooth-l1-loss",
-  kind: "loss",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { SmoothL1Loss },
-});

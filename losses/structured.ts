@@ -22,17 +22,8 @@
  * @module
  */
 
-import {
-  definePlugin,
-  DTypeError,
-  gather,
-  keep,
-  Loss,
-  ShapeError,
-  tensor,
-  ValueError,
-} from "../core/mod.ts";
-import type { Plugin, Reduction, Tensor } from "../core/mod.ts";
+import { DTypeError, gather, keep, Loss, ShapeError, tensor, ValueError } from "../core/mod.ts";
+import type { Reduction, Tensor } from "../core/mod.ts";
 
 /** A task loss L(y, ŷ): a [C, C] tensor indexed [y, ŷ], or a function of the two class indices. */
 export type TaskLoss = Tensor | ((y: number, yHat: number) => number);
@@ -159,12 +150,3 @@ export class StructuredLoss extends Loss {
     });
   }
 }
-
-/** StructuredLoss as a plugin. */
-export const structuredPlugin: Plugin = definePlugin({
-  name: "@denn/structured-loss",
-  kind: "loss",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { StructuredLoss, structuredLoss },
-});

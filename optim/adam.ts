@@ -16,16 +16,37 @@
  * @module
  */
 
-import {
-  adamUpdate,
-  assignStorage,
-  definePlugin,
-  noGrad,
-  Optimizer,
-  ValueError,
-  zerosLike,
-} from "../core/mod.ts";
+import { apply, definePlugin, noGrad, Optimizer, use, ValueError, zerosLike } from "../core/mod.ts";
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
+import { adamUpdateOp, assignStorage } from "./ops.ts";
+import type { AdamUpdateAttrs } from "./ops.ts";
+
+/**
+ * One Adam (or, with `decoupled`, AdamW) update: returns `[p', m', v']`, plus `vmax'` with
+ * `amsgrad` (then `vmax` must be given). Unset attributes default as in `torch.optim.Adam`.
+ */
+export function adamUpdate(
+  p: Tensor,
+  grad: Tensor,
+  m: Tensor,
+  v: Tensor,
+  vmax: Tensor | null,
+  attrs: Partial<AdamUpdateAttrs> & { lr: number; step: number },
+): Tensor[] {
+  const a: AdamUpdateAttrs = {
+    lr: attrs.lr,
+    beta1: attrs.beta1 ?? 0.9,
+    beta2: attrs.beta2 ?? 0.999,
+    eps: attrs.eps ?? 1e-8,
+    weightDecay: attrs.weightDecay ?? 0,
+    decoupled: attrs.decoupled ?? false,
+    amsgrad: attrs.amsgrad ?? false,
+    maximize: attrs.maximize ?? false,
+    step: attrs.step,
+  };
+  if (a.amsgrad && !vmax) throw new ValueError("adamUpdate: amsgrad needs the vmax tensor");
+  return apply(adamUpdateOp, a.amsgrad ? [p, grad, m, v, vmax!] : [p, grad, m, v], a);
+}
 
 /** Options of {@linkcode Adam} and `AdamW`. */
 export interface AdamOptions {
@@ -123,11 +144,15 @@ export function adamDefaults(options: AdamOptions, wd: number): Required<AdamOpt
   };
 }
 
-/** Adam as a plugin. */
-export const adamPlugin: Plugin = definePlugin({
+/**
+ * Adam (and AdamW, which subclasses it) as a plugin: it defines the fused `adamUpdate` op, and is
+ * registered on import.
+ */
+export const adamPlugin: Plugin = use(definePlugin({
   name: "@denn/adam",
   kind: "optimizer",
   version: "0.1.0",
   apiVersion: 1,
-  exports: { Adam },
-});
+  ops: [adamUpdateOp],
+  exports: { Adam, adamUpdate },
+}));

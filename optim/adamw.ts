@@ -15,8 +15,7 @@
  * @module
  */
 
-import { definePlugin } from "../core/mod.ts";
-import type { ParamsInput, Plugin } from "../core/mod.ts";
+import type { ParamsInput } from "../core/mod.ts";
 import { Adam, adamDefaults, type AdamOptions, checkAdamOptions } from "./adam.ts";
 
 /** Options of {@linkcode AdamW} (as Adam's; `weightDecay` defaults to 1e-2). */
@@ -34,12 +33,3 @@ export class AdamW extends Adam {
     super(params, d);
   }
 }
-
-/** AdamW as a plugin. */
-export const adamwPlugin: Plugin = definePlugin({
-  name: "@denn/adamw",
-  kind: "optimizer",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { AdamW },
-});

@@ -22,3 +22,4 @@ export * from "./adam.ts";
 export * from "./adamw.ts";
 export * from "./rmsprop.ts";
 export * from "./lr_scheduler.ts";
+export * from "./ops.ts";

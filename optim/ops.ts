@@ -3,14 +3,17 @@
  * can run the whole update in one pass over the data instead of several elementwise ops each
  * allocating a full-size intermediate. Each op decomposes into the elementwise ops the optimizers
  * used before (the same formulas, in the same order), so a backend without the kernel still runs
- * it. The ops are not differentiable and return new tensors; {@linkcode assignStorage} then moves
- * a result into the parameter's (or state's) storage without a copy, keeping tensor identities and
- * views.
+ * it. The ops are defined by the optimizer plugins' manifests (`sgd.ts`, `adam.ts`, `rmsprop.ts`,
+ * which also export the `sgdUpdate`, `adamUpdate` and `rmspropUpdate` functions); backends supply
+ * kernels by op name. The ops are not differentiable and return new tensors;
+ * {@linkcode assignStorage} then moves a result into the parameter's (or state's) storage without
+ * a copy, keeping tensor identities and views.
  *
  * @example
  * ```ts
- * import "../../plugins/cpu/mod.ts";
- * import { assignStorage, sgdUpdate, tensor } from "../mod.ts";
+ * import "../plugins/cpu/mod.ts";
+ * import { tensor } from "../core/mod.ts";
+ * import { assignStorage, sgdUpdate } from "./mod.ts";
  * const p = tensor([1, 2]);
  * const [next] = sgdUpdate(p, tensor([0.5, -1]), null, { lr: 0.1 });
  * assignStorage(p, next);
@@ -21,13 +24,8 @@
  */
 
 import { z } from "zod";
-import { isFloating } from "../dtype.ts";
-import { DTypeError, ValueError } from "../errors.ts";
-import { apply, defineOp } from "../registry.ts";
-import type { OpDef, TensorSpec } from "../registry.ts";
-import { sameShape, shapeStr } from "../shape.ts";
-import { swapStorageData } from "../tensor.ts";
-import type { Tensor } from "../tensor.ts";
+import { DTypeError, isFloating, sameShape, shapeStr, ValueError } from "../core/mod.ts";
+import type { OpDef, Tensor, TensorSpec } from "../core/mod.ts";
 
 /** Attributes of {@linkcode sgdUpdate} (as `torch.optim.SGD`'s options, plus `first`). */
 export interface SgdUpdateAttrs {
@@ -143,7 +141,7 @@ function inferLike(name: string, inputs: readonly Tensor[], want: number, count:
   return Array.from({ length: count }, () => spec);
 }
 
-const sgdOp: OpDef<SgdUpdateAttrs> = defineOp<SgdUpdateAttrs>({
+export const sgdUpdateOp: OpDef<SgdUpdateAttrs> = {
   name: "sgdUpdate",
   attrs: sgdSchema,
   differentiable: false,
@@ -161,9 +159,9 @@ const sgdOp: OpDef<SgdUpdateAttrs> = defineOp<SgdUpdateAttrs>({
     d = a.nesterov ? d.add(b.mul(a.momentum)) : b;
     return [p.sub(d.mul(a.lr)), b];
   },
-});
+};
 
-const adamOp: OpDef<AdamUpdateAttrs> = defineOp<AdamUpdateAttrs>({
+export const adamUpdateOp: OpDef<AdamUpdateAttrs> = {
   name: "adamUpdate",
   attrs: adamSchema,
   differentiable: false,
@@ -185,9 +183,9 @@ const adamOp: OpDef<AdamUpdateAttrs> = defineOp<AdamUpdateAttrs>({
     const p2 = p.sub(m2.div(denom).mul(stepSize));
     return vmax2 ? [p2, m2, v2, vmax2] : [p2, m2, v2];
   },
-});
+};
 
-const rmspropOp: OpDef<RmspropUpdateAttrs> = defineOp<RmspropUpdateAttrs>({
+export const rmspropUpdateOp: OpDef<RmspropUpdateAttrs> = {
   name: "rmspropUpdate",
   attrs: rmspropSchema,
   differentiable: false,
@@ -214,128 +212,7 @@ const rmspropOp: OpDef<RmspropUpdateAttrs> = defineOp<RmspropUpdateAttrs>({
     if (ga2) out.push(ga2);
     return out;
   },
-});
+};
 
-/**
- * One SGD update of a parameter: returns `[p', buf']` with momentum, else `[p']`. `buf` is the
- * momentum buffer, null without momentum or on the first step (`attrs.first`, where the buffer
- * starts as the gradient). Unset attributes default as in `torch.optim.SGD`.
- */
-export function sgdUpdate(
-  p: Tensor,
-  grad: Tensor,
-  buf: Tensor | null,
-  attrs: Partial<SgdUpdateAttrs> & { lr: number },
-): Tensor[] {
-  const a: SgdUpdateAttrs = {
-    lr: attrs.lr,
-    momentum: attrs.momentum ?? 0,
-    dampening: attrs.dampening ?? 0,
-    weightDecay: attrs.weightDecay ?? 0,
-    nesterov: attrs.nesterov ?? false,
-    maximize: attrs.maximize ?? false,
-    first: attrs.first ?? buf === null,
-  };
-  return apply(sgdOp, buf && a.momentum !== 0 && !a.first ? [p, grad, buf] : [p, grad], a);
-}
-
-/**
- * One Adam (or, with `decoupled`, AdamW) update: returns `[p', m', v']`, plus `vmax'` with
- * `amsgrad` (then `vmax` must be given). Unset attributes default as in `torch.optim.Adam`.
- */
-export function adamUpdate(
-  p: Tensor,
-  grad: Tensor,
-  m: Tensor,
-  v: Tensor,
-  vmax: Tensor | null,
-  attrs: Partial<AdamUpdateAttrs> & { lr: number; step: number },
-): Tensor[] {
-  const a: AdamUpdateAttrs = {
-    lr: attrs.lr,
-    beta1: attrs.beta1 ?? 0.9,
-    beta2: attrs.beta2 ?? 0.999,
-    eps: attrs.eps ?? 1e-8,
-    weightDecay: attrs.weightDecay ?? 0,
-    decoupled: attrs.decoupled ?? false,
-    amsgrad: attrs.amsgrad ?? false,
-    maximize: attrs.maximize ?? false,
-    step: attrs.step,
-  };
-  if (a.amsgrad && !vmax) throw new ValueError("adamUpdate: amsgrad needs the vmax tensor");
-  return apply(adamOp, a.amsgrad ? [p, grad, m, v, vmax!] : [p, grad, m, v], a);
-}
-
-/**
- * One RMSprop update: returns `[p', squareAvg', momentumBuffer'?, gradAvg'?]`, the buffer with
- * `momentum > 0` and the gradient average with `centered` (each then required as an input).
- */
-export function rmspropUpdate(
-  p: Tensor,
-  grad: Tensor,
-  squareAvg: Tensor,
-  momentumBuffer: Tensor | null,
-  gradAvg: Tensor | null,
-  attrs: Partial<RmspropUpdateAttrs> & { lr: number },
-): Tensor[] {
-  const a: RmspropUpdateAttrs = {
-    lr: attrs.lr,
-    alpha: attrs.alpha ?? 0.99,
-    eps: attrs.eps ?? 1e-8,
-    weightDecay: attrs.weightDecay ?? 0,
-    momentum: attrs.momentum ?? 0,
-    centered: attrs.centered ?? false,
-    maximize: attrs.maximize ?? false,
-  };
-  const inputs = [p, grad, squareAvg];
-  if (a.momentum > 0) {
-    if (!momentumBuffer) throw new ValueError("rmspropUpdate: momentum needs the buffer tensor");
-    inputs.push(momentumBuffer);
-  }
-  if (a.centered) {
-    if (!gradAvg) throw new ValueError("rmspropUpdate: centered needs the gradient average");
-    inputs.push(gradAvg);
-  }
-  return apply(rmspropOp, inputs, a);
-}
-
-const recyclers = new Map<string, (handle: unknown) => boolean>();
-
-/**
- * Installs (or, with null, removes) a backend's recycler: {@linkcode assignStorage} offers it each
- * handle it swaps out of a tensor's storage, which no storage references any more. The recycler
- * returns true when it takes the handle back for reuse (it must take only handles its own kernels
- * allocated, never data a user handed in), false to leave it to the backend's `free` or the
- * garbage collector. Host backends without `free` use it to recycle optimizer-update outputs.
- */
-export function setStorageRecycler(
-  backend: string,
-  recycle: ((handle: unknown) => boolean) | null,
-): void {
-  if (recycle) recyclers.set(backend, recycle);
-  else recyclers.delete(backend);
-}
-
-/**
- * Makes `result`'s data the data of `target` without copying: the two storages swap their handles,
- * so `target` (and every view sharing its storage) now reads the new values, its version counter
- * is bumped as by any in-place op, and `result` is disposed (releasing the old data, or handing it
- * to the backend's recycler, see {@linkcode setStorageRecycler}). Falls back to a copy when
- * `result` shares its storage with other tensors or lives elsewhere.
- */
-export function assignStorage(target: Tensor, result: Tensor): void {
-  const ts = target.storage, rs = result.storage;
-  if (rs === ts) return;
-  if (
-    rs.refs !== 1 || rs.backend !== ts.backend || result.dtype !== target.dtype ||
-    !sameShape(result.shape, target.shape)
-  ) {
-    target.copy_(result);
-    return;
-  }
-  const previous = swapStorageData(target, result);
-  if (previous.handle !== null && recyclers.get(ts.backend.name)?.(previous.handle)) {
-    previous.handle = null;
-  }
-  result.dispose();
-}
+// The single storage-write path (core) does the swap; re-exported for optimizer authors.
+export { assignStorage, setStorageRecycler } from "../core/mod.ts";

@@ -16,16 +16,43 @@
  * @module
  */
 
-import {
-  assignStorage,
-  definePlugin,
-  noGrad,
-  Optimizer,
-  rmspropUpdate,
-  ValueError,
-  zerosLike,
-} from "../core/mod.ts";
+import { apply, definePlugin, noGrad, Optimizer, use, ValueError, zerosLike } from "../core/mod.ts";
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
+import { assignStorage, rmspropUpdateOp } from "./ops.ts";
+import type { RmspropUpdateAttrs } from "./ops.ts";
+
+/**
+ * One RMSprop update: returns `[p', squareAvg', momentumBuffer'?, gradAvg'?]`, the buffer with
+ * `momentum > 0` and the gradient average with `centered` (each then required as an input).
+ */
+export function rmspropUpdate(
+  p: Tensor,
+  grad: Tensor,
+  squareAvg: Tensor,
+  momentumBuffer: Tensor | null,
+  gradAvg: Tensor | null,
+  attrs: Partial<RmspropUpdateAttrs> & { lr: number },
+): Tensor[] {
+  const a: RmspropUpdateAttrs = {
+    lr: attrs.lr,
+    alpha: attrs.alpha ?? 0.99,
+    eps: attrs.eps ?? 1e-8,
+    weightDecay: attrs.weightDecay ?? 0,
+    momentum: attrs.momentum ?? 0,
+    centered: attrs.centered ?? false,
+    maximize: attrs.maximize ?? false,
+  };
+  const inputs = [p, grad, squareAvg];
+  if (a.momentum > 0) {
+    if (!momentumBuffer) throw new ValueError("rmspropUpdate: momentum needs the buffer tensor");
+    inputs.push(momentumBuffer);
+  }
+  if (a.centered) {
+    if (!gradAvg) throw new ValueError("rmspropUpdate: centered needs the gradient average");
+    inputs.push(gradAvg);
+  }
+  return apply(rmspropUpdateOp, inputs, a);
+}
 
 /** Options of {@linkcode RMSprop}. */
 export interface RMSpropOptions {
@@ -106,11 +133,12 @@ export class RMSprop extends Optimizer<Required<RMSpropOptions>> {
   }
 }
 
-/** RMSprop as a plugin. */
-export const rmspropPlugin: Plugin = definePlugin({
+/** RMSprop as a plugin: it defines the fused `rmspropUpdate` op, and is registered on import. */
+export const rmspropPlugin: Plugin = use(definePlugin({
   name: "@denn/rmsprop",
   kind: "optimizer",
   version: "0.1.0",
   apiVersion: 1,
-  exports: { RMSprop },
-});
+  ops: [rmspropUpdateOp],
+  exports: { RMSprop, rmspropUpdate },
+}));

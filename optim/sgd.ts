@@ -16,15 +16,10 @@
  * @module
  */
 
-import {
-  assignStorage,
-  definePlugin,
-  noGrad,
-  Optimizer,
-  sgdUpdate,
-  ValueError,
-} from "../core/mod.ts";
+import { apply, definePlugin, noGrad, Optimizer, use, ValueError } from "../core/mod.ts";
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
+import { assignStorage, sgdUpdateOp } from "./ops.ts";
+import type { SgdUpdateAttrs } from "./ops.ts";
 
 /** Options of {@linkcode SGD}. */
 export interface SGDOptions {
@@ -40,6 +35,29 @@ export interface SGDOptions {
   nesterov?: boolean;
   /** Maximise instead of minimise. */
   maximize?: boolean;
+}
+
+/**
+ * One SGD update of a parameter: returns `[p', buf']` with momentum, else `[p']`. `buf` is the
+ * momentum buffer, null without momentum or on the first step (`attrs.first`, where the buffer
+ * starts as the gradient). Unset attributes default as in `torch.optim.SGD`.
+ */
+export function sgdUpdate(
+  p: Tensor,
+  grad: Tensor,
+  buf: Tensor | null,
+  attrs: Partial<SgdUpdateAttrs> & { lr: number },
+): Tensor[] {
+  const a: SgdUpdateAttrs = {
+    lr: attrs.lr,
+    momentum: attrs.momentum ?? 0,
+    dampening: attrs.dampening ?? 0,
+    weightDecay: attrs.weightDecay ?? 0,
+    nesterov: attrs.nesterov ?? false,
+    maximize: attrs.maximize ?? false,
+    first: attrs.first ?? buf === null,
+  };
+  return apply(sgdUpdateOp, buf && a.momentum !== 0 && !a.first ? [p, grad, buf] : [p, grad], a);
 }
 
 /** SGD with momentum and weight decay. */
@@ -97,11 +115,12 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
   }
 }
 
-/** SGD as a plugin. */
-export const sgdPlugin: Plugin = definePlugin({
+/** SGD as a plugin: it defines the fused `sgdUpdate` op, and is registered on import. */
+export const sgdPlugin: Plugin = use(definePlugin({
   name: "@denn/sgd",
   kind: "optimizer",
   version: "0.1.0",
   apiVersion: 1,
-  exports: { SGD },
-});
+  ops: [sgdUpdateOp],
+  exports: { SGD, sgdUpdate },
+}));

@@ -1,17 +1,22 @@
 /**
  * Batch normalisation as fused ops: per-channel statistics, the normalisation and one backward op
- * computing dx, dweight and dbias, each with a decomposition for backends without kernels.
+ * computing dx, dweight and dbias, each with a decomposition for backends without kernels. They
+ * are defined by the batch-norm plugin's manifest (`layers/batch_norm.ts`).
  *
  * @module
  */
 
-import { isGradEnabled } from "../autograd.ts";
-import { isFloating } from "../dtype.ts";
-import { DTypeError, ShapeError, ValueError } from "../errors.ts";
-import { apply, apply1, defineOp } from "../registry.ts";
-import type { OpDef } from "../registry.ts";
-import { shapeStr } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import {
+  apply,
+  apply1,
+  DTypeError,
+  isFloating,
+  isGradEnabled,
+  ShapeError,
+  shapeStr,
+  ValueError,
+} from "../../core/mod.ts";
+import type { OpDef, Tensor } from "../../core/mod.ts";
 
 // ---------------------------------------------------------------- batch norm
 
@@ -52,7 +57,7 @@ function bnCheck(op: string, x: Tensor, perChannel: readonly Tensor[]): number {
 const bnDims = (x: Tensor): number[] => x.shape.map((_, i) => i).filter((i) => i !== 1);
 const bnShape = (x: Tensor): number[] => x.shape.map((s, i) => (i === 1 ? s : 1));
 
-const batchNormStatsOp: OpDef<Record<string, never>> = defineOp<Record<string, never>>({
+const batchNormStatsOp: OpDef<Record<string, never>> = {
   name: "batchNormStats",
   family: "batchNorm",
   differentiable: false,
@@ -67,9 +72,9 @@ const batchNormStatsOp: OpDef<Record<string, never>> = defineOp<Record<string, n
     const d = x.sub(m);
     return [m.reshape([x.shape[1]]), d.mul(d).mean(dims)];
   },
-});
+};
 
-const batchNormOp: OpDef<BatchNormAttrs> = defineOp<BatchNormAttrs>({
+const batchNormOp: OpDef<BatchNormAttrs> = {
   name: "batchNorm",
   infer(inputs) {
     bnCheck("batchNorm", inputs[0], inputs.slice(1));
@@ -98,10 +103,10 @@ const batchNormOp: OpDef<BatchNormAttrs> = defineOp<BatchNormAttrs>({
     const shift = b.sub(mean.mul(scale));
     return [x.mul(scale.reshape(bs)).add(shift.reshape(bs))];
   },
-});
+};
 
 // No gradient rule: under grad mode (double backward) dispatch differentiates the decomposition.
-const batchNormBackwardOp: OpDef<BatchNormAttrs> = defineOp<BatchNormAttrs>({
+const batchNormBackwardOp: OpDef<BatchNormAttrs> = {
   name: "batchNormBackward",
   family: "batchNorm",
   infer(inputs) {
@@ -135,7 +140,15 @@ const batchNormBackwardOp: OpDef<BatchNormAttrs> = defineOp<BatchNormAttrs>({
     const centred = g.sub(db.div(count).reshape(bs)).sub(xhat.mul(dw.div(count).reshape(bs)));
     return [centred.mul(k), dw, db];
   },
-});
+};
+
+/** The batch-norm ops, for a plugin manifest's `ops`. */
+// deno-lint-ignore no-explicit-any
+export const batchNormOps: readonly OpDef<any>[] = [
+  batchNormStatsOp,
+  batchNormOp,
+  batchNormBackwardOp,
+];
 
 /** Per-channel batch mean and biased variance of [N, C, ...] input (over every dim but 1). */
 export function batchNormStats(x: Tensor): [Tensor, Tensor] {

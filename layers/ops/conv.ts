@@ -1,17 +1,13 @@
 /**
- * conv2d and its two backward ops (each differentiable again), with shape checks that name the
- * shapes and what was expected.
+ * The conv2d op and its two backward ops (each differentiable again), with shape checks that name
+ * the shapes and what was expected. They are defined by the Conv2d plugin's manifest
+ * (`layers/conv2d.ts`), as a third party's ops would be; backends supply kernels by op name.
  *
  * @module
  */
 
-import { isFloating } from "../dtype.ts";
-import { DTypeError, ShapeError } from "../errors.ts";
-import { apply1, defineOp } from "../registry.ts";
-import type { OpDef, TensorSpec } from "../registry.ts";
-import { shapeStr } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
-import { sum } from "./reduce.ts";
+import { apply1, DTypeError, isFloating, ShapeError, shapeStr, sum } from "../../core/mod.ts";
+import type { OpDef, Tensor, TensorSpec } from "../../core/mod.ts";
 
 // ---------------------------------------------------------------- conv2d
 
@@ -97,7 +93,7 @@ function checkConv(x: Tensor, w: Tensor, b: Tensor | undefined, a: Conv2dAttrs):
   return [{ shape: [n, o, oh, ow], dtype: x.dtype }];
 }
 
-const conv2dOp: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
+const conv2dOp: OpDef<Conv2dAttrs> = {
   name: "conv2d",
   infer: (inputs, a) => checkConv(inputs[0], inputs[1], inputs[2], a),
   grad(ctx, g) {
@@ -112,9 +108,9 @@ const conv2dOp: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
       ctx.inputs.length > 2 && ctx.needsInputGrad[2] ? sum(g, [0, 2, 3]) : null,
     ];
   },
-});
+};
 
-const conv2dBackwardInputOp: OpDef<Conv2dBackwardAttrs> = defineOp<Conv2dBackwardAttrs>({
+const conv2dBackwardInputOp: OpDef<Conv2dBackwardAttrs> = {
   name: "conv2dBackwardInput",
   family: "conv2d",
   infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
@@ -129,9 +125,9 @@ const conv2dBackwardInputOp: OpDef<Conv2dBackwardAttrs> = defineOp<Conv2dBackwar
         : null,
     ];
   },
-});
+};
 
-const conv2dBackwardWeightOp: OpDef<Conv2dBackwardAttrs> = defineOp<Conv2dBackwardAttrs>({
+const conv2dBackwardWeightOp: OpDef<Conv2dBackwardAttrs> = {
   name: "conv2dBackwardWeight",
   family: "conv2d",
   infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
@@ -145,7 +141,15 @@ const conv2dBackwardWeightOp: OpDef<Conv2dBackwardAttrs> = defineOp<Conv2dBackwa
         : null,
     ];
   },
-});
+};
+
+/** conv2d and its backward ops, for a plugin manifest's `ops`. */
+// deno-lint-ignore no-explicit-any
+export const conv2dOps: readonly OpDef<any>[] = [
+  conv2dOp,
+  conv2dBackwardInputOp,
+  conv2dBackwardWeightOp,
+];
 
 /** Runs the conv2d op (attributes already resolved and validated). */
 export function conv2dRaw(x: Tensor, w: Tensor, b: Tensor | null, attrs: Conv2dAttrs): Tensor {

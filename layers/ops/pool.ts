@@ -1,15 +1,20 @@
 /**
- * Max, average and adaptive average pooling with their backward ops.
+ * Max, average and adaptive average pooling ops with their backward ops. They are defined by the
+ * pooling plugin's manifest (`layers/pooling.ts`); backends supply kernels by op name.
  *
  * @module
  */
 
-import { isFloating } from "../dtype.ts";
-import { DTypeError, ShapeError, ValueError } from "../errors.ts";
-import { apply, apply1, defineOp } from "../registry.ts";
-import type { OpDef, TensorSpec } from "../registry.ts";
-import { shapeStr } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import {
+  apply,
+  apply1,
+  DTypeError,
+  isFloating,
+  ShapeError,
+  shapeStr,
+  ValueError,
+} from "../../core/mod.ts";
+import type { OpDef, Tensor, TensorSpec } from "../../core/mod.ts";
 import { windowOutputSize } from "./conv.ts";
 
 // ---------------------------------------------------------------- pooling
@@ -69,7 +74,7 @@ function checkPool(op: string, x: Tensor, a: Pool2dAttrs): TensorSpec[] {
   return [{ shape: [n, c, oh, ow], dtype: x.dtype }];
 }
 
-const maxPool2dOp: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
+const maxPool2dOp: OpDef<Pool2dAttrs> = {
   name: "maxPool2d",
   infer: (inputs, a) => {
     const [s] = checkPool("maxPool2d", inputs[0], a);
@@ -84,27 +89,27 @@ const maxPool2dOp: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
       shape: ctx.inputShapes[0] as number[],
     }),
   ],
-});
+};
 
-const maxPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = defineOp<Pool2dBackwardAttrs>({
+const maxPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = {
   name: "maxPool2dBackward",
   family: "maxPool2d",
   infer: (i, a) => [{ shape: a.shape, dtype: i[0].dtype }],
   // Linear in g; the argmax indices are constants.
   grad: (ctx, g) => [apply1(gatherPooledOp, [g, ctx.inputs[1]], ctx.attrs), null],
-});
+};
 
 // Double backward of max pooling: gather the gradient at the argmax positions (attributes are
 // maxPool2dBackward's, so the gather can be differentiated again).
-const gatherPooledOp: OpDef<Pool2dBackwardAttrs> = defineOp<Pool2dBackwardAttrs>({
+const gatherPooledOp: OpDef<Pool2dBackwardAttrs> = {
   name: "maxPool2dGather",
   family: "maxPool2d",
   infer: (inputs) => [{ shape: inputs[1].shape as number[], dtype: inputs[0].dtype }],
   // Linear in g: its gradient scatters back to the argmax positions, as maxPool2dBackward does.
   grad: (ctx, g) => [apply1(maxPool2dBackwardOp, [g, ctx.inputs[1]], ctx.attrs), null],
-});
+};
 
-const avgPool2dOp: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
+const avgPool2dOp: OpDef<Pool2dAttrs> = {
   name: "avgPool2d",
   infer: (inputs, a) => checkPool("avgPool2d", inputs[0], a),
   savesInputs: false,
@@ -112,9 +117,9 @@ const avgPool2dOp: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
     ctx,
     g,
   ) => [apply1(avgPool2dBackwardOp, [g], { ...ctx.attrs, shape: ctx.inputShapes[0] as number[] })],
-});
+};
 
-const avgPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = defineOp<Pool2dBackwardAttrs>({
+const avgPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = {
   name: "avgPool2dBackward",
   family: "avgPool2d",
   savesInputs: false,
@@ -123,7 +128,7 @@ const avgPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = defineOp<Pool2dBackwardA
     const { shape: _s, ...fwd } = ctx.attrs;
     return [apply1(avgPool2dOp, [g], fwd)];
   },
-});
+};
 
 /** Max pooling; returns the pooled values and the flat argmax index within each input plane. */
 export function maxPool2dRaw(x: Tensor, attrs: Pool2dAttrs): [Tensor, Tensor] {
@@ -142,7 +147,7 @@ export interface AdaptivePoolAttrs {
   outputSize: [number, number];
 }
 
-const adaptiveAvgPool2dOp: OpDef<AdaptivePoolAttrs> = defineOp<AdaptivePoolAttrs>({
+const adaptiveAvgPool2dOp: OpDef<AdaptivePoolAttrs> = {
   name: "adaptiveAvgPool2d",
   savesInputs: false,
   infer(inputs, a) {
@@ -188,19 +193,29 @@ const adaptiveAvgPool2dOp: OpDef<AdaptivePoolAttrs> = defineOp<AdaptivePoolAttrs
       `adaptiveAvgPool2d: no kernel for non-divisible sizes ${h}x${w} → ${oh}x${ow} on ${x.device}`,
     );
   },
-});
+};
 
-const adaptiveAvgPool2dBackwardOp: OpDef<AdaptivePoolAttrs & { shape: number[] }> = defineOp<
-  AdaptivePoolAttrs & { shape: number[] }
->({
+const adaptiveAvgPool2dBackwardOp: OpDef<AdaptivePoolAttrs & { shape: number[] }> = {
   name: "adaptiveAvgPool2dBackward",
   family: "adaptiveAvgPool2d",
   savesInputs: false,
   infer: (i, a) => [{ shape: a.shape, dtype: i[0].dtype }],
   grad: (ctx, g) => [apply1(adaptiveAvgPool2dOp, [g], { outputSize: ctx.attrs.outputSize })],
-});
+};
 
 /** Adaptive average pooling to a fixed output size. */
 export function adaptiveAvgPool2dRaw(x: Tensor, outputSize: [number, number]): Tensor {
   return apply1(adaptiveAvgPool2dOp, [x], { outputSize });
 }
+
+/** The pooling ops and their backward ops, for a plugin manifest's `ops`. */
+// deno-lint-ignore no-explicit-any
+export const poolingOps: readonly OpDef<any>[] = [
+  maxPool2dOp,
+  maxPool2dBackwardOp,
+  gatherPooledOp,
+  avgPool2dOp,
+  avgPool2dBackwardOp,
+  adaptiveAvgPool2dOp,
+  adaptiveAvgPool2dBackwardOp,
+];

@@ -6,14 +6,8 @@
  */
 
 import { broadcastStrides, sizeOf } from "../../core/mod.ts";
-import type {
-  Conv2dAttrs,
-  Conv2dBackwardAttrs,
-  KernelEntry,
-  MatmulAttrs,
-  Tensor,
-  TensorSpec,
-} from "../../core/mod.ts";
+import type { KernelEntry, MatmulAttrs, Tensor, TensorSpec } from "../../core/mod.ts";
+import type { Conv2dAttrs, Conv2dBackwardAttrs } from "../../layers/mod.ts";
 import {
   conv2dBackwardInput,
   conv2dBackwardWeight,

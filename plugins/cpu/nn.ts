@@ -5,15 +5,8 @@
  * @module
  */
 
-import type {
-  AdaptivePoolAttrs,
-  Conv2dAttrs,
-  KernelEntry,
-  MatmulAttrs,
-  Pool2dAttrs,
-  Tensor,
-  TensorSpec,
-} from "../../core/mod.ts";
+import type { KernelEntry, MatmulAttrs, Tensor, TensorSpec } from "../../core/mod.ts";
+import type { AdaptivePoolAttrs, Conv2dAttrs, Pool2dAttrs } from "../../layers/mod.ts";
 import { broadcastStrides, sizeOf } from "../../core/mod.ts";
 import { sgemm } from "./gemm.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";

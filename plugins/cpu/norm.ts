@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { BatchNormAttrs, KernelEntry, Tensor } from "../../core/mod.ts";
+import type { KernelEntry, Tensor } from "../../core/mod.ts";
+import type { BatchNormAttrs } from "../../layers/mod.ts";
 
 // Input [N, C, ...] as N blocks of C channels of `inner` contiguous values. Each kernel works one
 // channel at a time, so a channel's second pass reads data the first left in cache.

@@ -10,15 +10,9 @@
  * @module
  */
 
-import type {
-  AdamUpdateAttrs,
-  KernelEntry,
-  RmspropUpdateAttrs,
-  SgdUpdateAttrs,
-  Tensor,
-  TensorSpec,
-} from "../../core/mod.ts";
+import type { KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
 import { setStorageRecycler } from "../../core/mod.ts";
+import type { AdamUpdateAttrs, RmspropUpdateAttrs, SgdUpdateAttrs } from "../../optim/mod.ts";
 
 // Arrays these kernels allocated (only those are ever recycled: never user data), and the ones
 // swapped out of tensors, by length. Held weakly, so an idle pool costs no memory after a GC.

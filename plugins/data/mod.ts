@@ -18,43 +18,9 @@
  * @module
  */
 
-import { definePlugin } from "../../core/mod.ts";
-import type { Plugin } from "../../core/mod.ts";
-import {
-  ArrayDataset,
-  randomSplit,
-  Subset,
-  TensorDataset,
-  trainValidationSplit,
-} from "./dataset.ts";
-import { loadIdx } from "./idx.ts";
-import { loadCifar10 } from "./cifar10.ts";
-import { loadDigits } from "./digits.ts";
-import { DataLoader } from "./loader.ts";
-
 export * from "./dataset.ts";
 export * from "./idx.ts";
 export * from "./cifar10.ts";
 export * from "./digits.ts";
 export * from "./transforms.ts";
 export * from "./loader.ts";
-
-/** The data plugin (datasets and loaders). */
-export const dataPlugin: Plugin = definePlugin({
-  name: "@denn/data",
-  kind: "dataset",
-  version: "0.1.0",
-  apiVersion: 1,
-  description: "IDX, CIFAR-10 and embedded-digit datasets, splits, transforms and DataLoader",
-  exports: {
-    ArrayDataset,
-    TensorDataset,
-    Subset,
-    randomSplit,
-    trainValidationSplit,
-    loadIdx,
-    loadCifar10,
-    loadDigits,
-    DataLoader,
-  },
-});

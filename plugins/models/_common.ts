@@ -1,8 +1,8 @@
 // Shared option checks and initialisers of the model builders (internal).
 
-import { init, noGrad, ShapeError, ValueError } from "../../core/mod.ts";
+import { noGrad, ShapeError, ValueError } from "../../core/mod.ts";
 import type { Module, Tensor } from "../../core/mod.ts";
-import { BatchNorm2d, Conv2d, Linear } from "../../layers/mod.ts";
+import { BatchNorm2d, Conv2d, init, Linear } from "../../layers/mod.ts";
 
 /** Options every model accepts. */
 export interface ModelOptions {

@@ -16,13 +16,15 @@
  * @module
  */
 
-import { cat, F, init, Module, noGrad } from "../../core/mod.ts";
+import { cat, Module, noGrad } from "../../core/mod.ts";
 import type { Tensor } from "../../core/mod.ts";
 import {
   AdaptiveAvgPool2d,
+  adaptiveAvgPool2d,
   BatchNorm2d,
   Conv2d,
   Dropout,
+  init,
   Linear,
   MaxPool2d,
   Sequential,
@@ -126,7 +128,7 @@ export class InceptionAux extends Module {
 
   /** Class scores from intermediate features. */
   forward(x: Tensor): Tensor {
-    const f = this.conv.forward(F.adaptiveAvgPool2d(x, [4, 4]));
+    const f = this.conv.forward(adaptiveAvgPool2d(x, [4, 4]));
     const h = this.fc1.forward(f.reshape([f.shape[0], -1])).relu_();
     return this.fc2.forward(this.dropout.forward(h));
   }

@@ -15,14 +15,13 @@
  * @module
  */
 
-import { definePlugin } from "../../core/mod.ts";
-import type { Module, Plugin } from "../../core/mod.ts";
-import { AlexNet, alexnet } from "./alexnet.ts";
-import { GoogLeNet, googlenet } from "./googlenet.ts";
-import { LeNet5, lenet5 } from "./lenet.ts";
-import { ResNet, resnet } from "./resnet.ts";
+import type { Module } from "../../core/mod.ts";
+import { alexnet } from "./alexnet.ts";
+import { googlenet } from "./googlenet.ts";
+import { lenet5 } from "./lenet.ts";
+import { resnet } from "./resnet.ts";
 import type { ResNetDepth } from "./resnet.ts";
-import { VGG, vgg } from "./vgg.ts";
+import { vgg } from "./vgg.ts";
 import type { VGGDepth } from "./vgg.ts";
 
 export * from "./lenet.ts";
@@ -76,12 +75,3 @@ export function createModel(
     `createModel: unknown model "${name}" (expected one of ${MODEL_NAMES.join(", ")})`,
   );
 }
-
-/** The model builders as a plugin. */
-export const modelsPlugin: Plugin = definePlugin({
-  name: "@denn/models",
-  kind: "model",
-  version: "0.1.0",
-  apiVersion: 1,
-  exports: { LeNet5, AlexNet, VGG, GoogLeNet, ResNet, createModel },
-});

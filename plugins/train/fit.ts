@@ -22,7 +22,8 @@
  * @module
  */
 
-import { defaultGenerator, F, noGrad, scope, ValueError } from "../../core/mod.ts";
+import { defaultGenerator, noGrad, scope, ValueError } from "../../core/mod.ts";
+import { crossEntropy } from "../../losses/functional.ts";
 import type { Loss, Module, Optimizer, Tensor } from "../../core/mod.ts";
 import type { DataLoader } from "../data/loader.ts";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
@@ -107,7 +108,7 @@ export interface EvalResult {
 }
 
 function lossOf(loss: LossFn | undefined): (input: Tensor, target: Tensor) => Tensor {
-  if (!loss) return (a, b) => F.crossEntropy(a, b);
+  if (!loss) return (a, b) => crossEntropy(a, b);
   if (typeof loss === "function") return loss;
   return (a, b) => loss.forward(a, b);
 }

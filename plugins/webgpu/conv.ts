@@ -8,7 +8,8 @@
  * @module
  */
 
-import type { Conv2dAttrs, KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
+import type { KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
+import type { Conv2dAttrs } from "../../layers/mod.ts";
 import { sizeOf } from "../../core/mod.ts";
 import { bufOf, ELEMENT_MAIN, elementGrid, floatStore, prelude, withinLimits } from "./device.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";

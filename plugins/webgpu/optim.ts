@@ -9,7 +9,8 @@
  * @module
  */
 
-import type { AdamUpdateAttrs, KernelEntry, SgdUpdateAttrs, Tensor } from "../../core/mod.ts";
+import type { KernelEntry, Tensor } from "../../core/mod.ts";
+import type { AdamUpdateAttrs, SgdUpdateAttrs } from "../../optim/mod.ts";
 import { bufOf, ELEMENT_MAIN, elementGrid, fbits, prelude, withinLimits } from "./device.ts";
 import type { Binding, Gpu } from "./device.ts";
 

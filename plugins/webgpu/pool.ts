@@ -8,13 +8,8 @@
  * @module
  */
 
-import type {
-  AdaptivePoolAttrs,
-  KernelEntry,
-  Pool2dAttrs,
-  Tensor,
-  TensorSpec,
-} from "../../core/mod.ts";
+import type { KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
+import type { AdaptivePoolAttrs, Pool2dAttrs } from "../../layers/mod.ts";
 import { sizeOf } from "../../core/mod.ts";
 import { bufOf, ELEMENT_MAIN, elementGrid, floatStore, prelude, withinLimits } from "./device.ts";
 import type { Binding, Gpu, GpuBuffer } from "./device.ts";

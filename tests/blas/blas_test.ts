@@ -9,8 +9,10 @@
  */
 
 import assert from "node:assert/strict";
-import { conv2dRaw, explain, hasBackend, mm, randn, route, tensor, use } from "../../mod.ts";
-import type { Conv2dAttrs, Tensor } from "../../mod.ts";
+import { explain, hasBackend, mm, randn, route, tensor, use } from "../../mod.ts";
+import type { Tensor } from "../../mod.ts";
+import { conv2dRaw } from "../../layers/mod.ts";
+import type { Conv2dAttrs } from "../../layers/mod.ts";
 import { blas, blasBackend, blasLibrary } from "../../plugins/blas/mod.ts";
 import { blasKernels } from "../../plugins/blas/kernels.ts";
 

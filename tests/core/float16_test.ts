@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import {
   cast,
   cat,
-  conv2dRaw,
   DTypeError,
   explain,
   F,
@@ -19,6 +18,7 @@ import {
   tensor,
 } from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
+import { conv2dRaw } from "../../layers/mod.ts";
 
 /** Relative closeness at float16 precision: |a − b| ≤ tol · (1 + |b|). */
 function close(label: string, got: Tensor, want: Tensor, tol = 2e-3): void {

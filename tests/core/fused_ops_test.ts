@@ -9,8 +9,6 @@ import assert from "node:assert/strict";
 import {
   apply,
   apply1,
-  batchNormRaw,
-  batchNormStats,
   cat,
   explain,
   F,
@@ -22,6 +20,7 @@ import {
   tensor,
 } from "../../mod.ts";
 import type { OpDef } from "../../mod.ts";
+import { batchNormRaw, batchNormStats } from "../../layers/mod.ts";
 import { assertClose, gradcheck } from "../../testing/mod.ts";
 
 const gen = new Generator(11);

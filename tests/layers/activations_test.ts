@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import "../../plugins/cpu/mod.ts";
-import { AutogradError, Module, randn, tensor, use } from "../../core/mod.ts";
+import { AutogradError, getOp, listPlugins, Module, randn, tensor, use } from "../../core/mod.ts";
 import type { Plugin } from "../../core/mod.ts";
 import * as L from "../../layers/mod.ts";
 import { values } from "./_helpers.ts";
@@ -37,15 +37,22 @@ Deno.test("in-place ReLU overwrites its input and refuses a leaf that requires g
   assert.throws(() => new L.ReLU({ inplace: true }).forward(leaf), AutogradError);
 });
 
-Deno.test("each layer file exports a valid @denn layer plugin", () => {
+Deno.test("the layer plugins that define ops are valid and registered on import", () => {
   const plugins = Object.entries(L).filter(([k]) => k.endsWith("Plugin")).map(([, v]) =>
     v as Plugin
   );
-  assert.equal(plugins.length, 12);
+  assert.deepEqual(plugins.map((p) => p.name).sort(), [
+    "@denn/batch-norm",
+    "@denn/conv2d",
+    "@denn/pooling",
+  ]);
   for (const p of plugins) {
     assert.match(p.name, /^@denn\/[a-z0-9-]+$/);
     assert.equal(p.kind, "layer");
     assert.equal(p.apiVersion, 1);
+    assert.ok(p.ops?.length, `${p.name} defines ops`);
+    for (const op of p.ops!) assert.equal(getOp(op.name), op, `${op.name} is defined`);
+    assert.ok(listPlugins().includes(p), `${p.name} is loaded`);
     for (const [name, cls] of Object.entries(p.exports ?? {})) {
       assert.ok(
         typeof cls === "function" && cls.prototype instanceof Module,

@@ -5,7 +5,8 @@
 
 import assert from "node:assert/strict";
 import * as losses from "../../losses/mod.ts";
-import { F, tensor, ValueError } from "../../core/mod.ts";
+import { tensor, ValueError } from "../../core/mod.ts";
+import * as F from "../../losses/functional.ts";
 import type { Tensor } from "../../core/mod.ts";
 import { gradCheck } from "./helpers.ts";
 

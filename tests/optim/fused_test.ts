@@ -8,20 +8,18 @@
 
 import assert from "node:assert/strict";
 import { cpuBackend } from "../../plugins/cpu/mod.ts";
-import {
-  adamUpdate,
-  assignStorage,
-  explain,
-  fromData,
-  getOp,
-  noGrad,
-  registerBackend,
-  rmspropUpdate,
-  sgdUpdate,
-  tensor,
-} from "../../core/mod.ts";
+import { explain, fromData, getOp, noGrad, registerBackend, tensor } from "../../core/mod.ts";
 import type { Optimizer, Tensor } from "../../core/mod.ts";
-import { Adam, AdamW, RMSprop, SGD } from "../../optim/mod.ts";
+import {
+  Adam,
+  adamUpdate,
+  AdamW,
+  assignStorage,
+  RMSprop,
+  rmspropUpdate,
+  SGD,
+  sgdUpdate,
+} from "../../optim/mod.ts";
 
 const FUSED = ["sgdUpdate", "adamUpdate", "rmspropUpdate"];
 registerBackend({

@@ -5,7 +5,6 @@
 
 import assert from "node:assert/strict";
 import {
-  conv2dRaw,
   DispatchError,
   F,
   manualSeed,
@@ -18,7 +17,9 @@ import {
   unregisterBackend,
   use,
 } from "../../mod.ts";
-import type { Conv2dAttrs, Tensor } from "../../mod.ts";
+import type { Tensor } from "../../mod.ts";
+import { conv2dRaw } from "../../layers/mod.ts";
+import type { Conv2dAttrs } from "../../layers/mod.ts";
 import { lenet5 } from "../../plugins/models/mod.ts";
 import { Gpu, webgpu, webgpuBackend } from "../../plugins/webgpu/mod.ts";
 import { NO_F16_REASON } from "../../plugins/webgpu/device.ts";

@@ -3,16 +3,12 @@
 // adapter is a failure.
 
 import {
-  adaptiveAvgPool2dRaw,
   arange,
-  avgPool2dRaw,
   cast,
   cat,
-  conv2dRaw,
   DeviceError,
   explain,
   gather,
-  maxPool2dRaw,
   mm,
   pad,
   randint,
@@ -24,7 +20,9 @@ import {
   use,
   where,
 } from "../../mod.ts";
-import type { Conv2dAttrs, DType, Pool2dAttrs, Tensor } from "../../mod.ts";
+import type { DType, Tensor } from "../../mod.ts";
+import { adaptiveAvgPool2dRaw, avgPool2dRaw, conv2dRaw, maxPool2dRaw } from "../../layers/mod.ts";
+import type { Conv2dAttrs, Pool2dAttrs } from "../../layers/mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 
 const plugin = await webgpu();
