@@ -1,6 +1,6 @@
 /**
- * Regenerates the `exports` map of deno.json: the root, every folder's mod.ts and every plugin file
- * in layers/, losses/ and optim/, with kebab-case keys.
+ * Regenerates the `exports` map of deno.json: the root, every folder's mod.ts, every plugin file
+ * in layers/, losses/ and optim/, and the backends' kernel kits, with kebab-case keys.
  *
  *     deno run --allow-read --allow-write tools/sync_exports.ts
  *
@@ -33,6 +33,13 @@ for (
     exports[`./plugins/${kebab(e.name)}`] = `./plugins/${e.name}/mod.ts`;
   } catch {
     // a plugin folder without mod.ts is not public
+  }
+  try {
+    // a kernel kit for plugin authors writing kernels for this backend
+    Deno.statSync(new URL(`plugins/${e.name}/kit.ts`, root));
+    exports[`./plugins/${kebab(e.name)}/kit`] = `./plugins/${e.name}/kit.ts`;
+  } catch {
+    // no kit
   }
 }
 try {
