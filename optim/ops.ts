@@ -141,6 +141,7 @@ function inferLike(name: string, inputs: readonly Tensor[], want: number, count:
   return Array.from({ length: count }, () => spec);
 }
 
+/** The fused SGD update op (`"sgdUpdate"`), defined by the SGD plugin's manifest. */
 export const sgdUpdateOp: OpDef<SgdUpdateAttrs> = {
   name: "sgdUpdate",
   attrs: sgdSchema,
@@ -161,6 +162,7 @@ export const sgdUpdateOp: OpDef<SgdUpdateAttrs> = {
   },
 };
 
+/** The fused Adam/AdamW update op (`"adamUpdate"`), defined by the Adam plugin's manifest. */
 export const adamUpdateOp: OpDef<AdamUpdateAttrs> = {
   name: "adamUpdate",
   attrs: adamSchema,
@@ -185,6 +187,7 @@ export const adamUpdateOp: OpDef<AdamUpdateAttrs> = {
   },
 };
 
+/** The fused RMSprop update op (`"rmspropUpdate"`), defined by the RMSprop plugin's manifest. */
 export const rmspropUpdateOp: OpDef<RmspropUpdateAttrs> = {
   name: "rmspropUpdate",
   attrs: rmspropSchema,
