@@ -1,9 +1,11 @@
 /**
  * The plugin author's test kit: {@linkcode gradcheck} compares a function's autograd gradients with
- * central finite differences, {@linkcode assertClose} compares tensors or arrays within a
- * tolerance, and {@linkcode checkBackendConformance} runs a function on a backend and on cpu and
- * compares outputs and gradients. It imports only the core, so a backend or op plugin can test
- * itself without pulling in any other plugin (register cpu first to use the cpu oracle).
+ * central finite differences, {@linkcode assertClose} (and {@linkcode assertCloseAsync} for
+ * device tensors) compares tensors or arrays within a tolerance, and
+ * {@linkcode checkBackendConformance} runs a function on a backend and on cpu, compares outputs and
+ * gradients, and checks from the `explain()` trace that the backend's kernels really ran. It
+ * imports only the core, so a backend or op plugin can test itself without pulling in any other
+ * plugin (register cpu first to use the cpu oracle).
  *
  * @example
  * ```ts
@@ -22,7 +24,9 @@ import {
   DennError,
   explain,
   fromData,
+  getBackend,
   getOp,
+  hasBackend,
   isStrict,
   noGrad,
   setStrict,
@@ -33,10 +37,11 @@ import type { TraceEntry } from "../core/mod.ts";
 
 /** A check in this kit failed; the message says where and by how much. */
 export class AssertionError extends DennError {
-  /** Creates an assertion error. */
-  constructor(message: string) {
+  /** Creates an assertion error; `options.cause` keeps the error that made the check fail. */
+  constructor(message: string, options?: ErrorOptions) {
     super(message);
     this.name = "AssertionError";
+    if (options && "cause" in options) this.cause = options.cause;
   }
 }
 
@@ -230,21 +235,66 @@ export function gradcheck(
   }
 }
 
+/**
+ * {@linkcode assertClose} for tensors on any device: tensors are read back with `await t.data()`
+ * (webgpu has no synchronous readback), then compared the same way.
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { tensor } from "../mod.ts";
+ * import { assertCloseAsync } from "./mod.ts";
+ * await assertCloseAsync(tensor([1, 2]).exp(), [Math.E, Math.E ** 2]);
+ * ```
+ */
+export async function assertCloseAsync(
+  actual: Tensor | Comparable,
+  expected: Tensor | Comparable,
+  options: AssertCloseOptions = {},
+): Promise<void> {
+  if (
+    actual instanceof Tensor && expected instanceof Tensor &&
+    shapeStr(actual.shape) !== shapeStr(expected.shape)
+  ) {
+    const what = options.message ? `${options.message}: ` : "";
+    throw new AssertionError(
+      `${what}shape ${shapeStr(actual.shape)} differs from expected ${shapeStr(expected.shape)}`,
+    );
+  }
+  const read = async (v: Tensor | Comparable): Promise<Comparable> =>
+    v instanceof Tensor ? await v.data() : v;
+  assertClose(await read(actual), await read(expected), options);
+}
+
 /** Options of {@linkcode checkBackendConformance}. */
 export interface ConformanceOptions extends Tolerance {
   /** Attributes, when an op name is given instead of a function. */
   attrs?: unknown;
   /** Also compare the gradients of every float32 input (default true). */
   grad?: boolean;
-  /** Forbid cross-backend fallback while the backend runs (default true). */
+  /**
+   * Forbid cross-backend fallback while the backend runs (default true). With false, ops other
+   * than those in `kernels` may fall back to another backend.
+   */
   strict?: boolean;
   /** Seed of the random upstream gradient (default 0). */
   seed?: number;
+  /**
+   * Ops that must have run as kernels of the backend (default: the op, when one is named). The
+   * check fails when one of them is missing from the trace, for instance because it ran as its
+   * decomposition.
+   */
+  kernels?: readonly string[];
+  /**
+   * Ops allowed to run as their decomposition on the backend (default none: a decomposition means
+   * the backend's kernel did not run, and the check fails).
+   */
+  allowDecomposition?: readonly string[];
 }
 
 /** What {@linkcode checkBackendConformance} reports. */
 export interface ConformanceReport {
-  /** Where every op of the backend run was dispatched. */
+  /** Where every op of the backend run, forward and backward, was dispatched. */
   trace: TraceEntry[];
 }
 
@@ -252,38 +302,42 @@ async function readAll(t: Tensor): Promise<number[]> {
   return Array.from(await t.data(), Number);
 }
 
+interface Run {
+  outs: number[][];
+  shapes: string[];
+  grads: (number[] | null)[];
+  trace: TraceEntry[];
+}
+
 async function runOn(
   device: string,
   fn: (...inputs: Tensor[]) => Tensor | Tensor[],
   inputs: readonly Tensor[],
-  wantGrad: boolean,
-  seed: number,
-  strictRun: boolean,
-): Promise<
-  { outs: number[][]; shapes: string[]; grads: (number[] | null)[]; trace: TraceEntry[] }
-> {
+  options: { grad: boolean; seed: number; strict: boolean },
+): Promise<Run> {
   const host = await Promise.all(inputs.map((t) => t.data()));
-  // Leaves live on cpu; the device copies record a move, so gradients flow back to the leaves.
-  const cpuLeaves = inputs.map((t, i) =>
+  // Leaves are made on the device itself, so their gradients stay there and are read back
+  // asynchronously: nothing in the run needs a synchronous read from the device.
+  const leaves = inputs.map((t, i) =>
     fromData(host[i].slice(), t.shape, {
       dtype: t.dtype,
-      requiresGrad: wantGrad && t.dtype === "float32",
+      device,
+      requiresGrad: options.grad && t.dtype === "float32",
     })
   );
-  const leaves = await Promise.all(cpuLeaves.map((t) => t.toAsync(device)));
   const prevStrict = isStrict();
-  setStrict(strictRun);
+  setStrict(options.strict);
   let outsT: Tensor[];
   let trace: TraceEntry[];
   try {
     const ex = explain(() => {
       const r = fn(...leaves);
       const list = r instanceof Tensor ? [r] : r;
-      if (wantGrad && list[0].requiresGrad) {
-        const rand = lcg(seed);
+      if (options.grad && list[0].requiresGrad) {
+        const rand = lcg(options.seed);
         const v = new Float32Array(list[0].size);
         for (let i = 0; i < v.length; i++) v[i] = rand() * 2 - 1;
-        list[0].backward(fromData(v, list[0].shape).to(list[0].device));
+        list[0].backward(fromData(v, list[0].shape, { device: list[0].device }));
       }
       return list;
     });
@@ -294,21 +348,78 @@ async function runOn(
   }
   const outs = await Promise.all(outsT.map(readAll));
   const grads = await Promise.all(
-    cpuLeaves.map((t) => (t.grad ? readAll(t.grad) : Promise.resolve(null))),
+    leaves.map((t) => (t.grad ? readAll(t.grad) : Promise.resolve(null))),
   );
   return { outs, shapes: outsT.map((t) => shapeStr(t.shape)), grads, trace };
 }
 
+// The kernels under test must have run on the backend: a decomposition or another backend
+// computing the right numbers would otherwise pass for a missing or declining kernel.
+function checkTrace(
+  label: string,
+  backend: string,
+  trace: readonly TraceEntry[],
+  allow: {
+    kernels: readonly string[];
+    allowDecomposition: readonly string[];
+    allowFallback: boolean;
+  },
+): void {
+  const { kernels, allowDecomposition } = allow;
+  const why = (op: string): string => {
+    const b = hasBackend(backend) ? getBackend(backend) : null;
+    return b?.table.has(op)
+      ? `${backend}'s kernel declined these inputs`
+      : `${backend} has no kernel for it`;
+  };
+  for (const e of trace) {
+    if (e.backend === "decomposition") {
+      if (allowDecomposition.includes(e.op)) continue;
+      throw new AssertionError(
+        `${label} on ${backend}: op ${e.op} ${e.shapes.map(shapeStr).join(" ")} ran as its ` +
+          `decomposition (${why(e.op)}); list it in allowDecomposition if that is intended`,
+      );
+    }
+    if (e.backend !== backend && !allow.allowFallback) {
+      throw new AssertionError(
+        `${label} on ${backend}: op ${e.op} ${e.shapes.map(shapeStr).join(" ")} ran on ` +
+          `${e.backend} (${e.via}${e.moved.length ? `, moved ${e.moved.join(", ")}` : ""})`,
+      );
+    }
+  }
+  for (const op of kernels) {
+    if (!trace.some((e) => e.op === op && e.backend === backend && e.via !== "view")) {
+      const hasKernel = hasBackend(backend) && getBackend(backend).table.has(op);
+      const reason = !hasKernel
+        ? why(op)
+        : trace.some((e) => e.op === op)
+        ? `${backend}'s kernel declined these inputs`
+        : "it was never dispatched";
+      throw new AssertionError(
+        `${label} on ${backend}: the ${op} kernel did not run (${reason}; ops that ran: ${
+          [...new Set(trace.map((e) => `${e.op} → ${e.backend}`))].join(", ") || "none"
+        })`,
+      );
+    }
+  }
+}
+
 /**
  * Runs `fn` (or the op `opName` with `options.attrs`) on `backend` and on cpu with copies of the
- * same inputs and asserts the outputs, and the gradients of a fixed random upstream gradient, agree
- * within the tolerance (defaults 1e-5 absolute and relative). Strict mode is on during the backend
- * run, so an op the backend cannot run fails instead of silently running on cpu.
+ * same inputs, and asserts that the outputs, and the input gradients of a fixed random upstream
+ * gradient, agree within the tolerance (defaults 1e-5 absolute and relative). Inputs are made on
+ * each device and everything is read back with `await`, so asynchronous backends (webgpu) work.
+ *
+ * It also asserts that the backend itself did the work, from the `explain()` trace of the run
+ * (forward and backward): every op ran on `backend`, none as its decomposition (unless listed in
+ * `allowDecomposition`), and every op in `kernels` (default: the named op) ran there. Strict mode
+ * is on during the backend run, so an op the backend cannot run throws the dispatch error listing
+ * each backend's reason instead of silently running on cpu.
  *
  * @example
  * ```ts
  * import "../plugins/cpu/mod.ts";
- * import { randn } from "../core/mod.ts";
+ * import { randn } from "../mod.ts";
  * import { checkBackendConformance } from "./mod.ts";
  * await checkBackendConformance("cpu", (a, b) => a.matmul(b), [randn([2, 3]), randn([3, 2])]);
  * ```
@@ -321,20 +432,27 @@ export async function checkBackendConformance(
 ): Promise<ConformanceReport> {
   let fn: (...inputs: Tensor[]) => Tensor | Tensor[];
   let label: string;
+  let kernels = options.kernels ?? [];
   if (typeof fnOrOp === "string") {
     const op = getOp(fnOrOp);
     if (!op) throw new AssertionError(`checkBackendConformance: no op named "${fnOrOp}"`);
     fn = (...xs) => apply(op, xs, options.attrs ?? {});
     label = fnOrOp;
+    kernels = options.kernels ?? [fnOrOp];
   } else {
     fn = fnOrOp;
     label = fnOrOp.name || "function";
   }
-  const wantGrad = options.grad ?? true;
-  const seed = options.seed ?? 0;
+  const run = { grad: options.grad ?? true, seed: options.seed ?? 0 };
   const tol = { atol: options.atol ?? 1e-5, rtol: options.rtol ?? 1e-5 };
-  const ref = await runOn("cpu", fn, inputs, wantGrad, seed, false);
-  const got = await runOn(backend, fn, inputs, wantGrad, seed, options.strict ?? true);
+  const ref = await runOn("cpu", fn, inputs, { ...run, strict: false });
+  const strict = options.strict ?? true;
+  const got = await runOn(backend, fn, inputs, { ...run, strict });
+  checkTrace(label, backend, got.trace, {
+    kernels,
+    allowDecomposition: options.allowDecomposition ?? [],
+    allowFallback: !strict,
+  });
   if (got.outs.length !== ref.outs.length) {
     throw new AssertionError(
       `${label} on ${backend}: ${got.outs.length} outputs, cpu gives ${ref.outs.length}`,
