@@ -1,6 +1,6 @@
 /**
  * The plugin API: loading the third-party Swish example from a file specifier, its op, kernel,
- * gradient and module; manifest validation; duplicates.
+ * gradient and module; manifest validation; duplicates; the cpu kernel kit.
  */
 
 import assert from "node:assert/strict";
@@ -22,6 +22,7 @@ import {
 import type { Plugin, Tensor, TypedArray } from "../../mod.ts";
 import { assertClose, gradcheck } from "../../testing/mod.ts";
 import { swishOp } from "../../examples/plugins/swish/mod.ts";
+import { axisBlocks, hostArray, map, outputArray, reduceAxis, zip } from "../../plugins/cpu/kit.ts";
 
 const SWISH = new URL("../../examples/plugins/swish/mod.ts", import.meta.url).href;
 const X = [-3, -0.5, 0, 0.7, 2.5];
@@ -206,4 +207,64 @@ Deno.test("plugin: loadPlugin errors name the specifier", async () => {
     loadPlugin("data:application/javascript,export const x = 1;"),
     (e: unknown) => e instanceof PluginError && /exports no plugin/.test(e.message),
   );
+});
+
+Deno.test("cpu kit: hostArray and outputArray are typed and check dtype and device", () => {
+  const x = tensor([1.5, -2]);
+  const a: Float32Array = hostArray(x, "float32");
+  assert.equal(a, x.storage.handle);
+  assert.throws(() => hostArray(x, "int32"), /cpu kit: expected a int32 tensor, got float32/);
+  assert.throws(
+    () => hostArray(tensor([[1, 2], [3, 4]]).t()),
+    /cpu kit: the \[2, 2\] tensor is a view \(offset 0, strides \[1, 2\]\)/,
+  );
+  const o: Int32Array = outputArray({ shape: [2, 3], dtype: "int32" }, "int32");
+  assert.ok(o instanceof Int32Array && o.length === 6);
+  assert.throws(
+    () => outputArray({ shape: [1], dtype: "float32" }, "bool"),
+    /cpu kit: the output is float32, not bool/,
+  );
+  registerBackend({
+    name: "offhost",
+    priority: 92,
+    upload: (d: TypedArray) => ({ d }),
+    download: (h: unknown) => Promise.resolve((h as { d: TypedArray }).d),
+    kernels: {},
+  });
+  try {
+    assert.throws(
+      () => hostArray(tensor([1, 2]).to("offhost")),
+      /cpu kit: the \[2\] float32 tensor is on offhost, not in host memory/,
+    );
+  } finally {
+    unregisterBackend("offhost");
+  }
+});
+
+Deno.test("cpu kit: map, zip with broadcasting, reduceAxis and axisBlocks", () => {
+  const x = tensor([[1, -2, 3], [4, 5, -6]]);
+  assertClose(map(x, (v) => v * 2), [2, -4, 6, 8, 10, -12]);
+  const pos = map(x, (v) => +(v > 0), { shape: [2, 3], dtype: "bool" });
+  assert.ok(pos instanceof Uint8Array);
+  assert.deepEqual([...pos], [1, 0, 1, 1, 1, 0]);
+  assert.throws(() => map(x, (v) => v, { shape: [5], dtype: "float32" }), /map over \[2, 3\]/);
+  const col = tensor([[10], [20]]), row = tensor([1, 2, 3]);
+  for (const [a, b] of [[x, col], [col, row], [x, row], [x, tensor(7)], [tensor(7), x], [x, x]]) {
+    assertClose(zip([a, b], (p, q) => p - q), a.sub(b));
+  }
+  assert.throws(() => zip([x, tensor([1, 2])], (p) => p), /cannot be broadcast/);
+  const sq = { init: 0, combine: (acc: number, v: number) => acc + v * v };
+  assertClose(reduceAxis(x, { axis: 1, ...sq }), [14, 77]);
+  assertClose(reduceAxis(x, { axis: 0, ...sq }), [17, 29, 45]);
+  const mean = reduceAxis(x, {
+    axis: -1,
+    init: 0,
+    combine: (a, v) => a + v,
+    keepdim: true,
+    finish: (a, n) => a / n,
+  });
+  assertClose(mean, [2 / 3, 1]);
+  assert.deepEqual(axisBlocks([2, 3, 4], 1), [2, 3, 4]);
+  assert.deepEqual(axisBlocks([2, 3, 4], -1), [6, 4, 1]);
+  assert.throws(() => axisBlocks([2, 3], 2), /axisBlocks: dimension 2 is out of range/);
 });

@@ -1,7 +1,9 @@
 /**
  * A third-party layer plugin for denn: the Swish activation `x·sigmoid(βx)` (SiLU for β = 1) as its
  * own op, `"@example/swish"`, with shape inference, a gradient rule, a decomposition any backend can
- * run, a fused cpu kernel, and a `Swish` module.
+ * run, fused cpu and webgpu kernels written with the kernel kits, and a `Swish` module. The webgpu
+ * kernel waits until a webgpu backend registers, so the plugin may be loaded before or after
+ * `use(await webgpu())`.
  *
  * @example
  * ```ts
@@ -15,7 +17,11 @@
  */
 
 import { apply1, definePlugin, DTypeError, Module, ValueError } from "../../../mod.ts";
-import type { KernelEntry, OpDef, Plugin, Tensor, TensorSpec } from "../../../mod.ts";
+import type { OpDef, Plugin, Tensor, TensorSpec } from "../../../mod.ts";
+import { map } from "../../../plugins/cpu/kit.ts";
+import type { CpuKernel } from "../../../plugins/cpu/kit.ts";
+import { elementwise } from "../../../plugins/webgpu/kit.ts";
+import type { WebGpuKernel } from "../../../plugins/webgpu/kit.ts";
 
 /** Attributes of the swish op. */
 export interface SwishAttrs {
@@ -29,7 +35,9 @@ export const swishOp: OpDef<SwishAttrs> = {
   infer(inputs): TensorSpec[] {
     const x = inputs[0];
     if (x.dtype !== "float32") {
-      throw new DTypeError(`@example/swish: expected a float32 tensor, got ${x.dtype}`);
+      throw new DTypeError(
+        `@example/swish: expected a float32 tensor, got ${x.dtype}`,
+      );
     }
     return [{ shape: [...x.shape], dtype: "float32" }];
   },
@@ -48,20 +56,38 @@ export const swishOp: OpDef<SwishAttrs> = {
 };
 
 /** The fused cpu kernel: one pass over the host array. */
-export const swishCpuKernel: KernelEntry<SwishAttrs> = {
+export const swishCpuKernel: CpuKernel<SwishAttrs> = {
   dtypes: ["float32"],
-  run(inputs, { beta }) {
-    const x = inputs[0].storage.handle as Float32Array;
-    const o = new Float32Array(inputs[0].size);
-    for (let i = 0; i < o.length; i++) o[i] = x[i] / (1 + Math.exp(-beta * x[i]));
-    return [o];
-  },
+  run: (
+    [x],
+    { beta },
+    out,
+  ) => [map(x, (v) => v / (1 + Math.exp(-beta * v)), out[0])],
+};
+
+/**
+ * The fused webgpu kernel: one WGSL expression, `a` being the input element; `beta` travels as a
+ * uniform, so every β shares one compiled pipeline. `gpu` is the webgpu backend's context.
+ */
+export const swishWebgpuKernel: WebGpuKernel<SwishAttrs> = {
+  dtypes: ["float32"],
+  run: (inputs, { beta }, out, gpu) => [
+    elementwise(gpu, {
+      name: "@example/swish",
+      expr: "a / (1.0 + exp(-beta * a))",
+      inputs,
+      output: out[0],
+      scalars: { beta },
+    }),
+  ],
 };
 
 /** Applies swish: `x·sigmoid(beta·x)`. */
 export function swish(x: Tensor, beta = 1): Tensor {
   if (!Number.isFinite(beta)) {
-    throw new ValueError(`@example/swish: beta must be a finite number, got ${beta}`);
+    throw new ValueError(
+      `@example/swish: beta must be a finite number, got ${beta}`,
+    );
   }
   return apply1(swishOp, [x], { beta });
 }
@@ -83,15 +109,18 @@ export class Swish extends Module {
   }
 }
 
-/** The plugin: its op, its cpu kernel and what it exports to users. */
+/** The plugin: its op, its cpu and webgpu kernels and what it exports to users. */
 const plugin: Plugin = definePlugin({
   name: "@example/swish",
   kind: "layer",
   version: "1.0.0",
   apiVersion: 1,
-  description: "Swish activation x·sigmoid(βx) with a fused cpu kernel",
+  description: "Swish activation x·sigmoid(βx) with fused cpu and webgpu kernels",
   ops: [swishOp],
-  kernels: { cpu: { "@example/swish": swishCpuKernel } },
+  kernels: {
+    cpu: { "@example/swish": swishCpuKernel },
+    webgpu: { "@example/swish": swishWebgpuKernel },
+  },
   exports: { Swish, swish },
 });
 
