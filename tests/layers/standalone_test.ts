@@ -4,9 +4,21 @@
  */
 
 import assert from "node:assert/strict";
-import { Conv2d } from "../../layers/conv2d.ts";
+import { Conv2d, conv2d, conv2dPlugin } from "../../layers/conv2d.ts";
 import "../../plugins/cpu/mod.ts";
-import { randn } from "../../core/mod.ts";
+import { getOp, listPlugins, randn } from "../../core/mod.ts";
+
+Deno.test("importing the Conv2d plugin alone defines the conv2d ops its manifest lists", () => {
+  assert.ok(listPlugins().includes(conv2dPlugin));
+  for (const name of ["conv2d", "conv2dBackwardInput", "conv2dBackwardWeight"]) {
+    assert.ok(getOp(name), `${name} is defined`);
+    assert.ok(conv2dPlugin.ops!.includes(getOp(name)!), `${name} comes from @denn/conv2d`);
+  }
+  // Nothing else from layers/ was imported, so the pooling plugin's ops are not defined.
+  assert.equal(getOp("maxPool2d"), undefined);
+  const y = conv2d(randn([1, 2, 5, 5]), randn([3, 2, 3, 3]), null, { padding: "same" });
+  assert.deepEqual(y.shape, [1, 3, 5, 5]);
+});
 
 Deno.test("Conv2d works imported alone with core + cpu", () => {
   const conv = new Conv2d(2, 3, 3, { padding: 1, stride: 2 });
