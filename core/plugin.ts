@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { PluginError } from "./errors.ts";
 import {
+  checkBackend,
   defineOp,
   getOp,
   hasBackend,
@@ -115,7 +116,7 @@ const loaded = new Map<string, Plugin>();
  * Registers a plugin: its ops, kernels and backend. Registering the same plugin object twice is a
  * no-op; a different plugin with a name already taken is an error.
  */
-export function use(plugin: Plugin): Plugin {
+export function use<P extends Plugin>(plugin: P): P {
   const prev = loaded.get(plugin.name);
   if (prev === plugin) return plugin;
   if (prev) {
@@ -141,8 +142,20 @@ export function use(plugin: Plugin): Plugin {
       markUnavailable(plugin.device ?? plugin.name.replace(/^@[^/]+\//, ""), made);
       return plugin;
     }
-    if (hasBackend(made.name)) fail(`a backend named "${made.name}" is already registered`);
+    if (hasBackend(made?.name)) fail(`a backend named "${made.name}" is already registered`);
+    try {
+      checkBackend(made);
+    } catch (e) {
+      fail((e as Error).message);
+    }
     def = made;
+  }
+  for (const [backend, table] of Object.entries(plugin.kernels ?? {})) {
+    for (const [op, k] of Object.entries(table)) {
+      if (typeof k !== "function" && typeof (k as KernelEntry)?.run !== "function") {
+        fail(`its ${backend} kernel for ${op} is neither a function nor an entry with run()`);
+      }
+    }
   }
   for (const op of plugin.ops ?? []) defineOp(op);
   if (def) registerBackend(def);

@@ -147,7 +147,7 @@ export interface KernelEntry<A = any, C = any> {
   /** Input dtypes it accepts (all if omitted). */
   dtypes?: readonly DType[];
   /** Further check: true, or the reason it declines these inputs. */
-  supports?(inputs: readonly Tensor[], attrs: A): true | string;
+  supports?(inputs: readonly Tensor[], attrs: A, context: C): true | string;
   /**
    * The kernel reads inputs through their `offset` and `strides` (views). Without it, every input
    * it receives is dense: contiguous, at offset 0, its storage holding exactly its elements.
@@ -176,6 +176,12 @@ export interface BackendDef {
    * or stream a kernel needs (webgpu: its `Gpu`; cpu: undefined).
    */
   readonly context?: unknown;
+  /**
+   * Applied to every kernel this backend gets, its own and those plugins add before or after it
+   * registers: where a backend guards all kernels alike (webgpu declines float16 on adapters
+   * without shader-f16).
+   */
+  wrapKernel?(op: string, entry: KernelEntry): KernelEntry;
   /** Kernels by op name. */
   kernels: Record<string, Kernel | KernelEntry>;
 }
@@ -244,21 +250,16 @@ function method<F>(def: BackendDef, key: keyof BackendDef): F | undefined {
  * it existed attach now.
  */
 export function registerBackend(def: BackendDef): Backend {
-  if (!def || typeof def.name !== "string" || def.name === "") {
-    throw new ValueError("registerBackend: a backend needs a non-empty string name");
-  }
-  if (backends.has(def.name)) {
-    throw new ValueError(`registerBackend: a backend named "${def.name}" is already registered`);
-  }
-  for (const key of ["upload", "download"] as const) {
-    if (typeof def[key] !== "function") {
-      throw new ValueError(`registerBackend: backend "${def.name}" has no ${key}() method`);
-    }
-  }
+  checkBackend(def);
+  const wrap = method<(op: string, e: KernelEntry) => KernelEntry>(def, "wrapKernel");
   const table = new Map<string, KernelEntry>();
-  for (const [k, v] of Object.entries(def.kernels ?? {})) table.set(k, entryOf(v));
+  const add = (k: string, v: Kernel | KernelEntry) => {
+    const e = entryOf(v);
+    table.set(k, wrap ? wrap(k, e) : e);
+  };
+  for (const [k, v] of Object.entries(def.kernels ?? {})) add(k, v);
   for (const p of pending.get(def.name) ?? []) {
-    for (const [k, v] of Object.entries(p.kernels)) table.set(k, entryOf(v));
+    for (const [k, v] of Object.entries(p.kernels)) add(k, v);
   }
   pending.delete(def.name);
   const b: Backend = {
@@ -270,6 +271,7 @@ export function registerBackend(def: BackendDef): Backend {
     download: method(def, "download")!,
     downloadSync: method(def, "downloadSync"),
     free: method(def, "free"),
+    wrapKernel: wrap,
     kernels: def.kernels ?? {},
     table,
   };
@@ -277,6 +279,29 @@ export function registerBackend(def: BackendDef): Backend {
   unavailable.delete(def.name);
   clearCaches();
   return b;
+}
+
+/** Throws a clear error for a backend definition {@linkcode registerBackend} would reject. */
+export function checkBackend(def: BackendDef): void {
+  if (!def || typeof def !== "object" || typeof def.name !== "string" || def.name === "") {
+    throw new ValueError("registerBackend: a backend needs a non-empty string name");
+  }
+  if (backends.has(def.name)) {
+    throw new ValueError(`registerBackend: a backend named "${def.name}" is already registered`);
+  }
+  for (const key of ["upload", "download"] as const) {
+    if (typeof def[key] !== "function") {
+      throw new ValueError(`registerBackend: backend "${def.name}" has no ${key}() method`);
+    }
+  }
+  for (const [op, k] of Object.entries(def.kernels ?? {})) {
+    if (typeof k !== "function" && typeof (k as KernelEntry)?.run !== "function") {
+      throw new ValueError(
+        `registerBackend: backend "${def.name}": the kernel for ${op} is neither a function nor ` +
+          `an entry with a run() function`,
+      );
+    }
+  }
 }
 
 interface PendingKernels {
@@ -302,7 +327,10 @@ export function registerKernels(
     pending.set(backend, list);
     return;
   }
-  for (const [k, v] of Object.entries(kernels)) b.table.set(k, entryOf(v));
+  for (const [k, v] of Object.entries(kernels)) {
+    const e = entryOf(v);
+    b.table.set(k, b.wrapKernel ? b.wrapKernel(k, e) : e);
+  }
   clearCaches();
 }
 
@@ -540,7 +568,7 @@ function declineReason(
     }
   }
   if (k.supports) {
-    const r = k.supports(inputs, attrs);
+    const r = k.supports(inputs, attrs, backends.get(backend)!.context);
     if (r !== true) return `${backend}: ${r}`;
   }
   return null;
@@ -737,7 +765,16 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
   }
   if (!needsGrad) return dispatchNoGrad(o, inputs, attrs, specs);
   if (!o.grad) {
-    if (o.decompose) return o.decompose(inputs, attrs);
+    if (o.decompose) {
+      activeTrace()?.push({
+        op: o.name,
+        backend: "decomposition",
+        via: "decomposition",
+        shapes: inputs.map((t) => [...t.shape]),
+        moved: [],
+      });
+      return o.decompose(inputs, attrs);
+    }
     throw new DispatchError(`${o.name}: has no gradient rule, but an input requires grad`);
   }
   const outs = withGradSync(false, () => dispatchNoGrad(o, inputs, attrs, specs));

@@ -549,25 +549,18 @@ export const NO_F16_REASON =
   "(cast to float32 first, or keep float16 tensors on cpu)";
 
 /**
- * Where the device has no `shader-f16`, makes every kernel decline float16 inputs (and casts to
- * float16) with {@linkcode NO_F16_REASON}, so dispatch reports it; otherwise returns the table as is.
+ * Makes a kernel decline float16 tensors (and float16 outputs) with a reason on adapters without
+ * `shader-f16`. The backend applies it to every kernel, plugins' kernels included.
  */
-export function gateFloat16(
-  gpu: Gpu,
-  kernels: Record<string, KernelEntry>,
-): Record<string, KernelEntry> {
-  if (gpu.f16) return kernels;
-  const out: Record<string, KernelEntry> = {};
-  for (const [name, k] of Object.entries(kernels)) {
-    const inner = k.supports;
-    out[name] = {
-      ...k,
-      supports(inputs, attrs): true | string {
-        for (const t of inputs) if (t.dtype === "float16") return NO_F16_REASON;
-        if ((attrs as { dtype?: unknown } | null)?.dtype === "float16") return NO_F16_REASON;
-        return inner ? inner(inputs, attrs) : true;
-      },
-    };
-  }
-  return out;
+export function gateFloat16Kernel(gpu: Gpu, k: KernelEntry): KernelEntry {
+  if (gpu.f16) return k;
+  const inner = k.supports;
+  return {
+    ...k,
+    supports(inputs, attrs, context): true | string {
+      for (const t of inputs) if (t.dtype === "float16") return NO_F16_REASON;
+      if ((attrs as { dtype?: unknown } | null)?.dtype === "float16") return NO_F16_REASON;
+      return inner ? inner(inputs, attrs, context) : true;
+    },
+  };
 }

@@ -23,7 +23,7 @@
 
 import { definePlugin } from "../../core/mod.ts";
 import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
-import { gateFloat16, Gpu } from "./device.ts";
+import { gateFloat16Kernel, Gpu } from "./device.ts";
 import type { GpuBuffer, MemoryStats } from "./device.ts";
 import { elementwiseKernels } from "./elementwise.ts";
 import { reduceKernels } from "./reduce.ts";
@@ -103,7 +103,9 @@ export function webgpuBackend(gpu: Gpu): BackendDef {
       gpu.download(handle as GpuBuffer, dtype, size),
     free: (handle: unknown) => gpu.free(handle as GpuBuffer),
     context: gpu,
-    kernels: gateFloat16(gpu, {
+    // float16 kernels decline on adapters without shader-f16, plugins' kernels included.
+    wrapKernel: (_op, entry) => gateFloat16Kernel(gpu, entry),
+    kernels: {
       ...elementwiseKernels(gpu),
       ...reduceKernels(gpu),
       ...movementKernels(gpu),
@@ -111,7 +113,7 @@ export function webgpuBackend(gpu: Gpu): BackendDef {
       ...convKernels(gpu),
       ...poolKernels(gpu),
       ...optimKernels(gpu),
-    }),
+    },
   };
 }
 
