@@ -14,6 +14,8 @@ import type { GradContext, OpDef } from "./registry.ts";
 import { sameShape, shapeStr } from "./shape.ts";
 import type { Shape } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
+import { keep } from "./tensor.ts";
+import { onesLike, zeros } from "./creation.ts";
 import { currentFrame, runInFrame } from "./context.ts";
 
 let gradEnabled = true;
@@ -212,27 +214,6 @@ export interface BackwardOptions {
   createGraph?: boolean;
 }
 
-/** Hooks the tensor module installs so this file needs no runtime import of it. */
-export interface TensorOps {
-  /** Elementwise sum of two gradients. */
-  add(a: Tensor, b: Tensor): Tensor;
-  /** A tensor of ones like `t`. */
-  onesLike(t: Tensor): Tensor;
-  /** A tensor of zeros of a shape, dtype and device. */
-  zeros(shape: Shape, device: string, dtype?: DType): Tensor;
-  /** A copy of `t` with its own storage. */
-  clone(t: Tensor): Tensor;
-  /** Exempts a tensor from scope disposal. */
-  keep(t: Tensor): Tensor;
-}
-
-let tensorOps: TensorOps | null = null;
-
-/** Installs the tensor helpers backward needs (called once by the tensor module). */
-export function installTensorOps(o: TensorOps): void {
-  tensorOps = o;
-}
-
 /**
  * Back-propagates from `root`: accumulates d(root)/d(leaf) into every leaf's `.grad`.
  * `gradient` defaults to ones for a scalar root. With `createGraph`, the accumulated gradients carry
@@ -270,7 +251,7 @@ export function seedGradient(op: string, root: Tensor, gradient?: Tensor | null)
         }; pass a gradient tensor of that shape`,
       );
     }
-    return tensorOps!.onesLike(root);
+    return onesLike(root);
   }
   if (!sameShape(gradient.shape, root.shape)) {
     throw new ShapeError(
@@ -294,7 +275,6 @@ export function runBackward(
   seeds: readonly Tensor[],
   options: RunBackwardOptions = {},
 ): (Tensor | null)[] {
-  const T = tensorOps!;
   const create = options.createGraph === true;
   const retain = create || options.retainGraph === true;
   const targets = options.inputs ?? null;
@@ -312,10 +292,10 @@ export function runBackward(
   const leafGrads = new Map<Tensor, Tensor>();
   const handed = new Set<unknown>();
   const toLeaf = (leaf: Tensor, g: Tensor): void => {
-    if (!targets) return accumulateLeaf(T, leaf, g, handed);
+    if (!targets) return accumulateLeaf(leaf, g, handed);
     if (!leafTargets.has(leaf)) return;
     const sum = leafGrads.get(leaf);
-    leafGrads.set(leaf, sum ? T.add(sum, g) : g);
+    leafGrads.set(leaf, sum ? sum.add(g) : g);
   };
 
   // The rules run with recording on only for createGraph (noGrad/enableGrad, not the global
@@ -335,7 +315,7 @@ export function runBackward(
         starts.push(fn);
       }
       const b = buf[r.outputIndex];
-      buf[r.outputIndex] = b ? T.add(b, seeds[i]) : seeds[i];
+      buf[r.outputIndex] = b ? b.add(seeds[i]) : seeds[i];
     }
     const run = targets ? prune(starts, leafTargets, nodeTargets) : null;
     const runs = (n: Node): boolean => run === null || run.has(n);
@@ -355,7 +335,7 @@ export function runBackward(
       try {
         grads = node.op.grad!(
           ctx,
-          gs[0] ?? T.zeros(node.outputShape, node.device, node.outputDtype),
+          gs[0] ?? zeros(node.outputShape, { device: node.device, dtype: node.outputDtype }),
           gs,
         );
       } catch (e) {
@@ -383,7 +363,7 @@ export function runBackward(
           buf = new Array<Tensor | null>(e.node.outputCount).fill(null);
           buffers.set(e.node, buf);
         }
-        if (g) buf[e.index] = buf[e.index] ? T.add(buf[e.index]!, g) : g;
+        if (g) buf[e.index] = buf[e.index] ? buf[e.index]!.add(g) : g;
         const d = deps.get(e.node)! - 1;
         deps.set(e.node, d);
         if (d === 0 && runs(e.node)) ready.push(e.node);
@@ -476,14 +456,14 @@ function prune(
 
 // A gradient tensor handed to one leaf is cloned before it is handed to another (or when it aliases
 // the leaf), so in-place edits of one `.grad` (clipping) never change another.
-function accumulateLeaf(T: TensorOps, leaf: Tensor, g: Tensor, handed: Set<unknown>): void {
+function accumulateLeaf(leaf: Tensor, g: Tensor, handed: Set<unknown>): void {
   if (!leaf.requiresGrad) return;
   if (leaf.grad) {
-    leaf.grad = T.keep(T.add(leaf.grad, g));
+    leaf.grad = keep(leaf.grad.add(g));
     return;
   }
   const h = g.storage.handle;
-  if (handed.has(h) || h === leaf.storage.handle) g = T.clone(g);
+  if (handed.has(h) || h === leaf.storage.handle) g = g.clone();
   handed.add(g.storage.handle);
-  leaf.grad = T.keep(g);
+  leaf.grad = keep(g);
 }

@@ -19,10 +19,44 @@ export * from "./errors.ts";
 export * from "./dtype.ts";
 export * from "./shape.ts";
 export * from "./random.ts";
-export * from "./registry.ts";
-export * from "./autograd.ts";
+export {
+  apply,
+  apply1,
+  defineOp,
+  explain,
+  getBackend,
+  getOp,
+  getRoutes,
+  hasBackend,
+  isStrict,
+  listBackends,
+  listOps,
+  markUnavailable,
+  registerBackend,
+  registerKernels,
+  route,
+  setStrict,
+  unregisterBackend,
+  validateAttrs,
+} from "./registry.ts";
+export type {
+  AttrSchema,
+  Backend,
+  BackendDef,
+  Explanation,
+  GradContext,
+  Kernel,
+  KernelEntry,
+  OpDef,
+  RouteOptions,
+  TensorSpec,
+  TraceEntry,
+} from "./registry.ts";
+export { backward, enableGrad, isGradEnabled, Node, noGrad, setGradEnabled } from "./autograd.ts";
+export type { BackwardOptions, GradEdge } from "./autograd.ts";
 export * as autograd from "./grad_api.ts";
-export * from "./tensor.ts";
+export { assignStorage, keep, scope, setStorageRecycler, Storage, Tensor } from "./tensor.ts";
+export type { Keepable, Layout, NestedArray, NestedResult, TensorOptions } from "./tensor.ts";
 export * from "./creation.ts";
 export * from "./plugin.ts";
 export { cast, where } from "./ops/elementwise.ts";

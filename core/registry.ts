@@ -11,43 +11,13 @@
 import type { DType, TypedArray } from "./dtype.ts";
 import { isFloating } from "./dtype.ts";
 import { DeviceError, DispatchError, DisposedError, ValueError } from "./errors.ts";
-import { shapeStr } from "./shape.ts";
+import { shapeStr, sizeOf } from "./shape.ts";
 import type { Shape } from "./shape.ts";
 import { isGradEnabled, Node, withGradSync } from "./autograd.ts";
 import { currentFrame, isPromise, runInFrame } from "./context.ts";
-import type { Layout, Storage, Tensor } from "./tensor.ts";
-
-/** Constructors the tensor module installs, so this module has no runtime import of it. */
-export interface TensorFactory {
-  /** Wraps a fresh backend handle in new storage. */
-  fromHandle(
-    handle: unknown,
-    backend: Backend,
-    shape: readonly number[],
-    dtype: DType,
-    device: string,
-  ): Tensor;
-  /** A view of `base`'s storage with another shape and layout. */
-  view(base: Tensor, shape: readonly number[], layout: Layout): Tensor;
-  /** A tensor whose storage holds exactly its elements in order (a copy for strided views). */
-  dense(t: Tensor): Tensor;
-  /** Points a tensor at another tensor's storage, dtype, device and layout. */
-  rebind(t: Tensor, src: Tensor): void;
-  /** Writes src's values into target's storage (the single write path). */
-  writeInto(target: Tensor, src: Tensor): Storage;
-}
-
-let factory: TensorFactory;
-
-/** Installs the tensor constructors (called once by the tensor module). */
-export function installTensorFactory(f: TensorFactory): void {
-  factory = f;
-}
-
-/** The tensor module's internal helpers (for core modules only; not part of the public API). */
-export function tensorInternals(): TensorFactory {
-  return factory;
-}
+import { denseOf, Storage, Tensor, viewOf } from "./tensor.ts";
+import type { Layout } from "./tensor.ts";
+import { clearKernelCaches } from "./catalogue.ts";
 
 /** Shape and dtype of an op output, as inferred before any kernel runs. */
 export interface TensorSpec {
@@ -195,7 +165,6 @@ export interface Backend extends BackendDef {
 // deno-lint-ignore no-explicit-any
 type AnyOp = OpDef<any> & { cache?: Map<string, KernelEntry | null> };
 
-const ops = new Map<string, AnyOp>();
 const backends = new Map<string, Backend>();
 const unavailable = new Map<string, string>();
 const routes = new Map<string, string>();
@@ -211,28 +180,7 @@ function activeTrace(): TraceEntry[] | undefined {
   return currentFrame()?.trace as TraceEntry[] | undefined;
 }
 
-/** Registers an op in the catalogue; a second op of the same name is an error. */
-export function defineOp<A>(def: OpDef<A>): OpDef<A> {
-  if (ops.has(def.name)) {
-    throw new ValueError(`defineOp: an op named "${def.name}" is already defined`);
-  }
-  ops.set(def.name, def as AnyOp);
-  return def;
-}
-
-/** Looks up an op by name. */
-export function getOp(name: string): OpDef<unknown> | undefined {
-  return ops.get(name) as OpDef<unknown> | undefined;
-}
-
-/** Names of all defined ops. */
-export function listOps(): string[] {
-  return [...ops.keys()];
-}
-
-function clearCaches(): void {
-  for (const op of ops.values()) op.cache = undefined;
-}
+export { defineOp, getOp, listOps } from "./catalogue.ts";
 
 function entryOf(v: Kernel | KernelEntry): KernelEntry {
   return typeof v === "function" ? { run: v } : v;
@@ -277,7 +225,7 @@ export function registerBackend(def: BackendDef): Backend {
   };
   backends.set(def.name, b);
   unavailable.delete(def.name);
-  clearCaches();
+  clearKernelCaches();
   return b;
 }
 
@@ -331,16 +279,7 @@ export function registerKernels(
     const e = entryOf(v);
     b.table.set(k, b.wrapKernel ? b.wrapKernel(k, e) : e);
   }
-  clearCaches();
-}
-
-/** Removes kernels that `from` left waiting for backends (a plugin whose registration failed). */
-export function dropPendingKernels(from: string): void {
-  for (const [name, list] of pending) {
-    const rest = list.filter((p) => p.from !== from);
-    if (rest.length) pending.set(name, rest);
-    else pending.delete(name);
-  }
+  clearKernelCaches();
 }
 
 /** Records that a backend could not register, so `explain()` can say why. */
@@ -352,7 +291,7 @@ export function markUnavailable(name: string, reason: string): void {
 export function unregisterBackend(name: string): void {
   backends.delete(name);
   for (const [op, dev] of routes) if (dev === name) routes.delete(op);
-  clearCaches();
+  clearKernelCaches();
 }
 
 /** The backend registered under `name`; throws a clear error otherwise. */
@@ -574,13 +513,24 @@ function declineReason(
   return null;
 }
 
+// A new tensor over a fresh backend handle.
+function wrap(
+  handle: unknown,
+  b: Backend,
+  shape: readonly number[],
+  dtype: DType,
+  device: string,
+): Tensor {
+  return new Tensor(new Storage(handle, b, sizeOf(shape)), shape, dtype, device);
+}
+
 /** Moves a tensor's data to another backend without recording autograd (dispatch-internal). */
 export function moveStorage(t: Tensor, target: string, op?: string): Tensor {
   if (t.device === target) return t;
   const src = getBackend(t.device);
   const dst = getBackend(target);
   if (src.hostMemory && dst.hostMemory) {
-    const moved = factory.view(t, t.shape, t);
+    const moved = viewOf(t, t.shape, t);
     (moved as { device: string }).device = target;
     moved.base = t.base;
     return moved;
@@ -599,9 +549,9 @@ export function moveStorage(t: Tensor, target: string, op?: string): Tensor {
           `synchronously; use "await tensor.toAsync(\"${target}\")"`,
     );
   }
-  const d = t.isDense ? t : factory.dense(t);
+  const d = t.isDense ? t : denseOf(t);
   const host = src.downloadSync(d.storage.handle, d.dtype, d.size);
-  return factory.fromHandle(dst.upload(host, t.dtype), dst, t.shape, t.dtype, target);
+  return wrap(dst.upload(host, t.dtype), dst, t.shape, t.dtype, target);
 }
 
 function runKernel(
@@ -629,14 +579,14 @@ function runKernel(
     for (let i = 0; i < args.length; i++) {
       if (!args[i].isDense) {
         if (args === inputs) args = [...inputs];
-        (args as Tensor[])[i] = factory.dense(args[i]);
+        (args as Tensor[])[i] = denseOf(args[i]);
       }
     }
   }
   const handles = entry.run(args, attrs, specs, b.context);
   const outs = new Array<Tensor>(specs.length);
   for (let i = 0; i < specs.length; i++) {
-    let t = factory.fromHandle(handles[i], b, specs[i].shape, specs[i].dtype, backend);
+    let t = wrap(handles[i], b, specs[i].shape, specs[i].dtype, backend);
     if (backend !== home) {
       moved ??= [];
       if (b.hostMemory || b.downloadSync) {
@@ -682,7 +632,7 @@ function dispatchNoGrad(
     if (trace) {
       trace.push({ op: op.name, backend: home, via: "view", shapes: [[...x.shape]], moved: [] });
     }
-    return [factory.view(x, specs[0].shape, op.view(x, attrs))];
+    return [viewOf(x, specs[0].shape, op.view(x, attrs))];
   }
   if (mixed && !routed) {
     throw new DeviceError(

@@ -9,11 +9,11 @@ import type { DType, TypedArray } from "./dtype.ts";
 import { isFloating } from "./dtype.ts";
 import { currentFrame, isPromise, runInFrame } from "./context.ts";
 import { AutogradError, DeviceError, DisposedError, DTypeError, ShapeError } from "./errors.ts";
-import { backward, installTensorOps, isGradEnabled, Node, noGrad } from "./autograd.ts";
+import { backward, isGradEnabled, Node, noGrad } from "./autograd.ts";
 import type { BackwardOptions } from "./autograd.ts";
 import type { Backend, OpDef } from "./registry.ts";
-import { getBackend, installTensorFactory, moveStorage } from "./registry.ts";
-import { full, onesLike, zeros } from "./creation.ts";
+import { getBackend, moveStorage } from "./registry.ts";
+import { full } from "./creation.ts";
 import { normalizeAxes, sameShape, shapeStr, sizeOf, stridesOf } from "./shape.ts";
 import * as E from "./ops/elementwise.ts";
 import * as R from "./ops/reduce.ts";
@@ -760,6 +760,13 @@ function recordMove(src: Tensor, moved: Tensor): Tensor {
   return moved;
 }
 
+/** A view of `base`'s storage with another shape and layout (dispatch-internal). */
+export function viewOf(base: Tensor, shape: readonly number[], layout: Layout): Tensor {
+  const v = new Tensor(base.storage, shape, base.dtype, base.device, layout);
+  v.base = base.base ?? base;
+  return v;
+}
+
 function rowMajor(shape: readonly number[], strides: readonly number[]): boolean {
   let expect = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
@@ -769,9 +776,12 @@ function rowMajor(shape: readonly number[], strides: readonly number[]): boolean
   return true;
 }
 
-// A dense tensor (see Tensor.isDense) with t's values: host views that are contiguous share the
-// memory through a subarray; others are copied by the backend's `contiguous` kernel.
-function denseOf(t: Tensor): Tensor {
+/**
+ * A dense tensor (see {@linkcode Tensor.isDense}) with t's values: host views that are contiguous
+ * share the memory through a subarray; others are copied by the backend's `contiguous` kernel.
+ * Dispatch-internal.
+ */
+export function denseOf(t: Tensor): Tensor {
   const b = t.storage.backend;
   if (b.hostMemory && t.isContiguous()) {
     const h = (t.storage.handle as TypedArray).subarray(t.offset, t.offset + t.size);
@@ -956,26 +966,3 @@ function collect(v: unknown, out: Set<Tensor>): void {
     for (const e of Object.values(v)) collect(e, out);
   }
 }
-
-installTensorOps({
-  add: (a, b) => a.add(b),
-  onesLike: (t) => onesLike(t),
-  zeros: (shape, device, dtype) => zeros(shape, { device, dtype }),
-  clone: (t) => M.clone(t),
-  keep: (t) => keep(t),
-});
-
-M.setSumToShape(R.sumToShape);
-
-installTensorFactory({
-  fromHandle: (handle, backend, shape, dtype, device) =>
-    new Tensor(new Storage(handle, backend, sizeOf(shape)), shape, dtype, device),
-  view: (base, shape, layout) => {
-    const v = new Tensor(base.storage, shape, base.dtype, base.device, layout);
-    v.base = base.base ?? base;
-    return v;
-  },
-  dense: denseOf,
-  rebind,
-  writeInto,
-});

@@ -8,7 +8,8 @@
 import { isFloating, promoteTypes } from "../dtype.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
 import { cast } from "./elementwise.ts";
-import { apply1, defineOp } from "../registry.ts";
+import { apply1 } from "../registry.ts";
+import { defineOp } from "../catalogue.ts";
 import type { OpDef } from "../registry.ts";
 import { broadcastShapes, shapeStr } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";

@@ -6,10 +6,12 @@
  */
 
 import { DTypeError, ShapeError, ValueError } from "../errors.ts";
-import { apply, apply1, defineOp } from "../registry.ts";
+import { apply, apply1 } from "../registry.ts";
+import { defineOp } from "../catalogue.ts";
 import type { OpDef } from "../registry.ts";
 import { checkShape, normalizeAxis, sameShape, shapeStr, sizeOf, stridesOf } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
+import { sumToShape } from "./reduce.ts";
 
 type NoAttrs = Record<string, never>;
 
@@ -169,17 +171,8 @@ const expandOp: OpDef<ExpandAttrs> = defineOp<ExpandAttrs>({
   },
   savesInputs: false,
   infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
-  grad: (ctx, g) => [sumToShapeLazy(g, ctx.inputShapes[0] as number[])],
+  grad: (ctx, g) => [sumToShape(g, ctx.inputShapes[0] as number[])],
 });
-
-// Imported lazily to keep movement.ts free of a static cycle with reduce.ts at load time.
-let sumToShapeLazy: (g: Tensor, shape: number[]) => Tensor = () => {
-  throw new Error("reduce ops not loaded");
-};
-/** Installs sumToShape (called by ops/mod.ts). */
-export function setSumToShape(f: (g: Tensor, shape: number[]) => Tensor): void {
-  sumToShapeLazy = f;
-}
 
 /** Broadcasts to a larger shape (-1 keeps a size); a view with stride 0 along broadcast dims. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {

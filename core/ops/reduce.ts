@@ -7,7 +7,8 @@
 
 import { isFloating } from "../dtype.ts";
 import { DTypeError } from "../errors.ts";
-import { apply1, defineOp } from "../registry.ts";
+import { apply1 } from "../registry.ts";
+import { defineOp } from "../catalogue.ts";
 import type { OpDef, TensorSpec } from "../registry.ts";
 import { normalizeAxes, normalizeAxis, sameShape, shapeStr, sizeOf } from "../shape.ts";
 import type { Shape } from "../shape.ts";

@@ -250,7 +250,7 @@ Deno.test({
       padding: [2, 2],
       dilation: [1, 1],
       groups: 1,
-    });
+    }, undefined);
     assert.match(
       String(why),
       /conv weight \[6, 1, 5, 5\] is too small for BLAS .*150 weights per group < 4096/,
@@ -262,7 +262,7 @@ Deno.test({
         padding: [1, 1],
         dilation: [1, 1],
         groups: 1,
-      }),
+      }, undefined),
       true,
     );
   },
