@@ -653,7 +653,11 @@ export class Tensor {
   slice(...specs: (M.SliceSpec | number | null)[]): Tensor {
     return M.slice(this, specs);
   }
-  /** Narrows one dim. */
+  /** Picks one index along `dim`, removing that dim (a view). */
+  select(dim: number, index: number): Tensor {
+    return M.select(this, dim, index);
+  }
+  /** Narrows one dim (a view). */
   narrow(dim: number, start: number, length: number): Tensor {
     return M.narrow(this, dim, start, length);
   }

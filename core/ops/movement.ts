@@ -334,6 +334,23 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   return slice(x, specs);
 }
 
+/** `x[..., index, ...]` along `dim` (negative counts from the end): a view without that dim. */
+export function select(x: Tensor, dim: number, index: number): Tensor {
+  const d = normalizeAxis("select", dim, x.ndim);
+  const n = x.shape[d];
+  const i = index < 0 ? index + n : index;
+  if (!Number.isInteger(index) || i < 0 || i >= n) {
+    throw new ShapeError(
+      `select: index ${index} is out of range for dimension ${d} of size ${n} in ${
+        shapeStr(x.shape)
+      }`,
+    );
+  }
+  const specs: (SliceSpec | number | null)[] = new Array(d + 1).fill(null);
+  specs[d] = i;
+  return slice(x, specs);
+}
+
 // ---------------------------------------------------------------- cat / stack
 
 /** Attributes of cat. */

@@ -39,6 +39,11 @@ Deno.test("views: movement ops share storage with PyTorch's strides and offsets"
   assert.deepStrictEqual(p.strides, [1, 12, 4]);
   const e = tensor([[1], [2]]).expand([2, 3]);
   assert.deepStrictEqual(e.strides, [1, 0]);
+  const sel = x.select(1, -1);
+  assert.equal(sel.storage, x.storage);
+  assert.deepStrictEqual(sel.shape, [2, 4]);
+  assert.equal(sel.offset, 8);
+  assert.deepStrictEqual(arr(sel), [[8, 9, 10, 11], [20, 21, 22, 23]]);
   const u = x.unsqueeze(1);
   assert.equal(u.storage, x.storage);
   const s = x.slice(1, null, { start: 1, step: 2 });
