@@ -29,6 +29,7 @@ export {
   getRoutes,
   hasBackend,
   isStrict,
+  kernelFor,
   listBackends,
   listOps,
   markUnavailable,

@@ -97,23 +97,24 @@ export interface OpDef<A = Record<string, unknown>> {
 }
 
 /**
- * A backend kernel: computes the outputs' storage handles from the inputs. `context` is the
- * backend's {@linkcode BackendDef.context} (for webgpu its device, queue, allocator and pipeline
- * cache), so a kernel from a third-party plugin needs no global lookup.
+ * A backend kernel: computes the outputs' storage handles (`H`, the backend's handle type) from the
+ * inputs. `context` is the backend's {@linkcode BackendDef.context} (`C`; for webgpu its device,
+ * queue, allocator and pipeline cache), so a kernel from a third-party plugin needs no global
+ * lookup. `A` is the op's attributes type; {@linkcode kernelFor} takes it from the op.
  */
 // deno-lint-ignore no-explicit-any
-export type Kernel<A = any, C = any> = (
+export type Kernel<A = any, C = any, H = unknown> = (
   inputs: readonly Tensor[],
   attrs: A,
   outputs: readonly TensorSpec[],
   context: C,
-) => unknown[];
+) => H[];
 
 /** A kernel and what it accepts. */
 // deno-lint-ignore no-explicit-any
-export interface KernelEntry<A = any, C = any> {
+export interface KernelEntry<A = any, C = any, H = unknown> {
   /** The kernel. */
-  run: Kernel<A, C>;
+  run: Kernel<A, C, H>;
   /** Input dtypes it accepts (all if omitted). */
   dtypes?: readonly DType[];
   /** Further check: true, or the reason it declines these inputs. */
@@ -125,8 +126,50 @@ export interface KernelEntry<A = any, C = any> {
   strided?: boolean;
 }
 
-/** A device backend: memory management plus a table of kernels. */
-export interface BackendDef {
+/**
+ * Registers one kernel under its op's name, with the attributes type taken from the op, so the
+ * kernel's `attrs` need no annotation. The result is a one-entry table: compose a backend's table
+ * by spreading several.
+ *
+ * @example
+ * ```ts
+ * import { definePlugin, kernelFor } from "./mod.ts";
+ * import type { OpDef } from "./mod.ts";
+ * import { map } from "../plugins/cpu/kit.ts";
+ *
+ * const scaleOp: OpDef<{ factor: number }> = {
+ *   name: "@acme/scale",
+ *   infer: ([x]) => [{ shape: [...x.shape], dtype: x.dtype }],
+ * };
+ * const plugin = definePlugin({
+ *   name: "@acme/scale",
+ *   kind: "op",
+ *   version: "1.0.0",
+ *   apiVersion: 1,
+ *   ops: [scaleOp],
+ *   kernels: {
+ *     // `factor` is typed from scaleOp: a misspelt attribute fails to type-check.
+ *     cpu: kernelFor(scaleOp, {
+ *       run: ([x], { factor }, out) => [map(x, (v) => v * factor, out[0])],
+ *     }),
+ *   },
+ * });
+ * ```
+ */
+export function kernelFor<A, C, H>(
+  op: OpDef<A>,
+  entry: Kernel<A, C, H> | KernelEntry<A, C, H>,
+): Record<string, KernelEntry<A, C, H>> {
+  return { [op.name]: typeof entry === "function" ? { run: entry } : entry };
+}
+
+/**
+ * A device backend: memory management plus a table of kernels. `H` is its storage handle type
+ * (what `upload` makes and kernels return: host typed arrays for cpu, `GpuBuffer` for webgpu) and
+ * `C` its kernels' context; the registry stores backends type-erased.
+ */
+// deno-lint-ignore no-explicit-any
+export interface BackendDef<H = unknown, C = any> {
   /** Device name tensors carry (`"cpu"`, `"webgpu"`). */
   readonly name: string;
   /** Handles are host typed arrays shared with other host backends, so moves copy nothing. */
@@ -134,30 +177,34 @@ export interface BackendDef {
   /** Order among backends tried for cross-backend fallback (lower first; cpu is 0). */
   readonly priority?: number;
   /** Creates storage holding a copy of (or, for host backends, adopting) `data`. */
-  upload(data: TypedArray, dtype: DType): unknown;
+  upload(data: TypedArray, dtype: DType): H;
   /** Reads storage back to the host. */
-  download(handle: unknown, dtype: DType, size: number): Promise<TypedArray>;
+  download(handle: H, dtype: DType, size: number): Promise<TypedArray>;
   /** Synchronous read, where the device allows it. */
-  downloadSync?(handle: unknown, dtype: DType, size: number): TypedArray;
+  downloadSync?(handle: H, dtype: DType, size: number): TypedArray;
   /** Releases storage. */
-  free?(handle: unknown): void;
+  free?(handle: H): void;
   /**
    * What every kernel of this backend receives as its last argument: the device, queue, allocator
    * or stream a kernel needs (webgpu: its `Gpu`; cpu: undefined).
    */
-  readonly context?: unknown;
+  readonly context?: C;
   /**
    * Applied to every kernel this backend gets, its own and those plugins add before or after it
    * registers: where a backend guards all kernels alike (webgpu declines float16 on adapters
    * without shader-f16).
    */
-  wrapKernel?(op: string, entry: KernelEntry): KernelEntry;
+  // deno-lint-ignore no-explicit-any
+  wrapKernel?(op: string, entry: KernelEntry<any, C, H>): KernelEntry<any, C, H>;
   /** Kernels by op name. */
-  kernels: Record<string, Kernel | KernelEntry>;
+  // deno-lint-ignore no-explicit-any
+  kernels: Record<string, Kernel<any, C, H> | KernelEntry<any, C, H>>;
 }
 
 /** Backend registry entry, with normalised kernels. */
 export interface Backend extends BackendDef {
+  /** The kernels' context (see {@linkcode BackendDef.context}). */
+  readonly context?: unknown;
   /** Normalised kernel table. */
   readonly table: Map<string, KernelEntry>;
 }
