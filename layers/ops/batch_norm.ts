@@ -57,7 +57,8 @@ function bnCheck(op: string, x: Tensor, perChannel: readonly Tensor[]): number {
 const bnDims = (x: Tensor): number[] => x.shape.map((_, i) => i).filter((i) => i !== 1);
 const bnShape = (x: Tensor): number[] => x.shape.map((s, i) => (i === 1 ? s : 1));
 
-const batchNormStatsOp: OpDef<Record<string, never>> = {
+/** Per-channel batch mean and biased variance (`"batchNormStats"`). */
+export const batchNormStatsOp: OpDef<Record<string, never>> = {
   name: "batchNormStats",
   family: "batchNorm",
   differentiable: false,
@@ -74,7 +75,8 @@ const batchNormStatsOp: OpDef<Record<string, never>> = {
   },
 };
 
-const batchNormOp: OpDef<BatchNormAttrs> = {
+/** Batch normalisation (`"batchNorm"`): inputs x, mean, var, weight and bias. */
+export const batchNormOp: OpDef<BatchNormAttrs> = {
   name: "batchNorm",
   infer(inputs) {
     bnCheck("batchNorm", inputs[0], inputs.slice(1));
@@ -106,7 +108,11 @@ const batchNormOp: OpDef<BatchNormAttrs> = {
 };
 
 // No gradient rule: under grad mode (double backward) dispatch differentiates the decomposition.
-const batchNormBackwardOp: OpDef<BatchNormAttrs> = {
+/**
+ * Batch normalisation's gradient (`"batchNormBackward"`): inputs g, x, mean, var and weight;
+ * outputs dx, dweight and dbias.
+ */
+export const batchNormBackwardOp: OpDef<BatchNormAttrs> = {
   name: "batchNormBackward",
   family: "batchNorm",
   infer(inputs) {

@@ -93,7 +93,8 @@ function checkConv(x: Tensor, w: Tensor, b: Tensor | undefined, a: Conv2dAttrs):
   return [{ shape: [n, o, oh, ow], dtype: x.dtype }];
 }
 
-const conv2dOp: OpDef<Conv2dAttrs> = {
+/** The conv2d op (`"conv2d"`): inputs x, weight and optional bias. */
+export const conv2dOp: OpDef<Conv2dAttrs> = {
   name: "conv2d",
   infer: (inputs, a) => checkConv(inputs[0], inputs[1], inputs[2], a),
   grad(ctx, g) {
@@ -110,7 +111,8 @@ const conv2dOp: OpDef<Conv2dAttrs> = {
   },
 };
 
-const conv2dBackwardInputOp: OpDef<Conv2dBackwardAttrs> = {
+/** conv2d's input gradient (`"conv2dBackwardInput"`): inputs gy and weight. */
+export const conv2dBackwardInputOp: OpDef<Conv2dBackwardAttrs> = {
   name: "conv2dBackwardInput",
   family: "conv2d",
   infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
@@ -127,7 +129,8 @@ const conv2dBackwardInputOp: OpDef<Conv2dBackwardAttrs> = {
   },
 };
 
-const conv2dBackwardWeightOp: OpDef<Conv2dBackwardAttrs> = {
+/** conv2d's weight gradient (`"conv2dBackwardWeight"`): inputs gy and x. */
+export const conv2dBackwardWeightOp: OpDef<Conv2dBackwardAttrs> = {
   name: "conv2dBackwardWeight",
   family: "conv2d",
   infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],

@@ -74,7 +74,8 @@ function checkPool(op: string, x: Tensor, a: Pool2dAttrs): TensorSpec[] {
   return [{ shape: [n, c, oh, ow], dtype: x.dtype }];
 }
 
-const maxPool2dOp: OpDef<Pool2dAttrs> = {
+/** Max pooling (`"maxPool2d"`): outputs the values and each one's flat index in its input plane. */
+export const maxPool2dOp: OpDef<Pool2dAttrs> = {
   name: "maxPool2d",
   infer: (inputs, a) => {
     const [s] = checkPool("maxPool2d", inputs[0], a);
@@ -91,7 +92,8 @@ const maxPool2dOp: OpDef<Pool2dAttrs> = {
   ],
 };
 
-const maxPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = {
+/** Max pooling's gradient (`"maxPool2dBackward"`): inputs gy and the argmax indices. */
+export const maxPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = {
   name: "maxPool2dBackward",
   family: "maxPool2d",
   infer: (i, a) => [{ shape: a.shape, dtype: i[0].dtype }],
@@ -101,7 +103,8 @@ const maxPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = {
 
 // Double backward of max pooling: gather the gradient at the argmax positions (attributes are
 // maxPool2dBackward's, so the gather can be differentiated again).
-const gatherPooledOp: OpDef<Pool2dBackwardAttrs> = {
+/** Reads g at max pooling's argmax indices (`"maxPool2dGather"`): inputs g and the indices. */
+export const gatherPooledOp: OpDef<Pool2dBackwardAttrs> = {
   name: "maxPool2dGather",
   family: "maxPool2d",
   infer: (inputs) => [{ shape: inputs[1].shape as number[], dtype: inputs[0].dtype }],
@@ -109,7 +112,8 @@ const gatherPooledOp: OpDef<Pool2dBackwardAttrs> = {
   grad: (ctx, g) => [apply1(maxPool2dBackwardOp, [g, ctx.inputs[1]], ctx.attrs), null],
 };
 
-const avgPool2dOp: OpDef<Pool2dAttrs> = {
+/** Average pooling (`"avgPool2d"`). */
+export const avgPool2dOp: OpDef<Pool2dAttrs> = {
   name: "avgPool2d",
   infer: (inputs, a) => checkPool("avgPool2d", inputs[0], a),
   savesInputs: false,
@@ -119,7 +123,8 @@ const avgPool2dOp: OpDef<Pool2dAttrs> = {
   ) => [apply1(avgPool2dBackwardOp, [g], { ...ctx.attrs, shape: ctx.inputShapes[0] as number[] })],
 };
 
-const avgPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = {
+/** Average pooling's gradient (`"avgPool2dBackward"`): input gy. */
+export const avgPool2dBackwardOp: OpDef<Pool2dBackwardAttrs> = {
   name: "avgPool2dBackward",
   family: "avgPool2d",
   savesInputs: false,
@@ -147,7 +152,8 @@ export interface AdaptivePoolAttrs {
   outputSize: [number, number];
 }
 
-const adaptiveAvgPool2dOp: OpDef<AdaptivePoolAttrs> = {
+/** Adaptive average pooling to a fixed output size (`"adaptiveAvgPool2d"`). */
+export const adaptiveAvgPool2dOp: OpDef<AdaptivePoolAttrs> = {
   name: "adaptiveAvgPool2d",
   savesInputs: false,
   infer(inputs, a) {
@@ -195,7 +201,8 @@ const adaptiveAvgPool2dOp: OpDef<AdaptivePoolAttrs> = {
   },
 };
 
-const adaptiveAvgPool2dBackwardOp: OpDef<AdaptivePoolAttrs & { shape: number[] }> = {
+/** Adaptive average pooling's gradient (`"adaptiveAvgPool2dBackward"`): input gy. */
+export const adaptiveAvgPool2dBackwardOp: OpDef<AdaptivePoolAttrs & { shape: number[] }> = {
   name: "adaptiveAvgPool2dBackward",
   family: "adaptiveAvgPool2d",
   savesInputs: false,

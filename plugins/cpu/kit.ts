@@ -2,9 +2,9 @@
  * The cpu kernel kit: typed access to a tensor's host array and the loops a plugin author's cpu
  * kernel needs — {@linkcode map} over one tensor, {@linkcode zip} over two with broadcasting,
  * {@linkcode reduceAxis} along one axis — plus {@linkcode outputArray} to allocate the array a
- * kernel returns for a {@linkcode TensorSpec}. Kernels written with it need no
- * `storage.handle as Float32Array` casts, and a tensor that is not in host memory is a clear error
- * instead of a wrong answer.
+ * kernel returns for a {@linkcode TensorSpec}. Kernels written with it need no casts of
+ * `storage.handle`, and a tensor that is not in host memory is a clear error instead of a wrong
+ * answer.
  *
  * @example
  * ```ts
@@ -43,8 +43,12 @@ import {
 } from "../../core/mod.ts";
 import type { DType, KernelEntry, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
 
-/** A kernel entry for the cpu backend (its context is `undefined`). */
-export type CpuKernel<A = Record<string, unknown>> = KernelEntry<A, undefined>;
+/** A kernel entry for the cpu backend: its context is `undefined`, it returns host arrays. */
+export type CpuKernel<A = Record<string, unknown>> = KernelEntry<A, undefined, TypedArray>;
+
+/** A cpu kernel table, op name → entry, attributes type-erased (as the registry keeps them). */
+// deno-lint-ignore no-explicit-any
+export type CpuKernelTable = Record<string, CpuKernel<any>>;
 
 /** The host array type of each dtype (bool is one byte per element, 0 or 1). */
 export interface HostArrays {
@@ -62,17 +66,27 @@ export interface HostArrays {
 export type HostArray<D extends DType> = HostArrays[D];
 
 /**
- * A tensor's host array (its storage, not a copy: never write into an input). With `dtype`, checks
- * the tensor has it and returns the matching array type. Throws a {@linkcode DeviceError} when the
- * tensor is not in host memory, and a {@linkcode ShapeError} for a view, which a kernel only
- * receives when its entry sets `strided` (then read `t.offset` and `t.strides` yourself).
+ * The host array behind a tensor's storage, whatever its layout (its storage, not a copy): for
+ * kernels whose entry sets `strided`, which index it through `t.offset` and `t.strides`. Throws a
+ * {@linkcode DeviceError} when the tensor is not in host memory.
  */
-export function hostArray<D extends DType = DType>(t: Tensor, dtype?: D): HostArray<D> {
+export function hostStorage(t: Tensor): TypedArray {
   if (!t.storage.backend.hostMemory) {
     throw new DeviceError(
       `cpu kit: the ${shapeStr(t.shape)} ${t.dtype} tensor is on ${t.device}, not in host memory`,
     );
   }
+  return t.storage.handle as TypedArray;
+}
+
+/**
+ * A tensor's host array (its storage, not a copy: never write into an input). With `dtype`, checks
+ * the tensor has it and returns the matching array type. Throws a {@linkcode DeviceError} when the
+ * tensor is not in host memory, and a {@linkcode ShapeError} for a view, which a kernel only
+ * receives when its entry sets `strided` (then use {@linkcode hostStorage}).
+ */
+export function hostArray<D extends DType = DType>(t: Tensor, dtype?: D): HostArray<D> {
+  const a = hostStorage(t);
   if (!t.isDense) {
     throw new ShapeError(
       `cpu kit: the ${shapeStr(t.shape)} tensor is a view (offset ${t.offset}, strides ` +
@@ -84,7 +98,7 @@ export function hostArray<D extends DType = DType>(t: Tensor, dtype?: D): HostAr
       `cpu kit: expected a ${dtype} tensor, got ${t.dtype} of shape ${shapeStr(t.shape)}`,
     );
   }
-  return t.storage.handle as HostArray<D>;
+  return a as HostArray<D>;
 }
 
 /** A zeroed host array for a kernel output; with `dtype`, checks the spec has it. */

@@ -10,8 +10,8 @@
  * - {@linkcode workgroupMain}, {@linkcode sharedReduce}, {@linkcode workgroupGrid}: the tiled
  *   pattern, a workgroup cooperating through `var<workgroup>` memory.
  * - {@linkcode launch}: compile once through the context's pipeline cache, then dispatch;
- *   {@linkcode gpuBuffer}, {@linkcode allocOutput}, {@linkcode uploadArray},
- *   {@linkcode readArray}, {@linkcode f32Param} for buffers and parameters.
+ *   {@linkcode gpuBuffer}, {@linkcode gpuStorage}, {@linkcode allocOutput},
+ *   {@linkcode uploadArray}, {@linkcode readArray}, {@linkcode f32Param} for buffers and parameters.
  *
  * @example
  * ```ts

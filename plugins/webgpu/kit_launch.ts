@@ -11,18 +11,25 @@ import type { DType, KernelEntry, Tensor, TensorSpec, TypedArray } from "../../c
 import { fbits } from "./device.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
 
-/** A kernel entry for the webgpu backend: its `run` receives the {@linkcode Gpu} context. */
-export type WebGpuKernel<A = Record<string, unknown>> = KernelEntry<A, Gpu>;
+/**
+ * A kernel entry for the webgpu backend: its `run` receives the {@linkcode Gpu} context and returns
+ * a {@linkcode GpuBuffer} per output.
+ */
+export type WebGpuKernel<A = Record<string, unknown>> = KernelEntry<A, Gpu, GpuBuffer>;
+
+/** A webgpu kernel table, op name → entry, attributes type-erased (as the registry keeps them). */
+// deno-lint-ignore no-explicit-any
+export type WebGpuKernelTable = Record<string, WebGpuKernel<any>>;
 
 /** A buffer argument of {@linkcode launch}: a webgpu tensor, a kit buffer or a device buffer. */
 export type BufferArg = Tensor | GpuBuffer | GPUBuffer;
 
 /**
- * The device buffer behind a dense webgpu tensor (what a kernel receives unless its entry sets
- * `strided`); throws a {@linkcode DeviceError} naming the tensor when it does not live on a
- * webgpu-style backend or is a view.
+ * The buffer behind a webgpu tensor's storage, whatever its layout: for kernels whose entry sets
+ * `strided`, which address it through `t.offset` and `t.strides`. Throws a
+ * {@linkcode DeviceError} naming the tensor when it does not live on a webgpu-style backend.
  */
-export function gpuBuffer(t: Tensor): GPUBuffer {
+export function gpuStorage(t: Tensor): GpuBuffer {
   const h = t.storage.handle as Partial<GpuBuffer> | null;
   if (!h || typeof h !== "object" || typeof h.bytes !== "number" || !h.buffer) {
     throw new DeviceError(
@@ -30,6 +37,16 @@ export function gpuBuffer(t: Tensor): GPUBuffer {
         `device buffer (expected a tensor on a webgpu backend)`,
     );
   }
+  return h as GpuBuffer;
+}
+
+/**
+ * The device buffer behind a dense webgpu tensor (what a kernel receives unless its entry sets
+ * `strided`); throws a {@linkcode DeviceError} naming the tensor when it does not live on a
+ * webgpu-style backend or is a view.
+ */
+export function gpuBuffer(t: Tensor): GPUBuffer {
+  const h = gpuStorage(t);
   if (!t.isDense) {
     throw new DeviceError(
       `webgpu kit: the [${t.shape.join(", ")}] tensor is a view (offset ${t.offset}); kernels ` +
