@@ -5,9 +5,9 @@
  * @module
  */
 
-import { broadcastStrides, sizeOf } from "../../core/mod.ts";
-import type { KernelEntry, MatmulAttrs, Tensor, TensorSpec } from "../../core/mod.ts";
-import type { Conv2dAttrs, Conv2dBackwardAttrs } from "../../layers/mod.ts";
+import { broadcastStrides, kernelFor, sizeOf } from "../../core/mod.ts";
+import type { MatmulAttrs, Tensor, TensorSpec } from "../../core/mod.ts";
+import { conv2dBackwardInputOp, conv2dBackwardWeightOp, conv2dOp } from "../../layers/ops/conv.ts";
 import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
@@ -15,11 +15,11 @@ import {
   convParams,
 } from "../cpu/mod.ts";
 import type { Gemm } from "../cpu/mod.ts";
+import { hostArray } from "../cpu/kit.ts";
+import type { CpuKernelTable } from "../cpu/kit.ts";
 import type { Sgemm } from "./ffi.ts";
 
-function f32(t: Tensor): Float32Array {
-  return t.storage.handle as Float32Array;
-}
+const f32 = (t: Tensor): Float32Array => hostArray(t, "float32");
 
 function hostFloat32(inputs: readonly Tensor[]): true | string {
   for (const t of inputs) {
@@ -101,7 +101,7 @@ function matmul(
 export function blasKernels(
   sgemm: Sgemm,
   minConvWeights: number = MIN_CONV_WEIGHTS,
-): Record<string, KernelEntry> {
+): CpuKernelTable {
   const base = { dtypes: ["float32"] as const, supports: hostFloat32 };
   // The conv lowering (batched im2col, col2im) is the cpu backend's; only the GEMM differs.
   const gemm: Gemm = (ta, tb, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc) =>
@@ -122,43 +122,38 @@ export function blasKernels(
     );
   return {
     matmul: { ...base, run: (inputs, a: MatmulAttrs, out) => [matmul(sgemm, inputs, a, out[0])] },
-    conv2d: {
+    ...kernelFor(conv2dOp, {
       ...base,
-      supports: (inputs, a: Conv2dAttrs) => {
+      supports(inputs, a) {
         const host = hostFloat32(inputs);
         return host === true ? convSupport(inputs[1].shape, a.groups, minConvWeights) : host;
       },
-      run(inputs, a: Conv2dAttrs, out) {
-        const [x, w, b] = inputs;
+      run([x, w, b], a, out) {
         const p = convParams(x.shape, w.shape, out[0].shape, a);
         return [conv2dForward(f32(x), f32(w), b ? f32(b) : null, p, gemm)];
       },
-    },
-    conv2dBackwardInput: {
+    }),
+    ...kernelFor(conv2dBackwardInputOp, {
       ...base,
-      supports: (inputs, a: Conv2dBackwardAttrs) => {
+      supports(inputs, a) {
         const host = hostFloat32(inputs);
         return host === true ? convSupport(inputs[1].shape, a.groups, minConvWeights) : host;
       },
-      run(inputs, a: Conv2dBackwardAttrs) {
-        const [gy, w] = inputs;
-        return [
-          conv2dBackwardInput(f32(gy), f32(w), convParams(a.shape, w.shape, gy.shape, a), gemm),
-        ];
+      run([gy, w], a) {
+        const p = convParams(a.shape, w.shape, gy.shape, a);
+        return [conv2dBackwardInput(f32(gy), f32(w), p, gemm)];
       },
-    },
-    conv2dBackwardWeight: {
+    }),
+    ...kernelFor(conv2dBackwardWeightOp, {
       ...base,
-      supports: (inputs, a: Conv2dBackwardAttrs) => {
+      supports(inputs, a) {
         const host = hostFloat32(inputs);
         return host === true ? convSupport(a.shape, a.groups, minConvWeights) : host;
       },
-      run(inputs, a: Conv2dBackwardAttrs) {
-        const [gy, x] = inputs;
-        return [
-          conv2dBackwardWeight(f32(gy), f32(x), convParams(x.shape, a.shape, gy.shape, a), gemm),
-        ];
+      run([gy, x], a) {
+        const p = convParams(x.shape, a.shape, gy.shape, a);
+        return [conv2dBackwardWeight(f32(gy), f32(x), p, gemm)];
       },
-    },
+    }),
   };
 }

@@ -57,7 +57,7 @@ export function blasLibrary(): BlasLibrary | null {
  * console.log(typeof def === "string" ? def : def.name);
  * ```
  */
-export function blasBackend(options: BlasOptions = {}): BackendDef | string {
+export function blasBackend(options: BlasOptions = {}): BackendDef<TypedArray, undefined> | string {
   const lib = openBlas(options);
   if (typeof lib === "string") return lib;
   opened = lib;
@@ -66,10 +66,9 @@ export function blasBackend(options: BlasOptions = {}): BackendDef | string {
     hostMemory: true,
     priority: 1,
     upload: (data: TypedArray) => data,
-    download: (handle: unknown, _dtype: DType, size: number) =>
-      Promise.resolve((handle as TypedArray).slice(0, size)),
-    downloadSync: (handle: unknown, _dtype: DType, size: number) =>
-      (handle as TypedArray).slice(0, size),
+    download: (handle: TypedArray, _dtype: DType, size: number) =>
+      Promise.resolve(handle.slice(0, size)),
+    downloadSync: (handle: TypedArray, _dtype: DType, size: number) => handle.slice(0, size),
     kernels: blasKernels(lib.sgemm, options.minConvWeights ?? MIN_CONV_WEIGHTS),
   };
 }

@@ -6,8 +6,10 @@
  * @module
  */
 
-import type { KernelEntry, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
+import type { Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
 import { allocHost, broadcastStrides, sameShape, sizeOf } from "../../core/mod.ts";
+import { hostArray } from "./kit.ts";
+import type { CpuKernel, CpuKernelTable } from "./kit.ts";
 
 // Abramowitz–Stegun 7.1.26 is too coarse for float32 tests; this is a rational approximation
 // accurate to ~1e-7 (W. J. Cody's erf), enough for float32.
@@ -197,29 +199,29 @@ function perDType<L>(compile: () => L): (dtype: string) => L {
   };
 }
 
-function unaryKernel(op: string): KernelEntry {
+function unaryKernel(op: string): CpuKernel<unknown> {
   const loopFor = perDType(() => compileUnary(UNARY[op]));
   return {
-    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
+    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): TypedArray[] {
       const x = inputs[0];
       const o = allocHost(out[0].dtype, x.size);
-      loopFor(x.dtype)(x.storage.handle as TypedArray, o, x.size);
+      loopFor(x.dtype)(hostArray(x), o, x.size);
       return [o];
     },
   };
 }
 
-function binaryKernel(op: string): KernelEntry {
+function binaryKernel(op: string): CpuKernel<unknown> {
   const loopFor = perDType(() => compileBinary(BINARY[op]));
   return {
-    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
+    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): TypedArray[] {
       const [x, y] = inputs;
       const shape = out[0].shape;
       const o = allocHost(out[0].dtype, sizeOf(shape));
       const same = sameShape(x.shape, shape) && sameShape(y.shape, shape);
       loopFor(x.dtype)(
-        x.storage.handle as TypedArray,
-        y.storage.handle as TypedArray,
+        hostArray(x),
+        hostArray(y),
         o,
         shape,
         same || x.size === 1 ? shape : broadcastStrides(x.shape, shape),
@@ -234,7 +236,7 @@ function binaryKernel(op: string): KernelEntry {
 export function broadcastTo(t: Tensor, shape: readonly number[], dtype = t.dtype): TypedArray {
   const n = sizeOf(shape);
   const o = allocHost(dtype, n);
-  const src = t.storage.handle as TypedArray;
+  const src = hostArray(t);
   if (t.size === 1) {
     o.fill(src[0]);
     return o;
@@ -259,32 +261,29 @@ const COPY = compileBinary("a");
 
 // Data-dependent branches mispredict about half the time on real activations, which costs more
 // than the arithmetic: ReLU clears negative values through the sign bit of their integer view.
-function reluKernel(inputs: readonly Tensor[]): unknown[] {
-  const x = inputs[0];
-  if (x.dtype === "float16") return [reluHalf(x.storage.handle as Float16Array, x.size)];
-  const src = x.storage.handle as Float32Array | Int32Array;
-  const o = allocHost(x.dtype, x.size) as Float32Array | Int32Array;
-  const a = src instanceof Int32Array ? src : new Int32Array(src.buffer, src.byteOffset, x.size);
-  const r = o instanceof Int32Array ? o : new Int32Array(o.buffer, o.byteOffset, x.size);
-  for (let i = 0; i < x.size; i++) {
+function reluKernel(inputs: readonly Tensor[]): TypedArray[] {
+  const x = inputs[0], n = x.size;
+  if (x.dtype === "float16") return [reluHalf(hostArray(x, "float16"), n)];
+  const src = x.dtype === "int32" ? hostArray(x, "int32") : hostArray(x, "float32");
+  const a = src instanceof Int32Array ? src : new Int32Array(src.buffer, src.byteOffset, n);
+  const r = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
     const v = a[i];
     r[i] = v & ~(v >> 31);
   }
-  return [o];
+  return [x.dtype === "int32" ? r : new Float32Array(r.buffer)];
 }
 
 // ReLU's backward keeps g where y > 0: the mask comes from the sign bits of −y and ~y (both set
 // only for a positive integer view, i.e. y > 0 or a positive NaN, as PyTorch's `y <= 0 ? 0 : g`),
 // again with no data-dependent branch.
-function reluBackwardKernel(inputs: readonly Tensor[]): unknown[] {
+function reluBackwardKernel(inputs: readonly Tensor[]): TypedArray[] {
   const [g, y] = inputs;
   const n = g.size;
   if (g.dtype === "float16") {
-    return [
-      reluBackwardHalf(g.storage.handle as Float16Array, y.storage.handle as Float16Array, n),
-    ];
+    return [reluBackwardHalf(hostArray(g, "float16"), hostArray(y, "float16"), n)];
   }
-  const gs = g.storage.handle as Float32Array, ys = y.storage.handle as Float32Array;
+  const gs = hostArray(g, "float32"), ys = hostArray(y, "float32");
   const gi = new Int32Array(gs.buffer, gs.byteOffset, n);
   const yi = new Int32Array(ys.buffer, ys.byteOffset, n);
   const o = new Float32Array(n);
@@ -325,7 +324,7 @@ function whereKernel(
   inputs: readonly Tensor[],
   _a: unknown,
   out: readonly TensorSpec[],
-): unknown[] {
+): TypedArray[] {
   const shape = out[0].shape;
   const c = broadcastTo(inputs[0], shape) as Uint8Array;
   const a = broadcastTo(inputs[1], shape);
@@ -353,9 +352,13 @@ function whereKernel(
   return [a];
 }
 
-function castKernel(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
+function castKernel(
+  inputs: readonly Tensor[],
+  _a: unknown,
+  out: readonly TensorSpec[],
+): TypedArray[] {
   const x = inputs[0];
-  const src = x.storage.handle as TypedArray;
+  const src = hostArray(x);
   const o = allocHost(out[0].dtype, x.size);
   if (out[0].dtype === "bool") { for (let i = 0; i < x.size; i++) o[i] = src[i] !== 0 ? 1 : 0; }
   else for (let i = 0; i < x.size; i++) o[i] = src[i];
@@ -363,12 +366,12 @@ function castKernel(inputs: readonly Tensor[], _a: unknown, out: readonly Tensor
 }
 
 /** Elementwise kernel table of the cpu backend. */
-export const elementwiseKernels: Record<string, KernelEntry> = {
+export const elementwiseKernels: CpuKernelTable = {
   ...Object.fromEntries(Object.keys(UNARY).map((k) => [k, unaryKernel(k)])),
   ...Object.fromEntries(Object.keys(BINARY).map((k) => [k, binaryKernel(k)])),
   relu: { run: reluKernel, dtypes: ["float32", "float16", "int32"] },
   reluBackward: { run: reluBackwardKernel, dtypes: ["float32", "float16"] },
   where: { run: whereKernel },
   cast: { run: castKernel },
-  copy: { run: (inputs) => [(inputs[0].storage.handle as TypedArray).slice(0, inputs[0].size)] },
+  copy: { run: ([x]) => [hostArray(x).slice(0, x.size)] },
 };

@@ -9,8 +9,10 @@
  */
 
 import { Storage, Tensor } from "../../core/mod.ts";
-import type { DType, Kernel, KernelEntry, TensorSpec } from "../../core/mod.ts";
+import type { BackendDef, DType, TensorSpec, TypedArray } from "../../core/mod.ts";
 import { elementwiseKernels } from "./elementwise.ts";
+import { hostArray } from "./kit.ts";
+import type { CpuKernel, CpuKernelTable } from "./kit.ts";
 
 /** cpu kernels that read and write `Float16Array` directly (elementwise ops and data movement). */
 export const HALF_NATIVE: ReadonlySet<string> = new Set([
@@ -26,7 +28,7 @@ export const HALF_NATIVE: ReadonlySet<string> = new Set([
 /** Widens a float16 tensor to a float32 copy (other dtypes are returned as they are). */
 export function widenHalf(t: Tensor): Tensor {
   if (t.dtype !== "float16") return t;
-  const h = (t.storage.handle as Float16Array).subarray(0, t.size);
+  const h = hostArray(t, "float16").subarray(0, t.size);
   return Tensor.fromStorage(
     new Storage(new Float32Array(h), t.storage.backend, t.size),
     t.shape,
@@ -47,19 +49,17 @@ function withHalfDType(dtypes: readonly DType[] | undefined): readonly DType[] |
 }
 
 /** Wraps one float32 kernel so it also serves float16 (widen inputs, run, round outputs). */
-export function halfViaFloat32(entry: KernelEntry): KernelEntry {
+export function halfViaFloat32<A>(entry: CpuKernel<A>): CpuKernel<A> {
   const run = entry.run;
   return {
     ...entry,
     dtypes: withHalfDType(entry.dtypes),
-    run(inputs, attrs, outputs, context): unknown[] {
+    run(inputs, attrs, outputs, context): TypedArray[] {
       if (!hasHalf(inputs, outputs)) return run(inputs, attrs, outputs, context);
       const specs = outputs.map((s) => (s.dtype === "float16" ? { ...s, dtype: "float32" } : s));
       const handles = run(inputs.map(widenHalf), attrs, specs as TensorSpec[], context);
       return handles.map((h, i) =>
-        outputs[i].dtype === "float16" && !(h instanceof Float16Array)
-          ? new Float16Array(h as Float32Array)
-          : h
+        outputs[i].dtype === "float16" && !(h instanceof Float16Array) ? new Float16Array(h) : h
       );
     },
   };
@@ -72,12 +72,12 @@ export function halfViaFloat32(entry: KernelEntry): KernelEntry {
  * do not accept float32 are left as they are.
  */
 export function withFloat16(
-  kernels: Record<string, Kernel | KernelEntry>,
+  kernels: BackendDef<TypedArray, undefined>["kernels"],
   native: ReadonlySet<string> = HALF_NATIVE,
-): Record<string, KernelEntry> {
-  const out: Record<string, KernelEntry> = {};
+): CpuKernelTable {
+  const out: CpuKernelTable = {};
   for (const [name, k] of Object.entries(kernels)) {
-    const entry: KernelEntry = typeof k === "function" ? { run: k } : k;
+    const entry = typeof k === "function" ? { run: k } : k;
     if (entry.dtypes && !entry.dtypes.includes("float32")) out[name] = entry;
     else if (native.has(name)) out[name] = { ...entry, dtypes: withHalfDType(entry.dtypes) };
     else out[name] = halfViaFloat32(entry);

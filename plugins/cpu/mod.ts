@@ -22,15 +22,14 @@ import { optimKernels } from "./optim.ts";
 import { reduceKernels } from "./reduce.ts";
 
 /** The cpu backend definition: host typed arrays, a kernel for every primitive and fused NN kernels. */
-export const cpuBackend: BackendDef = {
+export const cpuBackend: BackendDef<TypedArray, undefined> = {
   name: "cpu",
   hostMemory: true,
   priority: 0,
   upload: (data: TypedArray) => data,
-  download: (handle: unknown, _dtype: DType, size: number) =>
-    Promise.resolve((handle as TypedArray).slice(0, size)),
-  downloadSync: (handle: unknown, _dtype: DType, size: number) =>
-    (handle as TypedArray).slice(0, size),
+  download: (handle: TypedArray, _dtype: DType, size: number) =>
+    Promise.resolve(handle.slice(0, size)),
+  downloadSync: (handle: TypedArray, _dtype: DType, size: number) => handle.slice(0, size),
   kernels: withFloat16({
     ...elementwiseKernels,
     ...reduceKernels,

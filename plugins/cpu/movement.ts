@@ -5,8 +5,10 @@
  * @module
  */
 
-import type { KernelEntry, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
+import type { Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
 import { allocHost, DennError, shapeStr, sizeOf, sliceView, stridesOf } from "../../core/mod.ts";
+import { hostArray, hostStorage } from "./kit.ts";
+import type { CpuKernelTable } from "./kit.ts";
 
 // Copies a strided view of `src` (offset, per-dim strides over `shape`) into or out of a contiguous
 // array. `scatter` reverses the direction (contiguous → strided), `accumulate` adds instead.
@@ -46,23 +48,23 @@ function strided(
 }
 
 // Reads a view (offset, strides) into a fresh dense array.
-function contiguousKernel(inputs: readonly Tensor[]): unknown[] {
+function contiguousKernel(inputs: readonly Tensor[]): TypedArray[] {
   const x = inputs[0];
   const o = allocHost(x.dtype, x.size);
-  strided(x.storage.handle as TypedArray, o, x.shape, x.offset, x.strides, false);
+  strided(hostStorage(x), o, x.shape, x.offset, x.strides, false);
   return [o];
 }
 
 // Writes src (any layout) through dst's offset and strides into dst's own array.
-function copyIntoKernel(inputs: readonly Tensor[]): unknown[] {
+function copyIntoKernel(inputs: readonly Tensor[]): TypedArray[] {
   const [dst, src] = inputs;
-  let s = src.storage.handle as TypedArray;
+  let s = hostStorage(src);
   if (!src.isDense) {
     const o = allocHost(src.dtype, src.size);
     strided(s, o, src.shape, src.offset, src.strides, false);
     s = o;
   }
-  strided(s, dst.storage.handle as TypedArray, dst.shape, dst.offset, dst.strides, true);
+  strided(s, hostStorage(dst), dst.shape, dst.offset, dst.strides, true);
   return [];
 }
 
@@ -76,11 +78,11 @@ function sliceBackwardKernel(
   inputs: readonly Tensor[],
   a: SliceAttrs & { inputShape: number[] },
   out: readonly TensorSpec[],
-): unknown[] {
+): TypedArray[] {
   const g = inputs[0];
   const o = allocHost(g.dtype, sizeOf(out[0].shape));
   const [off, st] = sliceView(a.inputShape, a);
-  strided(g.storage.handle as TypedArray, o, a.shape, off, st, true);
+  strided(hostArray(g), o, a.shape, off, st, true);
   return [o];
 }
 
@@ -88,7 +90,7 @@ function padKernel(
   inputs: readonly Tensor[],
   a: { before: number[]; after: number[]; value: number },
   out: readonly TensorSpec[],
-): unknown[] {
+): TypedArray[] {
   const x = inputs[0];
   const os = out[0].shape;
   const o = allocHost(x.dtype, sizeOf(os));
@@ -96,7 +98,7 @@ function padKernel(
   const st = stridesOf(os);
   let off = 0;
   for (let i = 0; i < os.length; i++) off += a.before[i] * st[i];
-  strided(x.storage.handle as TypedArray, o, x.shape, off, st, true);
+  strided(hostArray(x), o, x.shape, off, st, true);
   return [o];
 }
 
@@ -104,14 +106,14 @@ function catKernel(
   inputs: readonly Tensor[],
   a: { dim: number },
   out: readonly TensorSpec[],
-): unknown[] {
+): TypedArray[] {
   const os = out[0].shape;
   const o = allocHost(out[0].dtype, sizeOf(os));
   const outer = sizeOf(os.slice(0, a.dim));
   const rowOut = sizeOf(os.slice(a.dim));
   let colOff = 0;
   for (const t of inputs) {
-    const src = t.storage.handle as TypedArray;
+    const src = hostArray(t);
     const row = sizeOf(t.shape.slice(a.dim));
     for (let p = 0; p < outer; p++) {
       o.set(src.subarray(p * row, p * row + row), p * rowOut + colOff);
@@ -161,32 +163,26 @@ function indexTargets(
 function scatterAddKernel(
   inputs: readonly Tensor[],
   a: { dim: number; shape: number[] },
-): unknown[] {
+): TypedArray[] {
   const [index, src] = inputs;
-  const s = src.storage.handle as TypedArray;
+  const s = hostArray(src);
   const o = allocHost(src.dtype, sizeOf(a.shape));
-  const t = indexTargets(
-    "scatterAdd",
-    index.storage.handle as Int32Array,
-    index.shape,
-    a.shape,
-    a.dim,
-  );
+  const t = indexTargets("scatterAdd", hostArray(index, "int32"), index.shape, a.shape, a.dim);
   for (let p = 0; p < t.length; p++) o[t[p]] += s[p];
   return [o];
 }
 
-function gatherKernel(inputs: readonly Tensor[], a: { dim: number }): unknown[] {
+function gatherKernel(inputs: readonly Tensor[], a: { dim: number }): TypedArray[] {
   const [x, index] = inputs;
-  const src = x.storage.handle as TypedArray;
+  const src = hostArray(x);
   const o = allocHost(x.dtype, index.size);
-  const t = indexTargets("gather", index.storage.handle as Int32Array, index.shape, x.shape, a.dim);
+  const t = indexTargets("gather", hostArray(index, "int32"), index.shape, x.shape, a.dim);
   for (let p = 0; p < t.length; p++) o[p] = src[t[p]];
   return [o];
 }
 
 /** Movement kernel table of the cpu backend. */
-export const movementKernels: Record<string, KernelEntry> = {
+export const movementKernels: CpuKernelTable = {
   contiguous: { run: contiguousKernel, strided: true },
   copyInto: { run: copyIntoKernel, strided: true },
   sliceBackward: { run: sliceBackwardKernel },

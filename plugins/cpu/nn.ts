@@ -5,9 +5,19 @@
  * @module
  */
 
-import type { KernelEntry, MatmulAttrs, Tensor, TensorSpec } from "../../core/mod.ts";
-import type { AdaptivePoolAttrs, Conv2dAttrs, Pool2dAttrs } from "../../layers/mod.ts";
-import { broadcastStrides, sizeOf } from "../../core/mod.ts";
+import type { MatmulAttrs, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
+import type { Conv2dAttrs, Pool2dAttrs } from "../../layers/mod.ts";
+import { broadcastStrides, kernelFor, sizeOf } from "../../core/mod.ts";
+import { conv2dBackwardInputOp, conv2dBackwardWeightOp, conv2dOp } from "../../layers/ops/conv.ts";
+import {
+  adaptiveAvgPool2dBackwardOp,
+  adaptiveAvgPool2dOp,
+  avgPool2dBackwardOp,
+  avgPool2dOp,
+  gatherPooledOp,
+  maxPool2dBackwardOp,
+  maxPool2dOp,
+} from "../../layers/ops/pool.ts";
 import { sgemm } from "./gemm.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
 import type { Conv2dParams } from "./conv.ts";
@@ -21,16 +31,16 @@ import {
 } from "./pool.ts";
 import type { Pool2dParams } from "./pool.ts";
 import { normKernels } from "./norm.ts";
+import { hostArray } from "./kit.ts";
+import type { CpuKernelTable } from "./kit.ts";
 
-function f32(t: Tensor): Float32Array {
-  return t.storage.handle as Float32Array;
-}
+const f32 = (t: Tensor): Float32Array => hostArray(t, "float32");
 
 function matmulKernel(
   inputs: readonly Tensor[],
   a: MatmulAttrs,
   out: readonly TensorSpec[],
-): unknown[] {
+): TypedArray[] {
   const [x, y] = inputs;
   const os = out[0].shape;
   const m = os[os.length - 2], n = os[os.length - 1];
@@ -39,8 +49,9 @@ function matmulKernel(
   const batch = os.slice(0, -2);
   const nb = sizeOf(batch);
   const lda = a.transA ? m : k, ldb = a.transB ? k : n;
+  const xa = f32(x), ya = f32(y);
   if (nb === 1) {
-    sgemm(a.transA, a.transB, m, n, k, 1, f32(x), 0, lda, f32(y), 0, ldb, 0, o, 0, n);
+    sgemm(a.transA, a.transB, m, n, k, 1, xa, 0, lda, ya, 0, ldb, 0, o, 0, n);
     return [o];
   }
   // Batch offsets with broadcasting: stride 0 along batch dims an operand does not have.
@@ -57,10 +68,10 @@ function matmulKernel(
       n,
       k,
       1,
-      f32(x),
+      xa,
       px * mx,
       lda,
-      f32(y),
+      ya,
       py * my,
       ldb,
       0,
@@ -134,95 +145,68 @@ function poolParams(
   };
 }
 
-type WithShape<A> = A & { shape: number[] };
-
 /** NN kernel table of the cpu backend. */
-export const nnKernels: Record<string, KernelEntry> = {
+export const nnKernels: CpuKernelTable = {
   ...normKernels,
   matmul: { run: matmulKernel, dtypes: ["float32"] },
-  conv2d: {
+  ...kernelFor(conv2dOp, {
     dtypes: ["float32"],
-    run(inputs, a: Conv2dAttrs, out) {
-      const [x, w, b] = inputs;
-      return [
-        conv2dForward(
-          f32(x),
-          f32(w),
-          b ? f32(b) : null,
-          convParams(x.shape, w.shape, out[0].shape, a),
-        ),
-      ];
+    run([x, w, b], a, out) {
+      const p = convParams(x.shape, w.shape, out[0].shape, a);
+      return [conv2dForward(f32(x), f32(w), b ? f32(b) : null, p)];
     },
-  },
-  conv2dBackwardInput: {
+  }),
+  ...kernelFor(conv2dBackwardInputOp, {
     dtypes: ["float32"],
-    run(inputs, a: WithShape<Conv2dAttrs>) {
-      const [gy, w] = inputs;
-      return [conv2dBackwardInput(f32(gy), f32(w), convParams(a.shape, w.shape, gy.shape, a))];
-    },
-  },
-  conv2dBackwardWeight: {
+    run: ([gy, w], a) => [
+      conv2dBackwardInput(f32(gy), f32(w), convParams(a.shape, w.shape, gy.shape, a)),
+    ],
+  }),
+  ...kernelFor(conv2dBackwardWeightOp, {
     dtypes: ["float32"],
-    run(inputs, a: WithShape<Conv2dAttrs>) {
-      const [gy, x] = inputs;
-      return [conv2dBackwardWeight(f32(gy), f32(x), convParams(x.shape, a.shape, gy.shape, a))];
-    },
-  },
-  maxPool2d: {
+    run: ([gy, x], a) => [
+      conv2dBackwardWeight(f32(gy), f32(x), convParams(x.shape, a.shape, gy.shape, a)),
+    ],
+  }),
+  ...kernelFor(maxPool2dOp, {
     dtypes: ["float32"],
-    run(inputs, a: Pool2dAttrs, out) {
-      const r = maxPool2dForward(f32(inputs[0]), poolParams(inputs[0].shape, out[0].shape, a));
+    run([x], a, out) {
+      const r = maxPool2dForward(f32(x), poolParams(x.shape, out[0].shape, a));
       return [r.y, r.indices];
     },
-  },
-  maxPool2dBackward: {
-    run(inputs, a: WithShape<Pool2dAttrs>) {
-      const [gy, idx] = inputs;
-      return [
-        maxPool2dBackward(
-          f32(gy),
-          idx.storage.handle as Int32Array,
-          poolParams(a.shape, gy.shape, a),
-        ),
-      ];
-    },
-  },
-  maxPool2dGather: {
-    run(inputs) {
-      const [g, idx] = inputs;
-      const src = f32(g), ix = idx.storage.handle as Int32Array;
+  }),
+  ...kernelFor(maxPool2dBackwardOp, {
+    run: ([gy, idx], a) => [
+      maxPool2dBackward(f32(gy), hostArray(idx, "int32"), poolParams(a.shape, gy.shape, a)),
+    ],
+  }),
+  ...kernelFor(gatherPooledOp, {
+    run([g, idx]) {
+      const src = f32(g), ix = hostArray(idx, "int32");
       const plane = g.shape[2] * g.shape[3], oplane = idx.shape[2] * idx.shape[3];
       const o = new Float32Array(idx.size);
       for (let p = 0; p < idx.size; p++) o[p] = src[Math.floor(p / oplane) * plane + ix[p]];
       return [o];
     },
-  },
-  avgPool2d: {
+  }),
+  ...kernelFor(avgPool2dOp, {
     dtypes: ["float32"],
-    run(inputs, a: Pool2dAttrs, out) {
-      return [avgPool2dForward(f32(inputs[0]), poolParams(inputs[0].shape, out[0].shape, a))];
-    },
-  },
-  avgPool2dBackward: {
-    run(inputs, a: WithShape<Pool2dAttrs>) {
-      return [avgPool2dBackward(f32(inputs[0]), poolParams(a.shape, inputs[0].shape, a))];
-    },
-  },
-  adaptiveAvgPool2d: {
+    run: ([x], a, out) => [avgPool2dForward(f32(x), poolParams(x.shape, out[0].shape, a))],
+  }),
+  ...kernelFor(avgPool2dBackwardOp, {
+    run: ([gy], a) => [avgPool2dBackward(f32(gy), poolParams(a.shape, gy.shape, a))],
+  }),
+  ...kernelFor(adaptiveAvgPool2dOp, {
     dtypes: ["float32"],
-    run(inputs, a: AdaptivePoolAttrs) {
-      const [n, c, h, w] = inputs[0].shape;
-      return [
-        adaptiveAvgPool2dForward(f32(inputs[0]), n, c, h, w, a.outputSize[0], a.outputSize[1]),
-      ];
+    run([x], a) {
+      const [n, c, h, w] = x.shape;
+      return [adaptiveAvgPool2dForward(f32(x), n, c, h, w, a.outputSize[0], a.outputSize[1])];
     },
-  },
-  adaptiveAvgPool2dBackward: {
-    run(inputs, a: WithShape<AdaptivePoolAttrs>) {
+  }),
+  ...kernelFor(adaptiveAvgPool2dBackwardOp, {
+    run([gy], a) {
       const [n, c, h, w] = a.shape;
-      return [
-        adaptiveAvgPool2dBackward(f32(inputs[0]), n, c, h, w, a.outputSize[0], a.outputSize[1]),
-      ];
+      return [adaptiveAvgPool2dBackward(f32(gy), n, c, h, w, a.outputSize[0], a.outputSize[1])];
     },
-  },
+  }),
 };

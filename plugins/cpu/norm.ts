@@ -6,8 +6,12 @@
  * @module
  */
 
-import type { KernelEntry, Tensor } from "../../core/mod.ts";
+import { kernelFor } from "../../core/mod.ts";
+import type { Tensor } from "../../core/mod.ts";
 import type { BatchNormAttrs } from "../../layers/mod.ts";
+import { batchNormBackwardOp, batchNormOp, batchNormStatsOp } from "../../layers/ops/batch_norm.ts";
+import { hostArray } from "./kit.ts";
+import type { CpuKernelTable } from "./kit.ts";
 
 // Input [N, C, ...] as N blocks of C channels of `inner` contiguous values. Each kernel works one
 // channel at a time, so a channel's second pass reads data the first left in cache.
@@ -16,11 +20,9 @@ function layout(x: Tensor): [number, number, number] {
   return [n, c, n * c === 0 ? 0 : x.size / (n * c)];
 }
 
-function f32(t: Tensor): Float32Array {
-  return t.storage.handle as Float32Array;
-}
+const f32 = (t: Tensor): Float32Array => hostArray(t, "float32");
 
-function stats(inputs: readonly Tensor[]): unknown[] {
+function stats(inputs: readonly Tensor[]): Float32Array[] {
   const x = inputs[0];
   const [n, c, inner] = layout(x);
   const src = f32(x);
@@ -48,7 +50,7 @@ function stats(inputs: readonly Tensor[]): unknown[] {
   return [mean, variance];
 }
 
-function forward(inputs: readonly Tensor[], a: BatchNormAttrs): unknown[] {
+function forward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
   const [x, meanT, varT, wT, bT] = inputs;
   const [n, c, inner] = layout(x);
   const src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT), bias = f32(bT);
@@ -66,7 +68,7 @@ function forward(inputs: readonly Tensor[], a: BatchNormAttrs): unknown[] {
 
 // With x̂ = (x − mean)·invstd: dbias = Σg, dweight = Σg·x̂, and in training
 // dx = weight·invstd·(g − dbias/count − x̂·dweight/count); in eval dx = weight·invstd·g.
-function backward(inputs: readonly Tensor[], a: BatchNormAttrs): unknown[] {
+function backward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
   const [gT, x, meanT, varT, wT] = inputs;
   const [n, c, inner] = layout(x);
   const g = f32(gT), src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT);
@@ -98,8 +100,8 @@ function backward(inputs: readonly Tensor[], a: BatchNormAttrs): unknown[] {
 }
 
 /** Batch-norm kernel table of the cpu backend. */
-export const normKernels: Record<string, KernelEntry> = {
-  batchNormStats: { run: stats, dtypes: ["float32"] },
-  batchNorm: { run: forward, dtypes: ["float32"] },
-  batchNormBackward: { run: backward, dtypes: ["float32"] },
+export const normKernels: CpuKernelTable = {
+  ...kernelFor(batchNormStatsOp, { run: stats, dtypes: ["float32"] }),
+  ...kernelFor(batchNormOp, { run: forward, dtypes: ["float32"] }),
+  ...kernelFor(batchNormBackwardOp, { run: backward, dtypes: ["float32"] }),
 };

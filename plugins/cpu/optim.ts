@@ -10,9 +10,12 @@
  * @module
  */
 
-import type { KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
-import { setStorageRecycler } from "../../core/mod.ts";
-import type { AdamUpdateAttrs, RmspropUpdateAttrs, SgdUpdateAttrs } from "../../optim/mod.ts";
+import type { Tensor, TensorSpec } from "../../core/mod.ts";
+import { kernelFor, setStorageRecycler } from "../../core/mod.ts";
+import { adamUpdateOp, rmspropUpdateOp, sgdUpdateOp } from "../../optim/ops.ts";
+import type { AdamUpdateAttrs, RmspropUpdateAttrs, SgdUpdateAttrs } from "../../optim/ops.ts";
+import { hostArray } from "./kit.ts";
+import type { CpuKernelTable } from "./kit.ts";
 
 // Arrays these kernels allocated (only those are ever recycled: never user data), and the ones
 // swapped out of tensors, by length. Held weakly, so an idle pool costs no memory after a GC.
@@ -44,11 +47,13 @@ setStorageRecycler("cpu", (handle) => {
   return true;
 });
 
-function data(t: Tensor): Float32Array {
-  return t.storage.handle as Float32Array;
-}
+const data = (t: Tensor): Float32Array => hostArray(t, "float32");
 
-function sgdKernel(inputs: readonly Tensor[], a: SgdUpdateAttrs, out: readonly TensorSpec[]) {
+function sgdKernel(
+  inputs: readonly Tensor[],
+  a: SgdUpdateAttrs,
+  out: readonly TensorSpec[],
+): Float32Array[] {
   const n = inputs[0].size;
   const p = data(inputs[0]), g = data(inputs[1]);
   const np = alloc(n);
@@ -85,7 +90,7 @@ function sgdKernel(inputs: readonly Tensor[], a: SgdUpdateAttrs, out: readonly T
   return [np, nb];
 }
 
-function adamKernel(inputs: readonly Tensor[], a: AdamUpdateAttrs) {
+function adamKernel(inputs: readonly Tensor[], a: AdamUpdateAttrs): Float32Array[] {
   const n = inputs[0].size;
   const p = data(inputs[0]), g = data(inputs[1]), m = data(inputs[2]), v = data(inputs[3]);
   const np = alloc(n), nm = alloc(n), nv = alloc(n);
@@ -125,7 +130,7 @@ function adamKernel(inputs: readonly Tensor[], a: AdamUpdateAttrs) {
   return [np, nm, nv, nvmax];
 }
 
-function rmspropKernel(inputs: readonly Tensor[], a: RmspropUpdateAttrs) {
+function rmspropKernel(inputs: readonly Tensor[], a: RmspropUpdateAttrs): Float32Array[] {
   const n = inputs[0].size;
   const p = data(inputs[0]), g = data(inputs[1]), s = data(inputs[2]);
   const hasBuf = a.momentum > 0;
@@ -160,8 +165,8 @@ function rmspropKernel(inputs: readonly Tensor[], a: RmspropUpdateAttrs) {
 }
 
 /** Fused optimizer-update kernel table of the cpu backend (float32). */
-export const optimKernels: Record<string, KernelEntry> = {
-  sgdUpdate: { run: sgdKernel, dtypes: ["float32"] },
-  adamUpdate: { run: adamKernel, dtypes: ["float32"] },
-  rmspropUpdate: { run: rmspropKernel, dtypes: ["float32"] },
+export const optimKernels: CpuKernelTable = {
+  ...kernelFor(sgdUpdateOp, { run: sgdKernel, dtypes: ["float32"] }),
+  ...kernelFor(adamUpdateOp, { run: adamKernel, dtypes: ["float32"] }),
+  ...kernelFor(rmspropUpdateOp, { run: rmspropKernel, dtypes: ["float32"] }),
 };

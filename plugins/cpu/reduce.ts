@@ -5,8 +5,10 @@
  * @module
  */
 
-import type { KernelEntry, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
+import type { Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
 import { allocHost, sizeOf } from "../../core/mod.ts";
+import { hostArray } from "./kit.ts";
+import type { CpuKernelTable } from "./kit.ts";
 
 interface ReduceAttrs {
   dims: number[];
@@ -72,7 +74,7 @@ function sumFloat32(
 }
 
 function reduce(x: Tensor, a: ReduceAttrs, dtype: TensorSpec["dtype"], mode: Mode): TypedArray {
-  const src = x.storage.handle as TypedArray;
+  const src = hostArray(x);
   const shape = x.shape;
   const outShape = shape.map((s, i) => (a.dims.includes(i) ? 1 : s));
   const o = allocHost(dtype, sizeOf(outShape));
@@ -185,7 +187,7 @@ interface ArgAttrs {
 }
 
 function argReduce(x: Tensor, a: ArgAttrs, max: boolean): Int32Array {
-  const src = x.storage.handle as TypedArray;
+  const src = hostArray(x);
   const [outer, red, inner] = a.dim === null ? [1, x.size, 1] : blocks(x.shape, [a.dim])!;
   const o = new Int32Array(outer * inner);
   for (let p = 0; p < outer; p++) {
@@ -206,9 +208,9 @@ function argReduce(x: Tensor, a: ArgAttrs, max: boolean): Int32Array {
 }
 
 function softmaxKernel(log: boolean) {
-  return (inputs: readonly Tensor[], a: { dim: number }): unknown[] => {
+  return (inputs: readonly Tensor[], a: { dim: number }): Float32Array[] => {
     const x = inputs[0];
-    const src = x.storage.handle as Float32Array;
+    const src = hostArray(x, "float32");
     const [outer, n, inner] = blocks(x.shape, [a.dim])!;
     const o = new Float32Array(x.size);
     for (let p = 0; p < outer; p++) {
@@ -240,7 +242,7 @@ function softmaxKernel(log: boolean) {
 }
 
 /** Reduction kernel table of the cpu backend. */
-export const reduceKernels: Record<string, KernelEntry> = {
+export const reduceKernels: CpuKernelTable = {
   sum: { run: (i, a: ReduceAttrs, out) => [reduce(i[0], a, out[0].dtype, 0)] },
   max: { run: (i, a: ReduceAttrs, out) => [reduce(i[0], a, out[0].dtype, 1)] },
   min: { run: (i, a: ReduceAttrs, out) => [reduce(i[0], a, out[0].dtype, 2)] },
