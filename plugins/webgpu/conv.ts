@@ -8,11 +8,14 @@
  * @module
  */
 
-import type { KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
+import type { Tensor } from "../../core/mod.ts";
 import type { Conv2dAttrs } from "../../layers/mod.ts";
-import { sizeOf } from "../../core/mod.ts";
-import { bufOf, ELEMENT_MAIN, elementGrid, floatStore, prelude, withinLimits } from "./device.ts";
+import { kernelFor, sizeOf } from "../../core/mod.ts";
+import { conv2dBackwardInputOp, conv2dBackwardWeightOp, conv2dOp } from "../../layers/ops/conv.ts";
+import { ELEMENT_MAIN, elementGrid, floatStore, prelude, withinLimits } from "./device.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
+import { gpuBuffer } from "./kit_launch.ts";
+import type { WebGpuKernelTable } from "./kit_launch.ts";
 
 // Parameter block shared by the three kernels (index: meaning).
 const DIMS = `
@@ -157,22 +160,22 @@ function run(
   const out = gpu.allocFor(inputs[0].dtype, total);
   if (total === 0) return out;
   const pipe = gpu.pipeline(key, code);
-  gpu.dispatch(op, pipe, [...inputs.map(bufOf), out.buffer], p, elementGrid(total));
+  gpu.dispatch(op, pipe, [...inputs.map(gpuBuffer), out.buffer], p, elementGrid(total));
   return out;
 }
-
-type BackwardAttrs = Conv2dAttrs & { shape: number[] };
 
 const wgsl = (t: Tensor): Float => (t.dtype === "float16" ? "f16" : "f32");
 
 /** Convolution kernel table of the webgpu backend. */
-export function convKernels(gpu: Gpu): Record<string, KernelEntry> {
-  const supports = (inputs: readonly Tensor[]) => withinLimits(gpu, inputs);
+export function convKernels(gpu: Gpu): WebGpuKernelTable {
+  const base = {
+    dtypes: ["float32", "float16"] as const,
+    supports: (inputs: readonly Tensor[]) => withinLimits(gpu, inputs),
+  };
   return {
-    conv2d: {
-      dtypes: ["float32", "float16"],
-      supports,
-      run(inputs, a: Conv2dAttrs, out: readonly TensorSpec[]) {
+    ...kernelFor(conv2dOp, {
+      ...base,
+      run(inputs, a, out) {
         const [x, w, b] = inputs;
         const ys = out[0].shape;
         const total = sizeOf(ys);
@@ -188,11 +191,10 @@ export function convKernels(gpu: Gpu): Record<string, KernelEntry> {
           ),
         ];
       },
-    },
-    conv2dBackwardInput: {
-      dtypes: ["float32", "float16"],
-      supports,
-      run(inputs, a: BackwardAttrs) {
+    }),
+    ...kernelFor(conv2dBackwardInputOp, {
+      ...base,
+      run(inputs, a) {
         const [gy, w] = inputs;
         const total = sizeOf(a.shape);
         return [
@@ -207,11 +209,10 @@ export function convKernels(gpu: Gpu): Record<string, KernelEntry> {
           ),
         ];
       },
-    },
-    conv2dBackwardWeight: {
-      dtypes: ["float32", "float16"],
-      supports,
-      run(inputs, a: BackwardAttrs) {
+    }),
+    ...kernelFor(conv2dBackwardWeightOp, {
+      ...base,
+      run(inputs, a) {
         const [gy, x] = inputs;
         const total = sizeOf(a.shape);
         return [
@@ -226,6 +227,6 @@ export function convKernels(gpu: Gpu): Record<string, KernelEntry> {
           ),
         ];
       },
-    },
+    }),
   };
 }

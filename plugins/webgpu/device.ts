@@ -524,11 +524,6 @@ export function stridedOffsets(
   return lines.join("\n");
 }
 
-/** The device buffer behind a webgpu tensor. */
-export function bufOf(t: Tensor): GPUBuffer {
-  return (t.storage.handle as GpuBuffer).buffer;
-}
-
 /** Most dimensions a generic webgpu kernel walks (after merging contiguous dims). */
 export const MAX_RANK = 8;
 
@@ -552,7 +547,10 @@ export const NO_F16_REASON =
  * Makes a kernel decline float16 tensors (and float16 outputs) with a reason on adapters without
  * `shader-f16`. The backend applies it to every kernel, plugins' kernels included.
  */
-export function gateFloat16Kernel(gpu: Gpu, k: KernelEntry): KernelEntry {
+export function gateFloat16Kernel<A, C, H>(
+  gpu: Gpu,
+  k: KernelEntry<A, C, H>,
+): KernelEntry<A, C, H> {
   if (gpu.f16) return k;
   const inner = k.supports;
   return {

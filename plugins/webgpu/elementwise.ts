@@ -1,8 +1,8 @@
 /**
  * webgpu elementwise kernels: unary math, binary arithmetic and comparisons with broadcasting,
- * where, cast, expand and copy. Each op is one WGSL expression; broadcasting walks the output with
- * per-input strides (0 along broadcast dims) after merging contiguous dims, so a same-shape or
- * scalar operand costs one modulo per element.
+ * ReLU's backward, where, cast, expand and copy. Each op is one WGSL expression; broadcasting walks
+ * the output with per-input strides (0 along broadcast dims) after merging contiguous dims, so a
+ * same-shape or scalar operand costs one modulo per element.
  *
  * float16 (devices with `shader-f16`): add, sub, mul, div, comparisons, where and moves run on `f16`
  * values directly; the math functions load f16, compute in f32 and round once when stored.
@@ -10,10 +10,9 @@
  * @module
  */
 
-import type { DType, KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
+import type { DType, Tensor, TensorSpec } from "../../core/mod.ts";
 import { broadcastStrides, sizeOf } from "../../core/mod.ts";
 import {
-  bufOf,
   coalesce,
   ELEMENT_MAIN,
   elementGrid,
@@ -24,6 +23,8 @@ import {
   withinLimits,
 } from "./device.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
+import { gpuBuffer } from "./kit_launch.ts";
+import type { WebGpuKernel, WebGpuKernelTable } from "./kit_launch.ts";
 import { copyStrided } from "./movement.ts";
 
 // Float helpers: WGSL lacks log1p and erf, and tanh may overflow for large inputs.
@@ -128,10 +129,10 @@ const COMPARE: Record<string, string> = {
 
 const NATIVE_F16 = new Set(["add", "sub", "mul", "div"]);
 
-function unaryKernel(gpu: Gpu, op: string): KernelEntry {
+function unaryKernel(gpu: Gpu, op: string): WebGpuKernel<unknown> {
   return {
     supports: (inputs) => withinLimits(gpu, inputs),
-    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
+    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): GpuBuffer[] {
       const x = inputs[0];
       const o = gpu.allocFor(out[0].dtype, x.size);
       if (x.size === 0) return [o];
@@ -148,7 +149,7 @@ ${ELEMENT_MAIN}
   O[i] = toT(${UNARY_F[op]});
 }`,
         );
-        gpu.dispatch(op, pipe, [bufOf(x), o.buffer], [x.size], elementGrid(x.size));
+        gpu.dispatch(op, pipe, [gpuBuffer(x), o.buffer], [x.size], elementGrid(x.size));
         return [o];
       }
       const expr = (t === "f32" ? UNARY_F : UNARY_I)[op];
@@ -164,17 +165,17 @@ ${ELEMENT_MAIN}
   let a = X[i];
   O[i] = ${expr};
 }`);
-      gpu.dispatch(op, pipe, [bufOf(x), o.buffer], [x.size], elementGrid(x.size));
+      gpu.dispatch(op, pipe, [gpuBuffer(x), o.buffer], [x.size], elementGrid(x.size));
       return [o];
     },
   };
 }
 
-function binaryKernel(gpu: Gpu, op: string): KernelEntry {
+function binaryKernel(gpu: Gpu, op: string): WebGpuKernel<unknown> {
   const compare = op in COMPARE;
   return {
     supports: (inputs) => withinLimits(gpu, inputs),
-    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
+    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): GpuBuffer[] {
       const [x, y] = inputs;
       const shape = out[0].shape;
       const n = sizeOf(shape);
@@ -210,7 +211,7 @@ ${ELEMENT_MAIN}
       gpu.dispatch(
         op,
         pipe,
-        [bufOf(x), bufOf(y), o.buffer],
+        [gpuBuffer(x), gpuBuffer(y), o.buffer],
         [n, ...s, ...sa, ...sb],
         elementGrid(n),
       );
@@ -219,10 +220,10 @@ ${ELEMENT_MAIN}
   };
 }
 
-function whereKernel(gpu: Gpu): KernelEntry {
+function whereKernel(gpu: Gpu): WebGpuKernel<unknown> {
   return {
     supports: (inputs) => withinLimits(gpu, inputs),
-    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): unknown[] {
+    run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): GpuBuffer[] {
       const [c, x, y] = inputs;
       const shape = out[0].shape;
       const n = sizeOf(shape);
@@ -247,8 +248,45 @@ ${ELEMENT_MAIN}
       gpu.dispatch(
         "where",
         pipe,
-        [bufOf(c), bufOf(x), bufOf(y), o.buffer],
+        [gpuBuffer(c), gpuBuffer(x), gpuBuffer(y), o.buffer],
         [n, ...s, ...st.flat()],
+        elementGrid(n),
+      );
+      return [o];
+    },
+  };
+}
+
+// ReLU's backward from its output y, as PyTorch's `y <= 0 ? 0 : g`: g passes where y > 0 or y is
+// NaN (so NaNs propagate), tested on y's bits because compilers may fold NaN comparisons away.
+// g itself is moved unchanged, so a NaN gradient passes wherever y does.
+function reluBackwardKernel(gpu: Gpu): WebGpuKernel<unknown> {
+  return {
+    dtypes: ["float32", "float16"],
+    supports: (inputs) => withinLimits(gpu, inputs),
+    run([g, y], _a, out): GpuBuffer[] {
+      const n = g.size;
+      const o = gpu.allocFor(out[0].dtype, n);
+      if (n === 0) return [o];
+      const t = g.dtype === "float16" ? "f16" : "f32";
+      const pipe = gpu.pipeline(`reluBackward/${t}`, () =>
+        `${
+          prelude([
+            { name: "G", type: t },
+            { name: "Y", type: t },
+            { name: "O", type: t, write: true },
+          ])
+        }${floatStore(t)}
+${ELEMENT_MAIN}
+  let u = bitcast<u32>(f32(Y[i]));
+  let keep = bitcast<i32>(u) > 0 || (u & 0x7fffffffu) > 0x7f800000u;
+  O[i] = select(T(0.0), G[i], keep);
+}`);
+      gpu.dispatch(
+        "reluBackward",
+        pipe,
+        [gpuBuffer(g), gpuBuffer(y), o.buffer],
+        [n],
         elementGrid(n),
       );
       return [o];
@@ -264,10 +302,10 @@ function castExpr(from: DType, to: DType): string {
   return float ? "i32(a)" : "a";
 }
 
-function castKernel(gpu: Gpu): KernelEntry {
+function castKernel(gpu: Gpu): WebGpuKernel<{ dtype: DType }> {
   return {
     supports: (inputs) => withinLimits(gpu, inputs),
-    run(inputs: readonly Tensor[], a: { dtype: DType }): unknown[] {
+    run(inputs: readonly Tensor[], a: { dtype: DType }): GpuBuffer[] {
       const x = inputs[0];
       const o = gpu.allocFor(a.dtype, x.size);
       if (x.size === 0) return [o];
@@ -286,22 +324,23 @@ ${ELEMENT_MAIN}
   O[i] = ${castExpr(x.dtype, a.dtype)};
 }`,
       );
-      gpu.dispatch("cast", pipe, [bufOf(x), o.buffer], [x.size], elementGrid(x.size));
+      gpu.dispatch("cast", pipe, [gpuBuffer(x), o.buffer], [x.size], elementGrid(x.size));
       return [o];
     },
   };
 }
 
 /** Elementwise kernel table of the webgpu backend. */
-export function elementwiseKernels(gpu: Gpu): Record<string, KernelEntry> {
+export function elementwiseKernels(gpu: Gpu): WebGpuKernelTable {
   const supports = (inputs: readonly Tensor[]) => withinLimits(gpu, inputs);
-  const table: Record<string, KernelEntry> = {
+  const table: WebGpuKernelTable = {
     where: whereKernel(gpu),
     cast: castKernel(gpu),
+    reluBackward: reluBackwardKernel(gpu),
     copy: {
       supports,
       run: (inputs): GpuBuffer[] => [
-        copyStrided(gpu, "copy", bufOf(inputs[0]), [inputs[0].size], 0, [1], inputs[0].dtype),
+        copyStrided(gpu, "copy", gpuBuffer(inputs[0]), [inputs[0].size], 0, [1], inputs[0].dtype),
       ],
     },
   };

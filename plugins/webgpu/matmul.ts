@@ -9,10 +9,12 @@
  * @module
  */
 
-import type { KernelEntry, MatmulAttrs, Tensor, TensorSpec } from "../../core/mod.ts";
+import type { MatmulAttrs, Tensor, TensorSpec } from "../../core/mod.ts";
 import { broadcastStrides, sizeOf } from "../../core/mod.ts";
-import { bufOf, floatStore, prelude, withinLimits } from "./device.ts";
+import { floatStore, prelude, withinLimits } from "./device.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
+import { gpuBuffer } from "./kit_launch.ts";
+import type { WebGpuKernelTable } from "./kit_launch.ts";
 
 const TILE = 64;
 const BK = 16;
@@ -169,7 +171,7 @@ function matmulKernel(
   gpu.dispatch(
     "matmul",
     pipe,
-    [bufOf(x), bufOf(y), out.buffer],
+    [gpuBuffer(x), gpuBuffer(y), out.buffer],
     [m, n, k, ...bs, ...keep.map((i) => sx[i]), ...keep.map((i) => sy[i])],
     [Math.ceil(n / TILE), Math.ceil(m / TILE), nb],
   );
@@ -177,7 +179,7 @@ function matmulKernel(
 }
 
 /** Matmul kernel table of the webgpu backend. */
-export function matmulKernels(gpu: Gpu): Record<string, KernelEntry> {
+export function matmulKernels(gpu: Gpu): WebGpuKernelTable {
   return {
     matmul: {
       dtypes: ["float32", "float16"],

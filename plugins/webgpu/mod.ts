@@ -94,14 +94,13 @@ function envDebug(): boolean {
 }
 
 /** The webgpu backend definition over a device context. */
-export function webgpuBackend(gpu: Gpu): BackendDef {
+export function webgpuBackend(gpu: Gpu): BackendDef<GpuBuffer, Gpu> {
   return {
     name: "webgpu",
     priority: 5,
     upload: (data: TypedArray, dtype: DType) => gpu.upload(data, dtype),
-    download: (handle: unknown, dtype: DType, size: number) =>
-      gpu.download(handle as GpuBuffer, dtype, size),
-    free: (handle: unknown) => gpu.free(handle as GpuBuffer),
+    download: (handle: GpuBuffer, dtype: DType, size: number) => gpu.download(handle, dtype, size),
+    free: (handle: GpuBuffer) => gpu.free(handle),
     context: gpu,
     // float16 kernels decline on adapters without shader-f16, plugins' kernels included.
     wrapKernel: (_op, entry) => gateFloat16Kernel(gpu, entry),
@@ -118,7 +117,7 @@ export function webgpuBackend(gpu: Gpu): BackendDef {
 }
 
 function plugin(
-  backend: BackendDef | (() => string),
+  backend: BackendDef<GpuBuffer, Gpu> | (() => string),
   gpu: Gpu | null,
   reason: string | null,
 ): WebGpuPlugin {

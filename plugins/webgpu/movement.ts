@@ -10,10 +10,9 @@
  * @module
  */
 
-import type { DType, KernelEntry, Tensor } from "../../core/mod.ts";
+import type { DType, Tensor } from "../../core/mod.ts";
 import { sizeOf, stridesOf } from "../../core/mod.ts";
 import {
-  bufOf,
   coalesce,
   ELEMENT_MAIN,
   elementGrid,
@@ -24,6 +23,8 @@ import {
   withinLimits,
 } from "./device.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
+import { gpuBuffer, gpuStorage } from "./kit_launch.ts";
+import type { WebGpuKernelTable } from "./kit_launch.ts";
 
 // Raw element type moved by the dtype-agnostic kernels: 32-bit words, or f16 halves.
 function word(dtype: DType): "u32" | "f16" {
@@ -84,7 +85,7 @@ ${ELEMENT_MAIN}
   gpu.dispatch(
     "copyInto",
     pipe,
-    [bufOf(src), bufOf(dst)],
+    [gpuStorage(src).buffer, gpuStorage(dst).buffer],
     [n, dst.offset, src.offset, ...s, ...sd, ...ss],
     elementGrid(n),
   );
@@ -137,7 +138,7 @@ ${ELEMENT_MAIN}
     ...src.shape,
     ...stridesOf(src.shape),
   ];
-  gpu.dispatch(op, pipe, [bufOf(src), out.buffer], params, elementGrid(n));
+  gpu.dispatch(op, pipe, [gpuBuffer(src), out.buffer], params, elementGrid(n));
   return out;
 }
 
@@ -170,7 +171,13 @@ ${ELEMENT_MAIN}
 }`;
   });
   const params = [n, x.shape[dim], ...index.shape, ...stridesOf(x.shape)];
-  gpu.dispatch("gather", pipe, [bufOf(x), bufOf(index), out.buffer], params, elementGrid(n));
+  gpu.dispatch(
+    "gather",
+    pipe,
+    [gpuBuffer(x), gpuBuffer(index), out.buffer],
+    params,
+    elementGrid(n),
+  );
   return out;
 }
 
@@ -223,7 +230,13 @@ ${ELEMENT_MAIN}
 }`;
   });
   const params = [n, index.shape[dim], ...shape, ...index.shape, ...stridesOf(index.shape)];
-  gpu.dispatch("scatterAdd", pipe, [bufOf(index), bufOf(src), out.buffer], params, elementGrid(n));
+  gpu.dispatch(
+    "scatterAdd",
+    pipe,
+    [gpuBuffer(index), gpuBuffer(src), out.buffer],
+    params,
+    elementGrid(n),
+  );
   return out;
 }
 
@@ -255,7 +268,7 @@ ${ELEMENT_MAIN}
       gpu.dispatch(
         "cat",
         pipe,
-        [bufOf(t), out.buffer],
+        [gpuBuffer(t), out.buffer],
         [t.size, row, rowOut, col],
         elementGrid(t.size),
       );
@@ -266,7 +279,7 @@ ${ELEMENT_MAIN}
 }
 
 /** Movement kernel table of the webgpu backend. */
-export function movementKernels(gpu: Gpu): Record<string, KernelEntry> {
+export function movementKernels(gpu: Gpu): WebGpuKernelTable {
   const supports = (inputs: readonly Tensor[]) => withinLimits(gpu, inputs);
   return {
     contiguous: {
@@ -275,7 +288,15 @@ export function movementKernels(gpu: Gpu): Record<string, KernelEntry> {
       run(inputs) {
         const x = inputs[0];
         return [
-          copyStrided(gpu, "contiguous", bufOf(x), x.shape, x.offset, x.strides, x.dtype),
+          copyStrided(
+            gpu,
+            "contiguous",
+            gpuStorage(x).buffer,
+            x.shape,
+            x.offset,
+            x.strides,
+            x.dtype,
+          ),
         ];
       },
     },

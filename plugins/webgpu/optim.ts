@@ -9,10 +9,12 @@
  * @module
  */
 
-import type { KernelEntry, Tensor } from "../../core/mod.ts";
-import type { AdamUpdateAttrs, SgdUpdateAttrs } from "../../optim/mod.ts";
-import { bufOf, ELEMENT_MAIN, elementGrid, fbits, prelude, withinLimits } from "./device.ts";
-import type { Binding, Gpu } from "./device.ts";
+import { kernelFor } from "../../core/mod.ts";
+import { adamUpdateOp, sgdUpdateOp } from "../../optim/ops.ts";
+import { ELEMENT_MAIN, elementGrid, fbits, prelude, withinLimits } from "./device.ts";
+import type { Binding, Gpu, GpuBuffer } from "./device.ts";
+import { gpuBuffer } from "./kit_launch.ts";
+import type { WebGpuKernelTable } from "./kit_launch.ts";
 
 const r = (name: string): Binding => ({ name, type: "f32" });
 const w = (name: string): Binding => ({ name, type: "f32", write: true });
@@ -64,11 +66,11 @@ ${ELEMENT_MAIN}${GRAD}
   NVM[i] = select(max(old, v), bitcast<f32>(0x7fc00000u), old != old || v != v);
 }`;
 
-function sgdKernel(gpu: Gpu): KernelEntry<SgdUpdateAttrs> {
-  return {
+function sgdKernels(gpu: Gpu): WebGpuKernelTable {
+  return kernelFor(sgdUpdateOp, {
     dtypes: ["float32"],
     supports: (inputs) => withinLimits(gpu, inputs),
-    run(inputs: readonly Tensor[], a: SgdUpdateAttrs): unknown[] {
+    run(inputs, a): GpuBuffer[] {
       const n = inputs[0].size;
       const mode = a.momentum === 0 ? "plain" : a.first ? "first" : "momentum";
       const outs = Array.from({ length: mode === "plain" ? 1 : 2 }, () => gpu.alloc(n * 4));
@@ -91,20 +93,20 @@ ${ELEMENT_MAIN}${GRAD}
       gpu.dispatch(
         "sgdUpdate",
         pipe,
-        [...inputs.map(bufOf), ...outs.map((o) => o.buffer)],
+        [...inputs.map(gpuBuffer), ...outs.map((o) => o.buffer)],
         params,
         elementGrid(n),
       );
       return outs;
     },
-  };
+  });
 }
 
-function adamKernel(gpu: Gpu): KernelEntry<AdamUpdateAttrs> {
-  return {
+function adamKernels(gpu: Gpu): WebGpuKernelTable {
+  return kernelFor(adamUpdateOp, {
     dtypes: ["float32"],
     supports: (inputs) => withinLimits(gpu, inputs),
-    run(inputs: readonly Tensor[], a: AdamUpdateAttrs): unknown[] {
+    run(inputs, a): GpuBuffer[] {
       const n = inputs[0].size;
       const outs = Array.from({ length: a.amsgrad ? 4 : 3 }, () => gpu.alloc(n * 4));
       if (n === 0) return outs;
@@ -121,11 +123,17 @@ function adamKernel(gpu: Gpu): KernelEntry<AdamUpdateAttrs> {
         fbits(Math.sqrt(1 - a.beta2 ** a.step)),
         fbits(a.eps),
       ];
-      const [x, g, m, v] = inputs.map(bufOf);
+      const [x, g, m, v] = inputs.map(gpuBuffer);
       const grid = elementGrid(n);
       if (a.amsgrad) {
         const vmax = gpu.pipeline("adamUpdate/vmax", () => VMAX_SOURCE);
-        gpu.dispatch("adamUpdate", vmax, [x, g, v, bufOf(inputs[4]), outs[3].buffer], params, grid);
+        gpu.dispatch(
+          "adamUpdate",
+          vmax,
+          [x, g, v, gpuBuffer(inputs[4]), outs[3].buffer],
+          params,
+          grid,
+        );
       }
       const pipe = gpu.pipeline(`adamUpdate/${a.amsgrad}`, () => adamSource(a.amsgrad));
       const bufs = [x, g, m, v];
@@ -134,10 +142,10 @@ function adamKernel(gpu: Gpu): KernelEntry<AdamUpdateAttrs> {
       gpu.dispatch("adamUpdate", pipe, bufs, params, grid);
       return outs;
     },
-  };
+  });
 }
 
 /** Fused optimizer-update kernels of the webgpu backend (float32). */
-export function optimKernels(gpu: Gpu): Record<string, KernelEntry> {
-  return { sgdUpdate: sgdKernel(gpu), adamUpdate: adamKernel(gpu) };
+export function optimKernels(gpu: Gpu): WebGpuKernelTable {
+  return { ...sgdKernels(gpu), ...adamKernels(gpu) };
 }

@@ -8,11 +8,22 @@
  * @module
  */
 
-import type { KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
-import type { AdaptivePoolAttrs, Pool2dAttrs } from "../../layers/mod.ts";
-import { sizeOf } from "../../core/mod.ts";
-import { bufOf, ELEMENT_MAIN, elementGrid, floatStore, prelude, withinLimits } from "./device.ts";
+import type { Tensor } from "../../core/mod.ts";
+import type { Pool2dAttrs } from "../../layers/mod.ts";
+import { kernelFor, sizeOf } from "../../core/mod.ts";
+import {
+  adaptiveAvgPool2dBackwardOp,
+  adaptiveAvgPool2dOp,
+  avgPool2dBackwardOp,
+  avgPool2dOp,
+  gatherPooledOp,
+  maxPool2dBackwardOp,
+  maxPool2dOp,
+} from "../../layers/ops/pool.ts";
+import { ELEMENT_MAIN, elementGrid, floatStore, prelude, withinLimits } from "./device.ts";
 import type { Binding, Gpu, GpuBuffer } from "./device.ts";
+import { gpuBuffer } from "./kit_launch.ts";
+import type { WebGpuKernelTable } from "./kit_launch.ts";
 
 type Float = "f32" | "f16";
 
@@ -200,14 +211,12 @@ function launch(
   gpu.dispatch(
     op,
     pipe,
-    [...inputs.map(bufOf), ...o.map((b) => b.buffer)],
+    [...inputs.map(gpuBuffer), ...o.map((b) => b.buffer)],
     params,
     elementGrid(total),
   );
   return o;
 }
-
-type WithShape<A> = A & { shape: number[] };
 
 const GATHER = (t: Float): string =>
   `${
@@ -223,69 +232,70 @@ ${ELEMENT_MAIN}
 }`;
 
 /** Pooling kernel table of the webgpu backend. */
-export function poolKernels(gpu: Gpu): Record<string, KernelEntry> {
+export function poolKernels(gpu: Gpu): WebGpuKernelTable {
   const supports = (inputs: readonly Tensor[]) => withinLimits(gpu, inputs);
+  const floats = ["float32", "float16"] as const;
   return {
-    maxPool2d: {
-      dtypes: ["float32", "float16"],
+    ...kernelFor(maxPool2dOp, {
+      dtypes: floats,
       supports,
-      run(inputs, a: Pool2dAttrs, out: readonly TensorSpec[]) {
+      run(inputs, a, out) {
         const total = sizeOf(out[0].shape);
         const p = poolParams(total, inputs[0].shape, out[0].shape, a);
         return launch(gpu, "maxPool2d", MAX_FORWARD, inputs, 2, total, p);
       },
-    },
-    maxPool2dBackward: {
+    }),
+    ...kernelFor(maxPool2dBackwardOp, {
       supports,
-      run(inputs, a: WithShape<Pool2dAttrs>) {
+      run(inputs, a) {
         const total = sizeOf(a.shape);
         const p = poolParams(total, a.shape, inputs[0].shape, a);
         return launch(gpu, "maxPool2dBackward", MAX_BACKWARD, inputs, 1, total, p);
       },
-    },
-    maxPool2dGather: {
+    }),
+    ...kernelFor(gatherPooledOp, {
       supports,
       run(inputs) {
         const [g, idx] = inputs;
         const p = [idx.size, g.shape[2] * g.shape[3], idx.shape[2] * idx.shape[3]];
         return launch(gpu, "maxPool2dGather", GATHER, inputs, 1, idx.size, p);
       },
-    },
-    avgPool2d: {
-      dtypes: ["float32", "float16"],
+    }),
+    ...kernelFor(avgPool2dOp, {
+      dtypes: floats,
       supports,
-      run(inputs, a: Pool2dAttrs, out: readonly TensorSpec[]) {
+      run(inputs, a, out) {
         const total = sizeOf(out[0].shape);
         const p = poolParams(total, inputs[0].shape, out[0].shape, a);
         return launch(gpu, "avgPool2d", AVG_FORWARD, inputs, 1, total, p);
       },
-    },
-    avgPool2dBackward: {
+    }),
+    ...kernelFor(avgPool2dBackwardOp, {
       supports,
-      run(inputs, a: WithShape<Pool2dAttrs>) {
+      run(inputs, a) {
         const total = sizeOf(a.shape);
         const p = poolParams(total, a.shape, inputs[0].shape, a);
         return launch(gpu, "avgPool2dBackward", AVG_BACKWARD, inputs, 1, total, p);
       },
-    },
-    adaptiveAvgPool2d: {
-      dtypes: ["float32", "float16"],
+    }),
+    ...kernelFor(adaptiveAvgPool2dOp, {
+      dtypes: floats,
       supports,
-      run(inputs, a: AdaptivePoolAttrs, out: readonly TensorSpec[]) {
+      run(inputs, a, out) {
         const total = sizeOf(out[0].shape);
         const [, , h, w] = inputs[0].shape;
         const p = [total, h, w, a.outputSize[0], a.outputSize[1]];
         return launch(gpu, "adaptiveAvgPool2d", ADAPTIVE_FORWARD, inputs, 1, total, p);
       },
-    },
-    adaptiveAvgPool2dBackward: {
+    }),
+    ...kernelFor(adaptiveAvgPool2dBackwardOp, {
       supports,
-      run(inputs, a: WithShape<AdaptivePoolAttrs>) {
+      run(inputs, a) {
         const total = sizeOf(a.shape);
         const [, , h, w] = a.shape;
         const p = [total, h, w, a.outputSize[0], a.outputSize[1]];
         return launch(gpu, "adaptiveAvgPool2dBackward", ADAPTIVE_BACKWARD, inputs, 1, total, p);
       },
-    },
+    }),
   };
 }

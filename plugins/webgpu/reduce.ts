@@ -7,10 +7,9 @@
  * @module
  */
 
-import type { KernelEntry, Tensor, TensorSpec } from "../../core/mod.ts";
+import type { Tensor, TensorSpec } from "../../core/mod.ts";
 import { sizeOf, stridesOf } from "../../core/mod.ts";
 import {
-  bufOf,
   coalesce,
   ELEMENT_MAIN,
   elementGrid,
@@ -21,6 +20,8 @@ import {
   withinLimits,
 } from "./device.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
+import { gpuBuffer } from "./kit_launch.ts";
+import type { WebGpuKernel, WebGpuKernelTable } from "./kit_launch.ts";
 
 type Mode = "sum" | "max" | "min";
 
@@ -95,7 +96,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (live && li == 0u) { O[i] = ${store("part[0]")}; }
 }`);
     const x0 = Math.min(outSize, 65535);
-    gpu.dispatch(mode, pipe, [bufOf(x), out.buffer], params, [x0, Math.ceil(outSize / x0), 1]);
+    gpu.dispatch(mode, pipe, [gpuBuffer(x), out.buffer], params, [x0, Math.ceil(outSize / x0), 1]);
     return out;
   }
   const pipe = gpu.pipeline(`reduce/${mode}/${t}/${kr}/${rr}`, () =>
@@ -110,7 +111,7 @@ ${ELEMENT_MAIN}
   }
   O[i] = ${store("acc")};
 }`);
-  gpu.dispatch(mode, pipe, [bufOf(x), out.buffer], params, elementGrid(outSize));
+  gpu.dispatch(mode, pipe, [gpuBuffer(x), out.buffer], params, elementGrid(outSize));
   return out;
 }
 
@@ -143,7 +144,7 @@ ${ELEMENT_MAIN}
   gpu.dispatch(
     max ? "argmax" : "argmin",
     pipe,
-    [bufOf(x), out.buffer],
+    [gpuBuffer(x), out.buffer],
     [n, red, inner],
     elementGrid(n),
   );
@@ -178,14 +179,14 @@ ${ELEMENT_MAIN}
       }
 }`,
   );
-  gpu.dispatch(op, pipe, [bufOf(x), out.buffer], [rows, n, inner], elementGrid(rows));
+  gpu.dispatch(op, pipe, [gpuBuffer(x), out.buffer], [rows, n, inner], elementGrid(rows));
   return out;
 }
 
 /** Reduction kernel table of the webgpu backend. */
-export function reduceKernels(gpu: Gpu): Record<string, KernelEntry> {
+export function reduceKernels(gpu: Gpu): WebGpuKernelTable {
   const supports = (inputs: readonly Tensor[]) => withinLimits(gpu, inputs);
-  const red = (mode: Mode): KernelEntry => ({
+  const red = (mode: Mode): WebGpuKernel<{ dims: number[] }> => ({
     supports,
     run: (i, a: { dims: number[] }, out: readonly TensorSpec[]) => [
       reduceKernel(gpu, mode, i[0], a.dims, sizeOf(out[0].shape)),

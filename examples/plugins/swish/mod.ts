@@ -16,7 +16,7 @@
  * @module
  */
 
-import { apply1, definePlugin, DTypeError, Module, ValueError } from "../../../mod.ts";
+import { apply1, definePlugin, DTypeError, kernelFor, Module, ValueError } from "../../../mod.ts";
 import type { OpDef, Plugin, Tensor, TensorSpec } from "../../../mod.ts";
 import { map } from "../../../plugins/cpu/kit.ts";
 import type { CpuKernel } from "../../../plugins/cpu/kit.ts";
@@ -117,9 +117,10 @@ const plugin: Plugin = definePlugin({
   apiVersion: 1,
   description: "Swish activation x·sigmoid(βx) with fused cpu and webgpu kernels",
   ops: [swishOp],
+  // kernelFor keys each kernel by the op's name and checks its attributes type against the op's.
   kernels: {
-    cpu: { "@example/swish": swishCpuKernel },
-    webgpu: { "@example/swish": swishWebgpuKernel },
+    cpu: kernelFor(swishOp, swishCpuKernel),
+    webgpu: kernelFor(swishOp, swishWebgpuKernel),
   },
   exports: { Swish, swish },
 });
