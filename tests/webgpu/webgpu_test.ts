@@ -345,6 +345,33 @@ test("gradients of pooling, conv variants and movement ops", async () => {
   );
 });
 
+test("reluBackward: its kernel runs on webgpu and matches cpu, NaN included", async () => {
+  const nan = Number.NaN;
+  const cases: [Tensor, Tensor][] = [
+    [
+      tensor([-2, -0.5, 0, 0.25, 3, nan, -1, 2, 1e-30, -0]),
+      tensor([1.5, 2, -3, 4, nan, 5, nan, -0.75, 7, 8]),
+    ],
+    [randn([33, 17]), randn([33, 17])],
+  ];
+  const dtypes: DType[] = plugin.gpu!.f16 ? ["float32", "float16"] : ["float32"];
+  for (const dtype of dtypes) {
+    for (const [xs, gs] of cases) {
+      const x = cast(xs, dtype), g = cast(gs, dtype);
+      const run = (device: string) => {
+        const leaf = x.detach().to(device).requiresGrad_();
+        const { trace } = explain(() => leaf.relu().backward(g.to(device)));
+        return { grad: leaf.grad!, ran: trace.filter((t) => t.op === "reluBackward") };
+      };
+      const want = run("cpu"), got = run("webgpu");
+      if (got.ran.length !== 1 || got.ran[0].backend !== "webgpu") {
+        throw new Error(`reluBackward did not run as a webgpu kernel: ${JSON.stringify(got.ran)}`);
+      }
+      await expectClose(`reluBackward ${dtype} [${xs.shape}]`, got.grad, want.grad, 0);
+    }
+  }
+});
+
 test("per-op routing from cpu to webgpu", async () => {
   const a = randn([9, 6]), b = randn([6, 4]);
   const want = a.matmul(b);
