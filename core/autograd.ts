@@ -63,6 +63,7 @@ export function withGradSync<T>(on: boolean, fn: () => T): T {
  *
  * @example
  * ```ts
+ * import "../plugins/cpu/mod.ts";
  * import { noGrad, tensor } from "./mod.ts";
  * const w = tensor([1, 2], { requiresGrad: true });
  * const y = noGrad(() => w.mul(2));

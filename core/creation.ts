@@ -68,6 +68,7 @@ export function scalarLike(v: number | boolean, like: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import "../plugins/cpu/mod.ts";
  * import { tensor } from "./mod.ts";
  * const x = tensor([[1, 2], [3, 4]], { requiresGrad: true });
  * console.log(x.shape); // [2, 2]

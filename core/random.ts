@@ -97,6 +97,7 @@ export const defaultGenerator: Generator = new Generator(0);
  *
  * @example
  * ```ts
+ * import "../plugins/cpu/mod.ts";
  * import { manualSeed, rand } from "./mod.ts";
  * manualSeed(42);
  * const a = rand([2]);

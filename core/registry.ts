@@ -375,6 +375,7 @@ export interface RouteOptions {
  *
  * @example
  * ```ts
+ * import "../plugins/cpu/mod.ts";
  * import { route, tensor } from "./mod.ts";
  * route({ matmul: "cpu" });
  * const y = tensor([[1, 2]]).matmul(tensor([[3], [4]]));
@@ -451,6 +452,7 @@ export interface Explanation<T> {
  *
  * @example
  * ```ts
+ * import "../plugins/cpu/mod.ts";
  * import { explain, tensor } from "./mod.ts";
  * const { trace } = explain(() => tensor([1, 2]).add(tensor([3, 4])));
  * console.log(trace[0].backend); // "cpu"

@@ -930,6 +930,7 @@ export type Keepable = Tensor | readonly Keepable[] | { readonly [k: string]: Ke
  *
  * @example
  * ```ts
+ * import "../plugins/cpu/mod.ts";
  * import { scope, tensor } from "./mod.ts";
  * const y = scope(() => tensor([1, 2]).mul(2).add(1)); // intermediates freed at once
  * ```

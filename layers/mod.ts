@@ -7,6 +7,7 @@
  *
  * @example
  * ```ts
+ * import "../plugins/cpu/mod.ts";
  * import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from "./mod.ts";
  * const net = new Sequential(
  *   new Conv2d(1, 6, 5, { padding: 2 }),

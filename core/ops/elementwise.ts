@@ -349,7 +349,8 @@ const whereOp: OpDef<NoAttrs> = defineOp<NoAttrs>({
  *
  * @example
  * ```ts
- * import { tensor, where } from "./mod.ts";
+ * import "../../plugins/cpu/mod.ts";
+ * import { tensor, where } from "../mod.ts";
  * const x = tensor([-1, 2]);
  * const y = where(x.gt(0), x, 0); // [0, 2]
  * ```
