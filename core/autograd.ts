@@ -16,7 +16,7 @@ import type { Shape } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 import { keep } from "./tensor.ts";
 import { onesLike, zeros } from "./creation.ts";
-import { currentFrame, runInFrame } from "./context.ts";
+import { currentFrame, isPromise, runInFrame } from "./context.ts";
 
 let gradEnabled = true;
 // Set by the synchronous part of noGrad/enableGrad (innermost wins); null outside them, where an
@@ -43,7 +43,23 @@ export function setGradEnabled(on: boolean): boolean {
  * `fn` is async, across its awaits (other code running meanwhile is not affected).
  */
 function withGrad<T>(on: boolean, fn: () => T): T {
-  return runInFrame({ grad: on }, () => withGradSync(on, fn));
+  // The frame that follows awaits costs a few hundred ns, so plain functions (inference steps,
+  // optimizer updates) skip it; a plain function that returns a promise is refused, since its
+  // continuations would run without the setting.
+  if (isAsyncFunction(fn)) return runInFrame({ grad: on }, () => withGradSync(on, fn));
+  const result = withGradSync(on, fn);
+  if (isPromise(result)) {
+    result.then(undefined, () => {});
+    throw new AutogradError(
+      `${on ? "enableGrad" : "noGrad"}: the function returned a promise but is not declared ` +
+        `async; declare it \`async\` so the setting follows it across its awaits`,
+    );
+  }
+  return result;
+}
+
+function isAsyncFunction(fn: unknown): boolean {
+  return (fn as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === "AsyncFunction";
 }
 
 /** Synchronous-only {@linkcode withGrad} for core internals (no frame). */
@@ -58,8 +74,8 @@ export function withGradSync<T>(on: boolean, fn: () => T): T {
 }
 
 /**
- * Runs `fn` without recording gradients (inference, optimizer updates). `fn` may be async: the
- * setting holds across its awaits and only for it.
+ * Runs `fn` without recording gradients (inference, optimizer updates). `fn` may be an `async`
+ * function: the setting then holds across its awaits and only for it.
  *
  * @example
  * ```ts
@@ -299,9 +315,9 @@ export function runBackward(
     leafGrads.set(leaf, sum ? sum.add(g) : g);
   };
 
-  // The rules run with recording on only for createGraph (noGrad/enableGrad, not the global
+  // The rules run with recording on only for createGraph (a synchronous override, not the global
   // setting, so an enclosing noGrad or enableGrad cannot override the choice).
-  return (create ? enableGrad : noGrad)(() => {
+  return withGradSync(create, () => {
     const buffers = new Map<Node, (Tensor | null)[]>();
     const starts: Node[] = [];
     for (let i = 0; i < roots.length; i++) {

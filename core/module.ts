@@ -6,7 +6,7 @@
  * @module
  */
 
-import { noGrad } from "./autograd.ts";
+import { withGradSync } from "./autograd.ts";
 import { isFloating } from "./dtype.ts";
 import type { DType } from "./dtype.ts";
 import { ShapeError, ValueError } from "./errors.ts";
@@ -228,7 +228,7 @@ export abstract class Module {
         `loadStateDict: ${this.constructor.name}: size mismatch: ${problems.join("; ")}`,
       );
     }
-    noGrad(() => {
+    withGradSync(false, () => {
       for (const [k, t] of Object.entries(own)) if (sd[k]) t.copy_(sd[k]);
     });
     return { missingKeys, unexpectedKeys };
@@ -256,7 +256,7 @@ export abstract class Module {
    * ```
    */
   to(device: string): this {
-    noGrad(() => {
+    withGradSync(false, () => {
       for (const t of this.#tensors()) {
         if (t.device !== device) moveInPlace(t, t.to(device));
         const g = t.grad;
@@ -303,7 +303,7 @@ export abstract class Module {
   }
 
   #convertFloats(dtype: DType): this {
-    noGrad(() => {
+    withGradSync(false, () => {
       const seen = new Set<Tensor>();
       for (const m of this.modules()) {
         for (const [, t] of [...m.#ownParameters(), ...m.#ownBuffers(false)]) {

@@ -9,7 +9,7 @@ import type { DType, TypedArray } from "./dtype.ts";
 import { isFloating } from "./dtype.ts";
 import { currentFrame, isPromise, runInFrame } from "./context.ts";
 import { AutogradError, DeviceError, DisposedError, DTypeError, ShapeError } from "./errors.ts";
-import { backward, isGradEnabled, Node, noGrad } from "./autograd.ts";
+import { backward, isGradEnabled, Node, withGradSync } from "./autograd.ts";
 import type { BackwardOptions } from "./autograd.ts";
 import type { Backend, OpDef } from "./registry.ts";
 import { getBackend, moveStorage } from "./registry.ts";
@@ -245,7 +245,7 @@ export class Tensor {
 
   // A tensor over the same values whose storage holds exactly its elements, for readback.
   #dense(): Tensor {
-    return this.isDense ? this : noGrad(() => denseOf(this));
+    return this.isDense ? this : withGradSync(false, () => denseOf(this));
   }
 
   /** Whether this tensor's storage was released. */
@@ -842,7 +842,7 @@ function writeInto(target: Tensor, src: Tensor): Storage {
     rs.release();
     return ts;
   }
-  noGrad(() => M.copyInto(target, src));
+  withGradSync(false, () => M.copyInto(target, src));
   ts.version++;
   return ts;
 }
@@ -874,7 +874,7 @@ export function assignStorage(target: Tensor, result: Tensor): void {
     result.dtype !== target.dtype || result.device !== target.device ||
     !sameShape(result.shape, target.shape)
   ) {
-    noGrad(() => target.copy_(result));
+    withGradSync(false, () => target.copy_(result));
     return;
   }
   writeInto(target, result);

@@ -57,6 +57,17 @@ Deno.test("ownership: noGrad with an async function holds across awaits, only fo
   assert.equal(w.mul(2).requiresGrad, true);
 });
 
+Deno.test("ownership: noGrad refuses a plain function that returns a promise", async () => {
+  const w = tensor([1, 2], { requiresGrad: true });
+  const inner = async () => {
+    await tick();
+    return w.mul(2);
+  };
+  assert.throws(() => noGrad(() => inner()), /not declared async/);
+  await tick();
+  assert.equal(noGrad(() => w.mul(2)).requiresGrad, false);
+});
+
 Deno.test("ownership: route and explain with async functions", async () => {
   const x = tensor([1, 2]);
   const { trace, result } = await explain(async () => {
