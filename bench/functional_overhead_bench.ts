@@ -11,23 +11,9 @@
  */
 
 import { z } from "zod";
-import { apply, F, getOp, nn, randn } from "../mod.ts";
-import type { Conv2dAttrs, Pool2dAttrs } from "../layers/mod.ts";
+import { apply, F, nn } from "../mod.ts";
+import { conv, convAttrs, pool, poolAttrs, w, x } from "./_tiny.ts";
 
-const x = randn([1, 1, 4, 4]);
-const w = randn([1, 1, 3, 3]);
-const conv = getOp("conv2d")!;
-const pool = getOp("maxPool2d")!;
-const convAttrs: Conv2dAttrs = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
-const poolAttrs: Pool2dAttrs = {
-  kernelSize: [2, 2],
-  stride: [2, 2],
-  padding: [0, 0],
-  dilation: [1, 1],
-  ceilMode: false,
-  countIncludePad: true,
-  divisorOverride: null,
-};
 const convLayer = new nn.Conv2d(1, 1, 3, { padding: 1, bias: false });
 const poolLayer = new nn.MaxPool2d(2);
 

@@ -10,8 +10,8 @@
  * @module
  */
 
-import { apply, F, getOp, randn, tensor } from "../mod.ts";
-import type { Conv2dAttrs, Pool2dAttrs } from "../layers/mod.ts";
+import { apply, F, tensor } from "../mod.ts";
+import { conv, convAttrs, pool, poolAttrs, w as k, x } from "./_tiny.ts";
 
 const ROUNDS = 15;
 
@@ -41,21 +41,6 @@ function timeIt(fn: () => void, iters: number): Stat {
 const a = tensor([1, 2, 3, 4]);
 const b = tensor([5, 6, 7, 8]);
 const w = tensor([1, 2, 3, 4], { requiresGrad: true });
-const x = randn([1, 1, 4, 4]);
-const k = randn([1, 1, 3, 3]);
-const conv = getOp("conv2d")!;
-const pool = getOp("maxPool2d")!;
-const convAttrs: Conv2dAttrs = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
-const poolAttrs: Pool2dAttrs = {
-  kernelSize: [2, 2],
-  stride: [2, 2],
-  padding: [0, 0],
-  dilation: [1, 1],
-  ceilMode: false,
-  countIncludePad: true,
-  divisorOverride: null,
-};
-
 const denn: Record<string, Stat> = {
   add: timeIt(() => a.add(b), 20_000),
   backward: timeIt(() => {

@@ -20,6 +20,16 @@ import { apply, definePlugin, noGrad, Optimizer, use, ValueError, zerosLike } fr
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
 import { assignStorage, rmspropUpdateOp } from "./ops.ts";
 import type { RmspropUpdateAttrs } from "./ops.ts";
+import { withDefaults } from "./_defaults.ts";
+
+const RMSPROP_DEFAULTS = {
+  alpha: 0.99,
+  eps: 1e-8,
+  weightDecay: 0,
+  momentum: 0,
+  centered: false,
+  maximize: false,
+};
 
 /**
  * One RMSprop update: returns `[p', squareAvg', momentumBuffer'?, gradAvg'?]`, the buffer with
@@ -33,15 +43,7 @@ export function rmspropUpdate(
   gradAvg: Tensor | null,
   attrs: Partial<RmspropUpdateAttrs> & { lr: number },
 ): Tensor[] {
-  const a: RmspropUpdateAttrs = {
-    lr: attrs.lr,
-    alpha: attrs.alpha ?? 0.99,
-    eps: attrs.eps ?? 1e-8,
-    weightDecay: attrs.weightDecay ?? 0,
-    momentum: attrs.momentum ?? 0,
-    centered: attrs.centered ?? false,
-    maximize: attrs.maximize ?? false,
-  };
+  const a: RmspropUpdateAttrs = { ...withDefaults(RMSPROP_DEFAULTS, attrs), lr: attrs.lr };
   const inputs = [p, grad, squareAvg];
   if (a.momentum > 0) {
     if (!momentumBuffer) throw new ValueError("rmspropUpdate: momentum needs the buffer tensor");
@@ -76,15 +78,7 @@ export interface RMSpropOptions {
 export class RMSprop extends Optimizer<Required<RMSpropOptions>> {
   /** Creates the optimizer over parameters or parameter groups. */
   constructor(params: ParamsInput<Required<RMSpropOptions>>, options: RMSpropOptions = {}) {
-    const d: Required<RMSpropOptions> = {
-      lr: options.lr ?? 1e-2,
-      alpha: options.alpha ?? 0.99,
-      eps: options.eps ?? 1e-8,
-      weightDecay: options.weightDecay ?? 0,
-      momentum: options.momentum ?? 0,
-      centered: options.centered ?? false,
-      maximize: options.maximize ?? false,
-    };
+    const d: Required<RMSpropOptions> = withDefaults({ lr: 1e-2, ...RMSPROP_DEFAULTS }, options);
     for (const k of ["lr", "alpha", "eps", "weightDecay", "momentum"] as const) {
       if (!(d[k] >= 0)) throw new ValueError(`RMSprop: invalid ${k} ${d[k]} (must be >= 0)`);
     }

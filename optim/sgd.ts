@@ -20,6 +20,15 @@ import { apply, definePlugin, noGrad, Optimizer, use, ValueError } from "../core
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
 import { assignStorage, sgdUpdateOp } from "./ops.ts";
 import type { SgdUpdateAttrs } from "./ops.ts";
+import { withDefaults } from "./_defaults.ts";
+
+const SGD_DEFAULTS = {
+  momentum: 0,
+  dampening: 0,
+  weightDecay: 0,
+  nesterov: false,
+  maximize: false,
+};
 
 /** Options of {@linkcode SGD}. */
 export interface SGDOptions {
@@ -49,12 +58,8 @@ export function sgdUpdate(
   attrs: Partial<SgdUpdateAttrs> & { lr: number },
 ): Tensor[] {
   const a: SgdUpdateAttrs = {
+    ...withDefaults(SGD_DEFAULTS, attrs),
     lr: attrs.lr,
-    momentum: attrs.momentum ?? 0,
-    dampening: attrs.dampening ?? 0,
-    weightDecay: attrs.weightDecay ?? 0,
-    nesterov: attrs.nesterov ?? false,
-    maximize: attrs.maximize ?? false,
     first: attrs.first ?? buf === null,
   };
   return apply(sgdUpdateOp, buf && a.momentum !== 0 && !a.first ? [p, grad, buf] : [p, grad], a);
@@ -64,14 +69,7 @@ export function sgdUpdate(
 export class SGD extends Optimizer<Required<SGDOptions>> {
   /** Creates the optimizer over parameters or parameter groups. */
   constructor(params: ParamsInput<Required<SGDOptions>>, options: SGDOptions) {
-    const d: Required<SGDOptions> = {
-      lr: options.lr,
-      momentum: options.momentum ?? 0,
-      dampening: options.dampening ?? 0,
-      weightDecay: options.weightDecay ?? 0,
-      nesterov: options.nesterov ?? false,
-      maximize: options.maximize ?? false,
-    };
+    const d: Required<SGDOptions> = { ...withDefaults(SGD_DEFAULTS, options), lr: options.lr };
     if (!(d.lr >= 0)) throw new ValueError(`SGD: invalid learning rate ${d.lr} (must be >= 0)`);
     if (!(d.momentum >= 0)) {
       throw new ValueError(`SGD: invalid momentum ${d.momentum} (must be >= 0)`);

@@ -35,6 +35,8 @@ import {
 } from "../../mod.ts";
 import type { OpDef } from "../../mod.ts";
 import { assertClose, gradcheck } from "../../testing/mod.ts";
+import { distinctTensor, randTensor } from "./_random.ts";
+import type { RandOpts } from "./_random.ts";
 
 interface Rec {
   shape: number[];
@@ -388,27 +390,8 @@ Deno.test("autograd: createGraph through a rule that uses an op without a gradie
 
 const gen = new Generator(11);
 
-function rand(shape: number[], o: { lo?: number; hi?: number; away?: number } = {}): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let v = o.lo !== undefined ? o.lo + (o.hi! - o.lo) * gen.uniform() : gen.normal();
-    if (o.away && Math.abs(v) < o.away) v = v < 0 ? v - o.away : v + o.away;
-    a[i] = v;
-  }
-  return fromData(a, shape);
-}
-
-// Distinct values 0.1 apart in random order: no ties within a finite-difference step.
-function distinct(shape: number[]): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.1);
-  for (let i = n - 1; i > 0; i--) {
-    const j = gen.randint(0, i + 1);
-    [v[i], v[j]] = [v[j], v[i]];
-  }
-  return fromData(Float32Array.from(v), shape);
-}
+const rand = (shape: number[], o: RandOpts = {}): Tensor => randTensor(gen, shape, o);
+const distinct = (shape: number[]): Tensor => distinctTensor(gen, shape);
 
 // x ↦ ∂(Σ f(x)·w)/∂x for a fixed w, recorded with createGraph: gradcheck then compares its
 // gradient (second derivatives of f's rules) with finite differences of the first derivative.

@@ -25,36 +25,13 @@ import {
 } from "../../mod.ts";
 import type { OpDef } from "../../mod.ts";
 import { AssertionError, gradcheck } from "../../testing/mod.ts";
+import { distinctTensor, randTensor } from "./_random.ts";
+import type { RandOpts } from "./_random.ts";
 
 const gen = new Generator(7);
 
-interface RandOpts {
-  lo?: number;
-  hi?: number;
-  away?: number;
-}
-
-function rand(shape: number[], o: RandOpts = {}): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let v = o.lo !== undefined ? o.lo + (o.hi! - o.lo) * gen.uniform() : gen.normal();
-    if (o.away && Math.abs(v) < o.away) v = v < 0 ? v - o.away : v + o.away;
-    a[i] = v;
-  }
-  return fromData(a, shape);
-}
-
-// Distinct values at least 0.1 apart in random order: no ties within a finite-difference step.
-function distinct(shape: number[]): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.1);
-  for (let i = n - 1; i > 0; i--) {
-    const j = gen.randint(0, i + 1);
-    [v[i], v[j]] = [v[j], v[i]];
-  }
-  return fromData(Float32Array.from(v), shape);
-}
+const rand = (shape: number[], o: RandOpts = {}): Tensor => randTensor(gen, shape, o);
+const distinct = (shape: number[]): Tensor => distinctTensor(gen, shape);
 
 function op(name: string): OpDef<unknown> {
   const o = getOp(name);

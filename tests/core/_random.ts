@@ -1,0 +1,33 @@
+// Test inputs for finite-difference checks, shared by the gradient test files.
+import { fromData } from "../../mod.ts";
+import type { Generator, Tensor } from "../../mod.ts";
+
+/** Range and a keep-away band around 0 (where kinks like relu's would spoil a difference). */
+export interface RandOpts {
+  lo?: number;
+  hi?: number;
+  away?: number;
+}
+
+/** Normal samples (or uniform in [lo, hi)), moved at least `away` from 0. */
+export function randTensor(gen: Generator, shape: number[], o: RandOpts = {}): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = o.lo !== undefined ? o.lo + (o.hi! - o.lo) * gen.uniform() : gen.normal();
+    if (o.away && Math.abs(v) < o.away) v = v < 0 ? v - o.away : v + o.away;
+    a[i] = v;
+  }
+  return fromData(a, shape);
+}
+
+/** Distinct values 0.1 apart in random order: no ties within a finite-difference step. */
+export function distinctTensor(gen: Generator, shape: number[]): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.1);
+  for (let i = n - 1; i > 0; i--) {
+    const j = gen.randint(0, i + 1);
+    [v[i], v[j]] = [v[j], v[i]];
+  }
+  return fromData(Float32Array.from(v), shape);
+}
