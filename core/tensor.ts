@@ -807,6 +807,7 @@ function rebind(t: Tensor, src: Tensor): void {
   w.dtype = src.dtype;
   w.device = src.device;
   t.offset = src.offset;
+  t.base = src.base;
   setStrides(t, src.isContiguous() ? null : src.strides);
   old.release();
 }
