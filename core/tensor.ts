@@ -617,9 +617,9 @@ export class Tensor {
   reshape(...shape: number[] | [readonly number[]]): Tensor {
     return M.reshape(this, flatArgs(shape));
   }
-  /** Alias of reshape. */
+  /** A view with another shape; a ShapeError where the strides cannot express it (see reshape). */
   view(...shape: number[] | [readonly number[]]): Tensor {
-    return M.reshape(this, flatArgs(shape));
+    return M.view(this, flatArgs(shape));
   }
   /** Flattens dims startDim..endDim. */
   flatten(startDim = 0, endDim = -1): Tensor {

@@ -31,35 +31,59 @@ const reshapeOp: OpDef<ReshapeAttrs> = defineOp<ReshapeAttrs>({
   grad: (ctx, g) => [g.reshape(ctx.inputShapes[0] as number[])],
 });
 
-/** Reshapes (one size may be -1); shares storage with `x`. */
+/**
+ * Reshapes (one size may be -1): a view sharing `x`'s storage where its strides allow, else a copy
+ * (PyTorch's `reshape`).
+ */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  return reshapeAs("reshape", x, shape);
+}
+
+/**
+ * A view of `x` with another shape (one size may be -1), as PyTorch's `view`: a ShapeError where
+ * `x`'s strides cannot express it (e.g. flattening a transposed matrix); use {@linkcode reshape},
+ * or `contiguous()` first, to copy.
+ */
+export function view(x: Tensor, shape: readonly number[]): Tensor {
+  return reshapeAs("view", x, shape);
+}
+
+function reshapeAs(op: "reshape" | "view", x: Tensor, shape: readonly number[]): Tensor {
   const s = [...shape];
   const neg = s.indexOf(-1);
   if (neg >= 0) {
     if (s.indexOf(-1, neg + 1) >= 0) {
-      throw new ShapeError(`reshape: only one dimension can be -1, got ${shapeStr(shape)}`);
+      throw new ShapeError(`${op}: only one dimension can be -1, got ${shapeStr(shape)}`);
     }
     const rest = sizeOf(s.filter((_, i) => i !== neg));
     if (rest === 0 || x.size % rest !== 0) {
       throw new ShapeError(
-        `reshape: shape ${shapeStr(shape)} is invalid for input of size ${x.size} ${
+        `${op}: shape ${shapeStr(shape)} is invalid for input of size ${x.size} ${
           shapeStr(x.shape)
         }`,
       );
     }
     s[neg] = x.size / rest;
   }
-  checkShape("reshape", s);
+  checkShape(op, s);
   if (sizeOf(s) !== x.size) {
     throw new ShapeError(
-      `reshape: shape ${shapeStr(shape)} is invalid for input of size ${x.size} ${
-        shapeStr(x.shape)
-      }`,
+      `${op}: shape ${shapeStr(shape)} is invalid for input of size ${x.size} ${shapeStr(x.shape)}`,
     );
   }
   if (sameShape(s, x.shape)) return x;
+  const viewable = viewStrides(x, s) !== null;
+  if (!viewable && op === "view") {
+    throw new ShapeError(
+      `view: shape ${shapeStr(s)} is not compatible with the ${
+        shapeStr(x.shape)
+      } tensor's strides ` +
+        `[${x.strides.join(", ")}] (it spans non-contiguous dims); use reshape(), which copies, ` +
+        `or contiguous() first`,
+    );
+  }
   // Where the strides cannot express the new shape (some transposed views), copy first.
-  return apply1(reshapeOp, [viewStrides(x, s) ? x : contiguous(x)], { shape: s });
+  return apply1(reshapeOp, [viewable ? x : contiguous(x)], { shape: s });
 }
 
 /**

@@ -67,6 +67,8 @@ Deno.test("views: contiguous() copies; reshape is a view where strides allow, el
   assert.equal(x.contiguous(), x);
   const r = x.reshape([3, 2]);
   assert.equal(r.storage, x.storage);
+  assert.throws(() => t.view(6), /view: shape \[6\] is not compatible/);
+  assert.equal(x.view(3, 2).storage, x.storage);
   const rt = t.reshape([6]);
   assert.notEqual(rt.storage, x.storage);
   assert.deepStrictEqual(arr(rt), [0, 3, 1, 4, 2, 5]);
