@@ -8,7 +8,8 @@
 
 import type { Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
 import { allocHost, broadcastStrides, sameShape, sizeOf } from "../../core/mod.ts";
-import { hostArray } from "./kit.ts";
+import { hostArray, hostStorage } from "./kit.ts";
+import { denseCopy } from "./movement.ts";
 import type { CpuKernel, CpuKernelTable } from "./kit.ts";
 
 // Abramowitz–Stegun 7.1.26 is too coarse for float32 tests; this is a rational approximation
@@ -211,22 +212,42 @@ function unaryKernel(op: string): CpuKernel<unknown> {
   };
 }
 
+// The array and per-dim strides (over the output shape) a binary loop reads for one operand. The
+// loop takes an array whose length is the output's size as dense and one of length 1 as a scalar;
+// a view (an expanded gradient, a transposed weight) is walked through its own strides in its
+// storage, unless the rest of its storage happens to have the output's size: then it is copied.
+function operand(
+  t: Tensor,
+  shape: readonly number[],
+  n: number,
+): [TypedArray, readonly number[]] {
+  if (t.isDense) return [hostArray(t), broadcastStrides(t.shape, shape)];
+  const a = hostStorage(t).subarray(t.offset);
+  // One element left in the storage: every element of the view is that one (a broadcast scalar).
+  if (a.length === 1) return [a, shape.map(() => 0)];
+  if (a.length === n) return [denseCopy(t), broadcastStrides(t.shape, shape)];
+  const st = t.strides, lead = shape.length - t.ndim;
+  return [
+    a,
+    shape.map((d, i) => {
+      const k = i - lead;
+      return k < 0 || (t.shape[k] === 1 && d !== 1) ? 0 : st[k];
+    }),
+  ];
+}
+
 function binaryKernel(op: string): CpuKernel<unknown> {
   const loopFor = perDType(() => compileBinary(BINARY[op]));
   return {
+    strided: true,
     run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): TypedArray[] {
       const [x, y] = inputs;
       const shape = out[0].shape;
-      const o = allocHost(out[0].dtype, sizeOf(shape));
-      const same = sameShape(x.shape, shape) && sameShape(y.shape, shape);
-      loopFor(x.dtype)(
-        hostArray(x),
-        hostArray(y),
-        o,
-        shape,
-        same || x.size === 1 ? shape : broadcastStrides(x.shape, shape),
-        same || y.size === 1 ? shape : broadcastStrides(y.shape, shape),
-      );
+      const n = sizeOf(shape);
+      const o = allocHost(out[0].dtype, n);
+      const [a, sa] = operand(x, shape, n);
+      const [b, sb] = operand(y, shape, n);
+      loopFor(x.dtype)(a, b, o, shape, sa, sb);
       return [o];
     },
   };

@@ -49,10 +49,14 @@ function strided(
 
 // Reads a view (offset, strides) into a fresh dense array.
 function contiguousKernel(inputs: readonly Tensor[]): TypedArray[] {
-  const x = inputs[0];
+  return [denseCopy(inputs[0])];
+}
+
+/** A view's elements (offset and strides into its host storage) as a fresh dense array. */
+export function denseCopy(x: Tensor): TypedArray {
   const o = allocHost(x.dtype, x.size);
   strided(hostStorage(x), o, x.shape, x.offset, x.strides, false);
-  return [o];
+  return o;
 }
 
 // Writes src (any layout) through dst's offset and strides into dst's own array.

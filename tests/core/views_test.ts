@@ -120,3 +120,23 @@ Deno.test("views: in-place ops on a whole tensor keep autograd working", () => {
   y.sum().backward();
   assert.deepStrictEqual(arr(x.grad!), [0, 2, 0, 2]);
 });
+
+Deno.test("views: binary kernels read views through their strides, as on dense copies", () => {
+  const m = arange(0, 12).reshape([3, 4]);
+  const cases: [string, Tensor, Tensor][] = [
+    ["transposed (storage the output's size)", m.t(), tensor([[1], [2], [3], [4]])],
+    ["narrowed with an offset", m.narrow(1, 1, 2), m.narrow(1, 2, 2)],
+    ["expanded scalar", tensor(3).expand([3, 4]), m],
+    ["expanded row", tensor([1, 2, 3, 4]).expand([3, 4]), m.t().t()],
+    ["expanded column", tensor([[1], [2], [3]]).expand([3, 4]), m.narrow(0, 0, 3)],
+    ["strided slice", m.slice(null, { start: 0, step: 2 }), m.slice(null, { start: 1, step: 2 })],
+  ];
+  for (const [name, a, b] of cases) {
+    for (const op of ["add", "mul", "sub", "maximum"] as const) {
+      const got = a[op](b);
+      const want = a.contiguous()[op](b.contiguous());
+      assert.deepStrictEqual(arr(got), arr(want), `${name}: ${op}`);
+      assert.deepStrictEqual(arr(b[op](a)), arr(b.contiguous()[op](a.contiguous())), name);
+    }
+  }
+});
