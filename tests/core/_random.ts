@@ -31,3 +31,24 @@ export function distinctTensor(gen: Generator, shape: number[]): Tensor {
   }
   return fromData(Float32Array.from(v), shape);
 }
+
+/**
+ * The differentiable unary ops with input ranges where they and their first two derivatives are
+ * smooth, shared by the first- and second-order gradient checks.
+ */
+export const UNARY_CASES: [string, (x: Tensor) => Tensor, RandOpts][] = [
+  ["neg", (x) => x.neg(), {}],
+  ["exp", (x) => x.exp(), { lo: -1, hi: 1 }],
+  ["log", (x) => x.log(), { lo: 0.5, hi: 2 }],
+  ["log1p", (x) => x.log1p(), { lo: -0.5, hi: 2 }],
+  ["sqrt", (x) => x.sqrt(), { lo: 0.5, hi: 2 }],
+  ["rsqrt", (x) => x.rsqrt(), { lo: 0.5, hi: 2 }],
+  ["abs", (x) => x.abs(), { away: 0.1 }],
+  ["relu", (x) => x.relu(), { away: 0.1 }],
+  ["sigmoid", (x) => x.sigmoid(), {}],
+  ["tanh", (x) => x.tanh(), {}],
+  ["erf", (x) => x.erf(), {}],
+  ["sin", (x) => x.sin(), {}],
+  ["cos", (x) => x.cos(), {}],
+  ["reciprocal", (x) => x.reciprocal(), { lo: 0.5, hi: 2 }],
+];

@@ -35,7 +35,7 @@ import {
 } from "../../mod.ts";
 import type { OpDef } from "../../mod.ts";
 import { assertClose, gradcheck } from "../../testing/mod.ts";
-import { distinctTensor, randTensor } from "./_random.ts";
+import { distinctTensor, randTensor, UNARY_CASES } from "./_random.ts";
 import type { RandOpts } from "./_random.ts";
 
 interface Rec {
@@ -417,21 +417,8 @@ function check2(
   Deno.test(`double backward: ${name}`, () => gradcheck(firstDerivative(f), inputs, opts));
 }
 
-const U: [string, (x: Tensor) => Tensor, { lo?: number; hi?: number; away?: number }][] = [
-  ["neg", (x) => x.neg(), {}],
-  ["exp", (x) => x.exp(), { lo: -1, hi: 1 }],
-  ["log", (x) => x.log(), { lo: 0.5, hi: 2 }],
-  ["log1p", (x) => x.log1p(), { lo: -0.5, hi: 2 }],
-  ["sqrt", (x) => x.sqrt(), { lo: 0.5, hi: 2 }],
-  ["rsqrt", (x) => x.rsqrt(), { lo: 0.5, hi: 2 }],
-  ["abs", (x) => x.abs(), { away: 0.1 }],
-  ["relu", (x) => x.relu(), { away: 0.1 }],
-  ["sigmoid", (x) => x.sigmoid(), {}],
-  ["tanh", (x) => x.tanh(), {}],
-  ["erf", (x) => x.erf(), {}],
-  ["sin", (x) => x.sin(), {}],
-  ["cos", (x) => x.cos(), {}],
-  ["reciprocal", (x) => x.reciprocal(), { lo: 0.5, hi: 2 }],
+const U: [string, (x: Tensor) => Tensor, RandOpts][] = [
+  ...UNARY_CASES,
   ["pow scalar", (x) => x.pow(3), {}],
 ];
 for (const [name, f, o] of U) check2(name, f, [rand([2, 3], o)]);

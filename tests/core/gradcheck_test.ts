@@ -25,7 +25,7 @@ import {
 } from "../../mod.ts";
 import type { OpDef } from "../../mod.ts";
 import { AssertionError, gradcheck } from "../../testing/mod.ts";
-import { distinctTensor, randTensor } from "./_random.ts";
+import { distinctTensor, randTensor, UNARY_CASES } from "./_random.ts";
 import type { RandOpts } from "./_random.ts";
 
 const gen = new Generator(7);
@@ -50,23 +50,7 @@ function check(
 
 // ------------------------------------------------------------------ elementwise
 
-const UNARY: [string, (x: Tensor) => Tensor, RandOpts][] = [
-  ["neg", (x) => x.neg(), {}],
-  ["exp", (x) => x.exp(), {}],
-  ["log", (x) => x.log(), { lo: 0.3, hi: 3 }],
-  ["log1p", (x) => x.log1p(), { lo: -0.5, hi: 3 }],
-  ["sqrt", (x) => x.sqrt(), { lo: 0.3, hi: 3 }],
-  ["rsqrt", (x) => x.rsqrt(), { lo: 0.3, hi: 3 }],
-  ["abs", (x) => x.abs(), { away: 0.1 }],
-  ["relu", (x) => x.relu(), { away: 0.1 }],
-  ["sigmoid", (x) => x.sigmoid(), {}],
-  ["tanh", (x) => x.tanh(), {}],
-  ["erf", (x) => x.erf(), {}],
-  ["sin", (x) => x.sin(), {}],
-  ["cos", (x) => x.cos(), {}],
-  ["reciprocal", (x) => x.reciprocal(), { away: 0.5 }],
-];
-for (const [name, fn, o] of UNARY) check(name, fn, [rand([2, 3], o)]);
+for (const [name, fn, o] of UNARY_CASES) check(name, fn, [rand([2, 3], o)]);
 for (const name of ["sign", "floor", "ceil", "round"] as const) {
   check(`${name} (zero gradient)`, (x) => x[name](), [tensor([0.3, 1.4, -2.7, -0.2])]);
 }
