@@ -21,6 +21,11 @@ import * as M from "./ops/movement.ts";
 import * as L from "./ops/linalg.ts";
 import * as N from "./ops/softmax.ts";
 
+// Reference counting of storages, kept out of the public surface (set by Storage's static block).
+let retain: (s: Storage) => void;
+let release: (s: Storage) => void;
+let refsOf: (s: Storage) => number;
+
 /** Device memory behind one or more tensors (views share it). */
 export class Storage {
   /** Backend-specific handle (a typed array on host backends). */
@@ -31,8 +36,8 @@ export class Storage {
   readonly size: number;
   /** Bumped by every in-place write, so autograd can detect overwritten saved tensors. */
   version = 0;
-  /** Tensors referencing this storage that are not yet disposed. */
-  refs = 0;
+  // Tensors referencing this storage that are not yet disposed; the memory is freed at zero.
+  #refs = 0;
 
   /** Wraps a backend handle holding `size` elements. */
   constructor(handle: unknown, backend: Backend, size: number) {
@@ -41,17 +46,20 @@ export class Storage {
     this.size = size;
   }
 
-  /** Releases one reference; frees the device memory when none is left. */
-  release(): void {
-    if (--this.refs === 0 && this.handle !== null) {
-      this.backend.free?.(this.handle);
-      this.handle = null;
-    }
+  static {
+    retain = (s) => void s.#refs++;
+    refsOf = (s) => s.#refs;
+    release = (s) => {
+      if (--s.#refs === 0 && s.handle !== null) {
+        s.backend.free?.(s.handle);
+        s.handle = null;
+      }
+    };
   }
 }
 
 // Safety net for device memory: a tensor collected without dispose() releases its reference.
-const finalizer = new FinalizationRegistry<Storage>((s) => s.release());
+const finalizer = new FinalizationRegistry<Storage>((s) => release(s));
 
 // Set by Tensor's static block: lets module functions change a tensor's private strides.
 let setStrides: (t: Tensor, strides: readonly number[] | null) => void;
@@ -135,7 +143,7 @@ export class Tensor {
       this.offset = layout.offset;
       if (!rowMajor(shape, layout.strides)) this.#strides = layout.strides;
     }
-    storage.refs++;
+    retain(storage);
     if (storage.backend.free) {
       finalizer.register(this, storage, this);
       currentFrame()?.scope?.add(this);
@@ -202,7 +210,7 @@ export class Tensor {
     if (this.#disposed) return;
     this.#disposed = true;
     if (this.storage.backend.free) finalizer.unregister(this);
-    this.storage.release();
+    release(this.storage);
   }
 
   /** `using t = ...` support. */
@@ -799,7 +807,7 @@ export function denseOf(t: Tensor): Tensor {
 function rebind(t: Tensor, src: Tensor): void {
   const old = t.storage, next = src.storage;
   if (old === next && t.dtype === src.dtype && t.device === src.device) return;
-  next.refs++;
+  retain(next);
   if (old.backend.free) finalizer.unregister(t);
   t.storage = next;
   if (next.backend.free) finalizer.register(t, next, t);
@@ -809,7 +817,7 @@ function rebind(t: Tensor, src: Tensor): void {
   t.offset = src.offset;
   t.base = src.base;
   setStrides(t, src.isContiguous() ? null : src.strides);
-  old.release();
+  release(old);
 }
 
 /**
@@ -826,21 +834,21 @@ function writeInto(target: Tensor, src: Tensor): Storage {
     ts.version++;
     return ts;
   }
-  if (target.isDense && src.isDense && rs.refs === 1 && rs.backend === ts.backend) {
+  if (target.isDense && src.isDense && refsOf(rs) === 1 && rs.backend === ts.backend) {
     const old = ts.handle;
     ts.handle = rs.handle;
     rs.handle = old;
     ts.version++;
     // src now shares target's storage; the storage left holding target's old data is released.
     src.storage = ts;
-    ts.refs++;
+    retain(ts);
     if (ts.backend.free) {
       finalizer.unregister(src);
       finalizer.register(src, ts, src);
     }
     const recycle = recyclers.get(ts.backend.name);
-    if (recycle && rs.refs === 1 && rs.handle !== null && recycle(rs.handle)) rs.handle = null;
-    rs.release();
+    if (recycle && refsOf(rs) === 1 && rs.handle !== null && recycle(rs.handle)) rs.handle = null;
+    release(rs);
     return ts;
   }
   withGradSync(false, () => M.copyInto(target, src));
