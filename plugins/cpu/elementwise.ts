@@ -7,7 +7,7 @@
  */
 
 import type { Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
-import { allocHost, broadcastStrides, sameShape, sizeOf } from "../../core/mod.ts";
+import { allocHost, broadcastStrides, sizeOf } from "../../core/mod.ts";
 import { hostArray, hostStorage } from "./kit.ts";
 import { denseCopy } from "./movement.ts";
 import type { CpuKernel, CpuKernelTable } from "./kit.ts";
