@@ -66,6 +66,7 @@ export * from "./ops/reduce.ts";
 export * from "./ops/movement.ts";
 export * from "./ops/linalg.ts";
 export * from "./ops/softmax.ts";
-export * from "./module.ts";
+export { Module, Parameter } from "./module.ts";
+export type { LoadStateDictOptions, LoadStateDictResult, StateDict } from "./module.ts";
 export * from "./optimizer.ts";
 export * from "./loss.ts";

@@ -325,8 +325,8 @@ export abstract class Module {
   }
 }
 
-// Points `t` at `moved`'s storage and device, keeping the tensor object; `moved` is released.
-function moveInPlace(t: Tensor, moved: Tensor): void {
+/** Points `t` at `moved`'s storage and device, keeping the tensor object; `moved` is released. */
+export function moveInPlace(t: Tensor, moved: Tensor): void {
   t.setData_(moved);
   moved.dispose();
 }

@@ -7,7 +7,7 @@
 
 import { ValueError } from "./errors.ts";
 import { keep, Tensor } from "./tensor.ts";
-import { releaseGrad } from "./module.ts";
+import { moveInPlace, releaseGrad } from "./module.ts";
 
 /** A group of parameters sharing options. */
 export type ParamGroup<O> = O & {
@@ -89,11 +89,7 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
     let s = this.state.get(p);
     if (!s) this.state.set(p, s = {});
     for (const v of Object.values(s)) {
-      if (v instanceof Tensor && v.device !== p.device) {
-        const moved = v.to(p.device);
-        v.setData_(moved);
-        moved.dispose();
-      }
+      if (v instanceof Tensor && v.device !== p.device) moveInPlace(v, v.to(p.device));
     }
     return s;
   }

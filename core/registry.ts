@@ -214,17 +214,29 @@ type AnyOp = OpDef<any> & { cache?: Map<string, KernelEntry | null> };
 
 const backends = new Map<string, Backend>();
 const unavailable = new Map<string, string>();
-const routes = new Map<string, string>();
+const globalRoutes = new Map<string, string>();
 let strict = false;
 
 // The routes in force: those of the innermost route(table, fn) call, else the global table.
 function activeRoutes(): Map<string, string> {
-  return currentFrame()?.routes ?? routes;
+  return currentFrame()?.routes ?? globalRoutes;
 }
 
 // Where dispatch records what ran: the innermost explain(fn) call's trace, if any.
 function activeTrace(): TraceEntry[] | undefined {
   return currentFrame()?.trace as TraceEntry[] | undefined;
+}
+
+// Appends one dispatched op to an explain() trace.
+function record(
+  trace: TraceEntry[] | undefined,
+  op: string,
+  backend: string,
+  via: TraceEntry["via"],
+  inputs: readonly Tensor[],
+  moved: string[] = [],
+): void {
+  trace?.push({ op, backend, via, shapes: inputs.map((t) => [...t.shape]), moved });
 }
 
 export { defineOp, getOp, listOps } from "./catalogue.ts";
@@ -337,7 +349,7 @@ export function markUnavailable(name: string, reason: string): void {
 /** Removes a backend (tests, or a backend whose device was lost). */
 export function unregisterBackend(name: string): void {
   backends.delete(name);
-  for (const [op, dev] of routes) if (dev === name) routes.delete(op);
+  for (const [op, dev] of globalRoutes) if (dev === name) globalRoutes.delete(op);
   clearKernelCaches();
 }
 
@@ -387,7 +399,7 @@ export function route(table: Record<string, string | null>): void;
 /** Applies routes only while `fn` runs and returns its result. */
 export function route<T>(table: Record<string, string | null>, fn: () => T): T;
 export function route<T>(table: Record<string, string | null>, fn?: () => T): T | void {
-  const target = fn ? new Map(activeRoutes()) : routes;
+  const target = fn ? new Map(activeRoutes()) : globalRoutes;
   for (const [op, dev] of Object.entries(table)) {
     if (dev === null) target.delete(op);
     else target.set(op, dev);
@@ -611,6 +623,7 @@ function runKernel(
   specs: TensorSpec[],
   home: string,
   via: TraceEntry["via"],
+  trace: TraceEntry[] | undefined,
 ): Tensor[] {
   let args = inputs;
   let moved: string[] | null = null;
@@ -649,16 +662,7 @@ function runKernel(
     }
     outs[i] = t;
   }
-  const trace = activeTrace();
-  if (trace) {
-    trace.push({
-      op: op.name,
-      backend,
-      via,
-      shapes: inputs.map((t) => [...t.shape]),
-      moved: moved ?? [],
-    });
-  }
+  record(trace, op.name, backend, via, inputs, moved ?? []);
   return outs;
 }
 
@@ -671,16 +675,15 @@ function dispatchNoGrad(
   const home = inputs.length ? inputs[0].device : "cpu";
   let mixed = false;
   for (let i = 1; i < inputs.length; i++) if (inputs[i].device !== home) mixed = true;
-  const routes = activeRoutes();
-  const trace = activeTrace();
+  const frame = currentFrame();
+  const routes = frame?.routes ?? globalRoutes;
+  const trace = frame?.trace as TraceEntry[] | undefined;
   const routed = routes.size
     ? (routes.get(op.name) ?? (op.family ? routes.get(op.family) : undefined))
     : undefined;
   if (op.view) {
     const x = inputs[0];
-    if (trace) {
-      trace.push({ op: op.name, backend: home, via: "view", shapes: [[...x.shape]], moved: [] });
-    }
+    record(trace, op.name, home, "view", inputs);
     return [viewOf(x, specs[0].shape, op.view(x, attrs))];
   }
   if (mixed && !routed) {
@@ -694,7 +697,7 @@ function dispatchNoGrad(
   if (routed) {
     const why = declineReason(op, routed, inputs, attrs);
     if (why === null) {
-      return runKernel(op, routed, inputs, attrs, specs, mixed ? routed : home, "route");
+      return runKernel(op, routed, inputs, attrs, specs, mixed ? routed : home, "route", trace);
     }
     if (strict) {
       throw new DispatchError(
@@ -705,19 +708,11 @@ function dispatchNoGrad(
   }
   if (!mixed) {
     const why = declineReason(op, home, inputs, attrs);
-    if (why === null) return runKernel(op, home, inputs, attrs, specs, home, "device");
+    if (why === null) return runKernel(op, home, inputs, attrs, specs, home, "device", trace);
     reasons.push(why);
   }
   if (op.decompose) {
-    if (trace) {
-      trace.push({
-        op: op.name,
-        backend: "decomposition",
-        via: "decomposition",
-        shapes: inputs.map((t) => [...t.shape]),
-        moved: [],
-      });
-    }
+    record(trace, op.name, "decomposition", "decomposition", inputs);
     return op.decompose(inputs, attrs);
   }
   const candidates = [...backends.values()]
@@ -730,7 +725,7 @@ function dispatchNoGrad(
         reasons.push(`${b.name}: could run it, but strict mode forbids moving data from ${home}`);
         continue;
       }
-      return runKernel(op, b.name, inputs, attrs, specs, mixed ? b.name : home, "fallback");
+      return runKernel(op, b.name, inputs, attrs, specs, mixed ? b.name : home, "fallback", trace);
     }
     reasons.push(why);
   }
@@ -765,13 +760,7 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
   if (!needsGrad) return dispatchNoGrad(o, inputs, attrs, specs);
   if (!o.grad) {
     if (o.decompose) {
-      activeTrace()?.push({
-        op: o.name,
-        backend: "decomposition",
-        via: "decomposition",
-        shapes: inputs.map((t) => [...t.shape]),
-        moved: [],
-      });
+      record(activeTrace(), o.name, "decomposition", "decomposition", inputs);
       return o.decompose(inputs, attrs);
     }
     throw new DispatchError(`${o.name}: has no gradient rule, but an input requires grad`);

@@ -59,9 +59,16 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   return out;
 }
 
-/** Strides for reading a tensor of `shape` as if broadcast to `outShape` (0 where broadcast). */
-export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
-  const st = stridesOf(shape);
+/**
+ * Strides for reading a tensor of `shape` as if broadcast to `outShape` (0 where broadcast); a view
+ * passes its own `strides` (default: row-major).
+ */
+export function broadcastStrides(
+  shape: Shape,
+  outShape: Shape,
+  strides: Shape = stridesOf(shape),
+): number[] {
+  const st = strides;
   const out = new Array<number>(outShape.length).fill(0);
   const off = outShape.length - shape.length;
   for (let i = 0; i < shape.length; i++) out[i + off] = shape[i] === 1 ? 0 : st[i];

@@ -218,7 +218,7 @@ export class Tensor {
     this.dispose();
   }
 
-  #check(op = "read"): void {
+  #check(op: string): void {
     if (this.#disposed) {
       throw new DisposedError(
         `${op}: the ${shapeStr(this.shape)} ${this.dtype} tensor on ${this.device} was disposed`,
@@ -320,7 +320,7 @@ export class Tensor {
    * share storage afterwards. Not recorded by autograd.
    */
   setData_(src: Tensor): this {
-    this.#check();
+    this.#check("setData_");
     if (!sameShape(src.shape, this.shape)) {
       throw new ShapeError(
         `setData_: source ${shapeStr(src.shape)} must have this tensor's shape ${
@@ -721,10 +721,9 @@ export class Tensor {
     let s = src.device === this.device ? src : src.to(this.device);
     if (s.dtype !== this.dtype) s = s.cast(this.dtype);
     if (!sameShape(s.shape, this.shape)) s = s.expand(this.shape);
-    if (s.storage === this.storage && s.offset === this.offset) {
-      if (sameShape(s.strides, this.strides)) return this;
-    }
-    return inplace(this, s === src || s.storage === this.storage ? M.clone(s) : s);
+    const same = s.storage === this.storage;
+    if (same && s.offset === this.offset && sameShape(s.strides, this.strides)) return this;
+    return inplace(this, s === src || same ? M.clone(s) : s);
   }
   /** Fills with zeros. */
   zero_(): this {
@@ -825,35 +824,28 @@ function rebind(t: Tensor, src: Tensor): void {
  * optimizers' updates all come here. `src` must have target's shape, dtype and device. Where target
  * covers its whole storage and `src` is a temporary nobody else reads, the two storages swap
  * handles (no copy; every view of target sees the new values); otherwise the backend's `copyInto`
- * kernel writes through target's strides. Bumps the version counter autograd checks. Returns the
- * storage that holds src's values afterwards.
+ * kernel writes through target's strides. Bumps the version counter autograd checks.
  */
-function writeInto(target: Tensor, src: Tensor): Storage {
+function writeInto(target: Tensor, src: Tensor): void {
   const ts = target.storage, rs = src.storage;
   if (rs === ts && target.offset === src.offset && sameShape(target.strides, src.strides)) {
     ts.version++;
-    return ts;
+    return;
   }
   if (target.isDense && src.isDense && refsOf(rs) === 1 && rs.backend === ts.backend) {
     const old = ts.handle;
     ts.handle = rs.handle;
     rs.handle = old;
     ts.version++;
-    // src now shares target's storage; the storage left holding target's old data is released.
-    src.storage = ts;
-    retain(ts);
-    if (ts.backend.free) {
-      finalizer.unregister(src);
-      finalizer.register(src, ts, src);
-    }
+    // rs now holds target's old data and only src references it: offer it to the backend's
+    // recycler, then point src at target's storage, which releases rs.
     const recycle = recyclers.get(ts.backend.name);
-    if (recycle && refsOf(rs) === 1 && rs.handle !== null && recycle(rs.handle)) rs.handle = null;
-    release(rs);
-    return ts;
+    if (recycle && old !== null && recycle(old)) rs.handle = null;
+    rebind(src, target);
+    return;
   }
   withGradSync(false, () => M.copyInto(target, src));
   ts.version++;
-  return ts;
 }
 
 const recyclers = new Map<string, (handle: unknown) => boolean>();

@@ -9,7 +9,15 @@ import { DTypeError, ShapeError, ValueError } from "../errors.ts";
 import { apply, apply1 } from "../registry.ts";
 import { defineOp } from "../catalogue.ts";
 import type { OpDef } from "../registry.ts";
-import { checkShape, normalizeAxis, sameShape, shapeStr, sizeOf, stridesOf } from "../shape.ts";
+import {
+  broadcastStrides,
+  checkShape,
+  normalizeAxis,
+  sameShape,
+  shapeStr,
+  sizeOf,
+  stridesOf,
+} from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { sumToShape } from "./reduce.ts";
 
@@ -183,16 +191,7 @@ export interface ExpandAttrs {
 
 const expandOp: OpDef<ExpandAttrs> = defineOp<ExpandAttrs>({
   name: "expand",
-  view: (x, a) => {
-    const st = x.strides, lead = a.shape.length - x.ndim;
-    return {
-      offset: x.offset,
-      strides: a.shape.map((n, i) => {
-        const src = i - lead;
-        return src < 0 || (x.shape[src] === 1 && n !== 1) ? 0 : st[src];
-      }),
-    };
-  },
+  view: (x, a) => ({ offset: x.offset, strides: broadcastStrides(x.shape, a.shape, x.strides) }),
   savesInputs: false,
   infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
   grad: (ctx, g) => [sumToShape(g, ctx.inputShapes[0] as number[])],

@@ -226,14 +226,7 @@ function operand(
   // One element left in the storage: every element of the view is that one (a broadcast scalar).
   if (a.length === 1) return [a, shape.map(() => 0)];
   if (a.length === n) return [denseCopy(t), broadcastStrides(t.shape, shape)];
-  const st = t.strides, lead = shape.length - t.ndim;
-  return [
-    a,
-    shape.map((d, i) => {
-      const k = i - lead;
-      return k < 0 || (t.shape[k] === 1 && d !== 1) ? 0 : st[k];
-    }),
-  ];
+  return [a, broadcastStrides(t.shape, shape, t.strides)];
 }
 
 function binaryKernel(op: string): CpuKernel<unknown> {

@@ -62,12 +62,7 @@ export function denseCopy(x: Tensor): TypedArray {
 // Writes src (any layout) through dst's offset and strides into dst's own array.
 function copyIntoKernel(inputs: readonly Tensor[]): TypedArray[] {
   const [dst, src] = inputs;
-  let s = hostStorage(src);
-  if (!src.isDense) {
-    const o = allocHost(src.dtype, src.size);
-    strided(s, o, src.shape, src.offset, src.strides, false);
-    s = o;
-  }
+  const s = src.isDense ? hostArray(src) : denseCopy(src);
   strided(s, hostStorage(dst), dst.shape, dst.offset, dst.strides, true);
   return [];
 }

@@ -52,3 +52,14 @@ export const UNARY_CASES: [string, (x: Tensor) => Tensor, RandOpts][] = [
   ["cos", (x) => x.cos(), {}],
   ["reciprocal", (x) => x.reciprocal(), { lo: 0.5, hi: 2 }],
 ];
+
+/** Attributes of a 2×2, stride-2 pooling op, for calling the pooling ops' raw forms. */
+export const POOL_2X2 = {
+  kernelSize: [2, 2],
+  stride: [2, 2],
+  padding: [0, 0],
+  dilation: [1, 1],
+  ceilMode: false,
+  countIncludePad: true,
+  divisorOverride: null,
+};

@@ -35,7 +35,7 @@ import {
 } from "../../mod.ts";
 import type { OpDef } from "../../mod.ts";
 import { assertClose, gradcheck } from "../../testing/mod.ts";
-import { distinctTensor, randTensor, UNARY_CASES } from "./_random.ts";
+import { distinctTensor, POOL_2X2, randTensor, UNARY_CASES } from "./_random.ts";
 import type { RandOpts } from "./_random.ts";
 
 interface Rec {
@@ -483,15 +483,6 @@ check2(
 Deno.test("double backward: maxPool2dGather (maxPool2d's third derivative)", () => {
   const [, idx] = F.maxPool2dWithIndices(distinct([1, 2, 4, 4]), 2);
   const gather = getOp("maxPool2dGather")!;
-  const attrs = {
-    kernelSize: [2, 2],
-    stride: [2, 2],
-    padding: [0, 0],
-    dilation: [1, 1],
-    ceilMode: false,
-    countIncludePad: true,
-    divisorOverride: null,
-    shape: [1, 2, 4, 4],
-  };
+  const attrs = { ...POOL_2X2, shape: [1, 2, 4, 4] };
   gradcheck((g) => apply1(gather, [g, idx], attrs), [rand([1, 2, 4, 4])]);
 });

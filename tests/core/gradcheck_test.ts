@@ -25,7 +25,7 @@ import {
 } from "../../mod.ts";
 import type { OpDef } from "../../mod.ts";
 import { AssertionError, gradcheck } from "../../testing/mod.ts";
-import { distinctTensor, randTensor, UNARY_CASES } from "./_random.ts";
+import { distinctTensor, POOL_2X2, randTensor, UNARY_CASES } from "./_random.ts";
 import type { RandOpts } from "./_random.ts";
 
 const gen = new Generator(7);
@@ -187,15 +187,7 @@ check(
   [rand([1, 1, 5, 4])],
 );
 check("adaptiveAvgPool2d", (x) => F.adaptiveAvgPool2d(x, [2, 3]), [rand([1, 2, 5, 4])]);
-const poolAttrs = {
-  kernelSize: [2, 2],
-  stride: [2, 2],
-  padding: [0, 0],
-  dilation: [1, 1],
-  ceilMode: false,
-  countIncludePad: true,
-  divisorOverride: null,
-};
+const poolAttrs = POOL_2X2;
 check(
   "avgPool2dBackward (catalogue, double backward)",
   (g) => apply1(op("avgPool2dBackward"), [g], { ...poolAttrs, shape: [1, 2, 4, 5] }),

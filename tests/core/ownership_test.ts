@@ -2,7 +2,20 @@
 // tensors, and noGrad/scope/route/explain with async functions.
 
 import assert from "node:assert/strict";
-import { DisposedError, explain, F, nn, noGrad, optim, randn, route, tensor } from "../../mod.ts";
+import {
+  DisposedError,
+  explain,
+  F,
+  nn,
+  noGrad,
+  optim,
+  randn,
+  registerBackend,
+  route,
+  tensor,
+  unregisterBackend,
+} from "../../mod.ts";
+import type { TypedArray } from "../../mod.ts";
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
@@ -32,14 +45,33 @@ Deno.test("ownership: zeroGrad releases the old gradients at once", () => {
 });
 
 Deno.test("ownership: Module.to keeps parameter, buffer and grad identities (host move)", () => {
-  const model = new nn.Sequential(new nn.Linear(3, 4), new nn.BatchNorm1d(4));
-  F.mseLoss(model.forward(randn([5, 3])), randn([5, 4])).backward();
-  const before = [...model.parameters(), ...model.buffers()];
-  const grads = model.parameters().map((p) => p.grad);
-  // "cpu" → "cpu" is a no-op; a real move is tested on webgpu (tests/webgpu/ownership_webgpu_test.ts).
-  model.to("cpu");
-  assert.deepStrictEqual([...model.parameters(), ...model.buffers()], before);
-  assert.deepStrictEqual(model.parameters().map((p) => p.grad), grads);
+  // A second host backend: moves share memory, so this exercises Module.to without a GPU (the
+  // webgpu move is tested in tests/webgpu/ownership_webgpu_test.ts).
+  registerBackend({
+    name: "host2",
+    hostMemory: true,
+    priority: 95,
+    upload: (d: TypedArray) => d,
+    download: (h: unknown) => Promise.resolve(h as TypedArray),
+    downloadSync: (h: unknown) => h as TypedArray,
+    kernels: {},
+  });
+  try {
+    const model = new nn.Sequential(new nn.Linear(3, 4), new nn.BatchNorm1d(4));
+    F.mseLoss(model.forward(randn([5, 3])), randn([5, 4])).backward();
+    const before = [...model.parameters(), ...model.buffers()];
+    const grads = model.parameters().map((p) => p.grad!);
+    const values = before.map((t) => t.toArraySync());
+    model.to("host2");
+    assert.deepStrictEqual([...model.parameters(), ...model.buffers()], before);
+    assert.deepStrictEqual(model.parameters().map((p) => p.grad), grads);
+    for (const t of [...before, ...grads]) assert.equal(t.device, "host2");
+    assert.deepStrictEqual(before.map((t) => t.toArraySync()), values);
+    model.to("cpu");
+    for (const t of [...before, ...grads]) assert.equal(t.device, "cpu");
+  } finally {
+    unregisterBackend("host2");
+  }
 });
 
 Deno.test("ownership: noGrad with an async function holds across awaits, only for it", async () => {

@@ -9,6 +9,7 @@ import { explain, scope, tensor, use } from "../../mod.ts";
 import type { Optimizer, Tensor } from "../../mod.ts";
 import { Adam, AdamW, RMSprop, SGD } from "../../optim/mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
+import { releaseDeviceAtEnd } from "../webgpu/_release.ts";
 
 const plugin = await webgpu();
 use(plugin);
@@ -116,14 +117,5 @@ test("RMSprop runs as its decomposition and matches cpu", async () => {
   await compare((ps) => new RMSprop(ps, { lr: 0.01, centered: true, momentum: 0.9 }), false);
 });
 
-// Last test of the file: release the device now instead of leaving it to process teardown.
-Deno.test({
-  name: "webgpu: release the device",
-  ignore: plugin.unavailableReason !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await plugin.sync();
-    plugin.gpu?.device.destroy();
-  },
-});
+// Last test of the file.
+releaseDeviceAtEnd(plugin);

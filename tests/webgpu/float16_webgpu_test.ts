@@ -22,6 +22,7 @@ import { conv2dRaw } from "../../layers/mod.ts";
 import type { Conv2dAttrs } from "../../layers/mod.ts";
 import { lenet5 } from "../../plugins/models/mod.ts";
 import { Gpu, webgpu, webgpuBackend } from "../../plugins/webgpu/mod.ts";
+import { releaseDeviceAtEnd } from "./_release.ts";
 import { NO_F16_REASON } from "../../plugins/webgpu/device.ts";
 
 const plugin = await webgpu();
@@ -244,14 +245,5 @@ test("without shader-f16, float16 kernels decline with the reason", async () => 
   }
 });
 
-// Last test of the file: release the device now instead of leaving it to process teardown.
-Deno.test({
-  name: "webgpu: release the device",
-  ignore: plugin.unavailableReason !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await plugin.sync();
-    plugin.gpu?.device.destroy();
-  },
-});
+// Last test of the file.
+releaseDeviceAtEnd(plugin);

@@ -6,6 +6,7 @@ import type { Tensor } from "../../mod.ts";
 import { DataLoader, loadDigits, randomSplit } from "../../plugins/data/mod.ts";
 import { lenet5 } from "../../plugins/models/mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
+import { releaseDeviceAtEnd } from "./_release.ts";
 
 const plugin = await webgpu();
 use(plugin);
@@ -55,14 +56,5 @@ Deno.test({
   },
 });
 
-// Last test of the file: release the device now instead of leaving it to process teardown.
-Deno.test({
-  name: "webgpu: release the device",
-  ignore: plugin.unavailableReason !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await plugin.sync();
-    plugin.gpu?.device.destroy();
-  },
-});
+// Last test of the file.
+releaseDeviceAtEnd(plugin);

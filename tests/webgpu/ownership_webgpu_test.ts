@@ -20,6 +20,7 @@ import {
 } from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
+import { releaseDeviceAtEnd } from "./_release.ts";
 
 const plugin = await webgpu();
 use(plugin);
@@ -201,14 +202,5 @@ test("an op without a webgpu kernel names the op and the choices", () => {
   );
 });
 
-// Last test of the file: release the device now instead of leaving it to process teardown.
-Deno.test({
-  name: "webgpu ownership: release the device",
-  ignore: plugin.unavailableReason !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await plugin.sync();
-    plugin.gpu?.device.destroy();
-  },
-});
+// Last test of the file.
+releaseDeviceAtEnd(plugin, "webgpu ownership");

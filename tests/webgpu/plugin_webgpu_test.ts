@@ -20,6 +20,7 @@ import {
 } from "../../mod.ts";
 import type { Module, Tensor } from "../../mod.ts";
 import { webgpu, webgpuBackend } from "../../plugins/webgpu/mod.ts";
+import { releaseDeviceAtEnd } from "./_release.ts";
 import {
   allocOutput,
   elementwise,
@@ -252,14 +253,5 @@ test("the plugin from docs/PLUGINS.md loads after webgpu and passes conformance"
   }
 });
 
-// Last test of the file: release the device now instead of leaving it to process teardown.
-Deno.test({
-  name: "webgpu plugins: release the device",
-  ignore: reason !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await plugin.sync();
-    plugin.gpu?.device.destroy();
-  },
-});
+// Last test of the file.
+releaseDeviceAtEnd(plugin, "webgpu plugins");

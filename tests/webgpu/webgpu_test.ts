@@ -24,6 +24,7 @@ import type { DType, Tensor } from "../../mod.ts";
 import { adaptiveAvgPool2dRaw, avgPool2dRaw, conv2dRaw, maxPool2dRaw } from "../../layers/mod.ts";
 import type { Conv2dAttrs, Pool2dAttrs } from "../../layers/mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
+import { releaseDeviceAtEnd } from "./_release.ts";
 
 const plugin = await webgpu();
 use(plugin);
@@ -450,14 +451,5 @@ test("errors name the op; readback is async only", () => {
   if (!/webgpu \(\d+ kernels\)/.test(text)) throw new Error(`explain lacks webgpu: ${text}`);
 });
 
-// Last test of the file: release the device now instead of leaving it to process teardown.
-Deno.test({
-  name: "webgpu: release the device",
-  ignore: plugin.unavailableReason !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    await plugin.sync();
-    plugin.gpu?.device.destroy();
-  },
-});
+// Last test of the file.
+releaseDeviceAtEnd(plugin);
