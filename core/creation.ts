@@ -12,7 +12,8 @@ import { defaultGenerator } from "./random.ts";
 import type { Generator } from "./random.ts";
 import { getBackend } from "./registry.ts";
 import { shapeStr, sizeOf } from "./shape.ts";
-import { Storage, Tensor } from "./tensor.ts";
+import { Tensor } from "./tensor.ts";
+import { Storage } from "./storage.ts";
 import type { NestedArray, TensorOptions } from "./tensor.ts";
 
 /** Options of the random creation functions. */

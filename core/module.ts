@@ -11,7 +11,8 @@ import { isFloating } from "./dtype.ts";
 import type { DType } from "./dtype.ts";
 import { ShapeError, ValueError } from "./errors.ts";
 import { sameShape, shapeStr } from "./shape.ts";
-import { keep, Tensor } from "./tensor.ts";
+import { Tensor } from "./tensor.ts";
+import { keep } from "./scope.ts";
 
 /** Marks a tensor as a trainable parameter (a leaf that requires grad) and returns it. */
 export function Parameter(t: Tensor): Tensor {

@@ -6,7 +6,8 @@
  */
 
 import { ValueError } from "./errors.ts";
-import { keep, Tensor } from "./tensor.ts";
+import { Tensor } from "./tensor.ts";
+import { keep } from "./scope.ts";
 import { moveInPlace, releaseGrad } from "./module.ts";
 
 /** A group of parameters sharing options. */

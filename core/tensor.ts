@@ -7,59 +7,21 @@
 
 import type { DType, TypedArray } from "./dtype.ts";
 import { isFloating } from "./dtype.ts";
-import { currentFrame, isPromise, runInFrame } from "./context.ts";
+import { currentFrame } from "./context.ts";
 import { AutogradError, DeviceError, DisposedError, DTypeError, ShapeError } from "./errors.ts";
 import { backward, isGradEnabled, Node, withGradSync } from "./autograd.ts";
 import type { BackwardOptions } from "./autograd.ts";
-import type { Backend, OpDef } from "./registry.ts";
+import type { OpDef } from "./registry.ts";
+import { finalizer, refsOf, release, retain, Storage } from "./storage.ts";
 import { getBackend, moveStorage } from "./registry.ts";
 import { full } from "./creation.ts";
 import { normalizeAxes, sameShape, shapeStr, sizeOf, stridesOf } from "./shape.ts";
 import * as E from "./ops/elementwise.ts";
 import * as R from "./ops/reduce.ts";
 import * as M from "./ops/movement.ts";
+import * as V from "./ops/views.ts";
 import * as L from "./ops/linalg.ts";
 import * as N from "./ops/softmax.ts";
-
-// Reference counting of storages, kept out of the public surface (set by Storage's static block).
-let retain: (s: Storage) => void;
-let release: (s: Storage) => void;
-let refsOf: (s: Storage) => number;
-
-/** Device memory behind one or more tensors (views share it). */
-export class Storage {
-  /** Backend-specific handle (a typed array on host backends). */
-  handle: unknown;
-  /** Owning backend. */
-  readonly backend: Backend;
-  /** Number of elements the handle holds. */
-  readonly size: number;
-  /** Bumped by every in-place write, so autograd can detect overwritten saved tensors. */
-  version = 0;
-  // Tensors referencing this storage that are not yet disposed; the memory is freed at zero.
-  #refs = 0;
-
-  /** Wraps a backend handle holding `size` elements. */
-  constructor(handle: unknown, backend: Backend, size: number) {
-    this.handle = handle;
-    this.backend = backend;
-    this.size = size;
-  }
-
-  static {
-    retain = (s) => void s.#refs++;
-    refsOf = (s) => s.#refs;
-    release = (s) => {
-      if (--s.#refs === 0 && s.handle !== null) {
-        s.backend.free?.(s.handle);
-        s.handle = null;
-      }
-    };
-  }
-}
-
-// Safety net for device memory: a tensor collected without dispose() releases its reference.
-const finalizer = new FinalizationRegistry<Storage>((s) => release(s));
 
 // Set by Tensor's static block: lets module functions change a tensor's private strides.
 let setStrides: (t: Tensor, strides: readonly number[] | null) => void;
@@ -592,7 +554,7 @@ export class Tensor {
     const r = this.sub(m).exp().sum(dims, { keepdim: true }).log().add(m);
     if (options.keepdim) return r;
     const reduced = new Set(normalizeAxes("logsumexp", dims, this.ndim));
-    return M.reshape(r, this.shape.filter((_, i) => !reduced.has(i)));
+    return V.reshape(r, this.shape.filter((_, i) => !reduced.has(i)));
   }
   /** Softmax along `dim`. */
   softmax(dim: number): Tensor {
@@ -616,58 +578,58 @@ export class Tensor {
         `t: expects a tensor with at most 2 dimensions, got ${shapeStr(this.shape)}`,
       );
     }
-    return this.ndim < 2 ? this : M.transpose(this, 0, 1);
+    return this.ndim < 2 ? this : V.transpose(this, 0, 1);
   }
 
   // ------------------------------------------------------------ movement
 
   /** Reshape (one size may be -1); shares storage. */
   reshape(...shape: number[] | [readonly number[]]): Tensor {
-    return M.reshape(this, flatArgs(shape));
+    return V.reshape(this, flatArgs(shape));
   }
   /** A view with another shape; a ShapeError where the strides cannot express it (see reshape). */
   view(...shape: number[] | [readonly number[]]): Tensor {
-    return M.view(this, flatArgs(shape));
+    return V.view(this, flatArgs(shape));
   }
   /** Flattens dims startDim..endDim. */
   flatten(startDim = 0, endDim = -1): Tensor {
-    return M.flatten(this, startDim, endDim);
+    return V.flatten(this, startDim, endDim);
   }
   /** Swaps two dims. */
   transpose(dim0: number, dim1: number): Tensor {
-    return M.transpose(this, dim0, dim1);
+    return V.transpose(this, dim0, dim1);
   }
   /** Reorders dims. */
   permute(...dims: number[] | [readonly number[]]): Tensor {
-    return M.permute(this, flatArgs(dims));
+    return V.permute(this, flatArgs(dims));
   }
   /** Removes size-1 dims. */
   squeeze(dim?: number): Tensor {
-    return M.squeeze(this, dim);
+    return V.squeeze(this, dim);
   }
   /** Inserts a size-1 dim. */
   unsqueeze(dim: number): Tensor {
-    return M.unsqueeze(this, dim);
+    return V.unsqueeze(this, dim);
   }
   /** Broadcasts to a shape (-1 keeps a size). */
   expand(...shape: number[] | [readonly number[]]): Tensor {
-    return M.expand(this, flatArgs(shape));
+    return V.expand(this, flatArgs(shape));
   }
   /** Broadcasts to another tensor's shape. */
   expandAs(other: Tensor): Tensor {
-    return M.expand(this, other.shape);
+    return V.expand(this, other.shape);
   }
-  /** Slices several dims (see {@linkcode M.slice}). */
-  slice(...specs: (M.SliceSpec | number | null)[]): Tensor {
-    return M.slice(this, specs);
+  /** Slices several dims (see {@linkcode V.slice}). */
+  slice(...specs: (V.SliceSpec | number | null)[]): Tensor {
+    return V.slice(this, specs);
   }
   /** Picks one index along `dim`, removing that dim (a view). */
   select(dim: number, index: number): Tensor {
-    return M.select(this, dim, index);
+    return V.select(this, dim, index);
   }
   /** Narrows one dim (a view). */
   narrow(dim: number, start: number, length: number): Tensor {
-    return M.narrow(this, dim, start, length);
+    return V.narrow(this, dim, start, length);
   }
   /** Gathers along `dim`. */
   gather(dim: number, index: Tensor): Tensor {
@@ -916,59 +878,4 @@ function inplace<T extends Tensor>(target: T, result: Tensor): T {
     target.requiresGrad = true;
   }
   return target;
-}
-
-// ------------------------------------------------------------------ scopes
-
-/** Tensors or structures of tensors a scope may return. */
-export type Keepable = Tensor | readonly Keepable[] | { readonly [k: string]: Keepable } | unknown;
-
-/**
- * Runs `fn` and disposes every device tensor created inside it that is not part of the result
- * (like TF.js `tidy`). Parameters, gradients assigned by backward and optimizer state are kept.
- * `fn` may be async: tensors its continuations create belong to this scope (and only they), and
- * disposal happens when its promise resolves.
- *
- * @example
- * ```ts
- * import "../plugins/cpu/mod.ts";
- * import { scope, tensor } from "./mod.ts";
- * const y = scope(() => tensor([1, 2]).mul(2).add(1)); // intermediates freed at once
- * ```
- */
-export function scope<T>(fn: () => T): T {
-  const mine = new Set<unknown>();
-  const result = runInFrame({ scope: mine }, fn);
-  if (isPromise(result)) return result.then((r) => endScope(mine as Set<Tensor>, r)) as T;
-  return endScope(mine as Set<Tensor>, result);
-}
-
-function endScope<T>(mine: Set<Tensor>, result: T): T {
-  const keep = new Set<Tensor>();
-  collect(result, keep);
-  for (const t of mine) {
-    if (keep.has(t) || t.isParameter || keepAlive.has(t)) continue;
-    t.dispose();
-  }
-  const outer = currentFrame()?.scope;
-  if (outer) { for (const t of keep) if (mine.has(t)) outer.add(t); }
-  return result;
-}
-
-const keepAlive = new WeakSet<Tensor>();
-
-/** Exempts a tensor from disposal by enclosing scopes (optimizer state, gradients). */
-export function keep<T extends Tensor>(t: T): T {
-  keepAlive.add(t);
-  return t;
-}
-
-function collect(v: unknown, out: Set<Tensor>): void {
-  if (v instanceof Tensor) {
-    out.add(v);
-    if (v.grad) out.add(v.grad);
-  } else if (Array.isArray(v)) { for (const e of v) collect(e, out); }
-  else if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
-    for (const e of Object.values(v)) collect(e, out);
-  }
 }

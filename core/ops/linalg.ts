@@ -14,7 +14,7 @@ import type { OpDef } from "../registry.ts";
 import { broadcastShapes, shapeStr } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { sumToShape } from "./reduce.ts";
-import { reshape, squeeze, unsqueeze } from "./movement.ts";
+import { reshape, squeeze, unsqueeze } from "./views.ts";
 
 /** Attributes of matmul: whether each operand's last two dims are read transposed. */
 export interface MatmulAttrs {

@@ -1,0 +1,403 @@
+/**
+ * View ops: reshape/view, permute, expand and slice share their input's storage through an offset
+ * and strides (no kernel runs), and the wrappers built on them (transpose, narrow, select,
+ * squeeze, unsqueeze, flatten). Their gradient rules are written with other ops.
+ *
+ * @module
+ */
+
+import { ShapeError, ValueError } from "../errors.ts";
+import { apply1 } from "../registry.ts";
+import { defineOp } from "../catalogue.ts";
+import type { OpDef } from "../registry.ts";
+import {
+  broadcastStrides,
+  checkShape,
+  normalizeAxis,
+  sameShape,
+  shapeStr,
+  sizeOf,
+  stridesOf,
+} from "../shape.ts";
+import type { Tensor } from "../tensor.ts";
+import { sumToShape } from "./reduce.ts";
+import { contiguous } from "./movement.ts";
+
+// ---------------------------------------------------------------- reshape
+
+/** Attributes of reshape. */
+export interface ReshapeAttrs {
+  /** New shape (fully resolved). */
+  shape: number[];
+}
+
+const reshapeOp: OpDef<ReshapeAttrs> = defineOp<ReshapeAttrs>({
+  name: "reshape",
+  view: (x, a) => ({ offset: x.offset, strides: viewStrides(x, a.shape)! }),
+  savesInputs: false,
+  infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
+  grad: (ctx, g) => [g.reshape(ctx.inputShapes[0] as number[])],
+});
+
+/**
+ * Reshapes (one size may be -1): a view sharing `x`'s storage where its strides allow, else a copy
+ * (PyTorch's `reshape`).
+ */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  return reshapeAs("reshape", x, shape);
+}
+
+/**
+ * A view of `x` with another shape (one size may be -1), as PyTorch's `view`: a ShapeError where
+ * `x`'s strides cannot express it (e.g. flattening a transposed matrix); use {@linkcode reshape},
+ * or `contiguous()` first, to copy.
+ */
+export function view(x: Tensor, shape: readonly number[]): Tensor {
+  return reshapeAs("view", x, shape);
+}
+
+function reshapeAs(op: "reshape" | "view", x: Tensor, shape: readonly number[]): Tensor {
+  const s = [...shape];
+  const neg = s.indexOf(-1);
+  if (neg >= 0) {
+    if (s.indexOf(-1, neg + 1) >= 0) {
+      throw new ShapeError(`${op}: only one dimension can be -1, got ${shapeStr(shape)}`);
+    }
+    const rest = sizeOf(s.filter((_, i) => i !== neg));
+    if (rest === 0 || x.size % rest !== 0) {
+      throw new ShapeError(
+        `${op}: shape ${shapeStr(shape)} is invalid for input of size ${x.size} ${
+          shapeStr(x.shape)
+        }`,
+      );
+    }
+    s[neg] = x.size / rest;
+  }
+  checkShape(op, s);
+  if (sizeOf(s) !== x.size) {
+    throw new ShapeError(
+      `${op}: shape ${shapeStr(shape)} is invalid for input of size ${x.size} ${shapeStr(x.shape)}`,
+    );
+  }
+  if (sameShape(s, x.shape)) return x;
+  const viewable = viewStrides(x, s) !== null;
+  if (!viewable && op === "view") {
+    throw new ShapeError(
+      `view: shape ${shapeStr(s)} is not compatible with the ${
+        shapeStr(x.shape)
+      } tensor's strides ` +
+        `[${x.strides.join(", ")}] (it spans non-contiguous dims); use reshape(), which copies, ` +
+        `or contiguous() first`,
+    );
+  }
+  // Where the strides cannot express the new shape (some transposed views), copy first.
+  return apply1(reshapeOp, [viewable ? x : contiguous(x)], { shape: s });
+}
+
+/**
+ * Strides that read `x`'s elements in row-major order under `shape`, or null where no strides can
+ * (PyTorch's view rule: dims merged or split must be contiguous among themselves).
+ */
+function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
+  if (x.isContiguous() || x.size === 0) return stridesOf(shape);
+  const st = x.strides, out = new Array<number>(shape.length);
+  let v = shape.length - 1;
+  let base = st[x.ndim - 1], have = 1, made = 1;
+  // Runs of x's dims that are contiguous with each other ("chunks") may be split or merged freely;
+  // each chunk of x must be covered exactly by whole dims of the new shape.
+  for (let d = x.ndim - 1; d >= 0; d--) {
+    have *= x.shape[d];
+    const chunkEnds = d === 0 || (x.shape[d - 1] !== 1 && st[d - 1] !== have * base);
+    if (!chunkEnds) continue;
+    while (v >= 0 && (made < have || shape[v] === 1)) {
+      out[v] = made * base;
+      made *= shape[v--];
+    }
+    if (made !== have) return null;
+    if (d > 0) {
+      base = st[d - 1];
+      have = 1;
+      made = 1;
+    }
+  }
+  return v === -1 ? out : null;
+}
+
+// ---------------------------------------------------------------- permute
+
+/** Attributes of permute. */
+export interface PermuteAttrs {
+  /** Source dimension of each output dimension. */
+  dims: number[];
+}
+
+const permuteOp: OpDef<PermuteAttrs> = defineOp<PermuteAttrs>({
+  name: "permute",
+  view: (x, a) => {
+    const st = x.strides;
+    return { offset: x.offset, strides: a.dims.map((d) => st[d]) };
+  },
+  savesInputs: false,
+  infer: (inputs, a) => [{ shape: a.dims.map((d) => inputs[0].shape[d]), dtype: inputs[0].dtype }],
+  grad: (ctx, g) => {
+    const inv = new Array<number>(ctx.attrs.dims.length);
+    ctx.attrs.dims.forEach((d, i) => (inv[d] = i));
+    return [permute(g, inv)];
+  },
+});
+
+/** Reorders dimensions (a view sharing `x`'s storage). */
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (dims.length !== x.ndim) {
+    throw new ShapeError(
+      `permute: got ${dims.length} dims [${dims.join(", ")}] for a ${x.ndim}-D tensor ${
+        shapeStr(x.shape)
+      }`,
+    );
+  }
+  const d = dims.map((a) => normalizeAxis("permute", a, x.ndim));
+  if (new Set(d).size !== d.length) {
+    throw new ShapeError(`permute: dims [${dims.join(", ")}] repeat a dimension`);
+  }
+  if (d.every((v, i) => v === i)) return x;
+  // Moving only size-1 dims keeps the memory order: a reshape suffices.
+  const nonUnit = d.filter((v) => x.shape[v] !== 1);
+  if (nonUnit.every((v, i) => i === 0 || v > nonUnit[i - 1])) {
+    return reshape(
+      x,
+      d.map((v) => x.shape[v]),
+    );
+  }
+  return apply1(permuteOp, [x], { dims: d });
+}
+
+/** Swaps two dimensions. */
+export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  const a = normalizeAxis("transpose", dim0, x.ndim);
+  const b = normalizeAxis("transpose", dim1, x.ndim);
+  const dims = Array.from({ length: x.ndim }, (_, i) => i);
+  dims[a] = b;
+  dims[b] = a;
+  return permute(x, dims);
+}
+
+// ---------------------------------------------------------------- expand
+
+/** Attributes of expand. */
+export interface ExpandAttrs {
+  /** Target shape. */
+  shape: number[];
+}
+
+const expandOp: OpDef<ExpandAttrs> = defineOp<ExpandAttrs>({
+  name: "expand",
+  view: (x, a) => ({ offset: x.offset, strides: broadcastStrides(x.shape, a.shape, x.strides) }),
+  savesInputs: false,
+  infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
+  grad: (ctx, g) => [sumToShape(g, ctx.inputShapes[0] as number[])],
+});
+
+/** Broadcasts to a larger shape (-1 keeps a size); a view with stride 0 along broadcast dims. */
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  const n = shape.length;
+  if (n < x.ndim) {
+    throw new ShapeError(
+      `expand: target ${shapeStr(shape)} has fewer dimensions than the tensor ${shapeStr(x.shape)}`,
+    );
+  }
+  const s = [...shape];
+  for (let i = 0; i < n; i++) {
+    const src = i - (n - x.ndim);
+    const cur = src >= 0 ? x.shape[src] : 1;
+    if (s[i] === -1) {
+      if (src < 0) {
+        throw new ShapeError(
+          `expand: -1 is not allowed for a new leading dimension in ${shapeStr(shape)}`,
+        );
+      }
+      s[i] = cur;
+    } else if (cur !== 1 && cur !== s[i]) {
+      throw new ShapeError(
+        `expand: the size ${cur} at dimension ${src} of ${shapeStr(x.shape)} must match ${
+          s[i]
+        } in ${shapeStr(shape)} (or be 1)`,
+      );
+    }
+  }
+  checkShape("expand", s);
+  if (sameShape(s, x.shape)) return x;
+  if (sizeOf(s) === x.size) return reshape(x, s);
+  return apply1(expandOp, [x], { shape: s });
+}
+
+// ---------------------------------------------------------------- slice
+
+/** Attributes of slice: per-dimension start and step, and the output shape. */
+export interface SliceAttrs {
+  /** Start index per dimension (non-negative). */
+  starts: number[];
+  /** Step per dimension (positive). */
+  steps: number[];
+  /** Output shape. */
+  shape: number[];
+}
+
+/** Attributes of sliceBackward: scatter into zeros of `inputShape`. */
+export interface SliceBackwardAttrs extends SliceAttrs {
+  /** Shape of the sliced tensor. */
+  inputShape: number[];
+}
+
+/**
+ * Where a slice reads in a contiguous tensor of `shape`: the flat offset of its first element and
+ * the stride of each dimension (kernels of every backend walk this view).
+ */
+export function sliceView(
+  shape: readonly number[],
+  a: Pick<SliceAttrs, "starts" | "steps">,
+): [number, number[]] {
+  const st = stridesOf(shape);
+  let off = 0;
+  for (let i = 0; i < shape.length; i++) off += a.starts[i] * st[i];
+  return [off, st.map((s, i) => s * a.steps[i])];
+}
+
+const sliceOp: OpDef<SliceAttrs> = defineOp<SliceAttrs>({
+  name: "slice",
+  view: (x, a) => {
+    const st = x.strides;
+    let offset = x.offset;
+    for (let i = 0; i < st.length; i++) offset += a.starts[i] * st[i];
+    return { offset, strides: st.map((s, i) => s * a.steps[i]) };
+  },
+  savesInputs: false,
+  infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[0].dtype }],
+  grad: (
+    ctx,
+    g,
+  ) => [apply1(sliceBackwardOp, [g], { ...ctx.attrs, inputShape: ctx.inputShapes[0] as number[] })],
+});
+
+const sliceBackwardOp: OpDef<SliceBackwardAttrs> = defineOp<SliceBackwardAttrs>({
+  name: "sliceBackward",
+  family: "slice",
+  savesInputs: false,
+  infer: (inputs, a) => [{ shape: a.inputShape, dtype: inputs[0].dtype }],
+  grad: (
+    ctx,
+    g,
+  ) => [
+    apply1(sliceOp, [g], {
+      starts: ctx.attrs.starts,
+      steps: ctx.attrs.steps,
+      shape: ctx.attrs.shape,
+    }),
+  ],
+});
+
+/** One dimension's slice: `[start, end)` with a step, Python-style negatives allowed. */
+export interface SliceSpec {
+  /** First index (default 0). */
+  start?: number;
+  /** One past the last index (default the size). */
+  end?: number;
+  /** Step (default 1, must be positive). */
+  step?: number;
+}
+
+/**
+ * Slices along several dimensions; `specs[i]` applies to dimension i (null keeps it whole).
+ * A number selects one index and removes the dimension.
+ */
+export function slice(x: Tensor, specs: readonly (SliceSpec | number | null)[]): Tensor {
+  if (specs.length > x.ndim) {
+    throw new ShapeError(
+      `slice: ${specs.length} indices for a ${x.ndim}-D tensor ${shapeStr(x.shape)}`,
+    );
+  }
+  const starts: number[] = [], steps: number[] = [], shape: number[] = [], drop: boolean[] = [];
+  for (let i = 0; i < x.ndim; i++) {
+    const n = x.shape[i];
+    const sp = specs[i] ?? null;
+    if (typeof sp === "number") {
+      const idx = sp < 0 ? sp + n : sp;
+      if (!Number.isInteger(sp) || idx < 0 || idx >= n) {
+        throw new ShapeError(
+          `slice: index ${sp} is out of bounds for dimension ${i} with size ${n}`,
+        );
+      }
+      starts.push(idx);
+      steps.push(1);
+      shape.push(1);
+      drop.push(true);
+      continue;
+    }
+    const step = sp?.step ?? 1;
+    if (!Number.isInteger(step) || step <= 0) {
+      throw new ValueError(`slice: step must be a positive integer, got ${step}`);
+    }
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
+    const s = clamp(sp?.start ?? 0);
+    const e = clamp(sp?.end ?? n);
+    starts.push(s);
+    steps.push(step);
+    shape.push(e > s ? Math.ceil((e - s) / step) : 0);
+    drop.push(false);
+  }
+  let out = sameShape(shape, x.shape) ? x : apply1(sliceOp, [x], { starts, steps, shape });
+  if (drop.some((d) => d)) out = reshape(out, shape.filter((_, i) => !drop[i]));
+  return out;
+}
+
+/** Slice of one dimension: `narrow(x, dim, start, length)`. */
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  const d = normalizeAxis("narrow", dim, x.ndim);
+  const specs: (SliceSpec | null)[] = new Array(d + 1).fill(null);
+  specs[d] = { start, end: start + length };
+  return slice(x, specs);
+}
+
+/** `x[..., index, ...]` along `dim` (negative counts from the end): a view without that dim. */
+export function select(x: Tensor, dim: number, index: number): Tensor {
+  const d = normalizeAxis("select", dim, x.ndim);
+  const n = x.shape[d];
+  const i = index < 0 ? index + n : index;
+  if (!Number.isInteger(index) || i < 0 || i >= n) {
+    throw new ShapeError(
+      `select: index ${index} is out of range for dimension ${d} of size ${n} in ${
+        shapeStr(x.shape)
+      }`,
+    );
+  }
+  const specs: (SliceSpec | number | null)[] = new Array(d + 1).fill(null);
+  specs[d] = i;
+  return slice(x, specs);
+}
+
+// ---------------------------------------------------------------- squeeze / unsqueeze / flatten
+
+/** Inserts a size-1 dimension. */
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  const d = normalizeAxis("unsqueeze", dim, x.ndim + 1);
+  const s = [...x.shape];
+  s.splice(d, 0, 1);
+  return reshape(x, s);
+}
+
+/** Removes size-1 dimensions (all, or the given one). */
+export function squeeze(x: Tensor, dim?: number): Tensor {
+  if (dim === undefined) return reshape(x, x.shape.filter((s) => s !== 1));
+  const d = normalizeAxis("squeeze", dim, x.ndim);
+  if (x.shape[d] !== 1) return x;
+  return reshape(x, x.shape.filter((_, i) => i !== d));
+}
+
+/** Flattens dimensions `startDim..endDim` into one. */
+export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  if (x.ndim === 0) return reshape(x, [1]);
+  const a = normalizeAxis("flatten", startDim, x.ndim);
+  const b = normalizeAxis("flatten", endDim, x.ndim);
+  if (a > b) throw new ShapeError(`flatten: startDim ${startDim} comes after endDim ${endDim}`);
+  const s = [...x.shape.slice(0, a), sizeOf(x.shape.slice(a, b + 1)), ...x.shape.slice(b + 1)];
+  return reshape(x, s);
+}
