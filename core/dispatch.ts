@@ -12,7 +12,8 @@ import { DeviceError, DispatchError, DisposedError, ValueError } from "./errors.
 import { shapeStr, sizeOf } from "./shape.ts";
 import { isGradEnabled, Node, withGradSync } from "./autograd.ts";
 import { currentFrame } from "./context.ts";
-import { denseOf, Tensor, viewOf } from "./tensor.ts";
+import { Tensor, viewOf } from "./tensor.ts";
+import { denseOf } from "./write.ts";
 import { Storage } from "./storage.ts";
 import {
   activeTrace,

@@ -56,7 +56,8 @@ export type {
 export { backward, enableGrad, isGradEnabled, Node, noGrad, setGradEnabled } from "./autograd.ts";
 export type { BackwardOptions, GradEdge } from "./autograd.ts";
 export * as autograd from "./grad_api.ts";
-export { assignStorage, setStorageRecycler, Tensor } from "./tensor.ts";
+export { Tensor } from "./tensor.ts";
+export { assignStorage, setStorageRecycler } from "./write.ts";
 export type { Layout, NestedArray, NestedResult, TensorOptions } from "./tensor.ts";
 export { Storage } from "./storage.ts";
 export { keep, scope } from "./scope.ts";
