@@ -49,7 +49,6 @@ export type {
   Kernel,
   KernelEntry,
   OpDef,
-  RouteOptions,
   TensorSpec,
   TraceEntry,
 } from "./registry.ts";

@@ -196,12 +196,6 @@ export function listBackends(): string[] {
   return [...backends.keys()];
 }
 
-/** Options of {@linkcode route}. */
-export interface RouteOptions {
-  /** Throw instead of falling back to another backend. */
-  strict?: boolean;
-}
-
 /**
  * Routes ops (or op families) to backends. With a function, the routes apply only while it runs
  * (an async function: across its awaits, and only for it).
