@@ -6,7 +6,7 @@
  */
 
 import type { Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
-import { allocHost, DennError, shapeStr, sizeOf, sliceView, stridesOf } from "../../core/mod.ts";
+import { allocHost, IndexError, shapeStr, sizeOf, sliceView, stridesOf } from "../../core/mod.ts";
 import { hostArray, hostStorage } from "./kit.ts";
 import type { CpuKernelTable } from "./kit.ts";
 
@@ -141,7 +141,7 @@ function indexTargets(
   for (let pos = 0; pos < n; pos++) {
     const v = index[pos];
     if (v < 0 || v >= lim) {
-      throw new DennError(
+      throw new IndexError(
         `${op}: index ${v} is out of bounds for dimension ${dim} with size ${lim} (tensor ${
           shapeStr(shape)
         })`,
