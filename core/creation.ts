@@ -7,7 +7,8 @@
 
 import { allocHost, dtypeOfArray, isFloating } from "./dtype.ts";
 import type { DType, TypedArray } from "./dtype.ts";
-import { DTypeError, ShapeError } from "./errors.ts";
+import { DTypeError, ShapeError, ValueError } from "./errors.ts";
+import { dtypeArg, finite, int, options, outOfMemory, shapeArg, show } from "./args.ts";
 import { defaultGenerator } from "./random.ts";
 import type { Generator } from "./random.ts";
 import { getBackend } from "./registry.ts";
@@ -20,6 +21,36 @@ import type { NestedArray, TensorOptions } from "./tensor.ts";
 export interface RandomOptions extends TensorOptions {
   /** Generator (default: the global one seeded by `manualSeed`). */
   generator?: Generator;
+}
+
+const TENSOR_OPTS = ["dtype", "device", "requiresGrad"] as const;
+const RANDOM_OPTS = [...TENSOR_OPTS, "generator"] as const;
+
+// Checks a creation function's options (unknown keys, dtype, device and requiresGrad types).
+function optsOf<T extends TensorOptions>(
+  op: string,
+  o: T | undefined,
+  allowed: readonly string[] = TENSOR_OPTS,
+): T {
+  const r = options(op, o, allowed);
+  dtypeArg(op, r.dtype);
+  if (r.device !== undefined && typeof r.device !== "string") {
+    throw new ValueError(`${op}: device must be a backend name like "cpu", got ${show(r.device)}`);
+  }
+  if (r.requiresGrad !== undefined && typeof r.requiresGrad !== "boolean") {
+    throw new ValueError(`${op}: requiresGrad must be a boolean, got ${show(r.requiresGrad)}`);
+  }
+  return r;
+}
+
+// A zeroed host array for `shape`; a failed allocation is a named OutOfMemoryError.
+function alloc(op: string, dtype: DType, shape: readonly number[]): TypedArray {
+  try {
+    return allocHost(dtype, sizeOf(shape));
+  } catch (e) {
+    if (e instanceof RangeError) throw outOfMemory(op, shape, dtype, e);
+    throw e;
+  }
 }
 
 function make(
@@ -39,8 +70,13 @@ function make(
 export function fromData(
   data: TypedArray,
   shape: readonly number[],
-  opts: TensorOptions = {},
+  options?: TensorOptions,
 ): Tensor {
+  const opts = optsOf("fromData", options);
+  if (!ArrayBuffer.isView(data) || data instanceof DataView) {
+    throw new ValueError(`fromData: data must be a typed array, got ${show(data)}`);
+  }
+  shapeArg("fromData", shape);
   const dtype = opts.dtype ?? dtypeOfArray(data);
   if (dtypeOfArray(data) !== dtype) {
     throw new DTypeError(`fromData: a ${data.constructor.name} cannot hold dtype ${dtype}`);
@@ -53,6 +89,9 @@ export function fromData(
 
 /** A 0-d tensor holding `v` with the given dtype on `device`. */
 export function scalar(v: number | boolean, dtype: DType, device: string): Tensor {
+  if (typeof v !== "number" && typeof v !== "boolean") {
+    throw new ValueError(`scalar: value must be a number or boolean, got ${show(v)}`);
+  }
   const a = allocHost(dtype, 1);
   a[0] = Number(v);
   return make(a, [], dtype, { device });
@@ -77,17 +116,26 @@ export function scalarLike(v: number | boolean, like: Tensor): Tensor {
  */
 export function tensor(
   data: NestedArray | TypedArray,
-  opts: TensorOptions & { shape?: number[] } = {},
+  options?: TensorOptions & { shape?: number[] },
 ): Tensor {
+  const opts = optsOf("tensor", options, [...TENSOR_OPTS, "shape"]);
   if (ArrayBuffer.isView(data)) {
+    if (data instanceof DataView || data instanceof Float64Array || data instanceof BigInt64Array) {
+      throw new DTypeError(
+        `tensor: a ${data.constructor.name} is not a dtype denn has (${
+          ["Float32Array", "Float16Array", "Int32Array", "Uint8Array"].join(", ")
+        }); convert it, e.g. Float32Array.from(data)`,
+      );
+    }
     const arr = data as TypedArray;
-    const shape = opts.shape ?? [arr.length];
+    const shape = opts.shape === undefined ? [arr.length] : shapeArg("tensor", opts.shape);
     const dtype = opts.dtype ?? dtypeOfArray(arr);
     const host = dtypeOfArray(arr) === dtype ? arr.slice() : allocHost(dtype, arr.length);
     if (host !== arr && dtypeOfArray(arr) !== dtype) {
       for (let i = 0; i < arr.length; i++) host[i] = arr[i];
     }
-    return fromData(host, shape, { ...opts, dtype });
+    const { shape: _, ...rest } = opts;
+    return fromData(host, shape, { ...rest, dtype });
   }
   const shape: number[] = [];
   let probe: NestedArray = data;
@@ -95,13 +143,28 @@ export function tensor(
     shape.push(probe.length);
     probe = probe[0];
   }
+  if (opts.shape !== undefined) {
+    throw new ValueError(
+      "tensor: the shape option is for typed-array data; nested arrays carry their shape",
+    );
+  }
+  if (!Array.isArray(data) && typeof data !== "number" && typeof data !== "boolean") {
+    throw new ValueError(
+      `tensor: data must be a number, boolean, nested array or typed array, got ${show(data)}`,
+    );
+  }
   const dtype = opts.dtype ?? (typeof probe === "boolean" ? "bool" : "float32");
-  const host = allocHost(dtype, sizeOf(shape));
+  const host = alloc("tensor", dtype, shape);
   let k = 0;
   const walk = (v: NestedArray, d: number): void => {
     if (d === shape.length) {
       if (Array.isArray(v)) {
         throw new ShapeError(`tensor: ragged nested array (expected shape ${shapeStr(shape)})`);
+      }
+      if (typeof v !== "number" && typeof v !== "boolean") {
+        throw new ValueError(
+          `tensor: element ${k} is ${show(v)}; elements must be numbers or booleans`,
+        );
       }
       host[k++] = Number(v);
       return;
@@ -120,40 +183,59 @@ export function tensor(
 }
 
 /** A tensor filled with `value`. */
-export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
+export function full(shape: readonly number[], value: number, options?: TensorOptions): Tensor {
+  return fill("full", shape, value, options);
+}
+
+function fill(
+  op: string,
+  shape: readonly number[],
+  value: number | boolean,
+  options?: TensorOptions,
+): Tensor {
+  shapeArg(op, shape);
+  const opts = optsOf(op, options);
   const dtype = opts.dtype ?? "float32";
-  const a = allocHost(dtype, sizeOf(shape));
-  if (value !== 0) a.fill(value);
-  return make(a, [...shape], dtype, opts);
+  const s = shapeArg(op, shape, dtype);
+  if (typeof value !== "number" && typeof value !== "boolean") {
+    throw new ValueError(`${op}: fill value must be a number or boolean, got ${show(value)}`);
+  }
+  const a = alloc(op, dtype, s);
+  if (value !== 0) a.fill(Number(value));
+  return make(a, s, dtype, opts);
 }
 
 /** Zeros. */
-export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  return full(shape, 0, opts);
+export function zeros(shape: readonly number[], opts?: TensorOptions): Tensor {
+  return fill("zeros", shape, 0, opts);
 }
 
 /** Ones. */
-export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  return full(shape, 1, opts);
+export function ones(shape: readonly number[], opts?: TensorOptions): Tensor {
+  return fill("ones", shape, 1, opts);
 }
 
 /** Zeros with `t`'s shape, dtype and device. */
 export function zerosLike(t: Tensor, opts: TensorOptions = {}): Tensor {
-  return full(t.shape, 0, { dtype: t.dtype, device: t.device, ...opts });
+  return fill("zerosLike", t.shape, 0, { dtype: t.dtype, device: t.device, ...opts });
 }
 
 /** Ones with `t`'s shape, dtype and device. */
 export function onesLike(t: Tensor, opts: TensorOptions = {}): Tensor {
-  return full(t.shape, 1, { dtype: t.dtype, device: t.device, ...opts });
+  return fill("onesLike", t.shape, 1, { dtype: t.dtype, device: t.device, ...opts });
 }
 
 /** `[start, end)` in steps (`arange(n)` is 0..n-1); int32 when all arguments are integers. */
-export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
+export function arange(start: number, end?: number, step = 1, options?: TensorOptions): Tensor {
+  const opts = optsOf("arange", options);
   if (end === undefined) [start, end] = [0, start];
+  finite("arange", "start", start);
+  finite("arange", "end", end);
+  finite("arange", "step", step);
   if (step === 0) throw new ShapeError("arange: step must be non-zero");
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? "int32" : "float32");
-  const a = allocHost(dtype, n);
+  const a = alloc("arange", dtype, shapeArg("arange", [n], dtype));
   for (let i = 0; i < n; i++) a[i] = start + i * step;
   return make(a, [n], dtype, opts);
 }
@@ -163,14 +245,28 @@ export function linspace(
   start: number,
   end: number,
   steps: number,
-  opts: TensorOptions = {},
+  options?: TensorOptions,
 ): Tensor {
+  const opts = optsOf("linspace", options);
+  finite("linspace", "start", start);
+  finite("linspace", "end", end);
+  int("linspace", "steps", steps);
   const dtype = floatDType("linspace", opts.dtype);
-  const a = allocHost(dtype, steps);
+  const a = alloc("linspace", dtype, shapeArg("linspace", [steps], dtype));
   for (let i = 0; i < steps; i++) {
     a[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
   }
   return make(a, [steps], dtype, opts);
+}
+
+function generatorOf(op: string, opts: RandomOptions): Generator {
+  const g = opts.generator ?? defaultGenerator;
+  if (typeof (g as Partial<Generator>)?.uniform !== "function") {
+    throw new ValueError(
+      `${op}: generator must be a Generator (new Generator(seed)), got ${show(g)}`,
+    );
+  }
+  return g;
 }
 
 // The dtype of a floating-valued creation function: float32 by default, any floating dtype allowed.
@@ -183,9 +279,12 @@ function floatDType(op: string, dtype: DType | undefined): DType {
 }
 
 /** Identity matrix. */
-export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
+export function eye(n: number, m: number = n, options?: TensorOptions): Tensor {
+  const opts = optsOf("eye", options);
+  int("eye", "n", n);
+  int("eye", "m", m);
   const dtype = opts.dtype ?? "float32";
-  const a = allocHost(dtype, n * m);
+  const a = alloc("eye", dtype, shapeArg("eye", [n, m], dtype));
   for (let i = 0; i < Math.min(n, m); i++) a[i * m + i] = 1;
   return make(a, [n, m], dtype, opts);
 }
@@ -194,10 +293,13 @@ export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
  * Uniform samples in [0, 1) (float32 by default; with `dtype: "float16"` the same samples rounded
  * to float16, those that would round up to 1 kept just below it).
  */
-export function rand(shape: readonly number[], opts: RandomOptions = {}): Tensor {
+export function rand(shape: readonly number[], options?: RandomOptions): Tensor {
+  shapeArg("rand", shape);
+  const opts = optsOf("rand", options, RANDOM_OPTS);
   const dtype = floatDType("rand", opts.dtype);
-  const g = opts.generator ?? defaultGenerator;
-  const a = new Float32Array(sizeOf(shape));
+  const g = generatorOf("rand", opts);
+  shape = shapeArg("rand", shape, dtype);
+  const a = alloc("rand", "float32", shape) as Float32Array;
   for (let i = 0; i < a.length; i++) a[i] = g.uniform();
   if (dtype === "float32") return make(a, [...shape], dtype, opts);
   const h = new Float16Array(a);
@@ -207,10 +309,13 @@ export function rand(shape: readonly number[], opts: RandomOptions = {}): Tensor
 }
 
 /** Standard normal samples (float32 by default, or float16 with `dtype`). */
-export function randn(shape: readonly number[], opts: RandomOptions = {}): Tensor {
+export function randn(shape: readonly number[], options?: RandomOptions): Tensor {
+  shapeArg("randn", shape);
+  const opts = optsOf("randn", options, RANDOM_OPTS);
   const dtype = floatDType("randn", opts.dtype);
-  const g = opts.generator ?? defaultGenerator;
-  const a = new Float32Array(sizeOf(shape));
+  const g = generatorOf("randn", opts);
+  shape = shapeArg("randn", shape, dtype);
+  const a = alloc("randn", "float32", shape) as Float32Array;
   for (let i = 0; i < a.length; i++) a[i] = g.normal();
   return make(dtype === "float32" ? a : new Float16Array(a), [...shape], dtype, opts);
 }
@@ -220,18 +325,36 @@ export function randint(
   low: number,
   high: number,
   shape: readonly number[],
-  opts: RandomOptions = {},
+  options?: RandomOptions,
 ): Tensor {
-  const g = opts.generator ?? defaultGenerator;
-  const a = new Int32Array(sizeOf(shape));
+  shapeArg("randint", shape);
+  const opts = optsOf("randint", options, RANDOM_OPTS);
+  if (opts.dtype !== undefined && opts.dtype !== "int32") {
+    throw new DTypeError(`randint: dtype must be int32, got ${opts.dtype}`);
+  }
+  int("randint", "low", low, -(2 ** 31));
+  int("randint", "high", high, -(2 ** 31));
+  if (high <= low || high > 2 ** 31) {
+    throw new ValueError(
+      `randint: expected low < high <= 2^31 (samples from [low, high)), got low ${low}, high ${high}`,
+    );
+  }
+  const g = generatorOf("randint", opts);
+  shape = shapeArg("randint", shape, "int32");
+  const a = alloc("randint", "int32", shape) as Int32Array;
   for (let i = 0; i < a.length; i++) a[i] = g.randint(low, high);
-  return make(a, [...shape], "int32", opts);
+  return make(a, shape, "int32", opts);
 }
 
 /** A random permutation of 0..n-1 (int32). */
-export function randperm(n: number, opts: RandomOptions = {}): Tensor {
-  const g = opts.generator ?? defaultGenerator;
-  const a = new Int32Array(n);
+export function randperm(n: number, options?: RandomOptions): Tensor {
+  const opts = optsOf("randperm", options, RANDOM_OPTS);
+  if (opts.dtype !== undefined && opts.dtype !== "int32") {
+    throw new DTypeError(`randperm: dtype must be int32, got ${opts.dtype}`);
+  }
+  int("randperm", "n", n);
+  const g = generatorOf("randperm", opts);
+  const a = alloc("randperm", "int32", shapeArg("randperm", [n], "int32")) as Int32Array;
   for (let i = 0; i < n; i++) a[i] = i;
   for (let i = n - 1; i > 0; i--) {
     const j = g.randint(0, i + 1);

@@ -8,7 +8,14 @@
 import type { DType, TypedArray } from "./dtype.ts";
 import { isFloating } from "./dtype.ts";
 import { currentFrame } from "./context.ts";
-import { AutogradError, DeviceError, DisposedError, DTypeError, ShapeError } from "./errors.ts";
+import {
+  AutogradError,
+  DeviceError,
+  DisposedError,
+  DTypeError,
+  ShapeError,
+  ValueError,
+} from "./errors.ts";
 import { backward, isGradEnabled, Node, withGradSync } from "./autograd.ts";
 import type { BackwardOptions } from "./autograd.ts";
 import type { OpDef } from "./registry.ts";
@@ -23,6 +30,7 @@ import * as V from "./ops/views.ts";
 import * as L from "./ops/linalg.ts";
 import * as N from "./ops/softmax.ts";
 import { denseOf, inplace, rebind } from "./write.ts";
+import { keepdimOf, options, show } from "./args.ts";
 
 // Set by Tensor's static block: lets module functions change a tensor's private strides.
 let setStrides: (t: Tensor, strides: readonly number[] | null) => void;
@@ -400,10 +408,34 @@ export class Tensor {
   minimum(other: E.TensorLike): Tensor {
     return E.binary("minimum", this, other);
   }
-  /** Clamps into [min, max]. */
-  clamp(min?: number | null, max?: number | null): Tensor {
-    const lo = min === undefined || min === null ? this : this.maximum(min);
-    return max === undefined || max === null ? lo : lo.minimum(max);
+  /**
+   * Clamps into [min, max]: `clamp(0, 1)`, `clamp(null, 1)` or `clamp({ min: 0 })`. Bounds are
+   * numbers or tensors that broadcast; at least one must be given.
+   */
+  clamp(
+    min?: E.TensorLike | null | { min?: E.TensorLike | null; max?: E.TensorLike | null },
+    max?: E.TensorLike | null,
+  ): Tensor {
+    if (min !== null && typeof min === "object" && !(min instanceof Tensor)) {
+      if (max !== undefined) {
+        throw new ValueError(
+          `clamp: give the bounds as clamp({ min, max }) or clamp(min, max), not both`,
+        );
+      }
+      const o = options("clamp", min, ["min", "max"]);
+      [min, max] = [o.min, o.max];
+    }
+    const bound = (name: string, v: unknown): v is E.TensorLike => {
+      if (v === undefined || v === null) return false;
+      if (typeof v === "number" || typeof v === "boolean" || v instanceof Tensor) return true;
+      throw new ValueError(`clamp: ${name} must be a number, a tensor or null, got ${show(v)}`);
+    };
+    const hasMin = bound("min", min), hasMax = bound("max", max);
+    if (!hasMin && !hasMax) {
+      throw new ValueError("clamp: at least one of min and max must be given");
+    }
+    const lo = hasMin ? this.maximum(min as E.TensorLike) : this;
+    return hasMax ? lo.minimum(max as E.TensorLike) : lo;
   }
   /** Negation. */
   neg(): Tensor {
@@ -524,42 +556,43 @@ export class Tensor {
   // ------------------------------------------------------------ reductions
 
   /** Sum over dims (all when omitted). */
-  sum(dims?: number | readonly number[], options?: R.ReduceOptions): Tensor {
+  sum(dims?: number | readonly number[], options?: R.ReduceArg): Tensor {
     return R.sum(this, dims, options);
   }
   /** Mean over dims (all when omitted). */
-  mean(dims?: number | readonly number[], options?: R.ReduceOptions): Tensor {
+  mean(dims?: number | readonly number[], options?: R.ReduceArg): Tensor {
     return R.mean(this, dims, options);
   }
   /** Maximum over dims (all when omitted). */
-  max(dims?: number | readonly number[], options?: R.ReduceOptions): Tensor {
+  max(dims?: number | readonly number[], options?: R.ReduceArg): Tensor {
     return R.max(this, dims, options);
   }
   /** Minimum over dims (all when omitted). */
-  min(dims?: number | readonly number[], options?: R.ReduceOptions): Tensor {
+  min(dims?: number | readonly number[], options?: R.ReduceArg): Tensor {
     return R.min(this, dims, options);
   }
   /** Index of the maximum (flattened when `dim` is omitted). */
-  argmax(dim?: number, options?: R.ReduceOptions): Tensor {
+  argmax(dim?: number, options?: R.ReduceArg): Tensor {
     return R.argmax(this, dim, options);
   }
   /** Index of the minimum (flattened when `dim` is omitted). */
-  argmin(dim?: number, options?: R.ReduceOptions): Tensor {
+  argmin(dim?: number, options?: R.ReduceArg): Tensor {
     return R.argmin(this, dim, options);
   }
   /** Variance (unbiased unless `correction: 0`). */
-  var(dims?: number | readonly number[], options?: R.VarOptions): Tensor {
+  var(dims?: number | readonly number[], options?: R.VarOptions | boolean): Tensor {
     return R.variance(this, dims, options);
   }
   /** Standard deviation. */
-  std(dims?: number | readonly number[], options?: R.VarOptions): Tensor {
+  std(dims?: number | readonly number[], options?: R.VarOptions | boolean): Tensor {
     return R.variance(this, dims, options).sqrt();
   }
   /** log Σ exp over dims, computed stably. */
-  logsumexp(dims: number | readonly number[], options: R.ReduceOptions = {}): Tensor {
+  logsumexp(dims: number | readonly number[], options?: R.ReduceArg): Tensor {
+    const keepdim = keepdimOf("logsumexp", options);
     const m = R.max(this, dims, { keepdim: true }).detach();
     const r = this.sub(m).exp().sum(dims, { keepdim: true }).log().add(m);
-    if (options.keepdim) return r;
+    if (keepdim) return r;
     const reduced = new Set(normalizeAxes("logsumexp", dims, this.ndim));
     return V.reshape(r, this.shape.filter((_, i) => !reduced.has(i)));
   }
@@ -627,7 +660,7 @@ export class Tensor {
     return V.expand(this, other.shape);
   }
   /** Slices several dims (see {@linkcode V.slice}). */
-  slice(...specs: (V.SliceSpec | number | null)[]): Tensor {
+  slice(...specs: (V.SliceSpec | null)[]): Tensor {
     return V.slice(this, specs);
   }
   /** Picks one index along `dim`, removing that dim (a view). */

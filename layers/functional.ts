@@ -17,7 +17,8 @@
  * @module
  */
 
-import { arange, cast, ValueError } from "../core/mod.ts";
+import { full, IndexError, scatterAdd, ValueError } from "../core/mod.ts";
+import { int } from "./_validate.ts";
 import type { Tensor } from "../core/mod.ts";
 
 export { linear } from "./linear.ts";
@@ -34,11 +35,23 @@ export { localResponseNorm } from "./local_response_norm.ts";
 export type { IntPair as Pair } from "./_validate.ts";
 export * from "../losses/functional.ts";
 
-/** One-hot encoding of int32 class indices: shape [..., numClasses], int32. */
+/**
+ * One-hot encoding of int32 class indices: shape [..., numClasses], int32. An index outside
+ * [0, numClasses) is an IndexError (on device backends, at the next readback).
+ */
 export function oneHot(index: Tensor, numClasses: number): Tensor {
   if (index.dtype !== "int32") {
     throw new ValueError(`oneHot: expected int32 class indices, got ${index.dtype}`);
   }
-  const classes = arange(numClasses, undefined, 1, { device: index.device });
-  return cast(index.unsqueeze(-1).eq(classes), "int32");
+  int("oneHot", "numClasses", numClasses);
+  const idx = index.unsqueeze(-1);
+  const ones = full(idx.shape, 1, { dtype: "int32", device: index.device });
+  try {
+    return scatterAdd([...index.shape, numClasses], -1, idx, ones);
+  } catch (e) {
+    if (!(e instanceof IndexError)) throw e;
+    throw new IndexError(`oneHot: class index out of range [0, ${numClasses}): ${e.message}`, {
+      cause: e,
+    });
+  }
 }

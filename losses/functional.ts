@@ -227,9 +227,28 @@ export interface BceOptions extends LossOptions {
   weight?: Tensor | null;
 }
 
-/** Binary cross-entropy of probabilities; log terms are clamped at −100 like PyTorch. */
+// bceLoss takes probabilities: as PyTorch does, an input outside [0, 1] is an error, not a NaN
+// loss. Checked where the values are in host memory (cpu); device backends give NaN there.
+function checkProbabilities(input: Tensor): void {
+  if (!input.storage.backend.hostMemory) return;
+  const v = input.detach().dataSync();
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] < 0 || v[i] > 1) {
+      throw new ValueError(
+        `bceLoss: all elements of input should be between 0 and 1, got ${v[i]} at element ${i} ` +
+          `of ${shapeStr(input.shape)}; pass logits to bceWithLogits instead`,
+      );
+    }
+  }
+}
+
+/**
+ * Binary cross-entropy of probabilities; log terms are clamped at −100 like PyTorch. An input
+ * outside [0, 1] is a ValueError on cpu (as in PyTorch); on device backends it gives NaN.
+ */
 export function bceLoss(input: Tensor, target: Tensor, options: BceOptions = {}): Tensor {
   sameShapes("bceLoss", input, target);
+  checkProbabilities(input);
   const logP = input.log().maximum(-100);
   const log1mP = input.neg().add(1).log().maximum(-100);
   let l = target.mul(logP).add(target.neg().add(1).mul(log1mP)).neg();

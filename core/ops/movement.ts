@@ -11,6 +11,7 @@ import { apply, apply1 } from "../registry.ts";
 import { defineOp } from "../catalogue.ts";
 import type { OpDef } from "../registry.ts";
 import { normalizeAxis, sameShape, shapeStr } from "../shape.ts";
+import { shapeArg } from "../args.ts";
 import type { Tensor } from "../tensor.ts";
 import { narrow, slice, unsqueeze } from "./views.ts";
 
@@ -197,7 +198,36 @@ const gatherOp: OpDef<GatherAttrs> = defineOp<GatherAttrs>({
 const scatterAddOp: OpDef<ScatterAddAttrs> = defineOp<ScatterAddAttrs>({
   name: "scatterAdd",
   family: "gather",
-  infer: (inputs, a) => [{ shape: a.shape, dtype: inputs[1].dtype }],
+  infer: (inputs, a) => {
+    const [idx, src] = inputs;
+    if (idx.dtype !== "int32") {
+      throw new DTypeError(`scatterAdd: index must be int32, got ${idx.dtype}`);
+    }
+    if (!sameShape(idx.shape, src.shape)) {
+      throw new ShapeError(
+        `scatterAdd: index ${shapeStr(idx.shape)} and src ${
+          shapeStr(src.shape)
+        } must have the same shape`,
+      );
+    }
+    if (idx.ndim !== a.shape.length) {
+      throw new ShapeError(
+        `scatterAdd: index ${shapeStr(idx.shape)} must have as many dimensions as the output ${
+          shapeStr(a.shape)
+        }`,
+      );
+    }
+    for (let i = 0; i < idx.ndim; i++) {
+      if (i !== a.dim && idx.shape[i] > a.shape[i]) {
+        throw new ShapeError(
+          `scatterAdd: index ${shapeStr(idx.shape)} is larger than the output ${
+            shapeStr(a.shape)
+          } at dimension ${i}`,
+        );
+      }
+    }
+    return [{ shape: a.shape, dtype: src.dtype }];
+  },
   grad: (ctx, g) => [null, apply1(gatherOp, [g, ctx.inputs[0]], { dim: ctx.attrs.dim })],
 });
 
@@ -214,8 +244,9 @@ export function scatterAdd(
   index: Tensor,
   src: Tensor,
 ): Tensor {
-  const d = normalizeAxis("scatterAdd", dim, shape.length);
-  return apply1(scatterAddOp, [index, src], { dim: d, shape: [...shape] });
+  const s = shapeArg("scatterAdd", shape, src.dtype);
+  const d = normalizeAxis("scatterAdd", dim, s.length);
+  return apply1(scatterAddOp, [index, src], { dim: d, shape: s });
 }
 
 const copyOp: OpDef<NoAttrs> = defineOp<NoAttrs>({

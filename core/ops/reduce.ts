@@ -14,6 +14,7 @@ import { normalizeAxes, normalizeAxis, sameShape, shapeStr, sizeOf } from "../sh
 import type { Shape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { cast } from "./elementwise.ts";
+import { finite, keepdimOf } from "../args.ts";
 
 /** Attributes of sum/max/min: normalised, sorted dims and keepdim. */
 export interface ReduceAttrs {
@@ -28,6 +29,12 @@ export interface ReduceOptions {
   /** Keep reduced dimensions with size 1 (default false). */
   keepdim?: boolean;
 }
+
+/**
+ * A reduction's options: `{ keepdim }` or, as in PyTorch's `x.sum(1, true)`, the `keepdim` boolean
+ * itself.
+ */
+export type ReduceArg = ReduceOptions | boolean;
 
 /** Output shape of reducing `shape` over `dims`. */
 export function reducedShape(shape: Shape, dims: readonly number[], keepdim: boolean): number[] {
@@ -117,59 +124,65 @@ const argminOp = argOp("argmin");
 export function sum(
   x: Tensor,
   dims?: number | readonly number[],
-  options: ReduceOptions = {},
+  options?: ReduceArg,
 ): Tensor {
+  const keepdim = keepdimOf("sum", options);
   const d = normalizeAxes("sum", dims, x.ndim);
   if (x.dtype === "bool") x = cast(x, "int32");
   if (d.length === 0 && dims !== undefined) return x;
-  return apply1(sumOp, [x], { dims: d, keepdim: options.keepdim ?? false });
+  return apply1(sumOp, [x], { dims: d, keepdim });
 }
 
 /** Mean over `dims` (all when omitted); float result. */
 export function mean(
   x: Tensor,
   dims?: number | readonly number[],
-  options: ReduceOptions = {},
+  options?: ReduceArg,
 ): Tensor {
+  const keepdim = keepdimOf("mean", options);
   const d = normalizeAxes("mean", dims, x.ndim);
   let n = 1;
   for (const i of d) n *= x.shape[i];
   if (!isFloating(x.dtype)) x = cast(x, "float32");
-  return sum(x, d, options).div(n);
+  return sum(x, d, keepdim).div(n);
 }
 
 /** Maximum over `dims` (all when omitted). */
 export function max(
   x: Tensor,
   dims?: number | readonly number[],
-  options: ReduceOptions = {},
+  options?: ReduceArg,
 ): Tensor {
+  const keepdim = keepdimOf("max", options);
   const d = normalizeAxes("max", dims, x.ndim);
   if (d.length === 0 && dims !== undefined) return x;
-  return apply1(maxOp, [x], { dims: d, keepdim: options.keepdim ?? false });
+  return apply1(maxOp, [x], { dims: d, keepdim });
 }
 
 /** Minimum over `dims` (all when omitted). */
 export function min(
   x: Tensor,
   dims?: number | readonly number[],
-  options: ReduceOptions = {},
+  options?: ReduceArg,
 ): Tensor {
+  const keepdim = keepdimOf("min", options);
   const d = normalizeAxes("min", dims, x.ndim);
   if (d.length === 0 && dims !== undefined) return x;
-  return apply1(minOp, [x], { dims: d, keepdim: options.keepdim ?? false });
+  return apply1(minOp, [x], { dims: d, keepdim });
 }
 
 /** Index of the maximum along `dim` (of the flattened tensor when omitted); first index on ties. */
-export function argmax(x: Tensor, dim?: number, options: ReduceOptions = {}): Tensor {
-  const d = dim === undefined ? null : normalizeAxis("argmax", dim, x.ndim);
-  return apply1(argmaxOp, [x], { dim: d, keepdim: options.keepdim ?? false });
+export function argmax(x: Tensor, dim?: number, options?: ReduceArg): Tensor {
+  const keepdim = keepdimOf("argmax", options);
+  const d = dim === undefined || dim === null ? null : normalizeAxis("argmax", dim, x.ndim);
+  return apply1(argmaxOp, [x], { dim: d, keepdim });
 }
 
 /** Index of the minimum along `dim` (of the flattened tensor when omitted); first index on ties. */
-export function argmin(x: Tensor, dim?: number, options: ReduceOptions = {}): Tensor {
-  const d = dim === undefined ? null : normalizeAxis("argmin", dim, x.ndim);
-  return apply1(argminOp, [x], { dim: d, keepdim: options.keepdim ?? false });
+export function argmin(x: Tensor, dim?: number, options?: ReduceArg): Tensor {
+  const keepdim = keepdimOf("argmin", options);
+  const d = dim === undefined || dim === null ? null : normalizeAxis("argmin", dim, x.ndim);
+  return apply1(argminOp, [x], { dim: d, keepdim });
 }
 
 /** Options of var/std. */
@@ -182,13 +195,17 @@ export interface VarOptions extends ReduceOptions {
 export function variance(
   x: Tensor,
   dims?: number | readonly number[],
-  options: VarOptions = {},
+  options?: VarOptions | boolean,
 ): Tensor {
+  const keepdim = keepdimOf("var", options, ["correction"]);
+  const correction = typeof options === "object" && options.correction !== undefined
+    ? finite("var", "correction", options.correction)
+    : 1;
   const d = normalizeAxes("var", dims, x.ndim);
   let n = 1;
   for (const i of d) n *= x.shape[i];
   const c = x.sub(mean(x, d, { keepdim: true }));
-  return sum(c.mul(c), d, options).div(Math.max(n - (options.correction ?? 1), 0));
+  return sum(c.mul(c), d, keepdim).div(Math.max(n - correction, 0));
 }
 
 /** Reduces a broadcast gradient back to `shape` (sums over broadcast dimensions). */

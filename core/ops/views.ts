@@ -7,6 +7,7 @@
  */
 
 import { ShapeError, ValueError } from "../errors.ts";
+import { options, show } from "../args.ts";
 import { apply1 } from "../registry.ts";
 import { defineOp } from "../catalogue.ts";
 import type { OpDef } from "../registry.ts";
@@ -306,10 +307,25 @@ export interface SliceSpec {
 }
 
 /**
- * Slices along several dimensions; `specs[i]` applies to dimension i (null keeps it whole).
- * A number selects one index and removes the dimension.
+ * Slices along several dimensions: `specs[i]` is `{ start, end, step }` for dimension i (null keeps
+ * it whole), as Python's `x[1:6:2, :]` is `slice(x, [{ start: 1, end: 6, step: 2 }, null])`. A view.
+ * A plain number is rejected: `t.slice(0, 8)` reads as rows 0..8 to some and as `t[0][8]` to
+ * others; use `select(dim, index)` to pick one index or `narrow(dim, start, length)`.
  */
-export function slice(x: Tensor, specs: readonly (SliceSpec | number | null)[]): Tensor {
+export function slice(x: Tensor, specs: readonly (SliceSpec | null)[]): Tensor {
+  const i = specs.findIndex((sp) => typeof sp === "number");
+  if (i >= 0) {
+    throw new ValueError(
+      `slice: spec ${i} is the number ${specs[i]}; slice takes { start, end, step } or null per ` +
+        `dimension (rows 0..7 are slice({ start: 0, end: 8 })); pick one index with ` +
+        `select(${i}, ${specs[i]}) or narrow(${i}, start, length)`,
+    );
+  }
+  return sliceSpecs(x, specs);
+}
+
+// slice with number specs too: a number picks one index and removes the dimension (select uses it).
+function sliceSpecs(x: Tensor, specs: readonly (SliceSpec | number | null)[]): Tensor {
   if (specs.length > x.ndim) {
     throw new ShapeError(
       `slice: ${specs.length} indices for a ${x.ndim}-D tensor ${shapeStr(x.shape)}`,
@@ -319,6 +335,12 @@ export function slice(x: Tensor, specs: readonly (SliceSpec | number | null)[]):
   for (let i = 0; i < x.ndim; i++) {
     const n = x.shape[i];
     const sp = specs[i] ?? null;
+    if (sp !== null && typeof sp !== "number" && (typeof sp !== "object" || Array.isArray(sp))) {
+      throw new ValueError(
+        `slice: spec ${i} must be { start, end, step }, an index or null, got ${show(sp)}`,
+      );
+    }
+    if (sp !== null && typeof sp === "object") options("slice", sp, ["start", "end", "step"]);
     if (typeof sp === "number") {
       const idx = sp < 0 ? sp + n : sp;
       if (!Number.isInteger(sp) || idx < 0 || idx >= n) {
@@ -336,6 +358,12 @@ export function slice(x: Tensor, specs: readonly (SliceSpec | number | null)[]):
     if (!Number.isInteger(step) || step <= 0) {
       throw new ValueError(`slice: step must be a positive integer, got ${step}`);
     }
+    for (const k of ["start", "end"] as const) {
+      const v = sp?.[k];
+      if (v !== undefined && v !== null && !Number.isInteger(v)) {
+        throw new ValueError(`slice: ${k} must be an integer, got ${show(v)}`);
+      }
+    }
     const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
     const s = clamp(sp?.start ?? 0);
     const e = clamp(sp?.end ?? n);
@@ -352,9 +380,25 @@ export function slice(x: Tensor, specs: readonly (SliceSpec | number | null)[]):
 /** Slice of one dimension: `narrow(x, dim, start, length)`. */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   const d = normalizeAxis("narrow", dim, x.ndim);
+  const n = x.shape[d];
+  if (!Number.isInteger(start) || start < -n || start > n) {
+    throw new ShapeError(
+      `narrow: start ${show(start)} is out of range for dimension ${d} of size ${n} in ${
+        shapeStr(x.shape)
+      } (expected an integer from ${-n} to ${n})`,
+    );
+  }
+  if (start < 0) start += n;
+  if (!Number.isInteger(length) || length < 0 || start + length > n) {
+    throw new ShapeError(
+      `narrow: start ${start} + length ${show(length)} exceeds dimension ${d} of size ${n} in ${
+        shapeStr(x.shape)
+      } (expected a non-negative integer length <= ${n - start})`,
+    );
+  }
   const specs: (SliceSpec | null)[] = new Array(d + 1).fill(null);
   specs[d] = { start, end: start + length };
-  return slice(x, specs);
+  return sliceSpecs(x, specs);
 }
 
 /** `x[..., index, ...]` along `dim` (negative counts from the end): a view without that dim. */
@@ -371,7 +415,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   }
   const specs: (SliceSpec | number | null)[] = new Array(d + 1).fill(null);
   specs[d] = i;
-  return slice(x, specs);
+  return sliceSpecs(x, specs);
 }
 
 // ---------------------------------------------------------------- squeeze / unsqueeze / flatten

@@ -64,6 +64,14 @@ function checkConv(x: Tensor, w: Tensor, b: Tensor | undefined, a: Conv2dAttrs):
   }
   const [n, c, h, wd] = x.shape;
   const [o, cg, kh, kw] = w.shape;
+  if (o === 0 || cg === 0 || kh === 0 || kw === 0) {
+    throw new ShapeError(
+      `${op}: weight ${
+        shapeStr(w.shape)
+      } has a zero-size dimension; expected [O, C/groups, KH, KW] ` +
+        `all at least 1`,
+    );
+  }
   if (c % a.groups !== 0 || o % a.groups !== 0) {
     throw new ShapeError(
       `${op}: groups=${a.groups} must divide input channels ${c} and output channels ${o}`,

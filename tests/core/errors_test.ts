@@ -190,9 +190,9 @@ Deno.test("errors: out-of-range values", () => {
     "slice: step must be a positive integer, got -1",
   );
   fails(
-    () => randn([2, 3]).slice(2),
+    () => randn([2, 3]).select(0, 2),
     ShapeError,
-    "slice: index 2 is out of bounds for dimension 0 with size 2",
+    "select: index 2 is out of range for dimension 0 of size 2 in [2, 3]",
   );
 });
 

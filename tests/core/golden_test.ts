@@ -141,7 +141,16 @@ const OPS: Record<string, OpFn> = {
   permute: ([x], a) => x.permute(a.dims),
   transpose: ([x], a) => x.transpose(a.dims[0], a.dims[1]),
   expand: ([x], a) => x.expand(a.shape),
-  slice: ([x], a) => x.slice(...(a.specs as (SliceSpec | number | null)[])),
+  slice: ([x], a) => {
+    // A number spec is Python's x[..., i, ...]: a range of one, then that dim dropped (select).
+    const specs = a.specs as (SliceSpec | number | null)[];
+    let y = x.slice(...specs.map((s) => typeof s === "number" ? null : s));
+    for (let d = specs.length - 1; d >= 0; d--) {
+      const s = specs[d];
+      if (typeof s === "number") y = y.select(d, s);
+    }
+    return y;
+  },
   cat: (xs, a) => cat(xs, a.dim),
   stack: (xs, a) => stack(xs, a.dim),
   squeeze: ([x], a) => x.squeeze(a.dim ?? undefined),

@@ -1,0 +1,136 @@
+// Argument checks of the core API, run once at its boundary so a wrong argument is a named error
+// that says what was expected, never an ignored option or a failure deep inside a kernel. Internal:
+// not exported from core/mod.ts.
+
+import { DTYPES, isDType, itemSize } from "./dtype.ts";
+import type { DType } from "./dtype.ts";
+import { DTypeError, OutOfMemoryError, ShapeError, ValueError } from "./errors.ts";
+import { shapeStr } from "./shape.ts";
+
+/** Formats a value for an error message. */
+export function show(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(show).join(", ")}]`;
+  if (typeof v === "string") return `"${v}"`;
+  if (typeof v === "bigint") return `${v}n`;
+  if (v !== null && typeof v === "object") return v.constructor?.name ?? "an object";
+  return String(v);
+}
+
+/**
+ * Checks that `opts` is undefined or a plain object whose keys are all in `allowed`; returns it
+ * (or `{}`). An unknown key is a ValueError naming it, since ignoring it would be a silent wrong
+ * answer (`{ keepDim: true }`, `{ dtpye: "int32" }`).
+ */
+export function options<T extends object>(
+  op: string,
+  opts: T | undefined,
+  allowed: readonly string[],
+): T {
+  if (opts === undefined || opts === null) return {} as T;
+  if (typeof opts !== "object" || Array.isArray(opts)) {
+    throw new ValueError(
+      `${op}: options must be an object like { ${allowed[0]}: ... }, got ${show(opts)}`,
+    );
+  }
+  for (const k of Object.keys(opts)) {
+    if (!allowed.includes(k)) {
+      throw new ValueError(
+        `${op}: unknown option "${k}" (expected ${allowed.length ? allowed.join(", ") : "none"})`,
+      );
+    }
+  }
+  return opts;
+}
+
+/** Reduction options: `{ keepdim }`, or PyTorch's positional `keepdim` boolean (`sum(1, true)`). */
+export function keepdimOf(
+  op: string,
+  opts: { keepdim?: boolean } | boolean | undefined,
+  extra: readonly string[] = [],
+): boolean {
+  if (typeof opts === "boolean") return opts;
+  const o = options(op, opts, ["keepdim", ...extra]);
+  if (o.keepdim !== undefined && typeof o.keepdim !== "boolean") {
+    throw new ValueError(`${op}: keepdim must be a boolean, got ${show(o.keepdim)}`);
+  }
+  return o.keepdim ?? false;
+}
+
+/** Requires an integer ≥ `min`. */
+export function int(op: string, name: string, v: unknown, min = 0): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
+    const what = min === 0
+      ? "a non-negative integer"
+      : min === 1
+      ? "a positive integer"
+      : min === -Infinity
+      ? "an integer"
+      : `an integer >= ${min}`;
+    throw new ValueError(`${op}: ${name} must be ${what}, got ${show(v)}`);
+  }
+  return v;
+}
+
+/** Requires a finite number. */
+export function finite(op: string, name: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new ValueError(`${op}: ${name} must be a finite number, got ${show(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Checks a shape argument: an array of non-negative integers. PyTorch's varargs form
+ * (`zeros(2, 3)`) is not denn's; the error shows the array form. Returns a copy.
+ */
+export function shapeArg(op: string, shape: unknown, dtype: DType = "float32"): number[] {
+  if (!Array.isArray(shape)) {
+    const hint = typeof shape === "number"
+      ? ` (denn takes the shape as one array: ${op}([${shape}, ...]))`
+      : "";
+    throw new ShapeError(
+      `${op}: shape must be an array of sizes like [2, 3], got ${show(shape)}${hint}`,
+    );
+  }
+  let n = 1;
+  for (const d of shape) {
+    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) {
+      throw new ShapeError(
+        `${op}: invalid shape ${show(shape)}; sizes must be non-negative integers`,
+      );
+    }
+    n *= d;
+  }
+  if (n > Number.MAX_SAFE_INTEGER) throw outOfMemory(op, shape, dtype);
+  return [...shape];
+}
+
+/** The error for an allocation of `shape` × `dtype` that cannot be made. */
+export function outOfMemory(
+  op: string,
+  shape: readonly number[],
+  dtype: DType,
+  cause?: unknown,
+): OutOfMemoryError {
+  let n = 1;
+  for (const d of shape) n *= d;
+  const bytes = n * itemSize(dtype);
+  return new OutOfMemoryError(
+    `${op}: cannot allocate a ${
+      shapeStr(shape)
+    } ${dtype} tensor (${n} elements, ${bytes} bytes): ` +
+      `out of host memory`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** Checks a `dtype` option names one of denn's dtypes (PyTorch's float64/int64 are not). */
+export function dtypeArg(op: string, dtype: unknown): DType | undefined {
+  if (dtype === undefined || isDType(dtype)) return dtype;
+  const alt = dtype === "float64" || dtype === "double"
+    ? ` (use "float32")`
+    : dtype === "int64" || dtype === "long"
+    ? ` (use "int32")`
+    : "";
+  throw new DTypeError(`${op}: unknown dtype ${show(dtype)}; denn has ${DTYPES.join(", ")}${alt}`);
+}

@@ -1,0 +1,199 @@
+/**
+ * Regression tests for calls that used to give a silent wrong answer on cpu: each one now raises a
+ * named error naming the op and what was expected, or (for PyTorch's argument forms) does what
+ * PyTorch does. Every case here returned a value, or failed later with a raw TypeError, before.
+ */
+
+import assert from "node:assert/strict";
+import {
+  arange,
+  DTypeError,
+  eye,
+  F,
+  fromData,
+  full,
+  IndexError,
+  linspace,
+  ones,
+  OutOfMemoryError,
+  rand,
+  randint,
+  randn,
+  randperm,
+  scatterAdd,
+  ShapeError,
+  tensor,
+  ValueError,
+  zeros,
+} from "../../mod.ts";
+
+type ErrorClass = new (...args: never[]) => Error;
+
+function fails(fn: () => unknown, cls: ErrorClass, ...parts: (string | RegExp)[]): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e}`);
+    for (const p of parts) {
+      const ok = typeof p === "string" ? e.message.includes(p) : p.test(e.message);
+      assert.ok(ok, `"${e.message}" lacks ${p}`);
+    }
+    return true;
+  });
+}
+
+// deno-lint-ignore no-explicit-any
+const loose = (f: any) => f as (...a: unknown[]) => unknown;
+const bad = (v: unknown) => v as never;
+const i32 = (v: number[]) => tensor(v, { dtype: "int32" });
+
+Deno.test("bad args: index values out of range raise IndexError on cpu", () => {
+  fails(
+    () => F.oneHot(i32([0, 3]), 3),
+    IndexError,
+    "oneHot",
+    "index 3 is out of bounds for dimension 1 with size 3",
+  );
+  fails(() => F.oneHot(i32([-1]), 3), IndexError, "oneHot", "index -1");
+  assert.deepEqual(F.oneHot(i32([2, 0]), 3).toArraySync(), [[0, 0, 1], [1, 0, 0]]);
+  assert.equal(F.oneHot(i32([2, 0]), 3).dtype, "int32");
+  fails(() => F.oneHot(i32([1]), 0), ValueError, "oneHot: numClasses must be a positive integer");
+  fails(
+    () => scatterAdd([3], 0, i32([5]), tensor([1])),
+    IndexError,
+    "scatterAdd: index 5 is out of bounds for dimension 0 with size 3",
+  );
+  fails(() => scatterAdd([3], 0, tensor([1]), tensor([1])), DTypeError, "must be int32");
+  fails(
+    () => scatterAdd([3], 0, i32([1, 2]), tensor([1])),
+    ShapeError,
+    "scatterAdd: index [2] and src [1] must have the same shape",
+  );
+  fails(
+    () => F.crossEntropy(tensor([[1, 2]]), i32([5])),
+    IndexError,
+    "index 5 is out of bounds for dimension 1 with size 2",
+  );
+  fails(() => F.nllLoss(tensor([[1, 2]]), i32([-3])), IndexError, "index -3");
+});
+
+Deno.test("bad args: randint, bceLoss, narrow and conv2d", () => {
+  fails(() => randint(5, 2, [3]), ValueError, "randint: expected low < high", "low 5, high 2");
+  fails(() => randint(2, 2, [3]), ValueError, "randint");
+  fails(() => randint(0.5, 2, [3]), ValueError, "randint: low must be an integer");
+  const r = randint(-3, 2, [200]).toArraySync() as number[];
+  assert.ok(r.every((v) => v >= -3 && v < 2) && r.includes(-3) && r.includes(1));
+  fails(
+    () => F.bceLoss(tensor([1.5, 0.5]), tensor([1, 0])),
+    ValueError,
+    "bceLoss: all elements of input should be between 0 and 1, got 1.5",
+    "bceWithLogits",
+  );
+  fails(() => F.bceLoss(tensor([-0.1]), tensor([1])), ValueError, "got -0.1");
+  const x = tensor([[1, 2, 3], [4, 5, 6]]);
+  fails(
+    () => x.narrow(1, 2, 5),
+    ShapeError,
+    "narrow: start 2 + length 5 exceeds dimension 1 of size 3",
+  );
+  fails(() => x.narrow(1, 0, -1), ShapeError, "narrow", "length -1");
+  fails(() => x.narrow(1, 4, 0), ShapeError, "narrow: start 4 is out of range");
+  fails(() => x.narrow(1, 0.5, 1), ShapeError, "narrow: start 0.5");
+  assert.deepEqual(x.narrow(1, -2, 2).toArraySync(), [[2, 3], [5, 6]]);
+  assert.deepEqual(x.narrow(1, 3, 0).shape, [2, 0]);
+  fails(
+    () => F.conv2d(zeros([1, 1, 4, 4]), zeros([1, 1, 0, 0])),
+    ShapeError,
+    "conv2d: weight [1, 1, 0, 0] has a zero-size dimension",
+  );
+});
+
+Deno.test("bad args: creation functions check sizes, dtypes and options", () => {
+  fails(() => zeros([1.5, 2]), ShapeError, "zeros: invalid shape [1.5, 2]");
+  fails(() => ones([-1]), ShapeError, "ones: invalid shape [-1]");
+  fails(() => full([NaN], 1), ShapeError, "full: invalid shape [NaN]");
+  fails(() => eye(-1), ValueError, "eye: n must be a non-negative integer, got -1");
+  fails(() => eye(2, 1.5), ValueError, "eye: m must be");
+  fails(() => linspace(0, 1, 2.5), ValueError, "linspace: steps must be a non-negative integer");
+  fails(() => linspace(0, NaN, 3), ValueError, "linspace: end must be a finite number");
+  fails(() => arange(0, Infinity), ValueError, "arange: end must be a finite number");
+  fails(() => randperm(-2), ValueError, "randperm: n must be");
+  fails(() => rand([2], { dtype: "int32" }), DTypeError, "rand: dtype must be floating-point");
+  fails(() => randint(0, 3, [2], { dtype: "float32" }), DTypeError, "randint: dtype must be int32");
+  // PyTorch's dtype names that denn does not have: a DTypeError listing the ones it has.
+  fails(
+    () => loose(zeros)([2], { dtype: "float64" }),
+    DTypeError,
+    'zeros: unknown dtype "float64"; denn has float32, float16, int32, bool (use "float32")',
+  );
+  fails(
+    () => loose(tensor)([1, 2], { dtype: "int64" }),
+    DTypeError,
+    'tensor: unknown dtype "int64"',
+  );
+  fails(() => loose(tensor)(new Float64Array(2)), DTypeError, "Float64Array");
+  // Options are never ignored: a misspelt key is an error, not the default.
+  fails(() => loose(zeros)([2], { dtpye: "int32" }), ValueError, 'zeros: unknown option "dtpye"');
+  fails(() => loose(randn)([2], { seed: 1 }), ValueError, 'randn: unknown option "seed"');
+  fails(
+    () => loose(ones)([2], { requiresGrad: "yes" }),
+    ValueError,
+    "requiresGrad must be a boolean",
+  );
+  fails(() => loose(zeros)([2], { device: 1 }), ValueError, "device must be a backend name");
+  // PyTorch's varargs shape: the error shows denn's array form.
+  fails(() => loose(randn)(2, 3), ShapeError, "randn: shape must be an array", "randn([2, ...])");
+  fails(() => loose(zeros)(2), ShapeError, "zeros: shape must be an array");
+  // Elements that are not numbers used to become NaN.
+  fails(() => loose(tensor)([1, "2"]), ValueError, 'tensor: element 1 is "2"');
+  fails(() => loose(tensor)([1, undefined]), ValueError, "element 1 is undefined");
+  fails(() => loose(tensor)("abc"), ValueError, "tensor: data must be");
+  fails(() => loose(tensor)([[1, 2]], { shape: [2] }), ValueError, "the shape option");
+  fails(() => fromData(new Float32Array(3), [2, 2]), ShapeError, "3 elements do not fill");
+  fails(() => loose(fromData)([1, 2], [2]), ValueError, "fromData: data must be a typed array");
+  fails(() => loose(full)([2], "1"), ValueError, "full: fill value");
+});
+
+Deno.test("bad args: an allocation that cannot be made is an OutOfMemoryError", () => {
+  fails(
+    () => zeros([1e6, 1e6]),
+    OutOfMemoryError,
+    "zeros: cannot allocate a [1000000, 1000000] float32 tensor",
+    "4000000000000 bytes",
+  );
+  fails(() => randn([1e9, 1e9, 1e9]), OutOfMemoryError, "randn");
+});
+
+Deno.test("bad args: PyTorch's argument forms do what PyTorch does", () => {
+  const x = tensor([[1, 2, 3], [4, 5, 6]]);
+  // keepdim as the second positional argument (x.sum(1, True) in PyTorch).
+  assert.deepEqual(x.sum(1, true).toArraySync(), [[6], [15]]);
+  assert.deepEqual(x.mean(0, true).shape, [1, 3]);
+  assert.deepEqual(x.max(1, true).shape, [2, 1]);
+  assert.deepEqual(x.min(1, false).shape, [2]);
+  assert.deepEqual(x.argmax(1, true).toArraySync(), [[2], [2]]);
+  assert.deepEqual(x.var(1, true).shape, [2, 1]);
+  assert.deepEqual(x.logsumexp(1, true).shape, [2, 1]);
+  fails(() => x.sum(1, bad({ keepDim: true })), ValueError, 'sum: unknown option "keepDim"');
+  fails(() => x.sum(1, bad({ keepdim: 1 })), ValueError, "sum: keepdim must be a boolean");
+  fails(() => x.var(1, { correction: NaN }), ValueError, "var: correction must be a finite number");
+  // clamp with PyTorch's keyword form, and tensor bounds.
+  assert.deepEqual(x.clamp({ min: 2 }).toArraySync(), [[2, 2, 3], [4, 5, 6]]);
+  assert.deepEqual(x.clamp({ max: 2 }).toArraySync(), [[1, 2, 2], [2, 2, 2]]);
+  assert.deepEqual(x.clamp(null, 4).toArraySync(), [[1, 2, 3], [4, 4, 4]]);
+  assert.deepEqual(x.clamp(tensor([2, 0, 0]), 5).toArraySync(), [[2, 2, 3], [4, 5, 5]]);
+  fails(() => x.clamp(), ValueError, "clamp: at least one of min and max");
+  fails(() => x.clamp({ min: 1 }, 3), ValueError, "not both");
+  fails(() => x.clamp(bad({ lo: 1 })), ValueError, 'clamp: unknown option "lo"');
+  fails(() => x.clamp(bad("1")), ValueError, "clamp: min must be a number");
+  // slice takes ranges; a plain number is ambiguous (rows 0..8? element [0][8]?) and is refused.
+  const t = arange(100).reshape(10, 10);
+  fails(
+    () => loose(t.slice.bind(t))(0, 8),
+    ValueError,
+    "slice: spec 0 is the number 0",
+    "select(0, 0)",
+  );
+  assert.deepEqual(t.slice({ start: 0, end: 8 }).shape, [8, 10]);
+  fails(() => t.slice(bad({ begin: 1 })), ValueError, 'slice: unknown option "begin"');
+  fails(() => t.slice({ start: 1.5 }), ValueError, "slice: start must be an integer");
+  fails(() => t.slice(bad([1, 2])), ValueError, "slice: spec 0 must be");
+});
