@@ -8,7 +8,14 @@
 
 import type { DType } from "./dtype.ts";
 import { isFloating } from "./dtype.ts";
-import { DeviceError, DispatchError, DisposedError, ValueError } from "./errors.ts";
+import {
+  DennError,
+  DeviceError,
+  DispatchError,
+  DisposedError,
+  PluginError,
+  ValueError,
+} from "./errors.ts";
 import { shapeStr, sizeOf } from "./shape.ts";
 import { isGradEnabled, Node, withGradSync } from "./autograd.ts";
 import { currentFrame } from "./context.ts";
@@ -18,9 +25,12 @@ import { Storage } from "./storage.ts";
 import {
   activeTrace,
   backends,
+  describeValue,
   getBackend,
   globalRoutes,
   isStrict,
+  kernelSource,
+  providerLabel,
   record,
   unavailable,
 } from "./registry.ts";
@@ -74,7 +84,12 @@ function declineReason(
     }
   }
   if (k.supports) {
-    const r = k.supports(inputs, attrs, backends.get(backend)!.context);
+    let r: true | string;
+    try {
+      r = k.supports(inputs, attrs, backends.get(backend)!.context);
+    } catch (e) {
+      throw kernelError(op.name, backend, inputs, e, "supports");
+    }
     if (r !== true) return `${backend}: ${r}`;
   }
   return null;
@@ -121,6 +136,65 @@ export function moveStorage(t: Tensor, target: string, op?: string): Tensor {
   return wrap(dst.upload(host, t.dtype), dst, t.shape, t.dtype, target);
 }
 
+function inputsStr(inputs: readonly Tensor[]): string {
+  return inputs.map((t) => `${shapeStr(t.shape)} ${t.dtype}`).join(", ") || "none";
+}
+
+function kernelLabel(op: string, backend: string): string {
+  const s = kernelSource(backend, op);
+  return `the ${backend} kernel` + (s ? ` from ${providerLabel(s.from)}` : "");
+}
+
+// A kernel (or its supports() check) threw: errors denn throws on purpose (ShapeError, IndexError,
+// ...) keep their class; anything else is a bug in the kernel, wrapped in a PluginError naming it.
+function kernelError(
+  op: string,
+  backend: string,
+  inputs: readonly Tensor[],
+  e: unknown,
+  what: "kernel" | "supports",
+): unknown {
+  if (e instanceof DennError) return e;
+  const err = e as Error | undefined;
+  const desc = err instanceof Error ? `${err.name}: ${err.message}` : `${describeValue(e)}`;
+  return new PluginError(
+    `${op}: ${what === "kernel" ? "" : "the supports() check of "}${
+      kernelLabel(op, backend)
+    } threw ${desc} (inputs: ${inputsStr(inputs)})`,
+    { cause: e },
+  );
+}
+
+// A kernel returned the wrong number of outputs (index -1) or output `index` has the wrong size.
+function outputError(
+  op: string,
+  backend: string,
+  inputs: readonly Tensor[],
+  specs: readonly TensorSpec[],
+  handles: unknown,
+  index: number,
+  got?: number,
+): PluginError {
+  const who = kernelLabel(op, backend);
+  if (index < 0) {
+    const n = Array.isArray(handles) ? `${handles.length} outputs` : describeValue(handles);
+    return new PluginError(
+      `${op}: ${who} returned ${n}, expected an array of ${specs.length} output handle(s) ` +
+        `(${specs.map((s) => `${shapeStr(s.shape)} ${s.dtype}`).join(", ")}; inputs: ${
+          inputsStr(inputs)
+        })`,
+    );
+  }
+  const s = specs[index];
+  const what = Number.isNaN(got)
+    ? `a handle that is not a typed array (${describeValue((handles as unknown[])[index])})`
+    : `${got} elements`;
+  return new PluginError(
+    `${op}: ${who} returned output ${index} with ${what}, expected ${sizeOf(s.shape)} ` +
+      `(${shapeStr(s.shape)} ${s.dtype}; inputs: ${inputsStr(inputs)})`,
+  );
+}
+
 function runKernel(
   op: AnyOp,
   backend: string,
@@ -151,10 +225,26 @@ function runKernel(
       }
     }
   }
-  const handles = entry.run(args, attrs, specs, b.context);
+  let handles: unknown[];
+  try {
+    handles = entry.run(args, attrs, specs, b.context);
+  } catch (e) {
+    throw kernelError(op.name, backend, args, e, "kernel");
+  }
+  if (!Array.isArray(handles) || handles.length !== specs.length) {
+    throw outputError(op.name, backend, args, specs, handles, -1);
+  }
+  const handleSize = b.handleSize;
   const outs = new Array<Tensor>(specs.length);
   for (let i = 0; i < specs.length; i++) {
-    let t = wrap(handles[i], b, specs[i].shape, specs[i].dtype, backend);
+    const shape = specs[i].shape, size = sizeOf(shape), h = handles[i];
+    if (handleSize !== undefined) {
+      const got = handleSize(h);
+      if (got !== size && got !== undefined) {
+        throw outputError(op.name, backend, args, specs, handles, i, got);
+      }
+    }
+    let t = new Tensor(new Storage(h, b, size), shape, specs[i].dtype, backend);
     if (backend !== home) {
       moved ??= [];
       if (b.hostMemory || b.downloadSync) {

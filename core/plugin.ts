@@ -7,16 +7,22 @@
 
 import { z } from "zod";
 import { PluginError } from "./errors.ts";
+import { isPromise } from "./context.ts";
 import {
-  checkBackend,
+  backendOwner,
   defineOp,
+  describeValue,
   getOp,
   hasBackend,
+  kernelOverrides,
+  kernelSources,
+  listBackends,
   markUnavailable,
-  registerBackend,
-  registerKernels,
+  register,
 } from "./registry.ts";
-import type { BackendDef, Kernel, KernelEntry, OpDef } from "./registry.ts";
+import type { BackendDef, Kernel, KernelEntry, KernelOverride, OpDef } from "./registry.ts";
+
+export type { KernelOverride };
 
 /** Version of the plugin API this core implements; a plugin built for another is rejected. */
 export const API_VERSION = 1;
@@ -107,16 +113,54 @@ export function definePlugin<P extends Plugin>(manifest: P): P {
   if (manifest.kind === "backend" && !manifest.backend) {
     throw new PluginError(`plugin ${label}: a backend plugin must provide "backend"`);
   }
+  checkKernelTables(label, manifest.kernels);
   return manifest;
 }
 
 const loaded = new Map<string, Plugin>();
 
+// Kernel tables in a manifest: objects of op name → function or entry with run().
+function checkKernelTables(label: string, kernels: Plugin["kernels"]): void {
+  for (const [backend, table] of Object.entries(kernels ?? {})) {
+    for (const [op, k] of Object.entries(table)) {
+      const entry = k as KernelEntry | null;
+      if (
+        typeof k !== "function" &&
+        (entry === null || typeof entry !== "object" || typeof entry.run !== "function")
+      ) {
+        throw new PluginError(
+          `plugin ${label}: invalid manifest: kernels.${backend}.${op}: must be a kernel ` +
+            `function or an entry with a run() function, got ${describeValue(k)}`,
+        );
+      }
+      if (typeof k !== "function" && entry!.override !== undefined) {
+        if (typeof entry!.override !== "boolean") {
+          throw new PluginError(
+            `plugin ${label}: invalid manifest: kernels.${backend}.${op}.override: must be ` +
+              `true or false, got ${describeValue(entry!.override)}`,
+          );
+        }
+      }
+    }
+  }
+}
+
 /**
  * Registers a plugin: its ops, kernels and backend. Registering the same plugin object twice is a
  * no-op; a different plugin with a name already taken is an error.
+ *
+ * It is all or nothing: everything is checked (the manifest, op names, the backend the factory
+ * makes, kernel entries and the ops they name, conflicts with kernels already registered or
+ * waiting for a backend) before anything is registered, so a `PluginError` leaves the registry
+ * exactly as it was. A kernel for an op a backend already has (its own, or another plugin's)
+ * needs `override: true` on its entry.
  */
 export function use<P extends Plugin>(plugin: P): P {
+  if (plugin === null || typeof plugin !== "object") {
+    throw new PluginError(
+      `use: expected a plugin (a manifest made with definePlugin()), got ${describeValue(plugin)}`,
+    );
+  }
   const prev = loaded.get(plugin.name);
   if (prev === plugin) return plugin;
   if (prev) {
@@ -125,8 +169,11 @@ export function use<P extends Plugin>(plugin: P): P {
     );
   }
   definePlugin(plugin);
-  const fail = (msg: string): never => {
-    throw new PluginError(`plugin "${plugin.name}": ${msg}`);
+  const fail = (msg: string, cause?: unknown): never => {
+    throw new PluginError(
+      `plugin "${plugin.name}": ${msg}`,
+      cause === undefined ? undefined : { cause },
+    );
   };
   // Everything is checked before anything is registered, so a rejected plugin leaves no trace.
   const names = new Set<string>();
@@ -134,35 +181,63 @@ export function use<P extends Plugin>(plugin: P): P {
     if (getOp(op.name) || names.has(op.name)) fail(`op "${op.name}" is already defined`);
     names.add(op.name);
   }
+  for (const [backend, table] of Object.entries(plugin.kernels ?? {})) {
+    for (const op of Object.keys(table)) {
+      if (!getOp(op) && !names.has(op)) {
+        fail(
+          `its ${backend} kernel is for op "${op}", which is not defined (define it in this ` +
+            `plugin's ops, or load the plugin that defines it first)`,
+        );
+      }
+    }
+  }
   let def: BackendDef | null = null;
   if (plugin.backend) {
-    const made = typeof plugin.backend === "function" ? plugin.backend() : plugin.backend;
+    let made: unknown;
+    if (typeof plugin.backend === "function") {
+      try {
+        made = plugin.backend();
+      } catch (e) {
+        const err = e as Error | undefined;
+        fail(
+          `its backend factory threw ${
+            err instanceof Error ? `${err.name}: ${err.message}` : describeValue(e)
+          }`,
+          e,
+        );
+      }
+    } else {
+      made = plugin.backend;
+    }
     if (typeof made === "string") {
       // A declined backend is not recorded as loaded, so it can be retried with other options.
       markUnavailable(plugin.device ?? plugin.name.replace(/^@[^/]+\//, ""), made);
       return plugin;
     }
-    if (hasBackend(made?.name)) fail(`a backend named "${made.name}" is already registered`);
-    try {
-      checkBackend(made);
-    } catch (e) {
-      fail((e as Error).message);
+    if (isPromise(made)) {
+      fail("its backend factory returned a promise; await it first (use(await factory()))");
     }
-    def = made;
-  }
-  for (const [backend, table] of Object.entries(plugin.kernels ?? {})) {
-    for (const [op, k] of Object.entries(table)) {
-      if (typeof k !== "function" && typeof (k as KernelEntry)?.run !== "function") {
-        fail(`its ${backend} kernel for ${op} is neither a function nor an entry with run()`);
-      }
+    if (made === null || typeof made !== "object") {
+      fail(
+        `its backend must be a backend definition (or a factory returning one or the reason it ` +
+          `is unavailable), got ${describeValue(made)}`,
+      );
     }
+    const name = (made as BackendDef).name;
+    if (typeof name === "string" && hasBackend(name)) {
+      fail(`a backend named "${name}" is already registered`);
+    }
+    def = made as BackendDef;
   }
+  try {
+    register(plugin.name, def, plugin.kernels ?? {});
+  } catch (e) {
+    // register() changed nothing: it throws before its commit.
+    if (e instanceof PluginError) throw e;
+    fail(`registering it failed: ${(e as Error)?.message ?? String(e)}`, e);
+  }
+  // Cannot fail: the names were checked above.
   for (const op of plugin.ops ?? []) defineOp(op);
-  if (def) registerBackend(def);
-  // Kernels for a backend that is not registered (yet) wait and attach when it registers.
-  for (const [backend, table] of Object.entries(plugin.kernels ?? {})) {
-    registerKernels(backend, table, plugin.name);
-  }
   loaded.set(plugin.name, plugin);
   return plugin;
 }
@@ -170,6 +245,62 @@ export function use<P extends Plugin>(plugin: P): P {
 /** Loaded plugins by name. */
 export function listPlugins(): Plugin[] {
   return [...loaded.values()];
+}
+
+/** What a loaded plugin registered (see {@linkcode pluginInfo}). */
+export interface PluginInfo {
+  /** The plugin's name. */
+  readonly name: string;
+  /** The plugin's version. */
+  readonly version: string;
+  /** What the plugin provides. */
+  readonly kind: PluginKind;
+  /** The backend it registered, or null. */
+  readonly backend: string | null;
+  /** Kernels of it in force: backend name → op names. */
+  readonly kernels: Record<string, string[]>;
+  /** Kernels of it waiting for a backend that is not registered: backend name → op names. */
+  readonly pending: Record<string, string[]>;
+  /** Kernels of other providers it replaced (`override: true`). */
+  readonly overrides: KernelOverride[];
+  /** Kernels of it that another plugin replaced. */
+  readonly overriddenBy: KernelOverride[];
+}
+
+/**
+ * What each loaded plugin registered, in load order: its backend, its kernels in force and
+ * waiting, and the overrides — which of its kernels replaced another provider's, and which of its
+ * kernels another plugin replaced.
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { pluginInfo } from "./mod.ts";
+ * const cpu = pluginInfo().find((p) => p.name === "@denn/cpu")!;
+ * console.log(cpu.backend, cpu.kernels.cpu.includes("add"), cpu.overriddenBy); // cpu true []
+ * ```
+ */
+export function pluginInfo(): PluginInfo[] {
+  const all = kernelSources();
+  const overrides = kernelOverrides();
+  const byBackend = (list: typeof all) => {
+    const out: Record<string, string[]> = {};
+    for (const k of list) (out[k.backend] ??= []).push(k.op);
+    return out;
+  };
+  return [...loaded.values()].map((p) => {
+    const mine = all.filter((k) => k.from === p.name);
+    return {
+      name: p.name,
+      version: p.version,
+      kind: p.kind,
+      backend: listBackends().find((b) => backendOwner(b) === p.name) ?? null,
+      kernels: byBackend(mine.filter((k) => !k.pending)),
+      pending: byBackend(mine.filter((k) => k.pending)),
+      overrides: overrides.filter((o) => o.plugin === p.name),
+      overriddenBy: overrides.filter((o) => o.replaced === p.name),
+    };
+  });
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { DeviceError, ValueError } from "./errors.ts";
+import { DeviceError, PluginError } from "./errors.ts";
 import { shapeStr } from "./shape.ts";
 import { currentFrame, isPromise, runInFrame } from "./context.ts";
 import type { Tensor } from "./tensor.ts";
@@ -19,11 +19,12 @@ export type {
   GradContext,
   Kernel,
   KernelEntry,
+  KernelOverride,
   OpDef,
   TensorSpec,
 } from "./types.ts";
 export { kernelFor } from "./types.ts";
-import type { Backend, BackendDef, Kernel, KernelEntry, OpDef } from "./types.ts";
+import type { Backend, BackendDef, Kernel, KernelEntry, KernelOverride, OpDef } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyOp = OpDef<any> & { cache?: Map<string, KernelEntry | null> };
@@ -56,11 +57,62 @@ export function record(
   inputs: readonly Tensor[],
   moved: string[] = [],
 ): void {
-  trace?.push({ op, backend, via, shapes: inputs.map((t) => [...t.shape]), moved });
+  if (!trace) return;
+  const e: TraceEntry = { op, backend, via, shapes: inputs.map((t) => [...t.shape]), moved };
+  if (via === "route" || via === "device" || via === "fallback") {
+    const s = sources.get(backend)?.get(op);
+    if (s) {
+      e.kernel = s.from;
+      if (s.replaced !== undefined) e.overrides = s.replaced;
+    }
+  }
+  trace.push(e);
 }
 
 export { defineOp, getOp, listOps } from "./catalogue.ts";
 export { apply, apply1, moveStorage, validateAttrs } from "./dispatch.ts";
+
+// Where each registered kernel came from: backend → op → who registered it (a plugin name, or
+// `registerBackend("name")` / `registerKernels()` for direct calls) and whose kernel it replaced.
+interface Source {
+  readonly from: string;
+  readonly replaced?: string;
+}
+const sources = new Map<string, Map<string, Source>>();
+// Who registered each backend.
+const owners = new Map<string, string>();
+
+interface PendingKernels {
+  readonly from: string;
+  readonly kernels: Record<string, Kernel | KernelEntry>;
+}
+const pending = new Map<string, PendingKernels[]>();
+
+const pluginName = /^(?:@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
+
+/** How errors name a provider: `plugin "@acme/x"`, or the direct call that registered it. */
+export function providerLabel(from: string): string {
+  return pluginName.test(from) ? `plugin "${from}"` : from;
+}
+
+/** A short description of an unexpected value, for error messages. */
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (ArrayBuffer.isView(v)) {
+    const n = (v as { length?: number }).length;
+    return `a ${v.constructor.name}${n === undefined ? "" : ` of ${n}`}`;
+  }
+  if (typeof v === "object") return `an object (${v.constructor?.name ?? "no prototype"})`;
+  if (typeof v === "function") return "a function";
+  if (typeof v === "string") return `the string ${JSON.stringify(v.slice(0, 40))}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function isKernel(v: unknown): v is Kernel | KernelEntry {
+  return typeof v === "function" ||
+    (typeof v === "object" && v !== null && typeof (v as KernelEntry).run === "function");
+}
 
 function entryOf(v: Kernel | KernelEntry): KernelEntry {
   return typeof v === "function" ? { run: v } : v;
@@ -72,94 +124,304 @@ function method<F>(def: BackendDef, key: keyof BackendDef): F | undefined {
   return typeof f === "function" ? f.bind(def) as F : undefined;
 }
 
-/**
- * Registers a backend (normally through a backend plugin and `use()`). The definition may be a
- * plain object or a class instance. Kernels that plugins registered for this backend name before
- * it existed attach now.
- */
-export function registerBackend(def: BackendDef): Backend {
-  checkBackend(def);
-  const wrap = method<(op: string, e: KernelEntry) => KernelEntry>(def, "wrapKernel");
-  const table = new Map<string, KernelEntry>();
-  const add = (k: string, v: Kernel | KernelEntry) => {
-    const e = entryOf(v);
-    table.set(k, wrap ? wrap(k, e) : e);
-  };
-  for (const [k, v] of Object.entries(def.kernels ?? {})) add(k, v);
-  for (const p of pending.get(def.name) ?? []) {
-    for (const [k, v] of Object.entries(p.kernels)) add(k, v);
-  }
-  pending.delete(def.name);
-  const b: Backend = {
-    name: def.name,
-    hostMemory: def.hostMemory,
-    priority: def.priority,
-    context: def.context,
-    upload: method(def, "upload")!,
-    download: method(def, "download")!,
-    downloadSync: method(def, "downloadSync"),
-    free: method(def, "free"),
-    wrapKernel: wrap,
-    kernels: def.kernels ?? {},
-    table,
-  };
-  backends.set(def.name, b);
-  unavailable.delete(def.name);
-  clearKernelCaches();
-  return b;
+// Host backends' handles are typed arrays: their length is the element count. Anything else is not
+// a host handle, which NaN (never equal to a size) makes an error.
+function hostHandleSize(h: unknown): number {
+  return ArrayBuffer.isView(h) ? ((h as { length?: number }).length ?? NaN) : NaN;
 }
 
-/** Throws a clear error for a backend definition {@linkcode registerBackend} would reject. */
-export function checkBackend(def: BackendDef): void {
-  if (!def || typeof def !== "object" || typeof def.name !== "string" || def.name === "") {
-    throw new ValueError("registerBackend: a backend needs a non-empty string name");
+// Throws a PluginError for a kernel table that is not an object of kernels.
+function checkTable(from: string, backend: string, table: unknown): void {
+  if (table === null || typeof table !== "object" || Array.isArray(table)) {
+    throw new PluginError(
+      `${providerLabel(from)}: its kernel table for backend "${backend}" must be an object ` +
+        `mapping op names to kernels, got ${describeValue(table)}`,
+    );
   }
-  if (backends.has(def.name)) {
-    throw new ValueError(`registerBackend: a backend named "${def.name}" is already registered`);
-  }
-  for (const key of ["upload", "download"] as const) {
-    if (typeof def[key] !== "function") {
-      throw new ValueError(`registerBackend: backend "${def.name}" has no ${key}() method`);
+  for (const [op, k] of Object.entries(table)) {
+    if (!isKernel(k)) {
+      throw new PluginError(
+        `${providerLabel(from)}: its ${backend} kernel for ${op} is neither a function nor an ` +
+          `entry with a run() function (got ${describeValue(k)})`,
+      );
     }
-  }
-  for (const [op, k] of Object.entries(def.kernels ?? {})) {
-    if (typeof k !== "function" && typeof (k as KernelEntry)?.run !== "function") {
-      throw new ValueError(
-        `registerBackend: backend "${def.name}": the kernel for ${op} is neither a function nor ` +
-          `an entry with a run() function`,
+    const o = typeof k === "object" ? k.override : undefined;
+    if (o !== undefined && typeof o !== "boolean") {
+      throw new PluginError(
+        `${providerLabel(from)}: its ${backend} kernel for ${op} has override ${
+          describeValue(o)
+        }; it must be true or false`,
       );
     }
   }
 }
 
-interface PendingKernels {
-  readonly from: string;
-  readonly kernels: Record<string, Kernel | KernelEntry>;
+function conflict(from: string, backend: string, op: string, existing: string): PluginError {
+  return new PluginError(
+    `${providerLabel(from)}: backend "${backend}" already has a kernel for ${op}, registered by ` +
+      `${providerLabel(existing)}; a plugin may replace another's kernel only on purpose: give ` +
+      `the entry override: true ({ run, override: true })`,
+  );
 }
-const pending = new Map<string, PendingKernels[]>();
+
+// Normalises a kernel and passes it through the backend's wrapKernel, whose errors name both.
+function prepare(
+  backend: string,
+  wrap: Backend["wrapKernel"],
+  op: string,
+  v: Kernel | KernelEntry,
+  from: string,
+): KernelEntry {
+  const e = entryOf(v);
+  if (!wrap) return e;
+  let w: KernelEntry;
+  try {
+    w = wrap(op, e);
+  } catch (err) {
+    throw new PluginError(
+      `${providerLabel(from)}: backend "${backend}" rejected its kernel for ${op} (wrapKernel ` +
+        `threw ${(err as Error)?.name ?? "an error"}: ${(err as Error)?.message ?? String(err)})`,
+      { cause: err },
+    );
+  }
+  if (!isKernel(w) || typeof w === "function") {
+    throw new PluginError(
+      `${providerLabel(from)}: backend "${backend}"'s wrapKernel returned ${
+        describeValue(w)
+      } for ${op}, not a kernel entry`,
+    );
+  }
+  return w;
+}
+
+/**
+ * Registers a backend and/or kernel tables as one transaction: everything is checked (backend
+ * definition, kernel entries, conflicts with kernels already registered or waiting, the backend's
+ * wrapKernel) before anything changes, so an error leaves the registry exactly as it was. `from`
+ * names the provider (a plugin name) in errors, `explain()` and `pluginInfo()`.
+ */
+export function register(
+  from: string,
+  def: BackendDef | null,
+  tables: Readonly<Record<string, Record<string, Kernel | KernelEntry>>>,
+): Backend | null {
+  // 1. Check.
+  if (def) checkBackend(def, from);
+  for (const [backend, table] of Object.entries(tables)) checkTable(from, backend, table);
+  // 2. Plan: build every new table entry, calling all plugin and backend code now.
+  let made: { backend: Backend; sources: Map<string, Source> } | null = null;
+  if (def) {
+    const name = def.name;
+    const wrap = method<Backend["wrapKernel"]>(def, "wrapKernel");
+    const table = new Map<string, KernelEntry>();
+    const src = new Map<string, Source>();
+    const own = def.kernels;
+    for (const [op, v] of Object.entries(own)) {
+      table.set(op, prepare(name, wrap, op, v, from));
+      src.set(op, { from });
+    }
+    // Kernels registered for this backend before it existed attach after its own, then this
+    // provider's tables for it; replacing a kernel needs override: true either way.
+    const later: PendingKernels[] = [...(pending.get(name) ?? [])];
+    if (tables[name]) later.push({ from, kernels: tables[name] });
+    for (const p of later) {
+      for (const [op, v] of Object.entries(p.kernels)) {
+        const prev = src.get(op);
+        if (prev && !(v as KernelEntry).override) {
+          const err = conflict(p.from, name, op, prev.from);
+          if (p.from === from) throw err;
+          throw new PluginError(
+            `${providerLabel(from)}: cannot register backend "${name}": ${
+              providerLabel(p.from)
+            } registered a ${name} kernel for ${op} before the backend existed, which would ` +
+              `replace the one from ${providerLabel(prev.from)}; give that entry override: true ` +
+              `to replace it on purpose (nothing was registered)`,
+          );
+        }
+        table.set(op, prepare(name, wrap, op, v, p.from));
+        src.set(op, prev ? { from: p.from, replaced: prev.from } : { from: p.from });
+      }
+    }
+    const backend: Backend = {
+      name,
+      hostMemory: def.hostMemory,
+      priority: def.priority,
+      context: def.context,
+      upload: method(def, "upload")!,
+      download: method(def, "download")!,
+      downloadSync: method(def, "downloadSync"),
+      free: method(def, "free"),
+      handleSize: method(def, "handleSize") ?? (def.hostMemory ? hostHandleSize : undefined),
+      wrapKernel: wrap,
+      kernels: own,
+      table,
+    };
+    made = { backend, sources: src };
+  }
+  const changes: { b: Backend; op: string; entry: KernelEntry; source: Source }[] = [];
+  const waiting: [string, PendingKernels][] = [];
+  for (const [name, kernels] of Object.entries(tables)) {
+    if (def && name === def.name) continue;
+    const b = backends.get(name);
+    if (!b) {
+      // Two providers waiting with a kernel for the same op conflict now, not when it arrives.
+      for (const [op, v] of Object.entries(kernels)) {
+        if ((v as KernelEntry).override) continue;
+        const prev = pending.get(name)?.findLast((p) => Object.hasOwn(p.kernels, op));
+        if (prev) throw conflict(from, name, op, prev.from);
+      }
+      waiting.push([name, { from, kernels }]);
+      continue;
+    }
+    const src = sources.get(name);
+    for (const [op, v] of Object.entries(kernels)) {
+      const prev = src?.get(op)?.from ?? (b.table.has(op) ? "an unknown provider" : undefined);
+      if (prev !== undefined && !(v as KernelEntry).override) throw conflict(from, name, op, prev);
+      const entry = prepare(name, b.wrapKernel, op, v, from);
+      changes.push({ b, op, entry, source: prev ? { from, replaced: prev } : { from } });
+    }
+  }
+  // 3. Commit (no plugin code runs from here on, so nothing can fail half way).
+  if (made) {
+    const name = made.backend.name;
+    backends.set(name, made.backend);
+    sources.set(name, made.sources);
+    owners.set(name, from);
+    pending.delete(name);
+    unavailable.delete(name);
+  }
+  for (const { b, op, entry, source } of changes) {
+    b.table.set(op, entry);
+    let src = sources.get(b.name);
+    if (!src) sources.set(b.name, src = new Map());
+    src.set(op, source);
+  }
+  for (const [name, p] of waiting) {
+    const list = pending.get(name);
+    if (list) list.push(p);
+    else pending.set(name, [p]);
+  }
+  clearKernelCaches();
+  return made?.backend ?? null;
+}
+
+/**
+ * Registers a backend (normally through a backend plugin and `use()`). The definition may be a
+ * plain object or a class instance. Kernels that plugins registered for this backend name before
+ * it existed attach now; one that would replace the backend's own kernel without
+ * `override: true` is a `PluginError`, and then nothing is registered. `from` names who registers
+ * it (`use()` passes the plugin's name).
+ */
+export function registerBackend(def: BackendDef, from?: string): Backend {
+  const name = def !== null && typeof def === "object" && typeof def.name === "string" && def.name
+    ? `"${def.name}"`
+    : "";
+  from ??= `registerBackend(${name})`;
+  checkBackend(def, from);
+  return register(from, def, {})!;
+}
+
+/** Throws a clear {@linkcode PluginError} for a backend definition {@linkcode registerBackend} would reject. */
+export function checkBackend(def: BackendDef, from?: string): void {
+  const who = from === undefined ? "registerBackend" : providerLabel(from);
+  if (def === null || typeof def !== "object") {
+    throw new PluginError(`${who}: a backend must be an object, got ${describeValue(def)}`);
+  }
+  if (typeof def.name !== "string" || def.name === "") {
+    throw new PluginError(
+      `${who}: a backend needs a non-empty string name, got ${describeValue(def.name)}`,
+    );
+  }
+  if (backends.has(def.name)) {
+    throw new PluginError(`${who}: a backend named "${def.name}" is already registered`);
+  }
+  for (const key of ["upload", "download"] as const) {
+    if (typeof def[key] !== "function") {
+      throw new PluginError(`${who}: backend "${def.name}" has no ${key}() method`);
+    }
+  }
+  for (const key of ["downloadSync", "free", "wrapKernel", "handleSize"] as const) {
+    const f = (def as unknown as Record<string, unknown>)[key];
+    if (f !== undefined && typeof f !== "function") {
+      throw new PluginError(
+        `${who}: backend "${def.name}": ${key} must be a function, got ${describeValue(f)}`,
+      );
+    }
+  }
+  const k = def.kernels as unknown;
+  if (k === null || typeof k !== "object" || Array.isArray(k)) {
+    throw new PluginError(
+      `${who}: backend "${def.name}" needs a kernels table (op name → kernel; {} for none), ` +
+        `got ${describeValue(k)}`,
+    );
+  }
+  for (const [op, v] of Object.entries(k)) {
+    if (!isKernel(v)) {
+      throw new PluginError(
+        `${who}: backend "${def.name}": the kernel for ${op} is neither a function nor an entry ` +
+          `with a run() function (got ${describeValue(v)})`,
+      );
+    }
+  }
+}
 
 /**
  * Adds kernels to a backend. Where the backend is not registered yet (a plugin loaded before
  * `use(await webgpu())`, or a backend that never registers here), they wait and attach when it
- * registers; `explain()` lists them meanwhile. `from` names who supplied them (a plugin).
+ * registers; `explain()` lists them meanwhile. `from` names who supplied them (a plugin). A kernel
+ * for an op the backend already has (from any provider) needs `override: true` on its entry;
+ * otherwise, or for an entry that is not a kernel, this throws a `PluginError` and registers none
+ * of them.
  */
 export function registerKernels(
   backend: string,
   kernels: Record<string, Kernel | KernelEntry>,
-  from = "registerKernels",
+  from = "registerKernels()",
 ): void {
-  const b = backends.get(backend);
-  if (!b) {
-    const list = pending.get(backend) ?? [];
-    list.push({ from, kernels });
-    pending.set(backend, list);
-    return;
+  register(from, null, { [backend]: kernels });
+}
+
+/** Who registered the kernel a backend runs for an op, and whose kernel it replaced, if any. */
+export function kernelSource(backend: string, op: string): Source | undefined {
+  return sources.get(backend)?.get(op);
+}
+
+/** Every registered kernel's provider, and every waiting one's (`pending: true`). */
+export function kernelSources(): {
+  backend: string;
+  op: string;
+  from: string;
+  replaced?: string;
+  pending: boolean;
+}[] {
+  const out = [];
+  for (const [backend, m] of sources) {
+    for (const [op, s] of m) out.push({ backend, op, ...s, pending: false });
   }
-  for (const [k, v] of Object.entries(kernels)) {
-    const e = entryOf(v);
-    b.table.set(k, b.wrapKernel ? b.wrapKernel(k, e) : e);
+  for (const [backend, list] of pending) {
+    for (const p of list) {
+      for (const op of Object.keys(p.kernels)) {
+        out.push({ backend, op, from: p.from, pending: true });
+      }
+    }
   }
-  clearKernelCaches();
+  return out;
+}
+
+/** Who registered a backend (a plugin name, or `registerBackend("name")`). */
+export function backendOwner(name: string): string | undefined {
+  return owners.get(name);
+}
+
+/** Kernels in force that replaced another provider's kernel (`override: true`). */
+export function kernelOverrides(): KernelOverride[] {
+  const out: KernelOverride[] = [];
+  for (const [backend, m] of sources) {
+    for (const [op, s] of m) {
+      if (s.replaced !== undefined) out.push({ backend, op, plugin: s.from, replaced: s.replaced });
+    }
+  }
+  return out;
 }
 
 /** Records that a backend could not register, so `explain()` can say why. */
@@ -170,6 +432,8 @@ export function markUnavailable(name: string, reason: string): void {
 /** Removes a backend (tests, or a backend whose device was lost). */
 export function unregisterBackend(name: string): void {
   backends.delete(name);
+  sources.delete(name);
+  owners.delete(name);
   for (const [op, dev] of globalRoutes) if (dev === name) globalRoutes.delete(op);
   clearKernelCaches();
 }
@@ -249,6 +513,16 @@ export interface TraceEntry {
   shapes: number[][];
   /** Data moved between backends for this op (`"input 0: webgpu→cpu"`). */
   moved: string[];
+  /**
+   * Who registered the kernel that ran (a plugin name, e.g. `"@denn/cpu"`); absent for views and
+   * decompositions.
+   */
+  kernel?: string;
+  /**
+   * Set when that kernel replaced another provider's kernel (`override: true`): who registered
+   * the replaced one.
+   */
+  overrides?: string;
 }
 
 /** Report of the registry's state and, with a function, of where each op ran. */
@@ -268,6 +542,8 @@ export interface Explanation<T> {
    * They attach when the backend registers.
    */
   pending: Record<string, string[]>;
+  /** Kernels in force that replaced another provider's kernel (registered with `override: true`). */
+  overrides: KernelOverride[];
   /** Human-readable summary. */
   toString(): string;
 }
@@ -311,6 +587,7 @@ function report<T>(result: T, entries: TraceEntry[]): Explanation<T> {
         list.flatMap((p) => Object.keys(p.kernels).map((op) => `${op} (from ${p.from})`)),
       ]),
     ),
+    overrides: kernelOverrides(),
   };
   return {
     ...info,
@@ -327,10 +604,20 @@ function report<T>(result: T, entries: TraceEntry[]): Explanation<T> {
       for (const [b, list] of Object.entries(info.pending)) {
         lines.push(`pending for ${b} (not registered): ${list.join(", ")}`);
       }
+      for (const o of info.overrides) {
+        lines.push(
+          `override: ${o.backend} ${o.op}: ${providerLabel(o.plugin)} replaces ${
+            providerLabel(o.replaced)
+          }`,
+        );
+      }
       for (const e of entries) {
         lines.push(
           `${e.op} ${e.shapes.map(shapeStr).join(" ")} → ${e.backend} (${e.via})` +
-            (e.moved.length ? ` moved ${e.moved.join(", ")}` : ""),
+            (e.moved.length ? ` moved ${e.moved.join(", ")}` : "") +
+            (e.overrides === undefined
+              ? ""
+              : ` [kernel from ${e.kernel}, overriding ${e.overrides}]`),
         );
       }
       return lines.join("\n");

@@ -114,6 +114,13 @@ export interface KernelEntry<A = any, C = any, H = unknown> {
    * it receives is dense: contiguous, at offset 0, its storage holding exactly its elements.
    */
   strided?: boolean;
+  /**
+   * Replaces a kernel another provider (the backend itself or another plugin) already registered
+   * for this op on this backend. Without it such a registration is a `PluginError`, so a plugin
+   * cannot silently replace a built-in kernel; with it, `explain()` and `pluginInfo()` report the
+   * override. Harmless where there is nothing to replace.
+   */
+  override?: boolean;
 }
 
 /**
@@ -186,6 +193,15 @@ export interface BackendDef<H = unknown, C = any> {
    */
   // deno-lint-ignore no-explicit-any
   wrapKernel?(op: string, entry: KernelEntry<any, C, H>): KernelEntry<any, C, H>;
+  /**
+   * Number of elements a storage handle holds, or undefined where it cannot tell. Dispatch checks
+   * every kernel output against its inferred size with it, so a kernel returning a wrong-sized
+   * result is an error naming the op and backend instead of a wrong answer or a NaN later. Only
+   * for backends whose handles hold exactly the elements asked for: a backend rounding allocations
+   * up (size classes) omits it or returns undefined. Host backends (`hostMemory`) need not
+   * define it: their handles are typed arrays, checked by their length.
+   */
+  handleSize?(handle: H): number | undefined;
   /** Kernels by op name. */
   // deno-lint-ignore no-explicit-any
   kernels: Record<string, Kernel<any, C, H> | KernelEntry<any, C, H>>;
@@ -197,4 +213,16 @@ export interface Backend extends BackendDef {
   readonly context?: unknown;
   /** Normalised kernel table. */
   readonly table: Map<string, KernelEntry>;
+}
+
+/** A kernel that replaced another provider's kernel (registered with `override: true`). */
+export interface KernelOverride {
+  /** Backend whose kernel table holds it. */
+  readonly backend: string;
+  /** Op name. */
+  readonly op: string;
+  /** Who registered the replacing kernel: a plugin name (or `registerKernels()` etc.). */
+  readonly plugin: string;
+  /** Who had registered the kernel it replaced. */
+  readonly replaced: string;
 }
