@@ -134,3 +134,50 @@ export function dtypeArg(op: string, dtype: unknown): DType | undefined {
     : "";
   throw new DTypeError(`${op}: unknown dtype ${show(dtype)}; denn has ${DTYPES.join(", ")}${alt}`);
 }
+
+// Parameter count of a function from its source (`name(a, b = 1) {`), or null when it takes rest
+// parameters or the source cannot be read.
+function paramCount(f: (...args: never[]) => unknown): number | null {
+  const src = Function.prototype.toString.call(f);
+  const open = src.indexOf("(");
+  if (open < 0) return null;
+  let depth = 0, count = 0, any = false;
+  for (let i = open + 1; i < src.length; i++) {
+    const c = src[i];
+    if (c === "(" || c === "[" || c === "{") depth++;
+    else if (c === ")" || c === "]" || c === "}") {
+      if (depth === 0) return any ? count + 1 : 0;
+      depth--;
+    } else if (c === "," && depth === 0) count++;
+    else if (c === "." && src.startsWith("...", i) && depth === 0) return null;
+    else if (!/\s/.test(c)) any = true;
+  }
+  return null;
+}
+
+/**
+ * Wraps each method of `proto` so that a call with more arguments than the method declares throws
+ * a ValueError naming it: JavaScript would drop the extra ones silently (`x.mul(2, 3)`).
+ */
+export function guardArity(proto: object, cls: string): void {
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    const d = Object.getOwnPropertyDescriptor(proto, name)!;
+    if (name === "constructor" || typeof d.value !== "function") continue;
+    const f = d.value as (...args: unknown[]) => unknown;
+    const n = paramCount(f);
+    if (n === null) continue;
+    const guarded = function (this: unknown): unknown {
+      if (arguments.length > n) {
+        throw new ValueError(
+          `${cls}.${name}: takes at most ${n} argument${
+            n === 1 ? "" : "s"
+          }, got ${arguments.length} ` +
+            `(${Array.from(arguments, show).join(", ")})`,
+        );
+      }
+      return Reflect.apply(f, this, arguments);
+    };
+    Object.defineProperty(guarded, "name", { value: name });
+    Object.defineProperty(proto, name, { ...d, value: guarded });
+  }
+}

@@ -7,12 +7,13 @@
  */
 
 import type { DType } from "./dtype.ts";
-import { isFloating } from "./dtype.ts";
+import { isFloating, itemSize } from "./dtype.ts";
 import {
   DennError,
   DeviceError,
   DispatchError,
   DisposedError,
+  OutOfMemoryError,
   PluginError,
   ValueError,
 } from "./errors.ts";
@@ -153,8 +154,22 @@ function kernelError(
   inputs: readonly Tensor[],
   e: unknown,
   what: "kernel" | "supports",
+  specs?: readonly TensorSpec[],
 ): unknown {
   if (e instanceof DennError) return e;
+  // A host allocation that failed (the output, or a kernel's scratch) is out of memory, not a bug.
+  if (
+    e instanceof RangeError && /allocation failed|invalid (typed )?array length/i.test(e.message)
+  ) {
+    const out = specs?.map((s) => `${shapeStr(s.shape)} ${s.dtype}`).join(", ");
+    const bytes = specs?.reduce((n, s) => n + sizeOf(s.shape) * itemSize(s.dtype), 0);
+    return new OutOfMemoryError(
+      `${op}: ${kernelLabel(op, backend)} could not allocate memory (${e.message}; inputs: ${
+        inputsStr(inputs)
+      }${out ? `; outputs: ${out}, ${bytes} bytes` : ""})`,
+      { cause: e },
+    );
+  }
   const err = e as Error | undefined;
   const desc = err instanceof Error ? `${err.name}: ${err.message}` : `${describeValue(e)}`;
   return new PluginError(
@@ -229,7 +244,7 @@ function runKernel(
   try {
     handles = entry.run(args, attrs, specs, b.context);
   } catch (e) {
-    throw kernelError(op.name, backend, args, e, "kernel");
+    throw kernelError(op.name, backend, args, e, "kernel", specs);
   }
   if (!Array.isArray(handles) || handles.length !== specs.length) {
     throw outputError(op.name, backend, args, specs, handles, -1);

@@ -51,9 +51,37 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
     const groups = list[0] instanceof Tensor
       ? [{ params: list as Tensor[] }]
       : (list as (Partial<O> & { params: Iterable<Tensor> })[]);
-    this.paramGroups = groups.map((g) =>
-      ({ ...defaults, ...g, params: [...g.params] }) as ParamGroup<O>
-    );
+    this.paramGroups = groups.map((g, i) => {
+      if (g === null || typeof g !== "object" || !(Symbol.iterator in Object(g.params))) {
+        throw new ValueError(
+          `${this.constructor.name}: parameter group ${i} must be { params: [...], ...options }`,
+        );
+      }
+      // A group's options are the defaults' keys with the defaults' types; a typo is not ignored.
+      for (const [k, v] of Object.entries(g)) {
+        if (k === "params") continue;
+        const ref = (defaults as Record<string, unknown>)[k];
+        if (!(k in defaults)) {
+          throw new ValueError(
+            `${this.constructor.name}: parameter group ${i} has unknown option "${k}" (expected ${
+              Object.keys(defaults).join(", ")
+            })`,
+          );
+        }
+        const same = Array.isArray(ref)
+          ? Array.isArray(v) && v.length === ref.length
+          : typeof v === typeof ref;
+        if (v !== undefined && !same) {
+          throw new ValueError(
+            `${this.constructor.name}: parameter group ${i} option ${k} must be like ${
+              JSON.stringify(ref)
+            }, got ${JSON.stringify(v)}`,
+          );
+        }
+      }
+      const given = Object.fromEntries(Object.entries(g).filter(([, v]) => v !== undefined));
+      return { ...defaults, ...given, params: [...g.params] } as ParamGroup<O>;
+    });
     const seen = new Set<Tensor>();
     for (const g of this.paramGroups) {
       for (const p of g.params) {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { ValueError } from "./errors.ts";
+
 /** Serializable state of a {@linkcode Generator}. */
 export type GeneratorState = [number, number, number, number, number | null];
 
@@ -20,13 +22,20 @@ export class Generator {
 
   /** Re-seeds the generator (splitmix32 expands the seed into the 128-bit state). */
   manualSeed(seed: number): this {
-    let x = (Math.floor(seed) >>> 0) ^ 0x9e3779b9;
+    if (typeof seed !== "number" || !Number.isSafeInteger(seed)) {
+      throw new ValueError(`manualSeed: seed must be an integer, got ${String(seed)}`);
+    }
+    // The low 32 bits seed the state; seeds beyond 32 bits (or negative) mix in their high bits, so
+    // no two seeds share a stream.
+    const hi = Math.floor(seed / 2 ** 32) | 0;
+    let x = (seed >>> 0) ^ 0x9e3779b9;
     for (let i = 0; i < 4; i++) {
       x = (x + 0x9e3779b9) >>> 0;
       let z = x;
       z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       this.#s[i] = (z ^ (z >>> 16)) >>> 0;
+      if (hi !== 0) this.#s[i] = (this.#s[i] ^ Math.imul(hi ^ (i + 1), 0x27d4eb2d)) >>> 0;
     }
     if (this.#s.every((v) => v === 0)) this.#s[0] = 1;
     this.#spare = null;

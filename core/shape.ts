@@ -81,7 +81,9 @@ export function normalizeAxis(op: string, axis: number, ndim: number): number {
   const hi = Math.max(ndim, 1) - 1;
   if (!Number.isInteger(axis) || axis < lo || axis > hi) {
     throw new ShapeError(
-      `${op}: dimension ${axis} is out of range for a ${ndim}-D tensor (expected ${lo} to ${hi})`,
+      `${op}: dimension ${
+        typeof axis === "object" ? JSON.stringify(axis) : String(axis)
+      } is out of range for a ${ndim}-D tensor (expected an integer from ${lo} to ${hi})`,
     );
   }
   return axis < 0 ? axis + Math.max(ndim, 1) : axis;
@@ -94,6 +96,11 @@ export function normalizeAxes(
   ndim: number,
 ): number[] {
   if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof axes !== "number" && !Array.isArray(axes)) {
+    throw new ShapeError(
+      `${op}: dims must be a number or a list of numbers, got ${JSON.stringify(axes)}`,
+    );
+  }
   const list = typeof axes === "number" ? [axes] : axes;
   const out = list.map((a) => normalizeAxis(op, a, ndim));
   const uniq = [...new Set(out)].sort((x, y) => x - y);

@@ -6,7 +6,7 @@
  */
 
 import type { DType, TypedArray } from "./dtype.ts";
-import { isFloating } from "./dtype.ts";
+import { isDType, isFloating } from "./dtype.ts";
 import { currentFrame } from "./context.ts";
 import {
   AutogradError,
@@ -30,7 +30,7 @@ import * as V from "./ops/views.ts";
 import * as L from "./ops/linalg.ts";
 import * as N from "./ops/softmax.ts";
 import { denseOf, inplace, rebind } from "./write.ts";
-import { keepdimOf, options, show } from "./args.ts";
+import { guardArity, keepdimOf, options, show } from "./args.ts";
 
 // Set by Tensor's static block: lets module functions change a tensor's private strides.
 let setStrides: (t: Tensor, strides: readonly number[] | null) => void;
@@ -331,8 +331,15 @@ export class Tensor {
 
   // ------------------------------------------------------------ devices and dtypes
 
-  /** Copies to another device (differentiable); synchronous where the source can be read synchronously. */
+  /**
+   * Copies to another device (differentiable); synchronous where the source can be read
+   * synchronously. Given a dtype name (`x.to("float16")`), casts as PyTorch's `x.to(dtype)`.
+   */
   to(device: string): Tensor {
+    if (isDType(device)) return E.cast(this, device);
+    if (typeof device !== "string") {
+      throw new DeviceError(`to: expected a device name or a dtype, got ${show(device)}`);
+    }
     if (device === this.device) return this;
     this.#check("to");
     getBackend(device);
@@ -380,13 +387,13 @@ export class Tensor {
 
   // ------------------------------------------------------------ arithmetic
 
-  /** Elementwise sum. */
-  add(other: E.TensorLike): Tensor {
-    return E.binary("add", this, other);
+  /** Elementwise sum `this + alpha·other` (alpha default 1, as PyTorch's). */
+  add(other: E.TensorLike, alpha?: number): Tensor {
+    return E.binary("add", this, scaled("add", other, alpha));
   }
-  /** Elementwise difference. */
-  sub(other: E.TensorLike): Tensor {
-    return E.binary("sub", this, other);
+  /** Elementwise difference `this − alpha·other` (alpha default 1, as PyTorch's). */
+  sub(other: E.TensorLike, alpha?: number): Tensor {
+    return E.binary("sub", this, scaled("sub", other, alpha));
   }
   /** Elementwise product. */
   mul(other: E.TensorLike): Tensor {
@@ -695,15 +702,12 @@ export class Tensor {
     return inplace(this, E.unary("tanh", this));
   }
   /** In-place add (`alpha` scales other). */
-  add_(other: E.TensorLike, alpha = 1): this {
-    return inplace(
-      this,
-      this.add(alpha === 1 || typeof other !== "object" ? other : other.mul(alpha)),
-    );
+  add_(other: E.TensorLike, alpha?: number): this {
+    return inplace(this, this.add(other, alpha));
   }
-  /** In-place subtract. */
-  sub_(other: E.TensorLike): this {
-    return inplace(this, this.sub(other));
+  /** In-place subtract (`this −= alpha·other`). */
+  sub_(other: E.TensorLike, alpha?: number): this {
+    return inplace(this, this.sub(other, alpha));
   }
   /** In-place multiply. */
   mul_(other: E.TensorLike): this {
@@ -788,3 +792,16 @@ function rowMajor(shape: readonly number[], strides: readonly number[]): boolean
   }
   return true;
 }
+
+// `alpha·other` for add/sub's PyTorch `alpha` argument.
+function scaled(op: string, other: E.TensorLike, alpha: number | undefined): E.TensorLike {
+  if (alpha === undefined || alpha === 1) return other;
+  if (typeof alpha !== "number" || !Number.isFinite(alpha)) {
+    throw new ValueError(`${op}: alpha must be a finite number, got ${show(alpha)}`);
+  }
+  return other instanceof Tensor ? other.mul(alpha) : Number(other) * alpha;
+}
+
+// Every method refuses arguments beyond its parameters: JavaScript would drop them silently, and
+// a PyTorch form like `x.softmax(1, torch.float16)` or `x.mul(2, 3)` must not half-work.
+guardArity(Tensor.prototype, "Tensor");

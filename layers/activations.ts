@@ -20,9 +20,9 @@ import { bool, fail, finite, knownKeys, oneOf } from "./_validate.ts";
 
 export { logSoftmax, softmax };
 
-/** max(0, x). */
-export function relu(x: Tensor): Tensor {
-  return x.relu();
+/** max(0, x); `inplace` overwrites x (PyTorch's `F.relu(x, inplace=True)`). */
+export function relu(x: Tensor, inplace = false): Tensor {
+  return bool("relu", "inplace", inplace, false) ? x.relu_() : x.relu();
 }
 
 /** Logistic sigmoid. */
@@ -36,8 +36,10 @@ export function tanh(x: Tensor): Tensor {
 }
 
 /** x for x ≥ 0, slope·x otherwise. */
-export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
-  return where(x.gt(0), x, x.mul(negativeSlope));
+export function leakyRelu(x: Tensor, negativeSlope = 0.01, inplace = false): Tensor {
+  finite("leakyRelu", "negativeSlope", negativeSlope);
+  const y = where(x.gt(0), x, x.mul(negativeSlope));
+  return bool("leakyRelu", "inplace", inplace, false) ? x.copy_(y) : y;
 }
 
 /** GELU: exact (erf) or the tanh approximation. */
@@ -86,15 +88,19 @@ export class LeakyReLU extends Module {
   /** Slope for negative inputs. */
   readonly negativeSlope: number;
 
+  /** Whether forward overwrites its input. */
+  readonly inplace: boolean;
+
   /** Creates the activation with the given negative slope (default 0.01). */
-  constructor(negativeSlope = 0.01) {
+  constructor(negativeSlope = 0.01, inplace = false) {
     super();
     this.negativeSlope = finite("LeakyReLU", "negativeSlope", negativeSlope);
+    this.inplace = bool("LeakyReLU", "inplace", inplace, false);
   }
 
   /** Applies leaky ReLU; the gradient at exactly 0 is `negativeSlope`, as in PyTorch. */
   forward(x: Tensor): Tensor {
-    return leakyRelu(x, this.negativeSlope);
+    return leakyRelu(x, this.negativeSlope, this.inplace);
   }
 }
 

@@ -27,20 +27,41 @@ import {
   ValueError,
 } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
-import { fail, knownKeys, probability } from "./_validate.ts";
+import { bool, fail, knownKeys, probability } from "./_validate.ts";
 
 /** Options of {@linkcode dropout}. */
 export interface DropoutOptions {
   /** Generator for the mask. */
   generator?: Generator;
+  /** Overwrite x with the result (default false). */
+  inplace?: boolean;
 }
 
-/** Zeroes elements with probability p during training and scales the rest by 1/(1−p). */
-export function dropout(x: Tensor, p = 0.5, training = true, options: DropoutOptions = {}): Tensor {
-  if (!(p >= 0 && p <= 1)) {
-    throw new ValueError(`dropout: probability has to be between 0 and 1, but got ${p}`);
+/**
+ * Zeroes elements with probability p during training and scales the rest by 1/(1−p). The fourth
+ * argument is PyTorch's `inplace` boolean or `{ generator, inplace }`.
+ */
+export function dropout(
+  x: Tensor,
+  p = 0.5,
+  training = true,
+  options: DropoutOptions | boolean = {},
+): Tensor {
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+    throw new ValueError(
+      `dropout: probability has to be between 0 and 1, but got ${
+        typeof p === "object" ? "an object (the form is dropout(x, p, training))" : p
+      }`,
+    );
   }
-  return run(x, p, training, options.generator ?? defaultGenerator);
+  const o = typeof options === "boolean" ? { inplace: options } : options;
+  knownKeys("dropout", o, ["generator", "inplace"]);
+  bool("dropout", "training", training, true);
+  if (o.generator !== undefined && !(o.generator instanceof Generator)) {
+    fail("dropout", "generator", "must be a Generator", o.generator);
+  }
+  const y = run(x, p, training, o.generator ?? defaultGenerator);
+  return bool("dropout", "inplace", o.inplace, false) && y !== x ? x.copy_(y) : y;
 }
 
 function run(x: Tensor, p: number, training: boolean, g: Generator): Tensor {

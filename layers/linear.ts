@@ -26,6 +26,7 @@ import {
 } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import * as init from "./init.ts";
+import { fail, knownKeys } from "./_validate.ts";
 
 /** y = x Wᵀ + b with W of shape [out, in] (PyTorch layout): `F.linear`. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
@@ -104,9 +105,17 @@ export class Linear extends Module {
   /** Bias [out] or null. */
   bias: Tensor | null;
 
-  /** Creates a layer mapping `inFeatures` to `outFeatures`. */
-  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+  /**
+   * Creates a layer mapping `inFeatures` to `outFeatures`. The third argument is the options or,
+   * as in PyTorch's `Linear(2, 3, False)`, the `bias` boolean.
+   */
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions | boolean = {}) {
     super();
+    if (typeof options === "boolean") options = { bias: options };
+    knownKeys("Linear", options, ["bias", "init", "device"]);
+    if (options.bias !== undefined && typeof options.bias !== "boolean") {
+      fail("Linear", "bias", "must be a boolean", options.bias);
+    }
     for (const [k, v] of [["inFeatures", inFeatures], ["outFeatures", outFeatures]] as const) {
       if (!Number.isInteger(v) || v <= 0) {
         throw new ValueError(`Linear: ${k} must be a positive integer, got ${v}`);

@@ -20,6 +20,7 @@ import { apply, definePlugin, noGrad, Optimizer, use, ValueError, zerosLike } fr
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
 import { adamUpdateOp, assignStorage } from "./ops.ts";
 import type { AdamUpdateAttrs } from "./ops.ts";
+import { checkOptions } from "./_defaults.ts";
 
 /**
  * One Adam (or, with `decoupled`, AdamW) update: returns `[p', m', v']`, plus `vmax'` with
@@ -85,7 +86,7 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
 
   /** Creates the optimizer over parameters or parameter groups. */
   constructor(params: ParamsInput<Required<AdamOptions>>, options: AdamOptions = {}) {
-    const d = adamDefaults(options, 0);
+    const d = adamDefaults(options, 0, new.target.name);
     checkAdamOptions(new.target.name, d);
     super(params, d);
   }
@@ -133,7 +134,20 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
 }
 
 /** Adam's options with defaults filled in (`weightDecay` defaults to `wd`). */
-export function adamDefaults(options: AdamOptions, wd: number): Required<AdamOptions> {
+export function adamDefaults(
+  options: AdamOptions,
+  wd: number,
+  name = "Adam",
+): Required<AdamOptions> {
+  const ref = {
+    lr: 1e-3,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+    weightDecay: wd,
+    amsgrad: false,
+    maximize: false,
+  };
+  options = checkOptions(name, options, ref);
   return {
     lr: options.lr ?? 1e-3,
     betas: options.betas ?? [0.9, 0.999],

@@ -28,7 +28,7 @@ export class AdamW extends Adam {
 
   /** Creates the optimizer over parameters or parameter groups. */
   constructor(params: ParamsInput<Required<AdamWOptions>>, options: AdamWOptions = {}) {
-    const d = adamDefaults(options, 1e-2);
+    const d = adamDefaults(options, 1e-2, "AdamW");
     checkAdamOptions("AdamW", d);
     super(params, d);
   }

@@ -20,7 +20,7 @@ import { apply, definePlugin, noGrad, Optimizer, use, ValueError, zerosLike } fr
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
 import { assignStorage, rmspropUpdateOp } from "./ops.ts";
 import type { RmspropUpdateAttrs } from "./ops.ts";
-import { withDefaults } from "./_defaults.ts";
+import { checkOptions, withDefaults } from "./_defaults.ts";
 
 const RMSPROP_DEFAULTS = {
   alpha: 0.99,
@@ -78,6 +78,7 @@ export interface RMSpropOptions {
 export class RMSprop extends Optimizer<Required<RMSpropOptions>> {
   /** Creates the optimizer over parameters or parameter groups. */
   constructor(params: ParamsInput<Required<RMSpropOptions>>, options: RMSpropOptions = {}) {
+    checkOptions("RMSprop", options, { lr: 1e-2, ...RMSPROP_DEFAULTS });
     const d: Required<RMSpropOptions> = withDefaults({ lr: 1e-2, ...RMSPROP_DEFAULTS }, options);
     for (const k of ["lr", "alpha", "eps", "weightDecay", "momentum"] as const) {
       if (!(d[k] >= 0)) throw new ValueError(`RMSprop: invalid ${k} ${d[k]} (must be >= 0)`);

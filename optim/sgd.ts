@@ -20,7 +20,7 @@ import { apply, definePlugin, noGrad, Optimizer, use, ValueError } from "../core
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
 import { assignStorage, sgdUpdateOp } from "./ops.ts";
 import type { SgdUpdateAttrs } from "./ops.ts";
-import { withDefaults } from "./_defaults.ts";
+import { checkOptions, withDefaults } from "./_defaults.ts";
 
 const SGD_DEFAULTS = {
   momentum: 0,
@@ -69,6 +69,7 @@ export function sgdUpdate(
 export class SGD extends Optimizer<Required<SGDOptions>> {
   /** Creates the optimizer over parameters or parameter groups. */
   constructor(params: ParamsInput<Required<SGDOptions>>, options: SGDOptions) {
+    checkOptions("SGD", options, { lr: 0.1, ...SGD_DEFAULTS }, ["lr"]);
     const d: Required<SGDOptions> = { ...withDefaults(SGD_DEFAULTS, options), lr: options.lr };
     if (!(d.lr >= 0)) throw new ValueError(`SGD: invalid learning rate ${d.lr} (must be >= 0)`);
     if (!(d.momentum >= 0)) {

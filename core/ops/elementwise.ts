@@ -9,6 +9,7 @@ import { z } from "zod";
 import { isFloating, promoteTypes } from "../dtype.ts";
 import type { DType } from "../dtype.ts";
 import { DTypeError } from "../errors.ts";
+import { dtypeArg } from "../args.ts";
 import { apply1 } from "../registry.ts";
 import { defineOp } from "../catalogue.ts";
 import type { GradContext, OpDef, TensorSpec } from "../registry.ts";
@@ -391,6 +392,7 @@ const castOp: OpDef<CastAttrs> = defineOp<CastAttrs>({
  * rounds to nearest even, and magnitudes beyond float16's range become ±Infinity).
  */
 export function cast(x: Tensor, dtype: DType): Tensor {
+  dtypeArg("cast", dtype);
   if (x.dtype === dtype) return x;
   return apply1(castOp, [x], { dtype });
 }

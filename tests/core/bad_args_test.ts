@@ -197,3 +197,123 @@ Deno.test("bad args: PyTorch's argument forms do what PyTorch does", () => {
   fails(() => t.slice({ start: 1.5 }), ValueError, "slice: start must be an integer");
   fails(() => t.slice(bad([1, 2])), ValueError, "slice: spec 0 must be");
 });
+
+Deno.test("bad args: a kernel whose output cannot be allocated raises OutOfMemoryError", () => {
+  fails(
+    () => zeros([200000, 1]).add(zeros([1, 200000])),
+    OutOfMemoryError,
+    "add: the cpu kernel",
+    "outputs: [200000, 200000] float32, 160000000000 bytes",
+  );
+});
+
+Deno.test("bad args: no argument is dropped silently", () => {
+  const x = tensor([[1, 2, 3], [4, 5, 6]]);
+  // Extra arguments to a Tensor method are refused (JavaScript would ignore them).
+  fails(
+    () => loose(x.mul.bind(x))(2, 3),
+    ValueError,
+    "Tensor.mul: takes at most 1 argument, got 2",
+  );
+  fails(
+    () => loose(x.softmax.bind(x))(1, "float16"),
+    ValueError,
+    "Tensor.softmax: takes at most 1",
+  );
+  fails(() => loose(x.relu.bind(x))(true), ValueError, "Tensor.relu: takes at most 0 arguments");
+  // PyTorch's alpha: x.add(y, alpha) is x + alpha·y, for tensors and numbers, in place too.
+  assert.deepEqual(x.add(1, 2).toArraySync(), [[3, 4, 5], [6, 7, 8]]);
+  assert.deepEqual(x.sub(x, 2).toArraySync(), [[-1, -2, -3], [-4, -5, -6]]);
+  assert.deepEqual(x.clone().add_(1, 2).toArraySync(), [[3, 4, 5], [6, 7, 8]]);
+  assert.deepEqual(x.clone().sub_(tensor([1, 1, 1]), 3).toArraySync(), [[-2, -1, 0], [1, 2, 3]]);
+  fails(() => x.add(1, bad("2")), ValueError, "add: alpha must be a finite number");
+  fails(() => loose(x.sum.bind(x))("1"), ShapeError, "sum: dims must be a number or a list");
+  fails(
+    () => x.softmax(bad({ dim: 1 })),
+    ShapeError,
+    'softmax: dimension {"dim":1} is out of range',
+  );
+  // Functional forms with PyTorch's positional flags.
+  const r = tensor([-1, 2]);
+  F.relu(r, true);
+  assert.deepEqual(r.toArraySync(), [0, 2]);
+  const l = tensor([-1, 2]);
+  F.leakyRelu(l, 0.5, true);
+  assert.deepEqual(l.toArraySync(), [-0.5, 2]);
+  const o = ones([64]);
+  F.dropout(o, 0.5, true, true);
+  assert.ok((o.toArraySync() as number[]).every((v) => v === 0 || v === 2));
+  assert.ok((o.toArraySync() as number[]).includes(0));
+  fails(() => F.dropout(x, bad({ p: 0.5 })), ValueError, "dropout: probability", "an object");
+  fails(
+    () => F.dropout(x, 0.5, true, bad({ seed: 1 })),
+    ValueError,
+    'dropout: unknown option "seed"',
+  );
+  fails(() => F.relu(x, bad(1)), ValueError, "relu: inplace must be a boolean");
+  // dtype names: cast checks them; to() with a dtype casts as PyTorch's x.to(dtype).
+  fails(() => loose(x.to.bind(x))(1), Error, "to: expected a device name or a dtype");
+  assert.equal(x.to("float16").dtype, "float16");
+  assert.equal(x.to("int32").dtype, "int32");
+});
+
+Deno.test("bad args: layer and optimizer options are checked, PyTorch's positional forms accepted", async () => {
+  const { nn, optim, manualSeed, Generator } = await import("../../mod.ts");
+  fails(
+    () => new nn.Linear(2, 3, bad({ bais: false })),
+    ValueError,
+    'Linear: unknown option "bais"',
+  );
+  assert.equal(new nn.Linear(2, 3, false).bias, null);
+  assert.notEqual(new nn.Linear(2, 3, true).bias, null);
+  fails(() => new nn.Linear(2, 3, bad({ bias: 0 })), ValueError, "Linear: bias must be a boolean");
+  const lr = new nn.LeakyReLU(0.2, true);
+  const z = tensor([-1, 1]);
+  lr.forward(z);
+  assert.deepEqual(z.toArraySync(), [-0.20000000298023224, 1]);
+  const P = () => new nn.Linear(2, 2).parameters();
+  fails(() => new optim.SGD(P(), bad(undefined)), ValueError, "SGD: lr is required");
+  fails(
+    () => new optim.SGD(P(), bad(0.1)),
+    ValueError,
+    "SGD: options must be an object like { lr: 0.1 }",
+  );
+  fails(
+    () => new optim.SGD(P(), bad({ lr: 0.1, momentm: 0.9 })),
+    ValueError,
+    'SGD: unknown option "momentm"',
+  );
+  fails(
+    () => new optim.SGD(P(), bad({ lr: 0.1, momentum: "0.9" })),
+    ValueError,
+    "momentum must be a number",
+  );
+  fails(
+    () => new optim.Adam(P(), bad({ betas: [0.9] })),
+    ValueError,
+    "Adam: betas must be 2 numbers",
+  );
+  fails(
+    () => new optim.AdamW(P(), bad({ weight_decay: 0.1 })),
+    ValueError,
+    'AdamW: unknown option "weight_decay"',
+  );
+  fails(
+    () => new optim.RMSprop(P(), bad({ lr: 0.1, rho: 0.9 })),
+    ValueError,
+    'RMSprop: unknown option "rho"',
+  );
+  fails(
+    () => new optim.Adam([{ params: P(), lrr: 1 } as never]),
+    ValueError,
+    'Adam: parameter group 0 has unknown option "lrr"',
+  );
+  const groups =
+    new optim.Adam([{ params: P(), lr: 1 }, { params: P(), lr: undefined }]).paramGroups;
+  assert.deepEqual(groups.map((g) => g.lr), [1, 1e-3]);
+  // Seeds: non-integers are refused; seeds beyond 32 bits do not collide with small ones.
+  fails(() => manualSeed(1.5), ValueError, "manualSeed: seed must be an integer, got 1.5");
+  const first = (s: number) => new Generator(s).nextUint32();
+  assert.notEqual(first(2 ** 32), first(0));
+  assert.notEqual(first(-1), first(2 ** 32 - 1));
+});
