@@ -166,6 +166,7 @@ export function tensor(
           `tensor: element ${k} is ${show(v)}; elements must be numbers or booleans`,
         );
       }
+      if (dtype === "int32" && !fitsInt32(v)) throw overflow("tensor", v);
       host[k++] = Number(v);
       return;
     }
@@ -200,6 +201,7 @@ function fill(
   if (typeof value !== "number" && typeof value !== "boolean") {
     throw new ValueError(`${op}: fill value must be a number or boolean, got ${show(value)}`);
   }
+  if (dtype === "int32" && !fitsInt32(value)) throw overflow(op, value);
   const a = alloc(op, dtype, s);
   if (value !== 0) a.fill(Number(value));
   return make(a, s, dtype, opts);
@@ -257,6 +259,15 @@ export function linspace(
     a[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
   }
   return make(a, [steps], dtype, opts);
+}
+
+// int32 storage would wrap these around (3e9 → -1294967296): PyTorch raises; so does denn.
+function fitsInt32(v: number | boolean): boolean {
+  return typeof v === "boolean" || (v >= -(2 ** 31) && v < 2 ** 31);
+}
+
+function overflow(op: string, v: number | boolean): ValueError {
+  return new ValueError(`${op}: value ${v} cannot be converted to int32 without overflow`);
 }
 
 function generatorOf(op: string, opts: RandomOptions): Generator {

@@ -13,6 +13,18 @@ import { ShapeError, ValueError } from "./errors.ts";
 import { sameShape, shapeStr } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 import { keep } from "./scope.ts";
+import { guardArity, options as optionsOf, show } from "./args.ts";
+
+// Subclass prototypes already guarded (each class's own methods are wrapped once, on first use).
+const guarded = new WeakSet<object>();
+
+function guardSubclass(proto: object): void {
+  while (proto && proto !== Module.prototype && !guarded.has(proto)) {
+    guarded.add(proto);
+    guardArity(proto, proto.constructor.name);
+    proto = Object.getPrototypeOf(proto);
+  }
+}
 
 /** Marks a tensor as a trainable parameter (a leaf that requires grad) and returns it. */
 export function Parameter(t: Tensor): Tensor {
@@ -62,6 +74,11 @@ export abstract class Module {
   training = true;
   #buffers = new Set<string>();
   #nonPersistent = new Set<string>();
+
+  /** Creates the module; its class's methods refuse arguments beyond their parameters. */
+  constructor() {
+    guardSubclass(new.target.prototype);
+  }
 
   /** Computes the module's output. */
   abstract forward(...args: Tensor[]): Tensor;
@@ -172,6 +189,11 @@ export abstract class Module {
 
   /** Sets training mode on this module and all descendants; returns this. */
   train(mode = true): this {
+    if (typeof mode !== "boolean") {
+      throw new ValueError(
+        `${this.constructor.name}.train: mode must be a boolean, got ${show(mode)}`,
+      );
+    }
     for (const m of this.modules()) m.training = mode;
     return this;
   }
@@ -203,6 +225,13 @@ export abstract class Module {
 
   /** Copies tensors from a state dict into this module's parameters and buffers. */
   loadStateDict(sd: StateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
+    options = optionsOf("loadStateDict", options, ["strict"]);
+    if (options.strict !== undefined && typeof options.strict !== "boolean") {
+      throw new ValueError(`loadStateDict: strict must be a boolean, got ${show(options.strict)}`);
+    }
+    if (sd === null || typeof sd !== "object") {
+      throw new ValueError(`loadStateDict: expected a state dict (name → Tensor), got ${show(sd)}`);
+    }
     const strict = options.strict ?? true;
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !(k in sd));
@@ -338,3 +367,5 @@ export function releaseGrad(p: Tensor): void {
   p.grad = null;
   g?.dispose();
 }
+
+guardArity(Module.prototype, "Module");

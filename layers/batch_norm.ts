@@ -35,7 +35,7 @@ import {
   zeros,
 } from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
-import { bool, fail, finite, int, knownKeys } from "./_validate.ts";
+import { bool, fail, finite, int, knownKeys, probability } from "./_validate.ts";
 import { batchNormOps, batchNormRaw, batchNormStats } from "./ops/batch_norm.ts";
 
 export { batchNormRaw, batchNormStats } from "./ops/batch_norm.ts";
@@ -70,6 +70,24 @@ export function batchNorm(
   runningVar: Tensor | null,
   options: BatchNormOptions = {},
 ): Tensor {
+  knownKeys("batchNorm", options, [
+    "weight",
+    "bias",
+    "training",
+    "momentum",
+    "eps",
+    "numBatchesTracked",
+  ]);
+  bool("batchNorm", "training", options.training, false);
+  if (options.momentum !== null && options.momentum !== undefined) {
+    probability("batchNorm", "momentum", options.momentum);
+  }
+  if (options.eps !== undefined && !(typeof options.eps === "number" && options.eps > 0)) {
+    fail("batchNorm", "eps", "must be a positive number", options.eps);
+  }
+  if (options.numBatchesTracked !== undefined) {
+    int("batchNorm", "numBatchesTracked", options.numBatchesTracked, 0);
+  }
   if (x.ndim < 2) {
     throw new ShapeError(
       `batchNorm: expected input with at least 2 dims [N, C, ...], got ${shapeStr(x.shape)}`,

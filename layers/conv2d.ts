@@ -63,7 +63,7 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-const conv2dSchema = z.object({
+const conv2dSchema = z.strictObject({
   stride: posIntPair.default(1),
   padding: z.union([nonNegIntPair, z.literal("same"), z.literal("valid")]).default(0),
   dilation: posIntPair.default(1),

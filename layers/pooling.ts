@@ -64,14 +64,14 @@ export interface AvgPool2dOptions {
 }
 
 // Built once: a schema per call costs more than the op itself.
-const kernelSchema = z.object({ kernelSize: posIntPair });
-const maxPoolSchema = z.object({
+const kernelSchema = z.strictObject({ kernelSize: posIntPair });
+const maxPoolSchema = z.strictObject({
   stride: posIntPair.nullable().default(null),
   padding: nonNegIntPair.default(0),
   dilation: posIntPair.default(1),
   ceilMode: z.boolean().default(false),
 });
-const avgPoolSchema = z.object({
+const avgPoolSchema = z.strictObject({
   stride: posIntPair.nullable().default(null),
   padding: nonNegIntPair.default(0),
   ceilMode: z.boolean().default(false),

@@ -16,6 +16,7 @@
 import { Loss } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import * as F from "./functional.ts";
+import { lossOptions } from "./_options.ts";
 
 /** Options of {@linkcode BCELoss}. */
 export type BCELossOptions = F.BceOptions;
@@ -27,7 +28,7 @@ export class BCELoss extends Loss {
 
   /** Creates the loss; an unknown `reduction` is an error naming the loss. */
   constructor(options: BCELossOptions = {}) {
-    super(options.reduction ?? "mean");
+    super(lossOptions("BCELoss", options, ["reduction", "weight"]).reduction ?? "mean");
     this.options = options;
   }
 

@@ -15,6 +15,7 @@
 import { Loss } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import * as F from "./functional.ts";
+import { lossOptions } from "./_options.ts";
 
 /** Options of {@linkcode BCEWithLogitsLoss}. */
 export type BCEWithLogitsLossOptions = F.BceWithLogitsOptions;
@@ -26,7 +27,10 @@ export class BCEWithLogitsLoss extends Loss {
 
   /** Creates the loss; an unknown `reduction` is an error naming the loss. */
   constructor(options: BCEWithLogitsLossOptions = {}) {
-    super(options.reduction ?? "mean");
+    super(
+      lossOptions("BCEWithLogitsLoss", options, ["reduction", "weight", "posWeight"]).reduction ??
+        "mean",
+    );
     this.options = options;
   }
 

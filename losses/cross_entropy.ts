@@ -15,6 +15,7 @@
 import { Loss } from "../core/mod.ts";
 import type { Reduction, Tensor } from "../core/mod.ts";
 import * as F from "./functional.ts";
+import { lossOptions } from "./_options.ts";
 
 /** Options of {@linkcode CrossEntropyLoss}. */
 export interface CrossEntropyLossOptions {
@@ -35,7 +36,14 @@ export class CrossEntropyLoss extends Loss {
 
   /** Creates the loss. */
   constructor(options: CrossEntropyLossOptions = {}) {
-    super(options.reduction ?? "mean");
+    super(
+      lossOptions("CrossEntropyLoss", options, [
+        "reduction",
+        "weight",
+        "ignoreIndex",
+        "labelSmoothing",
+      ]).reduction ?? "mean",
+    );
     this.options = options;
   }
 

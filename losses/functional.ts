@@ -29,6 +29,7 @@ import {
   where,
 } from "../core/mod.ts";
 import type { Reduction, Tensor } from "../core/mod.ts";
+import { lossOptions } from "./_options.ts";
 
 export type { Reduction };
 
@@ -67,6 +68,7 @@ function sameShapes(op: string, input: Tensor, target: Tensor): void {
 
 /** Mean squared error. */
 export function mseLoss(input: Tensor, target: Tensor, options: LossOptions = {}): Tensor {
+  options = lossOptions("mseLoss", options, ["reduction"]);
   sameShapes("mseLoss", input, target);
   const d = input.sub(target);
   return reduce("mseLoss", d.mul(d), options.reduction);
@@ -74,6 +76,7 @@ export function mseLoss(input: Tensor, target: Tensor, options: LossOptions = {}
 
 /** Mean absolute error. */
 export function l1Loss(input: Tensor, target: Tensor, options: LossOptions = {}): Tensor {
+  options = lossOptions("l1Loss", options, ["reduction"]);
   sameShapes("l1Loss", input, target);
   return reduce("l1Loss", input.sub(target).abs(), options.reduction);
 }
@@ -90,6 +93,7 @@ export function smoothL1Loss(
   target: Tensor,
   options: SmoothL1Options = {},
 ): Tensor {
+  options = lossOptions("smoothL1Loss", options, ["reduction", "beta"]);
   sameShapes("smoothL1Loss", input, target);
   const beta = options.beta ?? 1;
   if (beta < 0) throw new ValueError(`smoothL1Loss: beta must be non-negative, got ${beta}`);
@@ -127,6 +131,7 @@ function checkClassTarget(op: string, input: Tensor, target: Tensor): void {
  * With weights, "mean" divides by the total weight of the non-ignored targets, as PyTorch does.
  */
 export function nllLoss(input: Tensor, target: Tensor, options: NllOptions = {}): Tensor {
+  options = lossOptions("nllLoss", options, ["reduction", "weight", "ignoreIndex"]);
   const reduction = options.reduction ?? "mean";
   checkReduction("nllLoss", reduction);
   checkClassTarget("nllLoss", input, target);
@@ -174,6 +179,12 @@ export function crossEntropy(
   target: Tensor,
   options: CrossEntropyOptions = {},
 ): Tensor {
+  options = lossOptions("crossEntropy", options, [
+    "reduction",
+    "weight",
+    "ignoreIndex",
+    "labelSmoothing",
+  ]);
   const reduction = options.reduction ?? "mean";
   checkReduction("crossEntropy", reduction);
   const eps = options.labelSmoothing ?? 0;
@@ -204,7 +215,11 @@ export function crossEntropy(
     if (reduction === "sum") return l.sum();
     return l.sum().div(input.ndim === 1 ? 1 : l.size);
   }
-  const nll = nllLoss(logp, target, { ...options, reduction });
+  const nll = nllLoss(logp, target, {
+    weight: options.weight,
+    ignoreIndex: options.ignoreIndex,
+    reduction,
+  });
   if (eps === 0) return nll;
   const ignore = options.ignoreIndex ?? -100;
   const valid = target.ne(ignore);
@@ -247,6 +262,7 @@ function checkProbabilities(input: Tensor): void {
  * outside [0, 1] is a ValueError on cpu (as in PyTorch); on device backends it gives NaN.
  */
 export function bceLoss(input: Tensor, target: Tensor, options: BceOptions = {}): Tensor {
+  options = lossOptions("bceLoss", options, ["reduction", "weight"]);
   sameShapes("bceLoss", input, target);
   checkProbabilities(input);
   const logP = input.log().maximum(-100);
@@ -271,6 +287,7 @@ export function bceWithLogits(
   target: Tensor,
   options: BceWithLogitsOptions = {},
 ): Tensor {
+  options = lossOptions("bceWithLogits", options, ["reduction", "weight", "posWeight"]);
   sameShapes("bceWithLogits", input, target);
   const softplusNeg = input.abs().neg().exp().log1p().add(input.neg().maximum(0));
   const coef = options.posWeight ? target.mul(options.posWeight.sub(1)).add(1) : null;
@@ -289,6 +306,7 @@ export interface KlDivOptions {
 
 /** KL divergence with `input` as log-probabilities: Σ t·(log t − input), 0 where t = 0. */
 export function klDiv(input: Tensor, target: Tensor, options: KlDivOptions = {}): Tensor {
+  options = lossOptions("klDiv", options, ["reduction", "logTarget"]);
   sameShapes("klDiv", input, target);
   const reduction = options.reduction ?? "mean";
   checkReduction("klDiv", reduction, ["batchmean"]);
@@ -315,6 +333,7 @@ export function multiMarginLoss(
   target: Tensor,
   options: MultiMarginOptions = {},
 ): Tensor {
+  options = lossOptions("multiMarginLoss", options, ["reduction", "p", "margin", "weight"]);
   const p = options.p ?? 1;
   if (p !== 1 && p !== 2) throw new ValueError(`multiMarginLoss: p must be 1 or 2, got ${p}`);
   checkClassTarget("multiMarginLoss", input, target);
@@ -351,6 +370,7 @@ export function hingeEmbeddingLoss(
   target: Tensor,
   options: HingeEmbeddingOptions = {},
 ): Tensor {
+  options = lossOptions("hingeEmbeddingLoss", options, ["reduction", "margin"]);
   sameShapes("hingeEmbeddingLoss", input, target);
   const margin = options.margin ?? 1;
   const neg = input.neg().add(margin).relu();

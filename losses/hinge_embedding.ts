@@ -15,6 +15,7 @@
 import { Loss } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import * as F from "./functional.ts";
+import { lossOptions } from "./_options.ts";
 
 /** Options of {@linkcode HingeEmbeddingLoss}. */
 export type HingeEmbeddingLossOptions = F.HingeEmbeddingOptions;
@@ -26,7 +27,7 @@ export class HingeEmbeddingLoss extends Loss {
 
   /** Creates the loss; an unknown `reduction` is an error naming the loss. */
   constructor(options: HingeEmbeddingLossOptions = {}) {
-    super(options.reduction ?? "mean");
+    super(lossOptions("HingeEmbeddingLoss", options, ["reduction", "margin"]).reduction ?? "mean");
     this.options = options;
   }
 

@@ -19,6 +19,7 @@
 import { Loss } from "../core/mod.ts";
 import type { Reduction, Tensor } from "../core/mod.ts";
 import * as F from "./functional.ts";
+import { lossOptions } from "./_options.ts";
 
 /** Options of {@linkcode KLDivLoss}. */
 export type KLDivLossOptions = F.KlDivOptions;
@@ -30,7 +31,12 @@ export class KLDivLoss extends Loss<Reduction | "batchmean"> {
 
   /** Creates the loss; an unknown `reduction` is an error naming the loss. */
   constructor(options: KLDivLossOptions = {}) {
-    super(options.reduction ?? "mean", ["mean", "sum", "none", "batchmean"]);
+    super(lossOptions("KLDivLoss", options, ["reduction", "logTarget"]).reduction ?? "mean", [
+      "mean",
+      "sum",
+      "none",
+      "batchmean",
+    ]);
     this.options = options;
   }
 

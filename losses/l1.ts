@@ -14,6 +14,7 @@
 import { Loss } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import * as F from "./functional.ts";
+import { lossOptions } from "./_options.ts";
 
 /** Options of {@linkcode L1Loss}. */
 export type L1LossOptions = F.LossOptions;
@@ -25,7 +26,7 @@ export class L1Loss extends Loss {
 
   /** Creates the loss; an unknown `reduction` is an error naming the loss. */
   constructor(options: L1LossOptions = {}) {
-    super(options.reduction ?? "mean");
+    super(lossOptions("L1Loss", options, ["reduction"]).reduction ?? "mean");
     this.options = options;
   }
 

@@ -14,6 +14,7 @@
 import { Loss } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import * as F from "./functional.ts";
+import { lossOptions } from "./_options.ts";
 
 /** Options of {@linkcode MSELoss}. */
 export type MSELossOptions = F.LossOptions;
@@ -25,7 +26,7 @@ export class MSELoss extends Loss {
 
   /** Creates the loss; an unknown `reduction` is an error naming the loss. */
   constructor(options: MSELossOptions = {}) {
-    super(options.reduction ?? "mean");
+    super(lossOptions("MSELoss", options, ["reduction"]).reduction ?? "mean");
     this.options = options;
   }
 

@@ -15,6 +15,7 @@
 import { Loss } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import * as F from "./functional.ts";
+import { lossOptions } from "./_options.ts";
 
 /** Options of {@linkcode MultiMarginLoss}. */
 export type MultiMarginLossOptions = F.MultiMarginOptions;
@@ -26,7 +27,10 @@ export class MultiMarginLoss extends Loss {
 
   /** Creates the loss; an unknown `reduction` is an error naming the loss. */
   constructor(options: MultiMarginLossOptions = {}) {
-    super(options.reduction ?? "mean");
+    super(
+      lossOptions("MultiMarginLoss", options, ["reduction", "p", "margin", "weight"]).reduction ??
+        "mean",
+    );
     this.options = options;
   }
 

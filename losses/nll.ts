@@ -16,6 +16,7 @@
 import { Loss } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import * as F from "./functional.ts";
+import { lossOptions } from "./_options.ts";
 
 /** Options of {@linkcode NLLLoss}. */
 export type NLLLossOptions = F.NllOptions;
@@ -27,7 +28,9 @@ export class NLLLoss extends Loss {
 
   /** Creates the loss; an unknown `reduction` is an error naming the loss. */
   constructor(options: NLLLossOptions = {}) {
-    super(options.reduction ?? "mean");
+    super(
+      lossOptions("NLLLoss", options, ["reduction", "weight", "ignoreIndex"]).reduction ?? "mean",
+    );
     this.options = options;
   }
 

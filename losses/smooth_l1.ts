@@ -14,6 +14,7 @@
 import { Loss } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import * as F from "./functional.ts";
+import { lossOptions } from "./_options.ts";
 
 /** Options of {@linkcode SmoothL1Loss}. */
 export type SmoothL1LossOptions = F.SmoothL1Options;
@@ -25,7 +26,7 @@ export class SmoothL1Loss extends Loss {
 
   /** Creates the loss; an unknown `reduction` is an error naming the loss. */
   constructor(options: SmoothL1LossOptions = {}) {
-    super(options.reduction ?? "mean");
+    super(lossOptions("SmoothL1Loss", options, ["reduction", "beta"]).reduction ?? "mean");
     this.options = options;
   }
 

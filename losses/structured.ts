@@ -24,6 +24,7 @@
 
 import { DTypeError, gather, keep, Loss, ShapeError, tensor, ValueError } from "../core/mod.ts";
 import type { Reduction, Tensor } from "../core/mod.ts";
+import { lossOptions } from "./_options.ts";
 
 /** A task loss L(y, ŷ): a [C, C] tensor indexed [y, ŷ], or a function of the two class indices. */
 export type TaskLoss = Tensor | ((y: number, yHat: number) => number);
@@ -85,6 +86,7 @@ export function structuredLoss(
   target: Tensor,
   options: StructuredLossOptions = {},
 ): Tensor {
+  options = lossOptions(OP, options, ["epsilon", "taskLoss", "reduction"]);
   const reduction = options.reduction ?? "mean";
   if (!["mean", "sum", "none"].includes(reduction)) {
     throw new ValueError(`${OP}: unknown reduction "${reduction}" (expected mean, sum, none)`);
@@ -122,7 +124,10 @@ export class StructuredLoss extends Loss {
 
   /** Creates the loss; an unknown `reduction` or a negative `epsilon` is an error naming the loss. */
   constructor(options: StructuredLossOptions = {}) {
-    super(options.reduction ?? "mean");
+    super(
+      lossOptions("StructuredLoss", options, ["epsilon", "taskLoss", "reduction"]).reduction ??
+        "mean",
+    );
     const eps = options.epsilon ?? 1;
     if (!(eps >= 0 && Number.isFinite(eps))) {
       throw new ValueError(`StructuredLoss: epsilon must be a finite number >= 0, got ${eps}`);

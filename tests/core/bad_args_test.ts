@@ -26,6 +26,7 @@ import {
   ValueError,
   zeros,
 } from "../../mod.ts";
+import type { Tensor } from "../../mod.ts";
 
 type ErrorClass = new (...args: never[]) => Error;
 
@@ -316,4 +317,99 @@ Deno.test("bad args: layer and optimizer options are checked, PyTorch's position
   const first = (s: number) => new Generator(s).nextUint32();
   assert.notEqual(first(2 ** 32), first(0));
   assert.notEqual(first(-1), first(2 ** 32 - 1));
+});
+
+Deno.test("bad args: loss, layer and module options are never ignored", async () => {
+  const { nn } = await import("../../mod.ts");
+  const logits = zeros([2, 3]);
+  const y = i32([0, 1]);
+  fails(
+    () => F.crossEntropy(logits, y, bad({ ignore_index: 1 })),
+    ValueError,
+    'crossEntropy: unknown option "ignore_index"',
+  );
+  fails(
+    () => F.crossEntropy(logits, y, bad(ones([3]))),
+    ValueError,
+    "got a float32 tensor (pass { weight })",
+  );
+  fails(
+    () => F.mseLoss(zeros([2]), zeros([2]), bad("sum")),
+    ValueError,
+    'pass { reduction: "sum" }',
+  );
+  fails(
+    () => F.mseLoss(zeros([2]), zeros([2]), bad({ reduce: "sum" })),
+    ValueError,
+    'unknown option "reduce"',
+  );
+  fails(
+    () => F.nllLoss(logits, y, bad({ ignoreIndex: 0.5 })),
+    ValueError,
+    "ignoreIndex must be a integer",
+  );
+  fails(
+    () => new nn.CrossEntropyLoss(bad({ label_smoothing: 0.1 })),
+    ValueError,
+    "CrossEntropyLoss: unknown option",
+  );
+  fails(() => new nn.MSELoss(bad("sum")), ValueError, "MSELoss: options must be an object");
+  // crossEntropy with every option still works (its nllLoss call passes only nllLoss's options).
+  const ce = F.crossEntropy(logits, y, { labelSmoothing: 0.1, weight: ones([3]), ignoreIndex: 1 });
+  assert.ok(Math.abs(ce.itemSync() - Math.log(3)) < 1e-6);
+  // The functional layers' zod schemas are strict.
+  fails(
+    () => F.conv2d(zeros([1, 1, 4, 4]), zeros([1, 1, 3, 3]), null, bad({ strid: 2 })),
+    ValueError,
+    'conv2d: invalid options for input [1, 1, 4, 4]: options: Unrecognized key: "strid"',
+  );
+  fails(() => F.avgPool2d(zeros([1, 1, 4, 4]), 2, bad({ strid: 1 })), ValueError, '"strid"');
+  fails(
+    () => F.batchNorm(zeros([2, 3]), zeros([3]), ones([3]), bad({ momentum: "x" })),
+    ValueError,
+    "batchNorm: momentum must be a probability",
+  );
+  fails(
+    () => F.batchNorm(zeros([2, 3]), zeros([3]), ones([3]), bad({ epsilon: 1 })),
+    ValueError,
+    'unknown option "epsilon"',
+  );
+  // Modules: extra forward arguments, train's mode, loadStateDict's options.
+  const m = new nn.Linear(2, 2);
+  const x = zeros([3, 2]);
+  fails(
+    () => loose(m.forward.bind(m))(x, x),
+    ValueError,
+    "Linear.forward: takes at most 1 argument, got 2",
+  );
+  fails(() => m.train(bad("x")), ValueError, "Linear.train: mode must be a boolean");
+  fails(
+    () => m.loadStateDict(m.stateDict(), bad({ strcit: false })),
+    ValueError,
+    'loadStateDict: unknown option "strcit"',
+  );
+  fails(() => m.loadStateDict(bad(null)), ValueError, "loadStateDict: expected a state dict");
+  class Twice extends nn.Linear {
+    override forward(a: Tensor): Tensor {
+      return super.forward(a).mul(2);
+    }
+  }
+  const t = new Twice(2, 2);
+  assert.deepEqual(t.forward(x).shape, [3, 2]);
+  fails(
+    () => loose(t.forward.bind(t))(x, 1),
+    ValueError,
+    "Twice.forward: takes at most 1 argument",
+  );
+  // int32 values that would wrap around.
+  fails(
+    () => tensor([3e9], { dtype: "int32" }),
+    ValueError,
+    "tensor: value 3000000000 cannot be converted to int32",
+  );
+  fails(() => full([2], -(2 ** 31) - 1, { dtype: "int32" }), ValueError, "full: value -2147483649");
+  assert.deepEqual(tensor([2 ** 31 - 1, -(2 ** 31)], { dtype: "int32" }).toArraySync(), [
+    2147483647,
+    -2147483648,
+  ]);
 });
