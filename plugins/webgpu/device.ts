@@ -5,6 +5,13 @@
  * {@linkcode GpuOptions.batchSize} dispatches). Errors the device reports asynchronously are kept
  * and thrown, naming the op, at the next dispatch or readback.
  *
+ * Kernels that read index values validate them and record the first out-of-range value in a small
+ * per-device error buffer ({@linkcode INDEX_ERROR_WGSL}, the protocol of
+ * `plugins/device_errors.ts`); the next readback or {@linkcode Gpu.sync} copies that record back
+ * with its data and throws the cpu backend's `IndexError`. Allocations beyond the device's buffer
+ * limits, and buffers the device fails to create, throw `OutOfMemoryError` naming the op, the
+ * tensor and the bytes.
+ *
  * Storage layout: float32 as `f32`, int32 as `i32`, bool as one `i32` (0 or 1) per element, so
  * bool kernels share the int32 code; float16 (only on devices with `shader-f16`) as packed `f16`,
  * two bytes per element, buffers rounded up to whole 4-byte words.
@@ -12,8 +19,17 @@
  * @module
  */
 
-import { DeviceError } from "../../core/mod.ts";
-import type { DType, KernelEntry, Tensor, TypedArray } from "../../core/mod.ts";
+import { DeviceError, OutOfMemoryError, shapeStr, sizeOf } from "../../core/mod.ts";
+import type {
+  DennError,
+  DType,
+  KernelEntry,
+  Tensor,
+  TensorSpec,
+  TypedArray,
+} from "../../core/mod.ts";
+import { ERROR_BYTES, ErrorSites } from "../device_errors.ts";
+import type { IndexSite } from "../device_errors.ts";
 
 /** Storage of one tensor on the webgpu backend (the backend's opaque handle). */
 export interface GpuBuffer {
@@ -117,8 +133,8 @@ fn toT(x: f32) -> T {
 export interface Binding {
   /** Variable name in WGSL. */
   name: string;
-  /** Element type. */
-  type: "f32" | "f16" | "i32" | "u32";
+  /** Element type (`atomic<u32>` for the error record, {@linkcode ERROR_BINDING}). */
+  type: "f32" | "f16" | "i32" | "u32" | "atomic<u32>";
   /** Whether the kernel writes it. */
   write?: boolean;
 }
@@ -143,6 +159,28 @@ fn PF(i: u32) -> f32 { return bitcast<f32>(prm.v[i >> 2u][i & 3u]); }
 `;
 }
 
+/**
+ * The storage binding of the device error record: list it in {@linkcode prelude} (last among the
+ * storage bindings, by convention) and bind {@linkcode Gpu.errorBuffer} there, in kernels that use
+ * {@linkcode INDEX_ERROR_WGSL}.
+ */
+export const ERROR_BINDING: Binding = { name: "ERR", type: "atomic<u32>", write: true };
+
+/**
+ * WGSL `fn indexError(site: u32, v: i32)`, for kernels that bind {@linkcode ERROR_BINDING}: records
+ * that index value `v` is out of range for the launch site `site` (from {@linkcode Gpu.indexSite}),
+ * unless an error is already recorded; the next readback throws it as an `IndexError`. The kernel
+ * must still avoid the out-of-range access itself (store 0, skip the element).
+ */
+export const INDEX_ERROR_WGSL = `
+fn indexError(site: u32, v: i32) {
+  if (atomicLoad(&ERR[0]) == 0u && atomicMax(&ERR[0], 1u) == 0u) {
+    atomicStore(&ERR[1], site);
+    atomicStore(&ERR[2], bitcast<u32>(v));
+  }
+}
+`;
+
 /** Workgroup size of the one-thread-per-element kernels. */
 export const WG = 256;
 
@@ -164,8 +202,13 @@ export function elementGrid(threads: number): [number, number, number] {
 export class Gpu {
   /** The device. */
   readonly device: GPUDevice;
-  /** The largest storage binding the device accepts, in bytes. */
+  /**
+   * The largest storage buffer a tensor can have, in bytes: the smaller of the device's
+   * `maxStorageBufferBindingSize` and `maxBufferSize`.
+   */
   readonly maxBinding: number;
+  /** The device error record (see {@linkcode INDEX_ERROR_WGSL}), bound at {@linkcode ERROR_BINDING}. */
+  readonly errorBuffer: GPUBuffer;
   /** Whether float16 tensors are stored and computed as `f16` (the device has `shader-f16`). */
   readonly f16: boolean;
   #pool = new Map<number, GPUBuffer[]>();
@@ -190,11 +233,20 @@ export class Gpu {
   #pendingBytes = 0;
   #dispatches = 0;
   #submits = 0;
+  #maxBuffer: number;
+  #sites = new ErrorSites();
+  // Index-validating launches recorded, and how many of them a readback's error copy covers.
+  #indexLaunches = 0;
+  #indexChecked = 0;
+  #errorStaging: GPUBuffer[] = [];
+  #kernel: { op: string; outputs: readonly TensorSpec[] } | null = null;
+  #oom: string | null = null;
 
   /** Wraps a device; installs the lost and uncaptured-error handlers. */
   constructor(device: GPUDevice, options: GpuOptions = {}) {
     this.device = device;
-    this.maxBinding = device.limits.maxStorageBufferBindingSize;
+    this.#maxBuffer = device.limits.maxBufferSize;
+    this.maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, this.#maxBuffer);
     this.f16 = device.features.has("shader-f16") && (options.f16 ?? true);
     this.#batch = Math.max(1, options.batchSize ?? 128);
     this.#debug = options.debug ?? false;
@@ -203,6 +255,10 @@ export class Gpu {
     this.#paramBuf = device.createBuffer({
       size: this.#batch * SLOT,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.errorBuffer = device.createBuffer({
+      size: ERROR_BYTES,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
     device.addEventListener("uncapturederror", (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
@@ -217,6 +273,11 @@ export class Gpu {
   /** Throws an error the device reported earlier, naming the op being run now. */
   check(op: string): void {
     if (this.#lost) throw new DeviceError(`${this.#lost} (while running ${op})`);
+    if (this.#oom) {
+      const e = this.#oom;
+      this.#oom = null;
+      throw new OutOfMemoryError(`${e} (reported while running ${op})`);
+    }
     if (this.#error) {
       const e = this.#error;
       this.#error = null;
@@ -224,25 +285,63 @@ export class Gpu {
     }
   }
 
-  /** A buffer of at least `bytes` bytes from the pool, or a new one. */
-  alloc(bytes: number): GpuBuffer {
-    const size = sizeClass(bytes);
-    if (size > this.maxBinding) {
-      throw new DeviceError(
-        `webgpu: cannot allocate ${bytes} bytes: larger than the device's storage binding limit ` +
-          `(${this.maxBinding} bytes)`,
+  /**
+   * Runs `fn`, a kernel of op `op` producing `outputs`, so that allocation failures inside it name
+   * the op and the output tensor (see {@linkcode nameKernelAllocations}).
+   */
+  inKernel<T>(op: string, outputs: readonly TensorSpec[], fn: () => T): T {
+    const prev = this.#kernel;
+    this.#kernel = { op, outputs };
+    try {
+      return fn();
+    } finally {
+      this.#kernel = prev;
+    }
+  }
+
+  // "op: ... a [2, 3] float32 tensor (24 bytes)": what an allocation was for, as far as known.
+  #what(bytes: number, dtype?: DType, n?: number): [string, string] {
+    const k = this.#kernel;
+    const op = k?.op ?? "webgpu";
+    if (dtype === undefined || n === undefined) return [op, `a ${bytes}-byte buffer`];
+    const spec = k?.outputs.find((s) => s.dtype === dtype && sizeOf(s.shape) === n);
+    const t = spec ? `a ${shapeStr(spec.shape)} ${dtype} tensor` : `${n} ${dtype} elements`;
+    return [op, `${t} (${bytes} bytes)`];
+  }
+
+  /**
+   * A buffer of at least `bytes` bytes from the pool, or a new one; `dtype` and `n` (its element
+   * count) name the tensor in an {@linkcode OutOfMemoryError} when it cannot be made.
+   */
+  alloc(bytes: number, dtype?: DType, n?: number): GpuBuffer {
+    if (!(bytes <= this.maxBinding)) {
+      const [op, what] = this.#what(bytes, dtype, n);
+      throw new OutOfMemoryError(
+        `${op}: cannot allocate ${what} on webgpu: larger than the device's largest storage ` +
+          `buffer (${this.maxBinding} bytes, the smaller of maxStorageBufferBindingSize and ` +
+          `maxBufferSize)`,
       );
     }
+    const size = fitClass(bytes, this.maxBinding);
     const free = this.#pool.get(size);
     let buffer = free?.pop();
     if (buffer) {
       this.#pooled -= size;
       this.#pooledCount--;
     } else {
+      // createBuffer does not throw when the device is out of memory: it reports it later.
+      this.device.pushErrorScope("out-of-memory");
       buffer = this.device.createBuffer({
         size,
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
       });
+      const [op, what] = this.#what(bytes, dtype, n);
+      const held = this.#live;
+      this.device.popErrorScope().then((err) => {
+        if (!err) return;
+        this.#oom ??= `${op}: webgpu could not allocate ${what}: the device is out of memory ` +
+          `(${held} bytes held by live tensors): ${err.message}`;
+      }, () => {}); // a lost device is reported by check()
     }
     this.#live += size;
     this.#liveCount++;
@@ -298,14 +397,16 @@ export class Gpu {
 
   /** A buffer for `n` elements of `dtype` (see {@linkcode bufferBytes}). */
   allocFor(dtype: DType, n: number): GpuBuffer {
-    return this.alloc(bufferBytes(dtype, n));
+    return this.alloc(bufferBytes(dtype, n), dtype, n);
   }
 
   /** Copies host data into a new buffer (bool bytes are widened to i32; float16 stays 2 bytes). */
   upload(data: TypedArray, dtype: DType): GpuBuffer {
     this.check("upload");
+    const h = this.#kernel
+      ? this.allocFor(dtype, data.length)
+      : this.inKernel("upload", [], () => this.allocFor(dtype, data.length));
     const bytes = bufferBytes(dtype, data.length);
-    const h = this.alloc(bytes);
     if (data.length) {
       let src: TypedArray = dtype === "bool" ? Int32Array.from(data as Uint8Array) : data;
       if (dtype === "float16" && (data.length & 1)) {
@@ -325,10 +426,58 @@ export class Gpu {
     return h;
   }
 
-  /** Reads `size` elements back to the host (submits pending work first). */
+  /**
+   * The id of an index-validating launch site, to pass to a kernel that calls `indexError` (see
+   * {@linkcode INDEX_ERROR_WGSL}); also marks the error record for the next readback to check.
+   */
+  indexSite(site: IndexSite): number {
+    this.#indexLaunches++;
+    return this.#sites.index(site);
+  }
+
+  // Records a copy of the error record into `dst` at `offset` after the work recorded so far, and
+  // clears the record in the same stream, so each error is seen by exactly one readback.
+  #copyErrors(dst: GPUBuffer, offset: number): void {
+    this.#endPass();
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#encoder.copyBufferToBuffer(this.errorBuffer, 0, dst, offset, ERROR_BYTES);
+    this.#encoder.clearBuffer(this.errorBuffer);
+    this.#indexChecked = this.#indexLaunches;
+  }
+
+  /** Copies the error record back now (with the work pending) and throws what it holds. */
+  async #checkErrors(op: string): Promise<void> {
+    const staging = this.#errorStaging.pop() ?? this.device.createBuffer({
+      size: ERROR_BYTES,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.#copyErrors(staging, 0);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.check(op);
+      throw new DeviceError(
+        `webgpu: ${op} failed after op "${this.#lastOp}": ${(e as Error).message}`,
+      );
+    }
+    const words = new Uint32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    this.#errorStaging.push(staging);
+    this.check(op);
+    const err = this.#sites.decode(words, "webgpu");
+    if (err) throw err;
+  }
+
+  /**
+   * Reads `size` elements back to the host (submits pending work first). Throws the first
+   * out-of-range index value a kernel recorded since the last readback, as an `IndexError`.
+   */
   async download(h: GpuBuffer, dtype: DType, size: number): Promise<TypedArray> {
     this.check("readback");
+    const dirty = this.#indexLaunches > this.#indexChecked;
     if (size === 0) {
+      if (dirty) await this.#checkErrors("readback");
       return dtype === "float32"
         ? new Float32Array(0)
         : dtype === "float16"
@@ -336,7 +485,10 @@ export class Gpu {
         : allocInt(dtype, 0);
     }
     const bytes = bufferBytes(dtype, size);
-    const cls = sizeClass(bytes);
+    // The error record rides in the same staging buffer, after the data: no extra mapping.
+    const withErrors = dirty && bytes + ERROR_BYTES <= this.#maxBuffer;
+    const total = withErrors ? bytes + ERROR_BYTES : bytes;
+    const cls = fitClass(total, this.#maxBuffer);
     const staging = this.#staging.get(cls)?.pop() ?? this.device.createBuffer({
       size: cls,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -344,21 +496,28 @@ export class Gpu {
     this.#endPass();
     this.#encoder ??= this.device.createCommandEncoder();
     this.#encoder.copyBufferToBuffer(h.buffer, 0, staging, 0, bytes);
+    if (withErrors) this.#copyErrors(staging, bytes);
+    // (A readback too large to carry the record checks it separately, first.)
+    else if (dirty) await this.#checkErrors("readback");
     this.flush();
     try {
-      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      await staging.mapAsync(GPUMapMode.READ, 0, total);
     } catch (e) {
       this.check("readback");
       throw new DeviceError(
         `webgpu: readback failed after op "${this.#lastOp}": ${(e as Error).message}`,
       );
     }
-    const raw = staging.getMappedRange(0, bytes).slice(0);
+    const mapped = staging.getMappedRange(0, total);
+    const raw = mapped.slice(0, bytes);
+    const words = withErrors ? new Uint32Array(mapped.slice(bytes, total)) : null;
     staging.unmap();
     let list = this.#staging.get(cls);
     if (!list) this.#staging.set(cls, list = []);
     list.push(staging);
     this.check("readback");
+    const err: DennError | null = words && this.#sites.decode(words, "webgpu");
+    if (err) throw err;
     if (dtype === "float32") return new Float32Array(raw);
     if (dtype === "float16") return new Float16Array(raw, 0, size);
     const ints = new Int32Array(raw);
@@ -466,12 +625,40 @@ export class Gpu {
     this.#pendingBytes = 0;
   }
 
-  /** Resolves when all submitted work has finished. */
+  /**
+   * Resolves when all submitted work has finished; throws the first out-of-range index value a
+   * kernel recorded since the last readback, as an `IndexError`.
+   */
   async sync(): Promise<void> {
+    if (this.#indexLaunches > this.#indexChecked) return await this.#checkErrors("sync");
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     this.check("sync");
   }
+}
+
+// The allocator size class of `bytes`, or the exact (4-byte rounded) size where the class would
+// pass `limit`.
+function fitClass(bytes: number, limit: number): number {
+  const c = sizeClass(bytes);
+  return c <= limit ? c : Math.ceil(bytes / 4) * 4;
+}
+
+/**
+ * Makes allocation failures inside a kernel name its op and output tensor in the
+ * `OutOfMemoryError`. The backend applies it to every kernel, plugins' kernels included.
+ */
+export function nameKernelAllocations<A, C, H>(
+  gpu: Gpu,
+  op: string,
+  k: KernelEntry<A, C, H>,
+): KernelEntry<A, C, H> {
+  const run = k.run;
+  return {
+    ...k,
+    run: (inputs, attrs, outputs, context) =>
+      gpu.inKernel(op, outputs, () => run(inputs, attrs, outputs, context)),
+  };
 }
 
 function allocInt(dtype: DType, n: number): TypedArray {
@@ -527,11 +714,20 @@ export function stridedOffsets(
 /** Most dimensions a generic webgpu kernel walks (after merging contiguous dims). */
 export const MAX_RANK = 8;
 
-/** `supports` check shared by the generic kernels: rank and binding size limits. */
+/**
+ * `supports` check shared by the generic kernels: rank and binding size limits. A view is measured
+ * by the storage it reads (an expanded view is small); outputs and dense copies too large for the
+ * device raise `OutOfMemoryError` when the kernel allocates them.
+ */
 export function withinLimits(gpu: Gpu, inputs: readonly Tensor[]): true | string {
   for (const t of inputs) {
     if (t.ndim > MAX_RANK) return `tensors of more than ${MAX_RANK} dimensions are not supported`;
-    if (bufferBytes(t.dtype, t.size) > gpu.maxBinding) {
+    const h = t.storage.handle as Partial<GpuBuffer> | null;
+    const bytes = Math.min(
+      bufferBytes(t.dtype, t.size),
+      typeof h?.bytes === "number" ? h.bytes : Infinity,
+    );
+    if (bytes > gpu.maxBinding) {
       return `a ${t.size}-element tensor exceeds the storage binding limit (${gpu.maxBinding} bytes)`;
     }
   }

@@ -12,6 +12,9 @@
  * - {@linkcode launch}: compile once through the context's pipeline cache, then dispatch;
  *   {@linkcode gpuBuffer}, {@linkcode gpuStorage}, {@linkcode allocOutput},
  *   {@linkcode uploadArray}, {@linkcode readArray}, {@linkcode f32Param} for buffers and parameters.
+ * - {@linkcode INDEX_ERROR_WGSL} with {@linkcode ERROR_BINDING}: a kernel that reads index values
+ *   reports an out-of-range one (bind `gpu.errorBuffer`, pass the id from `gpu.indexSite(...)`),
+ *   and the next readback throws the cpu backend's `IndexError`.
  *
  * @example
  * ```ts
@@ -63,7 +66,9 @@ import { allocOutput, launch, sharedReduce, workgroupGrid, workgroupMain } from 
 export {
   ELEMENT_MAIN,
   elementGrid,
+  ERROR_BINDING,
   floatStore,
+  INDEX_ERROR_WGSL,
   MAX_PARAMS,
   prelude,
   WG,

@@ -6,7 +6,10 @@
  * command encoder that is submitted in batches. Readback is asynchronous only (`await t.data()`,
  * `await t.toAsync("cpu")`). float16 tensors are stored and computed as `f16` where the adapter
  * offers `shader-f16` (reductions, matmul and conv accumulate in f32); elsewhere float16 kernels
- * decline, and `explain()` / dispatch errors say why.
+ * decline, and `explain()` / dispatch errors say why. Kernels cannot throw: an out-of-range index
+ * value (gather, scatterAdd, hence crossEntropy / nllLoss targets) is recorded on the device and
+ * thrown as the cpu backend's `IndexError` by the next readback or `sync()`. An allocation beyond
+ * the device's buffer limits, or one the device fails, throws `OutOfMemoryError`.
  *
  * @example
  * ```ts ignore
@@ -23,7 +26,7 @@
 
 import { definePlugin } from "../../core/mod.ts";
 import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
-import { gateFloat16Kernel, Gpu } from "./device.ts";
+import { gateFloat16Kernel, Gpu, nameKernelAllocations } from "./device.ts";
 import type { GpuBuffer, MemoryStats } from "./device.ts";
 import { elementwiseKernels } from "./elementwise.ts";
 import { reduceKernels } from "./reduce.ts";
@@ -102,8 +105,9 @@ export function webgpuBackend(gpu: Gpu): BackendDef<GpuBuffer, Gpu> {
     download: (handle: GpuBuffer, dtype: DType, size: number) => gpu.download(handle, dtype, size),
     free: (handle: GpuBuffer) => gpu.free(handle),
     context: gpu,
-    // float16 kernels decline on adapters without shader-f16, plugins' kernels included.
-    wrapKernel: (_op, entry) => gateFloat16Kernel(gpu, entry),
+    // float16 kernels decline on adapters without shader-f16, plugins' kernels included, and
+    // allocation failures inside any kernel name its op and output.
+    wrapKernel: (op, entry) => nameKernelAllocations(gpu, op, gateFloat16Kernel(gpu, entry)),
     kernels: {
       ...elementwiseKernels(gpu),
       ...reduceKernels(gpu),

@@ -4,8 +4,12 @@
  * scatterAdd (one thread per output element looping over the indexed dim). Moves copy raw 32-bit
  * words, so one pipeline serves every 4-byte dtype; float16 gets the same kernels over `f16`.
  *
- * Index values out of range are not reported (a kernel cannot throw): gather reads 0 and
- * scatterAdd ignores them. The cpu backend throws for them.
+ * gather and scatterAdd validate their index values: a value outside `[0, size)` of the indexed
+ * dimension is recorded in the device's error record (`INDEX_ERROR_WGSL` in device.ts, the
+ * protocol of `plugins/device_errors.ts`), and the next readback or `sync()` throws the same
+ * `IndexError`, with the same message, as the cpu backend does at once (the first such value
+ * since the previous readback wins). The offending element itself is never read or written out of
+ * bounds: gather stores 0 there and scatterAdd skips it.
  *
  * @module
  */
@@ -16,7 +20,9 @@ import {
   coalesce,
   ELEMENT_MAIN,
   elementGrid,
+  ERROR_BINDING,
   fbits,
+  INDEX_ERROR_WGSL,
   prelude,
   stridedOffsets,
   wgslType,
@@ -143,6 +149,7 @@ ${ELEMENT_MAIN}
 }
 
 // One thread per index element: its coordinate with the `dim` entry replaced by the index value.
+// An out-of-range value stores 0 and is recorded for the next readback to throw.
 function gatherKernel(gpu: Gpu, x: Tensor, index: Tensor, dim: number): GpuBuffer {
   const n = index.size;
   const out = gpu.allocFor(x.dtype, n);
@@ -152,29 +159,31 @@ function gatherKernel(gpu: Gpu, x: Tensor, index: Tensor, dim: number): GpuBuffe
   const pipe = gpu.pipeline(`gather/${w}/${r}/${dim}`, () => {
     const body: string[] = [];
     for (let d = r - 1; d >= 0; d--) {
-      body.push(`{ let sz = PU(${2 + d}u); let c = i32(r % sz); r = r / sz;
-        o += ${d === dim ? "v" : "c"} * P(${2 + r + d}u); }`);
+      body.push(`{ let sz = PU(${3 + d}u); let c = i32(r % sz); r = r / sz;
+        o += ${d === dim ? "v" : "c"} * P(${3 + r + d}u); }`);
     }
     return `${
       prelude([
         { name: "X", type: w },
         { name: "I", type: "i32" },
         { name: "O", type: w, write: true },
+        ERROR_BINDING,
       ])
-    }
+    }${INDEX_ERROR_WGSL}
 ${ELEMENT_MAIN}
   let v = I[i];
-  if (v < 0 || v >= P(1u)) { O[i] = ${w}(0); return; }
+  if (v < 0 || v >= P(1u)) { O[i] = ${w}(0); indexError(PU(2u), v); return; }
   var o = 0; var r = i;
   ${body.join("\n  ")}
   O[i] = X[u32(o)];
 }`;
   });
-  const params = [n, x.shape[dim], ...index.shape, ...stridesOf(x.shape)];
+  const site = gpu.indexSite({ op: "gather", dim, shape: x.shape });
+  const params = [n, x.shape[dim], site, ...index.shape, ...stridesOf(x.shape)];
   gpu.dispatch(
     "gather",
     pipe,
-    [gpuBuffer(x), gpuBuffer(index), out.buffer],
+    [gpuBuffer(x), gpuBuffer(index), out.buffer, gpu.errorBuffer],
     params,
     elementGrid(n),
   );
@@ -189,22 +198,26 @@ function scatterAddKernel(
   shape: readonly number[],
 ): GpuBuffer {
   const n = sizeOf(shape);
+  const m = index.size;
   const out = gpu.allocFor(src.dtype, n);
-  if (n === 0) return out;
+  if (n === 0 && m === 0) return out;
   const r = shape.length;
   const t = wgslType(src.dtype);
   // float16 sums accumulate in f32.
   const acc = t === "f16" ? "f32" : t;
-  // For output coordinate c, the candidates are index positions p with p_d = c_d off `dim` (which
-  // must lie inside the index shape) and any p_dim; each matching index value adds src[p].
+  // Thread i validates index element i (when i < m: each value is checked once, even where the
+  // output is empty) and computes output element i (when i < n). For output coordinate c, the
+  // candidates are index positions p with p_d = c_d off `dim` (which must lie inside the index
+  // shape) and any p_dim; each matching index value adds src[p]. Out-of-range values never match.
+  const K = 6;
   const pipe = gpu.pipeline(`scatterAdd/${t}/${r}/${dim}`, () => {
     const body: string[] = [];
     for (let d = r - 1; d >= 0; d--) {
-      body.push(`{ let sz = PU(${2 + d}u); let c = i32(r % sz); r = r / sz;
+      body.push(`{ let sz = PU(${K + d}u); let c = i32(r % sz); r = r / sz;
         ${
         d === dim
           ? "tgt = c;"
-          : `if (c >= P(${2 + r + d}u)) { inside = false; } base += c * P(${2 + 2 * r + d}u);`
+          : `if (c >= P(${K + r + d}u)) { inside = false; } base += c * P(${K + 2 * r + d}u);`
       } }`);
     }
     return `${
@@ -212,15 +225,21 @@ function scatterAddKernel(
         { name: "I", type: "i32" },
         { name: "S", type: t },
         { name: "O", type: t, write: true },
+        ERROR_BINDING,
       ])
-    }
+    }${INDEX_ERROR_WGSL}
 ${ELEMENT_MAIN}
+  if (i < PU(3u)) {
+    let v = I[i];
+    if (v < 0 || v >= P(4u)) { indexError(PU(5u), v); }
+  }
+  if (i >= PU(2u)) { return; }
   var inside = true; var base = 0; var tgt = 0; var r = i;
   ${body.join("\n  ")}
   var acc = ${acc}(0);
   if (inside) {
     let len = P(1u);
-    let step = P(${2 + 2 * r + dim}u);
+    let step = P(${K + 2 * r + dim}u);
     for (var j = 0; j < len; j++) {
       let p = u32(base + j * step);
       if (I[p] == tgt) { acc += ${acc}(S[p]); }
@@ -229,13 +248,24 @@ ${ELEMENT_MAIN}
   O[i] = ${t}(acc);
 }`;
   });
-  const params = [n, index.shape[dim], ...shape, ...index.shape, ...stridesOf(index.shape)];
+  const site = gpu.indexSite({ op: "scatterAdd", dim, shape });
+  const params = [
+    Math.max(n, m),
+    index.shape[dim],
+    n,
+    m,
+    shape[dim],
+    site,
+    ...shape,
+    ...index.shape,
+    ...stridesOf(index.shape),
+  ];
   gpu.dispatch(
     "scatterAdd",
     pipe,
-    [gpuBuffer(index), gpuBuffer(src), out.buffer],
+    [gpuBuffer(index), gpuBuffer(src), out.buffer, gpu.errorBuffer],
     params,
-    elementGrid(n),
+    elementGrid(Math.max(n, m)),
   );
   return out;
 }

@@ -73,7 +73,10 @@ function sgdKernels(gpu: Gpu): WebGpuKernelTable {
     run(inputs, a): GpuBuffer[] {
       const n = inputs[0].size;
       const mode = a.momentum === 0 ? "plain" : a.first ? "first" : "momentum";
-      const outs = Array.from({ length: mode === "plain" ? 1 : 2 }, () => gpu.alloc(n * 4));
+      const outs = Array.from(
+        { length: mode === "plain" ? 1 : 2 },
+        () => gpu.allocFor("float32", n),
+      );
       if (n === 0) return outs;
       const [bindings, body] = SGD_BODY[mode];
       const pipe = gpu.pipeline(`sgdUpdate/${mode}`, () =>
@@ -108,7 +111,7 @@ function adamKernels(gpu: Gpu): WebGpuKernelTable {
     supports: (inputs) => withinLimits(gpu, inputs),
     run(inputs, a): GpuBuffer[] {
       const n = inputs[0].size;
-      const outs = Array.from({ length: a.amsgrad ? 4 : 3 }, () => gpu.alloc(n * 4));
+      const outs = Array.from({ length: a.amsgrad ? 4 : 3 }, () => gpu.allocFor("float32", n));
       if (n === 0) return outs;
       const params = [
         n,

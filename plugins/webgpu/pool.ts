@@ -227,8 +227,11 @@ const GATHER = (t: Float): string =>
     ] as Binding[])
   }${floatStore(t)}
 ${ELEMENT_MAIN}
+  // Indices come from maxPool2d (-1 for an empty window); any other out-of-plane value reads 0
+  // rather than another plane's element or past the buffer.
   let k = I[i];
-  O[i] = select(T(0.0), G[(i / PU(2u)) * PU(1u) + u32(max(k, 0))], k >= 0);
+  if (k < 0 || k >= P(1u)) { O[i] = T(0.0); return; }
+  O[i] = G[(i / PU(2u)) * PU(1u) + u32(k)];
 }`;
 
 /** Pooling kernel table of the webgpu backend. */

@@ -122,7 +122,7 @@ function blocks(shape: readonly number[], dim: number): [number, number, number]
 function argKernel(gpu: Gpu, x: Tensor, dim: number | null, max: boolean): GpuBuffer {
   const [outer, red, inner] = dim === null ? [1, x.size, 1] : blocks(x.shape, dim);
   const n = outer * inner;
-  const out = gpu.alloc(n * 4);
+  const out = gpu.allocFor("int32", n);
   if (n === 0) return out;
   const t = wgslType(x.dtype);
   const cmp = max ? ">" : "<";
