@@ -2,11 +2,41 @@
  * The [safetensors](https://github.com/huggingface/safetensors) format: an 8-byte little-endian
  * header length, a JSON header (`dtype`, `shape`, `data_offsets` per tensor, optional
  * `__metadata__` of strings), then the raw little-endian data. denn writes F32, F16, I32 and BOOL
- * and also reads I64 (as int32, range-checked), F64 and BF16 (as float32), so PyTorch's files load.
+ * and also reads I64 (as int32, range-checked), F64 (as float32, range-checked) and BF16 (as
+ * float32, exact), so PyTorch's files load.
  *
- * Files are written atomically (a temp file in the same directory, synced, then renamed over the
- * target), and the header is fully validated — length, dtypes, shapes, offsets in bounds and
- * contiguous, shape × itemsize = byte length — before any data is touched.
+ * Files are written atomically: a temp file in the same directory (`.NAME.PID.RANDOM.tmp`),
+ * written in full and fsynced, then renamed over the target, then the directory fsynced. A failed
+ * write throws a {@linkcode FileWriteError} naming the target path, with the file-system error as
+ * `cause` (e.g. "No space left on device"), and leaves the previous file untouched.
+ *
+ * Reading is at least as strict as the reference implementation (the Rust `safetensors` crate)
+ * and validates the whole header before any data is touched. A `DataFormatError` naming the file
+ * and the problem is thrown for:
+ * - a file under 8 bytes, a header length over 100,000,000 bytes or past the end of the file;
+ * - a header that is not UTF-8, starts with a byte-order mark, is not exactly one JSON object
+ *   (trailing spaces are the padding writers add; anything else after it is rejected), nests
+ *   deeper than 64 levels or repeats a key in any object (JSON parsers differ on which duplicate
+ *   wins, so a file with one is ambiguous);
+ * - a `__metadata__` that is not an object of string values;
+ * - a tensor entry that is not an object with exactly `dtype`, `shape` and `data_offsets`; a dtype
+ *   denn does not read; a shape or offset that is not a non-negative integer literal (`4.0`,
+ *   `4e0`, `-0` and values past 2^53 are rejected);
+ * - offsets with begin > end, a byte span that is not shape × itemsize, tensors whose data overlap
+ *   or leave a gap (in offset order; the order of keys in the header does not matter), or data
+ *   that does not end exactly at the end of the file;
+ * - values denn cannot represent exactly in the dtype it loads them as: a BOOL byte other than
+ *   0/1, an I64 outside int32, and an F64 value whose magnitude overflows float32 (a finite F64
+ *   would otherwise silently become ±Infinity). F64 values inside the float32 range are rounded
+ *   to the nearest float32, as `tensor.float()` does in PyTorch (tiny values may flush to zero);
+ *   F64 NaN and ±Infinity stay NaN and ±Infinity.
+ *
+ * Where the reference is more lenient denn rejects: it accepts duplicate keys (keeping one of
+ * them), unknown fields in a tensor entry and a `null` `__metadata__`. Every file denn reads, the
+ * reference reads with the same data (`tools/check_safetensors_fuzz.py` compares the two on the
+ * fuzz corpus of `tests/train/safetensors_fuzz_test.ts`).
+ *
+ * A path that is not a regular file (a FIFO, a device, a directory) is rejected before reading.
  *
  * @example
  * ```ts ignore
@@ -20,9 +50,22 @@
  * @module
  */
 
-import { fromData, Tensor, ValueError } from "../../core/mod.ts";
+import { DennError, fromData, Tensor, ValueError } from "../../core/mod.ts";
 import type { DType, TypedArray } from "../../core/mod.ts";
 import { DataFormatError } from "../data/dataset.ts";
+import { readRegularFile } from "../data/files.ts";
+
+/**
+ * Writing a file failed (no space left, no permission, a missing directory, ...); the message
+ * names the target path and the step, and `cause` keeps the file-system error.
+ */
+export class FileWriteError extends DennError {
+  /** Creates the error; `options.cause` keeps the error it wraps. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "FileWriteError";
+  }
+}
 
 /** Tensors by name, as a state dict. */
 export type TensorMap = Record<string, Tensor>;
@@ -111,82 +154,267 @@ export async function serialize(tensors: TensorMap, metadata?: Metadata): Promis
   return out;
 }
 
+/** A JSON number literal with a fraction or an exponent (never valid in a safetensors header). */
+class NonInteger {
+  constructor(readonly text: string) {}
+  toJSON(): string {
+    return this.text;
+  }
+}
+
+class JsonError extends Error {}
+
+const JSON_NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+const MAX_DEPTH = 64;
+const ESCAPES: Record<string, string> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
+
+/**
+ * A strict JSON parser for headers: objects become `Map`s (so duplicate keys are detected and a key
+ * such as `__proto__` is an ordinary key), integer literals numbers, other number literals
+ * {@linkcode NonInteger}s. Throws a `JsonError` for anything RFC 8259 does not allow, for lone
+ * surrogate escapes and for duplicate keys.
+ */
+function parseStrictJson(s: string): unknown {
+  let i = 0;
+  const fail = (what: string): never => {
+    throw new JsonError(`${what} at character ${i}`);
+  };
+  const ws = () => {
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    }
+  };
+  const hex4 = (): number => {
+    const h = s.slice(i, i + 4);
+    if (!/^[0-9a-fA-F]{4}$/.test(h)) fail("invalid \\u escape");
+    i += 4;
+    return parseInt(h, 16);
+  };
+  const str = (): string => {
+    i++; // opening quote
+    let out = "", from = i;
+    for (;;) {
+      if (i >= s.length) fail("unterminated string");
+      const c = s.charCodeAt(i);
+      if (c === 0x22) {
+        out += s.slice(from, i++);
+        return out;
+      }
+      if (c < 0x20) fail("control character in a string");
+      if (c !== 0x5c) {
+        i++;
+        continue;
+      }
+      out += s.slice(from, i);
+      const e = s[i + 1];
+      i += 2;
+      if (e !== undefined && Object.hasOwn(ESCAPES, e)) out += ESCAPES[e];
+      else if (e === "u") {
+        const u = hex4();
+        if (u >= 0xdc00 && u <= 0xdfff) fail("lone low surrogate escape");
+        if (u >= 0xd800 && u <= 0xdbff) {
+          if (s[i] !== "\\" || s[i + 1] !== "u") fail("lone high surrogate escape");
+          i += 2;
+          const lo = hex4();
+          if (lo < 0xdc00 || lo > 0xdfff) fail("lone high surrogate escape");
+          out += String.fromCharCode(u, lo);
+        } else out += String.fromCharCode(u);
+      } else fail("invalid escape");
+      from = i;
+    }
+  };
+  const value = (depth: number): unknown => {
+    if (depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH} levels`);
+    ws();
+    const c = s[i];
+    if (c === "{") {
+      i++;
+      const map = new Map<string, unknown>();
+      ws();
+      if (s[i] === "}") {
+        i++;
+        return map;
+      }
+      for (;;) {
+        ws();
+        if (s[i] !== '"') fail("expected a string key");
+        const at = i;
+        const k = str();
+        if (map.has(k)) {
+          i = at;
+          fail(`duplicate key ${JSON.stringify(k)}`);
+        }
+        ws();
+        if (s[i] !== ":") fail('expected ":"');
+        i++;
+        map.set(k, value(depth + 1));
+        ws();
+        if (s[i] === ",") i++;
+        else if (s[i] === "}") {
+          i++;
+          return map;
+        } else fail('expected "," or "}"');
+      }
+    }
+    if (c === "[") {
+      i++;
+      const arr: unknown[] = [];
+      ws();
+      if (s[i] === "]") {
+        i++;
+        return arr;
+      }
+      for (;;) {
+        arr.push(value(depth + 1));
+        ws();
+        if (s[i] === ",") i++;
+        else if (s[i] === "]") {
+          i++;
+          return arr;
+        } else fail('expected "," or "]"');
+      }
+    }
+    if (c === '"') return str();
+    if (c === "-" || (c >= "0" && c <= "9")) {
+      JSON_NUMBER.lastIndex = i;
+      const m = JSON_NUMBER.exec(s);
+      if (!m) return fail("invalid number");
+      i += m[0].length;
+      return m[1] !== undefined || m[2] !== undefined ? new NonInteger(m[0]) : Number(m[0]);
+    }
+    for (const [lit, v] of [["true", true], ["false", false], ["null", null]] as const) {
+      if (s.startsWith(lit, i)) {
+        i += lit.length;
+        return v;
+      }
+    }
+    return fail(c === undefined ? "unexpected end" : `unexpected character ${JSON.stringify(c)}`);
+  };
+  const v = value(0);
+  ws();
+  if (i !== s.length) fail("unexpected data after the JSON value");
+  return v;
+}
+
+/** JSON text of a parsed header value, for messages. */
+function show(v: unknown): string {
+  const text = JSON.stringify(v, (_k, x) => x instanceof Map ? Object.fromEntries(x) : x);
+  return text === undefined ? String(v) : text.length > 80 ? text.slice(0, 80) + "…" : text;
+}
+
+/** A non-negative integer literal below 2^53 (`-0` is a float to the reference parser, too). */
+function isIndex(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && !Object.is(v, -0);
+}
+
+const ENTRY_FIELDS = ["dtype", "shape", "data_offsets"];
+
 /** Parses and validates the header of safetensors bytes without touching the data. */
 export function parseHeader(
   bytes: Uint8Array,
   name = "input",
 ): { entries: [string, TensorInfo][]; metadata: Metadata; dataStart: number } {
-  const bad = (msg: string) => new DataFormatError(`${name}: invalid safetensors file: ${msg}`);
+  const bad = (msg: string, cause?: unknown) =>
+    new DataFormatError(`${name}: invalid safetensors file: ${msg}`, cause ? { cause } : undefined);
   if (bytes.length < 8) throw bad(`${bytes.length} bytes is too short for the header length`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n < 2n || n > BigInt(Math.min(MAX_HEADER, bytes.length - 8))) {
+  if (n > BigInt(MAX_HEADER)) {
+    throw bad(`header length ${n} is over the format's limit of ${MAX_HEADER} bytes`);
+  }
+  if (n < 2n || n > BigInt(bytes.length - 8)) {
     throw bad(`header length ${n} does not fit in the file (${bytes.length} bytes)`);
   }
   const hlen = Number(n);
-  let header: unknown;
+  if (bytes[8] === 0xef && bytes[9] === 0xbb && bytes[10] === 0xbf) {
+    throw bad("the header starts with a UTF-8 byte-order mark (the format allows none)");
+  }
+  let text: string;
   try {
-    header = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + hlen)),
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
+      bytes.subarray(8, 8 + hlen),
     );
   } catch (e) {
-    throw bad(`header is not valid JSON (${(e as Error).message})`);
+    throw bad("header is not valid UTF-8", e);
   }
-  if (!header || typeof header !== "object" || Array.isArray(header)) {
-    throw bad("header is not a JSON object");
+  let header: unknown;
+  try {
+    header = parseStrictJson(text);
+  } catch (e) {
+    if (!(e instanceof JsonError)) throw e;
+    throw bad(`header is not valid JSON (${e.message})`, e);
   }
+  if (!(header instanceof Map)) throw bad("header is not a JSON object");
   const dataStart = 8 + hlen, dataLen = bytes.length - dataStart;
   let metadata: Metadata = {};
   const entries: [string, TensorInfo][] = [];
-  for (const [key, v] of Object.entries(header as Record<string, unknown>)) {
+  for (const [key, v] of header as Map<string, unknown>) {
+    const what = `tensor ${JSON.stringify(key)}`;
     if (key === "__metadata__") {
-      if (!v || typeof v !== "object" || Object.values(v).some((s) => typeof s !== "string")) {
-        throw bad("__metadata__ must map strings to strings");
+      if (!(v instanceof Map) || [...v.values()].some((s) => typeof s !== "string")) {
+        throw bad(`__metadata__ must be an object of strings, got ${show(v)}`);
       }
-      metadata = v as Metadata;
+      metadata = Object.fromEntries(v) as Metadata;
       continue;
     }
-    const info = v as Partial<TensorInfo> | null;
-    if (!info || typeof info !== "object") throw bad(`entry "${key}" is not an object`);
-    if (typeof info.dtype !== "string" || !(info.dtype in ITEMSIZE)) {
+    if (!(v instanceof Map)) throw bad(`${what} is not an object: ${show(v)}`);
+    for (const f of v.keys()) {
+      if (!ENTRY_FIELDS.includes(f)) {
+        throw bad(
+          `${what} has unknown field ${JSON.stringify(f)} (expected dtype, shape, data_offsets)`,
+        );
+      }
+    }
+    for (const f of ENTRY_FIELDS) if (!v.has(f)) throw bad(`${what} has no ${f}`);
+    const dtype = v.get("dtype");
+    if (typeof dtype !== "string" || !Object.hasOwn(ITEMSIZE, dtype)) {
       throw bad(
-        `tensor "${key}" has unsupported dtype ${
-          JSON.stringify(info.dtype)
+        `${what} has unsupported dtype ${
+          show(dtype)
         } (denn reads F32, F16, I32, BOOL, I64, F64, BF16)`,
       );
     }
-    const shape = info.shape;
-    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      throw bad(`tensor "${key}" has invalid shape ${JSON.stringify(shape)}`);
+    const shape = v.get("shape");
+    if (!Array.isArray(shape) || !shape.every(isIndex)) {
+      throw bad(`${what} has invalid shape ${show(shape)} (expected non-negative integers)`);
     }
-    const off = info.data_offsets;
-    if (
-      !Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isSafeInteger(o)) ||
-      off[0] < 0 || off[1] < off[0] || off[1] > dataLen
-    ) {
+    const off = v.get("data_offsets");
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(isIndex)) {
+      throw bad(`${what} has invalid data_offsets ${show(off)} (expected [begin, end])`);
+    }
+    if (off[0] > off[1] || off[1] > dataLen) {
       throw bad(
-        `tensor "${key}" has data_offsets ${
-          JSON.stringify(off)
-        } outside the ${dataLen}-byte data section`,
+        `${what} has data_offsets ${show(off)} outside the ${dataLen}-byte data section`,
       );
     }
-    const need = shape.reduce((a: number, b: number) => a * b, 1) * ITEMSIZE[info.dtype];
+    const d = dtype as SafetensorsDType;
+    const need = shape.reduce((a: number, b: number) => a * b, 1) * ITEMSIZE[d];
     if (need !== off[1] - off[0]) {
       throw bad(
-        `tensor "${key}" of ${info.dtype} [${shape}] needs ${need} bytes but data_offsets span ${
-          off[1] - off[0]
-        }`,
+        `${what} of ${d} [${shape}] needs ${need} bytes but data_offsets span ${off[1] - off[0]}`,
       );
     }
-    entries.push([key, { dtype: info.dtype, shape, data_offsets: [off[0], off[1]] }]);
+    entries.push([key, { dtype: d, shape, data_offsets: [off[0], off[1]] }]);
   }
-  const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  const sorted = [...entries].sort((a, b) =>
+    a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1]
+  );
   let at = 0;
   for (const [key, info] of sorted) {
     if (info.data_offsets[0] !== at) {
       throw bad(
-        `tensor "${key}" starts at byte ${
-          info.data_offsets[0]
-        }, expected ${at} (data must be contiguous without overlaps or holes)`,
+        `tensor ${JSON.stringify(key)} starts at byte ${info.data_offsets[0]}, expected ${at} (${
+          info.data_offsets[0] < at ? "it overlaps the previous tensor" : "a gap precedes it"
+        }; data must be contiguous without overlaps or holes)`,
       );
     }
     at = info.data_offsets[1];
@@ -231,8 +459,22 @@ function decode(
       }
       return u;
     }
-    case "F64":
-      return Float32Array.from(new Float64Array(buf));
+    case "F64": {
+      const src = new Float64Array(buf);
+      const out = new Float32Array(src.length);
+      for (let i = 0; i < src.length; i++) {
+        const v = src[i], f = Math.fround(v);
+        if (f === Infinity || f === -Infinity) {
+          if (Number.isFinite(v)) {
+            throw new DataFormatError(
+              `${name}: tensor "${key}": F64 value ${v} at index ${i} overflows float32 (largest ±3.4028234663852886e38)`,
+            );
+          }
+        }
+        out[i] = f;
+      }
+      return out;
+    }
     case "I64": {
       const src = new BigInt64Array(buf);
       const out = new Int32Array(src.length);
@@ -257,12 +499,11 @@ export function deserialize(
 ): { tensors: TensorMap; metadata: Metadata } {
   const name = options.name ?? "input";
   const { entries, metadata, dataStart } = parseHeader(bytes, name);
-  const tensors: TensorMap = {};
-  for (const [key, info] of entries) {
-    tensors[key] = fromData(decode(bytes, dataStart, info, name, key), info.shape, {
-      device: options.device,
-    });
-  }
+  // Object.fromEntries defines own properties, so a tensor named "__proto__" stays a tensor.
+  const tensors: TensorMap = Object.fromEntries(entries.map(([key, info]) => [
+    key,
+    fromData(decode(bytes, dataStart, info, name, key), info.shape, { device: options.device }),
+  ]));
   return { tensors, metadata };
 }
 
@@ -275,30 +516,74 @@ export interface SaveOptions {
   beforeRename?: (tempPath: string) => void | Promise<void>;
 }
 
-/** Writes bytes to `path` atomically: temp file in the same directory, fsync, rename. */
+/**
+ * Fsyncs a directory so that renames in it are durable. Platforms that cannot open a directory
+ * (Windows) skip it.
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  let d: Deno.FsFile | undefined;
+  try {
+    d = await Deno.open(dir, { read: true });
+    await d.sync();
+  } catch {
+    // Not supported here; the rename itself is still atomic.
+  } finally {
+    d?.close();
+  }
+}
+
+/** The temp-file name {@linkcode writeAtomic} uses for `path`. */
+function tempPathFor(path: string): string {
+  const slash = path.lastIndexOf("/");
+  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
+  const rand = crypto.randomUUID().replaceAll("-", "").slice(0, 8);
+  return `${dir}.${path.slice(slash + 1)}.${Deno.pid}.${rand}.tmp`;
+}
+
+/**
+ * Writes bytes to `path` atomically: a new temp file in the same directory, written in full and
+ * fsynced, renamed over `path`, then the directory fsynced. On failure the temp file is removed,
+ * `path` is untouched and a {@linkcode FileWriteError} names `path` (the file-system error is its
+ * `cause`).
+ */
 export async function writeAtomic(
   path: string,
   bytes: Uint8Array,
   options: SaveOptions = {},
 ): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
-  const tmp = `${dir}.${path.slice(slash + 1)}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const tmp = tempPathFor(path);
+  const fail = (step: string, e: unknown) =>
+    new FileWriteError(`${path}: cannot write the file (${step}: ${(e as Error).message})`, {
+      cause: e,
+    });
+  let f: Deno.FsFile;
   try {
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    f = await Deno.open(tmp, { write: true, createNew: true });
+  } catch (e) {
+    throw fail(`creating the temp file ${tmp}`, e);
+  }
+  try {
     try {
       let off = 0;
       while (off < bytes.length) off += await f.write(bytes.subarray(off));
       await f.syncData();
+    } catch (e) {
+      throw fail(`writing ${bytes.length} bytes to the temp file ${tmp}`, e);
     } finally {
       f.close();
     }
     await options.beforeRename?.(tmp);
-    await Deno.rename(tmp, path);
+    try {
+      await Deno.rename(tmp, path);
+    } catch (e) {
+      throw fail(`renaming the temp file ${tmp} into place`, e);
+    }
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
+  const slash = path.lastIndexOf("/");
+  await syncDirectory(slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".");
 }
 
 /**
@@ -320,12 +605,8 @@ export async function save(
   await writeAtomic(path, await serialize(stateDict, metadata), options);
 }
 
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    throw new DataFormatError(`${path}: cannot read safetensors file (${(e as Error).message})`);
-  }
+function readBytes(path: string): Promise<Uint8Array> {
+  return readRegularFile(path, "safetensors file");
 }
 
 /**
