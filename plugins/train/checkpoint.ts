@@ -1,10 +1,37 @@
 /**
- * Training checkpoints: one directory holding, per epoch, the model's state dict as a plain
- * safetensors file (loadable with `load()` + `loadStateDict`, or by PyTorch) and a second
- * safetensors file with everything else needed to resume exactly — the optimizer's state dict
- * (its tensors as data, the rest as JSON metadata), the epoch, the history and the RNG states.
- * `latest.json` names the newest complete pair; it is written atomically last, so a crash at any
- * point leaves the previous checkpoint usable.
+ * Training checkpoints: one directory holding the model's state dict as a plain safetensors file
+ * (loadable with `load()` + `loadStateDict`, or by PyTorch) and a second safetensors file with
+ * everything else needed to resume exactly — the optimizer's state dict (its tensors as data, the
+ * rest as JSON metadata), the epoch, the history and the RNG states.
+ *
+ * ## Crash safety
+ *
+ * The two files of one checkpoint are committed as a pair. Each save gets a fresh random
+ * checkpoint id; both files are written under names that contain it
+ * (`epoch-0008-<id>.safetensors`, `epoch-0008-<id>.state.safetensors`), atomically (temp file,
+ * fsync, rename, directory fsync), and both record the id in their metadata. Only then is the
+ * pointer `latest.json` atomically replaced; it names both files with their id, epoch, size and
+ * SHA-256. A crash (or `kill -9`) at any moment therefore leaves `latest.json` naming either the
+ * previous complete pair or the new complete pair, never one file of each.
+ *
+ * Reading validates the pair: both files must exist, be regular files, have the size and SHA-256
+ * the pointer records, and carry the pointer's checkpoint id and epoch. Anything else — a missing
+ * file, files from two different saves, a damaged file — is a `DataFormatError` naming the file
+ * and the problem; a mixed pair is never returned. (`latest.json` files of version 1, written
+ * before ids existed, still load; their pair is checked by epoch.)
+ *
+ * ## Cleanup
+ *
+ * Temp files and files of saves that never reached `latest.json` (a crash between the renames)
+ * are removed by the next save of the directory, and by the next `readCheckpoint` once it has
+ * loaded a complete pair. Only denn's own names are touched — `.NAME.PID.RANDOM.tmp` temp files
+ * of `latest.json` and checkpoint files, and `epoch-NNNN-<16 hex>[.state].safetensors` — and
+ * never a file the current `latest.json` names (or lists under `kept`). A save and a read of the
+ * same directory, from any processes, are serialized by an advisory lock on
+ * `.denn-checkpoint.lock`, so a reader's cleanup never removes the files of a save in progress;
+ * the operating system releases the lock when a process dies.
+ *
+ * Failures to write name the path: a `FileWriteError` with the file-system error as `cause`.
  *
  * @example
  * ```ts ignore
@@ -16,11 +43,12 @@
  * @module
  */
 
-import { Tensor } from "../../core/mod.ts";
+import { Tensor, ValueError } from "../../core/mod.ts";
 import type { GeneratorState, OptimizerStateDict, ParamState } from "../../core/mod.ts";
 import { DataFormatError } from "../data/dataset.ts";
-import { loadWithMetadata, save, writeAtomic } from "./safetensors.ts";
-import type { SaveOptions, TensorMap } from "./safetensors.ts";
+import { readRegularFile } from "../data/files.ts";
+import { deserialize, FileWriteError, serialize, writeAtomic } from "./safetensors.ts";
+import type { Metadata, SaveOptions, TensorMap } from "./safetensors.ts";
 
 /** Per-epoch statistics recorded by `fit`. */
 export interface EpochStats {
@@ -58,8 +86,39 @@ export interface Checkpoint {
   rng: Record<string, GeneratorState>;
 }
 
-/** Contents of `latest.json`. */
-interface Pointer {
+/** Options of {@linkcode writeCheckpoint}. */
+export interface WriteCheckpointOptions extends SaveOptions {
+  /**
+   * How many of the newest checkpoints to keep on disk (default 1). Older ones are listed in
+   * `latest.json` under `kept` (newest first) and their files are removed once they fall out.
+   */
+  keep?: number;
+}
+
+/** One file of a checkpoint as `latest.json` records it. */
+interface FileRecord {
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** One checkpoint as `latest.json` records it. */
+interface Entry {
+  id: string;
+  epoch: number;
+  model: FileRecord;
+  state: FileRecord;
+}
+
+/** Contents of `latest.json` (version 2). */
+interface Pointer extends Entry {
+  format: "denn-checkpoint";
+  version: 2;
+  kept: Entry[];
+}
+
+/** Contents of a version-1 `latest.json` (no ids, sizes or hashes). */
+interface PointerV1 {
   format: "denn-checkpoint";
   version: 1;
   epoch: number;
@@ -68,24 +127,240 @@ interface Pointer {
 }
 
 const POINTER = "latest.json";
+const LOCK = ".denn-checkpoint.lock";
+const ID = /^[0-9a-f]{16}$/;
+/** Checkpoint files of this version: `epoch-0008-0123456789abcdef[.state].safetensors`. */
+const FILE = /^epoch-\d{4,}-[0-9a-f]{16}(\.state)?\.safetensors$/;
+/** Checkpoint files of version 1 (no id): never removed except when their pointer is replaced. */
+const FILE_V1 = /^epoch-\d{4,}(\.state)?\.safetensors$/;
+/** Temp files of `writeAtomic` for the pointer and the checkpoint files. */
+const TEMP =
+  /^\.(latest\.json|epoch-\d{4,}(-[0-9a-f]{16})?(\.state)?\.safetensors)\.\d+\.[0-9a-f]{8}\.tmp$/;
 
-function epochBase(epoch: number): string {
-  return `epoch-${String(epoch).padStart(4, "0")}`;
+function fileNames(epoch: number, id: string): { model: string; state: string } {
+  const base = `epoch-${String(epoch).padStart(4, "0")}-${id}`;
+  return { model: `${base}.safetensors`, state: `${base}.state.safetensors` };
 }
 
-/** Writes a checkpoint into `dir` (created if needed) and removes the previous epoch's files. */
+function newId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(8));
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+  );
+  return [...d].map((x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+// ---- JSON of the training state: non-finite numbers survive (JSON would turn them into null).
+
+const NUMBER_TAG = "__denn_number__";
+
+function stateReplacer(_k: string, v: unknown): unknown {
+  if (typeof v === "number" && !Number.isFinite(v)) return { [NUMBER_TAG]: String(v) };
+  return v;
+}
+
+function stateReviver(_k: string, v: unknown): unknown {
+  if (v && typeof v === "object" && !Array.isArray(v)) {
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === NUMBER_TAG) {
+      const s = (v as Record<string, unknown>)[NUMBER_TAG];
+      if (s === "NaN") return NaN;
+      if (s === "Infinity") return Infinity;
+      if (s === "-Infinity") return -Infinity;
+    }
+  }
+  return v;
+}
+
+// ---- Locking.
+
+/**
+ * Opens the directory's lock file: read-write (created if needed) when possible, read-only when
+ * the directory is not writable; null when neither works (then nothing is locked or cleaned).
+ */
+async function openLock(dir: string): Promise<Deno.FsFile | null> {
+  try {
+    return await Deno.open(`${dir}/${LOCK}`, { read: true, write: true, create: true });
+  } catch {
+    try {
+      return await Deno.open(`${dir}/${LOCK}`, { read: true });
+    } catch {
+      return null;
+    }
+  }
+}
+
+function release(lock: Deno.FsFile | null): void {
+  if (!lock) return;
+  try {
+    lock.unlockSync();
+  } catch {
+    // closing releases it too
+  }
+  lock.close();
+}
+
+// ---- Reading and validating latest.json.
+
+type PointerRead =
+  | { kind: "none" }
+  | { kind: "invalid"; error: DataFormatError }
+  | { kind: "v1"; pointer: PointerV1 }
+  | { kind: "v2"; pointer: Pointer };
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+function checkEntry(v: unknown, where: string): Entry {
+  const bad = (msg: string) => new DataFormatError(`${where}: ${msg}`);
+  if (!isRecord(v)) throw bad("a checkpoint entry is not an object");
+  if (typeof v.id !== "string" || !ID.test(v.id)) {
+    throw bad(`invalid checkpoint id ${JSON.stringify(v.id)} (expected 16 hex digits)`);
+  }
+  if (!isCount(v.epoch)) throw bad(`invalid epoch ${JSON.stringify(v.epoch)}`);
+  const names = fileNames(v.epoch, v.id);
+  for (const part of ["model", "state"] as const) {
+    const r = v[part];
+    if (
+      !isRecord(r) || r.file !== names[part] || !isCount(r.bytes) ||
+      typeof r.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(r.sha256)
+    ) {
+      throw bad(
+        `invalid ${part} record ${JSON.stringify(r)} (expected file "${
+          names[part]
+        }", bytes and sha256)`,
+      );
+    }
+  }
+  return v as unknown as Entry;
+}
+
+async function readPointer(dir: string): Promise<PointerRead> {
+  const path = `${dir}/${POINTER}`;
+  try {
+    await Deno.lstat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { kind: "none" };
+    return {
+      kind: "invalid",
+      error: new DataFormatError(`${path}: cannot read (${(e as Error).message})`, { cause: e }),
+    };
+  }
+  try {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(
+      await readRegularFile(path, "checkpoint pointer"),
+    );
+    let p: unknown;
+    try {
+      p = JSON.parse(text);
+    } catch (e) {
+      throw new DataFormatError(`${path}: invalid JSON (${(e as Error).message})`, { cause: e });
+    }
+    if (!isRecord(p) || p.format !== "denn-checkpoint") {
+      throw new DataFormatError(`${path}: not a denn checkpoint pointer`);
+    }
+    if (p.version === 1) {
+      if (
+        !isCount(p.epoch) || typeof p.model !== "string" || !FILE_V1.test(p.model) ||
+        typeof p.state !== "string" || !FILE_V1.test(p.state)
+      ) {
+        throw new DataFormatError(`${path}: invalid version-1 checkpoint pointer`);
+      }
+      return { kind: "v1", pointer: p as unknown as PointerV1 };
+    }
+    if (p.version !== 2) {
+      throw new DataFormatError(
+        `${path}: unsupported checkpoint pointer version ${
+          JSON.stringify(p.version)
+        } (denn reads 1 and 2)`,
+      );
+    }
+    const entry = checkEntry(p, path);
+    if (!Array.isArray(p.kept)) throw new DataFormatError(`${path}: "kept" is not a list`);
+    const kept = p.kept.map((k) => checkEntry(k, path));
+    return { kind: "v2", pointer: { ...entry, format: "denn-checkpoint", version: 2, kept } };
+  } catch (e) {
+    if (e instanceof DataFormatError) return { kind: "invalid", error: e };
+    throw e;
+  }
+}
+
+// ---- Cleanup.
+
+/**
+ * Removes temp files and checkpoint files that `current` does not name. With an unreadable
+ * pointer only temp files go (which files belong to the checkpoint is unknown).
+ */
+async function sweep(dir: string, current: PointerRead): Promise<void> {
+  const keep = new Set<string>();
+  if (current.kind === "v2") {
+    for (const e of [current.pointer, ...current.pointer.kept]) {
+      keep.add(e.model.file);
+      keep.add(e.state.file);
+    }
+  }
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isFile) names.push(e.name);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const orphan = current.kind !== "invalid" && FILE.test(name) && !keep.has(name);
+    if (TEMP.test(name) || orphan) await Deno.remove(`${dir}/${name}`).catch(() => {});
+  }
+}
+
+// ---- Writing.
+
+/**
+ * Writes a checkpoint into `dir` (created if needed) and removes the files of the checkpoint it
+ * replaces (all but the `keep` newest), along with the leftovers of interrupted saves.
+ */
 export async function writeCheckpoint(
   dir: string,
   ck: Checkpoint,
-  options: SaveOptions & { keep?: number } = {},
+  options: WriteCheckpointOptions = {},
 ): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  const base = epochBase(ck.epoch);
-  const modelFile = `${base}.safetensors`, stateFile = `${base}.state.safetensors`;
-  await save(`${dir}/${modelFile}`, ck.model, {
+  if (typeof dir !== "string" || dir === "") {
+    throw new ValueError("writeCheckpoint: dir must be a non-empty path");
+  }
+  if (!isRecord(ck) || !isCount(ck.epoch)) {
+    throw new ValueError(
+      `writeCheckpoint: epoch must be a non-negative integer, got ${
+        isRecord(ck) ? JSON.stringify(ck.epoch) : typeof ck
+      }`,
+    );
+  }
+  const keepN = options.keep ?? 1;
+  if (!Number.isSafeInteger(keepN) || keepN < 1) {
+    throw new ValueError(`writeCheckpoint: keep must be a positive integer, got ${keepN}`);
+  }
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new FileWriteError(
+      `${dir}: cannot create the checkpoint directory (${(e as Error).message})`,
+      { cause: e },
+    );
+  }
+  // Serialize first: tensors are read back from their devices before anything touches the disk.
+  const id = newId();
+  const names = fileNames(ck.epoch, id);
+  const modelBytes = await serialize(ck.model, {
     format: "denn-model",
     epoch: String(ck.epoch),
-  }, options);
+    checkpoint: id,
+  });
   const tensors: TensorMap = {};
   let optimizer: unknown = undefined;
   if (ck.optimizer) {
@@ -110,98 +385,245 @@ export async function writeCheckpoint(
     optimizer,
     scheduler: ck.scheduler,
   };
-  await save(`${dir}/${stateFile}`, tensors, {
+  const stateBytes = await serialize(tensors, {
     format: "denn-training-state",
-    state: JSON.stringify(meta),
-  }, options);
-  let previous: Pointer | null = null;
-  try {
-    previous = JSON.parse(await Deno.readTextFile(`${dir}/${POINTER}`));
-  } catch {
-    // first checkpoint in this directory
-  }
-  const pointer: Pointer = {
-    format: "denn-checkpoint",
-    version: 1,
+    checkpoint: id,
+    epoch: String(ck.epoch),
+    state: JSON.stringify(meta, stateReplacer),
+  });
+  const entry: Entry = {
+    id,
     epoch: ck.epoch,
-    model: modelFile,
-    state: stateFile,
+    model: { file: names.model, bytes: modelBytes.length, sha256: await sha256(modelBytes) },
+    state: { file: names.state, bytes: stateBytes.length, sha256: await sha256(stateBytes) },
   };
-  await writeAtomic(
-    `${dir}/${POINTER}`,
-    new TextEncoder().encode(JSON.stringify(pointer, null, 2) + "\n"),
-    options,
-  );
-  const keep = options.keep ?? 1;
-  if (previous && keep <= 1 && previous.epoch !== ck.epoch) {
-    for (const f of [previous.model, previous.state]) {
-      if (/^epoch-\d+(\.state)?\.safetensors$/.test(f)) {
+
+  const lock = await openLock(dir);
+  if (!lock) {
+    throw new FileWriteError(`${dir}/${LOCK}: cannot open the checkpoint lock file`);
+  }
+  try {
+    try {
+      await lock.lock(true);
+    } catch (e) {
+      throw new FileWriteError(
+        `${dir}/${LOCK}: cannot lock the checkpoint directory (${(e as Error).message})`,
+        { cause: e },
+      );
+    }
+    const previous = await readPointer(dir);
+    await sweep(dir, previous); // leftovers of interrupted saves: free their space first
+    await writeAtomic(`${dir}/${names.model}`, modelBytes, options);
+    await writeAtomic(`${dir}/${names.state}`, stateBytes, options);
+    const kept = previous.kind === "v2" && keepN > 1
+      ? [previous.pointer, ...previous.pointer.kept].slice(0, keepN - 1).map((e) => ({
+        id: e.id,
+        epoch: e.epoch,
+        model: e.model,
+        state: e.state,
+      }))
+      : [];
+    const pointer: Pointer = { format: "denn-checkpoint", version: 2, ...entry, kept };
+    // The commit point: before this rename the previous checkpoint is current, after it this one.
+    await writeAtomic(
+      `${dir}/${POINTER}`,
+      new TextEncoder().encode(JSON.stringify(pointer, null, 2) + "\n"),
+      options,
+    );
+    await sweep(dir, { kind: "v2", pointer });
+    if (previous.kind === "v1" && keepN <= 1) {
+      for (const f of [previous.pointer.model, previous.pointer.state]) {
         await Deno.remove(`${dir}/${f}`).catch(() => {});
       }
     }
+  } finally {
+    release(lock);
   }
 }
 
-/** Reads the newest checkpoint of `dir`, or null when there is none. */
-export async function readCheckpoint(dir: string): Promise<Checkpoint | null> {
-  let text: string;
+// ---- Reading.
+
+interface StateMeta {
+  epoch: number;
+  history: EpochStats[];
+  rng: Record<string, GeneratorState>;
+  optimizer?: {
+    state: Record<string, Record<string, number | { tensor: string }>>;
+    paramGroups: Record<string, unknown>[];
+  } | null;
+  scheduler?: unknown;
+}
+
+function isGeneratorState(v: unknown): v is GeneratorState {
+  return Array.isArray(v) && v.length === 5 &&
+    v.slice(0, 4).every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff) &&
+    (v[4] === null || typeof v[4] === "number");
+}
+
+/** Validates the training-state JSON and rebuilds the optimizer state dict. */
+function restoreState(
+  path: string,
+  text: string | undefined,
+  tensors: TensorMap,
+  epoch: number,
+): Omit<Checkpoint, "model"> {
+  const bad = (msg: string) => new DataFormatError(`${path}: ${msg}`);
+  let meta: StateMeta;
   try {
-    text = await Deno.readTextFile(`${dir}/${POINTER}`);
+    meta = JSON.parse(text ?? "", stateReviver);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
+    throw new DataFormatError(`${path}: missing or invalid training-state metadata`, { cause: e });
   }
-  let p: Pointer;
-  try {
-    p = JSON.parse(text);
-  } catch (e) {
-    throw new DataFormatError(`${dir}/${POINTER}: invalid JSON (${(e as Error).message})`);
+  if (!isRecord(meta)) throw bad("the training-state metadata is not an object");
+  if (meta.epoch !== epoch) {
+    throw bad(`the training state is of epoch ${JSON.stringify(meta.epoch)}, expected ${epoch}`);
   }
-  if (
-    p.format !== "denn-checkpoint" || typeof p.model !== "string" || typeof p.state !== "string"
-  ) {
-    throw new DataFormatError(`${dir}/${POINTER}: not a denn checkpoint pointer`);
+  if (!Array.isArray(meta.history) || !meta.history.every((h) => isRecord(h))) {
+    throw bad("the training history is not a list of epoch records");
   }
-  const model = await loadWithMetadata(`${dir}/${p.model}`);
-  const st = await loadWithMetadata(`${dir}/${p.state}`);
-  let meta: {
-    epoch: number;
-    history: EpochStats[];
-    rng: Record<string, GeneratorState>;
-    optimizer?: {
-      state: Record<string, Record<string, number | { tensor: string }>>;
-      paramGroups: Record<string, unknown>[];
-    };
-    scheduler?: unknown;
-  };
-  try {
-    meta = JSON.parse(st.metadata.state ?? "");
-  } catch {
-    throw new DataFormatError(`${dir}/${p.state}: missing or invalid training-state metadata`);
+  if (!isRecord(meta.rng) || !Object.values(meta.rng).every(isGeneratorState)) {
+    throw bad("the RNG states are not generator states");
   }
   let optimizer: OptimizerStateDict | undefined;
-  if (meta.optimizer) {
+  if (meta.optimizer !== undefined && meta.optimizer !== null) {
+    const o = meta.optimizer;
+    if (!isRecord(o) || !isRecord(o.state) || !Array.isArray(o.paramGroups)) {
+      throw bad("the optimizer state is not {state, paramGroups}");
+    }
     const state: Record<number, ParamState> = {};
-    for (const [idx, s] of Object.entries(meta.optimizer.state)) {
+    for (const [idx, s] of Object.entries(o.state)) {
+      if (!/^\d+$/.test(idx) || !isRecord(s)) {
+        throw bad(`optimizer state of parameter ${JSON.stringify(idx)} is invalid`);
+      }
       const out: ParamState = {};
       for (const [name, v] of Object.entries(s)) {
         if (typeof v === "number") out[name] = v;
-        else {
-          const t = st.tensors[v.tensor];
-          if (!t) throw new DataFormatError(`${dir}/${p.state}: missing tensor "${v.tensor}"`);
+        else if (isRecord(v) && typeof v.tensor === "string") {
+          const t = Object.hasOwn(tensors, v.tensor) ? tensors[v.tensor] : undefined;
+          if (!t) throw bad(`missing tensor "${v.tensor}"`);
           out[name] = t;
+        } else {
+          throw bad(`optimizer state "${name}" of parameter ${idx} is invalid`);
         }
       }
       state[Number(idx)] = out;
     }
-    optimizer = { state, paramGroups: meta.optimizer.paramGroups };
+    optimizer = { state, paramGroups: o.paramGroups };
   }
   return {
-    epoch: meta.epoch,
-    model: model.tensors,
+    epoch,
     optimizer,
     scheduler: meta.scheduler,
     history: meta.history,
     rng: meta.rng,
   };
+}
+
+async function readPart(
+  dir: string,
+  file: string,
+  record?: FileRecord,
+): Promise<{ tensors: TensorMap; metadata: Metadata }> {
+  const path = `${dir}/${file}`;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readRegularFile(path, "checkpoint file");
+  } catch (e) {
+    if ((e as Error).cause instanceof Deno.errors.NotFound) {
+      throw new DataFormatError(
+        `${path}: missing, but ${dir}/${POINTER} names it (the checkpoint is incomplete)`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+  if (record) {
+    const hash = await sha256(bytes);
+    if (bytes.length !== record.bytes || hash !== record.sha256) {
+      throw new DataFormatError(
+        `${path}: ${bytes.length} bytes with SHA-256 ${hash}, but ${dir}/${POINTER} records ${record.bytes} bytes with SHA-256 ${record.sha256} (the file was damaged or replaced)`,
+      );
+    }
+  }
+  return deserialize(bytes, { name: path });
+}
+
+function checkPart(
+  path: string,
+  metadata: Metadata,
+  format: string,
+  id: string | undefined,
+  epoch: number,
+): void {
+  if (metadata.format !== format) {
+    throw new DataFormatError(
+      `${path}: not a ${format} file (format ${JSON.stringify(metadata.format)})`,
+    );
+  }
+  if (id !== undefined && metadata.checkpoint !== id) {
+    throw new DataFormatError(
+      `${path}: belongs to checkpoint ${
+        JSON.stringify(metadata.checkpoint)
+      }, but latest.json names checkpoint "${id}" (files of two different saves)`,
+    );
+  }
+  if (metadata.epoch !== undefined && metadata.epoch !== String(epoch)) {
+    throw new DataFormatError(
+      `${path}: holds epoch ${metadata.epoch}, but latest.json names epoch ${epoch} (files of two different saves)`,
+    );
+  }
+}
+
+async function loadPair(dir: string, p: PointerRead & { kind: "v1" | "v2" }): Promise<Checkpoint> {
+  const v2 = p.kind === "v2" ? p.pointer : undefined;
+  const epoch = p.pointer.epoch;
+  const modelFile = v2 ? v2.model.file : (p.pointer as PointerV1).model;
+  const stateFile = v2 ? v2.state.file : (p.pointer as PointerV1).state;
+  const model = await readPart(dir, modelFile, v2?.model);
+  checkPart(`${dir}/${modelFile}`, model.metadata, "denn-model", v2?.id, epoch);
+  const st = await readPart(dir, stateFile, v2?.state);
+  checkPart(`${dir}/${stateFile}`, st.metadata, "denn-training-state", v2?.id, epoch);
+  const rest = restoreState(`${dir}/${stateFile}`, st.metadata.state, st.tensors, epoch);
+  return { ...rest, model: model.tensors };
+}
+
+/**
+ * Reads the newest checkpoint of `dir`, or null when there is none. The two files are validated
+ * as a pair (see the module documentation); a missing, damaged or mismatched file is a
+ * `DataFormatError` naming it. After a complete pair is loaded, leftovers of interrupted saves
+ * are removed (when the directory is writable and no save is in progress).
+ */
+export async function readCheckpoint(dir: string): Promise<Checkpoint | null> {
+  if (typeof dir !== "string" || dir === "") {
+    throw new ValueError("readCheckpoint: dir must be a non-empty path");
+  }
+  try {
+    await Deno.lstat(`${dir}/${POINTER}`);
+  } catch (e) {
+    // No directory or no pointer: no checkpoint (and nothing of this directory is touched).
+    if (e instanceof Deno.errors.NotFound) return null;
+  }
+  const lock = await openLock(dir);
+  let exclusive = false;
+  try {
+    if (lock) {
+      // Exclusive when free (this reader may clean up); otherwise wait, shared, for the save in
+      // progress to finish so that its files are complete and the old ones not yet removed. A
+      // file system without locks reads unlocked and cleans nothing.
+      try {
+        exclusive = await lock.tryLock(true);
+        if (!exclusive) await lock.lock(false);
+      } catch {
+        exclusive = false;
+      }
+    }
+    const p = await readPointer(dir);
+    if (p.kind === "invalid") throw p.error;
+    if (p.kind === "none") return null;
+    const ck = await loadPair(dir, p);
+    if (exclusive) await sweep(dir, p);
+    return ck;
+  } finally {
+    release(lock);
+  }
 }

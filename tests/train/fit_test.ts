@@ -76,10 +76,12 @@ Deno.test("fit: 2 epochs + resume 2 more equals 4 uninterrupted epochs exactly",
     }
     const ck = await readCheckpoint(dir);
     assert.equal(ck?.epoch, 4);
-    assert.deepEqual(
-      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
-      ["epoch-0004.safetensors", "epoch-0004.state.safetensors", "latest.json"],
-    );
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.equal(names.length, 4, names.join(" "));
+    assert.equal(names[0], ".denn-checkpoint.lock");
+    assert.match(names[1], /^epoch-0004-[0-9a-f]{16}\.safetensors$/);
+    assert.equal(names[2], names[1].replace(".safetensors", ".state.safetensors"));
+    assert.equal(names[3], "latest.json");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
