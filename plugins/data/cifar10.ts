@@ -1,6 +1,10 @@
 /**
  * The CIFAR-10 binary format: records of 1 label byte then 3,072 pixel bytes (3 × 32 × 32, channel
  * planes R, G, B). The file size must be a whole number of records and every label below 10.
+ * Batch files may be gzip-compressed (`data_batch_1.bin.gz`, found by content, not by name); they
+ * are decompressed as a stream that stops at `maxRecords` records (default 10,000, the size of
+ * every official batch), so a small corrupt or malicious file cannot expand without bound. Only
+ * regular files are read.
  *
  * @example
  * ```ts ignore
@@ -12,10 +16,17 @@
  * @module
  */
 
+import { ValueError } from "../../core/mod.ts";
 import { ArrayDataset, DataFormatError } from "./dataset.ts";
+import { readFileHead, readRegularFile, statRegularFile } from "./files.ts";
+import { gunzip, isGzip } from "./idx.ts";
+import { checkOptions, choiceOption, describe, intOption } from "./options.ts";
 
 /** Bytes per CIFAR-10 record. */
 export const CIFAR10_RECORD_BYTES: number = 1 + 3 * 32 * 32;
+
+/** Records per batch file of the official dataset (the default `maxRecords` of gzip input). */
+export const CIFAR10_BATCH_RECORDS: number = 10_000;
 
 /** CIFAR-10 class names, by label. */
 export const CIFAR10_CLASSES: readonly string[] = [
@@ -68,8 +79,42 @@ export function parseCifar10(
 
 /** Options of {@linkcode loadCifar10}. */
 export interface LoadCifar10Options {
-  /** With a directory: "train" (data_batch_1..5.bin, default) or "test" (test_batch.bin). */
+  /**
+   * With a directory: "train" (data_batch_1..5.bin, default) or "test" (test_batch.bin). Ignored
+   * when `path` names batch files.
+   */
   split?: "train" | "test";
+  /**
+   * Most records a gzip-compressed batch file may decompress to (default 10,000); decompression
+   * stops with a `DataFormatError` beyond it.
+   */
+  maxRecords?: number;
+}
+
+/**
+ * Reads one batch file (plain or gzip) and decodes it with {@linkcode parseCifar10}; `maxRecords`
+ * caps the decompressed size of gzip input.
+ */
+export async function readCifar10(
+  path: string,
+  maxRecords: number = CIFAR10_BATCH_RECORDS,
+): Promise<{ pixels: Uint8Array; labels: Int32Array }> {
+  const R = CIFAR10_RECORD_BYTES, what = "CIFAR-10 batch";
+  const size = await statRegularFile(path, what);
+  const head = await readFileHead(path, 2, what);
+  if (isGzip(head)) {
+    const bytes = await gunzip(await readRegularFile(path, what), path, {
+      maxBytes: maxRecords * R,
+      limitName: `of ${maxRecords} CIFAR-10 records (maxRecords)`,
+    });
+    return parseCifar10(bytes, path);
+  }
+  if (size === 0 || size % R !== 0) {
+    throw new DataFormatError(
+      `${path}: not a CIFAR-10 binary batch: ${size} bytes is not a whole number of ${R}-byte records`,
+    );
+  }
+  return parseCifar10(await readRegularFile(path, what), path);
 }
 
 /**
@@ -80,30 +125,40 @@ export async function loadCifar10(
   path: string | readonly string[],
   options: LoadCifar10Options = {},
 ): Promise<ArrayDataset> {
+  const fn = "loadCifar10";
+  checkOptions(fn, options, ["split", "maxRecords"]);
+  const split = choiceOption(fn, "split", options.split, ["train", "test"], "train");
+  const maxRecords = intOption(fn, "maxRecords", options.maxRecords, CIFAR10_BATCH_RECORDS, 1);
   let files: string[];
-  if (typeof path !== "string") files = [...path];
-  else {
+  if (typeof path !== "string") {
+    if (
+      !Array.isArray(path) || path.length === 0 ||
+      path.some((p) => typeof p !== "string" || p === "")
+    ) {
+      throw new ValueError(
+        `${fn}: path must be a directory, a batch file or a non-empty list of batch files, got ${
+          describe(path)
+        }`,
+      );
+    }
+    files = [...path];
+  } else {
+    if (path === "") throw new ValueError(`${fn}: path must be a non-empty string`);
     let isDir = false;
     try {
       isDir = (await Deno.stat(path)).isDirectory;
     } catch (e) {
-      throw new DataFormatError(`${path}: cannot read CIFAR-10 data (${(e as Error).message})`);
+      throw new DataFormatError(`${path}: cannot read CIFAR-10 data (${(e as Error).message})`, {
+        cause: e,
+      });
     }
     files = !isDir
       ? [path]
-      : options.split === "test"
+      : split === "test"
       ? [`${path}/test_batch.bin`]
       : [1, 2, 3, 4, 5].map((i) => `${path}/data_batch_${i}.bin`);
   }
-  const parts = await Promise.all(files.map(async (f) => {
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(f);
-    } catch (e) {
-      throw new DataFormatError(`${f}: cannot read CIFAR-10 batch (${(e as Error).message})`);
-    }
-    return parseCifar10(bytes, f);
-  }));
+  const parts = await Promise.all(files.map((f) => readCifar10(f, maxRecords)));
   const n = parts.reduce((s, p) => s + p.labels.length, 0);
   const pixels = new Uint8Array(n * (CIFAR10_RECORD_BYTES - 1));
   const labels = new Int32Array(n);

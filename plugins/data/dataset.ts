@@ -17,13 +17,18 @@
  * @module
  */
 
-import { DennError, Generator, ShapeError, Tensor, ValueError } from "../../core/mod.ts";
+import { DennError, IndexError, ShapeError, Tensor, ValueError } from "../../core/mod.ts";
+import type { Generator } from "../../core/mod.ts";
+import { checkOptions, describe, finiteOption, generatorOption, intOption } from "./options.ts";
 
-/** A malformed data or checkpoint file; the message names the file and the problem. */
+/**
+ * A malformed, truncated or unreadable data or checkpoint file; the message names the file and
+ * the problem, and `cause` keeps the underlying error where there is one.
+ */
 export class DataFormatError extends DennError {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
+  /** Creates the error; `options.cause` keeps the error it wraps. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "DataFormatError";
   }
 }
@@ -55,7 +60,7 @@ export interface Dataset {
 
 function checkIndex(name: string, i: number, length: number): void {
   if (!Number.isInteger(i) || i < 0 || i >= length) {
-    throw new RangeError(`${name}: index ${i} is out of range for ${length} examples`);
+    throw new IndexError(`${name}: index ${describe(i)} is out of range for ${length} examples`);
   }
 }
 
@@ -89,8 +94,28 @@ export class ArrayDataset implements Dataset {
     shape: readonly number[],
     options: { scale?: number; numClasses?: number } = {},
   ) {
+    const fn = "ArrayDataset";
+    checkOptions(fn, options, ["scale", "numClasses"]);
+    if (!(data instanceof Float32Array) && !(data instanceof Uint8Array)) {
+      throw new ValueError(
+        `${fn}: data must be a Float32Array or Uint8Array, got ${describe(data)}`,
+      );
+    }
+    if (!(labels instanceof Int32Array)) {
+      throw new ValueError(`${fn}: labels must be an Int32Array, got ${describe(labels)}`);
+    }
+    if (
+      !Array.isArray(shape) || shape.length === 0 ||
+      shape.some((d) => !Number.isSafeInteger(d) || d <= 0)
+    ) {
+      throw new ShapeError(
+        `${fn}: the example shape must be a non-empty list of positive integers, got ${
+          Array.isArray(shape) ? `[${shape}]` : describe(shape)
+        }`,
+      );
+    }
     this.#per = sizeOfShape(shape);
-    if (this.#per <= 0 || data.length !== labels.length * this.#per) {
+    if (data.length !== labels.length * this.#per) {
       throw new ShapeError(
         `ArrayDataset: ${data.length} values do not hold ${labels.length} examples of shape [${shape}]`,
       );
@@ -99,13 +124,20 @@ export class ArrayDataset implements Dataset {
     this.labels = labels;
     this.shape = [...shape];
     this.length = labels.length;
-    this.scale = options.scale ?? 1;
+    this.scale = finiteOption(fn, "scale", options.scale, 1);
     let max = -1;
-    for (const l of labels) {
-      if (l < 0) throw new ValueError(`ArrayDataset: negative label ${l}`);
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i];
+      if (l < 0) throw new ValueError(`${fn}: label ${i} is negative (${l})`);
       if (l > max) max = l;
     }
-    this.numClasses = options.numClasses ?? max + 1;
+    this.numClasses = intOption(
+      fn,
+      "numClasses",
+      options.numClasses,
+      max + 1,
+      Math.max(1, max + 1),
+    );
   }
 
   /** Example `i`; a view into the stored array when it holds unscaled floats. */
@@ -160,8 +192,14 @@ export class Subset implements Dataset {
   /** Selects `indices` of `dataset`. */
   constructor(dataset: Dataset, indices: ArrayLike<number>) {
     this.dataset = dataset;
+    if (indices === null || typeof indices !== "object" || typeof indices.length !== "number") {
+      throw new ValueError(
+        `Subset: indices must be an array of integers, got ${describe(indices)}`,
+      );
+    }
+    // Checked before the conversion to int32, which would turn 1.5 into 1 and NaN into 0.
+    for (let k = 0; k < indices.length; k++) checkIndex("Subset", indices[k], dataset.length);
     this.indices = Int32Array.from(indices);
-    for (const i of this.indices) checkIndex("Subset", i, dataset.length);
   }
   /** Number of examples. */
   get length(): number {
@@ -231,10 +269,17 @@ export function randomSplit(
 ): Subset[] {
   const n = dataset.length;
   let counts: number[];
-  const total = lengths.reduce((a, b) => a + b, 0);
-  if (lengths.some((l) => !(l >= 0))) {
-    throw new ValueError(`randomSplit: lengths must be non-negative, got [${lengths}]`);
+  checkOptions("randomSplit", options, ["generator", "seed"]);
+  const generator = generatorOption("randomSplit", options);
+  if (!Array.isArray(lengths) || lengths.length === 0) {
+    throw new ValueError(
+      `randomSplit: lengths must be a non-empty array, got ${describe(lengths)}`,
+    );
   }
+  if (lengths.some((l) => typeof l !== "number" || !(l >= 0) || !Number.isFinite(l))) {
+    throw new ValueError(`randomSplit: lengths must be finite and non-negative, got [${lengths}]`);
+  }
+  const total = lengths.reduce((a, b) => a + b, 0);
   if (lengths.every((l) => l <= 1) && Math.abs(total - 1) < 1e-6 && total !== n) {
     counts = lengths.map((f) => Math.floor(f * n));
     let rest = n - counts.reduce((a, b) => a + b, 0);
@@ -247,7 +292,7 @@ export function randomSplit(
     }
     counts = [...lengths];
   }
-  const perm = permutation(n, options.generator ?? new Generator(options.seed ?? 0));
+  const perm = permutation(n, generator);
   const out: Subset[] = [];
   let at = 0;
   for (const c of counts) {
@@ -274,6 +319,14 @@ export function trainValidationSplit(
   options: SplitOptions = {},
 ): { train: Subset; validation: Subset } {
   const n = dataset.length;
+  checkOptions("trainValidationSplit", options, ["generator", "seed"]);
+  if (typeof validation !== "number" || !(validation >= 0)) {
+    throw new ValueError(
+      `trainValidationSplit: validation must be a fraction in [0, 1) or a count <= ${n}, got ${
+        describe(validation)
+      }`,
+    );
+  }
   const v = validation < 1 ? Math.round(validation * n) : validation;
   if (!Number.isInteger(v) || v < 0 || v > n) {
     throw new ValueError(

@@ -15,9 +15,17 @@
  * @module
  */
 
-import { fromData, Generator, ValueError } from "../../core/mod.ts";
-import type { Tensor } from "../../core/mod.ts";
+import { fromData, ValueError } from "../../core/mod.ts";
+import type { Generator, Tensor } from "../../core/mod.ts";
 import { permutation } from "./dataset.ts";
+import {
+  boolOption,
+  checkOptions,
+  describe,
+  generatorOption,
+  intOption,
+  stringOption,
+} from "./options.ts";
 import type { Dataset } from "./dataset.ts";
 import type { Transform } from "./transforms.ts";
 
@@ -66,18 +74,49 @@ export class DataLoader implements Iterable<Batch> {
 
   /** Creates a loader over `dataset`. */
   constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
-    const bs = options.batchSize ?? 1;
-    if (!Number.isInteger(bs) || bs <= 0) {
-      throw new ValueError(`DataLoader: batchSize must be a positive integer, got ${bs}`);
+    const fn = "DataLoader";
+    checkOptions(fn, options, [
+      "batchSize",
+      "shuffle",
+      "dropLast",
+      "seed",
+      "generator",
+      "transforms",
+      "device",
+    ]);
+    if (
+      dataset === null || typeof dataset !== "object" || typeof dataset.get !== "function" ||
+      !Number.isSafeInteger(dataset.length) || dataset.length < 0 || !Array.isArray(dataset.shape)
+    ) {
+      throw new ValueError(
+        `${fn}: expected a Dataset (length, shape and get(i)), got ${describe(dataset)}`,
+      );
     }
-    if (dataset.length === 0) throw new ValueError("DataLoader: the dataset is empty");
+    const bs = intOption(fn, "batchSize", options.batchSize, 1, 1);
+    if (dataset.length === 0) throw new ValueError(`${fn}: the dataset is empty`);
     this.dataset = dataset;
     this.batchSize = bs;
-    this.shuffle = options.shuffle ?? false;
-    this.dropLast = options.dropLast ?? false;
-    this.generator = options.generator ?? new Generator(options.seed ?? 0);
-    this.transforms = options.transforms ?? [];
-    this.device = options.device ?? "cpu";
+    this.shuffle = boolOption(fn, "shuffle", options.shuffle, false);
+    this.dropLast = boolOption(fn, "dropLast", options.dropLast, false);
+    if (this.dropLast && bs > dataset.length) {
+      throw new ValueError(
+        `${fn}: dropLast with batchSize ${bs} > ${dataset.length} examples would give no batches`,
+      );
+    }
+    this.generator = generatorOption(fn, options);
+    const transforms = options.transforms ?? [];
+    if (
+      !Array.isArray(transforms) ||
+      transforms.some((t) => t === null || typeof t !== "object" || typeof t.apply !== "function")
+    ) {
+      throw new ValueError(
+        `${fn}: transforms must be an array of transforms (objects with apply()), got ${
+          describe(transforms)
+        }`,
+      );
+    }
+    this.transforms = transforms;
+    this.device = stringOption(fn, "device", options.device) ?? "cpu";
   }
 
   /** Batches per epoch. */

