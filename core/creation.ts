@@ -7,7 +7,7 @@
 
 import { allocHost, dtypeOfArray, isFloating } from "./dtype.ts";
 import type { DType, TypedArray } from "./dtype.ts";
-import { DTypeError, ShapeError, ValueError } from "./errors.ts";
+import { DTypeError, OutOfMemoryError, ShapeError, ValueError } from "./errors.ts";
 import { dtypeArg, finite, int, options, outOfMemory, shapeArg, show } from "./args.ts";
 import { defaultGenerator } from "./random.ts";
 import type { Generator } from "./random.ts";
@@ -54,6 +54,7 @@ function alloc(op: string, dtype: DType, shape: readonly number[]): TypedArray {
 }
 
 function make(
+  op: string,
   data: TypedArray,
   shape: readonly number[],
   dtype: DType,
@@ -61,7 +62,17 @@ function make(
 ): Tensor {
   const device = opts.device ?? "cpu";
   const b = getBackend(device);
-  const t = new Tensor(new Storage(b.upload(data, dtype), b, data.length), shape, dtype, device);
+  let handle: unknown;
+  try {
+    handle = b.upload(data, dtype);
+  } catch (e) {
+    if (!(e instanceof OutOfMemoryError)) throw e;
+    throw new OutOfMemoryError(
+      `${op}: cannot create a ${shapeStr(shape)} ${dtype} tensor on ${device}: ${e.message}`,
+      { cause: e },
+    );
+  }
+  const t = new Tensor(new Storage(handle, b, data.length), shape, dtype, device);
   if (opts.requiresGrad) t.requiresGrad_(true);
   return t;
 }
@@ -84,7 +95,7 @@ export function fromData(
   if (sizeOf(shape) !== data.length) {
     throw new ShapeError(`fromData: ${data.length} elements do not fill shape ${shapeStr(shape)}`);
   }
-  return make(data, [...shape], dtype, opts);
+  return make("fromData", data, [...shape], dtype, opts);
 }
 
 /** A 0-d tensor holding `v` with the given dtype on `device`. */
@@ -94,7 +105,7 @@ export function scalar(v: number | boolean, dtype: DType, device: string): Tenso
   }
   const a = allocHost(dtype, 1);
   a[0] = Number(v);
-  return make(a, [], dtype, { device });
+  return make("scalar", a, [], dtype, { device });
 }
 
 /** A 0-d tensor holding `v` with `like`'s dtype and device. */
@@ -180,7 +191,7 @@ export function tensor(
     for (const e of v) walk(e, d + 1);
   };
   walk(data, 0);
-  return make(host, shape, dtype, opts);
+  return make("tensor", host, shape, dtype, opts);
 }
 
 /** A tensor filled with `value`. */
@@ -204,7 +215,7 @@ function fill(
   if (dtype === "int32" && !fitsInt32(value)) throw overflow(op, value);
   const a = alloc(op, dtype, s);
   if (value !== 0) a.fill(Number(value));
-  return make(a, s, dtype, opts);
+  return make(op, a, s, dtype, opts);
 }
 
 /** Zeros. */
@@ -239,7 +250,7 @@ export function arange(start: number, end?: number, step = 1, options?: TensorOp
   const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? "int32" : "float32");
   const a = alloc("arange", dtype, shapeArg("arange", [n], dtype));
   for (let i = 0; i < n; i++) a[i] = start + i * step;
-  return make(a, [n], dtype, opts);
+  return make("arange", a, [n], dtype, opts);
 }
 
 /** `steps` evenly spaced values from start to end inclusive (float32 unless `dtype` says float16). */
@@ -258,7 +269,7 @@ export function linspace(
   for (let i = 0; i < steps; i++) {
     a[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
   }
-  return make(a, [steps], dtype, opts);
+  return make("linspace", a, [steps], dtype, opts);
 }
 
 // int32 storage would wrap these around (3e9 → -1294967296): PyTorch raises; so does denn.
@@ -297,7 +308,7 @@ export function eye(n: number, m: number = n, options?: TensorOptions): Tensor {
   const dtype = opts.dtype ?? "float32";
   const a = alloc("eye", dtype, shapeArg("eye", [n, m], dtype));
   for (let i = 0; i < Math.min(n, m); i++) a[i * m + i] = 1;
-  return make(a, [n, m], dtype, opts);
+  return make("eye", a, [n, m], dtype, opts);
 }
 
 /**
@@ -312,11 +323,11 @@ export function rand(shape: readonly number[], options?: RandomOptions): Tensor 
   shape = shapeArg("rand", shape, dtype);
   const a = alloc("rand", "float32", shape) as Float32Array;
   for (let i = 0; i < a.length; i++) a[i] = g.uniform();
-  if (dtype === "float32") return make(a, [...shape], dtype, opts);
+  if (dtype === "float32") return make("rand", a, [...shape], dtype, opts);
   const h = new Float16Array(a);
   // Samples just below 1 round up to 1 in float16: keep them in [0, 1) as PyTorch does.
   for (let i = 0; i < h.length; i++) if (h[i] >= 1) h[i] = 1 - 2 ** -11;
-  return make(h, [...shape], dtype, opts);
+  return make("rand", h, [...shape], dtype, opts);
 }
 
 /** Standard normal samples (float32 by default, or float16 with `dtype`). */
@@ -328,7 +339,7 @@ export function randn(shape: readonly number[], options?: RandomOptions): Tensor
   shape = shapeArg("randn", shape, dtype);
   const a = alloc("randn", "float32", shape) as Float32Array;
   for (let i = 0; i < a.length; i++) a[i] = g.normal();
-  return make(dtype === "float32" ? a : new Float16Array(a), [...shape], dtype, opts);
+  return make("randn", dtype === "float32" ? a : new Float16Array(a), [...shape], dtype, opts);
 }
 
 /** Uniform integers in [low, high) as int32. */
@@ -354,7 +365,7 @@ export function randint(
   shape = shapeArg("randint", shape, "int32");
   const a = alloc("randint", "int32", shape) as Int32Array;
   for (let i = 0; i < a.length; i++) a[i] = g.randint(low, high);
-  return make(a, shape, "int32", opts);
+  return make("randint", a, shape, "int32", opts);
 }
 
 /** A random permutation of 0..n-1 (int32). */
@@ -373,5 +384,5 @@ export function randperm(n: number, options?: RandomOptions): Tensor {
     a[i] = a[j];
     a[j] = t;
   }
-  return make(a, [n], "int32", opts);
+  return make("randperm", a, [n], "int32", opts);
 }

@@ -296,6 +296,10 @@ test("an oversized allocation raises OutOfMemoryError naming the op, shape and b
     if (!(e instanceof OutOfMemoryError) || !e.message.includes(`${n * 4} bytes`)) {
       throw new Error(`upload: expected OutOfMemoryError, got ${e}`);
     }
+    // The creating op and the shape are named, not only the backend's upload.
+    if (!e.message.startsWith(`fromData: cannot create a [${n}] float32 tensor on webgpu`)) {
+      throw new Error(`upload: message does not name fromData and the shape: ${e.message}`);
+    }
   }
 });
 
