@@ -161,29 +161,38 @@ export interface ScatterAddAttrs {
   shape: number[];
 }
 
+// gather's and scatterAdd's index: int32, of the indexed tensor's rank, no larger than it outside `dim`.
+function checkIndex(
+  op: string,
+  what: string,
+  idx: Tensor,
+  shape: readonly number[],
+  dim: number,
+): void {
+  if (idx.dtype !== "int32") throw new DTypeError(`${op}: index must be int32, got ${idx.dtype}`);
+  if (idx.ndim !== shape.length) {
+    throw new ShapeError(
+      `${op}: index ${shapeStr(idx.shape)} must have as many dimensions as the ${what} ${
+        shapeStr(shape)
+      }`,
+    );
+  }
+  for (let i = 0; i < idx.ndim; i++) {
+    if (i !== dim && idx.shape[i] > shape[i]) {
+      throw new ShapeError(
+        `${op}: index ${shapeStr(idx.shape)} is larger than the ${what} ${
+          shapeStr(shape)
+        } at dimension ${i}`,
+      );
+    }
+  }
+}
+
 const gatherOp: OpDef<GatherAttrs> = defineOp<GatherAttrs>({
   name: "gather",
   infer(inputs, a) {
     const [x, idx] = inputs;
-    if (idx.dtype !== "int32") {
-      throw new DTypeError(`gather: index must be int32, got ${idx.dtype}`);
-    }
-    if (idx.ndim !== x.ndim) {
-      throw new ShapeError(
-        `gather: index ${shapeStr(idx.shape)} must have as many dimensions as the input ${
-          shapeStr(x.shape)
-        }`,
-      );
-    }
-    for (let i = 0; i < x.ndim; i++) {
-      if (i !== a.dim && idx.shape[i] > x.shape[i]) {
-        throw new ShapeError(
-          `gather: index ${shapeStr(idx.shape)} is larger than input ${
-            shapeStr(x.shape)
-          } at dimension ${i}`,
-        );
-      }
-    }
+    checkIndex("gather", "input", idx, x.shape, a.dim);
     return [{ shape: idx.shape as number[], dtype: x.dtype }];
   },
   grad: (ctx, g) => [
@@ -200,31 +209,13 @@ const scatterAddOp: OpDef<ScatterAddAttrs> = defineOp<ScatterAddAttrs>({
   family: "gather",
   infer: (inputs, a) => {
     const [idx, src] = inputs;
-    if (idx.dtype !== "int32") {
-      throw new DTypeError(`scatterAdd: index must be int32, got ${idx.dtype}`);
-    }
+    checkIndex("scatterAdd", "output", idx, a.shape, a.dim);
     if (!sameShape(idx.shape, src.shape)) {
       throw new ShapeError(
         `scatterAdd: index ${shapeStr(idx.shape)} and src ${
           shapeStr(src.shape)
         } must have the same shape`,
       );
-    }
-    if (idx.ndim !== a.shape.length) {
-      throw new ShapeError(
-        `scatterAdd: index ${shapeStr(idx.shape)} must have as many dimensions as the output ${
-          shapeStr(a.shape)
-        }`,
-      );
-    }
-    for (let i = 0; i < idx.ndim; i++) {
-      if (i !== a.dim && idx.shape[i] > a.shape[i]) {
-        throw new ShapeError(
-          `scatterAdd: index ${shapeStr(idx.shape)} is larger than the output ${
-            shapeStr(a.shape)
-          } at dimension ${i}`,
-        );
-      }
     }
     return [{ shape: a.shape, dtype: src.dtype }];
   },

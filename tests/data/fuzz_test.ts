@@ -16,29 +16,10 @@ import {
   readCifar10,
   readIdx,
 } from "../../plugins/data/mod.ts";
+import { envNumber, rng } from "../fuzz_kit.ts";
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
-  };
-}
 type Rng = ReturnType<typeof rng>;
 
-function envNumber(name: string, fallback: number): number {
-  const granted = Deno.permissions.querySync({ name: "env", variable: name }).state === "granted";
-  const v = granted ? Deno.env.get(name) : undefined;
-  return v === undefined ? fallback : Number(v);
-}
 const SCALE = envNumber("DENN_FUZZ_SCALE", 1);
 const SEED = envNumber("DENN_FUZZ_SEED", 0);
 
@@ -250,6 +231,39 @@ function check(
   table[kind].identical++;
 }
 
+// 80 mutations of the gzip bytes of valid files (bit flips, truncations, appended garbage), each
+// written to a file and read back; returns the next case number.
+async function gzipMutations(
+  r: Rng,
+  bases: readonly Uint8Array[],
+  table: Table,
+  n: number,
+  prefix: string,
+  suffix: string,
+  ref: (plain: Uint8Array) => Outcome,
+  read: (name: string) => Promise<Outcome>,
+): Promise<number> {
+  for (
+    const [kind, count] of Object.entries({
+      "gzip bit flip": 40,
+      "gzip truncation": 20,
+      "gzip appended garbage": 20,
+    })
+  ) {
+    for (let k = 0; k < count * SCALE; k++, n++) {
+      const gz = new Uint8Array(gzipSync(r.pick(bases)));
+      const bytes = GENERIC[kind.slice(5)](r, gz);
+      const plain = refGunzip(bytes);
+      const want = plain ? ref(plain) : { ok: false as const };
+      const name = `${prefix}${n}${suffix}`;
+      await Deno.writeFile(name, bytes);
+      const [got, err] = await attempt(() => read(name));
+      check(table, kind, `${kind} #${k} ${name}`, name, want, got, err);
+    }
+  }
+  return n;
+}
+
 async function attempt<T>(f: () => T | Promise<T>): Promise<[T | undefined, unknown]> {
   try {
     return [await f(), undefined];
@@ -325,24 +339,16 @@ Deno.test("IDX fuzz: 400 mutated files give a named error or the reference's dat
       }
     }
     // 80 mutations of the gzip bytes of valid files.
-    for (
-      const [kind, count] of Object.entries({
-        "gzip bit flip": 40,
-        "gzip truncation": 20,
-        "gzip appended garbage": 20,
-      })
-    ) {
-      for (let k = 0; k < count * SCALE; k++, n++) {
-        const gz = new Uint8Array(gzipSync(r.pick(bases)));
-        const bytes = GENERIC[kind.slice(5)](r, gz);
-        const plain = refGunzip(bytes);
-        const ref = plain ? refIdx(plain) : { ok: false as const };
-        const name = `${dir}/case-${n}.gz`;
-        await Deno.writeFile(name, bytes);
-        const [got, err] = await attempt(async () => idxOutcome(await readIdx(name)));
-        check(table, kind, `${kind} #${k} ${name}`, name, ref, got, err);
-      }
-    }
+    n = await gzipMutations(
+      r,
+      bases,
+      table,
+      n,
+      `${dir}/case-`,
+      ".gz",
+      refIdx,
+      async (name) => idxOutcome(await readIdx(name)),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -393,24 +399,16 @@ Deno.test("CIFAR-10 fuzz: 300 mutated batches give a named error or the referenc
         );
       }
     }
-    for (
-      const [kind, count] of Object.entries({
-        "gzip bit flip": 40,
-        "gzip truncation": 20,
-        "gzip appended garbage": 20,
-      })
-    ) {
-      for (let k = 0; k < count * SCALE; k++, n++) {
-        const gz = new Uint8Array(gzipSync(r.pick(bases)));
-        const bytes = GENERIC[kind.slice(5)](r, gz);
-        const plain = refGunzip(bytes);
-        const ref = plain ? refCifar(plain, 3) : { ok: false as const };
-        const name = `${dir}/case-${n}.bin.gz`;
-        await Deno.writeFile(name, bytes);
-        const [got, err] = await attempt(async () => cifarOutcome(await readCifar10(name, 3)));
-        check(table, kind, `${kind} #${k} ${name}`, name, ref, got, err);
-      }
-    }
+    n = await gzipMutations(
+      r,
+      bases,
+      table,
+      n,
+      `${dir}/case-`,
+      ".bin.gz",
+      (b) => refCifar(b, 3),
+      async (name) => cifarOutcome(await readCifar10(name, 3)),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

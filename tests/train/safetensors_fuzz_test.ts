@@ -10,24 +10,9 @@ import assert from "node:assert/strict";
 import { DennError, tensor } from "../../mod.ts";
 import { DataFormatError } from "../../plugins/data/mod.ts";
 import { deserialize, serialize } from "../../plugins/train/mod.ts";
+import { envNumber, rng } from "../fuzz_kit.ts";
 
-// ---- PRNG (mulberry32), fixed seed.
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
-  };
-}
+// ---- Fixed-seed mutations (tests/fuzz_kit.ts).
 
 // ---- The reference: an independent minimal parser of the rules denn documents.
 
@@ -480,12 +465,6 @@ const COUNTS: Record<string, number> = {
 // Shared with tools/safetensors_fuzz_dump.ts, which writes these cases out for a cross-check
 // against the reference implementation (tools/check_safetensors_fuzz.py).
 export { bases, COUNTS, MUTATIONS, rng };
-
-function envNumber(name: string, fallback: number): number {
-  const granted = Deno.permissions.querySync({ name: "env", variable: name }).state === "granted";
-  const v = granted ? Deno.env.get(name) : undefined;
-  return v === undefined ? fallback : Number(v);
-}
 
 Deno.test("safetensors fuzz: 1,200 mutated files give a named error or the reference's data", async () => {
   const baseFiles = await bases();
