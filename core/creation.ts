@@ -164,7 +164,9 @@ export function tensor(
       `tensor: data must be a number, boolean, nested array or typed array, got ${show(data)}`,
     );
   }
-  const dtype = opts.dtype ?? (typeof probe === "boolean" ? "bool" : "float32");
+  // Booleans alone make a bool tensor; mixed with numbers they count as 0/1, as in PyTorch.
+  const dtype = opts.dtype ??
+    (typeof probe === "boolean" && allBooleans(data) ? "bool" : "float32");
   const host = alloc("tensor", dtype, shape);
   let k = 0;
   const walk = (v: NestedArray, d: number): void => {
@@ -246,6 +248,11 @@ export function arange(start: number, end?: number, step = 1, options?: TensorOp
   finite("arange", "end", end);
   finite("arange", "step", step);
   if (step === 0) throw new ShapeError("arange: step must be non-zero");
+  if ((end - start) * step < 0) {
+    throw new ValueError(
+      `arange: upper bound and lower bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`,
+    );
+  }
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? "int32" : "float32");
   const a = alloc("arange", dtype, shapeArg("arange", [n], dtype));
@@ -279,6 +286,10 @@ function fitsInt32(v: number | boolean): boolean {
 
 function overflow(op: string, v: number | boolean): ValueError {
   return new ValueError(`${op}: value ${v} cannot be converted to int32 without overflow`);
+}
+
+function allBooleans(v: NestedArray): boolean {
+  return Array.isArray(v) ? v.every(allBooleans) : typeof v === "boolean";
 }
 
 function generatorOf(op: string, opts: RandomOptions): Generator {

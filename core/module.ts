@@ -247,6 +247,12 @@ export abstract class Module {
     const problems: string[] = [];
     for (const [k, t] of Object.entries(own)) {
       const src = sd[k];
+      if (src !== undefined && !(src instanceof Tensor)) {
+        throw new ValueError(
+          `loadStateDict: ${this.constructor.name}: "${k}" is ${show(src)}, expected a Tensor ` +
+            `(wrap arrays with tensor(...))`,
+        );
+      }
       if (src && !sameShape(src.shape, t.shape)) {
         problems.push(
           `${k}: checkpoint has ${shapeStr(src.shape)}, module has ${shapeStr(t.shape)}`,

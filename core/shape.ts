@@ -101,6 +101,8 @@ export function normalizeAxes(
       `${op}: dims must be a number or a list of numbers, got ${JSON.stringify(axes)}`,
     );
   }
+  // PyTorch reduces every dimension for an empty list (x.sum([]) is x.sum()).
+  if (Array.isArray(axes) && axes.length === 0) return Array.from({ length: ndim }, (_, i) => i);
   const list = typeof axes === "number" ? [axes] : axes;
   const out = list.map((a) => normalizeAxis(op, a, ndim));
   const uniq = [...new Set(out)].sort((x, y) => x - y);

@@ -22,7 +22,7 @@ import type { OpDef } from "./registry.ts";
 import { finalizer, release, retain, Storage } from "./storage.ts";
 import { getBackend, moveStorage } from "./registry.ts";
 import { full } from "./creation.ts";
-import { normalizeAxes, sameShape, shapeStr, sizeOf, stridesOf } from "./shape.ts";
+import { normalizeAxes, normalizeAxis, sameShape, shapeStr, sizeOf, stridesOf } from "./shape.ts";
 import * as E from "./ops/elementwise.ts";
 import * as R from "./ops/reduce.ts";
 import * as M from "./ops/movement.ts";
@@ -30,7 +30,7 @@ import * as V from "./ops/views.ts";
 import * as L from "./ops/linalg.ts";
 import * as N from "./ops/softmax.ts";
 import { denseOf, inplace, rebind } from "./write.ts";
-import { guardArity, keepdimOf, options, show } from "./args.ts";
+import { dtypeArg, guardArity, keepdimOf, options, show } from "./args.ts";
 
 // Set by Tensor's static block: lets module functions change a tensor's private strides.
 let setStrides: (t: Tensor, strides: readonly number[] | null) => void;
@@ -179,7 +179,7 @@ export class Tensor {
 
   /** Size of one dimension (negative counts from the end). */
   dim(i: number): number {
-    return this.shape[i < 0 ? i + this.ndim : i];
+    return this.shape[normalizeAxis("dim", i, this.ndim)];
   }
 
   /** Releases this tensor's reference to its storage now (device memory returns to the pool). */
@@ -317,6 +317,9 @@ export class Tensor {
 
   /** Sets requiresGrad in place (leaves only) and returns this. */
   requiresGrad_(on = true): this {
+    if (typeof on !== "boolean") {
+      throw new ValueError(`requiresGrad_: expected a boolean, got ${show(on)}`);
+    }
     if (!this.isLeaf && !on) {
       throw new AutogradError("requiresGrad_: only leaf tensors can stop requiring grad");
     }
@@ -337,6 +340,12 @@ export class Tensor {
    */
   to(device: string): Tensor {
     if (isDType(device)) return E.cast(this, device);
+    if (
+      typeof device === "string" &&
+      /^(float64|double|int64|long|int16|int8|uint8|half|bfloat16)$/.test(device)
+    ) {
+      dtypeArg("to", device);
+    }
     if (typeof device !== "string") {
       throw new DeviceError(`to: expected a device name or a dtype, got ${show(device)}`);
     }
@@ -691,45 +700,50 @@ export class Tensor {
 
   /** In-place ReLU (the lecture's memory-saving activation); the gradient needs only the output. */
   relu_(): this {
-    return inplace(this, E.unary("relu", this));
+    return inplace(this, E.unary("relu", this), "relu_");
   }
   /** In-place sigmoid. */
   sigmoid_(): this {
-    return inplace(this, E.unary("sigmoid", this));
+    return inplace(this, E.unary("sigmoid", this), "sigmoid_");
   }
   /** In-place tanh. */
   tanh_(): this {
-    return inplace(this, E.unary("tanh", this));
+    return inplace(this, E.unary("tanh", this), "tanh_");
   }
   /** In-place add (`alpha` scales other). */
   add_(other: E.TensorLike, alpha?: number): this {
-    return inplace(this, this.add(other, alpha));
+    return inplace(this, this.add(other, alpha), "add_");
   }
   /** In-place subtract (`this −= alpha·other`). */
   sub_(other: E.TensorLike, alpha?: number): this {
-    return inplace(this, this.sub(other, alpha));
+    return inplace(this, this.sub(other, alpha), "sub_");
   }
   /** In-place multiply. */
   mul_(other: E.TensorLike): this {
-    return inplace(this, this.mul(other));
+    return inplace(this, this.mul(other), "mul_");
   }
   /** In-place divide. */
   div_(other: E.TensorLike): this {
-    return inplace(this, this.div(other));
+    return inplace(this, this.div(other), "div_");
   }
   /** In-place clamp. */
   clamp_(min?: number | null, max?: number | null): this {
-    return inplace(this, this.clamp(min, max));
+    return inplace(this, this.clamp(min, max), "clamp_");
   }
   /** Copies `src` (broadcast, cast, moved) into this tensor, through views into their base. */
   copy_(src: Tensor): this {
     this.#check("copy_");
+    if (!(src instanceof Tensor)) {
+      throw new ValueError(
+        `copy_: the source must be a Tensor, got ${show(src)} (use tensor(...))`,
+      );
+    }
     let s = src.device === this.device ? src : src.to(this.device);
     if (s.dtype !== this.dtype) s = s.cast(this.dtype);
     if (!sameShape(s.shape, this.shape)) s = s.expand(this.shape);
     const same = s.storage === this.storage;
     if (same && s.offset === this.offset && sameShape(s.strides, this.strides)) return this;
-    return inplace(this, s === src || same ? M.clone(s) : s);
+    return inplace(this, s === src || same ? M.clone(s) : s, "copy_");
   }
   /** Fills with zeros. */
   zero_(): this {
@@ -737,7 +751,11 @@ export class Tensor {
   }
   /** Fills with a value. */
   fill_(value: number): this {
-    return inplace(this, full(this.shape, value, { dtype: this.dtype, device: this.device }));
+    return inplace(
+      this,
+      full(this.shape, value, { dtype: this.dtype, device: this.device }),
+      "fill_",
+    );
   }
 }
 

@@ -8,7 +8,8 @@
  */
 
 import type { DType, TypedArray } from "./dtype.ts";
-import { AutogradError, ShapeError } from "./errors.ts";
+import { AutogradError, DTypeError, ShapeError } from "./errors.ts";
+import { isFloating } from "./dtype.ts";
 import { isGradEnabled, withGradSync } from "./autograd.ts";
 import { sameShape, shapeStr } from "./shape.ts";
 import { finalizer, refsOf, release, retain, Storage } from "./storage.ts";
@@ -110,17 +111,17 @@ export function assignStorage(target: Tensor, result: Tensor): void {
   if (result !== target) result.dispose();
 }
 
-export function inplace<T extends Tensor>(target: T, result: Tensor): T {
+export function inplace<T extends Tensor>(target: T, result: Tensor, op = "in-place op"): T {
   if (target.requiresGrad && target.isLeaf && isGradEnabled()) {
     throw new AutogradError(
-      `in-place op on a leaf ${
+      `${op}: in-place op on a leaf ${
         shapeStr(target.shape)
       } tensor that requires grad; wrap it in noGrad() or clone it first`,
     );
   }
   if (!sameShape(result.shape, target.shape)) {
     throw new ShapeError(
-      `in-place op: result shape ${shapeStr(result.shape)} does not match the tensor's ${
+      `${op}: result shape ${shapeStr(result.shape)} does not match the tensor's ${
         shapeStr(target.shape)
       }`,
     );
@@ -128,13 +129,26 @@ export function inplace<T extends Tensor>(target: T, result: Tensor): T {
   const recording = isGradEnabled() && (target.requiresGrad || result.requiresGrad);
   if (recording && target.base) {
     throw new AutogradError(
-      `in-place op on a ${shapeStr(target.shape)} view of a ${
+      `${op}: in-place op on a ${shapeStr(target.shape)} view of a ${
         shapeStr(target.base.shape)
       } tensor while recording gradients: autograd cannot rewrite the base tensor's history; ` +
         `use the out-of-place op, clone() the view first, or run it under noGrad()`,
     );
   }
-  if (result.dtype !== target.dtype) result = E.cast(result, target.dtype);
+  if (result.dtype !== target.dtype) {
+    // As PyTorch: an in-place result may not lose its kind (float into an int tensor, a number
+    // into a bool one); int32 += 0.5 would silently truncate.
+    if (
+      (isFloating(result.dtype) && !isFloating(target.dtype)) ||
+      (target.dtype === "bool" && result.dtype !== "bool")
+    ) {
+      throw new DTypeError(
+        `${op}: the result type ${result.dtype} can't be cast to the ${target.dtype} ` +
+          `${shapeStr(target.shape)} tensor it writes; use the out-of-place op or cast first`,
+      );
+    }
+    result = E.cast(result, target.dtype);
+  }
   if (result.device !== target.device) result = result.to(target.device);
   writeInto(target, result);
   if (result.gradFn && recording) {

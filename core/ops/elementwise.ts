@@ -8,8 +8,8 @@
 import { z } from "zod";
 import { isFloating, promoteTypes } from "../dtype.ts";
 import type { DType } from "../dtype.ts";
-import { DTypeError } from "../errors.ts";
-import { dtypeArg } from "../args.ts";
+import { DTypeError, ValueError } from "../errors.ts";
+import { dtypeArg, show } from "../args.ts";
 import { apply1 } from "../registry.ts";
 import { defineOp } from "../catalogue.ts";
 import type { GradContext, OpDef, TensorSpec } from "../registry.ts";
@@ -272,6 +272,11 @@ function coerce(
   floatResult: boolean,
 ): [Tensor, Tensor] {
   let ta: Tensor, tb: Tensor, dt: DType;
+  for (const v of [a, b]) {
+    if (!(v instanceof Tensor) && typeof v !== "number" && typeof v !== "boolean") {
+      throw new ValueError(`${name}: expected a Tensor or a number, got ${show(v)}`);
+    }
+  }
   if (a instanceof Tensor && b instanceof Tensor) {
     ta = a;
     tb = b;
@@ -297,7 +302,17 @@ function coerce(
 
 /** Applies a binary arithmetic op with broadcasting and dtype promotion. */
 export function binary(name: BinaryOpName, a: TensorLike, b: TensorLike): Tensor {
+  if (name === "pow" && typeof b === "number" && b < 0 && isIntPow(a, b)) {
+    throw new ValueError(
+      `pow: integers to negative integer powers are not allowed (exponent ${b})`,
+    );
+  }
   const [ta, tb] = coerce(name, a, b, name === "div" || name === "pow" && !isIntPow(a, b));
+  if (ta.dtype === "bool" && name === "sub") {
+    throw new DTypeError(
+      "sub: subtraction of bool tensors is not supported; use logicalXor or a cast",
+    );
+  }
   if (ta.dtype === "bool" && name !== "maximum" && name !== "minimum") {
     const [ia, ib] = [cast(ta, "int32"), cast(tb, "int32")];
     return apply1(B[name], [ia, ib], NONE);
@@ -357,6 +372,14 @@ const whereOp: OpDef<NoAttrs> = defineOp<NoAttrs>({
  * ```
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (!(cond instanceof Tensor)) {
+    throw new ValueError(`where: condition must be a bool Tensor, got ${show(cond)}`);
+  }
+  if (cond.dtype !== "bool") {
+    throw new DTypeError(
+      `where: condition must be a bool tensor, got ${cond.dtype} (compare it, e.g. cond.ne(0))`,
+    );
+  }
   let ta: Tensor, tb: Tensor;
   if (a instanceof Tensor || b instanceof Tensor) [ta, tb] = coerce("where", a, b, false);
   else {
@@ -364,7 +387,6 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
     ta = scalar(a, dt, cond.device);
     tb = scalar(b, dt, cond.device);
   }
-  if (cond.dtype !== "bool") cond = cast(cond, "bool");
   return apply1(whereOp, [cond, ta, tb], NONE);
 }
 

@@ -6,13 +6,14 @@
  */
 
 import { isFloating, promoteTypes } from "../dtype.ts";
-import { DTypeError, ShapeError } from "../errors.ts";
+import { DTypeError, ShapeError, ValueError } from "../errors.ts";
 import { cast } from "./elementwise.ts";
 import { apply1 } from "../registry.ts";
 import { defineOp } from "../catalogue.ts";
 import type { OpDef } from "../registry.ts";
 import { broadcastShapes, shapeStr } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import { Tensor } from "../tensor.ts";
+import { show } from "../args.ts";
 import { sumToShape } from "./reduce.ts";
 import { reshape, squeeze, unsqueeze } from "./views.ts";
 
@@ -73,19 +74,44 @@ const matmulOp: OpDef<MatmulAttrs> = defineOp<MatmulAttrs>({
     const ga = !ctx.needsInputGrad[0]
       ? null
       : transA
-      ? mm(b, g, transB, true)
-      : mm(g, b, false, !transB);
+      ? gemm(b, g, transB, true)
+      : gemm(g, b, false, !transB);
     const gb = !ctx.needsInputGrad[1]
       ? null
       : transB
-      ? mm(g, a, true, transA)
-      : mm(a, g, !transA, false);
+      ? gemm(g, a, true, transA)
+      : gemm(a, g, !transA, false);
     return [ga && sumToShape(ga, ctx.inputShapes[0]), gb && sumToShape(gb, ctx.inputShapes[1])];
   },
 });
 
-/** Raw matmul op with transpose flags (operands at least 2-D). */
+/**
+ * Matrix product of two 2-D tensors, as PyTorch's `mm`; `transA`/`transB` multiply by a transpose
+ * without copying it (`mm(x, w, false, true)` is x·wᵀ). For batches use `matmul`.
+ */
 export function mm(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  for (const [name, t] of [["first", a], ["second", b]] as const) {
+    if (!(t instanceof Tensor)) {
+      throw new ValueError(`mm: the ${name} argument must be a Tensor, got ${show(t)}`);
+    }
+    if (t.ndim !== 2) {
+      throw new ShapeError(
+        `mm: expected 2-D matrices, got ${shapeStr(a.shape)} and ${
+          shapeStr(b.shape)
+        } (use matmul for batches)`,
+      );
+    }
+  }
+  if (typeof transA !== "boolean" || typeof transB !== "boolean") {
+    throw new ValueError(
+      `mm: transA and transB must be booleans, got ${show(transA)} and ${show(transB)}`,
+    );
+  }
+  return gemm(a, b, transA, transB);
+}
+
+// The matmul op with transpose flags, on operands of at least 2 dims (batch dims broadcast).
+function gemm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
   if (a.dtype !== b.dtype && isFloating(a.dtype) && isFloating(b.dtype)) {
     const dt = promoteTypes(a.dtype, b.dtype);
     a = cast(a, dt);
@@ -99,6 +125,11 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false): Tensor
  * dimension removed afterwards; batch dimensions broadcast.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  for (const [name, t] of [["first", a], ["second", b]] as const) {
+    if (!(t instanceof Tensor)) {
+      throw new ValueError(`matmul: the ${name} argument must be a Tensor, got ${show(t)}`);
+    }
+  }
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError(
       `matmul: both arguments need at least 1 dimension, got ${shapeStr(a.shape)} and ${
@@ -112,11 +143,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   // [.., M, K] @ [K, N] with M folded into the batch: one large GEMM instead of many small ones.
   if (x.ndim > 2 && y.ndim === 2) {
     const lead = x.shape.slice(0, -1);
-    const out = mm(reshape(x, [-1, x.shape[x.ndim - 1]]), y);
+    const out = gemm(reshape(x, [-1, x.shape[x.ndim - 1]]), y, false, false);
     const r = reshape(out, [...lead, y.shape[1]]);
     return vb ? squeeze(r, -1) : r;
   }
-  let out = mm(x, y);
+  let out = gemm(x, y, false, false);
   if (va) out = squeeze(out, -2);
   if (vb) out = squeeze(out, -1);
   return out;

@@ -11,8 +11,8 @@ import { apply, apply1 } from "../registry.ts";
 import { defineOp } from "../catalogue.ts";
 import type { OpDef } from "../registry.ts";
 import { normalizeAxis, sameShape, shapeStr } from "../shape.ts";
-import { shapeArg } from "../args.ts";
-import type { Tensor } from "../tensor.ts";
+import { shapeArg, show } from "../args.ts";
+import { Tensor } from "../tensor.ts";
 import { narrow, slice, unsqueeze } from "./views.ts";
 
 type NoAttrs = Record<string, never>;
@@ -57,9 +57,24 @@ const catOp: OpDef<CatAttrs> = defineOp<CatAttrs>({
   },
 });
 
+// cat's and stack's first argument: a non-empty array of Tensors (not cat(a, b)).
+function tensorList(op: string, tensors: readonly Tensor[]): void {
+  if (!Array.isArray(tensors)) {
+    throw new ValueError(
+      `${op}: expected an array of tensors like ${op}([a, b], dim), got ${show(tensors)}`,
+    );
+  }
+  if (tensors.length === 0) throw new ValueError(`${op}: expected a non-empty list of tensors`);
+  tensors.forEach((t, i) => {
+    if (!(t instanceof Tensor)) {
+      throw new ValueError(`${op}: element ${i} of the list is ${show(t)}, expected a Tensor`);
+    }
+  });
+}
+
 /** Concatenates tensors along an existing dimension. */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (tensors.length === 0) throw new ValueError("cat: expected a non-empty list of tensors");
+  tensorList("cat", tensors);
   const d = normalizeAxis("cat", dim, tensors[0].ndim);
   if (tensors.length === 1) return tensors[0];
   return apply1(catOp, tensors, { dim: d });
@@ -67,7 +82,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
 
 /** Stacks tensors along a new dimension. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (tensors.length === 0) throw new ValueError("stack: expected a non-empty list of tensors");
+  tensorList("stack", tensors);
   const d = normalizeAxis("stack", dim, tensors[0].ndim + 1);
   for (const t of tensors) {
     if (!sameShape(t.shape, tensors[0].shape)) {
@@ -122,6 +137,14 @@ const padOp: OpDef<PadAttrs> = defineOp<PadAttrs>({
  * dimension. Padding must be non-negative.
  */
 export function pad(x: Tensor, padding: readonly number[], value = 0): Tensor {
+  if (!Array.isArray(padding)) {
+    throw new ValueError(
+      `pad: padding must be an array like [left, right, top, bottom], got ${show(padding)}`,
+    );
+  }
+  if (typeof value !== "number") {
+    throw new ValueError(`pad: value must be a number, got ${show(value)}`);
+  }
   if (padding.length % 2 !== 0 || padding.length / 2 > x.ndim) {
     throw new ShapeError(
       `pad: padding of length ${padding.length} does not fit a ${x.ndim}-D tensor (pairs, at most ${x.ndim})`,

@@ -30,6 +30,8 @@ import { copyStrided } from "./movement.ts";
 // Float helpers: WGSL lacks log1p and erf, and tanh may overflow for large inputs.
 const MATH = `
 fn nanf() -> f32 { return bitcast<f32>(0x7fc00000u); }
+// NaN tested on the bits: compilers may assume no NaNs and fold x != x to false.
+fn isnanf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn inff() -> f32 { return bitcast<f32>(0x7f800000u); }
 fn log1pf(x: f32) -> f32 {
   if (abs(x) < 1e-2) { return x * (1.0 - x * (0.5 - x * (1.0 / 3.0 - x * 0.25))); }
@@ -55,7 +57,7 @@ fn erff(x: f32) -> f32 {
 }
 fn powf(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
-  if (a != a || b != b) { return nanf(); }
+  if (isnanf(a) || isnanf(b)) { return nanf(); }
   if (a == 0.0) { return select(inff(), 0.0, b > 0.0); }
   let r = exp2(b * log2(abs(a)));
   if (a > 0.0) { return r; }
@@ -68,8 +70,8 @@ fn powi(a: i32, b: i32) -> i32 {
   loop { if (e == 0) { break; } if ((e & 1) == 1) { r = r * x; } x = x * x; e = e >> 1u; }
   return r;
 }
-fn maxf(a: f32, b: f32) -> f32 { if (a != a || b != b) { return nanf(); } return max(a, b); }
-fn minf(a: f32, b: f32) -> f32 { if (a != a || b != b) { return nanf(); } return min(a, b); }
+fn maxf(a: f32, b: f32) -> f32 { if (isnanf(a) || isnanf(b)) { return nanf(); } return max(a, b); }
+fn minf(a: f32, b: f32) -> f32 { if (isnanf(a) || isnanf(b)) { return nanf(); } return min(a, b); }
 `;
 
 const UNARY_F: Record<string, string> = {

@@ -34,13 +34,21 @@ function identity(mode: Mode, t: string): string {
 }
 
 // NaN wins a max/min, as on cpu: once acc is NaN no comparison replaces it.
+// NaN is tested on the bits (compilers may assume no NaNs and fold v != v away).
 function combine(mode: Mode, acc: string, v: string): string {
   if (mode === "sum") return `${acc} = ${acc} + ${v};`;
   const cmp = mode === "max" ? ">" : "<";
-  return `if (${v} ${cmp} ${acc} || ${v} != ${v}) { ${acc} = ${v}; }`;
+  return `if (${v} ${cmp} ${acc} || isnanv(${v})) { ${acc} = ${v}; }`;
 }
 
-const INF = `fn inff() -> f32 { return bitcast<f32>(0x7f800000u); }`;
+function helpers(t: string): string {
+  const nan = t === "i32"
+    ? "return false;"
+    : `return (bitcast<u32>(f32(x)) & 0x7fffffffu) > 0x7f800000u;`;
+  return `fn inff() -> f32 { return bitcast<f32>(0x7f800000u); }
+fn isnanv(x: ${t}) -> bool { ${nan} }
+`;
+}
 
 function reduceKernel(
   gpu: Gpu,
@@ -65,7 +73,7 @@ function reduceKernel(
   const params = [outSize, red, ...ks, ...kst, ...rs, ...rst];
   const base = stridedOffsets(["base"], "i", kr, 2, [2 + kr]);
   const elem = stridedOffsets(["ro"], "j", rr, 2 + 2 * kr, [2 + 2 * kr + rr]);
-  const head = `${prelude([{ name: "X", type: t }, { name: "O", type: t, write: true }])}${INF}${
+  const head = `${prelude([{ name: "X", type: t }, { name: "O", type: t, write: true }])}${helpers(t)}${
     t === "f16" ? floatStore("f16") : ""
   }`;
   if (red >= 128 && outSize < 8192) {
@@ -161,7 +169,7 @@ function softmaxKernel(gpu: Gpu, x: Tensor, dim: number, log: boolean): GpuBuffe
   const pipe = gpu.pipeline(
     `${op}/${t}`,
     () =>
-      `${prelude([{ name: "X", type: t }, { name: "O", type: t, write: true }])}${INF}${
+      `${prelude([{ name: "X", type: t }, { name: "O", type: t, write: true }])}${helpers(t)}${
         floatStore(t)
       }
 ${ELEMENT_MAIN}

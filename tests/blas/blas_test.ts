@@ -9,12 +9,16 @@
  */
 
 import assert from "node:assert/strict";
-import { explain, hasBackend, mm, randn, route, tensor, use } from "../../mod.ts";
+import { apply1, explain, getOp, hasBackend, randn, route, tensor, use } from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
 import { conv2dRaw } from "../../layers/mod.ts";
 import type { Conv2dAttrs } from "../../layers/mod.ts";
 import { blas, blasBackend, blasLibrary } from "../../plugins/blas/mod.ts";
 import { blasKernels } from "../../plugins/blas/kernels.ts";
+
+// The matmul op with transpose flags on batched operands (mm itself takes 2-D matrices).
+const gemm = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor =>
+  apply1(getOp("matmul")!, [a, b], { transA, transB });
 
 const ATOL = 1e-4;
 const RTOL = 1e-4;
@@ -65,8 +69,8 @@ Deno.test({
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
           const a = randn(transA ? [k, m] : [m, k]), b = randn(transB ? [n, k] : [k, n]);
-          const want = mm(a, b, transA, transB);
-          const got = route({ matmul: "blas" }, () => mm(a, b, transA, transB));
+          const want = gemm(a, b, transA, transB);
+          const got = route({ matmul: "blas" }, () => gemm(a, b, transA, transB));
           close(`matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB}`, got, want);
         }
       }
@@ -92,8 +96,8 @@ Deno.test({
           const shA = transA ? [...sa.slice(0, -2), sa[ra - 1], sa[ra - 2]] : sa;
           const shB = transB ? [...sb.slice(0, -2), sb[rb - 1], sb[rb - 2]] : sb;
           const a = randn(shA), b = randn(shB);
-          const want = mm(a, b, transA, transB);
-          const got = route({ matmul: "blas" }, () => mm(a, b, transA, transB));
+          const want = gemm(a, b, transA, transB);
+          const got = route({ matmul: "blas" }, () => gemm(a, b, transA, transB));
           close(`matmul ${sa}x${sb} tA=${transA} tB=${transB}`, got, want);
         }
       }

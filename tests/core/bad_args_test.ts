@@ -413,3 +413,16 @@ Deno.test("bad args: loss, layer and module options are never ignored", async ()
     -2147483648,
   ]);
 });
+
+Deno.test("bad args: PyTorch's readings of mixed booleans and empty dim lists", () => {
+  // Booleans mixed with numbers count as 0/1 (float32), not as a bool tensor of all-true.
+  const m = tensor([true, 2]);
+  assert.equal(m.dtype, "float32");
+  assert.deepEqual(m.toArraySync(), [1, 2]);
+  assert.equal(tensor([true, false]).dtype, "bool");
+  // x.sum([]) reduces every dimension, as in PyTorch.
+  const x = tensor([[1, 2], [3, 4]]);
+  assert.equal(x.sum([]).itemSync(), 10);
+  assert.equal(x.mean([]).itemSync(), 2.5);
+  assert.deepEqual(x.sum([], true).shape, [1, 1]);
+});

@@ -15,7 +15,6 @@ import {
   fromData,
   Generator,
   getOp,
-  mm,
   pad,
   scatterAdd,
   stack,
@@ -27,6 +26,10 @@ import type { OpDef } from "../../mod.ts";
 import { AssertionError, gradcheck } from "../../testing/mod.ts";
 import { distinctTensor, POOL_2X2, randTensor, UNARY_CASES } from "./_random.ts";
 import type { RandOpts } from "./_random.ts";
+
+// The matmul op with transpose flags on batched operands (mm itself takes 2-D matrices).
+const gemm = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor =>
+  apply1(getOp("matmul")!, [a, b], { transA, transB });
 
 const gen = new Generator(7);
 
@@ -88,12 +91,12 @@ check("logsumexp", (x) => x.logsumexp(1), [rand([3, 4])]);
 
 for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
   const a = rand(ta ? [4, 3] : [3, 4]), b = rand(tb ? [2, 4] : [4, 2]);
-  check(`matmul transA=${ta} transB=${tb}`, (x, y) => mm(x, y, ta, tb), [a, b]);
+  check(`matmul transA=${ta} transB=${tb}`, (x, y) => gemm(x, y, ta, tb), [a, b]);
 }
 check("matmul batched broadcast", (x, y) => x.matmul(y), [rand([2, 1, 2, 3]), rand([3, 3, 2])]);
 check("matmul 1-D @ 2-D", (x, y) => x.matmul(y), [rand([3]), rand([3, 2])]);
 check("matmul 3-D @ 2-D (folded)", (x, y) => x.matmul(y), [rand([2, 2, 3]), rand([3, 2])]);
-check("matmul transposed batched", (x, y) => mm(x, y, true, true), [
+check("matmul transposed batched", (x, y) => gemm(x, y, true, true), [
   rand([2, 3, 2]),
   rand([2, 2, 3]),
 ]);
