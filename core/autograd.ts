@@ -9,12 +9,13 @@
 
 import type { DType } from "./dtype.ts";
 import { isFloating } from "./dtype.ts";
-import { AutogradError, DispatchError, ShapeError } from "./errors.ts";
+import { AutogradError, DispatchError, ShapeError, ValueError } from "./errors.ts";
 import type { GradContext, OpDef } from "./registry.ts";
 import { sameShape, shapeStr } from "./shape.ts";
 import type { Shape } from "./shape.ts";
-import type { Tensor } from "./tensor.ts";
+import { Tensor } from "./tensor.ts";
 import { keep } from "./scope.ts";
+import { options as checkKeys, show } from "./args.ts";
 import { onesLike, zeros } from "./creation.ts";
 
 export { enableGrad, isGradEnabled, noGrad, setGradEnabled, withGradSync } from "./grad_mode.ts";
@@ -152,11 +153,48 @@ export interface BackwardOptions {
 }
 
 /**
+ * Checks autograd options: an object (or undefined) whose keys are all in `allowed` and whose
+ * values are booleans (or undefined); `op` names the caller. Returns the options.
+ */
+export function checkBooleanOptions<O extends object>(
+  op: string,
+  opts: O | undefined,
+  allowed: readonly string[],
+): O {
+  const o = checkKeys(op, opts, allowed);
+  for (const [k, v] of Object.entries(o)) {
+    if (v !== undefined && typeof v !== "boolean") {
+      throw new ValueError(`${op}: ${k} must be a boolean, got ${show(v)}`);
+    }
+  }
+  return o;
+}
+
+/**
  * Back-propagates from `root`: accumulates d(root)/d(leaf) into every leaf's `.grad`.
- * `gradient` defaults to ones for a scalar root. With `createGraph`, the accumulated gradients carry
- * a graph of their own (see {@linkcode BackwardOptions}).
+ * `gradient` defaults to ones for a scalar root; it must be a Tensor of the root's shape (or
+ * undefined/null). With `createGraph`, the accumulated gradients carry a graph of their own (see
+ * {@linkcode BackwardOptions}); options are checked (an unknown key such as PyTorch's
+ * `retain_graph`, or a non-boolean value, is a ValueError).
  */
 export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
+  if (!(root instanceof Tensor)) {
+    throw new ValueError(`backward: expected a Tensor to back-propagate from, got ${show(root)}`);
+  }
+  if (gradient !== undefined && gradient !== null && !(gradient instanceof Tensor)) {
+    const hint = typeof gradient === "boolean"
+      ? " (PyTorch's positional retain_graph is an option here: " +
+        "y.backward(undefined, { retainGraph: true }))"
+      : typeof gradient === "number"
+      ? " (pass a tensor such as tensor(1), or nothing for a one-element tensor)"
+      : "";
+    throw new ValueError(
+      `backward: gradient must be a Tensor of the output's shape ${
+        shapeStr(root.shape)
+      } (or omitted for a one-element output), got ${show(gradient)}${hint}`,
+    );
+  }
+  options = checkBooleanOptions("backward", options, ["retainGraph", "createGraph"]);
   if (!root.requiresGrad) {
     throw new AutogradError(
       `backward: the ${shapeStr(root.shape)} tensor does not require grad and has no grad_fn ` +

@@ -18,10 +18,13 @@
  */
 
 import { AutogradError, ValueError } from "./errors.ts";
-import { backward, runBackward, seedGradient } from "./autograd.ts";
+import { backward, checkBooleanOptions, runBackward, seedGradient } from "./autograd.ts";
 import type { BackwardOptions } from "./autograd.ts";
 import { shapeStr } from "./shape.ts";
-import type { Tensor } from "./tensor.ts";
+import { Tensor } from "./tensor.ts";
+import { options as checkKeys, show } from "./args.ts";
+
+const GRAD_KEYS = ["gradOutputs", "createGraph", "retainGraph", "allowUnused"];
 
 export { backward };
 export type { BackwardOptions };
@@ -104,20 +107,38 @@ export function grad(
   inputs: Tensor | readonly Tensor[],
   options: GradOptions = {},
 ): Tensor | null | (Tensor | null)[] {
-  const outs: readonly Tensor[] = Array.isArray(outputs) ? outputs : [outputs as Tensor];
-  const ins: readonly Tensor[] = Array.isArray(inputs) ? inputs : [inputs as Tensor];
+  const outs = tensorList("outputs", outputs);
+  const ins = tensorList("inputs", inputs);
   if (outs.length === 0) throw new ValueError("grad: expected at least one output, got none");
+  if (ins.length === 0) {
+    throw new ValueError("grad: expected at least one input to differentiate with respect to");
+  }
+  options = checkKeys("grad", options, GRAD_KEYS);
+  const { gradOutputs: _g, ...flags } = options;
+  checkBooleanOptions("grad", flags, GRAD_KEYS);
   const go = options.gradOutputs;
-  const given: readonly (Tensor | null | undefined)[] = go === undefined
+  const given: readonly (Tensor | null | undefined)[] = go === undefined || go === null
     ? []
     : Array.isArray(go)
     ? go
     : [go as Tensor];
-  if (go !== undefined && given.length !== outs.length) {
+  if (go !== undefined && go !== null && !Array.isArray(go) && !(go instanceof Tensor)) {
+    throw new ValueError(
+      `grad: gradOutputs must be a Tensor or an array of them (null for ones), got ${show(go)}`,
+    );
+  }
+  if (go !== undefined && go !== null && given.length !== outs.length) {
     throw new ValueError(
       `grad: got ${given.length} gradOutputs for ${outs.length} outputs (one per output expected)`,
     );
   }
+  given.forEach((g, i) => {
+    if (g !== undefined && g !== null && !(g instanceof Tensor)) {
+      throw new ValueError(
+        `grad: gradOutputs[${i}] must be a Tensor (or null for ones), got ${show(g)}`,
+      );
+    }
+  });
   const seeds = outs.map((o, i) => {
     if (!o.requiresGrad) {
       throw new AutogradError(
@@ -155,4 +176,18 @@ export function grad(
     });
   }
   return Array.isArray(inputs) ? grads : grads[0];
+}
+
+// `outputs` or `inputs` of grad: a Tensor or an array of Tensors.
+function tensorList(what: string, v: unknown): readonly Tensor[] {
+  if (v instanceof Tensor) return [v];
+  if (!Array.isArray(v)) {
+    throw new ValueError(`grad: ${what} must be a Tensor or an array of Tensors, got ${show(v)}`);
+  }
+  v.forEach((t, i) => {
+    if (!(t instanceof Tensor)) {
+      throw new ValueError(`grad: ${what}[${i}] must be a Tensor, got ${show(t)}`);
+    }
+  });
+  return v;
 }

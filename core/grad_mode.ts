@@ -5,7 +5,8 @@
  * @module
  */
 
-import { AutogradError } from "./errors.ts";
+import { AutogradError, ValueError } from "./errors.ts";
+import { show } from "./args.ts";
 import { currentFrame, isPromise, runInFrame } from "./context.ts";
 
 let gradEnabled = true;
@@ -23,6 +24,9 @@ export function isGradEnabled(): boolean {
  * precedence while they run); returns the previous global setting.
  */
 export function setGradEnabled(on: boolean): boolean {
+  if (typeof on !== "boolean") {
+    throw new ValueError(`setGradEnabled: on must be a boolean, got ${show(on)}`);
+  }
   const prev = gradEnabled;
   gradEnabled = on;
   return prev;
@@ -33,6 +37,14 @@ export function setGradEnabled(on: boolean): boolean {
  * `fn` is async, across its awaits (other code running meanwhile is not affected).
  */
 function withGrad<T>(on: boolean, fn: () => T): T {
+  if (typeof fn !== "function") {
+    const op = on ? "enableGrad" : "noGrad";
+    throw new ValueError(
+      `${op}: expected a function to run ${on ? "with" : "without"} gradient recording, got ${
+        show(fn)
+      } (${op}(() => ...))`,
+    );
+  }
   // The frame that follows awaits costs a few hundred ns, so plain functions (inference steps,
   // optimizer updates) skip it; a plain function that returns a promise is refused, since its
   // continuations would run without the setting.

@@ -65,17 +65,24 @@ export interface AdamOptions {
   maximize?: boolean;
 }
 
-/** Checks Adam-family options the way PyTorch does, naming the optimizer. */
-export function checkAdamOptions(name: string, d: Required<AdamOptions>): void {
-  if (!(d.lr >= 0)) throw new ValueError(`${name}: invalid learning rate ${d.lr} (must be >= 0)`);
-  if (!(d.eps >= 0)) throw new ValueError(`${name}: invalid eps ${d.eps} (must be >= 0)`);
+/**
+ * Checks Adam-family options the way PyTorch does, naming the optimizer; `where` names a parameter
+ * group ("parameter group 1: ") when the options are a group's.
+ */
+export function checkAdamOptions(name: string, d: Required<AdamOptions>, where = ""): void {
+  if (!(d.lr >= 0)) {
+    throw new ValueError(`${name}: ${where}invalid learning rate ${d.lr} (must be >= 0)`);
+  }
+  if (!(d.eps >= 0)) throw new ValueError(`${name}: ${where}invalid eps ${d.eps} (must be >= 0)`);
   d.betas.forEach((b, i) => {
     if (!(b >= 0 && b < 1)) {
-      throw new ValueError(`${name}: invalid beta at index ${i}: ${b} (must be in [0, 1))`);
+      throw new ValueError(
+        `${name}: ${where}invalid beta at index ${i}: ${b} (must be in [0, 1))`,
+      );
     }
   });
   if (!(d.weightDecay >= 0)) {
-    throw new ValueError(`${name}: invalid weightDecay ${d.weightDecay} (must be >= 0)`);
+    throw new ValueError(`${name}: ${where}invalid weightDecay ${d.weightDecay} (must be >= 0)`);
   }
 }
 
@@ -86,16 +93,17 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
 
   /** Creates the optimizer over parameters or parameter groups. */
   constructor(params: ParamsInput<Required<AdamOptions>>, options: AdamOptions = {}) {
-    const d = adamDefaults(options, 0, new.target.name);
-    checkAdamOptions(new.target.name, d);
-    super(params, d);
+    const name = new.target.name;
+    const d = adamDefaults(options, 0, name);
+    checkAdamOptions(name, d);
+    super(params, d, (g, where) => checkAdamOptions(name, g, where));
   }
 
   /**
    * One update of every parameter that has a gradient: one fused `adamUpdate` op per parameter,
    * whose results replace the parameter's and the moments' data in place.
    */
-  step(): void {
+  protected update(): void {
     noGrad(() => {
       for (const g of this.paramGroups) {
         const [beta1, beta2] = g.betas;

@@ -1,8 +1,14 @@
 /**
  * Learning-rate schedulers with PyTorch's semantics (`torch.optim.lr_scheduler`): construction
  * performs the initial step (epoch 0), `step()` advances one epoch using the recursive (chainable)
- * form, and `step(epoch)` jumps using the closed form. `SequentialLR` switches between schedulers
- * at milestones; {@linkcode warmup} builds the usual linear warm-up in front of another schedule.
+ * form, and `step(epoch)` (PyTorch's deprecated form, kept) jumps to a non-negative integer epoch
+ * using the closed form. `SequentialLR` switches between schedulers at milestones;
+ * {@linkcode warmup} builds the usual linear warm-up in front of another schedule.
+ *
+ * Every argument is checked: the optimizer, positional numbers (`stepSize` a positive integer,
+ * `gamma` a finite number > 0, ...), milestones, and the options object, whose unknown keys
+ * (`{ gama: 0.5 }`, `{ eta_min: 0.01 }`) are ValueErrors naming the scheduler. PyTorch's positional
+ * forms are accepted too: `new StepLR(opt, 2, 0.5)` is `new StepLR(opt, 2, { gamma: 0.5 })`.
  *
  * @example
  * ```ts
@@ -21,6 +27,7 @@
  */
 
 import { ValueError } from "../core/mod.ts";
+import { guardArity, options as checkKeys, show } from "../core/args.ts";
 
 /** The part of an optimizer a scheduler drives: parameter groups with a learning rate. */
 export interface SchedulableOptimizer {
@@ -53,8 +60,11 @@ export abstract class LRScheduler {
    * (`lastEpoch` ≥ 0), requires it.
    */
   constructor(optimizer: SchedulableOptimizer, lastEpoch = -1) {
-    this.optimizer = optimizer;
     const name = new.target.name;
+    guardSubclass(new.target.prototype);
+    checkOptimizer(name, optimizer);
+    checkInt(name, "lastEpoch", lastEpoch, -1);
+    this.optimizer = optimizer;
     optimizer.paramGroups.forEach((g, i) => {
       if (lastEpoch === -1) g.initialLr ??= g.lr;
       else if (g.initialLr === undefined) {
@@ -79,8 +89,18 @@ export abstract class LRScheduler {
     this.step();
   }
 
-  /** Advances one epoch (recursive form), or jumps to `epoch` (closed form where available). */
+  /**
+   * Advances one epoch (recursive form), or jumps to `epoch` (closed form where available), a
+   * non-negative integer: PyTorch's deprecated `step(epoch)`, kept because it is unambiguous. Any
+   * other argument is a ValueError.
+   */
   step(epoch?: number): void {
+    if (epoch !== undefined && !(Number.isSafeInteger(epoch) && epoch >= 0)) {
+      throw new ValueError(
+        `${this.constructor.name}.step: epoch must be a non-negative integer (PyTorch's deprecated ` +
+          `step(epoch)), or omitted to advance one epoch; got ${show(epoch)}`,
+      );
+    }
     this.stepCount++;
     let values: number[];
     if (epoch === undefined) {
@@ -117,18 +137,154 @@ export abstract class LRScheduler {
     return out;
   }
 
-  /** Restores fields saved by {@linkcode LRScheduler.stateDict}. */
+  /**
+   * Restores fields saved by {@linkcode LRScheduler.stateDict} of a scheduler of the same kind:
+   * a key this scheduler lacks, or a value of another type, is a ValueError (checked before any
+   * field changes).
+   */
   loadStateDict(sd: SchedulerStateDict): void {
-    const skip = this.referenceKeys();
-    for (const [k, v] of Object.entries(sd)) {
-      if (!skip.includes(k)) (this as Record<string, unknown>)[k] = structuredClone(v);
+    const name = `${this.constructor.name}.loadStateDict`;
+    if (sd === null || typeof sd !== "object" || Array.isArray(sd)) {
+      throw new ValueError(
+        `${name}: expected a scheduler state dict (from scheduler.stateDict()), got ${show(sd)}`,
+      );
     }
+    const skip = this.referenceKeys();
+    const self = this as unknown as Record<string, unknown>;
+    const entries = Object.entries(sd).filter(([k]) => !skip.includes(k));
+    for (const [k, v] of entries) {
+      if (!Object.hasOwn(this, k)) {
+        throw new ValueError(
+          `${name}: unknown key "${k}" (expected ${
+            Object.keys(this).filter((x) => !skip.includes(x)).join(", ")
+          }; a state dict of another kind of scheduler?)`,
+        );
+      }
+      const cur = self[k];
+      if (typeof v !== typeof cur || Array.isArray(v) !== Array.isArray(cur)) {
+        throw new ValueError(
+          `${name}: ${k} must be ${Array.isArray(cur) ? "an array" : `a ${typeof cur}`}, got ${
+            show(v)
+          }`,
+        );
+      }
+    }
+    for (const [k, v] of entries) self[k] = structuredClone(v);
   }
 }
 
-function positiveInt(name: string, what: string, v: number): void {
-  if (!(Number.isInteger(v) && v > 0)) {
-    throw new ValueError(`${name}: ${what} must be a positive integer, got ${v}`);
+// Subclass prototypes whose methods are already guarded against extra arguments.
+const guarded = new WeakSet<object>();
+
+function guardSubclass(proto: object): void {
+  while (proto && proto !== LRScheduler.prototype && !guarded.has(proto)) {
+    guarded.add(proto);
+    guardArity(proto, proto.constructor.name);
+    proto = Object.getPrototypeOf(proto);
+  }
+}
+
+guardArity(LRScheduler.prototype, "LRScheduler");
+
+// An optimizer (anything with parameter groups that have a numeric lr).
+function checkOptimizer(name: string, optimizer: unknown): void {
+  const groups = (optimizer as Partial<SchedulableOptimizer> | null)?.paramGroups;
+  if (
+    optimizer === null || typeof optimizer !== "object" || !Array.isArray(groups) ||
+    groups.length === 0
+  ) {
+    throw new ValueError(
+      `${name}: optimizer must be an optimizer (an object with paramGroups, such as new SGD(...)), ` +
+        `got ${show(optimizer)}`,
+    );
+  }
+  groups.forEach((g, i) => {
+    if (g === null || typeof g !== "object" || typeof g.lr !== "number") {
+      throw new ValueError(
+        `${name}: parameter group ${i} of the optimizer has no numeric lr, got ${show(g?.lr)}`,
+      );
+    }
+  });
+}
+
+function checkInt(name: string, what: string, v: unknown, min: number): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
+    const which = min === 1 ? "a positive integer" : `an integer >= ${min}`;
+    throw new ValueError(`${name}: ${what} must be ${which}, got ${show(v)}`);
+  }
+  return v;
+}
+
+function positiveInt(name: string, what: string, v: unknown): number {
+  return checkInt(name, what, v, 1);
+}
+
+function checkNumber(
+  name: string,
+  what: string,
+  v: unknown,
+  ok: (x: number) => boolean,
+  expected: string,
+): number {
+  if (typeof v !== "number" || !ok(v)) {
+    throw new ValueError(`${name}: ${what} must be ${expected}, got ${show(v)}`);
+  }
+  return v;
+}
+
+// A finite number > 0 (a decay factor).
+function positive(name: string, what: string, v: unknown): number {
+  return checkNumber(name, what, v, (x) => Number.isFinite(x) && x > 0, "a finite number > 0");
+}
+
+// Milestones: an array of non-negative integers in non-decreasing order (a repeated milestone
+// compounds, as in PyTorch).
+function checkMilestones(name: string, v: unknown): number[] {
+  const ok = Array.isArray(v) &&
+    v.every((m, i) =>
+      typeof m === "number" && Number.isSafeInteger(m) && m >= 0 && (i === 0 || m >= v[i - 1])
+    );
+  if (!ok) {
+    throw new ValueError(
+      `${name}: milestones must be an array of increasing non-negative integers (epochs), got ${
+        show(v)
+      }`,
+    );
+  }
+  return [...v];
+}
+
+/**
+ * The options of a scheduler's constructor, given as an object (checked against `keys`) or in
+ * PyTorch's positional form: `given` a number, then `rest`, in the order of `keys`.
+ */
+function schedulerOptions<O extends object>(
+  name: string,
+  given: O | number | undefined,
+  rest: readonly unknown[],
+  keys: readonly (keyof O & string)[],
+): O {
+  if (typeof given === "number") {
+    const out: Record<string, unknown> = {};
+    [given, ...rest].forEach((v, i) => {
+      if (v !== undefined) out[keys[i]] = v;
+    });
+    return out as O;
+  }
+  const extra = rest.findIndex((v) => v !== undefined);
+  if (extra >= 0) {
+    throw new ValueError(
+      `${name}: got ${show(rest[extra])} after the options object; pass ${
+        keys[1 + extra]
+      } in it ({ ${keys.join(", ")} })`,
+    );
+  }
+  return checkKeys(name, given, keys);
+}
+
+function maxArgs(name: string, n: number, max: number): void {
+  if (n > max) {
+    throw new ValueError(`${name}: takes at most ${max} arguments, got ${n}`);
   }
 }
 
@@ -140,6 +296,8 @@ export interface DecayOptions {
   lastEpoch?: number;
 }
 
+const DECAY_KEYS = ["gamma", "lastEpoch"] as const;
+
 /** Multiplies the learning rate by `gamma` every `stepSize` epochs. */
 export class StepLR extends LRScheduler {
   /** Period of the decay in epochs. */
@@ -148,11 +306,28 @@ export class StepLR extends LRScheduler {
   gamma: number;
 
   /** Creates the scheduler and sets the epoch-0 learning rates. */
-  constructor(optimizer: SchedulableOptimizer, stepSize: number, options: DecayOptions = {}) {
-    super(optimizer, options.lastEpoch ?? -1);
-    positiveInt("StepLR", "stepSize", stepSize);
-    this.stepSize = stepSize;
-    this.gamma = options.gamma ?? 0.1;
+  constructor(optimizer: SchedulableOptimizer, stepSize: number, options?: DecayOptions);
+  /** PyTorch's positional form, `StepLR(optimizer, step_size, gamma, last_epoch)`. */
+  constructor(
+    optimizer: SchedulableOptimizer,
+    stepSize: number,
+    gamma: number,
+    lastEpoch?: number,
+  );
+  constructor(
+    optimizer: SchedulableOptimizer,
+    stepSize: number,
+    options: DecayOptions | number = {},
+    lastEpoch?: number,
+  ) {
+    maxArgs("StepLR", arguments.length, 4);
+    const o = schedulerOptions<DecayOptions>("StepLR", options, [lastEpoch], DECAY_KEYS);
+    checkOptimizer("StepLR", optimizer);
+    const size = positiveInt("StepLR", "stepSize", stepSize);
+    const gamma = positive("StepLR", "gamma", o.gamma ?? 0.1);
+    super(optimizer, o.lastEpoch ?? -1);
+    this.stepSize = size;
+    this.gamma = gamma;
     this.initialStep();
   }
 
@@ -176,15 +351,36 @@ export class MultiStepLR extends LRScheduler {
   /** Decay factor. */
   gamma: number;
 
-  /** Creates the scheduler and sets the epoch-0 learning rates. */
+  /**
+   * Creates the scheduler and sets the epoch-0 learning rates. `milestones` are epochs in
+   * increasing order (a repeated one decays twice).
+   */
   constructor(
     optimizer: SchedulableOptimizer,
     milestones: readonly number[],
-    options: DecayOptions = {},
+    options?: DecayOptions,
+  );
+  /** PyTorch's positional form, `MultiStepLR(optimizer, milestones, gamma, last_epoch)`. */
+  constructor(
+    optimizer: SchedulableOptimizer,
+    milestones: readonly number[],
+    gamma: number,
+    lastEpoch?: number,
+  );
+  constructor(
+    optimizer: SchedulableOptimizer,
+    milestones: readonly number[],
+    options: DecayOptions | number = {},
+    lastEpoch?: number,
   ) {
-    super(optimizer, options.lastEpoch ?? -1);
-    this.milestones = [...milestones].sort((a, b) => a - b);
-    this.gamma = options.gamma ?? 0.1;
+    maxArgs("MultiStepLR", arguments.length, 4);
+    const o = schedulerOptions<DecayOptions>("MultiStepLR", options, [lastEpoch], DECAY_KEYS);
+    checkOptimizer("MultiStepLR", optimizer);
+    const ms = checkMilestones("MultiStepLR", milestones);
+    const gamma = positive("MultiStepLR", "gamma", o.gamma ?? 0.1);
+    super(optimizer, o.lastEpoch ?? -1);
+    this.milestones = ms;
+    this.gamma = gamma;
     this.initialStep();
   }
 
@@ -223,12 +419,39 @@ export class CosineAnnealingLR extends LRScheduler {
   constructor(
     optimizer: SchedulableOptimizer,
     tMax: number,
-    options: CosineAnnealingOptions = {},
+    options?: CosineAnnealingOptions,
+  );
+  /** PyTorch's positional form, `CosineAnnealingLR(optimizer, T_max, eta_min, last_epoch)`. */
+  constructor(
+    optimizer: SchedulableOptimizer,
+    tMax: number,
+    etaMin: number,
+    lastEpoch?: number,
+  );
+  constructor(
+    optimizer: SchedulableOptimizer,
+    tMax: number,
+    options: CosineAnnealingOptions | number = {},
+    lastEpoch?: number,
   ) {
-    super(optimizer, options.lastEpoch ?? -1);
-    positiveInt("CosineAnnealingLR", "tMax", tMax);
-    this.tMax = tMax;
-    this.etaMin = options.etaMin ?? 0;
+    const name = "CosineAnnealingLR";
+    maxArgs(name, arguments.length, 4);
+    const o = schedulerOptions<CosineAnnealingOptions>(name, options, [lastEpoch], [
+      "etaMin",
+      "lastEpoch",
+    ]);
+    checkOptimizer(name, optimizer);
+    const T = positiveInt(name, "tMax", tMax);
+    const etaMin = checkNumber(
+      name,
+      "etaMin",
+      o.etaMin ?? 0,
+      (x) => Number.isFinite(x) && x >= 0,
+      "a finite number >= 0",
+    );
+    super(optimizer, o.lastEpoch ?? -1);
+    this.tMax = T;
+    this.etaMin = etaMin;
     this.initialStep();
   }
 
@@ -276,18 +499,52 @@ export class LinearLR extends LRScheduler {
   totalIters: number;
 
   /** Creates the scheduler and sets the epoch-0 learning rates. */
-  constructor(optimizer: SchedulableOptimizer, options: LinearLROptions = {}) {
-    super(optimizer, options.lastEpoch ?? -1);
-    this.startFactor = options.startFactor ?? 1 / 3;
-    this.endFactor = options.endFactor ?? 1;
-    this.totalIters = options.totalIters ?? 5;
-    if (!(this.startFactor > 0 && this.startFactor <= 1)) {
-      throw new ValueError(`LinearLR: startFactor must be in (0, 1], got ${this.startFactor}`);
-    }
-    if (!(this.endFactor >= 0 && this.endFactor <= 1)) {
-      throw new ValueError(`LinearLR: endFactor must be in [0, 1], got ${this.endFactor}`);
-    }
-    positiveInt("LinearLR", "totalIters", this.totalIters);
+  constructor(optimizer: SchedulableOptimizer, options?: LinearLROptions);
+  /**
+   * PyTorch's positional form,
+   * `LinearLR(optimizer, start_factor, end_factor, total_iters, last_epoch)`.
+   */
+  constructor(
+    optimizer: SchedulableOptimizer,
+    startFactor: number,
+    endFactor?: number,
+    totalIters?: number,
+    lastEpoch?: number,
+  );
+  constructor(
+    optimizer: SchedulableOptimizer,
+    options: LinearLROptions | number = {},
+    endFactor?: number,
+    totalIters?: number,
+    lastEpoch?: number,
+  ) {
+    maxArgs("LinearLR", arguments.length, 5);
+    const o = schedulerOptions<LinearLROptions>(
+      "LinearLR",
+      options,
+      [endFactor, totalIters, lastEpoch],
+      ["startFactor", "endFactor", "totalIters", "lastEpoch"],
+    );
+    checkOptimizer("LinearLR", optimizer);
+    const start = checkNumber(
+      "LinearLR",
+      "startFactor",
+      o.startFactor ?? 1 / 3,
+      (x) => x > 0 && x <= 1,
+      "in (0, 1]",
+    );
+    const end = checkNumber(
+      "LinearLR",
+      "endFactor",
+      o.endFactor ?? 1,
+      (x) => x >= 0 && x <= 1,
+      "in [0, 1]",
+    );
+    const iters = positiveInt("LinearLR", "totalIters", o.totalIters ?? 5);
+    super(optimizer, o.lastEpoch ?? -1);
+    this.startFactor = start;
+    this.endFactor = end;
+    this.totalIters = iters;
     this.initialStep();
   }
 
@@ -318,28 +575,42 @@ export class SequentialLR extends LRScheduler {
   /** Epochs at which the next scheduler takes over. */
   milestones: number[];
 
-  /** Resets the rates to `initialLr` and re-runs the first scheduler's initial step. */
+  /**
+   * Resets the rates to `initialLr` and re-runs the first scheduler's initial step. `schedulers`
+   * must all drive `optimizer`; `milestones` are increasing epochs, one fewer than schedulers.
+   */
   constructor(
     optimizer: SchedulableOptimizer,
     schedulers: LRScheduler[],
     milestones: readonly number[],
     lastEpoch = -1,
   ) {
-    super(optimizer, lastEpoch);
+    maxArgs("SequentialLR", arguments.length, 4);
+    checkOptimizer("SequentialLR", optimizer);
+    if (!Array.isArray(schedulers) || schedulers.length === 0) {
+      throw new ValueError(
+        `SequentialLR: schedulers must be a non-empty array of schedulers, got ${show(schedulers)}`,
+      );
+    }
     schedulers.forEach((s, i) => {
+      if (!(s instanceof LRScheduler)) {
+        throw new ValueError(`SequentialLR: scheduler ${i} is not a scheduler, got ${show(s)}`);
+      }
       if (s.optimizer !== optimizer) {
         throw new ValueError(
           `SequentialLR: scheduler ${i} drives a different optimizer than the one given`,
         );
       }
     });
-    if (schedulers.length === 0 || milestones.length !== schedulers.length - 1) {
+    const ms = checkMilestones("SequentialLR", milestones);
+    if (ms.length !== schedulers.length - 1) {
       throw new ValueError(
-        `SequentialLR: expected one milestone fewer than schedulers, got ${schedulers.length} schedulers and ${milestones.length} milestones`,
+        `SequentialLR: expected one milestone fewer than schedulers, got ${schedulers.length} schedulers and ${ms.length} milestones`,
       );
     }
-    this.schedulers = schedulers;
-    this.milestones = [...milestones];
+    super(optimizer, lastEpoch);
+    this.schedulers = [...schedulers];
+    this.milestones = ms;
     this.lastEpoch = lastEpoch + 1;
     for (const g of optimizer.paramGroups) g.lr = g.initialLr!;
     // Undo the initial step each scheduler took when constructed, then redo the first one.
@@ -376,8 +647,13 @@ export class SequentialLR extends LRScheduler {
 
   /** Restores own fields and each chained scheduler's state. */
   override loadStateDict(sd: SchedulerStateDict): void {
+    const subs = (sd?.schedulers ?? []) as SchedulerStateDict[];
+    if (!Array.isArray(subs)) {
+      throw new ValueError(
+        `SequentialLR.loadStateDict: schedulers must be an array of state dicts, got ${show(subs)}`,
+      );
+    }
     super.loadStateDict(sd);
-    const subs = (sd.schedulers ?? []) as SchedulerStateDict[];
     if (subs.length !== this.schedulers.length) {
       throw new ValueError(
         `SequentialLR.loadStateDict: ${subs.length} schedulers saved, ${this.schedulers.length} here`,
@@ -404,10 +680,21 @@ export function warmup(
   after: LRScheduler,
   options: WarmupOptions = {},
 ): SequentialLR {
-  const iters = options.iters ?? 5;
-  const linear = new LinearLR(optimizer, {
-    startFactor: options.startFactor ?? 0.1,
-    totalIters: iters,
-  });
+  maxArgs("warmup", arguments.length, 3);
+  const o = checkKeys("warmup", options, ["iters", "startFactor"]);
+  if (!(after instanceof LRScheduler)) {
+    throw new ValueError(
+      `warmup: after must be the scheduler to run after the warm-up, got ${show(after)}`,
+    );
+  }
+  const iters = positiveInt("warmup", "iters", o.iters ?? 5);
+  const startFactor = checkNumber(
+    "warmup",
+    "startFactor",
+    o.startFactor ?? 0.1,
+    (x) => x > 0 && x <= 1,
+    "in (0, 1]",
+  );
+  const linear = new LinearLR(optimizer, { startFactor, totalIters: iters });
   return new SequentialLR(optimizer, [linear, after], [iters]);
 }

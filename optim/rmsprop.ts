@@ -74,23 +74,28 @@ export interface RMSpropOptions {
   maximize?: boolean;
 }
 
+// PyTorch's checks of RMSprop's option values, for the defaults and for each group.
+function checkRmsprop(d: Required<RMSpropOptions>, where = ""): void {
+  for (const k of ["lr", "alpha", "eps", "weightDecay", "momentum"] as const) {
+    if (!(d[k] >= 0)) throw new ValueError(`RMSprop: ${where}invalid ${k} ${d[k]} (must be >= 0)`);
+  }
+}
+
 /** RMSprop with optional momentum and centering. */
 export class RMSprop extends Optimizer<Required<RMSpropOptions>> {
   /** Creates the optimizer over parameters or parameter groups. */
   constructor(params: ParamsInput<Required<RMSpropOptions>>, options: RMSpropOptions = {}) {
     checkOptions("RMSprop", options, { lr: 1e-2, ...RMSPROP_DEFAULTS });
     const d: Required<RMSpropOptions> = withDefaults({ lr: 1e-2, ...RMSPROP_DEFAULTS }, options);
-    for (const k of ["lr", "alpha", "eps", "weightDecay", "momentum"] as const) {
-      if (!(d[k] >= 0)) throw new ValueError(`RMSprop: invalid ${k} ${d[k]} (must be >= 0)`);
-    }
-    super(params, d);
+    checkRmsprop(d);
+    super(params, d, checkRmsprop);
   }
 
   /**
    * One update of every parameter that has a gradient: one fused `rmspropUpdate` op per
    * parameter, whose results replace the parameter's and the averages' data in place.
    */
-  step(): void {
+  protected update(): void {
     noGrad(() => {
       for (const g of this.paramGroups) {
         for (const p of g.params) {

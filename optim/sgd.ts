@@ -65,30 +65,40 @@ export function sgdUpdate(
   return apply(sgdUpdateOp, buf && a.momentum !== 0 && !a.first ? [p, grad, buf] : [p, grad], a);
 }
 
+// PyTorch's checks of SGD's option values, for the defaults and for each group (`where` names it).
+function checkSgd(d: Required<SGDOptions>, where = ""): void {
+  if (!(d.lr >= 0)) {
+    throw new ValueError(`SGD: ${where}invalid learning rate ${d.lr} (must be >= 0)`);
+  }
+  if (!(d.momentum >= 0)) {
+    throw new ValueError(`SGD: ${where}invalid momentum ${d.momentum} (must be >= 0)`);
+  }
+  if (!Number.isFinite(d.dampening)) {
+    throw new ValueError(`SGD: ${where}invalid dampening ${d.dampening} (must be finite)`);
+  }
+  if (!(d.weightDecay >= 0)) {
+    throw new ValueError(`SGD: ${where}invalid weightDecay ${d.weightDecay} (must be >= 0)`);
+  }
+  if (d.nesterov && (d.momentum <= 0 || d.dampening !== 0)) {
+    throw new ValueError(`SGD: ${where}nesterov momentum requires a momentum and zero dampening`);
+  }
+}
+
 /** SGD with momentum and weight decay. */
 export class SGD extends Optimizer<Required<SGDOptions>> {
   /** Creates the optimizer over parameters or parameter groups. */
   constructor(params: ParamsInput<Required<SGDOptions>>, options: SGDOptions) {
     checkOptions("SGD", options, { lr: 0.1, ...SGD_DEFAULTS }, ["lr"]);
     const d: Required<SGDOptions> = { ...withDefaults(SGD_DEFAULTS, options), lr: options.lr };
-    if (!(d.lr >= 0)) throw new ValueError(`SGD: invalid learning rate ${d.lr} (must be >= 0)`);
-    if (!(d.momentum >= 0)) {
-      throw new ValueError(`SGD: invalid momentum ${d.momentum} (must be >= 0)`);
-    }
-    if (!(d.weightDecay >= 0)) {
-      throw new ValueError(`SGD: invalid weightDecay ${d.weightDecay} (must be >= 0)`);
-    }
-    if (d.nesterov && (d.momentum <= 0 || d.dampening !== 0)) {
-      throw new ValueError("SGD: nesterov momentum requires a momentum and zero dampening");
-    }
-    super(params, d);
+    checkSgd(d);
+    super(params, d, checkSgd);
   }
 
   /**
    * One update of every parameter that has a gradient: one fused `sgdUpdate` op per parameter,
    * whose results replace the parameter's and the momentum buffer's data in place.
    */
-  step(): void {
+  protected update(): void {
     noGrad(() => {
       for (const g of this.paramGroups) {
         for (const p of g.params) {
