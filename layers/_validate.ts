@@ -5,17 +5,62 @@
 // kernel. Internal: not exported from layers/mod.ts.
 
 import { z } from "zod";
-import { shapeStr, ValueError } from "../core/mod.ts";
-import type { Tensor } from "../core/mod.ts";
+import { shapeStr, Tensor, ValueError } from "../core/mod.ts";
 
 /** An int or an (height, width) pair, as the layers accept it. */
 export type IntPair = number | readonly [number, number];
 
-function show(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.join(", ")}]`;
+/** Formats a value for an error message (long or deeply nested arrays are elided). */
+export function show(v: unknown, depth = 0): string {
+  if (Array.isArray(v)) {
+    if (depth > 3) return "[...]";
+    const items = v.slice(0, 8).map((e) => show(e, depth + 1));
+    if (v.length > 8) items.push(`... ${v.length - 8} more`);
+    return `[${items.join(", ")}]`;
+  }
   if (typeof v === "string") return `"${v}"`;
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "function") return `function ${v.name || "(anonymous)"}`;
   if (v !== null && typeof v === "object") return v.constructor?.name ?? "an object";
   return String(v);
+}
+
+/**
+ * Throws a ValueError when a functional form is called with more than `max` arguments, which
+ * JavaScript would otherwise drop silently (`F.sigmoid(x, 1)`, PyTorch's `F.softmax(x, 1, dtype)`).
+ * Call it first in every function of `F`, with that function's `arguments`.
+ */
+export function arity(fn: string, args: IArguments, max: number): void {
+  if (args.length > max) {
+    throw new ValueError(
+      `${fn}: takes at most ${max} argument${max === 1 ? "" : "s"}, got ${args.length} (${
+        Array.from(args, (a) => show(a)).join(", ")
+      })`,
+    );
+  }
+}
+
+function notTensor(fn: string, name: string, v: unknown, orNull = false): never {
+  throw new ValueError(
+    `${fn}: expected a Tensor${orNull ? " or null" : ""} as ${name}, got ${show(v)}` +
+      (Array.isArray(v) || typeof v === "number" ? " (wrap values with tensor(...))" : ""),
+  );
+}
+
+/**
+ * Requires a Tensor: a plain array, a number, null or a missing argument is a ValueError
+ * "<fn>: expected a Tensor as <name>, got <value>" instead of a raw TypeError deep inside an op.
+ */
+export function tensorArg(fn: string, name: string, v: unknown): Tensor {
+  if (!(v instanceof Tensor)) notTensor(fn, name, v);
+  return v;
+}
+
+/** Requires a Tensor, null or undefined (an optional tensor such as a bias); returns it or null. */
+export function optionalTensor(fn: string, name: string, v: unknown): Tensor | null {
+  if (v === undefined || v === null) return null;
+  if (!(v instanceof Tensor)) notTensor(fn, name, v, true);
+  return v;
 }
 
 /** Throws a ValueError "<layer>: <option> <what>, got <value>". */

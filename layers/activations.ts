@@ -14,36 +14,61 @@
  * @module
  */
 
-import { logSoftmax, Module, softmax, where } from "../core/mod.ts";
+import {
+  logSoftmax as coreLogSoftmax,
+  Module,
+  softmax as coreSoftmax,
+  where,
+} from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
-import { bool, fail, finite, knownKeys, oneOf } from "./_validate.ts";
-
-export { logSoftmax, softmax };
+import { arity, bool, fail, finite, knownKeys, oneOf, tensorArg } from "./_validate.ts";
 
 /** max(0, x); `inplace` overwrites x (PyTorch's `F.relu(x, inplace=True)`). */
 export function relu(x: Tensor, inplace = false): Tensor {
+  arity("relu", arguments, 2);
+  tensorArg("relu", "input", x);
   return bool("relu", "inplace", inplace, false) ? x.relu_() : x.relu();
 }
 
 /** Logistic sigmoid. */
 export function sigmoid(x: Tensor): Tensor {
-  return x.sigmoid();
+  arity("sigmoid", arguments, 1);
+  return tensorArg("sigmoid", "input", x).sigmoid();
 }
 
 /** tanh. */
 export function tanh(x: Tensor): Tensor {
-  return x.tanh();
+  arity("tanh", arguments, 1);
+  return tensorArg("tanh", "input", x).tanh();
 }
 
 /** x for x ≥ 0, slope·x otherwise. */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01, inplace = false): Tensor {
+  arity("leakyRelu", arguments, 3);
+  tensorArg("leakyRelu", "input", x);
   finite("leakyRelu", "negativeSlope", negativeSlope);
   const y = where(x.gt(0), x, x.mul(negativeSlope));
   return bool("leakyRelu", "inplace", inplace, false) ? x.copy_(y) : y;
 }
 
-/** GELU: exact (erf) or the tanh approximation. */
-export function gelu(x: Tensor, approximate: "none" | "tanh" = "none"): Tensor {
+const APPROXIMATE = ["none", "tanh"] as const;
+
+/**
+ * GELU: exact (erf, `"none"`, the default) or the tanh approximation (`"tanh"`). The second
+ * argument is the string or PyTorch's keyword form `{ approximate: "tanh" }`.
+ */
+export function gelu(x: Tensor, approximate: "none" | "tanh" | GELUOptions = "none"): Tensor {
+  arity("gelu", arguments, 2);
+  tensorArg("gelu", "input", x);
+  let a: unknown = approximate;
+  if (a !== null && typeof a === "object" && !Array.isArray(a)) {
+    knownKeys("gelu", a, ["approximate"]);
+    a = (a as GELUOptions).approximate;
+  }
+  return runGelu(x, oneOf("gelu", "approximate", a, APPROXIMATE));
+}
+
+function runGelu(x: Tensor, approximate: "none" | "tanh"): Tensor {
   if (approximate === "tanh") {
     const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
     return x.mul(0.5).mul(inner.tanh().add(1));
@@ -53,7 +78,21 @@ export function gelu(x: Tensor, approximate: "none" | "tanh" = "none"): Tensor {
 
 /** x·sigmoid(x). */
 export function silu(x: Tensor): Tensor {
+  arity("silu", arguments, 1);
+  tensorArg("silu", "input", x);
   return x.mul(x.sigmoid());
+}
+
+/** Softmax along `dim`, computed stably (`F.softmax`; PyTorch's `dtype` argument is not supported). */
+export function softmax(x: Tensor, dim: number): Tensor {
+  arity("softmax", arguments, 2);
+  return coreSoftmax(tensorArg("softmax", "input", x), dim);
+}
+
+/** Log-softmax along `dim` with the log-sum-exp trick (`F.logSoftmax`; no `dtype` argument). */
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  arity("logSoftmax", arguments, 2);
+  return coreLogSoftmax(tensorArg("logSoftmax", "input", x), dim);
 }
 
 /** Options of {@linkcode ReLU}. */
@@ -79,6 +118,7 @@ export class ReLU extends Module {
 
   /** Applies ReLU (in place when `inplace`). */
   forward(x: Tensor): Tensor {
+    tensorArg("ReLU.forward", "input", x);
     return this.inplace ? x.relu_() : x.relu();
   }
 }
@@ -100,6 +140,7 @@ export class LeakyReLU extends Module {
 
   /** Applies leaky ReLU; the gradient at exactly 0 is `negativeSlope`, as in PyTorch. */
   forward(x: Tensor): Tensor {
+    tensorArg("LeakyReLU.forward", "input", x);
     return leakyRelu(x, this.negativeSlope, this.inplace);
   }
 }
@@ -108,7 +149,7 @@ export class LeakyReLU extends Module {
 export class Sigmoid extends Module {
   /** Applies the sigmoid. */
   forward(x: Tensor): Tensor {
-    return x.sigmoid();
+    return tensorArg("Sigmoid.forward", "input", x).sigmoid();
   }
 }
 
@@ -116,7 +157,7 @@ export class Sigmoid extends Module {
 export class Tanh extends Module {
   /** Applies tanh. */
   forward(x: Tensor): Tensor {
-    return x.tanh();
+    return tensorArg("Tanh.forward", "input", x).tanh();
   }
 }
 
@@ -135,12 +176,12 @@ export class GELU extends Module {
   constructor(options: GELUOptions = {}) {
     super();
     knownKeys("GELU", options, ["approximate"]);
-    this.approximate = oneOf("GELU", "approximate", options.approximate, ["none", "tanh"]);
+    this.approximate = oneOf("GELU", "approximate", options.approximate, APPROXIMATE);
   }
 
   /** Applies GELU. */
   forward(x: Tensor): Tensor {
-    return gelu(x, this.approximate);
+    return runGelu(tensorArg("GELU.forward", "input", x), this.approximate);
   }
 }
 
@@ -164,7 +205,7 @@ export class Softmax extends Module {
 
   /** Applies softmax. */
   forward(x: Tensor): Tensor {
-    return softmax(x, this.dim);
+    return coreSoftmax(tensorArg("Softmax.forward", "input", x), this.dim);
   }
 }
 
@@ -181,6 +222,6 @@ export class LogSoftmax extends Module {
 
   /** Applies log-softmax. */
   forward(x: Tensor): Tensor {
-    return logSoftmax(x, this.dim);
+    return coreLogSoftmax(tensorArg("LogSoftmax.forward", "input", x), this.dim);
   }
 }

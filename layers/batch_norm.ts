@@ -30,12 +30,23 @@ import {
   Parameter,
   ShapeError,
   shapeStr,
+  Tensor,
   use,
   ValueError,
   zeros,
 } from "../core/mod.ts";
-import type { Plugin, Tensor } from "../core/mod.ts";
-import { bool, fail, finite, int, knownKeys, probability } from "./_validate.ts";
+import type { Plugin } from "../core/mod.ts";
+import {
+  arity,
+  bool,
+  fail,
+  finite,
+  int,
+  knownKeys,
+  optionalTensor,
+  probability,
+  tensorArg,
+} from "./_validate.ts";
 import { batchNormOps, batchNormRaw, batchNormStats } from "./ops/batch_norm.ts";
 
 export { batchNormRaw, batchNormStats } from "./ops/batch_norm.ts";
@@ -57,6 +68,8 @@ export interface BatchNormOptions {
   numBatchesTracked?: number;
 }
 
+const OPTION_KEYS = ["weight", "bias", "training", "momentum", "eps", "numBatchesTracked"];
+
 /**
  * Batch normalisation over dim 1 of [N, C] or [N, C, ...] input (`F.batchNorm`). In training it
  * normalises with the batch mean and biased variance and updates the running statistics in place
@@ -70,20 +83,28 @@ export function batchNorm(
   runningVar: Tensor | null,
   options: BatchNormOptions = {},
 ): Tensor {
-  knownKeys("batchNorm", options, [
-    "weight",
-    "bias",
-    "training",
-    "momentum",
-    "eps",
-    "numBatchesTracked",
-  ]);
+  arity("batchNorm", arguments, 4);
+  tensorArg("batchNorm", "input", x);
+  const rm = optionalTensor("batchNorm", "runningMean", runningMean);
+  const rv = optionalTensor("batchNorm", "runningVar", runningVar);
+  if (options instanceof Tensor) {
+    throw new ValueError(
+      `batchNorm: options must be an object like { weight, bias, training, momentum, eps }, ` +
+        `got a Tensor (PyTorch's positional weight: pass { weight })`,
+    );
+  }
+  knownKeys("batchNorm", options, OPTION_KEYS);
+  const weight = optionalTensor("batchNorm", "weight", options.weight);
+  const bias = optionalTensor("batchNorm", "bias", options.bias);
   bool("batchNorm", "training", options.training, false);
   if (options.momentum !== null && options.momentum !== undefined) {
     probability("batchNorm", "momentum", options.momentum);
   }
-  if (options.eps !== undefined && !(typeof options.eps === "number" && options.eps > 0)) {
-    fail("batchNorm", "eps", "must be a positive number", options.eps);
+  if (
+    options.eps !== undefined &&
+    !(typeof options.eps === "number" && options.eps > 0 && Number.isFinite(options.eps))
+  ) {
+    fail("batchNorm", "eps", "must be a positive finite number", options.eps);
   }
   if (options.numBatchesTracked !== undefined) {
     int("batchNorm", "numBatchesTracked", options.numBatchesTracked, 0);
@@ -96,10 +117,10 @@ export function batchNorm(
   const c = x.shape[1];
   for (
     const [name, t] of [
-      ["weight", options.weight],
-      ["bias", options.bias],
-      ["runningMean", runningMean],
-      ["runningVar", runningVar],
+      ["weight", weight],
+      ["bias", bias],
+      ["runningMean", rm],
+      ["runningVar", rv],
     ] as const
   ) {
     if (t && (t.ndim !== 1 || t.shape[0] !== c)) {
@@ -111,13 +132,13 @@ export function batchNorm(
     }
   }
   const training = options.training ?? false;
-  if (!training && (!runningMean || !runningVar)) {
+  if (!training && (!rm || !rv)) {
     throw new ValueError("batchNorm: running statistics are required when not training");
   }
   const momentum = options.momentum === null
     ? 1 / ((options.numBatchesTracked ?? 0) + 1)
     : (options.momentum ?? 0.1);
-  return run(x, runningMean, runningVar, options.weight ?? null, options.bias ?? null, {
+  return run(x, rm, rv, weight, bias, {
     training,
     momentum,
     eps: options.eps ?? 1e-5,
@@ -188,12 +209,14 @@ export abstract class BatchNormBase extends Module {
   readonly trackRunningStats: boolean;
   /** Scale γ [C] (ones) or null. */
   weight: Tensor | null;
+  #forwardName: string;
   /** Shift β [C] (zeros) or null. */
   bias: Tensor | null;
 
   /** Validates the options and creates the parameters and buffers. */
   constructor(layer: string, numFeatures: number, options: BatchNormLayerOptions) {
     super();
+    this.#forwardName = `${layer}.forward`;
     knownKeys(layer, options, KEYS);
     this.numFeatures = int(layer, "numFeatures", numFeatures);
     this.eps = finite(layer, "eps", options.eps ?? 1e-5);
@@ -248,6 +271,7 @@ export abstract class BatchNormBase extends Module {
 
   /** Normalises `x` [N, C, ...]. */
   forward(x: Tensor): Tensor {
+    tensorArg(this.#forwardName, "input", x);
     this.checkInput(x);
     if (x.shape[1] !== this.numFeatures) {
       throw new ShapeError(

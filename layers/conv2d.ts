@@ -34,14 +34,17 @@ import * as init from "./init.ts";
 import { initWeight } from "./linear.ts";
 import type { InitScheme } from "./linear.ts";
 import {
+  arity,
   fail,
   int,
   knownKeys,
   nonNegIntPair,
   oneOf,
+  optionalTensor,
   pair,
   parseOptions,
   posIntPair,
+  tensorArg,
   toPair,
 } from "./_validate.ts";
 import type { IntPair } from "./_validate.ts";
@@ -120,6 +123,10 @@ export function conv2d(
   bias?: Tensor | null,
   options: Conv2dOptions = {},
 ): Tensor {
+  arity("conv2d", arguments, 4);
+  tensorArg("conv2d", "input", x);
+  tensorArg("conv2d", "weight", weight);
+  const b = optionalTensor("conv2d", "bias", bias);
   const o = parseOptions("conv2d", conv2dSchema, options, x);
   const stride = toPair(o.stride), dilation = toPair(o.dilation);
   if (o.padding === "same") {
@@ -132,7 +139,7 @@ export function conv2d(
   }
   const p = resolvePadding(o.padding, dilation, weight.shape[2], weight.shape[3]);
   const attrs = { stride, padding: p.padding, dilation, groups: o.groups };
-  return run(x, weight, bias ?? null, attrs, p.extra);
+  return run(x, weight, b, attrs, p.extra);
 }
 
 /** Options of {@linkcode Conv2d}. */
@@ -265,6 +272,7 @@ export class Conv2d extends Module {
 
   /** Convolves `x` [N, C, H, W]. */
   forward(x: Tensor): Tensor {
+    tensorArg("Conv2d.forward", "input", x);
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) {
       throw new ShapeError(
         `Conv2d: expected input [N, ${this.inChannels}, H, W], got [${x.shape.join(", ")}]`,

@@ -27,7 +27,7 @@ import {
   ValueError,
 } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
-import { bool, fail, knownKeys, probability } from "./_validate.ts";
+import { arity, bool, fail, knownKeys, probability, tensorArg } from "./_validate.ts";
 
 /** Options of {@linkcode dropout}. */
 export interface DropoutOptions {
@@ -47,6 +47,8 @@ export function dropout(
   training = true,
   options: DropoutOptions | boolean = {},
 ): Tensor {
+  arity("dropout", arguments, 4);
+  tensorArg("dropout", "input", x);
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
     throw new ValueError(
       `dropout: probability has to be between 0 and 1, but got ${
@@ -99,6 +101,11 @@ export class Dropout extends Module {
 
   /** Applies dropout in training mode; the identity in evaluation mode. */
   forward(x: Tensor): Tensor {
-    return run(x, this.p, this.training, this.#generator ?? defaultGenerator);
+    return run(
+      tensorArg("Dropout.forward", "input", x),
+      this.p,
+      this.training,
+      this.#generator ?? defaultGenerator,
+    );
   }
 }

@@ -14,7 +14,7 @@
 
 import { Module } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
-import { int } from "./_validate.ts";
+import { int, tensorArg } from "./_validate.ts";
 
 /** Flattens a contiguous range of dimensions. */
 export class Flatten extends Module {
@@ -32,6 +32,6 @@ export class Flatten extends Module {
 
   /** Flattens `x`. */
   forward(x: Tensor): Tensor {
-    return x.flatten(this.startDim, this.endDim);
+    return tensorArg("Flatten.forward", "input", x).flatten(this.startDim, this.endDim);
   }
 }

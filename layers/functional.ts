@@ -3,7 +3,8 @@
  * lives beside its layer in the layer plugin's file, so importing it registers the ops it runs
  * (`conv2d` comes with the Conv2d plugin, which defines the conv2d op); the losses come from
  * `losses/functional.ts`. Each function validates its options once, at this boundary, and then
- * runs the op with trusted attributes.
+ * runs the op with trusted attributes. Every function refuses extra arguments (JavaScript would drop
+ * them: `F.softmax(x, 1, "float16")`) and a non-tensor where a tensor goes, naming itself.
  *
  * @example
  * ```ts
@@ -18,7 +19,7 @@
  */
 
 import { full, IndexError, scatterAdd, ValueError } from "../core/mod.ts";
-import { int } from "./_validate.ts";
+import { arity, int, tensorArg } from "./_validate.ts";
 import type { Tensor } from "../core/mod.ts";
 
 export { linear } from "./linear.ts";
@@ -40,6 +41,8 @@ export * from "../losses/functional.ts";
  * [0, numClasses) is an IndexError (on device backends, at the next readback).
  */
 export function oneHot(index: Tensor, numClasses: number): Tensor {
+  arity("oneHot", arguments, 2);
+  tensorArg("oneHot", "input", index);
   if (index.dtype !== "int32") {
     throw new ValueError(`oneHot: expected int32 class indices, got ${index.dtype}`);
   }

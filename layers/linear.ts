@@ -19,6 +19,7 @@ import {
   Module,
   Parameter,
   reshape,
+  sameShape,
   ShapeError,
   shapeStr,
   ValueError,
@@ -26,10 +27,21 @@ import {
 } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import * as init from "./init.ts";
-import { fail, knownKeys } from "./_validate.ts";
+import { arity, fail, knownKeys, optionalTensor, tensorArg } from "./_validate.ts";
 
-/** y = x Wᵀ + b with W of shape [out, in] (PyTorch layout): `F.linear`. */
+/**
+ * y = x Wᵀ + b with W of shape [out, in] (PyTorch layout): `F.linear`. The bias (a Tensor or
+ * null) must broadcast to the output's shape without growing it.
+ */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  arity("linear", arguments, 3);
+  tensorArg("linear", "input", x);
+  tensorArg("linear", "weight", weight);
+  return run(x, weight, optionalTensor("linear", "bias", bias));
+}
+
+// The computation shared by F.linear and Linear.forward, with tensor arguments already checked.
+function run(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   if (weight.ndim !== 2) {
     throw new ShapeError(`linear: weight must be 2-D [out, in], got ${shapeStr(weight.shape)}`);
   }
@@ -45,7 +57,17 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const lead = x.shape.slice(0, -1);
   const x2 = x.ndim === 2 ? x : reshape(x, [-1, inF]);
   let y = mm(x2, weight, false, true);
-  if (bias) y = y.add(bias);
+  if (bias) {
+    const shape = y.shape;
+    y = y.add(bias);
+    if (!sameShape(y.shape, shape)) {
+      throw new ShapeError(
+        `linear: bias ${shapeStr(bias.shape)} must broadcast to the output ${
+          shapeStr([...lead, weight.shape[0]])
+        }`,
+      );
+    }
+  }
   return x.ndim === 2 ? y : reshape(y, [...lead, weight.shape[0]]);
 }
 
@@ -134,6 +156,6 @@ export class Linear extends Module {
 
   /** y = x Wᵀ + b. */
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+    return run(tensorArg("Linear.forward", "input", x), this.weight, this.bias);
   }
 }

@@ -14,9 +14,9 @@
  * @module
  */
 
-import { Module, pad, reshape, ShapeError, shapeStr, ValueError } from "../core/mod.ts";
+import { Module, pad, reshape, ShapeError, shapeStr } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
-import { finite, int, knownKeys } from "./_validate.ts";
+import { arity, finite, int, knownKeys, tensorArg } from "./_validate.ts";
 import { avgPool2dRaw } from "./pooling.ts";
 
 /** Local response normalisation across channels (AlexNet, GoogLeNet), as PyTorch's. */
@@ -27,10 +27,11 @@ export function localResponseNorm(
   beta = 0.75,
   k = 1,
 ): Tensor {
-  if (!Number.isInteger(size) || size < 1) {
-    throw new ValueError(`localResponseNorm: size must be a positive integer, got ${size}`);
-  }
-  return run(x, size, alpha, beta, k);
+  arity("localResponseNorm", arguments, 5);
+  const L = "localResponseNorm";
+  tensorArg(L, "input", x);
+  int(L, "size", size);
+  return run(x, size, finite(L, "alpha", alpha), finite(L, "beta", beta), finite(L, "k", k));
 }
 
 function run(x: Tensor, size: number, alpha: number, beta: number, k: number): Tensor {
@@ -90,6 +91,12 @@ export class LocalResponseNorm extends Module {
 
   /** Normalises `x` [N, C, ...]. */
   forward(x: Tensor): Tensor {
-    return run(x, this.size, this.alpha, this.beta, this.k);
+    return run(
+      tensorArg("LocalResponseNorm.forward", "input", x),
+      this.size,
+      this.alpha,
+      this.beta,
+      this.k,
+    );
   }
 }

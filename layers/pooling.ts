@@ -20,6 +20,7 @@ import { z } from "zod";
 import { definePlugin, Module, ShapeError, shapeStr, use } from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
 import {
+  arity,
   bool,
   fail,
   int,
@@ -28,6 +29,7 @@ import {
   pair,
   parseOptions,
   posIntPair,
+  tensorArg,
   toPair,
 } from "./_validate.ts";
 import type { IntPair } from "./_validate.ts";
@@ -118,7 +120,8 @@ function kernelOf(op: string, kernelSize: IntPair, x: Tensor): [number, number] 
  * ```
  */
 export function maxPool2d(x: Tensor, kernelSize: IntPair, options: MaxPool2dOptions = {}): Tensor {
-  return maxPool2dWithIndices(x, kernelSize, options)[0];
+  arity("maxPool2d", arguments, 3);
+  return maxPool("maxPool2d", x, kernelSize, options)[0];
 }
 
 /** Max pooling returning the values and the flat argmax index in each input plane. */
@@ -127,21 +130,44 @@ export function maxPool2dWithIndices(
   kernelSize: IntPair,
   options: MaxPool2dOptions = {},
 ): [Tensor, Tensor] {
+  arity("maxPool2dWithIndices", arguments, 3);
+  return maxPool("maxPool2dWithIndices", x, kernelSize, options);
+}
+
+function maxPool(
+  op: string,
+  x: Tensor,
+  kernelSize: IntPair,
+  options: MaxPool2dOptions,
+): [Tensor, Tensor] {
+  tensorArg(op, "input", x);
   const o = parseOptions("maxPool2d", maxPoolSchema, options, x);
   return maxPool2dRaw(x, poolAttrs(kernelOf("maxPool2d", kernelSize, x), o));
 }
 
 /** Average pooling over NCHW input (`F.avgPool2d`). */
 export function avgPool2d(x: Tensor, kernelSize: IntPair, options: AvgPool2dOptions = {}): Tensor {
+  arity("avgPool2d", arguments, 3);
+  tensorArg("avgPool2d", "input", x);
   const o = parseOptions("avgPool2d", avgPoolSchema, options, x);
   return avgPool2dRaw(x, poolAttrs(kernelOf("avgPool2d", kernelSize, x), { ...o, dilation: 1 }));
 }
 
-/** Adaptive average pooling to `outputSize`; null keeps that input size (`F.adaptiveAvgPool2d`). */
+const OUTPUT_SIZE = "must be a positive integer or a pair of positive integers or nulls";
+
+/**
+ * Adaptive average pooling to `outputSize`, an int or a pair whose null entries keep that input
+ * size (`F.adaptiveAvgPool2d`).
+ */
 export function adaptiveAvgPool2d(
   x: Tensor,
   outputSize: number | readonly [number | null, number | null],
 ): Tensor {
+  arity("adaptiveAvgPool2d", arguments, 2);
+  tensorArg("adaptiveAvgPool2d", "input", x);
+  if (typeof outputSize !== "number" && !(Array.isArray(outputSize) && outputSize.length === 2)) {
+    fail("adaptiveAvgPool2d", "outputSize", OUTPUT_SIZE, outputSize);
+  }
   const os = adaptiveSize(x, outputSize);
   parseOptions("adaptiveAvgPool2d", outputSizeSchema, os, x);
   return adaptiveAvgPool2dRaw(x, os);
@@ -158,7 +184,7 @@ function adaptiveSize(
     );
   }
   const [a, b] = typeof outputSize === "number" ? [outputSize, outputSize] : outputSize;
-  return [a ?? x.shape[2], b ?? x.shape[3]];
+  return [a === null ? x.shape[2] : a, b === null ? x.shape[3] : b];
 }
 
 /** Options of {@linkcode MaxPool2d}. */
@@ -239,12 +265,12 @@ export class MaxPool2d extends Module {
 
   /** Pools `x` [N, C, H, W]. */
   forward(x: Tensor): Tensor {
-    return maxPool2dRaw(x, this.#attrs)[0];
+    return maxPool2dRaw(tensorArg("MaxPool2d.forward", "input", x), this.#attrs)[0];
   }
 
   /** Pools and also returns each maximum's flat index within its input plane (PyTorch's indices). */
   forwardWithIndices(x: Tensor): [Tensor, Tensor] {
-    return maxPool2dRaw(x, this.#attrs);
+    return maxPool2dRaw(tensorArg("MaxPool2d.forwardWithIndices", "input", x), this.#attrs);
   }
 }
 
@@ -288,7 +314,7 @@ export class AvgPool2d extends Module {
 
   /** Pools `x` [N, C, H, W]. */
   forward(x: Tensor): Tensor {
-    return avgPool2dRaw(x, this.#attrs);
+    return avgPool2dRaw(tensorArg("AvgPool2d.forward", "input", x), this.#attrs);
   }
 }
 
@@ -306,18 +332,14 @@ export class AdaptiveAvgPool2d extends Module {
       !Array.isArray(os) || os.length !== 2 ||
       !os.every((v) => v === null || (typeof v === "number" && Number.isInteger(v) && v > 0))
     ) {
-      fail(
-        L,
-        "outputSize",
-        "must be a positive integer or a pair of positive integers or nulls",
-        outputSize,
-      );
+      fail(L, "outputSize", OUTPUT_SIZE, outputSize);
     }
     this.outputSize = [os[0], os[1]];
   }
 
   /** Pools `x` [N, C, H, W] to [N, C, outH, outW]. */
   forward(x: Tensor): Tensor {
+    tensorArg("AdaptiveAvgPool2d.forward", "input", x);
     return adaptiveAvgPool2dRaw(x, adaptiveSize(x, this.outputSize));
   }
 }

@@ -5,6 +5,8 @@
 
 import { Tensor, ValueError } from "../core/mod.ts";
 
+export { arity, tensorArg } from "../layers/_validate.ts";
+
 type Kind = "reduction" | "tensor" | "number" | "int" | "boolean" | "taskLoss";
 
 const KINDS: Record<string, Kind> = {

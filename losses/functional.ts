@@ -29,7 +29,7 @@ import {
   where,
 } from "../core/mod.ts";
 import type { Reduction, Tensor } from "../core/mod.ts";
-import { lossOptions } from "./_options.ts";
+import { arity, lossOptions, tensorArg } from "./_options.ts";
 
 export type { Reduction };
 
@@ -49,8 +49,43 @@ function checkReduction(op: string, r: string, extra: readonly string[] = []): v
 
 /** Applies a reduction to per-element losses. */
 export function reduce(op: string, loss: Tensor, reduction: Reduction = "mean"): Tensor {
+  arity("reduce", arguments, 3);
+  tensorArg("reduce", "loss", loss);
   checkReduction(op, reduction);
   return reduction === "none" ? loss : reduction === "sum" ? loss.sum() : loss.mean();
+}
+
+// A loss's input and target must be tensors: a plain array or null is a named ValueError, not a
+// TypeError from inside an op.
+function tensors(op: string, input: Tensor, target: Tensor): void {
+  tensorArg(op, "input", input);
+  tensorArg(op, "target", target);
+}
+
+function floatingWeight(op: string, name: string, w: Tensor): void {
+  if (!isFloating(w.dtype)) {
+    throw new DTypeError(`${op}: ${name} must be floating-point, got ${w.dtype}`);
+  }
+}
+
+// A per-class weight: floating-point of shape [C], as PyTorch requires.
+function classWeight(op: string, w: Tensor, c: number): void {
+  floatingWeight(op, "weight", w);
+  if (w.ndim !== 1 || w.shape[0] !== c) {
+    throw new ShapeError(`${op}: weight ${shapeStr(w.shape)} must have shape [${c}]`);
+  }
+}
+
+// `t` is the product with a broadcast weight: it must keep the input's shape (PyTorch requires the
+// weight to broadcast to the input; a weight of more dimensions would grow the loss silently).
+function keptShape(op: string, name: string, w: Tensor, t: Tensor, input: Tensor): void {
+  if (!sameShape(t.shape, input.shape)) {
+    throw new ShapeError(
+      `${op}: ${name} ${shapeStr(w.shape)} must broadcast to the input's shape ${
+        shapeStr(input.shape)
+      }`,
+    );
+  }
 }
 
 function sameShapes(op: string, input: Tensor, target: Tensor): void {
@@ -68,6 +103,8 @@ function sameShapes(op: string, input: Tensor, target: Tensor): void {
 
 /** Mean squared error. */
 export function mseLoss(input: Tensor, target: Tensor, options: LossOptions = {}): Tensor {
+  arity("mseLoss", arguments, 3);
+  tensors("mseLoss", input, target);
   options = lossOptions("mseLoss", options, ["reduction"]);
   sameShapes("mseLoss", input, target);
   const d = input.sub(target);
@@ -76,6 +113,8 @@ export function mseLoss(input: Tensor, target: Tensor, options: LossOptions = {}
 
 /** Mean absolute error. */
 export function l1Loss(input: Tensor, target: Tensor, options: LossOptions = {}): Tensor {
+  arity("l1Loss", arguments, 3);
+  tensors("l1Loss", input, target);
   options = lossOptions("l1Loss", options, ["reduction"]);
   sameShapes("l1Loss", input, target);
   return reduce("l1Loss", input.sub(target).abs(), options.reduction);
@@ -93,6 +132,8 @@ export function smoothL1Loss(
   target: Tensor,
   options: SmoothL1Options = {},
 ): Tensor {
+  arity("smoothL1Loss", arguments, 3);
+  tensors("smoothL1Loss", input, target);
   options = lossOptions("smoothL1Loss", options, ["reduction", "beta"]);
   sameShapes("smoothL1Loss", input, target);
   const beta = options.beta ?? 1;
@@ -131,6 +172,8 @@ function checkClassTarget(op: string, input: Tensor, target: Tensor): void {
  * With weights, "mean" divides by the total weight of the non-ignored targets, as PyTorch does.
  */
 export function nllLoss(input: Tensor, target: Tensor, options: NllOptions = {}): Tensor {
+  arity("nllLoss", arguments, 3);
+  tensors("nllLoss", input, target);
   options = lossOptions("nllLoss", options, ["reduction", "weight", "ignoreIndex"]);
   const reduction = options.reduction ?? "mean";
   checkReduction("nllLoss", reduction);
@@ -138,15 +181,11 @@ export function nllLoss(input: Tensor, target: Tensor, options: NllOptions = {})
   const x = input.ndim === 1 ? input.unsqueeze(0) : input;
   const t = input.ndim === 1 ? target.unsqueeze(0) : target;
   const c = x.shape[1];
+  if (options.weight) classWeight("nllLoss", options.weight, c);
   const ignore = options.ignoreIndex ?? -100;
   const valid = t.ne(ignore);
   const safe = where(valid, t, 0);
   const picked = gather(x, 1, safe.unsqueeze(1)).squeeze(1);
-  if (options.weight && (options.weight.ndim !== 1 || options.weight.shape[0] !== c)) {
-    throw new ShapeError(
-      `nllLoss: weight ${shapeStr(options.weight.shape)} must have shape [${c}]`,
-    );
-  }
   let w = cast(valid, isFloating(input.dtype) ? input.dtype : "float32");
   if (options.weight) {
     w = w.mul(gather(options.weight, 0, safe.flatten()).reshape(safe.shape as number[]));
@@ -179,6 +218,8 @@ export function crossEntropy(
   target: Tensor,
   options: CrossEntropyOptions = {},
 ): Tensor {
+  arity("crossEntropy", arguments, 3);
+  tensors("crossEntropy", input, target);
   options = lossOptions("crossEntropy", options, [
     "reduction",
     "weight",
@@ -198,6 +239,16 @@ export function crossEntropy(
   const c = input.shape[cdim];
   const logp = logSoftmax(input, cdim);
   const wshape = input.shape.map((s, i) => (i === cdim ? s : 1));
+  if (options.weight) {
+    floatingWeight("crossEntropy", "weight", options.weight);
+    if (options.weight.ndim !== 1 || options.weight.shape[0] !== c) {
+      throw new ShapeError(
+        `crossEntropy: weight ${
+          shapeStr(options.weight.shape)
+        } must have shape [${c}] (one per class)`,
+      );
+    }
+  }
   const w = options.weight ? options.weight.reshape(wshape) : null;
   if (isFloating(target.dtype)) {
     if (!sameShape(target.shape, input.shape)) {
@@ -242,6 +293,14 @@ export interface BceOptions extends LossOptions {
   weight?: Tensor | null;
 }
 
+// The binary losses' per-element weight: floating-point, broadcast to the input's shape.
+function weighted(op: string, l: Tensor, w: Tensor, input: Tensor): Tensor {
+  floatingWeight(op, "weight", w);
+  const out = l.mul(w);
+  keptShape(op, "weight", w, out, input);
+  return out;
+}
+
 // bceLoss takes probabilities: as PyTorch does, an input outside [0, 1] is an error, not a NaN
 // loss. Checked where the values are in host memory (cpu); device backends give NaN there.
 function checkProbabilities(input: Tensor): void {
@@ -262,13 +321,15 @@ function checkProbabilities(input: Tensor): void {
  * outside [0, 1] is a ValueError on cpu (as in PyTorch); on device backends it gives NaN.
  */
 export function bceLoss(input: Tensor, target: Tensor, options: BceOptions = {}): Tensor {
+  arity("bceLoss", arguments, 3);
+  tensors("bceLoss", input, target);
   options = lossOptions("bceLoss", options, ["reduction", "weight"]);
   sameShapes("bceLoss", input, target);
   checkProbabilities(input);
   const logP = input.log().maximum(-100);
   const log1mP = input.neg().add(1).log().maximum(-100);
   let l = target.mul(logP).add(target.neg().add(1).mul(log1mP)).neg();
-  if (options.weight) l = l.mul(options.weight);
+  if (options.weight) l = weighted("bceLoss", l, options.weight, input);
   return reduce("bceLoss", l, options.reduction);
 }
 
@@ -287,12 +348,19 @@ export function bceWithLogits(
   target: Tensor,
   options: BceWithLogitsOptions = {},
 ): Tensor {
+  arity("bceWithLogits", arguments, 3);
+  tensors("bceWithLogits", input, target);
   options = lossOptions("bceWithLogits", options, ["reduction", "weight", "posWeight"]);
   sameShapes("bceWithLogits", input, target);
   const softplusNeg = input.abs().neg().exp().log1p().add(input.neg().maximum(0));
-  const coef = options.posWeight ? target.mul(options.posWeight.sub(1)).add(1) : null;
+  let coef: Tensor | null = null;
+  if (options.posWeight) {
+    floatingWeight("bceWithLogits", "posWeight", options.posWeight);
+    coef = target.mul(options.posWeight.sub(1)).add(1);
+    keptShape("bceWithLogits", "posWeight", options.posWeight, coef, input);
+  }
   let l = target.neg().add(1).mul(input).add(coef ? coef.mul(softplusNeg) : softplusNeg);
-  if (options.weight) l = l.mul(options.weight);
+  if (options.weight) l = weighted("bceWithLogits", l, options.weight, input);
   return reduce("bceWithLogits", l, options.reduction);
 }
 
@@ -306,6 +374,8 @@ export interface KlDivOptions {
 
 /** KL divergence with `input` as log-probabilities: Σ t·(log t − input), 0 where t = 0. */
 export function klDiv(input: Tensor, target: Tensor, options: KlDivOptions = {}): Tensor {
+  arity("klDiv", arguments, 3);
+  tensors("klDiv", input, target);
   options = lossOptions("klDiv", options, ["reduction", "logTarget"]);
   sameShapes("klDiv", input, target);
   const reduction = options.reduction ?? "mean";
@@ -333,6 +403,8 @@ export function multiMarginLoss(
   target: Tensor,
   options: MultiMarginOptions = {},
 ): Tensor {
+  arity("multiMarginLoss", arguments, 3);
+  tensors("multiMarginLoss", input, target);
   options = lossOptions("multiMarginLoss", options, ["reduction", "p", "margin", "weight"]);
   const p = options.p ?? 1;
   if (p !== 1 && p !== 2) throw new ValueError(`multiMarginLoss: p must be 1 or 2, got ${p}`);
@@ -345,6 +417,7 @@ export function multiMarginLoss(
     );
   }
   const c = x.shape[1];
+  if (options.weight) classWeight("multiMarginLoss", options.weight, c);
   const xy = gather(x, 1, t.unsqueeze(1));
   let h = xy.neg().add(x).add(options.margin ?? 1).relu();
   if (p === 2) h = h.mul(h);
@@ -370,6 +443,8 @@ export function hingeEmbeddingLoss(
   target: Tensor,
   options: HingeEmbeddingOptions = {},
 ): Tensor {
+  arity("hingeEmbeddingLoss", arguments, 3);
+  tensors("hingeEmbeddingLoss", input, target);
   options = lossOptions("hingeEmbeddingLoss", options, ["reduction", "margin"]);
   sameShapes("hingeEmbeddingLoss", input, target);
   const margin = options.margin ?? 1;

@@ -24,7 +24,7 @@
 
 import { DTypeError, gather, keep, Loss, ShapeError, tensor, ValueError } from "../core/mod.ts";
 import type { Reduction, Tensor } from "../core/mod.ts";
-import { lossOptions } from "./_options.ts";
+import { arity, lossOptions, tensorArg } from "./_options.ts";
 
 /** A task loss L(y, ŷ): a [C, C] tensor indexed [y, ŷ], or a function of the two class indices. */
 export type TaskLoss = Tensor | ((y: number, yHat: number) => number);
@@ -86,6 +86,9 @@ export function structuredLoss(
   target: Tensor,
   options: StructuredLossOptions = {},
 ): Tensor {
+  arity(OP, arguments, 3);
+  tensorArg(OP, "input", input);
+  tensorArg(OP, "target", target);
   options = lossOptions(OP, options, ["epsilon", "taskLoss", "reduction"]);
   const reduction = options.reduction ?? "mean";
   if (!["mean", "sum", "none"].includes(reduction)) {
@@ -137,6 +140,7 @@ export class StructuredLoss extends Loss {
 
   /** Loss of scores [N, C] against class indices (int32 [N]). */
   forward(input: Tensor, target: Tensor): Tensor {
+    tensorArg("StructuredLoss.forward", "input", input);
     let taskLoss = this.options.taskLoss;
     // A function task loss is tabulated once per class count and device.
     if ((typeof taskLoss !== "object" || taskLoss === null) && input.ndim === 2) {
