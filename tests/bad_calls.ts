@@ -342,8 +342,6 @@ const creation: Omit<BadCall, "group">[] = [
     run: (d) => arange(0, 5, -1, { device: d }),
     error: ValueError,
     message: "arange",
-    known:
-      "arange(0, 5, -1) returns an empty int32 tensor; PyTorch raises (upper bound and larger bound inconsistent with step sign)",
   },
   {
     name: "arange with a string end",
@@ -531,25 +529,25 @@ const elementwise: Omit<BadCall, "group">[] = [
     name: "add a string",
     run: (d) => m23(d).add(bad("1")),
     error: ValueError,
-    message: 'scalar: value must be a number or boolean, got "1"',
+    message: 'add: expected a Tensor or a number, got "1"',
   },
   {
     name: "add null",
     run: (d) => m23(d).add(bad(null)),
     error: ValueError,
-    message: "scalar: value must be a number or boolean, got null",
+    message: "add: expected a Tensor or a number, got null",
   },
   {
     name: "add undefined",
     run: (d) => m23(d).add(bad(undefined)),
     error: ValueError,
-    message: "scalar: value must be a number or boolean, got undefined",
+    message: "add: expected a Tensor or a number, got undefined",
   },
   {
     name: "add a plain array",
     run: (d) => m23(d).add(bad([1, 2, 3])),
     error: ValueError,
-    message: "scalar: value must be a number or boolean, got [1, 2, 3]",
+    message: "add: expected a Tensor or a number, got [1, 2, 3]",
   },
   {
     name: "mul with an extra argument",
@@ -592,30 +590,24 @@ const elementwise: Omit<BadCall, "group">[] = [
     run: (d) => tensor([true], { device: d }).sub(tensor([false], { device: d })),
     error: DTypeError,
     message: "sub",
-    known:
-      "tensor([true]).sub(tensor([false])) returns int32 [1]; PyTorch refuses to subtract bool tensors",
   },
   {
     name: "int32 to a negative integer power",
     run: (d) => i32(d, [2, 3]).pow(-1),
     error: ValueError,
     message: "pow",
-    known:
-      "int32 [2, 3].pow(-1) returns [0, 0]; PyTorch raises (integers to negative integer powers are not allowed)",
   },
   {
     name: "add_ of a float into an int32 tensor",
     run: (d) => i32(d, [1, 2]).add_(0.5),
     error: DTypeError,
     message: "add_",
-    known:
-      "int32 [1, 2].add_(0.5) truncates silently to [1, 2]; PyTorch raises (result type Float can't be cast to Int)",
   },
   {
     name: "add_ that would broadcast the destination",
     run: (d) => f32(d, [1, 2, 3]).add_(m23(d)),
     error: ShapeError,
-    message: "in-place op: result shape [2, 3] does not match the tensor's [3]",
+    message: "add_: result shape [2, 3] does not match the tensor's [3]",
   },
   {
     name: "mul_ with shapes that do not broadcast",
@@ -672,8 +664,6 @@ const elementwise: Omit<BadCall, "group">[] = [
     run: (d) => where(f32(d, [1, 0]), f32(d, [1, 2]), f32(d, [3, 4])),
     error: DTypeError,
     message: "where",
-    known:
-      "where(float32 [1, 0], a, b) treats the condition as nonzero; PyTorch requires a bool condition",
   },
   {
     name: "where with shapes that do not broadcast",
@@ -692,14 +682,14 @@ const elementwise: Omit<BadCall, "group">[] = [
   {
     name: "to('int64')",
     run: (d) => m23(d).to("int64"),
-    error: DeviceError,
-    message: 'device "int64" is not available',
+    error: DTypeError,
+    message: 'to: unknown dtype "int64"; denn has float32, float16, int32, bool (use "int32")',
   },
   {
     name: "eq with a string",
     run: (d) => m23(d).eq(bad("1")),
     error: ValueError,
-    message: 'scalar: value must be a number or boolean, got "1"',
+    message: 'eq: expected a Tensor or a number, got "1"',
   },
   {
     name: "maximum with shapes that do not broadcast",
@@ -720,15 +710,13 @@ const elementwise: Omit<BadCall, "group">[] = [
     name: "div with a Tensor-like object",
     run: (d) => m23(d).div(bad({ data: [1] })),
     error: ValueError,
-    message: "scalar: value must be a number or boolean, got Object",
+    message: "div: expected a Tensor or a number, got Object",
   },
   {
     name: "where with a boolean condition",
     run: (d) => where(bad(true), m23(d), 0),
-    error: DTypeError,
-    message: "where",
-    known:
-      'where(true, x, 0) raises a misleading DeviceError (device "undefined" is not available) instead of naming where and the condition',
+    error: ValueError,
+    message: "where: condition must be a bool Tensor, got true",
   },
 ];
 
@@ -794,14 +782,6 @@ const reductions: Omit<BadCall, "group">[] = [
     run: (d) => m23(d).sum(1, bad({ dtype: "float32" })),
     error: ValueError,
     message: 'sum: unknown option "dtype" (expected keepdim)',
-  },
-  {
-    name: "mean of an int32 tensor",
-    run: (d) => i32(d, [1, 2]).mean(),
-    error: DTypeError,
-    message: "mean",
-    known:
-      "int32 [1, 2].mean() returns float32 1.5 (value right); PyTorch raises for integer dtypes",
   },
   {
     name: "mean over dim 2",
@@ -1222,7 +1202,6 @@ const views: Omit<BadCall, "group">[] = [
     run: (d) => m23(d).dim(5),
     error: ShapeError,
     message: "dim",
-    known: "x.dim(5) (and x.dim(1.5)) returns undefined; PyTorch's x.size(5) raises IndexError",
   },
   {
     name: "contiguous with an argument",
@@ -1274,14 +1253,12 @@ const movement: Omit<BadCall, "group">[] = [
     run: (d) => loose(cat, m23(d), m23(d)),
     error: ValueError,
     message: "cat",
-    known:
-      "cat(a, b) throws a raw TypeError (Cannot read properties of undefined (reading 'ndim'))",
   },
   {
     name: "cat with a non-tensor element",
     run: (d) => loose(cat, [m23(d), [1, 2, 3]]),
-    error: DTypeError,
-    message: "cat: tensor 1 is undefined, expected float32",
+    error: ValueError,
+    message: "cat: element 1 of the list is [1, 2, 3], expected a Tensor",
   },
   {
     name: "cat with a fractional dim",
@@ -1345,13 +1322,12 @@ const movement: Omit<BadCall, "group">[] = [
     run: (d) => pad(m23(d), [1, 1], bad("abc")),
     error: ValueError,
     message: "pad",
-    known: 'pad(x, [1, 1], "abc") pads with NaN (the value is not checked; "0" is coerced to 0)',
   },
   {
     name: "pad with a number instead of a list",
     run: (d) => pad(m23(d), bad(1)),
-    error: ShapeError,
-    message: "pad: padding of length undefined does not fit a 2-D tensor (pairs, at most 2)",
+    error: ValueError,
+    message: "pad: padding must be an array like [left, right, top, bottom], got 1",
   },
   {
     name: "gather along dim 2 of a 2-D tensor",
@@ -1421,7 +1397,6 @@ const movement: Omit<BadCall, "group">[] = [
     run: (d) => zeros([2], { device: d }).copy_(bad([1, 2])),
     error: ValueError,
     message: "copy_",
-    known: "x.copy_([1, 2]) throws a raw TypeError (src.to is not a function)",
   },
   {
     name: "clone with an argument",
@@ -1478,30 +1453,26 @@ const linalg: Omit<BadCall, "group">[] = [
   {
     name: "matmul with a number",
     run: (d) => m23(d).matmul(bad(2)),
-    error: DTypeError,
-    message: "matmul: expected floating-point operands of one dtype, got float32 and undefined",
+    error: ValueError,
+    message: "matmul: the second argument must be a Tensor, got 2",
   },
   {
     name: "matmul with a nested array",
     run: (d) => m23(d).matmul(bad([[1], [2], [3]])),
-    error: DTypeError,
-    message: "matmul: expected floating-point operands of one dtype, got float32 and undefined",
+    error: ValueError,
+    message: "matmul: the second argument must be a Tensor, got [[1], [2], [3]]",
   },
   {
     name: "mm of a 3-D tensor",
     run: (d) => mm(ones([2, 2, 2], { device: d }), ones([2, 2], { device: d })),
     error: ShapeError,
     message: "mm",
-    known:
-      "mm(ones [2, 2, 2], ones [2, 2]) returns a batched [2, 2, 2] product; PyTorch's mm requires 2-D matrices",
   },
   {
     name: "mm with a string transpose flag",
     run: (d) => mm(m23(d), m23(d), bad("yes")),
     error: ValueError,
     message: "mm",
-    known:
-      'mm(a, b, "yes") treats the string as true and transposes a (the flags are not checked to be booleans)',
   },
   {
     name: "mm with inner sizes that differ",
@@ -1750,8 +1721,8 @@ const functional: Omit<BadCall, "group">[] = [
     name: "adaptiveAvgPool2d to a 3-element size",
     run: (d) => F.adaptiveAvgPool2d(img(d), bad([1, 1, 1])),
     error: ValueError,
-    message: "adaptiveAvgPool2d",
-    known: "adaptiveAvgPool2d(x, [1, 1, 1]) ignores the third size and returns [1, 1, 1, 1]",
+    message:
+      "adaptiveAvgPool2d: outputSize must be a positive integer or a pair of positive integers or nulls, got [1, 1, 1]",
   },
   {
     name: "batchNorm with runningMean of the wrong shape",
@@ -1901,23 +1872,13 @@ const functional: Omit<BadCall, "group">[] = [
     name: "gelu with approximate 'fast'",
     run: (d) => F.gelu(m23(d), bad("fast")),
     error: ValueError,
-    message: "gelu",
-    known: 'F.gelu(x, "fast") silently computes the exact GELU',
-  },
-  {
-    name: "gelu with PyTorch's keyword object",
-    run: (d) => F.gelu(m23(d), bad({ approximate: "tanh" })),
-    error: ValueError,
-    message: "gelu",
-    known: 'F.gelu(x, { approximate: "tanh" }) ignores the object and computes the exact GELU',
+    message: 'gelu: approximate must be one of "none", "tanh", got "fast"',
   },
   {
     name: "sigmoid with an extra argument",
     run: (d) => loose(F.sigmoid, m23(d), 1),
     error: ValueError,
-    message: "sigmoid",
-    known:
-      'F.sigmoid(x, 1) drops the extra argument (F functions lack the arity guard; F.softmax(x, 1, "float16") drops the dtype)',
+    message: "sigmoid: takes at most 1 argument, got 2 (Tensor, 1)",
   },
   {
     name: "localResponseNorm with size 0",
@@ -1959,8 +1920,7 @@ const functional: Omit<BadCall, "group">[] = [
     name: "relu with no input",
     run: () => loose(F.relu),
     error: ValueError,
-    message: "relu",
-    known: "F.relu() throws a raw TypeError (Cannot read properties of undefined (reading 'relu'))",
+    message: "relu: expected a Tensor as input, got undefined",
   },
 ];
 
@@ -2000,9 +1960,7 @@ const losses: Omit<BadCall, "group">[] = [
     name: "mseLoss with a plain-array target",
     run: (d) => F.mseLoss(f32(d, [1, 2]), bad([1, 2])),
     error: ValueError,
-    message: "mseLoss",
-    known:
-      "F.mseLoss(x, [1, 2]) throws a raw TypeError (Cannot read properties of undefined (reading 'length'))",
+    message: "mseLoss: expected a Tensor as target, got [1, 2]",
   },
   {
     name: "l1Loss with shapes that differ",
@@ -2148,7 +2106,7 @@ const losses: Omit<BadCall, "group">[] = [
         weight: ones([2], { device: d }),
       }),
     error: ShapeError,
-    message: "reshape: shape [1, 3] is invalid for input of size 2 [2]",
+    message: "crossEntropy: weight [2] must have shape [3] (one per class)",
   },
   {
     name: "crossEntropy with a bool target",
@@ -2255,17 +2213,13 @@ const losses: Omit<BadCall, "group">[] = [
         weight: ones([2], { device: d }),
       }),
     error: ShapeError,
-    message: "multiMarginLoss",
-    known:
-      "F.multiMarginLoss(ones [2, 3], [0, 1], { weight: ones [2] }) returns a loss; PyTorch requires a weight of size C",
+    message: "multiMarginLoss: weight [2] must have shape [3]",
   },
   {
     name: "mseLoss with a null target",
     run: (d) => F.mseLoss(f32(d, [1]), bad(null)),
     error: ValueError,
-    message: "mseLoss",
-    known:
-      "F.mseLoss(x, null) throws a raw TypeError (Cannot read properties of null (reading 'shape'))",
+    message: "mseLoss: expected a Tensor as target, got null",
   },
   {
     name: "hingeEmbeddingLoss with shapes that differ",
@@ -2385,9 +2339,7 @@ const layers: Omit<BadCall, "group">[] = [
     name: "Linear forward of a plain array",
     run: (d) => new nn.Linear(3, 2, { device: d }).forward(bad([[1, 2, 3]])),
     error: ValueError,
-    message: "Linear",
-    known:
-      "new nn.Linear(3, 2).forward([[1, 2, 3]]) throws a raw TypeError (Cannot read properties of undefined (reading 'NaN'))",
+    message: "Linear.forward: expected a Tensor as input, got [[1, 2, 3]]",
   },
   {
     name: "Conv2d with 0 output channels",
@@ -2683,9 +2635,7 @@ const layers: Omit<BadCall, "group">[] = [
         bad({ weight: [[1, 2], [3, 4]], bias: [0, 0] }),
       ),
     error: ValueError,
-    message: "loadStateDict",
-    known:
-      "loadStateDict({ weight: [[1, 2], [3, 4]], bias: [0, 0] }) throws a raw TypeError (reading 'length')",
+    message: 'loadStateDict: Linear: "weight" is [[1, 2], [3, 4]], expected a Tensor',
   },
   {
     name: "loadStateDict with PyTorch's positional strict",
@@ -2724,9 +2674,7 @@ const layers: Omit<BadCall, "group">[] = [
     name: "forward with no input",
     run: (d) => call(new nn.Linear(2, 2, { device: d }), "forward"),
     error: ValueError,
-    message: "Linear.forward",
-    known:
-      "new nn.Linear(2, 2).forward() throws a raw TypeError (Cannot read properties of undefined (reading 'ndim'))",
+    message: "Linear.forward: expected a Tensor as input, got undefined",
   },
   {
     name: "init.kaimingUniform_ of a 1-D tensor",
@@ -2750,23 +2698,19 @@ const layers: Omit<BadCall, "group">[] = [
     name: "init.uniform_ with low > high",
     run: (d) => init.uniform_(zeros([3], { device: d }), 1, 0),
     error: ValueError,
-    message: "uniform_",
-    known: "init.uniform_(t, 1, 0) fills from [0, 1); PyTorch raises (uniform_ expects from <= to)",
+    message: "init.uniform_: low must be <= high, got low 1 > high 0",
   },
   {
     name: "init.normal_ with a negative std",
     run: (d) => init.normal_(zeros([3], { device: d }), 0, -1),
     error: ValueError,
-    message: "normal_",
-    known: "init.normal_(t, 0, -1) samples with std -1; PyTorch raises (normal expects std >= 0.0)",
+    message: "init.normal_: std must be a finite number >= 0, got -1",
   },
   {
     name: "init.calculateGain of an unknown nonlinearity",
     run: () => init.calculateGain(bad("relu6")),
     error: ValueError,
-    message: "calculateGain",
-    known:
-      'init.calculateGain("relu6") returns undefined; PyTorch raises (Unsupported nonlinearity)',
+    message: 'init.calculateGain: unsupported nonlinearity "relu6" (expected one of linear,',
   },
 ];
 
@@ -2843,15 +2787,15 @@ const optimizers: Omit<BadCall, "group">[] = [
     name: "SGD given a module instead of its parameters",
     run: (d) => new optim.SGD(bad(new nn.Linear(2, 2, { device: d })), { lr: 0.1 }),
     error: ValueError,
-    message: "SGD",
-    known: "new SGD(model, { lr }) throws a raw TypeError (params is not iterable)",
+    message:
+      "SGD: params must be an iterable of Tensors or parameter groups, got a Linear (a Module); pass model.parameters()",
   },
   {
     name: "SGD given a single tensor",
     run: (d) => new optim.SGD(bad(leaf(d)), { lr: 0.1 }),
     error: ValueError,
-    message: "SGD",
-    known: "new SGD(w, { lr }) throws a raw TypeError (params is not iterable)",
+    message:
+      "SGD: params must be an iterable of Tensors or parameter groups, got a single [3] Tensor; pass a list: [w]",
   },
   {
     name: "SGD given numbers as parameters",
@@ -2872,9 +2816,7 @@ const optimizers: Omit<BadCall, "group">[] = [
     name: "SGD with a non-leaf parameter",
     run: (d) => new optim.SGD([leaf(d).mul(2)], { lr: 0.1 }),
     error: ValueError,
-    message: "SGD",
-    known:
-      "new SGD([w.mul(2)], { lr }) is accepted; PyTorch raises (can't optimize a non-leaf Tensor)",
+    message: "SGD: can't optimize a non-leaf Tensor (parameter 0, [3] computed by mul)",
   },
   {
     name: "SGD with a misspelt group option",
@@ -2991,15 +2933,15 @@ const optimizers: Omit<BadCall, "group">[] = [
     name: "optimizer loadStateDict of null",
     run: (d) => sgd(d).loadStateDict(bad(null)),
     error: ValueError,
-    message: "SGD.loadStateDict",
-    known: "opt.loadStateDict(null) throws a raw TypeError (reading 'paramGroups')",
+    message:
+      "SGD.loadStateDict: expected an optimizer state dict { state, paramGroups } (from optimizer.stateDict()), got null",
   },
   {
     name: "optimizer loadStateDict of a module state dict",
     run: (d) => sgd(d).loadStateDict(bad(new nn.Linear(2, 2, { device: d }).stateDict())),
     error: ValueError,
-    message: "SGD.loadStateDict",
-    known: "opt.loadStateDict(model.stateDict()) throws a raw TypeError (reading 'length')",
+    message:
+      "SGD.loadStateDict: expected an optimizer state dict { state, paramGroups } (from optimizer.stateDict()), got an object with keys weight, bias (a module's state dict: load it with model.loadStateDict)",
   },
   {
     name: "StepLR with stepSize 0",
@@ -3017,23 +2959,14 @@ const optimizers: Omit<BadCall, "group">[] = [
     name: "StepLR with a misspelt gamma",
     run: (d) => new optim.StepLR(sgd(d), 2, bad({ gama: 0.5 })),
     error: ValueError,
-    message: "StepLR",
-    known:
-      "new StepLR(opt, 2, { gama: 0.5 }) ignores the typo and decays by 0.1 (scheduler options are not checked)",
-  },
-  {
-    name: "StepLR with PyTorch's positional gamma",
-    run: (d) => new optim.StepLR(sgd(d), 2, bad(0.5)),
-    error: ValueError,
-    message: "StepLR",
-    known: "new StepLR(opt, 2, 0.5) ignores the 0.5 and decays by 0.1",
+    message: 'StepLR: unknown option "gama" (expected gamma, lastEpoch)',
   },
   {
     name: "StepLR of something not an optimizer",
     run: () => new optim.StepLR(bad({}), 2),
     error: ValueError,
-    message: "StepLR",
-    known: "new StepLR({}, 2) throws a raw TypeError (reading 'forEach')",
+    message:
+      "StepLR: optimizer must be an optimizer (an object with paramGroups, such as new SGD(...)), got Object",
   },
   {
     name: "StepLR resumed without initialLr",
@@ -3045,15 +2978,15 @@ const optimizers: Omit<BadCall, "group">[] = [
     name: "MultiStepLR with a string milestone",
     run: (d) => new optim.MultiStepLR(sgd(d), bad(["2"])),
     error: ValueError,
-    message: "MultiStepLR",
-    known: 'new MultiStepLR(opt, ["2"]) is accepted and never decays (milestones are not checked)',
+    message:
+      'MultiStepLR: milestones must be an array of increasing non-negative integers (epochs), got ["2"]',
   },
   {
     name: "MultiStepLR with a number for milestones",
     run: (d) => new optim.MultiStepLR(sgd(d), bad(3)),
     error: ValueError,
-    message: "MultiStepLR",
-    known: "new MultiStepLR(opt, 3) throws a raw TypeError (milestones is not iterable)",
+    message:
+      "MultiStepLR: milestones must be an array of increasing non-negative integers (epochs), got 3",
   },
   {
     name: "CosineAnnealingLR with tMax 0",
@@ -3065,8 +2998,7 @@ const optimizers: Omit<BadCall, "group">[] = [
     name: "CosineAnnealingLR with eta_min (snake case)",
     run: (d) => new optim.CosineAnnealingLR(sgd(d), 5, bad({ eta_min: 0.01 })),
     error: ValueError,
-    message: "CosineAnnealingLR",
-    known: "new CosineAnnealingLR(opt, 5, { eta_min: 0.01 }) ignores eta_min (etaMin stays 0)",
+    message: 'CosineAnnealingLR: unknown option "eta_min" (expected etaMin, lastEpoch)',
   },
   {
     name: "LinearLR with startFactor 0",
@@ -3113,19 +3045,8 @@ const optimizers: Omit<BadCall, "group">[] = [
       return o.paramGroups[0].lr;
     },
     error: ValueError,
-    message: "StepLR.step",
-    known: 'new StepLR(opt, 2).step("x") sets every lr to NaN (the epoch is not checked)',
-  },
-  {
-    name: "optimizer step with a closure",
-    run: (d) => {
-      const o = sgd(d);
-      return call(o, "step", () => 1);
-    },
-    error: ValueError,
-    message: "SGD.step",
-    known:
-      "opt.step(closure) ignores the closure (never calls it); PyTorch calls it and returns the loss",
+    message:
+      'StepLR.step: epoch must be a non-negative integer (PyTorch\'s deprecated step(epoch)), or omitted to advance one epoch; got "x"',
   },
 ];
 
@@ -3219,22 +3140,19 @@ const autogradCases: Omit<BadCall, "group">[] = [
     run: (d) => f32(d, [1]).requiresGrad_(bad("yes")),
     error: ValueError,
     message: "requiresGrad_",
-    known: 'x.requiresGrad_("yes") sets requiresGrad to the string "yes"',
   },
   {
     name: "backward with retain_graph (snake case)",
     run: (d) => leaf(d).sum().backward(undefined, bad({ retain_graph: true })),
     error: ValueError,
-    message: "backward",
-    known:
-      "y.backward(undefined, { retain_graph: true }) ignores the option (backward options are not checked)",
+    message: 'backward: unknown option "retain_graph" (expected retainGraph, createGraph)',
   },
   {
     name: "backward with PyTorch's positional retainGraph",
     run: (d) => leaf(d).sum().backward(bad(true)),
     error: ValueError,
-    message: "backward",
-    known: "y.backward(true) throws a raw TypeError (reading 'length')",
+    message:
+      "backward: gradient must be a Tensor of the output's shape [] (or omitted for a one-element output), got true",
   },
   {
     name: "autograd.grad with no outputs",
@@ -3279,9 +3197,8 @@ const autogradCases: Omit<BadCall, "group">[] = [
       return autograd.grad(x.mul(x).sum(), [x], bad({ create_graph: true }));
     },
     error: ValueError,
-    message: "grad",
-    known:
-      "autograd.grad(y, [x], { create_graph: true }) ignores the option (grad options are not checked)",
+    message:
+      'grad: unknown option "create_graph" (expected gradOutputs, createGraph, retainGraph, allowUnused)',
   },
   {
     name: "autograd.grad of a non-scalar without gradOutputs",
@@ -3297,16 +3214,14 @@ const autogradCases: Omit<BadCall, "group">[] = [
     name: "noGrad of a non-function",
     run: () => noGrad(bad(5)),
     error: ValueError,
-    message: "noGrad",
-    known: "noGrad(5) throws a raw TypeError (fn is not a function)",
+    message: "noGrad: expected a function to run without gradient recording, got 5",
   },
   {
     name: "backward with a number gradient",
     run: (d) => leaf(d).mul(2).sum().backward(bad(1)),
     error: ValueError,
-    message: "backward",
-    known:
-      "y.backward(1) throws a raw TypeError (Cannot read properties of undefined (reading 'length'))",
+    message:
+      "backward: gradient must be a Tensor of the output's shape [] (or omitted for a one-element output), got 1",
   },
 ];
 

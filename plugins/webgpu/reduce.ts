@@ -73,9 +73,9 @@ function reduceKernel(
   const params = [outSize, red, ...ks, ...kst, ...rs, ...rst];
   const base = stridedOffsets(["base"], "i", kr, 2, [2 + kr]);
   const elem = stridedOffsets(["ro"], "j", rr, 2 + 2 * kr, [2 + 2 * kr + rr]);
-  const head = `${prelude([{ name: "X", type: t }, { name: "O", type: t, write: true }])}${helpers(t)}${
-    t === "f16" ? floatStore("f16") : ""
-  }`;
+  const head = `${prelude([{ name: "X", type: t }, { name: "O", type: t, write: true }])}${
+    helpers(at)
+  }${t === "f16" ? floatStore("f16") : ""}`;
   if (red >= 128 && outSize < 8192) {
     // A workgroup per output: strided partial reductions, then a tree in workgroup memory.
     const pipe = gpu.pipeline(`reduceWg/${mode}/${t}/${kr}/${rr}`, () =>
@@ -169,14 +169,14 @@ function softmaxKernel(gpu: Gpu, x: Tensor, dim: number, log: boolean): GpuBuffe
   const pipe = gpu.pipeline(
     `${op}/${t}`,
     () =>
-      `${prelude([{ name: "X", type: t }, { name: "O", type: t, write: true }])}${helpers(t)}${
+      `${prelude([{ name: "X", type: t }, { name: "O", type: t, write: true }])}${helpers("f32")}${
         floatStore(t)
       }
 ${ELEMENT_MAIN}
   let n = PU(1u); let inner = PU(2u);
   let b = (i / inner) * n * inner + i % inner;
   var m = -inff();
-  for (var r = 0u; r < n; r++) { let v = f32(X[b + r * inner]); if (v > m || v != v) { m = v; } }
+  for (var r = 0u; r < n; r++) { let v = f32(X[b + r * inner]); if (v > m || isnanv(v)) { m = v; } }
   if (m == -inff()) { m = 0.0; }
   var s = 0.0;
   for (var r = 0u; r < n; r++) { s += exp(f32(X[b + r * inner]) - m); }
