@@ -166,18 +166,48 @@ export function guardArity(proto: object, cls: string): void {
     const f = d.value as (...args: unknown[]) => unknown;
     const n = paramCount(f);
     if (n === null) continue;
-    const guarded = function (this: unknown): unknown {
-      if (arguments.length > n) {
-        throw new ValueError(
-          `${cls}.${name}: takes at most ${n} argument${
-            n === 1 ? "" : "s"
-          }, got ${arguments.length} ` +
-            `(${Array.from(arguments, show).join(", ")})`,
-        );
-      }
-      return Reflect.apply(f, this, arguments);
+    const fail = (args: IArguments): never => {
+      throw new ValueError(
+        `${cls}.${name}: takes at most ${n} argument${n === 1 ? "" : "s"}, got ${args.length} ` +
+          `(${Array.from(args, show).join(", ")})`,
+      );
     };
+    const guarded = wrap(f, n, fail);
     Object.defineProperty(guarded, "name", { value: name });
     Object.defineProperty(proto, name, { ...d, value: guarded });
+  }
+}
+
+type Fn = (this: unknown, ...args: unknown[]) => unknown;
+
+// A wrapper of `f` that refuses more than `n` arguments. Fixed-arity forms for the common counts
+// forward with a plain call (cheaper per call than spreading `arguments`).
+function wrap(f: Fn, n: number, fail: (args: IArguments) => never): Fn {
+  switch (n) {
+    case 0:
+      return function (this: unknown) {
+        if (arguments.length > 0) fail(arguments);
+        return f.call(this);
+      };
+    case 1:
+      return function (this: unknown, a: unknown) {
+        if (arguments.length > 1) fail(arguments);
+        return f.call(this, a);
+      };
+    case 2:
+      return function (this: unknown, a: unknown, b: unknown) {
+        if (arguments.length > 2) fail(arguments);
+        return f.call(this, a, b);
+      };
+    case 3:
+      return function (this: unknown, a: unknown, b: unknown, c: unknown) {
+        if (arguments.length > 3) fail(arguments);
+        return f.call(this, a, b, c);
+      };
+    default:
+      return function (this: unknown) {
+        if (arguments.length > n) fail(arguments);
+        return Reflect.apply(f, this, arguments);
+      };
   }
 }
