@@ -75,6 +75,8 @@ export {
   wgslType,
 } from "./device.ts";
 export type { Binding, Gpu, GpuBuffer } from "./device.ts";
+// What an index-validating kernel reports through `gpu.indexSite(...)` (the device error record).
+export type { IndexSite } from "../device_errors.ts";
 export * from "./kit_launch.ts";
 
 /** Scalars passed to a generated kernel: floats become `f32` and integers `i32` WGSL constants. */
