@@ -45,6 +45,44 @@ export class AssertionError extends DennError {
   }
 }
 
+/**
+ * Asserts that `fn` throws exactly `cls` (not a subclass or another class) and that the message
+ * contains every string part and matches every RegExp part: the check behind denn's "named error,
+ * never a silent wrong answer" tests, for plugin authors' own argument checks.
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { ShapeError, tensor } from "../core/mod.ts";
+ * import { assertThrowsNamed } from "./mod.ts";
+ * assertThrowsNamed(() => tensor([1, 2]).add(tensor([1, 2, 3])), ShapeError, "add: shapes [2] and [3]");
+ * ```
+ */
+export function assertThrowsNamed(
+  fn: () => unknown,
+  cls: new (...args: never[]) => Error,
+  ...parts: (string | RegExp)[]
+): void {
+  let thrown: unknown = undefined, threw = false;
+  try {
+    fn();
+  } catch (e) {
+    thrown = e;
+    threw = true;
+  }
+  if (!threw) throw new AssertionError(`expected ${cls.name}, but nothing was thrown`);
+  if (!(thrown instanceof Error) || thrown.constructor !== cls) {
+    const got = thrown instanceof Error
+      ? `${thrown.constructor.name}: ${thrown.message}`
+      : String(thrown);
+    throw new AssertionError(`expected ${cls.name}, got ${got}`);
+  }
+  for (const p of parts) {
+    const ok = typeof p === "string" ? thrown.message.includes(p) : p.test(thrown.message);
+    if (!ok) throw new AssertionError(`${cls.name} message lacks ${p}:\n  ${thrown.message}`);
+  }
+}
+
 /** Tolerances: a value passes when |actual − expected| ≤ atol + rtol·|expected|. */
 export interface Tolerance {
   /** Absolute tolerance. */

@@ -18,15 +18,9 @@ import {
   ValueError,
 } from "../../core/mod.ts";
 import type { Tensor } from "../../core/mod.ts";
+import { assertThrowsNamed } from "../../testing/mod.ts";
 
-function rejects(f: () => unknown, text: string): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof Error, `not an Error: ${String(e)}`);
-    assert.equal(e.constructor, ValueError, `expected ValueError, got ${e.constructor.name}`);
-    assert.ok(e.message.includes(text), `message lacks "${text}":\n  ${e.message}`);
-    return true;
-  });
-}
+const rejects = (f: () => unknown, text: string): void => assertThrowsNamed(f, ValueError, text);
 
 const bad = (v: unknown): never => v as never;
 const leaf = (): Tensor => tensor([1, 2, 3], { requiresGrad: true });

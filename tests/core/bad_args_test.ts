@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   arange,
+  DeviceError,
   DTypeError,
   eye,
   F,
@@ -27,19 +28,11 @@ import {
   zeros,
 } from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
+import { assertThrowsNamed } from "../../testing/mod.ts";
 
 type ErrorClass = new (...args: never[]) => Error;
 
-function fails(fn: () => unknown, cls: ErrorClass, ...parts: (string | RegExp)[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e}`);
-    for (const p of parts) {
-      const ok = typeof p === "string" ? e.message.includes(p) : p.test(e.message);
-      assert.ok(ok, `"${e.message}" lacks ${p}`);
-    }
-    return true;
-  });
-}
+const fails = assertThrowsNamed;
 
 // deno-lint-ignore no-explicit-any
 const loose = (f: any) => f as (...a: unknown[]) => unknown;
@@ -253,7 +246,7 @@ Deno.test("bad args: no argument is dropped silently", () => {
   );
   fails(() => F.relu(x, bad(1)), ValueError, "relu: inplace must be a boolean");
   // dtype names: cast checks them; to() with a dtype casts as PyTorch's x.to(dtype).
-  fails(() => loose(x.to.bind(x))(1), Error, "to: expected a device name or a dtype");
+  fails(() => loose(x.to.bind(x))(1), DeviceError, "to: expected a device name or a dtype");
   assert.equal(x.to("float16").dtype, "float16");
   assert.equal(x.to("int32").dtype, "int32");
 });

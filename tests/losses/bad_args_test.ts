@@ -12,18 +12,24 @@ import * as F from "../../losses/functional.ts";
 import * as nn from "../../losses/mod.ts";
 import { structuredLoss } from "../../losses/structured.ts";
 import { assertClose } from "./helpers.ts";
+import { DTypeError, ShapeError, ValueError as ValueErr } from "../../core/mod.ts";
+import { assertThrowsNamed } from "../../testing/mod.ts";
+
+const ERRORS: Record<string, new (...args: never[]) => Error> = {
+  DTypeError,
+  ShapeError,
+  ValueError: ValueErr,
+};
 
 type AnyFn = (...args: unknown[]) => unknown;
 const loose = (f: unknown, ...a: unknown[]): unknown => (f as AnyFn)(...a);
 
-function throwsNamed(f: () => unknown, cls: string, message: string | RegExp, label?: string) {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof Error, `${label}: ${e}`);
-    assert.equal(e.constructor.name, cls, `${label}: ${e.constructor.name}: ${e.message}`);
-    if (typeof message === "string") assert.equal(e.message, message, label);
-    else assert.match(e.message, message, label);
-    return true;
-  });
+// The exact class (by name) and the exact message (a string) or a pattern.
+function throwsNamed(f: () => unknown, cls: string, message: string | RegExp, _label?: string) {
+  const exact = typeof message === "string"
+    ? new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`)
+    : message;
+  assertThrowsNamed(f, ERRORS[cls], exact);
 }
 
 const idx = (v: number[]): Tensor => tensor(v, { dtype: "int32" });

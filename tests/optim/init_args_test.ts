@@ -10,21 +10,11 @@ import assert from "node:assert/strict";
 import "../../plugins/cpu/mod.ts";
 import { DTypeError, Generator, ShapeError, ValueError, zeros } from "../../core/mod.ts";
 import * as init from "../../layers/init.ts";
+import { assertThrowsNamed } from "../../testing/mod.ts";
 
 type ErrorClass = new (...args: never[]) => Error;
 
-function throwsNamed(f: () => unknown, cls: ErrorClass, text: string): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof Error, `not an Error: ${String(e)}`);
-    assert.equal(
-      e.constructor,
-      cls,
-      `expected ${cls.name}, got ${e.constructor.name}: ${e.message}`,
-    );
-    assert.ok(e.message.includes(text), `message lacks "${text}":\n  ${e.message}`);
-    return true;
-  });
-}
+const throwsNamed = assertThrowsNamed;
 
 const bad = (v: unknown): never => v as never;
 

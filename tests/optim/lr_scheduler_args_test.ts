@@ -19,16 +19,10 @@ import {
   StepLR,
   warmup,
 } from "../../optim/mod.ts";
+import { assertThrowsNamed } from "../../testing/mod.ts";
 
 /** Asserts `f` throws exactly a ValueError with a message containing `text`. */
-function rejects(f: () => unknown, text: string): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof Error, `not an Error: ${String(e)}`);
-    assert.equal(e.constructor, ValueError, `expected ValueError, got ${e.constructor.name}`);
-    assert.ok(e.message.includes(text), `message lacks "${text}":\n  ${e.message}`);
-    return true;
-  });
-}
+const rejects = (f: () => unknown, text: string): void => assertThrowsNamed(f, ValueError, text);
 
 const bad = (v: unknown): never => v as never;
 const sgd = (): SGD => new SGD([tensor([1, 2], { requiresGrad: true })], { lr: 0.1 });

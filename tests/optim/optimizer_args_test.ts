@@ -12,22 +12,12 @@ import { DTypeError, isGradEnabled, noGrad, tensor, ValueError } from "../../cor
 import type { Optimizer, Tensor } from "../../core/mod.ts";
 import { nn } from "../../mod.ts";
 import { Adam, AdamW, RMSprop, SGD } from "../../optim/mod.ts";
+import { assertThrowsNamed } from "../../testing/mod.ts";
 
 type ErrorClass = new (...args: never[]) => Error;
 
 /** Asserts `f` throws exactly `cls` with a message containing `text`. */
-function throwsNamed(f: () => unknown, cls: ErrorClass, text: string): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof Error, `not an Error: ${String(e)}`);
-    assert.equal(
-      e.constructor,
-      cls,
-      `expected ${cls.name}, got ${e.constructor.name}: ${e.message}`,
-    );
-    assert.ok(e.message.includes(text), `message lacks "${text}":\n  ${e.message}`);
-    return true;
-  });
-}
+const throwsNamed = assertThrowsNamed;
 
 const bad = (v: unknown): never => v as never;
 const leaf = (v: number[] = [1, 2, 3]): Tensor => tensor(v, { requiresGrad: true });
