@@ -10,25 +10,7 @@ import type { Module } from "../../core/mod.ts";
 import * as F from "../../layers/functional.ts";
 import * as L from "../../layers/mod.ts";
 import { assertClose } from "./_helpers.ts";
-import { DTypeError, ShapeError, ValueError as ValueErr } from "../../core/mod.ts";
-import { assertThrowsNamed } from "../../testing/mod.ts";
-
-const ERRORS: Record<string, new (...args: never[]) => Error> = {
-  DTypeError,
-  ShapeError,
-  ValueError: ValueErr,
-};
-
-type AnyFn = (...args: unknown[]) => unknown;
-const loose = (f: unknown, ...a: unknown[]): unknown => (f as AnyFn)(...a);
-
-// The exact class (by name) and the exact message (a string) or a pattern.
-function throwsNamed(f: () => unknown, cls: string, message: string | RegExp, _label?: string) {
-  const exact = typeof message === "string"
-    ? new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`)
-    : message;
-  assertThrowsNamed(f, ERRORS[cls], exact);
-}
+import { loose, throwsNamed } from "../throws_exact.ts";
 
 Deno.test("layer forward of a non-tensor names the layer and the input", () => {
   const layers: [Module, number[]][] = [

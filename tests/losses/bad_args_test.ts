@@ -12,25 +12,8 @@ import * as F from "../../losses/functional.ts";
 import * as nn from "../../losses/mod.ts";
 import { structuredLoss } from "../../losses/structured.ts";
 import { assertClose } from "./helpers.ts";
-import { DTypeError, ShapeError, ValueError as ValueErr } from "../../core/mod.ts";
-import { assertThrowsNamed } from "../../testing/mod.ts";
-
-const ERRORS: Record<string, new (...args: never[]) => Error> = {
-  DTypeError,
-  ShapeError,
-  ValueError: ValueErr,
-};
-
-type AnyFn = (...args: unknown[]) => unknown;
-const loose = (f: unknown, ...a: unknown[]): unknown => (f as AnyFn)(...a);
-
-// The exact class (by name) and the exact message (a string) or a pattern.
-function throwsNamed(f: () => unknown, cls: string, message: string | RegExp, _label?: string) {
-  const exact = typeof message === "string"
-    ? new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`)
-    : message;
-  assertThrowsNamed(f, ERRORS[cls], exact);
-}
+import { loose, throwsNamed } from "../throws_exact.ts";
+import type { AnyFn } from "../throws_exact.ts";
 
 const idx = (v: number[]): Tensor => tensor(v, { dtype: "int32" });
 
