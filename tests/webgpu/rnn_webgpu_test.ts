@@ -1,0 +1,108 @@
+// RNN, LSTM, GRU and their cells on webgpu: the PyTorch goldens of tests/fixtures/rnn.json are
+// checked on the device (output, final states, and the gradients of the input, the initial state
+// and every parameter) in strict mode, so no op falls back to cpu; checkBackendConformance then
+// compares webgpu with cpu and checks from the trace that every op ran on webgpu. Without an
+// adapter the tests are skipped with the reason printed, except under CI=true.
+
+import { randn, setStrict, use } from "../../mod.ts";
+import type { Module, Tensor } from "../../mod.ts";
+import { GRU, LSTM, LSTMCell } from "../../layers/rnn.ts";
+import { webgpu } from "../../plugins/webgpu/mod.ts";
+import { assertClose, checkBackendConformance } from "../../testing/mod.ts";
+import { buildRnn, fromFix, rnnFixture, runRnn, stateFrom } from "../layers/_seq_fixtures.ts";
+import { releaseDeviceAtEnd } from "./_release.ts";
+
+const plugin = await webgpu();
+use(plugin);
+const reason = plugin.unavailableReason;
+
+if (reason !== null) {
+  if (Deno.env.get("CI") === "true") {
+    Deno.test("webgpu rnn: an adapter is available (required when CI=true)", () => {
+      throw new Error(`webgpu backend unavailable in CI: ${reason}`);
+    });
+  } else console.log(`skipping webgpu rnn tests: ${reason}`);
+}
+
+function test(name: string, fn: () => Promise<void> | void): void {
+  Deno.test({
+    name: `webgpu rnn: ${name}`,
+    ignore: reason !== null,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+}
+
+const TOL = 5e-5;
+
+async function close(t: Tensor, want: ArrayLike<number>, message: string): Promise<void> {
+  if (t.device !== "webgpu") throw new Error(`${message}: on ${t.device}, expected webgpu`);
+  assertClose(await t.data(), want, { atol: TOL, rtol: TOL, message });
+}
+
+test("recurrent layers match the PyTorch goldens on the device", async () => {
+  for (const c of rnnFixture.cases) {
+    const m = buildRnn(c);
+    m.loadStateDict(stateFrom(m, c.state));
+    m.to("webgpu").train(c.training);
+    setStrict(true);
+    try {
+      const x = fromFix(c.x, "webgpu", true);
+      const hx = c.hx && c.hx.map((h) => fromFix(h, "webgpu", true));
+      const r = runRnn(m, c, x, hx);
+      let loss: Tensor | null = null;
+      for (const key of ["output", "h", "c"] as const) {
+        const want = c[key];
+        if (!want) continue;
+        await close(r[key]!, want.data, `${c.name}: ${key}`);
+        const term = r[key]!.mul(fromFix(c.g[key], "webgpu")).sum();
+        loss = loss ? loss.add(term) : term;
+      }
+      loss!.backward();
+      await close(x.grad!, c.dx, `${c.name}: dx`);
+      for (let i = 0; i < (c.dhx?.length ?? 0); i++) {
+        await close(hx![i].grad!, c.dhx![i], `${c.name}: dhx ${i}`);
+      }
+      const params = Object.fromEntries(m.namedParameters());
+      for (const [k, g] of Object.entries(c.grads)) {
+        await close(params[k].grad!, g, `${c.name}: d${k}`);
+      }
+    } finally {
+      setStrict(false);
+    }
+  }
+});
+
+test("every op of the recurrences runs on webgpu and agrees with cpu (conformance)", async () => {
+  const tol = { atol: 1e-5, rtol: 1e-4 };
+  const copies = <M extends object>(make: () => M): Record<string, M> => {
+    const a = make(), b = make();
+    (b as unknown as Module).loadStateDict((a as unknown as Module).stateDict());
+    (b as unknown as Module).to("webgpu");
+    return { cpu: a, webgpu: b };
+  };
+  const lstm = copies(() => new LSTM(3, 4, { numLayers: 2, bidirectional: true, projSize: 2 }));
+  await checkBackendConformance(
+    "webgpu",
+    (x, h, c) => lstm[x.device].forward(x, [h, c]).output,
+    [randn([5, 2, 3]), randn([4, 2, 2]), randn([4, 2, 4])],
+    tol,
+  );
+  const gru = copies(() => new GRU(3, 4, { batchFirst: true }));
+  await checkBackendConformance(
+    "webgpu",
+    (x) => gru[x.device].forward(x).h,
+    [randn([2, 6, 3])],
+    tol,
+  );
+  const cell = copies(() => new LSTMCell(3, 4));
+  await checkBackendConformance(
+    "webgpu",
+    (x, h, c) => cell[x.device].forward(x, { h, c }).c,
+    [randn([2, 3]), randn([2, 4]), randn([2, 4])],
+    tol,
+  );
+});
+
+releaseDeviceAtEnd(plugin, "webgpu rnn");
