@@ -1,6 +1,6 @@
 /**
- * Optimizer plugins (SGD, Adam, AdamW, RMSprop) and learning-rate schedulers, each file importable
- * alone.
+ * Optimizer plugins (SGD, Adam, AdamW, RMSprop, Adagrad) and learning-rate schedulers, each file
+ * importable alone.
  *
  * @example
  * ```ts
@@ -21,5 +21,6 @@ export * from "./sgd.ts";
 export * from "./adam.ts";
 export * from "./adamw.ts";
 export * from "./rmsprop.ts";
+export * from "./adagrad.ts";
 export * from "./lr_scheduler.ts";
 export * from "./ops.ts";

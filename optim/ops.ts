@@ -1,13 +1,14 @@
 /**
- * Fused optimizer updates: one op per parameter update of SGD, Adam/AdamW and RMSprop, so a backend
- * can run the whole update in one pass over the data instead of several elementwise ops each
- * allocating a full-size intermediate. Each op decomposes into the elementwise ops the optimizers
- * used before (the same formulas, in the same order), so a backend without the kernel still runs
- * it. The ops are defined by the optimizer plugins' manifests (`sgd.ts`, `adam.ts`, `rmsprop.ts`,
- * which also export the `sgdUpdate`, `adamUpdate` and `rmspropUpdate` functions); backends supply
- * kernels by op name. The ops are not differentiable and return new tensors;
- * {@linkcode assignStorage} then moves a result into the parameter's (or state's) storage without
- * a copy, keeping tensor identities and views.
+ * Fused optimizer updates: one op per parameter update of SGD, Adam/AdamW, RMSprop and Adagrad,
+ * so a backend can run the whole update in one pass over the data instead of several elementwise
+ * ops each allocating a full-size intermediate. Each op decomposes into the elementwise ops the
+ * optimizers used before (the same formulas, in the same order; Adagrad's are PyTorch's), so a
+ * backend without the kernel still runs it. The ops are defined by the optimizer plugins'
+ * manifests (`sgd.ts`, `adam.ts`, `rmsprop.ts`, `adagrad.ts`, which also export the `sgdUpdate`,
+ * `adamUpdate`, `rmspropUpdate` and `adagradUpdate` functions); backends supply kernels by op
+ * name. The ops are not differentiable and return new tensors; {@linkcode assignStorage} then
+ * moves a result into the parameter's (or state's) storage without a copy, keeping tensor
+ * identities and views.
  *
  * @example
  * ```ts
@@ -85,6 +86,22 @@ export interface RmspropUpdateAttrs {
   maximize: boolean;
 }
 
+/** Attributes of {@linkcode adagradUpdate} (as `torch.optim.Adagrad`'s options, plus the step). */
+export interface AdagradUpdateAttrs {
+  /** Learning rate η. */
+  lr: number;
+  /** Learning-rate decay: the step uses η / (1 + (t − 1)·lrDecay). */
+  lrDecay: number;
+  /** Weight decay λ, added to the gradient. */
+  weightDecay: number;
+  /** Added to the denominator. */
+  eps: number;
+  /** Ascend instead of descend. */
+  maximize: boolean;
+  /** The step number t ≥ 1 of this update (learning-rate decay). */
+  step: number;
+}
+
 const num = z.number();
 const sgdSchema = z.object({
   lr: num,
@@ -114,6 +131,16 @@ const rmspropSchema = z.object({
   momentum: num.default(0),
   centered: z.boolean().default(false),
   maximize: z.boolean().default(false),
+});
+
+// Strict: the functional form validates its attributes, and an unknown key is a typo, not ignored.
+const adagradSchema = z.strictObject({
+  lr: num,
+  lrDecay: num.default(0),
+  weightDecay: num.default(0),
+  eps: num.default(1e-10),
+  maximize: z.boolean().default(false),
+  step: z.number().int().min(1),
 });
 
 // Every input is a float tensor of the parameter's shape and dtype; there are `count` outputs like it.
@@ -214,6 +241,24 @@ export const rmspropUpdateOp: OpDef<RmspropUpdateAttrs> = {
     } else out[0] = p.sub(g.div(avg).mul(a.lr));
     if (ga2) out.push(ga2);
     return out;
+  },
+};
+
+/** The fused Adagrad update op (`"adagradUpdate"`), defined by the Adagrad plugin's manifest. */
+export const adagradUpdateOp: OpDef<AdagradUpdateAttrs> = {
+  name: "adagradUpdate",
+  attrs: adagradSchema,
+  differentiable: false,
+  infer(inputs): TensorSpec[] {
+    return inferLike("adagradUpdate", inputs, 3, 2);
+  },
+  // torch.optim.Adagrad's formulas, in its order: s ← s + g²; w ← w − clr·g / (√s + ε).
+  decompose([p, grad, sum], a): Tensor[] {
+    let g = a.maximize ? grad.neg() : grad;
+    if (a.weightDecay !== 0) g = g.add(p.mul(a.weightDecay));
+    const clr = a.lr / (1 + (a.step - 1) * a.lrDecay);
+    const sum2 = sum.add(g.mul(g));
+    return [p.sub(g.div(sum2.sqrt().add(a.eps)).mul(clr)), sum2];
   },
 };
 

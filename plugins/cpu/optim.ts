@@ -1,5 +1,6 @@
 /**
- * cpu kernels of the fused optimizer updates (`sgdUpdate`, `adamUpdate`, `rmspropUpdate`): one pass
+ * cpu kernels of the fused optimizer updates (`sgdUpdate`, `adamUpdate`, `rmspropUpdate`,
+ * `adagradUpdate`): one pass
  * over the parameter, its gradient and its state, in float64 scalar math rounded once when stored,
  * writing output arrays that the optimizer then swaps into the parameter's and state's storage
  * (`assignStorage`), so no intermediate array is allocated. The arrays swapped out are taken back
@@ -12,8 +13,13 @@
 
 import type { Tensor, TensorSpec } from "../../core/mod.ts";
 import { kernelFor, setStorageRecycler } from "../../core/mod.ts";
-import { adamUpdateOp, rmspropUpdateOp, sgdUpdateOp } from "../../optim/ops.ts";
-import type { AdamUpdateAttrs, RmspropUpdateAttrs, SgdUpdateAttrs } from "../../optim/ops.ts";
+import { adagradUpdateOp, adamUpdateOp, rmspropUpdateOp, sgdUpdateOp } from "../../optim/ops.ts";
+import type {
+  AdagradUpdateAttrs,
+  AdamUpdateAttrs,
+  RmspropUpdateAttrs,
+  SgdUpdateAttrs,
+} from "../../optim/ops.ts";
 import { hostArray } from "./kit.ts";
 import type { CpuKernelTable } from "./kit.ts";
 
@@ -54,7 +60,7 @@ function sgdKernel(
   a: SgdUpdateAttrs,
   out: readonly TensorSpec[],
 ): Float32Array[] {
-  const n = inputs[0].size;
+  const n = inputs[0].numel();
   const p = data(inputs[0]), g = data(inputs[1]);
   const np = alloc(n);
   const sign = a.maximize ? -1 : 1, wd = a.weightDecay, lr = a.lr, mu = a.momentum;
@@ -91,7 +97,7 @@ function sgdKernel(
 }
 
 function adamKernel(inputs: readonly Tensor[], a: AdamUpdateAttrs): Float32Array[] {
-  const n = inputs[0].size;
+  const n = inputs[0].numel();
   const p = data(inputs[0]), g = data(inputs[1]), m = data(inputs[2]), v = data(inputs[3]);
   const np = alloc(n), nm = alloc(n), nv = alloc(n);
   const sign = a.maximize ? -1 : 1;
@@ -131,7 +137,7 @@ function adamKernel(inputs: readonly Tensor[], a: AdamUpdateAttrs): Float32Array
 }
 
 function rmspropKernel(inputs: readonly Tensor[], a: RmspropUpdateAttrs): Float32Array[] {
-  const n = inputs[0].size;
+  const n = inputs[0].numel();
   const p = data(inputs[0]), g = data(inputs[1]), s = data(inputs[2]);
   const hasBuf = a.momentum > 0;
   const buf = hasBuf ? data(inputs[3]) : null;
@@ -164,9 +170,27 @@ function rmspropKernel(inputs: readonly Tensor[], a: RmspropUpdateAttrs): Float3
   return outs;
 }
 
+function adagradKernel(inputs: readonly Tensor[], a: AdagradUpdateAttrs): Float32Array[] {
+  const n = inputs[0].numel();
+  const p = data(inputs[0]), g = data(inputs[1]), s = data(inputs[2]);
+  const np = alloc(n), ns = alloc(n);
+  const sign = a.maximize ? -1 : 1, wd = a.weightDecay, eps = a.eps;
+  const clr = a.lr / (1 + (a.step - 1) * a.lrDecay);
+  for (let i = 0; i < n; i++) {
+    const w = p[i];
+    const d = wd === 0 ? sign * g[i] : sign * g[i] + wd * w;
+    // The accumulator is stored (rounded) before the update reads it, as in PyTorch.
+    const si = Math.fround(s[i] + d * d);
+    ns[i] = si;
+    np[i] = w - clr * (d / (Math.sqrt(si) + eps));
+  }
+  return [np, ns];
+}
+
 /** Fused optimizer-update kernel table of the cpu backend (float32). */
 export const optimKernels: CpuKernelTable = {
   ...kernelFor(sgdUpdateOp, { run: sgdKernel, dtypes: ["float32"] }),
   ...kernelFor(adamUpdateOp, { run: adamKernel, dtypes: ["float32"] }),
   ...kernelFor(rmspropUpdateOp, { run: rmspropKernel, dtypes: ["float32"] }),
+  ...kernelFor(adagradUpdateOp, { run: adagradKernel, dtypes: ["float32"] }),
 };

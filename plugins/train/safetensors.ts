@@ -482,7 +482,9 @@ function decode(
         const v = src[i];
         if (v < -2147483648n || v > 2147483647n) {
           throw new DataFormatError(
-            `${name}: tensor "${key}": I64 value ${v} at index ${i} does not fit int32`,
+            `${name}: tensor "${key}": I64 value ${v} at index ${i} does not fit int32 (denn ` +
+              `loads I64 tensors, such as PyTorch's num_batches_tracked and index buffers, as ` +
+              `int32: -2147483648 to 2147483647)`,
           );
         }
         out[i] = Number(v);

@@ -1,5 +1,6 @@
 /**
- * webgpu kernels of the fused SGD and Adam/AdamW updates (`sgdUpdate`, `adamUpdate`): one
+ * webgpu kernels of the fused SGD, Adam/AdamW and Adagrad updates (`sgdUpdate`, `adamUpdate`,
+ * `adagradUpdate`): one
  * dispatch reads the parameter, its gradient and its state once and writes the new parameter and
  * state into fresh buffers, which the optimizer swaps into the parameter's and state's storage.
  * AMSGrad takes a second, small dispatch first (the running maximum), because one dispatch with
@@ -10,7 +11,7 @@
  */
 
 import { kernelFor } from "../../core/mod.ts";
-import { adamUpdateOp, sgdUpdateOp } from "../../optim/ops.ts";
+import { adagradUpdateOp, adamUpdateOp, sgdUpdateOp } from "../../optim/ops.ts";
 import { ELEMENT_MAIN, elementGrid, fbits, prelude, withinLimits } from "./device.ts";
 import type { Binding, Gpu, GpuBuffer } from "./device.ts";
 import { gpuBuffer } from "./kit_launch.ts";
@@ -66,12 +67,48 @@ ${ELEMENT_MAIN}${GRAD}
   NVM[i] = select(max(old, v), bitcast<f32>(0x7fc00000u), old != old || v != v);
 }`;
 
+// Adagrad params: n, sign, weight decay, lr / (1 + (t − 1)·lrDecay), ε.
+const ADAGRAD_SOURCE = `${prelude([r("X"), r("GR"), r("S"), w("NX"), w("NS")])}
+${ELEMENT_MAIN}${GRAD}
+  let s = S[i] + d * d;
+  NS[i] = s;
+  NX[i] = x - PF(3u) * (d / (sqrt(s) + PF(4u)));
+}`;
+
+function adagradKernels(gpu: Gpu): WebGpuKernelTable {
+  return kernelFor(adagradUpdateOp, {
+    dtypes: ["float32"],
+    supports: (inputs) => withinLimits(gpu, inputs),
+    run(inputs, a): GpuBuffer[] {
+      const n = inputs[0].numel();
+      const outs = [gpu.allocFor("float32", n), gpu.allocFor("float32", n)];
+      if (n === 0) return outs;
+      const params = [
+        n,
+        fbits(a.maximize ? -1 : 1),
+        fbits(a.weightDecay),
+        fbits(a.lr / (1 + (a.step - 1) * a.lrDecay)),
+        fbits(a.eps),
+      ];
+      const pipe = gpu.pipeline("adagradUpdate", () => ADAGRAD_SOURCE);
+      gpu.dispatch(
+        "adagradUpdate",
+        pipe,
+        [...inputs.map(gpuBuffer), outs[0].buffer, outs[1].buffer],
+        params,
+        elementGrid(n),
+      );
+      return outs;
+    },
+  });
+}
+
 function sgdKernels(gpu: Gpu): WebGpuKernelTable {
   return kernelFor(sgdUpdateOp, {
     dtypes: ["float32"],
     supports: (inputs) => withinLimits(gpu, inputs),
     run(inputs, a): GpuBuffer[] {
-      const n = inputs[0].size;
+      const n = inputs[0].numel();
       const mode = a.momentum === 0 ? "plain" : a.first ? "first" : "momentum";
       const outs = Array.from(
         { length: mode === "plain" ? 1 : 2 },
@@ -110,7 +147,7 @@ function adamKernels(gpu: Gpu): WebGpuKernelTable {
     dtypes: ["float32"],
     supports: (inputs) => withinLimits(gpu, inputs),
     run(inputs, a): GpuBuffer[] {
-      const n = inputs[0].size;
+      const n = inputs[0].numel();
       const outs = Array.from({ length: a.amsgrad ? 4 : 3 }, () => gpu.allocFor("float32", n));
       if (n === 0) return outs;
       const params = [
@@ -150,5 +187,5 @@ function adamKernels(gpu: Gpu): WebGpuKernelTable {
 
 /** Fused optimizer-update kernels of the webgpu backend (float32). */
 export function optimKernels(gpu: Gpu): WebGpuKernelTable {
-  return { ...sgdKernels(gpu), ...adamKernels(gpu) };
+  return { ...sgdKernels(gpu), ...adamKernels(gpu), ...adagradKernels(gpu) };
 }
