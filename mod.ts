@@ -24,6 +24,8 @@ import "./plugins/cpu/mod.ts";
 export * from "./core/mod.ts";
 export * as nn from "./layers/nn.ts";
 export * as F from "./layers/functional.ts";
+export { ModelSummary, summary } from "./layers/summary.ts";
+export type { SummaryOptions, SummaryRow } from "./layers/summary.ts";
 export * as init from "./layers/init.ts";
 export * as optim from "./optim/mod.ts";
 export { load, save } from "./plugins/train/mod.ts";

@@ -219,7 +219,7 @@ export interface RunBackwardOptions extends BackwardOptions {
  */
 export function seedGradient(op: string, root: Tensor, gradient?: Tensor | null): Tensor {
   if (!gradient) {
-    if (root.size !== 1) {
+    if (root.numel() !== 1) {
       throw new ShapeError(
         `${op}: grad can be implicitly created only for scalar outputs, got shape ${
           shapeStr(root.shape)

@@ -196,9 +196,43 @@ export function tensor(
   return make("tensor", host, shape, dtype, opts);
 }
 
-/** A tensor filled with `value`. */
-export function full(shape: readonly number[], value: number, options?: TensorOptions): Tensor {
+/**
+ * A tensor of `shape` filled with `value` (PyTorch's `torch.full`). The dtype is float32 unless
+ * `value` is a boolean (bool) or `options.dtype` says otherwise; PyTorch makes an integer `value`
+ * int64, which denn does not have: pass `{ dtype: "int32" }`.
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { full } from "./mod.ts";
+ * full([2, 2], 7).toArraySync(); // [[7, 7], [7, 7]]
+ * full([2], true).dtype; // "bool"
+ * ```
+ */
+export function full(
+  shape: readonly number[],
+  value: number | boolean,
+  options?: TensorOptions,
+): Tensor {
+  if (typeof value === "boolean" && options?.dtype === undefined) {
+    return fill("full", shape, value, { ...optsOf("full", options), dtype: "bool" });
+  }
   return fill("full", shape, value, options);
+}
+
+/**
+ * Uninitialised memory in PyTorch (`torch.empty`); denn has no uninitialised tensors, so this is
+ * {@linkcode zeros} under PyTorch's name. Never rely on the values.
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { empty } from "./mod.ts";
+ * empty([2, 3]).shape; // [2, 3]
+ * ```
+ */
+export function empty(shape: readonly number[], options?: TensorOptions): Tensor {
+  return fill("empty", shape, 0, options);
 }
 
 function fill(
@@ -230,20 +264,116 @@ export function ones(shape: readonly number[], opts?: TensorOptions): Tensor {
   return fill("ones", shape, 1, opts);
 }
 
-/** Zeros with `t`'s shape, dtype and device. */
-export function zerosLike(t: Tensor, opts: TensorOptions = {}): Tensor {
-  return fill("zerosLike", t.shape, 0, { dtype: t.dtype, device: t.device, ...opts });
+// The options of a `*Like` function: `t`'s dtype and device unless `options` overrides them.
+function likeOpts<T extends TensorOptions>(
+  op: string,
+  t: Tensor,
+  o: T | undefined,
+  allowed: readonly string[] = TENSOR_OPTS,
+): T {
+  if (!(t instanceof Tensor)) {
+    throw new ValueError(`${op}: expected a Tensor to take the shape of, got ${show(t)}`);
+  }
+  const r = optsOf(op, o, allowed);
+  return { ...r, dtype: r.dtype ?? t.dtype, device: r.device ?? t.device };
 }
 
-/** Ones with `t`'s shape, dtype and device. */
-export function onesLike(t: Tensor, opts: TensorOptions = {}): Tensor {
-  return fill("onesLike", t.shape, 1, { dtype: t.dtype, device: t.device, ...opts });
+/**
+ * Zeros with `t`'s shape, dtype and device (options override the dtype and device).
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { tensor, zerosLike } from "./mod.ts";
+ * zerosLike(tensor([[1, 2]])).toArraySync(); // [[0, 0]]
+ * ```
+ */
+export function zerosLike(t: Tensor, opts?: TensorOptions): Tensor {
+  return fill("zerosLike", t.shape, 0, likeOpts("zerosLike", t, opts));
 }
 
-/** `[start, end)` in steps (`arange(n)` is 0..n-1); int32 when all arguments are integers. */
-export function arange(start: number, end?: number, step = 1, options?: TensorOptions): Tensor {
+/**
+ * Ones with `t`'s shape, dtype and device (options override the dtype and device).
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { onesLike, tensor } from "./mod.ts";
+ * onesLike(tensor([1, 2]), { dtype: "int32" }).toArraySync(); // [1, 1]
+ * ```
+ */
+export function onesLike(t: Tensor, opts?: TensorOptions): Tensor {
+  return fill("onesLike", t.shape, 1, likeOpts("onesLike", t, opts));
+}
+
+/**
+ * A tensor with `t`'s shape, dtype and device filled with `value` (PyTorch's `torch.full_like`;
+ * options override the dtype and device).
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { fullLike, tensor } from "./mod.ts";
+ * fullLike(tensor([1, 2]), 7).toArraySync(); // [7, 7]
+ * ```
+ */
+export function fullLike(t: Tensor, value: number | boolean, opts?: TensorOptions): Tensor {
+  return fill("fullLike", t.shape, value, likeOpts("fullLike", t, opts));
+}
+
+/**
+ * PyTorch's `torch.empty_like`: {@linkcode empty} with `t`'s shape, dtype and device (zeros in
+ * denn; never rely on the values).
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { emptyLike, tensor } from "./mod.ts";
+ * emptyLike(tensor([[1, 2]])).shape; // [1, 2]
+ * ```
+ */
+export function emptyLike(t: Tensor, opts?: TensorOptions): Tensor {
+  return fill("emptyLike", t.shape, 0, likeOpts("emptyLike", t, opts));
+}
+
+/**
+ * `[start, end)` in steps of `step`, PyTorch's forms: `arange(end)`, `arange(start, end)`,
+ * `arange(start, end, step)`, each optionally followed by the options (`arange(5, { dtype:
+ * "float32" })`). int32 when every argument is an integer (PyTorch's int64), else float32; a
+ * float16 or int32 `dtype` may be asked for (int32 only with integer arguments), bool may not.
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { arange } from "./mod.ts";
+ * arange(4).toArraySync(); // [0, 1, 2, 3]
+ * arange(1, 2, 0.25).toArraySync(); // [1, 1.25, 1.5, 1.75]
+ * arange(3, { dtype: "float32" }).dtype; // "float32"
+ * ```
+ */
+export function arange(
+  start: number,
+  end?: number | TensorOptions,
+  step?: number | TensorOptions,
+  options?: TensorOptions,
+): Tensor {
+  // The options may follow the numbers directly, as PyTorch's keywords do.
+  const isOpts = (v: unknown): v is TensorOptions =>
+    v !== null && typeof v === "object" && !Array.isArray(v);
+  if (isOpts(end)) {
+    if (step !== undefined || options !== undefined) {
+      throw new ValueError("arange: the options object must be the last argument");
+    }
+    [end, options] = [undefined, end];
+  } else if (isOpts(step)) {
+    if (options !== undefined) {
+      throw new ValueError("arange: the options object must be the last argument");
+    }
+    [step, options] = [undefined, step];
+  }
   const opts = optsOf("arange", options);
   if (end === undefined) [start, end] = [0, start];
+  if (step === undefined) step = 1;
   finite("arange", "start", start);
   finite("arange", "end", end);
   finite("arange", "step", step);
@@ -254,7 +384,16 @@ export function arange(start: number, end?: number, step = 1, options?: TensorOp
     );
   }
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? "int32" : "float32");
+  const integral = [start, end, step].every(Number.isInteger);
+  if (opts.dtype === "bool") {
+    throw new DTypeError("arange: dtype bool is not supported (PyTorch has no bool arange)");
+  }
+  if (opts.dtype === "int32" && !integral) {
+    throw new ValueError(
+      `arange: dtype int32 needs integer start, end and step, got ${start}, ${end}, ${step}`,
+    );
+  }
+  const dtype = opts.dtype ?? (integral ? "int32" : "float32");
   const a = alloc("arange", dtype, shapeArg("arange", [n], dtype));
   for (let i = 0; i < n; i++) a[i] = start + i * step;
   return make("arange", a, [n], dtype, opts);
@@ -351,6 +490,72 @@ export function randn(shape: readonly number[], options?: RandomOptions): Tensor
   const a = alloc("randn", "float32", shape) as Float32Array;
   for (let i = 0; i < a.length; i++) a[i] = g.normal();
   return make("randn", dtype === "float32" ? a : new Float16Array(a), [...shape], dtype, opts);
+}
+
+/**
+ * {@linkcode rand} with `t`'s shape, dtype and device (PyTorch's `torch.rand_like`); `t`'s dtype
+ * must be floating-point unless `options.dtype` is.
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { randLike, zeros } from "./mod.ts";
+ * randLike(zeros([2, 3])).shape; // [2, 3]
+ * ```
+ */
+export function randLike(t: Tensor, options?: RandomOptions): Tensor {
+  const o = likeOpts("randLike", t, options, RANDOM_OPTS);
+  floatDType("randLike", o.dtype);
+  return rand(t.shape, o);
+}
+
+/**
+ * {@linkcode randn} with `t`'s shape, dtype and device (PyTorch's `torch.randn_like`); `t`'s
+ * dtype must be floating-point unless `options.dtype` is.
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { randnLike, zeros } from "./mod.ts";
+ * randnLike(zeros([2, 3])).shape; // [2, 3]
+ * ```
+ */
+export function randnLike(t: Tensor, options?: RandomOptions): Tensor {
+  const o = likeOpts("randnLike", t, options, RANDOM_OPTS);
+  floatDType("randnLike", o.dtype);
+  return randn(t.shape, o);
+}
+
+/**
+ * {@linkcode randint} with `t`'s shape and device (PyTorch's `torch.randint_like`): integers in
+ * `[low, high)`, or `[0, high)` when only `high` is given; int32 whatever `t`'s dtype (denn's
+ * randint makes int32 only).
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { randintLike, zeros } from "./mod.ts";
+ * randintLike(zeros([2, 3]), 10).dtype; // "int32"
+ * ```
+ */
+export function randintLike(
+  t: Tensor,
+  low: number,
+  high?: number | RandomOptions,
+  options?: RandomOptions,
+): Tensor {
+  if (high !== null && typeof high === "object") {
+    if (options !== undefined) {
+      throw new ValueError("randintLike: the options object must be the last argument");
+    }
+    [high, options] = [undefined, high];
+  }
+  if (high === undefined) [low, high] = [0, low];
+  const o = likeOpts("randintLike", t, options, RANDOM_OPTS);
+  if (options?.dtype !== undefined && options.dtype !== "int32") {
+    throw new DTypeError(`randintLike: dtype must be int32, got ${options.dtype}`);
+  }
+  return randint(low, high, t.shape, { ...o, dtype: "int32" });
 }
 
 /** Uniform integers in [low, high) as int32. */

@@ -133,7 +133,7 @@ export function moveStorage(t: Tensor, target: string, op?: string): Tensor {
     );
   }
   const d = t.isDense ? t : denseOf(t);
-  const host = src.downloadSync(d.storage.handle, d.dtype, d.size);
+  const host = src.downloadSync(d.storage.handle, d.dtype, d.numel());
   return wrap(dst.upload(host, t.dtype), dst, t.shape, t.dtype, target);
 }
 

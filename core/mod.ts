@@ -70,7 +70,39 @@ export * from "./ops/views.ts";
 export * from "./ops/movement.ts";
 export * from "./ops/linalg.ts";
 export * from "./ops/softmax.ts";
+export * from "./ops/sort.ts";
+export * from "./ops/scan.ts";
+export * from "./ops/einsum.ts";
 export { Module, Parameter } from "./module.ts";
+export {
+  formatTensorAsync,
+  getPrintOptions,
+  reprFloat,
+  reprTuple,
+  setPrintOptions,
+} from "./format.ts";
+export type { PrintOptions, SetPrintOptions } from "./format.ts";
 export type { LoadStateDictOptions, LoadStateDictResult, StateDict } from "./module.ts";
+export type {
+  ForwardHook,
+  ForwardPreHook,
+  FullBackwardHook,
+  HookOptions,
+  RemovableHandle,
+} from "./module.ts";
 export * from "./optimizer.ts";
 export * from "./loss.ts";
+export {
+  chunk,
+  flip,
+  indexSelect,
+  maskedFill,
+  roll,
+  split,
+  tril,
+  triu,
+  unbind,
+} from "./ops/indexing.ts";
+export type { IndexSpec } from "./ops/indexing.ts";
+export { all, any, isfinite, isinf, isnan, nanToNum, norm } from "./ops/numeric.ts";
+export type { NanToNumOptions, NormOrder, VarianceOptions } from "./ops/numeric.ts";

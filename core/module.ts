@@ -6,14 +6,18 @@
  * @module
  */
 
-import { withGradSync } from "./autograd.ts";
+import { isGradEnabled, withGradSync } from "./autograd.ts";
+import { defineOp } from "./catalogue.ts";
+import { apply as applyOp } from "./dispatch.ts";
+import type { OpDef } from "./types.ts";
 import { isFloating } from "./dtype.ts";
 import type { DType } from "./dtype.ts";
-import { ShapeError, ValueError } from "./errors.ts";
+import { AutogradError, ShapeError, ValueError } from "./errors.ts";
 import { sameShape, shapeStr } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 import { keep } from "./scope.ts";
 import { guardArity, options as optionsOf, show } from "./args.ts";
+import { formatModule } from "./format.ts";
 
 // Subclass prototypes already guarded (each class's own methods are wrapped once, on first use).
 const guarded = new WeakSet<object>();
@@ -51,6 +55,46 @@ export interface LoadStateDictResult {
 /** An ordered map from PyTorch-style keys to tensors. */
 export type StateDict = Record<string, Tensor>;
 
+/** What a hook registration returns: `remove()` unregisters the hook (again is a no-op). */
+export interface RemovableHandle {
+  /** A number identifying the registration. */
+  readonly id: number;
+  /** Unregisters the hook. */
+  remove(): void;
+  /** `remove()`, so `using h = m.registerForwardHook(...)` unregisters at the end of the block. */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * Runs before `forward` with the module and its arguments. A Tensor or an array it returns
+ * replaces the arguments (a Tensor as the only one); undefined or null keeps them.
+ */
+export type ForwardPreHook = (module: Module, args: Tensor[]) => Tensor | Tensor[] | void | null;
+
+/**
+ * Runs after `forward` with the module, its arguments and its output; a value other than
+ * undefined or null replaces the output.
+ */
+export type ForwardHook = (module: Module, args: Tensor[], output: Tensor) => Tensor | void | null;
+
+/**
+ * Runs during backward once the gradients with respect to the module's tensor arguments are
+ * known: `gradInput[i]` is argument i's gradient (null for a non-tensor argument or one that needs
+ * none) and `gradOutput[j]` output j's (null where no gradient reached it). An array it returns
+ * (of `gradInput`'s length) replaces `gradInput` for the rest of backward.
+ */
+export type FullBackwardHook = (
+  module: Module,
+  gradInput: (Tensor | null)[],
+  gradOutput: (Tensor | null)[],
+) => (Tensor | null)[] | void | null;
+
+/** Options of the hook registrations. */
+export interface HookOptions {
+  /** Run this hook before those already registered (default false: after them). */
+  prepend?: boolean;
+}
+
 /**
  * Base class of every layer and model. Subclasses assign parameters (via {@linkcode Parameter}),
  * buffers (via {@linkcode Module.registerBuffer}) and child modules as properties, and implement
@@ -74,6 +118,9 @@ export abstract class Module {
   training = true;
   #buffers = new Set<string>();
   #nonPersistent = new Set<string>();
+  #hooks: HookTables | null = null;
+  // The forward the hooks wrap while any is registered (see #addHook).
+  #inner: { fn: (...args: Tensor[]) => Tensor; own?: PropertyDescriptor } | null = null;
 
   /** Creates the module; its class's methods refuse arguments beyond their parameters. */
   constructor() {
@@ -83,9 +130,172 @@ export abstract class Module {
   /** Computes the module's output. */
   abstract forward(...args: Tensor[]): Tensor;
 
-  /** Calls `forward` (PyTorch's `module(x)`). */
+  /**
+   * Calls `forward` (PyTorch's `module(x)`). Hooks run whether a module is called this way or
+   * through `forward`, which is how denn's containers and models call their children.
+   */
   call(...args: Tensor[]): Tensor {
     return this.forward(...args);
+  }
+
+  /**
+   * Calls `fn` on every descendant, each child's subtree before the child itself, and last on this
+   * module (PyTorch's post-order `apply`, e.g. to initialise weights); returns this.
+   *
+   * @example
+   * ```ts
+   * import { Module } from "./mod.ts";
+   * import { nn } from "../mod.ts";
+   * const net = new nn.Sequential(new nn.Linear(2, 3), new nn.ReLU());
+   * const seen: string[] = [];
+   * net.apply((m: Module) => seen.push(m.constructor.name));
+   * console.log(seen); // ["Linear", "ReLU", "Sequential"]
+   * ```
+   */
+  apply(fn: (module: Module) => void): this {
+    if (typeof fn !== "function") {
+      throw new ValueError(`${this.constructor.name}.apply: expected a function, got ${show(fn)}`);
+    }
+    for (const child of new Set(this.children())) child.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /**
+   * Registers a hook run before every `forward` (or `call`) of this module with the module and its
+   * arguments; returning a Tensor or an array replaces the arguments (PyTorch's
+   * `register_forward_pre_hook`).
+   *
+   * @example
+   * ```ts
+   * import { nn, tensor } from "../mod.ts";
+   * const relu = new nn.ReLU();
+   * const h = relu.registerForwardPreHook((_m, [x]) => x.neg());
+   * console.log(relu.forward(tensor([1, -2])).toArraySync()); // [0, 2]
+   * h.remove();
+   * ```
+   */
+  registerForwardPreHook(hook: ForwardPreHook, options: HookOptions = {}): RemovableHandle {
+    return this.#addHook("registerForwardPreHook", "pre", hook, options);
+  }
+
+  /**
+   * Registers a hook run after every `forward` (or `call`) of this module with the module, its
+   * arguments and its output; returning a value replaces the output (PyTorch's
+   * `register_forward_hook`).
+   *
+   * @example
+   * ```ts
+   * import { nn, randn } from "../mod.ts";
+   * const fc = new nn.Linear(4, 2);
+   * const shapes: number[][] = [];
+   * const h = fc.registerForwardHook((_m, _args, y) => void shapes.push(y.shape as number[]));
+   * fc.forward(randn([3, 4]));
+   * h.remove();
+   * console.log(shapes); // [[3, 2]]
+   * ```
+   */
+  registerForwardHook(hook: ForwardHook, options: HookOptions = {}): RemovableHandle {
+    return this.#addHook("registerForwardHook", "fwd", hook, options);
+  }
+
+  /**
+   * Registers a hook run during backward with the gradients of this module's tensor arguments
+   * (`gradInput`) and outputs (`gradOutput`) once both are known; returning an array replaces
+   * `gradInput` (PyTorch's `register_full_backward_hook`). The output must be a Tensor or an
+   * array of Tensors. While the hook is registered, each call copies the arguments and outputs
+   * that require grad once (the identity nodes the hook listens on), as PyTorch wraps them.
+   *
+   * @example
+   * ```ts
+   * import { nn, randn } from "../mod.ts";
+   * const fc = new nn.Linear(4, 2);
+   * fc.registerFullBackwardHook((_m, gradIn, gradOut) => {
+   *   console.log(gradIn[0]!.shape, gradOut[0]!.shape); // [3, 4] [3, 2]
+   * });
+   * fc.forward(randn([3, 4], { requiresGrad: true })).sum().backward();
+   * ```
+   */
+  registerFullBackwardHook(hook: FullBackwardHook, options: HookOptions = {}): RemovableHandle {
+    return this.#addHook("registerFullBackwardHook", "bwd", hook, options);
+  }
+
+  #addHook(
+    method: string,
+    kind: keyof HookTables,
+    hook: unknown,
+    options: HookOptions,
+  ): RemovableHandle {
+    const where = `${this.constructor.name}.${method}`;
+    if (typeof hook !== "function") {
+      throw new ValueError(`${where}: expected a hook function, got ${show(hook)}`);
+    }
+    const o = optionsOf(where, options, ["prepend"]);
+    if (o.prepend !== undefined && typeof o.prepend !== "boolean") {
+      throw new ValueError(`${where}: prepend must be a boolean, got ${show(o.prepend)}`);
+    }
+    const tables = (this.#hooks ??= { pre: new Map(), fwd: new Map(), bwd: new Map() });
+    const table = tables[kind] as Map<number, unknown>;
+    const id = nextHookId++;
+    if (o.prepend) {
+      const rest = [...table];
+      table.clear();
+      table.set(id, hook);
+      for (const [k, v] of rest) table.set(k, v);
+    } else table.set(id, hook);
+    if (!this.#inner) {
+      // Hooks ride on an own, non-enumerable `forward` wrapping the class's: no cost without
+      // hooks, and a subclass's super.forward() inside it does not run them twice.
+      const own = Object.getOwnPropertyDescriptor(this, "forward");
+      this.#inner = { fn: this.forward, own };
+      Object.defineProperty(this, "forward", {
+        value: (...args: Tensor[]) => this.#runHooked(args),
+        configurable: true,
+        writable: true,
+        enumerable: false,
+      });
+    }
+    let removed = false;
+    const remove = (): void => {
+      if (removed) return;
+      removed = true;
+      table.delete(id);
+      if (tables.pre.size + tables.fwd.size + tables.bwd.size === 0 && this.#inner) {
+        const own = this.#inner.own;
+        if (own) Object.defineProperty(this, "forward", own);
+        else delete (this as unknown as Record<string, unknown>).forward;
+        this.#inner = null;
+        this.#hooks = null;
+      }
+    };
+    return { id, remove, [Symbol.dispose]: remove };
+  }
+
+  #runHooked(args: Tensor[]): Tensor {
+    const tables = this.#hooks!, inner = this.#inner!.fn;
+    for (const hook of [...tables.pre.values()]) {
+      const r = hook(this, [...args]) as unknown;
+      if (r === undefined || r === null) continue;
+      if (!(r instanceof Tensor) && !Array.isArray(r)) {
+        throw new ValueError(
+          `${this.constructor.name}: a forward pre-hook returned ${
+            show(r)
+          }; expected a Tensor, an ` +
+            `array of arguments, or undefined`,
+        );
+      }
+      args = r instanceof Tensor ? [r] : [...r];
+    }
+    const bw = tables.bwd.size && isGradEnabled()
+      ? new BackwardHookCall(this, [...tables.bwd.values()])
+      : null;
+    if (bw) args = bw.wrapInputs(args);
+    let out = inner.apply(this, args);
+    for (const hook of [...tables.fwd.values()]) {
+      const r = hook(this, [...args], out);
+      if (r !== undefined && r !== null) out = r;
+    }
+    return bw ? bw.wrapOutputs(out) : out;
   }
 
   /** Registers a buffer (state saved in the state dict but not trained), e.g. running statistics. */
@@ -357,7 +567,46 @@ export abstract class Module {
 
   /** Number of parameter elements. */
   numParameters(): number {
-    return this.parameters().reduce((s, p) => s + p.size, 0);
+    return this.parameters().reduce((s, p) => s + p.numel(), 0);
+  }
+
+  /**
+   * The text inside this module's parentheses when it prints, as PyTorch's `extra_repr`: override
+   * it to describe a layer's settings (`Linear` gives `inFeatures=4, outFeatures=2, bias=true`).
+   * Children print on their own lines after it. Empty by default.
+   *
+   * @example
+   * ```ts
+   * import { Module, Parameter, zeros } from "./mod.ts";
+   * import type { Tensor } from "./mod.ts";
+   * import "../plugins/cpu/mod.ts";
+   * class Scale extends Module {
+   *   weight = Parameter(zeros([3]));
+   *   forward(x: Tensor): Tensor {
+   *     return x.mul(this.weight);
+   *   }
+   *   override extraRepr(): string {
+   *     return `features=${this.weight.shape[0]}`;
+   *   }
+   * }
+   * console.log(String(new Scale())); // Scale(features=3)
+   * ```
+   */
+  extraRepr(): string {
+    return "";
+  }
+
+  /**
+   * PyTorch's text form: the class name with {@linkcode Module.extraRepr} in parentheses, and one
+   * indented `(name): child` line per child module.
+   */
+  toString(): string {
+    return formatModule(this);
+  }
+
+  /** What `console.log(module)` prints in Deno: the same text as {@linkcode Module.toString}. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return formatModule(this);
   }
 }
 
@@ -372,6 +621,147 @@ export function releaseGrad(p: Tensor): void {
   const g = p.grad;
   p.grad = null;
   g?.dispose();
+}
+
+// ---------------------------------------------------------------- hooks
+
+interface HookTables {
+  pre: Map<number, ForwardPreHook>;
+  fwd: Map<number, ForwardHook>;
+  bwd: Map<number, FullBackwardHook>;
+}
+
+let nextHookId = 0;
+
+interface HookAttrs {
+  side: "input" | "output";
+  call: BackwardHookCall;
+}
+
+// The identity nodes full backward hooks listen on: one over the arguments that require grad, one
+// over the outputs. Its forward is a copy (no backend needs a kernel); its gradient rule passes the
+// gradients through, calling the hooks at the input side.
+const backwardHookOp: OpDef<HookAttrs> = defineOp<HookAttrs>({
+  name: "moduleBackwardHook",
+  savesInputs: false,
+  infer: (inputs) => inputs.map((t) => ({ shape: [...t.shape], dtype: t.dtype })),
+  decompose: (inputs) => inputs.map((t) => t.clone()),
+  grad(ctx, _g, gradOutputs) {
+    const { side, call } = ctx.attrs;
+    if (side === "output") {
+      call.onOutputGrad(gradOutputs);
+      return [...gradOutputs];
+    }
+    return call.onInputGrad(gradOutputs);
+  },
+});
+
+// One forward call of a module with full backward hooks: where its tensors sit among the arguments
+// and outputs, and the output gradients until the input gradients arrive (PyTorch's BackwardHook).
+class BackwardHookCall {
+  readonly #module: Module;
+  readonly #hooks: FullBackwardHook[];
+  #nInputs = 0;
+  #nOutputs = 0;
+  #inputIndex: number[] | null = null;
+  #outputIndex: number[] = [];
+  #gradOutputs: (Tensor | null)[] | null = null;
+
+  constructor(module: Module, hooks: FullBackwardHook[]) {
+    this.#module = module;
+    this.#hooks = hooks;
+  }
+
+  #wrap(values: readonly unknown[], side: "input" | "output"): [unknown[], number[]] {
+    const index = values.flatMap((v, i) => (v instanceof Tensor && v.requiresGrad ? [i] : []));
+    const copy = [...values];
+    if (index.length) {
+      const outs = applyOp(backwardHookOp, index.map((i) => values[i] as Tensor), {
+        side,
+        call: this,
+      });
+      index.forEach((i, k) => (copy[i] = outs[k]));
+    }
+    return [copy, index];
+  }
+
+  wrapInputs(args: Tensor[]): Tensor[] {
+    this.#nInputs = args.length;
+    const [copy, index] = this.#wrap(args, "input");
+    this.#inputIndex = index.length ? index : null;
+    return copy as Tensor[];
+  }
+
+  wrapOutputs(out: Tensor): Tensor {
+    const list: unknown = out instanceof Tensor ? [out] : out;
+    if (!Array.isArray(list) || !list.every((t) => t instanceof Tensor)) {
+      throw new ValueError(
+        `${this.#module.constructor.name}: full backward hooks need forward to return a Tensor ` +
+          `or an array of Tensors, got ${show(out)}`,
+      );
+    }
+    this.#nOutputs = list.length;
+    const [copy, index] = this.#wrap(list, "output");
+    this.#outputIndex = index;
+    return (out instanceof Tensor ? copy[0] : copy) as Tensor;
+  }
+
+  #pack(index: readonly number[], grads: readonly (Tensor | null)[], n: number): (Tensor | null)[] {
+    const packed = new Array<Tensor | null>(n).fill(null);
+    index.forEach((i, k) => (packed[i] = grads[k] ?? null));
+    return packed;
+  }
+
+  onOutputGrad(grads: readonly (Tensor | null)[]): void {
+    this.#gradOutputs = this.#pack(this.#outputIndex, grads, this.#nOutputs);
+    if (this.#inputIndex !== null) return;
+    // No argument needs a gradient: the hooks run now, with gradInput all null.
+    const gradInput = new Array<Tensor | null>(this.#nInputs).fill(null);
+    for (const hook of this.#hooks) {
+      const r = hook(this.#module, [...gradInput], this.#gradOutputs);
+      if (r !== undefined && r !== null && !(Array.isArray(r) && r.every((g) => g == null))) {
+        throw new AutogradError(
+          `${this.#module.constructor.name}: a full backward hook returned gradients, but no ` +
+            `argument of the module requires grad; return undefined or nulls`,
+        );
+      }
+    }
+    this.#gradOutputs = null;
+  }
+
+  onInputGrad(grads: readonly (Tensor | null)[]): (Tensor | null)[] {
+    const index = this.#inputIndex!;
+    // A gradient reached the arguments without passing through the outputs (double backward).
+    if (!this.#gradOutputs) return [...grads];
+    let gradInput = this.#pack(index, grads, this.#nInputs);
+    const name = this.#module.constructor.name;
+    for (const hook of this.#hooks) {
+      const r = hook(this.#module, [...gradInput], this.#gradOutputs) as unknown;
+      if (r === undefined || r === null) continue;
+      if (!Array.isArray(r) || r.length !== this.#nInputs) {
+        throw new AutogradError(
+          `${name}: a full backward hook returned ${show(r)}; expected undefined or an array of ` +
+            `${this.#nInputs} gradients (Tensor or null), one per argument`,
+        );
+      }
+      r.forEach((g, i) => {
+        const was = gradInput[i];
+        if (g === null || g === undefined) return;
+        if (!(g instanceof Tensor) || (was && !sameShape(g.shape, was.shape))) {
+          throw new AutogradError(
+            `${name}: a full backward hook returned ${
+              g instanceof Tensor ? `a ${shapeStr(g.shape)} gradient` : show(g)
+            } for argument ${i}; expected a Tensor of shape ${
+              was ? shapeStr(was.shape) : "the argument's"
+            } or null`,
+          );
+        }
+      });
+      gradInput = r.map((g) => g ?? null);
+    }
+    this.#gradOutputs = null;
+    return index.map((i) => gradInput[i]);
+  }
 }
 
 guardArity(Module.prototype, "Module");

@@ -6,7 +6,7 @@
  */
 
 import type { DType, TypedArray } from "./dtype.ts";
-import { isDType, isFloating } from "./dtype.ts";
+import { DTYPES, isDType, isFloating } from "./dtype.ts";
 import { currentFrame } from "./context.ts";
 import {
   AutogradError,
@@ -29,8 +29,13 @@ import * as M from "./ops/movement.ts";
 import * as V from "./ops/views.ts";
 import * as L from "./ops/linalg.ts";
 import * as N from "./ops/softmax.ts";
+import * as S from "./ops/sort.ts";
+import * as SC from "./ops/scan.ts";
+import * as IX from "./ops/indexing.ts";
+import * as NU from "./ops/numeric.ts";
 import { denseOf, inplace, rebind } from "./write.ts";
 import { dtypeArg, guardArity, keepdimOf, options, show } from "./args.ts";
+import { formatTensor } from "./format.ts";
 
 // Set by Tensor's static block: lets module functions change a tensor's private strides.
 let setStrides: (t: Tensor, strides: readonly number[] | null) => void;
@@ -73,8 +78,8 @@ export class Tensor {
   readonly dtype: DType;
   /** Backend name holding the data. */
   readonly device: string;
-  /** Number of elements. */
-  readonly size: number;
+  // Number of elements: numel(). (Before issue 12 a `size` field; `size()` is now PyTorch's.)
+  #numel: number;
   /** Storage (shared by views). */
   storage: Storage;
   /** Whether gradients flow to or through this tensor. */
@@ -115,7 +120,7 @@ export class Tensor {
     this.shape = shape;
     this.dtype = dtype;
     this.device = device;
-    this.size = sizeOf(shape);
+    this.#numel = sizeOf(shape);
     if (layout) {
       this.offset = layout.offset;
       if (!rowMajor(shape, layout.strides)) this.#strides = layout.strides;
@@ -154,7 +159,7 @@ export class Tensor {
    * do not declare `strided: true`.
    */
   get isDense(): boolean {
-    return this.#strides === null && this.offset === 0 && this.storage.size === this.size;
+    return this.#strides === null && this.offset === 0 && this.storage.size === this.numel();
   }
 
   /** A contiguous tensor with these values: this one where it is already contiguous, else a copy. */
@@ -210,8 +215,8 @@ export class Tensor {
     this.#check("data");
     const t = this.#dense();
     const b = t.storage.backend;
-    if (b.hostMemory) return (t.storage.handle as TypedArray).slice(0, t.size);
-    return await b.download(t.storage.handle, t.dtype, t.size);
+    if (b.hostMemory) return (t.storage.handle as TypedArray).slice(0, t.numel());
+    return await b.download(t.storage.handle, t.dtype, t.numel());
   }
 
   /** Synchronous {@linkcode Tensor.data}, where the backend can read synchronously. */
@@ -224,8 +229,8 @@ export class Tensor {
       );
     }
     const t = this.#dense();
-    if (b.hostMemory) return (t.storage.handle as TypedArray).slice(0, t.size);
-    return b.downloadSync!(t.storage.handle, t.dtype, t.size);
+    if (b.hostMemory) return (t.storage.handle as TypedArray).slice(0, t.numel());
+    return b.downloadSync!(t.storage.handle, t.dtype, t.numel());
   }
 
   // A tensor over the same values whose storage holds exactly its elements, for readback.
@@ -250,7 +255,7 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   async item(): Promise<number> {
-    if (this.size !== 1) {
+    if (this.numel() !== 1) {
       throw new ShapeError(
         `item: expected a tensor with 1 element, got shape ${shapeStr(this.shape)}`,
       );
@@ -260,7 +265,7 @@ export class Tensor {
 
   /** Synchronous {@linkcode Tensor.item}. */
   itemSync(): number {
-    if (this.size !== 1) {
+    if (this.numel() !== 1) {
       throw new ShapeError(
         `item: expected a tensor with 1 element, got shape ${shapeStr(this.shape)}`,
       );
@@ -268,11 +273,17 @@ export class Tensor {
     return this.dataSync()[0];
   }
 
-  /** Short description (no data). */
+  /**
+   * PyTorch's text form, `tensor([[0.1234, 1.0000], ...])` (see `setPrintOptions`); on a device
+   * without synchronous readback (webgpu), the shape, dtype and device instead of the values.
+   */
   toString(): string {
-    return `Tensor(${shapeStr(this.shape)}, ${this.dtype}, ${this.device}${
-      this.requiresGrad ? ", requiresGrad" : ""
-    })`;
+    return formatTensor(this);
+  }
+
+  /** What `console.log(t)` prints in Deno: the same text as {@linkcode Tensor.toString}. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return formatTensor(this);
   }
 
   // ------------------------------------------------------------ autograd
@@ -579,14 +590,68 @@ export class Tensor {
   mean(dims?: number | readonly number[], options?: R.ReduceArg): Tensor {
     return R.mean(this, dims, options);
   }
-  /** Maximum over dims (all when omitted). */
-  max(dims?: number | readonly number[], options?: R.ReduceArg): Tensor {
-    return R.max(this, dims, options);
+  // -------- max/min with indices, amax/amin, sort, argsort, topk, cumsum, cumprod, prod (begin)
+
+  /** Maximum of all elements (a 0-d tensor); NaN propagates. */
+  max(): Tensor;
+  /**
+   * Maximum along `dim` and its int32 index (the first on ties, NaN counting as the maximum), as
+   * PyTorch's `x.max(dim, keepdim)`; the gradient goes to the selected elements.
+   */
+  max(dim: number, keepdim?: R.ReduceArg): R.ValuesIndices;
+  /** Elementwise maximum with broadcasting (PyTorch's `x.max(other)`). */
+  max(other: Tensor): Tensor;
+  max(dim?: number | Tensor, keepdim?: R.ReduceArg): Tensor | R.ValuesIndices {
+    return R.max(this, dim as number, keepdim);
   }
-  /** Minimum over dims (all when omitted). */
-  min(dims?: number | readonly number[], options?: R.ReduceArg): Tensor {
-    return R.min(this, dims, options);
+  /** Minimum of all elements (a 0-d tensor); NaN propagates. */
+  min(): Tensor;
+  /** Minimum along `dim` and its int32 index, as PyTorch's `x.min(dim, keepdim)`. */
+  min(dim: number, keepdim?: R.ReduceArg): R.ValuesIndices;
+  /** Elementwise minimum with broadcasting (PyTorch's `x.min(other)`). */
+  min(other: Tensor): Tensor;
+  min(dim?: number | Tensor, keepdim?: R.ReduceArg): Tensor | R.ValuesIndices {
+    return R.min(this, dim as number, keepdim);
   }
+  /** Maximum over dims (all when omitted), a tensor; ties share the gradient (PyTorch's `amax`). */
+  amax(dims?: number | readonly number[], options?: R.ReduceArg): Tensor {
+    return R.amax(this, dims, options);
+  }
+  /** Minimum over dims (all when omitted), a tensor; ties share the gradient (PyTorch's `amin`). */
+  amin(dims?: number | readonly number[], options?: R.ReduceArg): Tensor {
+    return R.amin(this, dims, options);
+  }
+  /** Stable sort along `dim` (default -1): values and int32 indices; NaN last ascending. */
+  sort(dim?: number, descending?: S.SortOptions | boolean): R.ValuesIndices {
+    return S.sort(this, dim, descending);
+  }
+  /** The int32 indices that sort along `dim` (default -1), stably. */
+  argsort(dim?: number, descending?: S.SortOptions | boolean): Tensor {
+    return S.argsort(this, dim, descending);
+  }
+  /** The k largest (or smallest) along `dim` (default -1), with their int32 indices. */
+  topk(
+    k: number,
+    dim?: number,
+    largest?: S.TopkOptions | boolean,
+    sorted?: boolean,
+  ): R.ValuesIndices {
+    return S.topk(this, k, dim, largest, sorted);
+  }
+  /** Cumulative sum along `dim`. */
+  cumsum(dim: number): Tensor {
+    return SC.cumsum(this, dim);
+  }
+  /** Cumulative product along `dim` (zero-safe gradient). */
+  cumprod(dim: number): Tensor {
+    return SC.cumprod(this, dim);
+  }
+  /** Product of all elements, or along `dim` (zero-safe gradient). */
+  prod(dim?: number, keepdim?: R.ReduceArg): Tensor {
+    return SC.prod(this, dim, keepdim);
+  }
+
+  // -------- max/min with indices, ... prod (end)
   /** Index of the maximum (flattened when `dim` is omitted). */
   argmax(dim?: number, options?: R.ReduceArg): Tensor {
     return R.argmax(this, dim, options);
@@ -595,18 +660,32 @@ export class Tensor {
   argmin(dim?: number, options?: R.ReduceArg): Tensor {
     return R.argmin(this, dim, options);
   }
-  /** Variance (unbiased unless `correction: 0`). */
-  var(dims?: number | readonly number[], options?: R.VarOptions | boolean): Tensor {
-    return R.variance(this, dims, options);
+  /**
+   * Variance over dims (all when omitted), PyTorch's forms: `var(dim, unbiased, keepdim)`,
+   * `var(unbiased)`, or `var(dim, { unbiased | correction, keepdim })`. Unbiased (N − 1) by
+   * default; a boolean after `dim` is `unbiased`, as in PyTorch (`var(1, true)` keeps no dim).
+   */
+  var(
+    dims?: number | readonly number[] | boolean | null,
+    unbiased?: boolean | NU.VarianceOptions,
+    keepdim?: boolean,
+  ): Tensor {
+    const a = NU.varianceArgs("var", dims, unbiased, keepdim);
+    return R.variance(this, a.dims, { correction: a.correction, keepdim: a.keepdim });
   }
-  /** Standard deviation. */
-  std(dims?: number | readonly number[], options?: R.VarOptions | boolean): Tensor {
-    return R.variance(this, dims, options).sqrt();
+  /** Standard deviation: the square root of {@linkcode var}, with the same argument forms. */
+  std(
+    dims?: number | readonly number[] | boolean | null,
+    unbiased?: boolean | NU.VarianceOptions,
+    keepdim?: boolean,
+  ): Tensor {
+    const a = NU.varianceArgs("std", dims, unbiased, keepdim);
+    return R.variance(this, a.dims, { correction: a.correction, keepdim: a.keepdim }).sqrt();
   }
   /** log Σ exp over dims, computed stably. */
   logsumexp(dims: number | readonly number[], options?: R.ReduceArg): Tensor {
     const keepdim = keepdimOf("logsumexp", options);
-    const m = R.max(this, dims, { keepdim: true }).detach();
+    const m = R.amax(this, dims, { keepdim: true }).detach();
     const r = this.sub(m).exp().sum(dims, { keepdim: true }).log().add(m);
     if (keepdim) return r;
     const reduced = new Set(normalizeAxes("logsumexp", dims, this.ndim));
@@ -757,6 +836,179 @@ export class Tensor {
       "fill_",
     );
   }
+
+  // -------- indexing and selection, tests, norm, sizes, casts (issue 12) (begin)
+  // The functions are in ops/indexing.ts and ops/numeric.ts, with examples.
+
+  /** Number of elements (PyTorch's `numel()`). */
+  numel(): number {
+    return this.#numel;
+  }
+  /**
+   * PyTorch's `size()`: the shape as a new array, or with `dim` (negative counts from the end) the
+   * size of that dimension. Until issue 12, `size` was a property holding the element count: that
+   * is {@linkcode numel} now, and a `size` read as a number (`t.size * 4`, `new Float32Array(
+   * t.size)`, `` `${t.size}` ``) throws a ValueError that says so instead of giving NaN.
+   *
+   * @example
+   * ```ts
+   * import "../plugins/cpu/mod.ts";
+   * import { zeros } from "./mod.ts";
+   * const x = zeros([2, 3]);
+   * x.size(); // [2, 3]
+   * x.size(-1); // 3
+   * x.numel(); // 6
+   * ```
+   */
+  size(): number[];
+  /** The size of dimension `dim` (negative counts from the end). */
+  size(dim: number): number;
+  size(...args: (number | undefined)[]): number[] | number {
+    if (args.length > 1) {
+      throw new ValueError(
+        `Tensor.size: takes at most 1 argument, got ${args.length} (${args.map(show).join(", ")})`,
+      );
+    }
+    const dim = args[0];
+    if (dim === undefined) return [...this.shape];
+    if (this.ndim === 0) {
+      throw new ShapeError(`size: a 0-d tensor has no dimension ${show(dim)}`);
+    }
+    return this.shape[normalizeAxis("size", dim, this.ndim)];
+  }
+  static {
+    // The element count used to be the `size` property: using the method as a number throws, and
+    // so does `new Float32Array(t.size)` or `Array.from(t.size)`, which would otherwise read the
+    // function as an empty array-like through its iterator lookup.
+    const moved = (): never => {
+      throw new ValueError(
+        "Tensor.size is a method since issue 12, as in PyTorch: size() gives the shape and " +
+          "size(dim) one dimension; use numel() for the number of elements",
+      );
+    };
+    Object.defineProperty(this.prototype.size, Symbol.toPrimitive, { value: moved });
+    Object.defineProperty(this.prototype.size, Symbol.iterator, { value: moved });
+  }
+  /**
+   * The elements as nested arrays, PyTorch's `tolist()`. Asynchronous, like {@linkcode item},
+   * since webgpu reads back asynchronously: `await x.tolist()`; see {@linkcode tolistSync}.
+   */
+  async tolist(): Promise<NestedResult> {
+    return await this.toArray();
+  }
+  /** Synchronous {@linkcode tolist}, where the backend can read synchronously (cpu). */
+  tolistSync(): NestedResult {
+    return this.toArraySync();
+  }
+  /** PyTorch's `long()` (int64): denn has no int64, so this is a DTypeError pointing to `int()`. */
+  long(): Tensor {
+    throw new DTypeError(
+      `long: denn has no int64; its dtypes are ${DTYPES.join(", ")} (use int() for int32)`,
+    );
+  }
+  /** PyTorch's `double()` (float64): denn has no float64, so a DTypeError pointing to `float()`. */
+  double(): Tensor {
+    throw new DTypeError(
+      `double: denn has no float64; its dtypes are ${DTYPES.join(", ")} (use float() for float32)`,
+    );
+  }
+  /** Views of pieces of `sizeOrSections` entries (or of the given sizes) along `dim`. */
+  split(sizeOrSections: number | readonly number[], dim = 0): Tensor[] {
+    return IX.split(this, sizeOrSections, dim);
+  }
+  /** `chunks` views along `dim` (PyTorch's `chunk`; the last may be smaller, fewer may come). */
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return IX.chunk(this, chunks, dim);
+  }
+  /** The slices along `dim`, each a view without that dim. */
+  unbind(dim = 0): Tensor[] {
+    return IX.unbind(this, dim);
+  }
+  /** The entries at a 1-D int32 `index` along `dim` (a gather; differentiable). */
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return IX.indexSelect(this, dim, index);
+  }
+  /** This tensor with `value` where the bool `mask` (broadcast) is true. */
+  maskedFill(mask: Tensor, value: number | boolean | Tensor): Tensor {
+    return IX.maskedFill(this, mask, value);
+  }
+  /** In-place {@linkcode maskedFill}: the mask must broadcast to this tensor's shape. */
+  maskedFill_(mask: Tensor, value: number | boolean | Tensor): this {
+    return inplace(this, IX.maskedFill(this, mask, value), "maskedFill_");
+  }
+  /** Tiles this tensor `sizes[i]` times along each dim: `x.repeat(2, 1)` or `x.repeat([2, 1])`. */
+  repeat(...sizes: number[] | [readonly number[]]): Tensor {
+    return IX.repeat(this, flatArgs(sizes));
+  }
+  /** Reverses the order along dims: `x.flip(0)`, `x.flip(0, 1)` or `x.flip([0, 1])` (a copy). */
+  flip(...dims: number[] | [readonly number[]]): Tensor {
+    if (dims.length === 0) {
+      throw new ValueError("flip: expects the dims to flip, e.g. flip(0) or flip([0, 1])");
+    }
+    return IX.flip(this, flatArgs(dims));
+  }
+  /** Circular shift by `shifts` along `dims` (of the flattened tensor when omitted). */
+  roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
+    return IX.roll(this, shifts, dims);
+  }
+  /** Lower triangle of the last two dims (entries with col − row <= diagonal; others zero). */
+  tril(diagonal = 0): Tensor {
+    return IX.tril(this, diagonal);
+  }
+  /** Upper triangle of the last two dims (entries with col − row >= diagonal; others zero). */
+  triu(diagonal = 0): Tensor {
+    return IX.triu(this, diagonal);
+  }
+  /** Whether any entry is non-zero over `dim` (all when omitted); a bool tensor. */
+  any(dim?: number | readonly number[], keepdim?: boolean | R.ReduceOptions): Tensor {
+    return NU.any(this, dim, keepdim);
+  }
+  /** Whether every entry is non-zero over `dim` (all when omitted); a bool tensor. */
+  all(dim?: number | readonly number[], keepdim?: boolean | R.ReduceOptions): Tensor {
+    return NU.all(this, dim, keepdim);
+  }
+  /** Where this tensor is NaN (bool). */
+  isnan(): Tensor {
+    return NU.isnan(this);
+  }
+  /** Where this tensor is ±Infinity (bool). */
+  isinf(): Tensor {
+    return NU.isinf(this);
+  }
+  /** Where this tensor is finite (bool). */
+  isfinite(): Tensor {
+    return NU.isfinite(this);
+  }
+  /** NaN, +Infinity and -Infinity replaced: `{ nan, posinf, neginf }` or positionally. */
+  nanToNum(
+    nan?: number | NU.NanToNumOptions | null,
+    posinf?: number | null,
+    neginf?: number | null,
+  ): Tensor {
+    return NU.nanToNum(this, nan, posinf, neginf);
+  }
+  /** Vector p-norm over `dim` (all when omitted): p = 2 (default), "fro", 1, ±Infinity, 0, p >= 1. */
+  norm(
+    p?: NU.NormOrder | null,
+    dim?: number | readonly number[] | null,
+    keepdim?: boolean | R.ReduceOptions,
+  ): Tensor {
+    return NU.norm(this, p, dim, keepdim);
+  }
+  /** `x[i]`: entry `i` along dim 0 (negative from the end), a view without that dim. */
+  at(i: number): Tensor {
+    return IX.at(this, i);
+  }
+  /**
+   * Basic indexing `x[specs...]` as a view: a number picks (and removes the dim), `{ start, end,
+   * step }` slices, `null` adds an axis, `"..."` fills the dims not indexed.
+   * `x.index(0, null, "...", { start: 1 })` is PyTorch's `x[0, None, ..., 1:]`.
+   */
+  index(...specs: IX.IndexSpec[]): Tensor {
+    return IX.index(this, ...specs);
+  }
+
+  // -------- indexing and selection, tests, norm, sizes, casts (issue 12) (end)
 }
 
 function flatArgs(a: number[] | [readonly number[]]): number[] {

@@ -25,8 +25,8 @@ import * as M from "./ops/movement.ts";
 export function denseOf(t: Tensor): Tensor {
   const b = t.storage.backend;
   if (b.hostMemory && t.isContiguous()) {
-    const h = (t.storage.handle as TypedArray).subarray(t.offset, t.offset + t.size);
-    return new Tensor(new Storage(h, b, t.size), t.shape, t.dtype, t.device);
+    const h = (t.storage.handle as TypedArray).subarray(t.offset, t.offset + t.numel());
+    return new Tensor(new Storage(h, b, t.numel()), t.shape, t.dtype, t.device);
   }
   return M.contiguous(t);
 }

@@ -17,11 +17,16 @@
 import {
   logSoftmax as coreLogSoftmax,
   Module,
+  reprFloat,
   softmax as coreSoftmax,
   where,
 } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { arity, bool, fail, finite, knownKeys, oneOf, tensorArg } from "./_validate.ts";
+import { floatInput, maybeInplace } from "./_inplace.ts";
+
+// More activations (SiLU, ELU, Softplus, Mish, ReLU6, Hardtanh, Hardswish, Hardsigmoid, PReLU).
+export * from "./activations_extra.ts";
 
 /** max(0, x); `inplace` overwrites x (PyTorch's `F.relu(x, inplace=True)`). */
 export function relu(x: Tensor, inplace = false): Tensor {
@@ -76,11 +81,12 @@ function runGelu(x: Tensor, approximate: "none" | "tanh"): Tensor {
   return x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1));
 }
 
-/** x·sigmoid(x). */
-export function silu(x: Tensor): Tensor {
-  arity("silu", arguments, 1);
+/** x·sigmoid(x); `inplace` overwrites x (PyTorch's `F.silu(x, inplace=True)`). */
+export function silu(x: Tensor, inplace = false): Tensor {
+  arity("silu", arguments, 2);
   tensorArg("silu", "input", x);
-  return x.mul(x.sigmoid());
+  if (!bool("silu", "inplace", inplace, false)) return x.mul(x.sigmoid());
+  return maybeInplace("silu", floatInput("silu", x), true, (t) => t.mul(t.sigmoid()));
 }
 
 /** Softmax along `dim`, computed stably (`F.softmax`; PyTorch's `dtype` argument is not supported). */
@@ -116,6 +122,11 @@ export class ReLU extends Module {
     this.inplace = bool("ReLU", "inplace", options.inplace, false);
   }
 
+  /** PyTorch's `inplace=True` when set, else nothing. */
+  override extraRepr(): string {
+    return this.inplace ? "inplace=true" : "";
+  }
+
   /** Applies ReLU (in place when `inplace`). */
   forward(x: Tensor): Tensor {
     tensorArg("ReLU.forward", "input", x);
@@ -136,6 +147,11 @@ export class LeakyReLU extends Module {
     super();
     this.negativeSlope = finite("LeakyReLU", "negativeSlope", negativeSlope);
     this.inplace = bool("LeakyReLU", "inplace", inplace, false);
+  }
+
+  /** `negativeSlope=0.01`, and `inplace=true` when set. */
+  override extraRepr(): string {
+    return `negativeSlope=${reprFloat(this.negativeSlope)}${this.inplace ? ", inplace=true" : ""}`;
   }
 
   /** Applies leaky ReLU; the gradient at exactly 0 is `negativeSlope`, as in PyTorch. */
@@ -179,6 +195,11 @@ export class GELU extends Module {
     this.approximate = oneOf("GELU", "approximate", options.approximate, APPROXIMATE);
   }
 
+  /** `approximate='none'` or `approximate='tanh'`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `approximate='${this.approximate}'`;
+  }
+
   /** Applies GELU. */
   forward(x: Tensor): Tensor {
     return runGelu(tensorArg("GELU.forward", "input", x), this.approximate);
@@ -203,6 +224,11 @@ export class Softmax extends Module {
     this.dim = checkDim("Softmax", dim);
   }
 
+  /** `dim=1`. */
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+
   /** Applies softmax. */
   forward(x: Tensor): Tensor {
     return coreSoftmax(tensorArg("Softmax.forward", "input", x), this.dim);
@@ -218,6 +244,11 @@ export class LogSoftmax extends Module {
   constructor(dim: number) {
     super();
     this.dim = checkDim("LogSoftmax", dim);
+  }
+
+  /** `dim=1`. */
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
   }
 
   /** Applies log-softmax. */

@@ -28,6 +28,7 @@ import {
   noGrad,
   ones,
   Parameter,
+  reprFloat,
   ShapeError,
   shapeStr,
   Tensor,
@@ -160,7 +161,7 @@ function run(
   const b = bias ?? full([c], 0, { device: x.device, dtype: x.dtype });
   const attrs = { training: o.training, eps: o.eps };
   if (!o.training) return batchNormRaw(x, runningMean!, runningVar!, w, b, attrs);
-  const n = x.size / c;
+  const n = x.numel() / c;
   if (n <= 1) {
     throw new ValueError(
       `batchNorm: expected more than 1 value per channel when training, got input ${
@@ -264,6 +265,13 @@ export abstract class BatchNormBase extends Module {
       this.runningVar?.fill_(1);
       this.numBatchesTracked?.zero_();
     });
+  }
+
+  /** `64, eps=1e-05, momentum=0.1, affine=true, trackRunningStats=true`, as PyTorch prints it. */
+  override extraRepr(): string {
+    const momentum = this.momentum === null ? "null" : reprFloat(this.momentum);
+    return `${this.numFeatures}, eps=${reprFloat(this.eps)}, momentum=${momentum}, ` +
+      `affine=${this.affine}, trackRunningStats=${this.trackRunningStats}`;
   }
 
   /** Throws unless `x` has a rank this layer accepts. */

@@ -49,6 +49,11 @@ export class Concat extends Module {
     return this.children();
   }
 
+  /** `dim=1`; the branches print after it. */
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+
   /** Runs each branch on `x` and concatenates the results along `dim`. */
   forward(x: Tensor): Tensor {
     return cat(this.children().map((b) => b.forward(x)), this.dim);

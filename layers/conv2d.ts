@@ -23,6 +23,7 @@ import {
   Module,
   pad,
   Parameter,
+  reprTuple,
   ShapeError,
   shapeStr,
   use,
@@ -268,6 +269,24 @@ export class Conv2d extends Module {
       groups: this.groups,
     };
     this.#extra = resolved.extra;
+  }
+
+  /**
+   * `1, 6, kernelSize=(5, 5), stride=(1, 1), padding=(2, 2)`: PyTorch's text, which leaves out
+   * padding, dilation, groups and bias where they have their defaults.
+   */
+  override extraRepr(): string {
+    let s = `${this.inChannels}, ${this.outChannels}, kernelSize=${reprTuple(this.kernelSize)}, ` +
+      `stride=${reprTuple(this.stride)}`;
+    const p = this.padding;
+    if (typeof p === "string") s += `, padding=${p}`;
+    else if (p[0] !== 0 || p[1] !== 0) s += `, padding=${reprTuple(p)}`;
+    if (this.dilation[0] !== 1 || this.dilation[1] !== 1) {
+      s += `, dilation=${reprTuple(this.dilation)}`;
+    }
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (this.bias === null) s += ", bias=false";
+    return s;
   }
 
   /** Convolves `x` [N, C, H, W]. */

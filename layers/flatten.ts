@@ -30,6 +30,11 @@ export class Flatten extends Module {
     this.endDim = int("Flatten", "endDim", endDim, -Infinity);
   }
 
+  /** `startDim=1, endDim=-1`. */
+  override extraRepr(): string {
+    return `startDim=${this.startDim}, endDim=${this.endDim}`;
+  }
+
   /** Flattens `x`. */
   forward(x: Tensor): Tensor {
     return tensorArg("Flatten.forward", "input", x).flatten(this.startDim, this.endDim);

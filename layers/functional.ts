@@ -33,6 +33,35 @@ export type { DropoutOptions } from "./dropout.ts";
 export { batchNorm } from "./batch_norm.ts";
 export type { BatchNormOptions } from "./batch_norm.ts";
 export { localResponseNorm } from "./local_response_norm.ts";
+export { scaledDotProductAttention } from "./attention.ts";
+export type { ScaledDotProductAttentionOptions } from "./attention.ts";
+export { embedding } from "./embedding.ts";
+export type { EmbeddingOptions } from "./embedding.ts";
+export { groupNorm, instanceNorm, layerNorm, rmsNorm } from "./norm.ts";
+export type {
+  GroupNormOptions,
+  InstanceNormOptions,
+  LayerNormOptions,
+  RMSNormOptions,
+} from "./norm.ts";
+export { conv1d } from "./conv1d.ts";
+export type { Conv1dOptions } from "./conv1d.ts";
+export { convTranspose2d } from "./conv_transpose2d.ts";
+export type { ConvTranspose2dOptions } from "./conv_transpose2d.ts";
+export { interpolate } from "./upsample.ts";
+export type { InterpolateOptions } from "./upsample.ts";
+export { adaptiveMaxPool2d } from "./adaptive_max_pool.ts";
+export { dropout2d } from "./dropout.ts";
+export {
+  elu,
+  hardsigmoid,
+  hardswish,
+  hardtanh,
+  mish,
+  prelu,
+  relu6,
+  softplus,
+} from "./activations.ts";
 export type { IntPair as Pair } from "./_validate.ts";
 export * from "../losses/functional.ts";
 

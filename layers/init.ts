@@ -150,7 +150,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 
 function fill(t: Tensor, f: (g: Generator) => number, opts: InitOptions): Tensor {
   const g = opts.generator ?? defaultGenerator;
-  const a = new Float32Array(t.size);
+  const a = new Float32Array(t.numel());
   for (let i = 0; i < a.length; i++) a[i] = f(g);
   noGrad(() => t.copy_(fromData(a, t.shape)));
   return t;
@@ -217,7 +217,7 @@ export function xavierUniform_(t: Tensor, gain = 1, opts: InitOptions = {}): Ten
   checkNonNegative("xavierUniform_", "gain", gain);
   opts = initOptions("xavierUniform_", opts, ["generator"]);
   const [fi, fo] = calculateFanInAndFanOut(t);
-  if (t.size === 0) return t;
+  if (t.numel() === 0) return t;
   const b = gain * Math.sqrt(6 / (fi + fo));
   return uniform_(t, -b, b, opts);
 }
@@ -228,7 +228,7 @@ export function xavierNormal_(t: Tensor, gain = 1, opts: InitOptions = {}): Tens
   checkNonNegative("xavierNormal_", "gain", gain);
   opts = initOptions("xavierNormal_", opts, ["generator"]);
   const [fi, fo] = calculateFanInAndFanOut(t);
-  if (t.size === 0) return t;
+  if (t.numel() === 0) return t;
   return normal_(t, 0, gain * Math.sqrt(2 / (fi + fo)), opts);
 }
 

@@ -154,6 +154,12 @@ export class Linear extends Module {
     if (device && device !== "cpu") this.to(device);
   }
 
+  /** `inFeatures=4, outFeatures=2, bias=true`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, ` +
+      `bias=${this.bias !== null}`;
+  }
+
   /** y = x Wᵀ + b. */
   forward(x: Tensor): Tensor {
     return run(tensorArg("Linear.forward", "input", x), this.weight, this.bias);

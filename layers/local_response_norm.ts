@@ -14,7 +14,7 @@
  * @module
  */
 
-import { Module, pad, reshape, ShapeError, shapeStr } from "../core/mod.ts";
+import { Module, pad, reprFloat, reshape, ShapeError, shapeStr } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { arity, finite, int, knownKeys, tensorArg } from "./_validate.ts";
 import { avgPool2dRaw } from "./pooling.ts";
@@ -41,7 +41,7 @@ function run(x: Tensor, size: number, alpha: number, beta: number, k: number): T
     );
   }
   const [n, c] = x.shape;
-  const rest = x.size / (n * c);
+  const rest = x.numel() / (n * c);
   const sq = reshape(x.mul(x), [n, 1, c, rest]);
   const padded = pad(sq, [0, 0, Math.floor(size / 2), Math.floor((size - 1) / 2)]);
   const avg = avgPool2dRaw(padded, {
@@ -87,6 +87,12 @@ export class LocalResponseNorm extends Module {
     this.alpha = finite(L, "alpha", options.alpha ?? 1e-4);
     this.beta = finite(L, "beta", options.beta ?? 0.75);
     this.k = finite(L, "k", options.k ?? 1);
+  }
+
+  /** `5, alpha=0.0001, beta=0.75, k=1.0`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `${this.size}, alpha=${reprFloat(this.alpha)}, beta=${reprFloat(this.beta)}, ` +
+      `k=${reprFloat(this.k)}`;
   }
 
   /** Normalises `x` [N, C, ...]. */

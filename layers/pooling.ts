@@ -17,7 +17,7 @@
  */
 
 import { z } from "zod";
-import { definePlugin, Module, ShapeError, shapeStr, use } from "../core/mod.ts";
+import { definePlugin, Module, reprTuple, ShapeError, shapeStr, use } from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
 import {
   arity,
@@ -236,6 +236,12 @@ function common(
   return { kernelSize: k, stride, padding, ceilMode: bool(layer, "ceilMode", o.ceilMode, false) };
 }
 
+// PyTorch's pooling layers keep an int argument as given (MaxPool2d(2) prints `kernel_size=2`);
+// denn stores pairs, so an equal pair prints as one number and an unequal one as (2, 3).
+function reprPair(p: readonly [number, number]): string {
+  return p[0] === p[1] ? String(p[0]) : reprTuple(p);
+}
+
 /** Max pooling: the largest value in each window. */
 export class MaxPool2d extends Module {
   /** Window size (height, width). */
@@ -261,6 +267,13 @@ export class MaxPool2d extends Module {
     this.ceilMode = c.ceilMode;
     this.dilation = pair("MaxPool2d", "dilation", options.dilation ?? 1);
     this.#attrs = poolAttrs(c.kernelSize, { ...c, dilation: this.dilation });
+  }
+
+  /** `kernelSize=2, stride=2, padding=0, dilation=1, ceilMode=false`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `kernelSize=${reprPair(this.kernelSize)}, stride=${reprPair(this.stride)}, ` +
+      `padding=${reprPair(this.padding)}, dilation=${reprPair(this.dilation)}, ` +
+      `ceilMode=${this.ceilMode}`;
   }
 
   /** Pools `x` [N, C, H, W]. */
@@ -312,6 +325,12 @@ export class AvgPool2d extends Module {
     });
   }
 
+  /** `kernelSize=2, stride=2, padding=0`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `kernelSize=${reprPair(this.kernelSize)}, stride=${reprPair(this.stride)}, ` +
+      `padding=${reprPair(this.padding)}`;
+  }
+
   /** Pools `x` [N, C, H, W]. */
   forward(x: Tensor): Tensor {
     return avgPool2dRaw(tensorArg("AvgPool2d.forward", "input", x), this.#attrs);
@@ -335,6 +354,11 @@ export class AdaptiveAvgPool2d extends Module {
       fail(L, "outputSize", OUTPUT_SIZE, outputSize);
     }
     this.outputSize = [os[0], os[1]];
+  }
+
+  /** `outputSize=(1, 1)` (null for a size kept from the input). */
+  override extraRepr(): string {
+    return `outputSize=${reprTuple(this.outputSize)}`;
   }
 
   /** Pools `x` [N, C, H, W] to [N, C, outH, outW]. */

@@ -264,7 +264,7 @@ export function crossEntropy(
     const l = prod.sum(cdim).neg();
     if (reduction === "none") return l;
     if (reduction === "sum") return l.sum();
-    return l.sum().div(input.ndim === 1 ? 1 : l.size);
+    return l.sum().div(input.ndim === 1 ? 1 : l.numel());
   }
   const nll = nllLoss(logp, target, {
     weight: options.weight,

@@ -114,7 +114,7 @@ export function structuredLoss(
   const y = target.unsqueeze(1);
   // Row y_i of L for every example: gather along dim 0 with an index constant along each row.
   const augmented = gather(task, 0, y.expand(n, c)).add(input);
-  const soft = eps === 0 ? augmented.max(1) : augmented.div(eps).logsumexp(1).mul(eps);
+  const soft = eps === 0 ? augmented.max(1).values : augmented.div(eps).logsumexp(1).mul(eps);
   const loss = soft.sub(gather(input, 1, y).squeeze(1));
   return reduction === "none" ? loss : reduction === "sum" ? loss.sum() : loss.mean();
 }

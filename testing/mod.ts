@@ -238,7 +238,7 @@ export function gradcheck(
   const leaves = inputs.map((_, i) => fresh(i));
   const out = single("gradcheck", fn(...leaves));
   const rand = lcg(options.seed ?? 0);
-  const v = new Float64Array(out.size);
+  const v = new Float64Array(out.numel());
   for (let i = 0; i < v.length; i++) v[i] = rand() * 2 - 1;
   if (!out.requiresGrad) {
     throw new AssertionError(
@@ -373,7 +373,7 @@ async function runOn(
       const list = r instanceof Tensor ? [r] : r;
       if (options.grad && list[0].requiresGrad) {
         const rand = lcg(options.seed);
-        const v = new Float32Array(list[0].size);
+        const v = new Float32Array(list[0].numel());
         for (let i = 0; i < v.length; i++) v[i] = rand() * 2 - 1;
         list[0].backward(fromData(v, list[0].shape, { device: list[0].device }));
       }

@@ -12,7 +12,7 @@ import { defineOp } from "../catalogue.ts";
 import type { OpDef, TensorSpec } from "../registry.ts";
 import { normalizeAxis } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
-import { max, sum } from "./reduce.ts";
+import { amax, sum } from "./reduce.ts";
 
 /** Attributes of softmax/logSoftmax. */
 export interface SoftmaxAttrs {
@@ -40,7 +40,7 @@ const softmaxOp: OpDef<SoftmaxAttrs> = defineOp<SoftmaxAttrs>({
     return [gy.sub(y.mul(sum(gy, ctx.attrs.dim, { keepdim: true })))];
   },
   decompose([x], { dim }) {
-    const e = x.sub(max(x, dim, { keepdim: true })).exp();
+    const e = x.sub(amax(x, dim, { keepdim: true })).exp();
     return [e.div(sum(e, dim, { keepdim: true }))];
   },
 });
@@ -56,7 +56,7 @@ const logSoftmaxOp: OpDef<SoftmaxAttrs> = defineOp<SoftmaxAttrs>({
   },
   decompose([x], { dim }) {
     // log-sum-exp trick: log Σ exp x = c + log Σ exp(x − c) with c = max x.
-    const s = x.sub(max(x, dim, { keepdim: true }));
+    const s = x.sub(amax(x, dim, { keepdim: true }));
     return [s.sub(sum(s.exp(), dim, { keepdim: true }).log())];
   },
 });

@@ -65,19 +65,21 @@ function reshapeAs(op: "reshape" | "view", x: Tensor, shape: readonly number[]):
       throw new ShapeError(`${op}: only one dimension can be -1, got ${shapeStr(shape)}`);
     }
     const rest = sizeOf(s.filter((_, i) => i !== neg));
-    if (rest === 0 || x.size % rest !== 0) {
+    if (rest === 0 || x.numel() % rest !== 0) {
       throw new ShapeError(
-        `${op}: shape ${shapeStr(shape)} is invalid for input of size ${x.size} ${
+        `${op}: shape ${shapeStr(shape)} is invalid for input of size ${x.numel()} ${
           shapeStr(x.shape)
         }`,
       );
     }
-    s[neg] = x.size / rest;
+    s[neg] = x.numel() / rest;
   }
   checkShape(op, s);
-  if (sizeOf(s) !== x.size) {
+  if (sizeOf(s) !== x.numel()) {
     throw new ShapeError(
-      `${op}: shape ${shapeStr(shape)} is invalid for input of size ${x.size} ${shapeStr(x.shape)}`,
+      `${op}: shape ${shapeStr(shape)} is invalid for input of size ${x.numel()} ${
+        shapeStr(x.shape)
+      }`,
     );
   }
   if (sameShape(s, x.shape)) return x;
@@ -100,7 +102,7 @@ function reshapeAs(op: "reshape" | "view", x: Tensor, shape: readonly number[]):
  * (PyTorch's view rule: dims merged or split must be contiguous among themselves).
  */
 function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
-  if (x.isContiguous() || x.size === 0) return stridesOf(shape);
+  if (x.isContiguous() || x.numel() === 0) return stridesOf(shape);
   const st = x.strides, out = new Array<number>(shape.length);
   let v = shape.length - 1;
   let base = st[x.ndim - 1], have = 1, made = 1;
@@ -227,7 +229,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   }
   checkShape("expand", s);
   if (sameShape(s, x.shape)) return x;
-  if (sizeOf(s) === x.size) return reshape(x, s);
+  if (sizeOf(s) === x.numel()) return reshape(x, s);
   return apply1(expandOp, [x], { shape: s });
 }
 

@@ -142,7 +142,7 @@ export const batchNormBackwardOp: OpDef<BatchNormAttrs> = {
     const dw = g.mul(xhat).sum(dims);
     const k = w.mul(invstd).reshape(bs);
     if (!training) return [g.mul(k), dw, db];
-    const count = x.size / x.shape[1];
+    const count = x.numel() / x.shape[1];
     const centred = g.sub(db.div(count).reshape(bs)).sub(xhat.mul(dw.div(count).reshape(bs)));
     return [centred.mul(k), dw, db];
   },

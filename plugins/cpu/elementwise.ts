@@ -205,8 +205,8 @@ function unaryKernel(op: string): CpuKernel<unknown> {
   return {
     run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): TypedArray[] {
       const x = inputs[0];
-      const o = allocHost(out[0].dtype, x.size);
-      loopFor(x.dtype)(hostArray(x), o, x.size);
+      const o = allocHost(out[0].dtype, x.numel());
+      loopFor(x.dtype)(hostArray(x), o, x.numel());
       return [o];
     },
   };
@@ -251,7 +251,7 @@ export function broadcastTo(t: Tensor, shape: readonly number[], dtype = t.dtype
   const n = sizeOf(shape);
   const o = allocHost(dtype, n);
   const src = hostArray(t);
-  if (t.size === 1) {
+  if (t.numel() === 1) {
     o.fill(src[0]);
     return o;
   }
@@ -276,7 +276,7 @@ const COPY = compileBinary("a");
 // Data-dependent branches mispredict about half the time on real activations, which costs more
 // than the arithmetic: ReLU clears negative values through the sign bit of their integer view.
 function reluKernel(inputs: readonly Tensor[]): TypedArray[] {
-  const x = inputs[0], n = x.size;
+  const x = inputs[0], n = x.numel();
   if (x.dtype === "float16") return [reluHalf(hostArray(x, "float16"), n)];
   const src = x.dtype === "int32" ? hostArray(x, "int32") : hostArray(x, "float32");
   const a = src instanceof Int32Array ? src : new Int32Array(src.buffer, src.byteOffset, n);
@@ -293,7 +293,7 @@ function reluKernel(inputs: readonly Tensor[]): TypedArray[] {
 // again with no data-dependent branch.
 function reluBackwardKernel(inputs: readonly Tensor[]): TypedArray[] {
   const [g, y] = inputs;
-  const n = g.size;
+  const n = g.numel();
   if (g.dtype === "float16") {
     return [reluBackwardHalf(hostArray(g, "float16"), hostArray(y, "float16"), n)];
   }
@@ -373,9 +373,9 @@ function castKernel(
 ): TypedArray[] {
   const x = inputs[0];
   const src = hostArray(x);
-  const o = allocHost(out[0].dtype, x.size);
-  if (out[0].dtype === "bool") { for (let i = 0; i < x.size; i++) o[i] = src[i] !== 0 ? 1 : 0; }
-  else for (let i = 0; i < x.size; i++) o[i] = src[i];
+  const o = allocHost(out[0].dtype, x.numel());
+  if (out[0].dtype === "bool") { for (let i = 0; i < x.numel(); i++) o[i] = src[i] !== 0 ? 1 : 0; }
+  else for (let i = 0; i < x.numel(); i++) o[i] = src[i];
   return [o];
 }
 
@@ -387,5 +387,5 @@ export const elementwiseKernels: CpuKernelTable = {
   reluBackward: { run: reluBackwardKernel, dtypes: ["float32", "float16"] },
   where: { run: whereKernel },
   cast: { run: castKernel },
-  copy: { run: ([x]) => [hostArray(x).slice(0, x.size)] },
+  copy: { run: ([x]) => [hostArray(x).slice(0, x.numel())] },
 };

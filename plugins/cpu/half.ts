@@ -28,9 +28,9 @@ export const HALF_NATIVE: ReadonlySet<string> = new Set([
 /** Widens a float16 tensor to a float32 copy (other dtypes are returned as they are). */
 export function widenHalf(t: Tensor): Tensor {
   if (t.dtype !== "float16") return t;
-  const h = hostArray(t, "float16").subarray(0, t.size);
+  const h = hostArray(t, "float16").subarray(0, t.numel());
   return Tensor.fromStorage(
-    new Storage(new Float32Array(h), t.storage.backend, t.size),
+    new Storage(new Float32Array(h), t.storage.backend, t.numel()),
     t.shape,
     "float32",
     t.device,

@@ -120,7 +120,7 @@ export function map(
 ): TypedArray {
   const a = hostArray(x);
   const n = sizeOf(out.shape);
-  if (n !== x.size) {
+  if (n !== x.numel()) {
     throw new ShapeError(
       `cpu kit: map over ${shapeStr(x.shape)} into an output of shape ${shapeStr(out.shape)}`,
     );
@@ -144,16 +144,16 @@ export function zip(
   const o = outputArray(out ?? { shape: [...shape], dtype: x.dtype });
   const a = hostArray(x), b = hostArray(y), n = o.length;
   if (n === 0) return o;
-  if (x.size === n && y.size === n && sameShape(x.shape, y.shape)) {
+  if (x.numel() === n && y.numel() === n && sameShape(x.shape, y.shape)) {
     for (let i = 0; i < n; i++) o[i] = f(a[i], b[i]);
     return o;
   }
-  if (y.size === 1 && x.size === n) {
+  if (y.numel() === 1 && x.numel() === n) {
     const bv = b[0];
     for (let i = 0; i < n; i++) o[i] = f(a[i], bv);
     return o;
   }
-  if (x.size === 1 && y.size === n) {
+  if (x.numel() === 1 && y.numel() === n) {
     const av = a[0];
     for (let i = 0; i < n; i++) o[i] = f(av, b[i]);
     return o;

@@ -14,12 +14,15 @@
 
 import { definePlugin, use } from "../../core/mod.ts";
 import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
+import { adaptiveMaxPoolKernels } from "./adaptive_max_pool.ts";
 import { elementwiseKernels } from "./elementwise.ts";
 import { withFloat16 } from "./half.ts";
 import { movementKernels } from "./movement.ts";
 import { nnKernels } from "./nn.ts";
 import { optimKernels } from "./optim.ts";
 import { reduceKernels } from "./reduce.ts";
+import { scanKernels } from "./scan.ts";
+import { sortKernels } from "./sort.ts";
 
 /** The cpu backend definition: host typed arrays, a kernel for every primitive and fused NN kernels. */
 export const cpuBackend: BackendDef<TypedArray, undefined> = {
@@ -36,6 +39,9 @@ export const cpuBackend: BackendDef<TypedArray, undefined> = {
     ...movementKernels,
     ...nnKernels,
     ...optimKernels,
+    ...sortKernels,
+    ...scanKernels,
+    ...adaptiveMaxPoolKernels,
   }),
 };
 

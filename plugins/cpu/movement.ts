@@ -54,7 +54,7 @@ function contiguousKernel(inputs: readonly Tensor[]): TypedArray[] {
 
 /** A view's elements (offset and strides into its host storage) as a fresh dense array. */
 export function denseCopy(x: Tensor): TypedArray {
-  const o = allocHost(x.dtype, x.size);
+  const o = allocHost(x.dtype, x.numel());
   strided(hostStorage(x), o, x.shape, x.offset, x.strides, false);
   return o;
 }
@@ -174,7 +174,7 @@ function scatterAddKernel(
 function gatherKernel(inputs: readonly Tensor[], a: { dim: number }): TypedArray[] {
   const [x, index] = inputs;
   const src = hostArray(x);
-  const o = allocHost(x.dtype, index.size);
+  const o = allocHost(x.dtype, index.numel());
   const t = indexTargets("gather", hostArray(index, "int32"), index.shape, x.shape, a.dim);
   for (let p = 0; p < t.length; p++) o[p] = src[t[p]];
   return [o];

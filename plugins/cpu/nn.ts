@@ -184,8 +184,8 @@ export const nnKernels: CpuKernelTable = {
     run([g, idx]) {
       const src = f32(g), ix = hostArray(idx, "int32");
       const plane = g.shape[2] * g.shape[3], oplane = idx.shape[2] * idx.shape[3];
-      const o = new Float32Array(idx.size);
-      for (let p = 0; p < idx.size; p++) o[p] = src[Math.floor(p / oplane) * plane + ix[p]];
+      const o = new Float32Array(idx.numel());
+      for (let p = 0; p < idx.numel(); p++) o[p] = src[Math.floor(p / oplane) * plane + ix[p]];
       return [o];
     },
   }),

@@ -17,7 +17,7 @@ import type { CpuKernelTable } from "./kit.ts";
 // channel at a time, so a channel's second pass reads data the first left in cache.
 function layout(x: Tensor): [number, number, number] {
   const n = x.shape[0], c = x.shape[1];
-  return [n, c, n * c === 0 ? 0 : x.size / (n * c)];
+  return [n, c, n * c === 0 ? 0 : x.numel() / (n * c)];
 }
 
 const f32 = (t: Tensor): Float32Array => hostArray(t, "float32");
@@ -54,7 +54,7 @@ function forward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
   const [x, meanT, varT, wT, bT] = inputs;
   const [n, c, inner] = layout(x);
   const src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT), bias = f32(bT);
-  const out = new Float32Array(x.size);
+  const out = new Float32Array(x.numel());
   for (let ch = 0; ch < c; ch++) {
     const scale = w[ch] / Math.sqrt(v[ch] + a.eps);
     const shift = bias[ch] - mean[ch] * scale;
@@ -73,7 +73,7 @@ function backward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] 
   const [n, c, inner] = layout(x);
   const g = f32(gT), src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT);
   const count = n * inner;
-  const dx = new Float32Array(x.size), dw = new Float32Array(c), db = new Float32Array(c);
+  const dx = new Float32Array(x.numel()), dw = new Float32Array(c), db = new Float32Array(c);
   for (let ch = 0; ch < c; ch++) {
     const m = mean[ch], invstd = 1 / Math.sqrt(v[ch] + a.eps);
     let sg = 0, sgx = 0;

@@ -188,7 +188,7 @@ interface ArgAttrs {
 
 function argReduce(x: Tensor, a: ArgAttrs, max: boolean): Int32Array {
   const src = hostArray(x);
-  const [outer, red, inner] = a.dim === null ? [1, x.size, 1] : blocks(x.shape, [a.dim])!;
+  const [outer, red, inner] = a.dim === null ? [1, x.numel(), 1] : blocks(x.shape, [a.dim])!;
   const o = new Int32Array(outer * inner);
   for (let p = 0; p < outer; p++) {
     for (let i = 0; i < inner; i++) {
@@ -212,7 +212,7 @@ function softmaxKernel(log: boolean) {
     const x = inputs[0];
     const src = hostArray(x, "float32");
     const [outer, n, inner] = blocks(x.shape, [a.dim])!;
-    const o = new Float32Array(x.size);
+    const o = new Float32Array(x.numel());
     for (let p = 0; p < outer; p++) {
       for (let i = 0; i < inner; i++) {
         const base = p * n * inner + i;

@@ -724,11 +724,11 @@ export function withinLimits(gpu: Gpu, inputs: readonly Tensor[]): true | string
     if (t.ndim > MAX_RANK) return `tensors of more than ${MAX_RANK} dimensions are not supported`;
     const h = t.storage.handle as Partial<GpuBuffer> | null;
     const bytes = Math.min(
-      bufferBytes(t.dtype, t.size),
+      bufferBytes(t.dtype, t.numel()),
       typeof h?.bytes === "number" ? h.bytes : Infinity,
     );
     if (bytes > gpu.maxBinding) {
-      return `a ${t.size}-element tensor exceeds the storage binding limit (${gpu.maxBinding} bytes)`;
+      return `a ${t.numel()}-element tensor exceeds the storage binding limit (${gpu.maxBinding} bytes)`;
     }
   }
   return true;

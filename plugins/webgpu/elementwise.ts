@@ -136,8 +136,8 @@ function unaryKernel(gpu: Gpu, op: string): WebGpuKernel<unknown> {
     supports: (inputs) => withinLimits(gpu, inputs),
     run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): GpuBuffer[] {
       const x = inputs[0];
-      const o = gpu.allocFor(out[0].dtype, x.size);
-      if (x.size === 0) return [o];
+      const o = gpu.allocFor(out[0].dtype, x.numel());
+      if (x.numel() === 0) return [o];
       const t = wgslType(x.dtype);
       if (t === "f16") {
         const pipe = gpu.pipeline(
@@ -151,7 +151,7 @@ ${ELEMENT_MAIN}
   O[i] = toT(${UNARY_F[op]});
 }`,
         );
-        gpu.dispatch(op, pipe, [gpuBuffer(x), o.buffer], [x.size], elementGrid(x.size));
+        gpu.dispatch(op, pipe, [gpuBuffer(x), o.buffer], [x.numel()], elementGrid(x.numel()));
         return [o];
       }
       const expr = (t === "f32" ? UNARY_F : UNARY_I)[op];
@@ -167,7 +167,7 @@ ${ELEMENT_MAIN}
   let a = X[i];
   O[i] = ${expr};
 }`);
-      gpu.dispatch(op, pipe, [gpuBuffer(x), o.buffer], [x.size], elementGrid(x.size));
+      gpu.dispatch(op, pipe, [gpuBuffer(x), o.buffer], [x.numel()], elementGrid(x.numel()));
       return [o];
     },
   };
@@ -191,8 +191,12 @@ function binaryKernel(gpu: Gpu, op: string): WebGpuKernel<unknown> {
       const r = s.length;
       // f16 math functions (pow, maximum, minimum) load f32 and round the result once.
       const widen = t === "f16" && !compare && !NATIVE_F16.has(op);
+      // NaN != x is true (IEEE); compilers may fold a != b for NaN, so test NaN on the bits.
+      const cmp = op === "ne" && t !== "i32"
+        ? "isnanf(f32(a)) || isnanf(f32(b)) || a != b"
+        : COMPARE[op];
       const expr = compare
-        ? `select(0, 1, ${COMPARE[op]})`
+        ? `select(0, 1, ${cmp})`
         : widen
         ? `toT(${ARITH[op][0]})`
         : ARITH[op][t === "i32" ? 1 : 0];
@@ -267,7 +271,7 @@ function reluBackwardKernel(gpu: Gpu): WebGpuKernel<unknown> {
     dtypes: ["float32", "float16"],
     supports: (inputs) => withinLimits(gpu, inputs),
     run([g, y], _a, out): GpuBuffer[] {
-      const n = g.size;
+      const n = g.numel();
       const o = gpu.allocFor(out[0].dtype, n);
       if (n === 0) return [o];
       const t = g.dtype === "float16" ? "f16" : "f32";
@@ -309,8 +313,8 @@ function castKernel(gpu: Gpu): WebGpuKernel<{ dtype: DType }> {
     supports: (inputs) => withinLimits(gpu, inputs),
     run(inputs: readonly Tensor[], a: { dtype: DType }): GpuBuffer[] {
       const x = inputs[0];
-      const o = gpu.allocFor(a.dtype, x.size);
-      if (x.size === 0) return [o];
+      const o = gpu.allocFor(a.dtype, x.numel());
+      if (x.numel() === 0) return [o];
       const pipe = gpu.pipeline(
         `cast/${x.dtype}/${a.dtype}`,
         () =>
@@ -326,7 +330,7 @@ ${ELEMENT_MAIN}
   O[i] = ${castExpr(x.dtype, a.dtype)};
 }`,
       );
-      gpu.dispatch("cast", pipe, [gpuBuffer(x), o.buffer], [x.size], elementGrid(x.size));
+      gpu.dispatch("cast", pipe, [gpuBuffer(x), o.buffer], [x.numel()], elementGrid(x.numel()));
       return [o];
     },
   };
@@ -342,7 +346,15 @@ export function elementwiseKernels(gpu: Gpu): WebGpuKernelTable {
     copy: {
       supports,
       run: (inputs): GpuBuffer[] => [
-        copyStrided(gpu, "copy", gpuBuffer(inputs[0]), [inputs[0].size], 0, [1], inputs[0].dtype),
+        copyStrided(
+          gpu,
+          "copy",
+          gpuBuffer(inputs[0]),
+          [inputs[0].numel()],
+          0,
+          [1],
+          inputs[0].dtype,
+        ),
       ],
     },
   };

@@ -35,6 +35,9 @@ import { matmulKernels } from "./matmul.ts";
 import { convKernels } from "./conv.ts";
 import { poolKernels } from "./pool.ts";
 import { optimKernels } from "./optim.ts";
+import { sortKernels } from "./sort.ts";
+import { scanKernels } from "./scan.ts";
+import { adaptiveMaxPoolKernels } from "./adaptive_max_pool.ts";
 
 export { Gpu } from "./device.ts";
 export type { GpuBuffer, GpuOptions, MemoryStats } from "./device.ts";
@@ -116,6 +119,9 @@ export function webgpuBackend(gpu: Gpu): BackendDef<GpuBuffer, Gpu> {
       ...convKernels(gpu),
       ...poolKernels(gpu),
       ...optimKernels(gpu),
+      ...sortKernels(gpu),
+      ...scanKernels(gpu),
+      ...adaptiveMaxPoolKernels(gpu),
     },
   };
 }

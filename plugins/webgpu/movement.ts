@@ -74,7 +74,7 @@ ${ELEMENT_MAIN}
  * strides, in `dst`'s own buffer: how in-place ops and `copy_` write through views.
  */
 export function writeStrided(gpu: Gpu, src: Tensor, dst: Tensor): void {
-  const n = dst.size;
+  const n = dst.numel();
   if (n === 0) return;
   const [s, [sd, ss]] = coalesce(dst.shape, [dst.strides, src.strides]);
   const r = s.length;
@@ -151,7 +151,7 @@ ${ELEMENT_MAIN}
 // One thread per index element: its coordinate with the `dim` entry replaced by the index value.
 // An out-of-range value stores 0 and is recorded for the next readback to throw.
 function gatherKernel(gpu: Gpu, x: Tensor, index: Tensor, dim: number): GpuBuffer {
-  const n = index.size;
+  const n = index.numel();
   const out = gpu.allocFor(x.dtype, n);
   if (n === 0) return out;
   const r = index.ndim;
@@ -198,7 +198,7 @@ function scatterAddKernel(
   shape: readonly number[],
 ): GpuBuffer {
   const n = sizeOf(shape);
-  const m = index.size;
+  const m = index.numel();
   const out = gpu.allocFor(src.dtype, n);
   if (n === 0 && m === 0) return out;
   const r = shape.length;
@@ -294,13 +294,13 @@ ${ELEMENT_MAIN}
   let col = 0;
   for (const t of inputs) {
     const row = sizeOf(t.shape.slice(dim));
-    if (t.size) {
+    if (t.numel()) {
       gpu.dispatch(
         "cat",
         pipe,
         [gpuBuffer(t), out.buffer],
-        [t.size, row, rowOut, col],
-        elementGrid(t.size),
+        [t.numel(), row, rowOut, col],
+        elementGrid(t.numel()),
       );
     }
     col += row;

@@ -260,8 +260,8 @@ export function poolKernels(gpu: Gpu): WebGpuKernelTable {
       supports,
       run(inputs) {
         const [g, idx] = inputs;
-        const p = [idx.size, g.shape[2] * g.shape[3], idx.shape[2] * idx.shape[3]];
-        return launch(gpu, "maxPool2dGather", GATHER, inputs, 1, idx.size, p);
+        const p = [idx.numel(), g.shape[2] * g.shape[3], idx.shape[2] * idx.shape[3]];
+        return launch(gpu, "maxPool2dGather", GATHER, inputs, 1, idx.numel(), p);
       },
     }),
     ...kernelFor(avgPool2dOp, {

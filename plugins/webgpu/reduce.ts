@@ -128,7 +128,7 @@ function blocks(shape: readonly number[], dim: number): [number, number, number]
 }
 
 function argKernel(gpu: Gpu, x: Tensor, dim: number | null, max: boolean): GpuBuffer {
-  const [outer, red, inner] = dim === null ? [1, x.size, 1] : blocks(x.shape, dim);
+  const [outer, red, inner] = dim === null ? [1, x.numel(), 1] : blocks(x.shape, dim);
   const n = outer * inner;
   const out = gpu.allocFor("int32", n);
   if (n === 0) return out;
@@ -137,14 +137,14 @@ function argKernel(gpu: Gpu, x: Tensor, dim: number | null, max: boolean): GpuBu
   const pipe = gpu.pipeline(
     `arg/${max}/${t}`,
     () =>
-      `${prelude([{ name: "X", type: t }, { name: "O", type: "i32", write: true }])}
+      `${prelude([{ name: "X", type: t }, { name: "O", type: "i32", write: true }])}${helpers(t)}
 ${ELEMENT_MAIN}
   let red = PU(1u); let inner = PU(2u);
   let b = (i / inner) * red * inner + i % inner;
   var best = X[b]; var bi = 0u;
-  for (var r = 1u; r < red && best == best; r++) {
+  for (var r = 1u; r < red && !isnanv(best); r++) {
     let v = X[b + r * inner];
-    if (v ${cmp} best || v != v) { best = v; bi = r; }
+    if (v ${cmp} best || isnanv(v)) { best = v; bi = r; }
   }
   O[i] = i32(bi);
 }`,
@@ -162,8 +162,8 @@ ${ELEMENT_MAIN}
 function softmaxKernel(gpu: Gpu, x: Tensor, dim: number, log: boolean): GpuBuffer {
   const [outer, n, inner] = blocks(x.shape, dim);
   const rows = outer * inner;
-  const out = gpu.allocFor(x.dtype, x.size);
-  if (x.size === 0) return out;
+  const out = gpu.allocFor(x.dtype, x.numel());
+  if (x.numel() === 0) return out;
   const op = log ? "logSoftmax" : "softmax";
   const t = x.dtype === "float16" ? "f16" : "f32";
   const pipe = gpu.pipeline(

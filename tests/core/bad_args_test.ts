@@ -161,10 +161,12 @@ Deno.test("bad args: PyTorch's argument forms do what PyTorch does", () => {
   // keepdim as the second positional argument (x.sum(1, True) in PyTorch).
   assert.deepEqual(x.sum(1, true).toArraySync(), [[6], [15]]);
   assert.deepEqual(x.mean(0, true).shape, [1, 3]);
-  assert.deepEqual(x.max(1, true).shape, [2, 1]);
-  assert.deepEqual(x.min(1, false).shape, [2]);
+  assert.deepEqual(x.max(1, true).values.shape, [2, 1]);
+  assert.deepEqual(x.min(1, false).values.shape, [2]);
   assert.deepEqual(x.argmax(1, true).toArraySync(), [[2], [2]]);
-  assert.deepEqual(x.var(1, true).shape, [2, 1]);
+  // PyTorch's var(dim, unbiased, keepdim): the boolean after dim is unbiased (issue 12).
+  assert.deepEqual(x.var(1, true).shape, [2]);
+  assert.deepEqual(x.var(1, true, true).shape, [2, 1]);
   assert.deepEqual(x.logsumexp(1, true).shape, [2, 1]);
   fails(() => x.sum(1, bad({ keepDim: true })), ValueError, 'sum: unknown option "keepDim"');
   fails(() => x.sum(1, bad({ keepdim: 1 })), ValueError, "sum: keepdim must be a boolean");

@@ -37,7 +37,7 @@ const toyBackend: BackendDef = {
     add: {
       dtypes: ["float32"],
       supports: (inputs) =>
-        inputs[0].size === inputs[1].size || "add only handles inputs of the same size",
+        inputs[0].numel() === inputs[1].numel() || "add only handles inputs of the same size",
       run(inputs, _a, out: readonly TensorSpec[]) {
         calls.add++;
         const [a, b] = inputs.map(host);
@@ -48,7 +48,7 @@ const toyBackend: BackendDef = {
     },
     mul: {
       supports: (inputs) =>
-        inputs[0].size === inputs[1].size || inputs[1].size === 1 ||
+        inputs[0].numel() === inputs[1].numel() || inputs[1].numel() === 1 ||
         "mul only handles equal sizes or a scalar right operand",
       run(inputs, _a, out: readonly TensorSpec[]) {
         calls.mul++;

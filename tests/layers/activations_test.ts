@@ -42,7 +42,9 @@ Deno.test("the layer plugins that define ops are valid and registered on import"
     v as Plugin
   );
   assert.deepEqual(plugins.map((p) => p.name).sort(), [
+    "@denn/adaptive-max-pool",
     "@denn/batch-norm",
+    "@denn/conv-transpose2d",
     "@denn/conv2d",
     "@denn/pooling",
   ]);

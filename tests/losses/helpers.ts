@@ -59,7 +59,7 @@ export function gradCheck(
 ): void {
   const x = tensor(x0, { shape, requiresGrad: true });
   const y = f(x);
-  const gy = Float32Array.from({ length: y.size }, (_, i) => 0.5 + 0.25 * ((i * 7) % 5));
+  const gy = Float32Array.from({ length: y.numel() }, (_, i) => 0.5 + 0.25 * ((i * 7) % 5));
   const gyT = tensor(gy, { shape: [...y.shape] });
   y.backward(gyT);
   const analytic = x.grad!.dataSync();

@@ -33,7 +33,7 @@ Deno.test("ε = 1, L = 0 is the cross-entropy (values and gradients)", () => {
     const s = new StructuredLoss({ epsilon: 1, taskLoss: () => 0, reduction }).forward(a, cls());
     const ce = new CrossEntropyLoss({ reduction }).forward(b, cls());
     assertClose(s.dataSync(), ce.dataSync(), `forward ${reduction}`);
-    const g = tensor(Float32Array.from({ length: ce.size }, (_, i) => 1 + i), {
+    const g = tensor(Float32Array.from({ length: ce.numel() }, (_, i) => 1 + i), {
       shape: [...ce.shape],
     });
     s.backward(g);

@@ -221,7 +221,7 @@ function trajectory(make: (ps: Tensor[]) => Optimizer<object>, device: string): 
   const out: number[][][] = [];
   for (let k = 0; k < 5; k++) {
     ps.forEach((p, i) =>
-      p.grad = tensor(rand(p.size, 100 * k + i), { shape: [...p.shape], device })
+      p.grad = tensor(rand(p.numel(), 100 * k + i), { shape: [...p.shape], device })
     );
     const { trace } = explain(() => opt.step());
     const fused = trace.filter((e) => FUSED.includes(e.op));

@@ -64,7 +64,7 @@ async function compare(
   for (let k = 0; k < 4; k++) {
     scope(() => {
       cpu.forEach((p, i) => {
-        const g = tensor(rand(p.size, 1000 * k + i), { shape: [...p.shape] });
+        const g = tensor(rand(p.numel(), 1000 * k + i), { shape: [...p.shape] });
         p.grad = g;
         gpu[i].grad = g.to("webgpu");
       });

@@ -25,9 +25,11 @@ Deno.test({
       ["pow", (d) => tensor([NaN, 2], { device: d }).pow(2)],
       ["max()", (d) => tensor([1, NaN, -1], { device: d }).max()],
       ["min()", (d) => tensor([1, NaN, -1], { device: d }).min()],
-      ["max(1)", (d) => tensor([[1, NaN], [3, 4]], { device: d }).max(1)],
-      ["min(0)", (d) => tensor([[1, NaN], [3, 4]], { device: d }).min(0)],
+      ["amax(1)", (d) => tensor([[1, NaN], [3, 4]], { device: d }).amax(1)],
+      ["amin(0)", (d) => tensor([[1, NaN], [3, 4]], { device: d }).amin(0)],
       ["relu", (d) => tensor([1, NaN, -1], { device: d }).relu()],
+      ["ne", (d) => tensor([1, NaN, 2], { device: d }).ne(tensor([1, NaN, 3], { device: d }))],
+      ["ne scalar", (d) => tensor([1, NaN], { device: d }).ne(1)],
     ];
     for (const [name, f] of cases) {
       const want = await f("cpu").toArray();

@@ -187,7 +187,7 @@ test("kit: reduceAxis on short and long rows, any axis", async (gpu) => {
       scalars: { scale: 2 },
     });
     const want = x.square().mean(axis).sqrt().mul(2);
-    assertClose(await read(gpu, o, want.size), want, TOL);
+    assertClose(await read(gpu, o, want.numel()), want, TOL);
     freeBuffer(gpu, o);
   }
 });
