@@ -26,15 +26,12 @@ import {
   full,
   Module,
   noGrad,
-  ones,
-  Parameter,
   reprFloat,
   ShapeError,
   shapeStr,
   Tensor,
   use,
   ValueError,
-  zeros,
 } from "../core/mod.ts";
 import type { Plugin } from "../core/mod.ts";
 import {
@@ -48,6 +45,7 @@ import {
   probability,
   tensorArg,
 } from "./_validate.ts";
+import { affineParams, registerRunningStats } from "./_norm_state.ts";
 import { batchNormOps, batchNormRaw, batchNormStats } from "./ops/batch_norm.ts";
 
 export { batchNormRaw, batchNormStats } from "./ops/batch_norm.ts";
@@ -229,13 +227,8 @@ export abstract class BatchNormBase extends Module {
     this.momentum = m;
     this.affine = bool(layer, "affine", options.affine, true);
     this.trackRunningStats = bool(layer, "trackRunningStats", options.trackRunningStats, true);
-    const c = numFeatures;
-    this.weight = this.affine ? Parameter(ones([c])) : null;
-    this.bias = this.affine ? Parameter(zeros([c])) : null;
-    const track = this.trackRunningStats;
-    this.registerBuffer("running_mean", track ? zeros([c]) : null);
-    this.registerBuffer("running_var", track ? ones([c]) : null);
-    this.registerBuffer("num_batches_tracked", track ? zeros([], { dtype: "int32" }) : null);
+    ({ weight: this.weight, bias: this.bias } = affineParams(numFeatures, this.affine));
+    registerRunningStats(this, numFeatures, this.trackRunningStats);
     if (options.device && options.device !== "cpu") this.to(options.device);
   }
 

@@ -17,32 +17,12 @@
  * @module
  */
 
-import {
-  DTypeError,
-  isFloating,
-  Module,
-  Parameter,
-  reprTuple,
-  ShapeError,
-  shapeStr,
-  ValueError,
-  zeros,
-} from "../core/mod.ts";
+import { DTypeError, isFloating, Module, ShapeError, shapeStr, ValueError } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
-import * as init from "./init.ts";
-import { initWeight } from "./linear.ts";
 import type { InitScheme } from "./linear.ts";
 import { conv2d } from "./conv2d.ts";
-import {
-  arity,
-  bool,
-  fail,
-  int,
-  knownKeys,
-  oneOf,
-  optionalTensor,
-  tensorArg,
-} from "./_validate.ts";
+import { bool, fail, int, knownKeys, tensorArg } from "./_validate.ts";
+import * as conv from "./_conv.ts";
 
 /** Options of {@linkcode conv1d}. */
 export interface Conv1dOptions {
@@ -63,8 +43,10 @@ interface Resolved {
   groups: number;
 }
 
+const OPTION_KEYS = ["stride", "padding", "dilation", "groups"];
+
 function resolve(fn: string, o: Conv1dOptions): Resolved {
-  knownKeys(fn, o, ["stride", "padding", "dilation", "groups"]);
+  knownKeys(fn, o, OPTION_KEYS);
   const stride = int(fn, "stride", o.stride ?? 1);
   const dilation = int(fn, "dilation", o.dilation ?? 1);
   const groups = int(fn, "groups", o.groups ?? 1);
@@ -145,10 +127,7 @@ export function conv1d(
   bias?: Tensor | null,
   options: Conv1dOptions = {},
 ): Tensor {
-  arity("conv1d", arguments, 4);
-  tensorArg("conv1d", "input", x);
-  tensorArg("conv1d", "weight", weight);
-  const b = optionalTensor("conv1d", "bias", bias);
+  const b = conv.convArgs("conv1d", arguments, x, weight, bias);
   return run("conv1d", x, weight, b, resolve("conv1d", options));
 }
 
@@ -163,15 +142,6 @@ export interface Conv1dLayerOptions extends Conv1dOptions {
   /** Device of the parameters (default "cpu"). */
   device?: string;
 }
-
-const INITS: readonly InitScheme[] = [
-  "default",
-  "fanIn",
-  "glorot",
-  "glorotNormal",
-  "kaiming",
-  "kaimingNormal",
-];
 
 /** 1-D convolution layer. */
 export class Conv1d extends Module {
@@ -204,16 +174,7 @@ export class Conv1d extends Module {
   ) {
     super();
     const L = "Conv1d";
-    knownKeys(L, options, [
-      "stride",
-      "padding",
-      "dilation",
-      "groups",
-      "bias",
-      "paddingMode",
-      "init",
-      "device",
-    ]);
+    knownKeys(L, options, [...OPTION_KEYS, ...conv.LAYER_KEYS]);
     this.inChannels = int(L, "inChannels", inChannels);
     this.outChannels = int(L, "outChannels", outChannels);
     this.kernelSize = int(L, "kernelSize", kernelSize);
@@ -223,31 +184,22 @@ export class Conv1d extends Module {
     this.padding = this.#o.padding;
     this.dilation = this.#o.dilation;
     this.groups = this.#o.groups;
-    if ((paddingMode ?? "zeros") !== "zeros") {
-      fail(
-        L,
-        "paddingMode",
-        'supports only "zeros" (reflect, replicate and circular padding are not implemented)',
-        paddingMode,
-      );
-    }
-    if (inChannels % this.groups) {
-      fail(L, "groups", `must divide inChannels (${inChannels})`, this.groups);
-    }
-    if (outChannels % this.groups) {
-      fail(L, "groups", `must divide outChannels (${outChannels})`, this.groups);
-    }
+    conv.zerosPaddingMode(
+      L,
+      paddingMode,
+      "(reflect, replicate and circular padding are not implemented)",
+    );
+    conv.checkGroups(L, inChannels, outChannels, this.groups);
     const withBias = bool(L, "bias", bias, true);
     const perGroup = inChannels / this.groups;
-    this.weight = Parameter(zeros([outChannels, perGroup, kernelSize]));
-    initWeight(this.weight, oneOf(L, "init", scheme, INITS));
-    this.bias = withBias
-      ? init.fanInUniform_(Parameter(zeros([outChannels])), perGroup * kernelSize)
-      : null;
-    if (device !== undefined && typeof device !== "string") {
-      fail(L, "device", "must be a string", device);
-    }
-    if (device && device !== "cpu") this.to(device);
+    ({ weight: this.weight, bias: this.bias } = conv.convParameters(
+      [outChannels, perGroup, kernelSize],
+      conv.initScheme(L, scheme),
+      withBias,
+      outChannels,
+      perGroup * kernelSize,
+    ));
+    conv.toDevice(L, this, device);
   }
 
   /**
@@ -255,16 +207,11 @@ export class Conv1d extends Module {
    * groups and bias where they have their defaults.
    */
   override extraRepr(): string {
-    let s =
-      `${this.inChannels}, ${this.outChannels}, kernelSize=${reprTuple([this.kernelSize])}, ` +
-      `stride=${reprTuple([this.stride])}`;
     const p = this.padding;
-    if (typeof p === "string") s += `, padding=${p}`;
-    else if (p !== 0) s += `, padding=${reprTuple([p])}`;
-    if (this.dilation !== 1) s += `, dilation=${reprTuple([this.dilation])}`;
-    if (this.groups !== 1) s += `, groups=${this.groups}`;
-    if (this.bias === null) s += ", bias=false";
-    return s;
+    return conv.convExtraRepr(this, [this.kernelSize], [this.stride], [
+      ["padding", typeof p === "string" ? p : [p], 0],
+      ["dilation", [this.dilation], 1],
+    ]);
   }
 
   /** Convolves `x` [N, C, L] (or [C, L]). */

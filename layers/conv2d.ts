@@ -18,36 +18,22 @@
  */
 
 import { z } from "zod";
-import {
-  definePlugin,
-  Module,
-  pad,
-  Parameter,
-  reprTuple,
-  ShapeError,
-  shapeStr,
-  use,
-  ValueError,
-  zeros,
-} from "../core/mod.ts";
+import { definePlugin, Module, pad, ShapeError, shapeStr, use, ValueError } from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
-import * as init from "./init.ts";
-import { initWeight } from "./linear.ts";
 import type { InitScheme } from "./linear.ts";
 import {
-  arity,
+  bool,
   fail,
   int,
   knownKeys,
   nonNegIntPair,
-  oneOf,
-  optionalTensor,
   pair,
   parseOptions,
   posIntPair,
   tensorArg,
   toPair,
 } from "./_validate.ts";
+import * as conv from "./_conv.ts";
 import type { IntPair } from "./_validate.ts";
 import { conv2dOps, conv2dRaw } from "./ops/conv.ts";
 import type { Conv2dAttrs } from "./ops/conv.ts";
@@ -124,10 +110,7 @@ export function conv2d(
   bias?: Tensor | null,
   options: Conv2dOptions = {},
 ): Tensor {
-  arity("conv2d", arguments, 4);
-  tensorArg("conv2d", "input", x);
-  tensorArg("conv2d", "weight", weight);
-  const b = optionalTensor("conv2d", "bias", bias);
+  const b = conv.convArgs("conv2d", arguments, x, weight, bias);
   const o = parseOptions("conv2d", conv2dSchema, options, x);
   const stride = toPair(o.stride), dilation = toPair(o.dilation);
   if (o.padding === "same") {
@@ -163,24 +146,7 @@ export interface Conv2dLayerOptions {
   device?: string;
 }
 
-const KEYS = [
-  "stride",
-  "padding",
-  "dilation",
-  "groups",
-  "bias",
-  "paddingMode",
-  "init",
-  "device",
-] as const;
-const INITS: readonly InitScheme[] = [
-  "default",
-  "fanIn",
-  "glorot",
-  "glorotNormal",
-  "kaiming",
-  "kaimingNormal",
-];
+const KEYS = ["stride", "padding", "dilation", "groups", ...conv.LAYER_KEYS];
 
 /** 2-D convolution layer. */
 export class Conv2d extends Module {
@@ -234,32 +200,23 @@ export class Conv2d extends Module {
     } else {
       this.padding = pair(L, "padding", p, 0);
     }
-    const mode = options.paddingMode ?? "zeros";
-    if (mode !== "zeros") {
-      fail(
-        L,
-        "paddingMode",
-        'supports only "zeros" (reflect, replicate and circular padding are not implemented)',
-        mode,
-      );
-    }
-    if (inChannels % this.groups) {
-      fail(L, "groups", `must divide inChannels (${inChannels})`, this.groups);
-    }
-    if (outChannels % this.groups) {
-      fail(L, "groups", `must divide outChannels (${outChannels})`, this.groups);
-    }
-    const scheme = oneOf(L, "init", options.init, INITS);
-    if (options.bias !== undefined && typeof options.bias !== "boolean") {
-      fail(L, "bias", "must be a boolean", options.bias);
-    }
+    conv.zerosPaddingMode(
+      L,
+      options.paddingMode,
+      "(reflect, replicate and circular padding are not implemented)",
+    );
+    conv.checkGroups(L, inChannels, outChannels, this.groups);
+    const scheme = conv.initScheme(L, options.init);
+    const withBias = bool(L, "bias", options.bias, true);
     const [kh, kw] = this.kernelSize;
     const perGroup = inChannels / this.groups;
-    this.weight = Parameter(zeros([outChannels, perGroup, kh, kw]));
-    initWeight(this.weight, scheme);
-    this.bias = options.bias === false
-      ? null
-      : init.fanInUniform_(Parameter(zeros([outChannels])), perGroup * kh * kw);
+    ({ weight: this.weight, bias: this.bias } = conv.convParameters(
+      [outChannels, perGroup, kh, kw],
+      scheme,
+      withBias,
+      outChannels,
+      perGroup * kh * kw,
+    ));
     if (options.device && options.device !== "cpu") this.to(options.device);
     const resolved = resolvePadding(this.padding, this.dilation, kh, kw);
     this.#attrs = {
@@ -276,17 +233,10 @@ export class Conv2d extends Module {
    * padding, dilation, groups and bias where they have their defaults.
    */
   override extraRepr(): string {
-    let s = `${this.inChannels}, ${this.outChannels}, kernelSize=${reprTuple(this.kernelSize)}, ` +
-      `stride=${reprTuple(this.stride)}`;
-    const p = this.padding;
-    if (typeof p === "string") s += `, padding=${p}`;
-    else if (p[0] !== 0 || p[1] !== 0) s += `, padding=${reprTuple(p)}`;
-    if (this.dilation[0] !== 1 || this.dilation[1] !== 1) {
-      s += `, dilation=${reprTuple(this.dilation)}`;
-    }
-    if (this.groups !== 1) s += `, groups=${this.groups}`;
-    if (this.bias === null) s += ", bias=false";
-    return s;
+    return conv.convExtraRepr(this, this.kernelSize, this.stride, [
+      ["padding", this.padding, 0],
+      ["dilation", this.dilation, 1],
+    ]);
   }
 
   /** Convolves `x` [N, C, H, W]. */

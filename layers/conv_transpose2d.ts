@@ -21,33 +21,12 @@
  * @module
  */
 
-import {
-  definePlugin,
-  DTypeError,
-  Module,
-  Parameter,
-  reprTuple,
-  ShapeError,
-  shapeStr,
-  use,
-  zeros,
-} from "../core/mod.ts";
+import { definePlugin, DTypeError, Module, ShapeError, shapeStr, use } from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
-import * as init from "./init.ts";
-import { initWeight } from "./linear.ts";
 import type { InitScheme } from "./linear.ts";
 import "./conv2d.ts";
-import {
-  arity,
-  bool,
-  fail,
-  int,
-  knownKeys,
-  oneOf,
-  optionalTensor,
-  pair,
-  tensorArg,
-} from "./_validate.ts";
+import { bool, fail, int, knownKeys, pair, tensorArg } from "./_validate.ts";
+import * as conv from "./_conv.ts";
 import type { IntPair } from "./_validate.ts";
 import { convTranspose2dRaw, convTransposeOps } from "./ops/conv_transpose.ts";
 import type { ConvTranspose2dAttrs } from "./ops/conv_transpose.ts";
@@ -143,10 +122,7 @@ export function convTranspose2d(
   bias?: Tensor | null,
   options: ConvTranspose2dOptions = {},
 ): Tensor {
-  arity("convTranspose2d", arguments, 4);
-  tensorArg("convTranspose2d", "input", x);
-  tensorArg("convTranspose2d", "weight", weight);
-  const b = optionalTensor("convTranspose2d", "bias", bias);
+  const b = conv.convArgs("convTranspose2d", arguments, x, weight, bias);
   return run("convTranspose2d", x, weight, b, attrsOf("convTranspose2d", options));
 }
 
@@ -161,15 +137,6 @@ export interface ConvTranspose2dLayerOptions extends ConvTranspose2dOptions {
   /** Device of the parameters (default "cpu"). */
   device?: string;
 }
-
-const INITS: readonly InitScheme[] = [
-  "default",
-  "fanIn",
-  "glorot",
-  "glorotNormal",
-  "kaiming",
-  "kaimingNormal",
-];
 
 /** Transposed 2-D convolution layer. */
 export class ConvTranspose2d extends Module {
@@ -204,7 +171,7 @@ export class ConvTranspose2d extends Module {
   ) {
     super();
     const L = "ConvTranspose2d";
-    knownKeys(L, options, [...OPTION_KEYS, "bias", "paddingMode", "init", "device"]);
+    knownKeys(L, options, [...OPTION_KEYS, ...conv.LAYER_KEYS]);
     this.inChannels = int(L, "inChannels", inChannels);
     this.outChannels = int(L, "outChannels", outChannels);
     this.kernelSize = pair(L, "kernelSize", kernelSize);
@@ -215,32 +182,19 @@ export class ConvTranspose2d extends Module {
     this.outputPadding = this.#attrs.outputPadding;
     this.dilation = this.#attrs.dilation;
     this.groups = this.#attrs.groups;
-    if ((paddingMode ?? "zeros") !== "zeros") {
-      fail(
-        L,
-        "paddingMode",
-        'supports only "zeros" (as PyTorch for transposed convolutions)',
-        paddingMode,
-      );
-    }
-    if (inChannels % this.groups) {
-      fail(L, "groups", `must divide inChannels (${inChannels})`, this.groups);
-    }
-    if (outChannels % this.groups) {
-      fail(L, "groups", `must divide outChannels (${outChannels})`, this.groups);
-    }
+    conv.zerosPaddingMode(L, paddingMode, "(as PyTorch for transposed convolutions)");
+    conv.checkGroups(L, inChannels, outChannels, this.groups);
     const withBias = bool(L, "bias", bias, true);
     const [kh, kw] = this.kernelSize;
     const perGroup = outChannels / this.groups;
-    this.weight = Parameter(zeros([inChannels, perGroup, kh, kw]));
-    initWeight(this.weight, oneOf(L, "init", scheme, INITS));
-    this.bias = withBias
-      ? init.fanInUniform_(Parameter(zeros([outChannels])), perGroup * kh * kw)
-      : null;
-    if (device !== undefined && typeof device !== "string") {
-      fail(L, "device", "must be a string", device);
-    }
-    if (device && device !== "cpu") this.to(device);
+    ({ weight: this.weight, bias: this.bias } = conv.convParameters(
+      [inChannels, perGroup, kh, kw],
+      conv.initScheme(L, scheme),
+      withBias,
+      outChannels,
+      perGroup * kh * kw,
+    ));
+    conv.toDevice(L, this, device);
   }
 
   /**
@@ -248,15 +202,11 @@ export class ConvTranspose2d extends Module {
    * out padding, output padding, dilation, groups and bias where they have their defaults.
    */
   override extraRepr(): string {
-    const set = (p: readonly [number, number], d: number) => p[0] !== d || p[1] !== d;
-    let s = `${this.inChannels}, ${this.outChannels}, kernelSize=${reprTuple(this.kernelSize)}, ` +
-      `stride=${reprTuple(this.stride)}`;
-    if (set(this.padding, 0)) s += `, padding=${reprTuple(this.padding)}`;
-    if (set(this.outputPadding, 0)) s += `, outputPadding=${reprTuple(this.outputPadding)}`;
-    if (set(this.dilation, 1)) s += `, dilation=${reprTuple(this.dilation)}`;
-    if (this.groups !== 1) s += `, groups=${this.groups}`;
-    if (this.bias === null) s += ", bias=false";
-    return s;
+    return conv.convExtraRepr(this, this.kernelSize, this.stride, [
+      ["padding", this.padding, 0],
+      ["outputPadding", this.outputPadding, 0],
+      ["dilation", this.dilation, 1],
+    ]);
   }
 
   /** Applies the transposed convolution to `x` [N, C, H, W] (or [C, H, W]). */

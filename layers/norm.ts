@@ -43,6 +43,7 @@ import {
 } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { arity, bool, fail, int, knownKeys, optionalTensor, tensorArg } from "./_validate.ts";
+import { affineParams, registerRunningStats } from "./_norm_state.ts";
 import { batchNormRaw, batchNormStats } from "./batch_norm.ts";
 
 // ---------------------------------------------------------------- shared
@@ -524,13 +525,8 @@ export abstract class InstanceNormBase extends Module {
     this.affine = bool(layer, "affine", options.affine, false);
     this.trackRunningStats = bool(layer, "trackRunningStats", options.trackRunningStats, false);
     const device = deviceOf(layer, options.device);
-    const c = numFeatures;
-    this.weight = this.affine ? Parameter(ones([c])) : null;
-    this.bias = this.affine ? Parameter(zeros([c])) : null;
-    const track = this.trackRunningStats;
-    this.registerBuffer("running_mean", track ? zeros([c]) : null);
-    this.registerBuffer("running_var", track ? ones([c]) : null);
-    this.registerBuffer("num_batches_tracked", track ? zeros([], { dtype: "int32" }) : null);
+    ({ weight: this.weight, bias: this.bias } = affineParams(numFeatures, this.affine));
+    registerRunningStats(this, numFeatures, this.trackRunningStats);
     if (device && device !== "cpu") this.to(device);
   }
 

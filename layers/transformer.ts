@@ -186,6 +186,74 @@ function deviceOf(m: Module): string {
   return m.parameters()[0]?.device ?? "cpu";
 }
 
+// Registers a layer's submodules in PyTorch's order (so the state-dict keys come out in its
+// order): the attentions, linear1, dropout, linear2, then norm1..n and dropout1..n, one per
+// residual block (the attentions and the feed-forward block), and moves the layer to `device`.
+function registerLayer(
+  m: Module,
+  c: LayerConfig,
+  attentions: readonly string[],
+  device: string | undefined,
+): void {
+  for (const name of attentions) m.registerModule(name, attention(c));
+  m.registerModule("linear1", new Linear(c.dModel, c.dimFeedforward));
+  m.registerModule("dropout", dropoutLayer(c));
+  m.registerModule("linear2", new Linear(c.dimFeedforward, c.dModel));
+  const blocks = attentions.length + 1;
+  for (let i = 1; i <= blocks; i++) {
+    m.registerModule(`norm${i}`, new LayerNorm(c.dModel, { eps: c.eps }));
+  }
+  for (let i = 1; i <= blocks; i++) m.registerModule(`dropout${i}`, dropoutLayer(c));
+  if (device && device !== "cpu") m.to(device);
+}
+
+// A new layer with `src`'s options and a copy of its parameters (PyTorch's deepcopy).
+function cloneLayer<T extends Module>(
+  src: T,
+  c: LayerConfig,
+  make: (dModel: number, nhead: number, options: TransformerLayerOptions) => T,
+): T {
+  return copyState(make(c.dModel, c.nhead, optionsOf(c, deviceOf(src))), src) as T;
+}
+
+// The attention block: `attn` over (query, key/value) without weights, then the branch dropout.
+function attentionBlock(
+  attn: MultiheadAttention,
+  out: Dropout,
+  q: Tensor,
+  kv: Tensor,
+  attnMask: Tensor | null,
+  keyPaddingMask: Tensor | null,
+  isCausal: boolean,
+): Tensor {
+  return out.forward(
+    attn.forward(q, kv, kv, { attnMask, keyPaddingMask, isCausal, needWeights: false }).output,
+  );
+}
+
+// The feed-forward block: linear1 → activation → dropout → linear2, then the branch dropout.
+function feedForward(
+  m: { linear1: Linear; dropout: Dropout; linear2: Linear },
+  c: LayerConfig,
+  out: Dropout,
+  x: Tensor,
+): Tensor {
+  return out.forward(m.linear2.forward(m.dropout.forward(c.activation(m.linear1.forward(x)))));
+}
+
+// Runs `x` through residual blocks in turn: `norm(x + block(x))`, or `x + block(norm(x))` with
+// normFirst.
+function residual(
+  normFirst: boolean,
+  x: Tensor,
+  blocks: readonly (readonly [LayerNorm, (x: Tensor) => Tensor])[],
+): Tensor {
+  for (const [norm, block] of blocks) {
+    x = normFirst ? x.add(block(norm.forward(x))) : norm.forward(x.add(block(x)));
+  }
+  return x;
+}
+
 /** Options of {@linkcode TransformerEncoderLayer.forward}. */
 export interface TransformerEncoderLayerForwardOptions {
   /** Attention mask [L, L] or [N·nhead, L, L]: bool (true = masked out) or float (added). */
@@ -234,17 +302,8 @@ export class TransformerEncoderLayer extends Module {
   /** Creates the layer: model width `dModel`, `nhead` attention heads. */
   constructor(dModel: number, nhead: number, options: TransformerLayerOptions = {}) {
     super();
-    const c = this.#c = configOf(ENC, dModel, nhead, options);
-    // Registration order is PyTorch's, so the state-dict keys come out in its order.
-    this.registerModule("self_attn", attention(c));
-    this.registerModule("linear1", new Linear(dModel, c.dimFeedforward));
-    this.registerModule("dropout", dropoutLayer(c));
-    this.registerModule("linear2", new Linear(c.dimFeedforward, dModel));
-    this.registerModule("norm1", new LayerNorm(dModel, { eps: c.eps }));
-    this.registerModule("norm2", new LayerNorm(dModel, { eps: c.eps }));
-    this.registerModule("dropout1", dropoutLayer(c));
-    this.registerModule("dropout2", dropoutLayer(c));
-    if (options.device && options.device !== "cpu") this.to(options.device);
+    this.#c = configOf(ENC, dModel, nhead, options);
+    registerLayer(this, this.#c, ["self_attn"], options.device);
   }
 
   /** The self-attention (`self_attn`). */
@@ -269,9 +328,7 @@ export class TransformerEncoderLayer extends Module {
 
   /** A new layer with the same options and a copy of this one's parameters (PyTorch's deepcopy). */
   clone(): TransformerEncoderLayer {
-    const d = deviceOf(this);
-    const m = new TransformerEncoderLayer(this.#c.dModel, this.#c.nhead, optionsOf(this.#c, d));
-    return copyState(m, this) as TransformerEncoderLayer;
+    return cloneLayer(this, this.#c, (d, n, o) => new TransformerEncoderLayer(d, n, o));
   }
 
   /** Encodes `src` [L, N, E] ([N, L, E] with batchFirst, [L, E] unbatched). */
@@ -285,26 +342,14 @@ export class TransformerEncoderLayer extends Module {
     const attnMask = optionalTensor(fn, "srcMask", options.srcMask);
     const keyPaddingMask = optionalTensor(fn, "srcKeyPaddingMask", options.srcKeyPaddingMask);
     const isCausal = bool(fn, "isCausal", options.isCausal, false);
-    const sa = (x: Tensor) =>
-      this.dropout1.forward(
-        this.selfAttn.forward(x, x, x, { attnMask, keyPaddingMask, isCausal, needWeights: false })
-          .output,
-      );
-    const ff = (x: Tensor) =>
-      this.dropout2.forward(
-        this.linear2.forward(
-          this.dropout.forward(this.#c.activation(this.linear1.forward(x))),
-        ),
-      );
-    let x = src;
-    if (this.#c.normFirst) {
-      x = x.add(sa(this.norm1.forward(x)));
-      x = x.add(ff(this.norm2.forward(x)));
-    } else {
-      x = this.norm1.forward(x.add(sa(x)));
-      x = this.norm2.forward(x.add(ff(x)));
-    }
-    return x;
+    return residual(this.#c.normFirst, src, [
+      [
+        this.norm1,
+        (x) =>
+          attentionBlock(this.selfAttn, this.dropout1, x, x, attnMask, keyPaddingMask, isCausal),
+      ],
+      [this.norm2, (x) => feedForward(this, this.#c, this.dropout2, x)],
+    ]);
   }
 }
 
@@ -386,19 +431,8 @@ export class TransformerDecoderLayer extends Module {
   /** Creates the layer: model width `dModel`, `nhead` attention heads. */
   constructor(dModel: number, nhead: number, options: TransformerLayerOptions = {}) {
     super();
-    const c = this.#c = configOf(DEC, dModel, nhead, options);
-    this.registerModule("self_attn", attention(c));
-    this.registerModule("multihead_attn", attention(c));
-    this.registerModule("linear1", new Linear(dModel, c.dimFeedforward));
-    this.registerModule("dropout", dropoutLayer(c));
-    this.registerModule("linear2", new Linear(c.dimFeedforward, dModel));
-    this.registerModule("norm1", new LayerNorm(dModel, { eps: c.eps }));
-    this.registerModule("norm2", new LayerNorm(dModel, { eps: c.eps }));
-    this.registerModule("norm3", new LayerNorm(dModel, { eps: c.eps }));
-    this.registerModule("dropout1", dropoutLayer(c));
-    this.registerModule("dropout2", dropoutLayer(c));
-    this.registerModule("dropout3", dropoutLayer(c));
-    if (options.device && options.device !== "cpu") this.to(options.device);
+    this.#c = configOf(DEC, dModel, nhead, options);
+    registerLayer(this, this.#c, ["self_attn", "multihead_attn"], options.device);
   }
 
   /** The self-attention over the target (`self_attn`). */
@@ -428,9 +462,7 @@ export class TransformerDecoderLayer extends Module {
 
   /** A new layer with the same options and a copy of this one's parameters (PyTorch's deepcopy). */
   clone(): TransformerDecoderLayer {
-    const d = deviceOf(this);
-    const m = new TransformerDecoderLayer(this.#c.dModel, this.#c.nhead, optionsOf(this.#c, d));
-    return copyState(m, this) as TransformerDecoderLayer;
+    return cloneLayer(this, this.#c, (d, n, o) => new TransformerDecoderLayer(d, n, o));
   }
 
   /** Decodes `tgt` [L, N, E] attending to `memory` [S, N, E] (batch-first or unbatched alike). */
@@ -450,40 +482,30 @@ export class TransformerDecoderLayer extends Module {
 
   #run(tgt: Tensor, memory: Tensor, o: ReturnType<typeof decoderOptions>): Tensor {
     const sa = (x: Tensor) =>
-      this.dropout1.forward(
-        this.selfAttn.forward(x, x, x, {
-          attnMask: o.tgtMask,
-          keyPaddingMask: o.tgtKeyPaddingMask,
-          isCausal: o.tgtIsCausal,
-          needWeights: false,
-        }).output,
+      attentionBlock(
+        this.selfAttn,
+        this.dropout1,
+        x,
+        x,
+        o.tgtMask,
+        o.tgtKeyPaddingMask,
+        o.tgtIsCausal,
       );
     const ca = (x: Tensor) =>
-      this.dropout2.forward(
-        this.multiheadAttn.forward(x, memory, memory, {
-          attnMask: o.memoryMask,
-          keyPaddingMask: o.memoryKeyPaddingMask,
-          isCausal: o.memoryIsCausal,
-          needWeights: false,
-        }).output,
+      attentionBlock(
+        this.multiheadAttn,
+        this.dropout2,
+        x,
+        memory,
+        o.memoryMask,
+        o.memoryKeyPaddingMask,
+        o.memoryIsCausal,
       );
-    const ff = (x: Tensor) =>
-      this.dropout3.forward(
-        this.linear2.forward(
-          this.dropout.forward(this.#c.activation(this.linear1.forward(x))),
-        ),
-      );
-    let x = tgt;
-    if (this.#c.normFirst) {
-      x = x.add(sa(this.norm1.forward(x)));
-      x = x.add(ca(this.norm2.forward(x)));
-      x = x.add(ff(this.norm3.forward(x)));
-    } else {
-      x = this.norm1.forward(x.add(sa(x)));
-      x = this.norm2.forward(x.add(ca(x)));
-      x = this.norm3.forward(x.add(ff(x)));
-    }
-    return x;
+    return residual(this.#c.normFirst, tgt, [
+      [this.norm1, sa],
+      [this.norm2, ca],
+      [this.norm3, (x) => feedForward(this, this.#c, this.dropout3, x)],
+    ]);
   }
 }
 

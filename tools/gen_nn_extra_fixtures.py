@@ -24,11 +24,12 @@ hook sees, and "containers" a ModuleList / ModuleDict state dict.
 
 import json
 import os
-import re
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from gen_layer_fixtures import Spec, camel, enc, enc_exact, enc_state, jsonable, layer
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
                    "nn_extra.json")
@@ -36,31 +37,6 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "f
 torch.manual_seed(0)
 GEN = torch.Generator().manual_seed(4321)
 EPS32 = float(torch.finfo(torch.float32).eps)
-
-
-def camel(name):
-    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
-
-
-def jsonable(v):
-    if isinstance(v, tuple):
-        return [jsonable(e) for e in v]
-    return v
-
-
-class Spec:
-    def __init__(self, module, spec):
-        self.module = module
-        self.spec = spec
-
-
-def layer(cls, *args, **kwargs):
-    """torch.nn.<cls>(*args, **kwargs); denn takes the same positional args, then the keyword
-    args camelCased as its options object."""
-    module = getattr(nn, cls)(*args, **kwargs)
-    spec = {"type": cls, "args": [jsonable(a) for a in args],
-            "options": {camel(k): jsonable(v) for k, v in kwargs.items()}}
-    return Spec(module, spec)
 
 
 class TorchRMSNorm(nn.Module):
@@ -92,24 +68,6 @@ def rms(normalized_shape, **kwargs):
 def rounded(shape, decimals=3, scale=1.0):
     t = torch.randn(shape, generator=GEN, dtype=torch.float64) * scale
     return (torch.round(t * 10 ** decimals) / 10 ** decimals).float().double()
-
-
-def enc_exact(t):
-    return [float("%.6g" % v) for v in t.flatten().tolist()]
-
-
-def enc(t):
-    return [float("%.7g" % v) for v in t.flatten().tolist()]
-
-
-def enc_state(sd, exact=False):
-    out = {}
-    for k, v in sd.items():
-        if v.dtype in (torch.int64, torch.int32):
-            out[k] = [int(e) for e in v.flatten().tolist()]
-        else:
-            out[k] = enc_exact(v) if exact else enc(v)
-    return out
 
 
 def case(name, spec, steps, in_shape, scale=1.0, nonleaf=False, randomize=False, ids=None):

@@ -22,6 +22,21 @@ import { arity } from "./_arity.ts";
 
 // ---------------------------------------------------------------- any, all
 
+// The checks `any` and `all` share: at most 3 arguments, a tensor, a valid dim; the keepdim flag.
+function logicalReduceArgs(
+  fn: string,
+  args: IArguments,
+  x: Tensor,
+  dim: number | readonly number[] | undefined,
+  keepdim: boolean | R.ReduceOptions | undefined,
+): boolean {
+  arity(fn, args, 3);
+  tensorArg(fn, "input", x);
+  const keep = keepdimOf(fn, keepdim);
+  normalizeAxes(fn, dim, x.ndim);
+  return keep;
+}
+
 /**
  * Whether any entry is true (non-zero; NaN counts as non-zero) over `dim` (all dims when omitted),
  * as a bool tensor (PyTorch's `torch.any`). `keepdim` keeps reduced dims with size 1; it is given
@@ -39,10 +54,7 @@ export function any(
   dim?: number | readonly number[],
   keepdim?: boolean | R.ReduceOptions,
 ): Tensor {
-  arity("any", arguments, 3);
-  tensorArg("any", "input", x);
-  const keep = keepdimOf("any", keepdim);
-  normalizeAxes("any", dim, x.ndim);
+  const keep = logicalReduceArgs("any", arguments, x, dim, keepdim);
   // eq + logicalNot, not ne: webgpu's ne kernel answers false for NaN (IEEE's NaN != 0 is true).
   const nonzero = x.dtype === "bool" ? x : x.eq(0).logicalNot();
   return R.sum(nonzero, dim, keep).gt(0);
@@ -65,10 +77,7 @@ export function all(
   dim?: number | readonly number[],
   keepdim?: boolean | R.ReduceOptions,
 ): Tensor {
-  arity("all", arguments, 3);
-  tensorArg("all", "input", x);
-  const keep = keepdimOf("all", keepdim);
-  normalizeAxes("all", dim, x.ndim);
+  const keep = logicalReduceArgs("all", arguments, x, dim, keepdim);
   const zero = x.dtype === "bool" ? x.logicalNot() : x.eq(0);
   return R.sum(zero, dim, keep).eq(0);
 }

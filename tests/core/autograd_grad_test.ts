@@ -36,6 +36,7 @@ import {
 import type { OpDef } from "../../mod.ts";
 import { assertClose, gradcheck } from "../../testing/mod.ts";
 import { distinctTensor, POOL_2X2, randTensor, UNARY_CASES } from "./_random.ts";
+import { firstDerivative } from "./_second_order.ts";
 import type { RandOpts } from "./_random.ts";
 
 interface Rec {
@@ -392,24 +393,6 @@ const gen = new Generator(11);
 
 const rand = (shape: number[], o: RandOpts = {}): Tensor => randTensor(gen, shape, o);
 const distinct = (shape: number[]): Tensor => distinctTensor(gen, shape);
-
-// x ↦ ∂(Σ f(x)·w)/∂x for a fixed w, recorded with createGraph: gradcheck then compares its
-// gradient (second derivatives of f's rules) with finite differences of the first derivative.
-// Squaring f's output makes the upstream gradient depend on x, so a linear op's rule must be
-// differentiable in its gradOutput too.
-function firstDerivative(f: (...x: Tensor[]) => Tensor): (...x: Tensor[]) => Tensor {
-  return (...xs) =>
-    enableGrad(() => {
-      const y = f(...xs).square();
-      const w = fromData(
-        Float32Array.from({ length: y.numel() }, (_, i) => Math.sin(i + 1)),
-        y.shape,
-      );
-      const wrt = xs.filter((t) => t.requiresGrad);
-      const gs = autograd.grad(y.mul(w).sum(), wrt, { createGraph: true });
-      return cat(gs.map((g) => g.reshape([-1])));
-    });
-}
 
 function check2(
   name: string,

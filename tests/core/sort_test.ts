@@ -9,20 +9,11 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  autograd,
-  cat,
-  einsum,
-  enableGrad,
-  explain,
-  fromData,
-  Generator,
-  scatterAdd,
-  tensor,
-} from "../../mod.ts";
+import { einsum, explain, fromData, Generator, scatterAdd, tensor } from "../../mod.ts";
 import type { DType, Tensor, TypedArray, ValuesIndices } from "../../mod.ts";
 import { assertClose, gradcheck } from "../../testing/mod.ts";
 import { distinctTensor, randTensor } from "./_random.ts";
+import { firstDerivative } from "./_second_order.ts";
 
 type Num = number | "NaN" | "Infinity" | "-Infinity";
 
@@ -196,22 +187,6 @@ const FIRST: [string, (...x: Tensor[]) => Tensor, Tensor[]][] = [
 
 for (const [name, f, inputs] of FIRST) {
   Deno.test(`sort gradcheck: ${name}`, () => gradcheck(f, inputs));
-}
-
-// Second order: the gradient of f (with createGraph) checked by finite differences.
-function firstDerivative(f: (...x: Tensor[]) => Tensor): (...x: Tensor[]) => Tensor {
-  return (...xs) =>
-    enableGrad(() => {
-      const y = f(...xs).square();
-      const w = fromData(
-        Float32Array.from({ length: y.numel() }, (_, i) => Math.sin(i + 1)),
-        y.shape,
-      );
-      const gs = autograd.grad(y.mul(w).sum(), xs.filter((t) => t.requiresGrad), {
-        createGraph: true,
-      });
-      return cat(gs.map((g) => g.reshape([-1])));
-    });
 }
 
 const SECOND: [string, (...x: Tensor[]) => Tensor, Tensor[]][] = [

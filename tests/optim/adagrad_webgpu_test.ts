@@ -13,21 +13,15 @@ import { Adagrad } from "../../optim/mod.ts";
 import type { AdagradOptions } from "../../optim/mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { releaseDeviceAtEnd } from "../webgpu/_release.ts";
+import { reportSkip, webgpuTest } from "../webgpu/_harness.ts";
+import { randParams, setSameGrads } from "./_rand.ts";
 
 const plugin = await webgpu();
 use(plugin);
 const reason = plugin.unavailableReason;
-if (reason !== null) console.log(`skipping webgpu Adagrad tests: ${reason}`);
+reportSkip(reason, "webgpu Adagrad");
 
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `webgpu: ${name}`,
-    ignore: reason !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+const test = webgpuTest(reason);
 
 interface AdagradCase {
   name: string;
@@ -91,16 +85,6 @@ for (const c of fixture.adagrad) {
   });
 }
 
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
-
 test("Adagrad (lrDecay, weight decay, maximize, initial accumulator) matches cpu", async () => {
   const shapes = [[3, 4], [7], [33, 17]];
   const optionsList: AdagradOptions[] = [
@@ -109,19 +93,11 @@ test("Adagrad (lrDecay, weight decay, maximize, initial accumulator) matches cpu
     { lr: 0.05, maximize: true, eps: 1e-4 },
   ];
   for (const options of optionsList) {
-    const mk = (device: string) =>
-      shapes.map((s, i) =>
-        tensor(rand(s.reduce((a, b) => a * b, 1), 7 + i), { shape: s }).to(device)
-      );
-    const cpu = mk("cpu"), gpu = mk("webgpu");
+    const cpu = randParams(shapes, "cpu"), gpu = randParams(shapes, "webgpu");
     const optCpu = new Adagrad(cpu, options), optGpu = new Adagrad(gpu, options);
     for (let k = 0; k < 4; k++) {
       scope(() => {
-        cpu.forEach((p, i) => {
-          const g = tensor(rand(p.numel(), 1000 * k + i), { shape: [...p.shape] });
-          p.grad = g;
-          gpu[i].grad = g.to("webgpu");
-        });
+        setSameGrads(cpu, gpu, k);
         optCpu.step();
         assertFusedOnGpu(explain(() => optGpu.step()).trace);
         return null;

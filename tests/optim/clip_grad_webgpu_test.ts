@@ -12,22 +12,15 @@ import { clipGradNorm_, clipGradNormAsync_ } from "../../layers/clip_grad.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { assertThrowsNamed } from "../../testing/mod.ts";
 import { releaseDeviceAtEnd } from "../webgpu/_release.ts";
+import { reportSkip, webgpuTest } from "../webgpu/_harness.ts";
 import { clipFixture, runClipCase } from "./_clip_cases.ts";
 
 const plugin = await webgpu();
 use(plugin);
 const reason = plugin.unavailableReason;
-if (reason !== null) console.log(`skipping webgpu clipping tests: ${reason}`);
+reportSkip(reason, "webgpu clipping");
 
-function test(name: string, fn: () => Promise<void> | void): void {
-  Deno.test({
-    name: `webgpu: ${name}`,
-    ignore: reason !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+const test = webgpuTest(reason);
 
 for (const c of clipFixture.cases) {
   test(`${c.fn} ${c.name} matches PyTorch`, async () => {

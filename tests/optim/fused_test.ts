@@ -20,6 +20,7 @@ import {
   SGD,
   sgdUpdate,
 } from "../../optim/mod.ts";
+import { rand } from "./_rand.ts";
 
 const FUSED = ["sgdUpdate", "adamUpdate", "rmspropUpdate"];
 registerBackend({
@@ -30,17 +31,6 @@ registerBackend({
     Object.entries(cpuBackend.kernels).filter(([k]) => !FUSED.includes(k)),
   ),
 });
-
-// Deterministic pseudo-random float32 data.
-function rand(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
 
 function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 1e-5) {
   assert.equal(got.length, want.length, `${what}: length`);

@@ -5,36 +5,20 @@
  */
 
 import assert from "node:assert/strict";
-import { explain, scope, tensor, use } from "../../mod.ts";
+import { explain, scope, use } from "../../mod.ts";
 import type { Optimizer, Tensor } from "../../mod.ts";
 import { Adam, AdamW, RMSprop, SGD } from "../../optim/mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { releaseDeviceAtEnd } from "../webgpu/_release.ts";
+import { reportSkip, webgpuTest } from "../webgpu/_harness.ts";
+import { randParams, setSameGrads } from "./_rand.ts";
 
 const plugin = await webgpu();
 use(plugin);
 const reason = plugin.unavailableReason;
-if (reason !== null) console.log(`skipping webgpu optimizer tests: ${reason}`);
+reportSkip(reason, "webgpu optimizer");
 
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `webgpu: ${name}`,
-    ignore: reason !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
-
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
+const test = webgpuTest(reason);
 
 // Shapes include one that is not a multiple of the workgroup size and one of several groups.
 const SHAPES = [[3, 4], [7], [33, 17]];
@@ -54,20 +38,11 @@ async function compare(
   make: (ps: Tensor[]) => Optimizer<object>,
   fusedOnGpu: boolean,
 ): Promise<void> {
-  const mk = (device: string) =>
-    SHAPES.map((s, i) => {
-      const n = s.reduce((a, b) => a * b, 1);
-      return tensor(rand(n, 7 + i), { shape: s }).to(device);
-    });
-  const cpu = mk("cpu"), gpu = mk("webgpu");
+  const cpu = randParams(SHAPES, "cpu"), gpu = randParams(SHAPES, "webgpu");
   const optCpu = make(cpu), optGpu = make(gpu);
   for (let k = 0; k < 4; k++) {
     scope(() => {
-      cpu.forEach((p, i) => {
-        const g = tensor(rand(p.numel(), 1000 * k + i), { shape: [...p.shape] });
-        p.grad = g;
-        gpu[i].grad = g.to("webgpu");
-      });
+      setSameGrads(cpu, gpu, k);
       optCpu.step();
       const { trace } = explain(() => optGpu.step());
       for (const e of trace) {

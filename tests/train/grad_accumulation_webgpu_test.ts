@@ -9,22 +9,15 @@ import { use } from "../../mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { trainWithAccumulation } from "../../examples/grad_accumulation.ts";
 import { releaseDeviceAtEnd } from "../webgpu/_release.ts";
+import { reportSkip, webgpuTest } from "../webgpu/_harness.ts";
 import { checkAccumulation } from "./_accumulation.ts";
 
 const plugin = await webgpu();
 use(plugin);
 const reason = plugin.unavailableReason;
-if (reason !== null) console.log(`skipping webgpu accumulation tests: ${reason}`);
+reportSkip(reason, "webgpu accumulation");
 
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `webgpu: ${name}`,
-    ignore: reason !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+const test = webgpuTest(reason);
 
 test("accumulated micro-batch gradients equal the big-batch gradient", async () => {
   await checkAccumulation("webgpu", [16, 16, 16]);

@@ -10,11 +10,12 @@ import { nn, noGrad, tensor, use } from "../../mod.ts";
 import { deserialize } from "../../plugins/train/mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { releaseDeviceAtEnd } from "../webgpu/_release.ts";
+import { reportSkip } from "../webgpu/_harness.ts";
 
 const plugin = await webgpu();
 use(plugin);
 const reason = plugin.unavailableReason;
-if (reason !== null) console.log(`skipping webgpu safetensors tests: ${reason}`);
+reportSkip(reason, "webgpu safetensors");
 
 const fixture = JSON.parse(
   await Deno.readTextFile(new URL("../fixtures/training_utils.json", import.meta.url)),

@@ -23,28 +23,15 @@ import {
   stateFrom,
 } from "../layers/_seq_fixtures.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
+import { reportSkip, webgpuTest } from "./_harness.ts";
 
 const plugin = await webgpu();
 use(plugin);
 const reason = plugin.unavailableReason;
 
-if (reason !== null) {
-  if (Deno.env.get("CI") === "true") {
-    Deno.test("webgpu attention: an adapter is available (required when CI=true)", () => {
-      throw new Error(`webgpu backend unavailable in CI: ${reason}`);
-    });
-  } else console.log(`skipping webgpu attention tests: ${reason}`);
-}
+reportSkip(reason, "webgpu attention", true);
 
-function test(name: string, fn: () => Promise<void> | void): void {
-  Deno.test({
-    name: `webgpu attention: ${name}`,
-    ignore: reason !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+const test = webgpuTest(reason, "webgpu attention");
 
 const TOL = 5e-5;
 // LayerNorm (layers/norm.ts) runs its batch-norm ops as decompositions on webgpu.

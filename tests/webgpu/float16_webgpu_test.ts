@@ -23,23 +23,16 @@ import type { Conv2dAttrs } from "../../layers/mod.ts";
 import { lenet5 } from "../../plugins/models/mod.ts";
 import { Gpu, webgpu, webgpuBackend } from "../../plugins/webgpu/mod.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
+import { reportSkip, webgpuTest } from "./_harness.ts";
 import { NO_F16_REASON } from "../../plugins/webgpu/device.ts";
 
 const plugin = await webgpu();
 use(plugin);
 const reason = plugin.unavailableReason ??
   (plugin.gpu!.f16 ? null : "the adapter has no shader-f16 (float16 kernels decline)");
-if (reason !== null) console.log(`skipping webgpu float16 tests: ${reason}`);
+reportSkip(reason, "webgpu float16");
 
-function test(name: string, fn: () => Promise<void> | void): void {
-  Deno.test({
-    name: `webgpu float16: ${name}`,
-    ignore: reason !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+const test = webgpuTest(reason, "webgpu float16");
 
 /** Compares a float16 webgpu result with a float32 cpu reference: |a − b| ≤ tol · (1 + |b|). */
 async function expectClose(label: string, got: Tensor, want: Tensor, tol = 2e-3): Promise<void> {

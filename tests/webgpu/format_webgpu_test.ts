@@ -10,19 +10,12 @@ import type { Tensor } from "../../mod.ts";
 import { lenet5 } from "../../plugins/models/mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
+import { webgpuTest } from "./_harness.ts";
 
 const plugin = await webgpu();
 use(plugin);
 
-function test(name: string, fn: () => Promise<void> | void): void {
-  Deno.test({
-    name: `webgpu format: ${name}`,
-    ignore: plugin.unavailableReason !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+const test = webgpuTest(plugin.unavailableReason, "webgpu format");
 
 const HINT = "<async readback only: use await t.toArray()>";
 

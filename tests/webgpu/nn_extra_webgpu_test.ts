@@ -15,21 +15,14 @@ import { checkBackendConformance } from "../../testing/mod.ts";
 import type { ConformanceOptions } from "../../testing/mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
+import { reportSkip, webgpuTest } from "./_harness.ts";
 
 const plugin = await webgpu();
 use(plugin);
 const reason = plugin.unavailableReason;
-if (reason !== null) console.log(`skipping webgpu nn extra tests: ${reason}`);
+reportSkip(reason, "webgpu nn extra");
 
-function test(name: string, fn: () => Promise<void> | void): void {
-  Deno.test({
-    name: `webgpu nn extra: ${name}`,
-    ignore: reason !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+const test = webgpuTest(reason, "webgpu nn extra");
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 const NORM: ConformanceOptions = {

@@ -11,28 +11,15 @@ import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { assertClose, checkBackendConformance } from "../../testing/mod.ts";
 import { buildRnn, fromFix, rnnFixture, runRnn, stateFrom } from "../layers/_seq_fixtures.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
+import { reportSkip, webgpuTest } from "./_harness.ts";
 
 const plugin = await webgpu();
 use(plugin);
 const reason = plugin.unavailableReason;
 
-if (reason !== null) {
-  if (Deno.env.get("CI") === "true") {
-    Deno.test("webgpu rnn: an adapter is available (required when CI=true)", () => {
-      throw new Error(`webgpu backend unavailable in CI: ${reason}`);
-    });
-  } else console.log(`skipping webgpu rnn tests: ${reason}`);
-}
+reportSkip(reason, "webgpu rnn", true);
 
-function test(name: string, fn: () => Promise<void> | void): void {
-  Deno.test({
-    name: `webgpu rnn: ${name}`,
-    ignore: reason !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+const test = webgpuTest(reason, "webgpu rnn");
 
 const TOL = 5e-5;
 

@@ -11,27 +11,14 @@ import { checkBackendConformance } from "../../testing/mod.ts";
 import type { ConformanceOptions } from "../../testing/mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
+import { reportSkip, webgpuTest } from "./_harness.ts";
 
 const plugin = await webgpu();
 use(plugin);
 const reason = plugin.unavailableReason;
-if (reason !== null) {
-  if (Deno.env.get("CI") === "true") {
-    Deno.test("webgpu sort: an adapter is available (required when CI=true)", () => {
-      throw new Error(`webgpu backend unavailable in CI: ${reason}`);
-    });
-  } else console.log(`skipping webgpu sort tests: ${reason}`);
-}
+reportSkip(reason, "webgpu sort", true);
 
-function test(name: string, fn: () => Promise<void> | void): void {
-  Deno.test({
-    name: `webgpu sort: ${name}`,
-    ignore: reason !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+const test = webgpuTest(reason, "webgpu sort");
 
 const gen = new Generator(5);
 const randn = (shape: number[]): Tensor => {

@@ -20,28 +20,15 @@ import type { Tensor } from "../../mod.ts";
 import { checkBackendConformance } from "../../testing/mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
+import { reportSkip, webgpuTest } from "./_harness.ts";
 
 const plugin = await webgpu();
 use(plugin);
 const reason = plugin.unavailableReason;
 
-if (reason !== null) {
-  if (Deno.env.get("CI") === "true") {
-    Deno.test("webgpu tensor api: an adapter is available (required when CI=true)", () => {
-      throw new Error(`webgpu backend unavailable in CI: ${reason}`);
-    });
-  } else console.log(`skipping webgpu tensor api tests: ${reason}`);
-}
+reportSkip(reason, "webgpu tensor api", true);
 
-function test(name: string, fn: () => Promise<void> | void): void {
-  Deno.test({
-    name: `webgpu tensor api: ${name}`,
-    ignore: reason !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+const test = webgpuTest(reason, "webgpu tensor api");
 
 const i32 = (v: number[]) => tensor(v, { dtype: "int32" });
 const flat = (ts: Tensor[]) => cat(ts.map((t) => t.flatten()));

@@ -26,6 +26,7 @@ import { adaptiveAvgPool2dRaw, avgPool2dRaw, conv2dRaw, maxPool2dRaw } from "../
 import type { Conv2dAttrs, Pool2dAttrs } from "../../layers/mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
+import { reportSkip, webgpuTest } from "./_harness.ts";
 
 // The matmul op with transpose flags on batched operands (mm itself takes 2-D matrices).
 const gemm = (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor =>
@@ -35,23 +36,9 @@ const plugin = await webgpu();
 use(plugin);
 const reason = plugin.unavailableReason;
 
-if (reason !== null) {
-  if (Deno.env.get("CI") === "true") {
-    Deno.test("webgpu: an adapter is available (required when CI=true)", () => {
-      throw new Error(`webgpu backend unavailable in CI: ${reason}`);
-    });
-  } else console.log(`skipping webgpu tests: ${reason}`);
-}
+reportSkip(reason, "webgpu", true);
 
-function test(name: string, fn: () => Promise<void> | void): void {
-  Deno.test({
-    name: `webgpu: ${name}`,
-    ignore: reason !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+const test = webgpuTest(reason);
 
 const gpu = (t: Tensor): Tensor => t.to("webgpu");
 
