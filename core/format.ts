@@ -24,7 +24,7 @@
 import type { TypedArray } from "./dtype.ts";
 import { ValueError } from "./errors.ts";
 import { options as optionsOf, show } from "./args.ts";
-import type { Module } from "./module.ts";
+import type { AnyModule } from "./module.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** PyTorch's print options (`torch.set_printoptions`), with the same defaults. */
@@ -458,10 +458,10 @@ export async function formatTensorAsync(t: Tensor): Promise<string> {
 
 // ------------------------------------------------------------ modules
 
-const printing = new Set<Module>();
+const printing = new Set<AnyModule>();
 
 /** PyTorch's module repr: `Name(extra)` or `Name(\n  (child): ...\n)`. */
-export function formatModule(m: Module): string {
+export function formatModule(m: AnyModule): string {
   const extra = m.extraRepr();
   const lines = extra ? extra.split("\n") : [];
   const extraCount = lines.length;

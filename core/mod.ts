@@ -84,6 +84,7 @@ export {
 export type { PrintOptions, SetPrintOptions } from "./format.ts";
 export type { LoadStateDictOptions, LoadStateDictResult, StateDict } from "./module.ts";
 export type {
+  AnyModule,
   ForwardHook,
   ForwardPreHook,
   FullBackwardHook,

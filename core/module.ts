@@ -69,13 +69,20 @@ export interface RemovableHandle {
  * Runs before `forward` with the module and its arguments. A Tensor or an array it returns
  * replaces the arguments (a Tensor as the only one); undefined or null keeps them.
  */
-export type ForwardPreHook = (module: Module, args: Tensor[]) => Tensor | Tensor[] | void | null;
+export type ForwardPreHook<A extends unknown[] = Tensor[], R = Tensor> = (
+  module: Module<A, R>,
+  args: A,
+) => Tensor | A | void | null;
 
 /**
  * Runs after `forward` with the module, its arguments and its output; a value other than
  * undefined or null replaces the output.
  */
-export type ForwardHook = (module: Module, args: Tensor[], output: Tensor) => Tensor | void | null;
+export type ForwardHook<A extends unknown[] = Tensor[], R = Tensor> = (
+  module: Module<A, R>,
+  args: A,
+  output: R,
+) => R | void | null;
 
 /**
  * Runs during backward once the gradients with respect to the module's tensor arguments are
@@ -84,7 +91,7 @@ export type ForwardHook = (module: Module, args: Tensor[], output: Tensor) => Te
  * (of `gradInput`'s length) replaces `gradInput` for the rest of backward.
  */
 export type FullBackwardHook = (
-  module: Module,
+  module: AnyModule,
   gradInput: (Tensor | null)[],
   gradOutput: (Tensor | null)[],
 ) => (Tensor | null)[] | void | null;
@@ -96,9 +103,19 @@ export interface HookOptions {
 }
 
 /**
+ * Any module, whatever its `forward` takes and returns: the type of a module's children and of
+ * what containers hold. Its `forward` is untyped (PyTorch's `Module.__call__` returns `Any`):
+ * narrow with `instanceof` to call it typed.
+ */
+// deno-lint-ignore no-explicit-any
+export type AnyModule = Module<any[], any>;
+
+/**
  * Base class of every layer and model. Subclasses assign parameters (via {@linkcode Parameter}),
  * buffers (via {@linkcode Module.registerBuffer}) and child modules as properties, and implement
- * `forward`.
+ * `forward`. The type parameters are `forward`'s arguments and result: a plain layer is a
+ * `Module` (Tensors in, a Tensor out); one that takes or returns more says so, e.g.
+ * `Module<[Tensor, Tensor], { output: Tensor; weights: Tensor }>`.
  *
  * @example
  * ```ts
@@ -113,14 +130,14 @@ export interface HookOptions {
  * console.log(Object.keys(new Affine().stateDict())); // ["weight"]
  * ```
  */
-export abstract class Module {
+export abstract class Module<A extends unknown[] = Tensor[], R = Tensor> {
   /** Training mode (affects dropout and batch norm). */
   training = true;
   #buffers = new Set<string>();
   #nonPersistent = new Set<string>();
   #hooks: HookTables | null = null;
   // The forward the hooks wrap while any is registered (see #addHook).
-  #inner: { fn: (...args: Tensor[]) => Tensor; own?: PropertyDescriptor } | null = null;
+  #inner: { fn: (...args: never[]) => unknown; own?: PropertyDescriptor } | null = null;
 
   /** Creates the module; its class's methods refuse arguments beyond their parameters. */
   constructor() {
@@ -128,13 +145,13 @@ export abstract class Module {
   }
 
   /** Computes the module's output. */
-  abstract forward(...args: Tensor[]): Tensor;
+  abstract forward(...args: A): R;
 
   /**
    * Calls `forward` (PyTorch's `module(x)`). Hooks run whether a module is called this way or
    * through `forward`, which is how denn's containers and models call their children.
    */
-  call(...args: Tensor[]): Tensor {
+  call(...args: A): R {
     return this.forward(...args);
   }
 
@@ -152,7 +169,7 @@ export abstract class Module {
    * console.log(seen); // ["Linear", "ReLU", "Sequential"]
    * ```
    */
-  apply(fn: (module: Module) => void): this {
+  apply(fn: (module: AnyModule) => void): this {
     if (typeof fn !== "function") {
       throw new ValueError(`${this.constructor.name}.apply: expected a function, got ${show(fn)}`);
     }
@@ -175,7 +192,7 @@ export abstract class Module {
    * h.remove();
    * ```
    */
-  registerForwardPreHook(hook: ForwardPreHook, options: HookOptions = {}): RemovableHandle {
+  registerForwardPreHook(hook: ForwardPreHook<A, R>, options: HookOptions = {}): RemovableHandle {
     return this.#addHook("registerForwardPreHook", "pre", hook, options);
   }
 
@@ -195,7 +212,7 @@ export abstract class Module {
    * console.log(shapes); // [[3, 2]]
    * ```
    */
-  registerForwardHook(hook: ForwardHook, options: HookOptions = {}): RemovableHandle {
+  registerForwardHook(hook: ForwardHook<A, R>, options: HookOptions = {}): RemovableHandle {
     return this.#addHook("registerForwardHook", "fwd", hook, options);
   }
 
@@ -249,7 +266,7 @@ export abstract class Module {
       const own = Object.getOwnPropertyDescriptor(this, "forward");
       this.#inner = { fn: this.forward, own };
       Object.defineProperty(this, "forward", {
-        value: (...args: Tensor[]) => this.#runHooked(args),
+        value: (...args: A) => this.#runHooked(args),
         configurable: true,
         writable: true,
         enumerable: false,
@@ -271,7 +288,7 @@ export abstract class Module {
     return { id, remove, [Symbol.dispose]: remove };
   }
 
-  #runHooked(args: Tensor[]): Tensor {
+  #runHooked(args: A): R {
     const tables = this.#hooks!, inner = this.#inner!.fn;
     for (const hook of [...tables.pre.values()]) {
       const r = hook(this, [...args]) as unknown;
@@ -284,18 +301,18 @@ export abstract class Module {
             `array of arguments, or undefined`,
         );
       }
-      args = r instanceof Tensor ? [r] : [...r];
+      args = (r instanceof Tensor ? [r] : [...r]) as A;
     }
     const bw = tables.bwd.size && isGradEnabled()
       ? new BackwardHookCall(this, [...tables.bwd.values()])
       : null;
-    if (bw) args = bw.wrapInputs(args);
-    let out = inner.apply(this, args);
+    if (bw) args = bw.wrapInputs(args) as A;
+    let out = inner.apply(this, args as unknown as never[]) as R;
     for (const hook of [...tables.fwd.values()]) {
       const r = hook(this, [...args], out);
-      if (r !== undefined && r !== null) out = r;
+      if (r !== undefined && r !== null) out = r as R;
     }
-    return bw ? bw.wrapOutputs(out) : out;
+    return bw ? bw.wrapOutputs(out) as R : out;
   }
 
   /** Registers a buffer (state saved in the state dict but not trained), e.g. running statistics. */
@@ -306,7 +323,7 @@ export abstract class Module {
   }
 
   /** Registers a child module under a name (for names that are not identifiers, like "0"). */
-  registerModule(name: string, m: Module | null): void {
+  registerModule(name: string, m: AnyModule | null): void {
     (this as unknown as Record<string, unknown>)[name] = m;
   }
 
@@ -316,19 +333,19 @@ export abstract class Module {
   }
 
   /** Direct children with their names, in declaration order. */
-  *namedChildren(): IterableIterator<[string, Module]> {
+  *namedChildren(): IterableIterator<[string, AnyModule]> {
     for (const [k, v] of Object.entries(this)) if (v instanceof Module) yield [k, v];
   }
 
   /** Direct children. */
-  children(): Module[] {
+  children(): AnyModule[] {
     return [...this.namedChildren()].map(([, m]) => m);
   }
 
   /** This module and all descendants with dotted names ("" for this one). */
-  *namedModules(prefix = ""): IterableIterator<[string, Module]> {
-    const stack: [string, Module][] = [[prefix, this]];
-    const seen = new Set<Module>();
+  *namedModules(prefix = ""): IterableIterator<[string, AnyModule]> {
+    const stack: [string, AnyModule][] = [[prefix, this]];
+    const seen = new Set<AnyModule>();
     while (stack.length) {
       const [name, m] = stack.shift()!;
       if (seen.has(m)) continue;
@@ -336,13 +353,13 @@ export abstract class Module {
       yield [name, m];
       const kids = [...m.namedChildren()].map((
         [k, c],
-      ): [string, Module] => [name ? `${name}.${k}` : k, c]);
+      ): [string, AnyModule] => [name ? `${name}.${k}` : k, c]);
       stack.unshift(...kids);
     }
   }
 
   /** This module and all descendants. */
-  modules(): Module[] {
+  modules(): AnyModule[] {
     return [...this.namedModules()].map(([, m]) => m);
   }
 
@@ -424,7 +441,7 @@ export abstract class Module {
   /** Parameters and persistent buffers by PyTorch key, in PyTorch's order. */
   stateDict(): StateDict {
     const sd: StateDict = {};
-    const walk = (m: Module, prefix: string): void => {
+    const walk = (m: AnyModule, prefix: string): void => {
       for (const [k, p] of m.#ownParameters()) sd[prefix + k] = p;
       for (const [k, b] of m.#ownBuffers(true)) sd[prefix + k] = b;
       for (const [k, c] of m.namedChildren()) walk(c, `${prefix}${k}.`);
@@ -625,9 +642,11 @@ export function releaseGrad(p: Tensor): void {
 
 // ---------------------------------------------------------------- hooks
 
+// Stored untyped: a module's hooks are typed by its registration methods.
+type StoredHook = (module: AnyModule, ...rest: unknown[]) => unknown;
 interface HookTables {
-  pre: Map<number, ForwardPreHook>;
-  fwd: Map<number, ForwardHook>;
+  pre: Map<number, StoredHook>;
+  fwd: Map<number, StoredHook>;
   bwd: Map<number, FullBackwardHook>;
 }
 
@@ -659,7 +678,7 @@ const backwardHookOp: OpDef<HookAttrs> = defineOp<HookAttrs>({
 // One forward call of a module with full backward hooks: where its tensors sit among the arguments
 // and outputs, and the output gradients until the input gradients arrive (PyTorch's BackwardHook).
 class BackwardHookCall {
-  readonly #module: Module;
+  readonly #module: AnyModule;
   readonly #hooks: FullBackwardHook[];
   #nInputs = 0;
   #nOutputs = 0;
@@ -667,7 +686,7 @@ class BackwardHookCall {
   #outputIndex: number[] = [];
   #gradOutputs: (Tensor | null)[] | null = null;
 
-  constructor(module: Module, hooks: FullBackwardHook[]) {
+  constructor(module: AnyModule, hooks: FullBackwardHook[]) {
     this.#module = module;
     this.#hooks = hooks;
   }
@@ -685,14 +704,14 @@ class BackwardHookCall {
     return [copy, index];
   }
 
-  wrapInputs(args: Tensor[]): Tensor[] {
+  wrapInputs(args: readonly unknown[]): unknown[] {
     this.#nInputs = args.length;
     const [copy, index] = this.#wrap(args, "input");
     this.#inputIndex = index.length ? index : null;
-    return copy as Tensor[];
+    return copy;
   }
 
-  wrapOutputs(out: Tensor): Tensor {
+  wrapOutputs(out: unknown): unknown {
     const list: unknown = out instanceof Tensor ? [out] : out;
     if (!Array.isArray(list) || !list.every((t) => t instanceof Tensor)) {
       throw new ValueError(
@@ -703,7 +722,7 @@ class BackwardHookCall {
     this.#nOutputs = list.length;
     const [copy, index] = this.#wrap(list, "output");
     this.#outputIndex = index;
-    return (out instanceof Tensor ? copy[0] : copy) as Tensor;
+    return out instanceof Tensor ? copy[0] : copy;
   }
 
   #pack(index: readonly number[], grads: readonly (Tensor | null)[], n: number): (Tensor | null)[] {

@@ -58,30 +58,6 @@ import {
   tensorArg,
 } from "./_validate.ts";
 
-/**
- * The base of modules whose `forward` returns a structured result (`MultiheadAttention`'s
- * `{ output, weights }`, `LSTM`'s `{ output, h, c }`): core's `Module` types `forward` as
- * `(...args: Tensor[]) => Tensor`, which these do not fit. At run time it is `Module` itself, so
- * such a module is a `Module` (`instanceof`, state dicts, `train()`, `to()`); where the type
- * `Module` is required (`registerModule`), cast it: `mha as unknown as Module`.
- *
- * @example
- * ```ts
- * import { StructuredModule } from "./attention.ts";
- * import { Module, Parameter, randn } from "../mod.ts";
- * import type { Tensor } from "../mod.ts";
- * class Stats extends StructuredModule {
- *   scale = Parameter(randn([1]));
- *   forward(x: Tensor): { mean: Tensor; max: Tensor } {
- *     return { mean: x.mean().mul(this.scale), max: x.max() };
- *   }
- * }
- * const m = new Stats();
- * console.log(m instanceof Module, Object.keys(m.stateDict())); // true ["scale"]
- * ```
- */
-export const StructuredModule: abstract new () => Omit<Module, "forward" | "call"> = Module;
-
 const SDPA = "scaledDotProductAttention";
 
 /** Options of {@linkcode scaledDotProductAttention}. */
@@ -365,7 +341,10 @@ const MHA_KEYS = [
  * // ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]
  * ```
  */
-export class MultiheadAttention extends StructuredModule {
+export class MultiheadAttention extends Module<
+  [query: Tensor, key: Tensor, value: Tensor, options?: MultiheadAttentionForwardOptions],
+  MultiheadAttentionOutput
+> {
   /** Model dimension E. */
   readonly embedDim: number;
   /** Features of the key. */
@@ -644,16 +623,6 @@ export class MultiheadAttention extends StructuredModule {
     if (!batched) out = out.squeeze(1);
     else if (this.batchFirst) out = out.transpose(0, 1);
     return { output: out, weights };
-  }
-
-  /** Same as {@linkcode MultiheadAttention.forward} (PyTorch's `module(...)`). */
-  call(
-    query: Tensor,
-    key: Tensor,
-    value: Tensor,
-    options: MultiheadAttentionForwardOptions = {},
-  ): MultiheadAttentionOutput {
-    return this.forward(query, key, value, options);
   }
 }
 

@@ -21,12 +21,12 @@
  */
 
 import { Module, ValueError } from "../core/mod.ts";
-import type { Tensor } from "../core/mod.ts";
+import type { AnyModule, Tensor } from "../core/mod.ts";
 import { show } from "./_validate.ts";
 
 const L = "ModuleDict";
 
-function checkModule(m: unknown, key: string): Module {
+function checkModule(m: unknown, key: string): AnyModule {
   if (!(m instanceof Module)) {
     throw new ValueError(`${L}: the value for key "${key}" must be a Module, got ${show(m)}`);
   }
@@ -34,12 +34,14 @@ function checkModule(m: unknown, key: string): Module {
 }
 
 /** Holds modules under string keys; it has no forward of its own. */
-export class ModuleDict extends Module {
+export class ModuleDict<M extends AnyModule = AnyModule> extends Module {
   /**
    * Creates the dict from an object of `{ key: module }` or an array of `[key, module]` pairs
    * (PyTorch's mapping or iterable of pairs).
    */
-  constructor(modules: Record<string, Module> | readonly (readonly [string, Module])[] = {}) {
+  constructor(
+    modules: Record<string, NoInfer<M>> | readonly (readonly [string, NoInfer<M>])[] = {},
+  ) {
     super();
     this.update(modules);
   }
@@ -64,18 +66,18 @@ export class ModuleDict extends Module {
   }
 
   /** The module under `key`; a missing key is a ValueError naming the keys held. */
-  get(key: string): Module {
+  get(key: string): M {
     this.#checkKey(key, false);
     if (!this.has(key)) {
       throw new ValueError(
         `${L}: no module under key "${key}" (keys: ${[...this.keys()].join(", ") || "none"})`,
       );
     }
-    return this.#own()[key] as Module;
+    return this.#own()[key] as M;
   }
 
   /** Puts `module` under `key` (replacing a module held there, in place); returns this. */
-  set(key: string, module: Module): this {
+  set(key: string, module: M): this {
     this.#checkKey(key, true);
     this.registerModule(key, checkModule(module, key));
     return this;
@@ -88,7 +90,7 @@ export class ModuleDict extends Module {
   }
 
   /** Removes the module under `key` and returns it (PyTorch's `pop`). */
-  pop(key: string): Module {
+  pop(key: string): M {
     const m = this.get(key);
     delete this.#own()[key];
     return m;
@@ -100,7 +102,7 @@ export class ModuleDict extends Module {
   }
 
   /** Adds or replaces modules from an object or an array of `[key, module]` pairs; returns this. */
-  update(modules: Record<string, Module> | readonly (readonly [string, Module])[]): this {
+  update(modules: Record<string, M> | readonly (readonly [string, M])[]): this {
     if (modules instanceof Module || modules === null || typeof modules !== "object") {
       throw new ValueError(
         `${L}: expected an object of { key: module } or an array of [key, module] pairs, got ${
@@ -129,13 +131,13 @@ export class ModuleDict extends Module {
   }
 
   /** The modules, in key order. */
-  *values(): IterableIterator<Module> {
-    for (const [, m] of this.namedChildren()) yield m;
+  *values(): IterableIterator<M> {
+    for (const [, m] of this.namedChildren()) yield m as M;
   }
 
   /** `[key, module]` pairs, in order (PyTorch's `items()`). */
-  *items(): IterableIterator<[string, Module]> {
-    yield* this.namedChildren();
+  *items(): IterableIterator<[string, M]> {
+    for (const [k, m] of this.namedChildren()) yield [k, m as M];
   }
 
   /** Iterates over the keys, as iterating a PyTorch ModuleDict does. */

@@ -29,7 +29,7 @@ export * from "./identity.ts";
 export * from "./sequential.ts";
 export * from "./residual.ts";
 export * from "./concat.ts";
-export { MultiheadAttention, StructuredModule } from "./attention.ts";
+export { MultiheadAttention } from "./attention.ts";
 export type {
   MultiheadAttentionForwardOptions,
   MultiheadAttentionOptions,

@@ -35,7 +35,6 @@ import {
   zeros,
 } from "../core/mod.ts";
 import * as init from "./init.ts";
-import { StructuredModule } from "./attention.ts";
 import { linear } from "./linear.ts";
 import { dropout as dropoutFn } from "./dropout.ts";
 import {
@@ -183,7 +182,10 @@ const BASE_KEYS = [
 ] as const;
 
 /** Shared implementation of {@linkcode RNN}, {@linkcode LSTM} and {@linkcode GRU}. */
-export abstract class RNNBase extends StructuredModule {
+export abstract class RNNBase<
+  H = Tensor,
+  O extends RNNOutput = RNNOutput,
+> extends Module<[input: Tensor, hx?: H | null], O> {
   /** Features of the input. */
   readonly inputSize: number;
   /** Features of the hidden state H (of the cell state, for an LSTM with projSize). */
@@ -344,11 +346,6 @@ export abstract class RNNBase extends StructuredModule {
     } else if (this.batchFirst) x = x.transpose(0, 1);
     return { output: x, h, c: c! };
   }
-
-  /** Same as `forward` (PyTorch's `module(...)`). */
-  call(input: Tensor, hx?: unknown): RNNOutput {
-    return (this as unknown as { forward(i: Tensor, h?: unknown): RNNOutput }).forward(input, hx);
-  }
 }
 
 /**
@@ -397,7 +394,7 @@ export class RNN extends RNNBase {
  * console.log(output.shape, h.shape, c.shape); // [7, 2, 3] [1, 2, 3] [1, 2, 6]
  * ```
  */
-export class LSTM extends RNNBase {
+export class LSTM extends RNNBase<LSTMState, LSTMOutput> {
   /** Creates the layer for `inputSize` features and hidden size `hiddenSize`. */
   constructor(inputSize: number, hiddenSize: number, options: LSTMOptions = {}) {
     super("LSTM", "LSTM", inputSize, hiddenSize, options, [...BASE_KEYS, "projSize"]);
@@ -409,11 +406,6 @@ export class LSTM extends RNNBase {
     tensorArg(fn, "input", input);
     const [h0, c0] = lstmState(fn, hx);
     return this.run(input, h0, c0);
-  }
-
-  /** Same as {@linkcode LSTM.forward}. */
-  override call(input: Tensor, hx?: LSTMState | null): LSTMOutput {
-    return this.forward(input, hx);
   }
 }
 
@@ -647,7 +639,7 @@ export interface LSTMCellOutput {
  * console.log(cell.forward(randn([2, 3]), s).c.shape); // [2, 5]
  * ```
  */
-export class LSTMCell extends StructuredModule {
+export class LSTMCell extends Module<[input: Tensor, hx?: LSTMState | null], LSTMCellOutput> {
   /** Features of the input. */
   readonly inputSize: number;
   /** Features of the hidden state. */
@@ -673,10 +665,5 @@ export class LSTMCell extends StructuredModule {
     const [h0, c0] = lstmState(fn, hx);
     const [h, c] = cellRun(this as unknown as Module, this.#config(), input, h0, c0);
     return { h, c: c! };
-  }
-
-  /** Same as {@linkcode LSTMCell.forward}. */
-  call(input: Tensor, hx?: LSTMState | null): LSTMCellOutput {
-    return this.forward(input, hx);
   }
 }

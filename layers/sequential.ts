@@ -18,9 +18,9 @@
  */
 
 import { Module, ValueError } from "../core/mod.ts";
-import type { Tensor } from "../core/mod.ts";
+import type { AnyModule, Tensor } from "../core/mod.ts";
 
-function checkModule(layer: string, m: unknown, where: string): Module {
+function checkModule(layer: string, m: unknown, where: string): AnyModule {
   if (!(m instanceof Module)) {
     throw new ValueError(
       `${layer}: ${where} must be a Module, got ${m === null ? "null" : typeof m}`,
@@ -100,9 +100,9 @@ export class Sequential extends Module {
 }
 
 /** Holds modules (named "0", "1", ...) so their parameters are registered; it has no forward. */
-export class ModuleList extends Module {
+export class ModuleList<M extends AnyModule = AnyModule> extends Module {
   /** Creates the list. */
-  constructor(modules: readonly Module[] = []) {
+  constructor(modules: readonly NoInfer<M>[] = []) {
     super();
     if (!Array.isArray(modules)) {
       throw new ValueError("ModuleList: modules must be an array of Modules");
@@ -116,27 +116,27 @@ export class ModuleList extends Module {
   }
 
   /** The module at position `i` (negative counts from the end). */
-  at(i: number): Module {
-    const kids = this.children();
+  at(i: number): M {
+    const kids = this.children() as M[];
     return kids[index("ModuleList", i, kids.length)];
   }
 
   /** Adds a module at the end; returns this. */
-  append(module: Module): this {
+  append(module: M): this {
     const n = this.length;
     this.registerModule(String(n), checkModule("ModuleList", module, `module ${n}`));
     return this;
   }
 
   /** Appends several modules; returns this. */
-  extend(modules: Iterable<Module>): this {
+  extend(modules: Iterable<M>): this {
     for (const m of modules) this.append(m);
     return this;
   }
 
   /** Iterates over the modules in order. */
-  [Symbol.iterator](): IterableIterator<Module> {
-    return this.children()[Symbol.iterator]();
+  [Symbol.iterator](): IterableIterator<M> {
+    return (this.children() as M[])[Symbol.iterator]();
   }
 
   /** Always throws: a ModuleList is a container; iterate over it in the parent's forward. */

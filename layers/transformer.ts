@@ -129,14 +129,12 @@ function dropoutLayer(c: LayerConfig): Dropout {
   return new Dropout(c.dropout, c.generator ? { generator: c.generator } : {});
 }
 
-// A MultiheadAttention typed as the Module it is at run time: its forward returns
-// { output, weights }, which core's Module type (forward → Tensor) does not describe.
-function attention(c: LayerConfig): Module {
+function attention(c: LayerConfig): MultiheadAttention {
   return new MultiheadAttention(c.dModel, c.nhead, {
     dropout: c.dropout,
     batchFirst: c.batchFirst,
     ...(c.generator ? { generator: c.generator } : {}),
-  }) as unknown as Module;
+  });
 }
 
 function optionsOf(c: LayerConfig, device: string): TransformerLayerOptions {

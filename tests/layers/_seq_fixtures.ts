@@ -3,7 +3,7 @@
 // module a fixture case describes, and runs it the way the PyTorch side did. Not a test file.
 
 import { Tensor, tensor } from "../../core/mod.ts";
-import type { Module, StateDict } from "../../core/mod.ts";
+import type { AnyModule, StateDict } from "../../core/mod.ts";
 import { MultiheadAttention } from "../../layers/attention.ts";
 import {
   TransformerDecoder,
@@ -114,12 +114,12 @@ function layerOptions(spec: ModuleSpec): TransformerLayerOptions {
   return o as TransformerLayerOptions;
 }
 
-/** The denn module of a spec (MultiheadAttention typed as the Module it is at run time). */
-export function buildModule(spec: ModuleSpec): Module {
+/** The denn module of a spec. */
+export function buildModule(spec: ModuleSpec): AnyModule {
   const [a, b] = (spec.args ?? []) as number[];
   switch (spec.type) {
     case "MultiheadAttention":
-      return new MultiheadAttention(a, b, spec.options ?? {}) as unknown as Module;
+      return new MultiheadAttention(a, b, spec.options ?? {});
     case "TransformerEncoderLayer":
       return new TransformerEncoderLayer(a, b, layerOptions(spec));
     case "TransformerDecoderLayer":
@@ -141,7 +141,7 @@ export function buildModule(spec: ModuleSpec): Module {
 }
 
 /** A state dict from fixture data, shaped like the module's own (keys must all be there). */
-export function stateFrom(m: Module, data: Record<string, number[]>, device = "cpu"): StateDict {
+export function stateFrom(m: AnyModule, data: Record<string, number[]>, device = "cpu"): StateDict {
   const sd: StateDict = {};
   for (const [k, t] of Object.entries(m.stateDict())) {
     if (!(k in data)) throw new Error(`fixture lacks ${k}`);
@@ -161,24 +161,28 @@ export interface ModuleRun {
  * Runs a module case's forward on `inputs` (already on the device), with its masks made on
  * `device` (float masks require grad).
  */
-export function runModule(m: Module, c: ModuleCase, inputs: Tensor[], device = "cpu"): ModuleRun {
+export function runModule(
+  m: AnyModule,
+  c: ModuleCase,
+  inputs: Tensor[],
+  device = "cpu",
+): ModuleRun {
   const masks: Record<string, Tensor> = {};
   const opts: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(c.forward)) {
     if (typeof v === "boolean") opts[k] = v;
     else opts[k] = masks[k] = fromFix(v, device, v.dtype === "float32");
   }
-  const f = (m as unknown as { forward(...a: unknown[]): unknown }).forward.bind(m);
-  const r = f(...inputs, opts) as Tensor | { output: Tensor; weights: Tensor | null };
+  const r = m.forward(...inputs, opts) as Tensor | { output: Tensor; weights: Tensor | null };
   if (r instanceof Tensor) return { y: r, weights: undefined, masks };
   return { y: r.output, weights: r.weights, masks };
 }
 
 /** The denn recurrent layer or cell of a case. */
-export function buildRnn(c: RnnCase, device = "cpu"): Module {
+export function buildRnn(c: RnnCase, device = "cpu"): AnyModule {
   const [i, h] = c.args;
   const o = { ...c.options, device };
-  const ctors: Record<string, new (i: number, h: number, o: object) => unknown> = {
+  const ctors: Record<string, new (i: number, h: number, o: object) => AnyModule> = {
     RNN,
     LSTM,
     GRU,
@@ -186,7 +190,7 @@ export function buildRnn(c: RnnCase, device = "cpu"): Module {
     LSTMCell,
     GRUCell,
   };
-  return new ctors[c.type](i, h, o) as Module;
+  return new ctors[c.type](i, h, o);
 }
 
 /** What a recurrent case produces. */
@@ -197,10 +201,9 @@ export interface RnnRun {
 }
 
 /** Runs a recurrent case on `x` with initial states `hx` (already on the device, or null). */
-export function runRnn(m: Module, c: RnnCase, x: Tensor, hx: Tensor[] | null): RnnRun {
-  const f = (m as unknown as { forward(...a: unknown[]): unknown }).forward.bind(m);
+export function runRnn(m: AnyModule, c: RnnCase, x: Tensor, hx: Tensor[] | null): RnnRun {
   const state = hx === null ? undefined : hx.length === 2 ? [hx[0], hx[1]] : hx[0];
-  const r = (state === undefined ? f(x) : f(x, state)) as
+  const r = (state === undefined ? m.forward(x) : m.forward(x, state)) as
     | Tensor
     | { output?: Tensor; h: Tensor; c?: Tensor };
   if (c.type === "RNNCell" || c.type === "GRUCell") {

@@ -6,7 +6,7 @@
 // printed, except under CI=true, where a missing adapter is a failure.
 
 import { randn, setStrict, tensor, use } from "../../mod.ts";
-import type { Module, Tensor } from "../../mod.ts";
+import type { AnyModule, Tensor } from "../../mod.ts";
 import { MultiheadAttention, scaledDotProductAttention } from "../../layers/attention.ts";
 import {
   TransformerDecoderLayer,
@@ -114,10 +114,10 @@ test("every op of attention runs on webgpu and agrees with cpu (conformance)", a
     tol,
   );
   // Modules: one copy per device with the same parameters.
-  const copies = <M extends object>(make: () => M): Record<string, M> => {
+  const copies = <M extends AnyModule>(make: () => M): Record<string, M> => {
     const a = make(), b = make();
-    (b as unknown as Module).loadStateDict((a as unknown as Module).stateDict());
-    (b as unknown as Module).to("webgpu");
+    b.loadStateDict(a.stateDict());
+    b.to("webgpu");
     return { cpu: a, webgpu: b };
   };
   const mha = copies(() => new MultiheadAttention(8, 2, { addBiasKv: true }));

@@ -5,7 +5,7 @@
 // adapter the tests are skipped with the reason printed, except under CI=true.
 
 import { randn, setStrict, use } from "../../mod.ts";
-import type { Module, Tensor } from "../../mod.ts";
+import type { AnyModule, Tensor } from "../../mod.ts";
 import { GRU, LSTM, LSTMCell } from "../../layers/rnn.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { assertClose, checkBackendConformance } from "../../testing/mod.ts";
@@ -63,10 +63,10 @@ test("recurrent layers match the PyTorch goldens on the device", async () => {
 
 test("every op of the recurrences runs on webgpu and agrees with cpu (conformance)", async () => {
   const tol = { atol: 1e-5, rtol: 1e-4 };
-  const copies = <M extends object>(make: () => M): Record<string, M> => {
+  const copies = <M extends AnyModule>(make: () => M): Record<string, M> => {
     const a = make(), b = make();
-    (b as unknown as Module).loadStateDict((a as unknown as Module).stateDict());
-    (b as unknown as Module).to("webgpu");
+    b.loadStateDict(a.stateDict());
+    b.to("webgpu");
     return { cpu: a, webgpu: b };
   };
   const lstm = copies(() => new LSTM(3, 4, { numLayers: 2, bidirectional: true, projSize: 2 }));
