@@ -32,6 +32,7 @@ import {
   isStrict,
   kernelSource,
   providerLabel,
+  providersOf,
   record,
   unavailable,
 } from "./registry.ts";
@@ -219,10 +220,14 @@ function runKernel(
   home: string,
   via: TraceEntry["via"],
   trace: TraceEntry[] | undefined,
+  declined?: readonly string[],
 ): Tensor[] {
   let args = inputs;
   let moved: string[] | null = null;
-  if (backend !== home || inputs.some((t) => t.device !== backend)) {
+  // A kernel provider runs on the home backend's host arrays as they are, and its outputs belong
+  // to home: nothing moves.
+  const provider = via === "provider";
+  if (!provider && (backend !== home || inputs.some((t) => t.device !== backend))) {
     moved = [];
     args = inputs.map((t, i) => {
       if (t.device === backend) return t;
@@ -259,6 +264,10 @@ function runKernel(
         throw outputError(op.name, backend, args, specs, handles, i, got);
       }
     }
+    if (provider) {
+      outs[i] = new Tensor(new Storage(h, backends.get(home)!, size), shape, specs[i].dtype, home);
+      continue;
+    }
     let t = new Tensor(new Storage(h, b, size), shape, specs[i].dtype, backend);
     if (backend !== home) {
       moved ??= [];
@@ -273,7 +282,7 @@ function runKernel(
     }
     outs[i] = t;
   }
-  record(trace, op.name, backend, via, inputs, moved ?? []);
+  record(trace, op.name, backend, via, inputs, moved ?? [], declined);
   return outs;
 }
 
@@ -318,8 +327,22 @@ function dispatchNoGrad(
     reasons.push(why);
   }
   if (!mixed) {
+    // Kernel providers for home's tensors (blas for cpu) first, unless the op is routed to home.
+    const providers = routed === home ? [] : providersOf(home);
+    for (let i = 0; i < providers.length; i++) {
+      const p = providers[i];
+      if (p === routed) continue;
+      const why = declineReason(op, p, inputs, attrs);
+      if (why === null) {
+        return runKernel(op, p, inputs, attrs, specs, home, "provider", trace, reasons);
+      }
+      // A provider without a kernel for the op is not worth a line in explain().
+      if (lookup(op, p)) reasons.push(why);
+    }
     const why = declineReason(op, home, inputs, attrs);
-    if (why === null) return runKernel(op, home, inputs, attrs, specs, home, "device", trace);
+    if (why === null) {
+      return runKernel(op, home, inputs, attrs, specs, home, "device", trace, reasons);
+    }
     reasons.push(why);
   }
   if (op.decompose) {
@@ -336,7 +359,17 @@ function dispatchNoGrad(
         reasons.push(`${b.name}: could run it, but strict mode forbids moving data from ${home}`);
         continue;
       }
-      return runKernel(op, b.name, inputs, attrs, specs, mixed ? b.name : home, "fallback", trace);
+      return runKernel(
+        op,
+        b.name,
+        inputs,
+        attrs,
+        specs,
+        mixed ? b.name : home,
+        "fallback",
+        trace,
+        reasons,
+      );
     }
     reasons.push(why);
   }

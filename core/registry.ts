@@ -32,6 +32,29 @@ type AnyOp = OpDef<any> & { cache?: Map<string, KernelEntry | null> };
 // Registry state; dispatch.ts reads it (these names are not part of core/mod.ts).
 /** Registered backends by name. */
 export const backends: Map<string, Backend> = new Map();
+
+// Kernel providers by the host backend they serve, in priority order (rebuilt after registry changes).
+const providerLists = new Map<string, readonly string[]>();
+const NONE: readonly string[] = [];
+
+/**
+ * The registered backends that provide kernels for `home`'s tensors (see `BackendDef.provides`),
+ * lowest priority first; empty when home is not a host backend.
+ */
+export function providersOf(home: string): readonly string[] {
+  let list = providerLists.get(home);
+  if (list) return list;
+  const h = backends.get(home);
+  list = h?.hostMemory
+    ? [...backends.values()]
+      .filter((b) => b.name !== home && b.hostMemory && b.provides?.includes(home))
+      .sort((a, b) => (a.priority ?? 10) - (b.priority ?? 10))
+      .map((b) => b.name)
+    : NONE;
+  if (!list.length) list = NONE;
+  providerLists.set(home, list);
+  return list;
+}
 /** Backends that could not register, with the reason. */
 export const unavailable: Map<string, string> = new Map();
 /** Routes set without a function (route(table)). */
@@ -56,10 +79,12 @@ export function record(
   via: TraceEntry["via"],
   inputs: readonly Tensor[],
   moved: string[] = [],
+  declined?: readonly string[],
 ): void {
   if (!trace) return;
   const e: TraceEntry = { op, backend, via, shapes: inputs.map((t) => [...t.shape]), moved };
-  if (via === "route" || via === "device" || via === "fallback") {
+  if (declined?.length) e.declined = [...declined];
+  if (via !== "decomposition" && via !== "view") {
     const s = sources.get(backend)?.get(op);
     if (s) {
       e.kernel = s.from;
@@ -246,6 +271,7 @@ export function register(
       name,
       hostMemory: def.hostMemory,
       priority: def.priority,
+      provides: def.provides ? [...def.provides] : undefined,
       context: def.context,
       upload: method(def, "upload")!,
       download: method(def, "download")!,
@@ -302,6 +328,7 @@ export function register(
     else pending.set(name, [p]);
   }
   clearKernelCaches();
+  providerLists.clear();
   return made?.backend ?? null;
 }
 
@@ -354,6 +381,23 @@ export function checkBackend(def: BackendDef, from?: string): void {
       `${who}: backend "${def.name}" needs a kernels table (op name → kernel; {} for none), ` +
         `got ${describeValue(k)}`,
     );
+  }
+  const p = def.provides as unknown;
+  if (p !== undefined) {
+    if (!Array.isArray(p) || !p.every((s) => typeof s === "string" && s !== "")) {
+      throw new PluginError(
+        `${who}: backend "${def.name}": provides must be an array of backend names, got ${
+          describeValue(p)
+        }`,
+      );
+    }
+    if (!def.hostMemory) {
+      throw new PluginError(
+        `${who}: backend "${def.name}" provides kernels for ${
+          p.join(", ")
+        }, which needs hostMemory: true (its kernels run on those backends' host arrays)`,
+      );
+    }
   }
   for (const [op, v] of Object.entries(k)) {
     if (!isKernel(v)) {
@@ -436,6 +480,7 @@ export function unregisterBackend(name: string): void {
   owners.delete(name);
   for (const [op, dev] of globalRoutes) if (dev === name) globalRoutes.delete(op);
   clearKernelCaches();
+  providerLists.clear();
 }
 
 /** The backend registered under `name`; throws a clear error otherwise. */
@@ -507,8 +552,11 @@ export interface TraceEntry {
   op: string;
   /** Backend whose kernel ran, or "decomposition". */
   backend: string;
-  /** Why that backend: the user's route, the inputs' device, a decomposition, or a fallback. */
-  via: "route" | "device" | "decomposition" | "fallback" | "view";
+  /**
+   * Why that backend: the user's route, the inputs' device, a kernel provider for the inputs'
+   * device (`BackendDef.provides`), a decomposition, or a fallback.
+   */
+  via: "route" | "device" | "provider" | "decomposition" | "fallback" | "view";
   /** Input shapes. */
   shapes: number[][];
   /** Data moved between backends for this op (`"input 0: webgpu→cpu"`). */
@@ -523,6 +571,11 @@ export interface TraceEntry {
    * the replaced one.
    */
   overrides?: string;
+  /**
+   * Backends tried before this one that declined, each with its reason: a kernel provider's
+   * cut-off (`"blas: conv weight [6, 1, 5, 5] is too small ..."`) or a route that could not run.
+   */
+  declined?: string[];
 }
 
 /** Report of the registry's state and, with a function, of where each op ran. */
@@ -615,6 +668,7 @@ function report<T>(result: T, entries: TraceEntry[]): Explanation<T> {
         lines.push(
           `${e.op} ${e.shapes.map(shapeStr).join(" ")} → ${e.backend} (${e.via})` +
             (e.moved.length ? ` moved ${e.moved.join(", ")}` : "") +
+            (e.declined ? ` (declined: ${e.declined.join("; ")})` : "") +
             (e.overrides === undefined
               ? ""
               : ` [kernel from ${e.kernel}, overriding ${e.overrides}]`),

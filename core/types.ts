@@ -173,6 +173,13 @@ export interface BackendDef<H = unknown, C = any> {
   readonly hostMemory?: boolean;
   /** Order among backends tried for cross-backend fallback (lower first; cpu is 0). */
   readonly priority?: number;
+  /**
+   * Host backends whose tensors this backend's kernels run on in place: a kernel provider, not a
+   * device (blas provides for cpu). With no route for an op, an op on such tensors runs here where
+   * this backend has a kernel whose `supports` accepts the inputs (where it is faster), else on the
+   * tensors' own backend; outputs stay on that backend. Needs `hostMemory`, as do those backends.
+   */
+  readonly provides?: readonly string[];
   /** Creates storage holding a copy of (or, for host backends, adopting) `data`. */
   upload(data: TypedArray, dtype: DType): H;
   /** Reads storage back to the host. */

@@ -157,7 +157,7 @@ export async function train(args: string[]): Promise<TrainResult> {
     ? [randomCrop(h, { padding: h >= 32 ? 4 : 2 }), randomHorizontalFlip()]
     : [];
   const bs = Number(v["batch-size"]);
-  // blas shares host memory with cpu: batches stay on cpu and matmul/conv route to blas.
+  // blas provides kernels for cpu tensors: batches stay on cpu and matmul/conv run on blas.
   const device = backend === "webgpu" ? "webgpu" : "cpu";
   const trainLoader = new DataLoader(trainSet, {
     batchSize: bs,
@@ -182,7 +182,6 @@ export async function train(args: string[]): Promise<TrainResult> {
   const optimizer: Optimizer<object> = v.optimizer === "adam"
     ? new Adam(model.parameters(), { lr: Number(v.lr ?? 0.001), weightDecay: wd })
     : new SGD(model.parameters(), { lr: Number(v.lr ?? 0.05), momentum: 0.9, weightDecay: wd });
-  const routes = backend === "blas" ? { matmul: "blas", conv2d: "blas" } : null;
   const run = async () => {
     await fit(model, {
       optimizer,
@@ -196,12 +195,7 @@ export async function train(args: string[]): Promise<TrainResult> {
     });
     return await evaluate(model, testLoader);
   };
-  let result;
-  if (routes) {
-    const { route } = await import("../mod.ts");
-    route(routes);
-    result = await run();
-  } else result = await run();
+  const result = await run();
   return {
     accuracy: result.accuracy,
     loss: result.loss,

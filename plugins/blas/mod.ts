@@ -1,8 +1,11 @@
 /**
  * The blas backend: matmul and conv2d (forward and both backward ops) over a system CBLAS
- * (OpenBLAS, MKL, Accelerate) loaded with `Deno.dlopen`. Its tensors are host typed arrays shared
- * with cpu, so routing an op between cpu and blas copies nothing; ops without a blas kernel run on
- * cpu. Importing this module registers nothing: call `use(blas())`. Where no library loads, or
+ * (OpenBLAS, MKL, Accelerate) loaded with `Deno.dlopen`. It is a kernel provider for cpu tensors
+ * (`provides: ["cpu"]`): once registered, cpu tensors' matmul and convolutions with at least
+ * `minConvWeights` weights per group run on BLAS in place, with no route or `.to()`, and their
+ * results stay cpu tensors; smaller convs (where the cpu kernel is faster) and every other op run
+ * on cpu. `route({ matmul: "cpu" })` keeps an op on cpu; `explain()` shows `blas (provider)` or
+ * blas's reason for declining. Importing this module registers nothing: call `use(blas())`. Where no library loads, or
  * `--allow-ffi` is missing, the backend is marked unavailable and `explain()` says why.
  *
  * The library is searched in `DEFAULT_LIBRARIES` unless the env var `DENN_BLAS` (or
@@ -14,8 +17,10 @@
  * import { blas } from "@denn/denn/plugins/blas";
  * use(blas());
  * const a = randn([512, 512]), b = randn([512, 512]);
- * const c = route({ matmul: "blas", conv2d: "blas" }, () => a.matmul(b));
- * console.log(explain().unavailable); // {} where a CBLAS loaded
+ * const { trace } = explain(() => a.matmul(b)); // runs on blas: no route needed
+ * console.log(trace[0].backend, trace[0].via); // "blas" "provider" where a CBLAS loaded
+ * const onCpu = route({ matmul: "cpu" }, () => a.matmul(b)); // the cpu kernel, on purpose
+ * console.log(onCpu.device); // "cpu" either way
  * ```
  *
  * @module
@@ -65,6 +70,8 @@ export function blasBackend(options: BlasOptions = {}): BackendDef<TypedArray, u
     name: "blas",
     hostMemory: true,
     priority: 1,
+    // A kernel provider for cpu tensors: their matmul and large convs run here without a route.
+    provides: ["cpu"],
     upload: (data: TypedArray) => data,
     download: (handle: TypedArray, _dtype: DType, size: number) =>
       Promise.resolve(handle.slice(0, size)),

@@ -1,6 +1,7 @@
 /**
  * The blas backend against the cpu backend (the oracle), through the public API: each op runs once
- * on cpu and once inside `route({ ...: "blas" })`, values and gradients compared within float32
+ * inside `route({ ...: "cpu" })` (blas provides kernels for cpu tensors, so only a route to cpu
+ * keeps it off) and once inside `route({ ...: "blas" })`, values and gradients compared within float32
  * tolerance |blas - cpu| <= ATOL + RTOL * |cpu|. The two backends sum in different orders, so
  * results differ by rounding that grows with the reduction length (here at most a few hundred
  * terms of magnitude ~1, well inside 1e-4).
@@ -69,7 +70,7 @@ Deno.test({
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
           const a = randn(transA ? [k, m] : [m, k]), b = randn(transB ? [n, k] : [k, n]);
-          const want = gemm(a, b, transA, transB);
+          const want = route({ matmul: "cpu" }, () => gemm(a, b, transA, transB));
           const got = route({ matmul: "blas" }, () => gemm(a, b, transA, transB));
           close(`matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB}`, got, want);
         }
@@ -96,7 +97,7 @@ Deno.test({
           const shA = transA ? [...sa.slice(0, -2), sa[ra - 1], sa[ra - 2]] : sa;
           const shB = transB ? [...sb.slice(0, -2), sb[rb - 1], sb[rb - 2]] : sb;
           const a = randn(shA), b = randn(shB);
-          const want = gemm(a, b, transA, transB);
+          const want = route({ matmul: "cpu" }, () => gemm(a, b, transA, transB));
           const got = route({ matmul: "blas" }, () => gemm(a, b, transA, transB));
           close(`matmul ${sa}x${sb} tA=${transA} tB=${transB}`, got, want);
         }
@@ -116,7 +117,7 @@ Deno.test({
       y.mul(r).sum().backward();
       return [y, a.grad!, b.grad!];
     };
-    const want = run();
+    const want = route({ matmul: "cpu" }, run);
     const seen = backends(() => route({ matmul: "blas" }, run));
     assert.equal(seen["matmul"], "blas");
     const got = route({ matmul: "blas" }, run);
@@ -179,7 +180,8 @@ Deno.test({
         y.mul(r).sum().backward();
         return [y, x.grad!, w.grad!, ...(b ? [b.grad!] : [])];
       };
-      const want = run();
+      const want = route({ conv2d: "cpu" }, run);
+      assert.equal(backends(() => route({ conv2d: "cpu" }, run))["conv2dBackwardWeight"], "cpu");
       const seen = backends(() => route({ conv2d: "blas" }, run));
       assert.equal(seen["conv2d"], "blas", label);
       assert.equal(seen["conv2dBackwardInput"], "blas", label);
@@ -269,5 +271,48 @@ Deno.test({
       }, undefined),
       true,
     );
+  },
+});
+
+Deno.test({
+  name: "blas provides for cpu tensors: matmul and large convs run on blas without a route",
+  ignore,
+  fn() {
+    // The user's steps: use(blas()) once, then ordinary cpu tensors and layers.
+    const a = randn([64, 400], { requiresGrad: true }), b = randn([400, 120]);
+    const { trace } = explain(() => a.matmul(b).relu().sum().backward());
+    const mm = trace.filter((e) => e.op === "matmul");
+    assert.equal(mm.length, 2); // forward and the gradient for a
+    for (const e of mm) {
+      assert.equal(e.backend, "blas");
+      assert.equal(e.via, "provider");
+      assert.deepEqual(e.moved, []);
+    }
+    assert.equal(trace.find((e) => e.op === "relu")!.backend, "cpu");
+    const y = a.matmul(b);
+    assert.equal(y.device, "cpu");
+    assert.equal(a.grad!.device, "cpu");
+    close("provider matmul", y, route({ matmul: "cpu" }, () => a.matmul(b)));
+    // The conv cut-off (minConvWeights: 0 in this file, so every conv goes to blas).
+    const x = randn([2, 3, 8, 8]), w = randn([4, 3, 3, 3]);
+    const conv = explain(() => conv2dRaw(x, w, null, convCases[0].attrs)).trace[0];
+    assert.deepEqual([conv.backend, conv.via], ["blas", "provider"]);
+  },
+});
+
+Deno.test({
+  name:
+    "blas provider: a route to cpu keeps an op on cpu, and explain() gives blas's reason for declining",
+  ignore,
+  fn() {
+    const a = randn([8, 8]), b = randn([8, 8]);
+    const e = explain(() => route({ matmul: "cpu" }, () => a.matmul(b))).trace[0];
+    assert.deepEqual([e.backend, e.via], ["cpu", "route"]);
+    // float16 is not a blas dtype: cpu runs it and explain() says why blas declined.
+    const run = () => a.half().matmul(b.half());
+    const d = explain(run).trace.find((t) => t.op === "matmul")!;
+    assert.deepEqual([d.backend, d.via], ["cpu", "device"]);
+    assert.match(d.declined!.join("\n"), /blas: matmul does not accept dtype float16/);
+    assert.match(explain(run).toString(), /declined: blas: /);
   },
 });
