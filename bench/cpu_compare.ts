@@ -1,0 +1,468 @@
+/**
+ * denn against PyTorch CPU, in one process tree on one machine: training steps of LeNet-5 (batch
+ * 64), ResNet-18 (32 × 32, batch 32, 10 classes) and an MLP 784-512-512-10 (ReLU, batch 128), each
+ * with SGD (lr 0.01, momentum 0.9) and cross-entropy on fixed random data, and square sgemm at 512,
+ * 1024 and 2048 (C = A·B, float32, output allocated each call). Optionally TF.js's cpu backend on
+ * the LeNet step.
+ *
+ * ```sh
+ * deno run -A bench/cpu_compare.ts [--steps 15] [--warmup 3] [--quick] [--only lenet,sgemm]
+ *   [--tfjs] [--torch-threads N] [--json results.json]
+ * ```
+ *
+ * Each cell is the median of `--steps` individually timed steps (at least 15 unless `--quick`)
+ * after `--warmup` steps, with the min–max range. Neither side is restricted to fewer threads than
+ * all cores: denn's cpu backend as it is, its blas library with OpenBLAS's own count
+ * (`DENN_BLAS_THREADS` changes it), PyTorch with `torch.set_num_threads(cores)` (its own default
+ * can be fewer; `--torch-threads` overrides it). denn variants: `cpu`, the
+ * default backend, then `cpu + use(blas())` (see {@linkcode blasVariant}). PyTorch runs
+ * through /usr/bin/python3 and bench/torch_cpu_compare.py right after denn's cpu variant of the
+ * same workload; TF.js runs in a subprocess with `--no-lock --no-config` (bench/peers/), so it never
+ * enters deno.lock.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { explain, F, hasBackend, manualSeed, nn, optim, randint, randn, use } from "../mod.ts";
+import type { Module, Tensor } from "../mod.ts";
+import { blas, blasLibrary } from "../plugins/blas/mod.ts";
+import { lenet5, resnet } from "../plugins/models/mod.ts";
+
+const USAGE = `usage: deno run -A bench/cpu_compare.ts [options]
+  --steps N          timed steps per cell (default 15; at least 15 unless --quick, which defaults to 3)
+  --warmup N         untimed steps first (default 3; 1 with --quick)
+  --quick            a short check that everything runs; its timings are not measurements
+  --only LIST        workloads, comma-separated: lenet, resnet18, mlp, sgemm512, sgemm1024,
+                     sgemm2048, or sgemm for all three sizes (default: all)
+  --tfjs             also time TF.js's cpu backend on the LeNet step (fetches TF.js from npm once)
+  --torch-threads N  torch.set_num_threads(N) (default: the core count)
+  --json PATH        also write the results as JSON to PATH`;
+
+/** One benchmarked workload; `build` returns the step that is timed. */
+interface Workload {
+  id: string;
+  label: string;
+  /** Floating-point operations per step, where GFLOP/s is reported (sgemm). */
+  flops?: number;
+  build(): () => void;
+}
+
+/** A way of running denn: the default cpu backend or cpu with blas. */
+interface Variant {
+  name: string;
+  /** Runs `fn` (the whole timing loop) under this variant's settings. */
+  run<T>(fn: () => T): T;
+}
+
+/** Median and range of per-step milliseconds. */
+interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  times: number[];
+}
+
+/** A measured cell, or why there is none. */
+type Cell = Stats | { error: string };
+
+/** A denn cell, with the number of ops each backend ran in one traced step. */
+type DennCell = (Stats & { ran: Record<string, number> }) | { error: string };
+
+function trainStep(model: Module, x: Tensor): () => void {
+  const y = randint(0, 10, [x.shape[0]]);
+  const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  model.train();
+  return () => {
+    opt.zeroGrad();
+    const loss = F.crossEntropy(model.forward(x), y);
+    loss.backward();
+    opt.step();
+  };
+}
+
+function sgemmStep(n: number): () => void {
+  const a = randn([n, n]), b = randn([n, n]);
+  return () => a.matmul(b).dispose();
+}
+
+const WORKLOADS: Workload[] = [
+  {
+    id: "lenet",
+    label: "LeNet-5, batch 64",
+    build: () => trainStep(lenet5(), randn([64, 1, 28, 28])),
+  },
+  {
+    id: "resnet18",
+    label: "ResNet-18 32×32, batch 32",
+    build: () => trainStep(resnet(18, { numClasses: 10 }), randn([32, 3, 32, 32])),
+  },
+  {
+    id: "mlp",
+    label: "MLP 784-512-512-10, batch 128",
+    build: () =>
+      trainStep(
+        new nn.Sequential(
+          new nn.Linear(784, 512),
+          new nn.ReLU(),
+          new nn.Linear(512, 512),
+          new nn.ReLU(),
+          new nn.Linear(512, 10),
+        ),
+        randn([128, 784]),
+      ),
+  },
+  ...[512, 1024, 2048].map((n): Workload => ({
+    id: `sgemm${n}`,
+    label: `sgemm ${n}³`,
+    flops: 2 * n ** 3,
+    build: () => sgemmStep(n),
+  })),
+];
+
+/**
+ * The `cpu + use(blas())` variant, or why blas is unavailable. blas is a kernel provider for cpu
+ * tensors: with no route, matmul and the convs large enough for BLAS (with their backward ops) run
+ * on it, and everything else on cpu, exactly as a user's script after `use(blas())`.
+ */
+function blasVariant(): Variant | string {
+  use(blas());
+  const why = explain().unavailable["blas"];
+  if (why !== undefined) return why;
+  if (!hasBackend("blas")) return "the blas plugin registered no backend named blas";
+  return { name: BLAS_VARIANT, run: (fn) => fn() };
+}
+
+const cpuVariant: Variant = { name: "cpu", run: (fn) => fn() };
+const BLAS_VARIANT = "cpu + use(blas())";
+const BLAS_UNAVAILABLE = "blas unavailable (reason above)";
+
+function stats(times: number[]): Stats {
+  const s = [...times].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s[s.length - 1], times };
+}
+
+function timeSteps(step: () => void, warmup: number, steps: number): number[] {
+  for (let i = 0; i < warmup; i++) step();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    step();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+/** Ops per backend in one step traced by explain() (views and decompositions left out). */
+function ranOn(step: () => void): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const e of explain(step).trace) {
+    if (e.via === "view" || e.backend === "decomposition") continue;
+    counts[e.backend] = (counts[e.backend] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** Times one workload under one variant; one more, untimed step records where its ops ran. */
+function measureDenn(w: Workload, v: Variant, warmup: number, steps: number): DennCell {
+  try {
+    manualSeed(0);
+    return v.run(() => {
+      const step = w.build();
+      const times = timeSteps(step, warmup, steps);
+      return { ...stats(times), ran: ranOn(step) };
+    });
+  } catch (e) {
+    console.error(`denn ${v.name}, ${w.label}:`, e);
+    return { error: (e as Error).message };
+  }
+}
+
+const decoder = new TextDecoder();
+
+/** Runs a peer that prints one JSON line with `times_ms`; returns that object or the failure. */
+async function runPeer(
+  cmd: string,
+  args: string[],
+): Promise<{ ok: true; out: Record<string, unknown> } | { ok: false; error: string }> {
+  try {
+    const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    if (!r.success) {
+      const tail = decoder.decode(r.stderr).trim().split("\n").slice(-3).join(" / ");
+      return { ok: false, error: `exit ${r.code}: ${tail.slice(0, 300)}` };
+    }
+    const line = decoder.decode(r.stdout).trim().split("\n").pop() ?? "";
+    const out = JSON.parse(line);
+    if (!Array.isArray(out.times_ms)) return { ok: false, error: `no times_ms in ${line}` };
+    return { ok: true, out };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+const here = (path: string) => new URL(path, import.meta.url).pathname;
+
+async function firstLine(cmd: string, args: string[]): Promise<string | null> {
+  try {
+    const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
+    return r.success ? decoder.decode(r.stdout).trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+async function machineInfo(): Promise<Record<string, string | number>> {
+  let cpu = "unknown";
+  try {
+    const m = (await Deno.readTextFile("/proc/cpuinfo")).match(/^model name\s*:\s*(.+)$/m);
+    if (m) cpu = m[1].trim();
+  } catch (e) {
+    cpu = `unknown (${(e as Error).message})`;
+  }
+  const repo = here("..");
+  const commit = await firstLine("git", ["-C", repo, "rev-parse", "--short", "HEAD"]);
+  const dirty = await firstLine("git", ["-C", repo, "status", "--porcelain", "-uno"]);
+  return {
+    cpu,
+    cores: navigator.hardwareConcurrency,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    dennCommit: commit === null ? "unknown" : commit + (dirty ? " (uncommitted changes)" : ""),
+    loadStart: await loadAverage(),
+  };
+}
+
+async function loadAverage(): Promise<string> {
+  try {
+    return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "unknown";
+  }
+}
+
+function count(value: string, flag: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new RangeError(`--${flag} must be an integer of at least ${min}, got ${value}`);
+  }
+  return n;
+}
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      steps: { type: "string" },
+      warmup: { type: "string" },
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      tfjs: { type: "boolean", default: false },
+      "torch-threads": { type: "string" },
+      json: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const quick = values.quick;
+  const steps = count(
+    values.steps ?? (quick ? "3" : "15"),
+    quick ? "steps" : "steps (fewer only with --quick)",
+    quick ? 1 : 15,
+  );
+  const warmup = count(values.warmup ?? (quick ? "1" : "3"), "warmup", 0);
+  // All cores for both sides: PyTorch's own default can be fewer (1 on a 2-vCPU machine).
+  const torchThreads = count(
+    values["torch-threads"] ?? String(navigator.hardwareConcurrency),
+    "torch-threads",
+    1,
+  );
+  let workloads = WORKLOADS;
+  if (values.only !== undefined) {
+    const ids = values.only.split(",").map((s) => s.trim()).flatMap((s) =>
+      s === "sgemm" ? ["sgemm512", "sgemm1024", "sgemm2048"] : [s]
+    );
+    const unknown = ids.filter((id) => !WORKLOADS.some((w) => w.id === id));
+    if (unknown.length || !ids.length) {
+      throw new RangeError(
+        `--only: unknown workload ${unknown.join(", ") || "(none given)"}; expected ${
+          WORKLOADS.map((w) => w.id).join(", ")
+        } or sgemm`,
+      );
+    }
+    workloads = WORKLOADS.filter((w) => ids.includes(w.id));
+  }
+  return { ...values, quick, steps, warmup, torchThreads, workloads };
+}
+
+function fmt(c: Cell | null, flops?: number): string {
+  if (c === null) return "n/a";
+  if ("error" in c) {
+    return c.error === BLAS_UNAVAILABLE ? c.error : `error: ${c.error.slice(0, 60)}`;
+  }
+  const f = (x: number) => x.toFixed(x < 10 ? 2 : 1);
+  const g = flops ? ` · ${(flops / c.median / 1e6).toFixed(1)} GFLOP/s` : "";
+  return `${f(c.median)} [${f(c.min)}–${f(c.max)}]${g}`;
+}
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const [i, r] of rows.entries()) {
+    console.log(`| ${r.map((s, j) => s.padEnd(widths[j])).join(" | ")} |`);
+    if (i === 0) console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+  }
+}
+
+async function main(): Promise<number> {
+  let o: ReturnType<typeof parseOptions>;
+  try {
+    o = parseOptions();
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (o.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const machine = await machineInfo();
+  console.log(
+    `${machine.cpu}, ${machine.cores} cores; Deno ${machine.deno}; denn ${machine.dennCommit}; ` +
+      `load average ${machine.loadStart}`,
+  );
+  console.log(
+    `${o.steps} timed steps after ${o.warmup} warm-up per cell${o.quick ? " (--quick)" : ""}`,
+  );
+  if (o.quick) console.log("--quick: a functional check; its timings are not measurements");
+
+  const torchArgs = (id: string) => [
+    here("./torch_cpu_compare.py"),
+    id,
+    "--steps",
+    String(o.steps),
+    "--warmup",
+    String(o.warmup),
+    ...(o.torchThreads ? ["--threads", String(o.torchThreads)] : []),
+  ];
+  const dennCpu = new Map<string, DennCell>();
+  const torch = new Map<string, Cell>();
+  let torchInfo = "";
+  for (const w of o.workloads) {
+    console.error(`denn cpu: ${w.label}`);
+    dennCpu.set(w.id, measureDenn(w, cpuVariant, o.warmup, o.steps));
+    console.error(`PyTorch: ${w.label}`);
+    const r = await runPeer("/usr/bin/python3", torchArgs(w.id));
+    if (r.ok) {
+      torch.set(w.id, stats(r.out.times_ms as number[]));
+      torchInfo = `PyTorch ${r.out.torch}, ${r.out.threads} thread(s)`;
+    } else {
+      torch.set(w.id, { error: r.error });
+      console.error(`PyTorch, ${w.label}: ${r.error}`);
+    }
+  }
+
+  const blasV = blasVariant();
+  const dennBlas = new Map<string, DennCell>();
+  const lib = blasLibrary();
+  const blasInfo = typeof blasV === "string"
+    ? `blas unavailable: ${blasV}`
+    : `blas: ${lib?.path ?? "?"}, ${lib?.threads() ?? "?"} thread(s)`;
+  for (const w of o.workloads) {
+    if (typeof blasV === "string") {
+      dennBlas.set(w.id, { error: BLAS_UNAVAILABLE });
+      continue;
+    }
+    console.error(`denn ${blasV.name}: ${w.label}`);
+    dennBlas.set(w.id, measureDenn(w, blasV, o.warmup, o.steps));
+  }
+
+  let tfjs: Cell | null = null;
+  let tfjsInfo = "";
+  if (o.tfjs) {
+    console.error("TF.js cpu: LeNet-5 (a subprocess without the project's config and lockfile)");
+    const r = await runPeer(Deno.execPath(), [
+      "run",
+      "--no-lock",
+      "--no-config",
+      "--no-prompt",
+      here("./peers/tfjs_lenet.ts"),
+      "--steps",
+      String(o.steps),
+      "--warmup",
+      String(o.warmup),
+    ]);
+    tfjs = r.ok ? stats(r.out.times_ms as number[]) : { error: r.error };
+    tfjsInfo = r.ok ? `TF.js ${r.out.tfjs} (${r.out.backend} backend)` : "";
+    if (!r.ok) console.error(`TF.js: ${r.error}`);
+  }
+
+  const loadEnd = await loadAverage();
+  console.log(
+    `${torchInfo || "PyTorch unavailable"}; ${blasInfo}${tfjsInfo ? `; ${tfjsInfo}` : ""}`,
+  );
+  const torchThreads = Number(torchInfo.match(/, (\d+) thread/)?.[1] ?? NaN);
+  if (torchThreads < navigator.hardwareConcurrency) {
+    console.log(
+      `note: PyTorch runs ${torchThreads} thread(s) on ${navigator.hardwareConcurrency} cores`,
+    );
+  }
+  console.log(`load average at the end: ${loadEnd}\n`);
+
+  const ratio = (d: Cell | null, t: Cell | undefined) =>
+    d && t && !("error" in d) && !("error" in t) ? (d.median / t.median).toFixed(2) : "-";
+  const rows = [[
+    "workload",
+    "denn variant",
+    "denn ms median [min–max]",
+    "PyTorch ms median [min–max]",
+    "denn/PyTorch",
+  ]];
+  const results = [];
+  for (const w of o.workloads) {
+    const t = torch.get(w.id);
+    const variants: [string, Cell | null][] = [
+      [cpuVariant.name, dennCpu.get(w.id) ?? null],
+      [typeof blasV === "string" ? BLAS_VARIANT : blasV.name, dennBlas.get(w.id) ?? null],
+    ];
+    if (w.id === "lenet" && o.tfjs) variants.push(["TF.js cpu (not denn)", tfjs]);
+    for (const [name, d] of variants) {
+      rows.push([w.label, name, fmt(d, w.flops), fmt(t ?? null, w.flops), ratio(d, t)]);
+      results.push({
+        workload: w.id,
+        label: w.label,
+        variant: name,
+        flops: w.flops,
+        ms: d,
+        pytorchMs: t,
+      });
+    }
+  }
+  printTable(rows);
+  console.log("\ndenn ops per backend in one traced step (explain()):");
+  for (const w of o.workloads) {
+    const where = [dennCpu, dennBlas].map((m) => {
+      const c = m.get(w.id);
+      return !c || "error" in c
+        ? "-"
+        : Object.entries(c.ran).map(([b, n]) => `${b} ${n}`).join(", ");
+    });
+    console.log(`  ${w.label}: cpu variant: ${where[0]}; blas variant: ${where[1]}`);
+  }
+
+  if (o.json !== undefined) {
+    const settings = {
+      steps: o.steps,
+      warmup: o.warmup,
+      quick: o.quick,
+      torchThreads: o.torchThreads,
+    };
+    const info = { ...machine, loadEnd, pytorch: torchInfo, blas: blasInfo, tfjs: tfjsInfo };
+    await Deno.writeTextFile(o.json, JSON.stringify({ machine: info, settings, results }, null, 2));
+    console.log(`\nwrote ${o.json}`);
+  }
+  const dennFailed = [...dennCpu.values(), ...dennBlas.values()].some((c) =>
+    "error" in c && c.error !== BLAS_UNAVAILABLE
+  );
+  return dennFailed ? 1 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
