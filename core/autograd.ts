@@ -19,7 +19,7 @@ import { options as checkKeys, show } from "./args.ts";
 import { onesLike, zeros } from "./creation.ts";
 
 export { enableGrad, isGradEnabled, noGrad, setGradEnabled, withGradSync } from "./grad_mode.ts";
-import { withGradSync } from "./grad_mode.ts";
+import { isGradEnabled, withGradSync } from "./grad_mode.ts";
 
 /** Where a node sends one input's gradient: the producing node's output, a leaf, or nowhere. */
 export type GradEdge = { node: Node; index: number } | { leaf: Tensor } | null;
@@ -138,6 +138,31 @@ export class Node {
       needsInputGrad: needsInputGrad ?? this.edges.map((e) => e !== null),
       createGraph,
     };
+  }
+}
+
+/**
+ * Records one node for an op whose outputs were made outside dispatch, such as the views that
+ * `unbind` and `split` return (dispatch makes one view per op): when gradients are recorded and
+ * an input requires grad, every floating output gets the node as its `gradFn`, so the op's rule
+ * receives all the outputs' gradients at once (null for an output that received none).
+ */
+export function recordOutputs<A>(
+  op: OpDef<A>,
+  inputs: readonly Tensor[],
+  attrs: A,
+  outputs: readonly Tensor[],
+): void {
+  if (outputs.length === 0 || op.differentiable === false || !isGradEnabled()) return;
+  if (!inputs.some((t) => t.requiresGrad)) return;
+  const node = new Node(op as OpDef<unknown>, inputs, attrs, outputs);
+  for (let i = 0; i < outputs.length; i++) {
+    const t = outputs[i];
+    if (isFloating(t.dtype)) {
+      t.requiresGrad = true;
+      t.gradFn = node;
+      t.outputIndex = i;
+    }
   }
 }
 

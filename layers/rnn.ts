@@ -3,8 +3,11 @@
  * `projSize`), `GRU` (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `weight_hr_l0`,
  * `…_reverse`, `…_l1`), and the cells `RNNCell`, `LSTMCell`, `GRUCell` (`weight_ih`, `weight_hh`,
  * `bias_ih`, `bias_hh`), so PyTorch weights load unchanged. The input projection of a whole
- * sequence is one matrix product; the recurrence runs step by step on core ops, so every backend
- * runs and differentiates it.
+ * sequence is one matrix product (with both biases), taken apart over time by `unbind` (one
+ * autograd node); each LSTM step is then a product, an add and the fused `lstmCell` op (one kernel
+ * each way where the backend has it, core ops elsewhere), each GRU step a product with its bias and
+ * the fused `gruCell` op, each RNN step a product, an add and the nonlinearity, so every backend
+ * runs and differentiates the recurrence.
  *
  * @example
  * ```ts
@@ -22,21 +25,27 @@
 
 import {
   cat,
+  definePlugin,
   DTypeError,
   Generator,
   isFloating,
+  mm,
   Module,
   sameShape,
   ShapeError,
   shapeStr,
   stack,
   Tensor,
+  unbind,
+  use,
   ValueError,
   zeros,
 } from "../core/mod.ts";
+import type { Plugin } from "../core/mod.ts";
 import * as init from "./init.ts";
 import { linear } from "./linear.ts";
 import { dropout as dropoutFn } from "./dropout.ts";
+import { gruCell, lstmCell, rnnCellOps } from "./ops/rnn_cell.ts";
 import {
   bool,
   fail,
@@ -61,38 +70,34 @@ interface CellWeights {
   whr: Tensor | null;
 }
 
-// One step of the recurrence. `xi` is the input projection x·W_ihᵀ + b_ih of this step [N, G·H].
+// x·W_ihᵀ + b_ih for x [..., I], plus b_hh except for a GRU (whose b_hn is inside r·(…)): the input
+// projection of a whole sequence is one matrix product, and both biases are added there once.
+function inputProjection(mode: Mode, x: Tensor, w: CellWeights): Tensor {
+  const bias = mode === "GRU" || !w.bhh ? w.bih : w.bih ? w.bih.add(w.bhh) : w.bhh;
+  return linear(x, w.wih, bias);
+}
+
+// One step of the recurrence: `xi` is this step's input projection [N, G·H] (inputProjection), `h`
+// and `c` the state [N, ·]. An LSTM step is the product h·W_hhᵀ, one add and the fused cell op; a
+// GRU step the product with its bias and the fused cell op.
 function step(
   mode: Mode,
   xi: Tensor,
   h: Tensor,
   c: Tensor | null,
   w: CellWeights,
-  hidden: number,
 ): [Tensor, Tensor | null] {
-  const hh = linear(h, w.whh, w.bhh);
-  const chunk = (t: Tensor, i: number) => t.narrow(-1, i * hidden, hidden);
   switch (mode) {
     case "tanh":
-      return [xi.add(hh).tanh(), null];
+      return [xi.add(mm(h, w.whh, false, true)).tanh(), null];
     case "relu":
-      return [xi.add(hh).relu(), null];
+      return [xi.add(mm(h, w.whh, false, true)).relu(), null];
     case "LSTM": {
-      const g = xi.add(hh);
-      const i = chunk(g, 0).sigmoid(), f = chunk(g, 1).sigmoid();
-      const cand = chunk(g, 2).tanh(), o = chunk(g, 3).sigmoid();
-      const c1 = f.mul(c!).add(i.mul(cand));
-      let h1 = o.mul(c1.tanh());
-      if (w.whr) h1 = linear(h1, w.whr);
-      return [h1, c1];
+      const [h1, c1] = lstmCell(xi.add(mm(h, w.whh, false, true)), c!);
+      return [w.whr ? mm(h1, w.whr, false, true) : h1, c1];
     }
-    case "GRU": {
-      const r = chunk(xi, 0).add(chunk(hh, 0)).sigmoid();
-      const z = chunk(xi, 1).add(chunk(hh, 1)).sigmoid();
-      const n = chunk(xi, 2).add(r.mul(chunk(hh, 2))).tanh();
-      // h' = (1 − z)·n + z·h = n + z·(h − n)
-      return [n.add(z.mul(h.sub(n))), null];
-    }
+    case "GRU":
+      return [gruCell(xi, linear(h, w.whh, w.bhh), h), null];
   }
 }
 
@@ -316,17 +321,19 @@ export abstract class RNNBase<
       opts,
     );
     const hn: Tensor[] = [], cn: Tensor[] = [];
+    // unbind: one autograd node per sequence, whose backward stacks the steps' gradients once.
+    const h0s = unbind(h0b, 0), c0s = c0b && unbind(c0b, 0);
     for (let layer = 0; layer < this.numLayers; layer++) {
       const outs: Tensor[] = [];
       for (let d = 0; d < dirs; d++) {
         const w = this.#weights(layer, d);
-        const xi = linear(x, w.wih, w.bih); // [L, N, G·H], one product for the whole sequence
-        let h = h0b.select(0, layer * dirs + d);
-        let c = c0b ? c0b.select(0, layer * dirs + d) : null;
+        const xs = unbind(inputProjection(this.#mode, x, w), 0); // L steps of [N, G·H]
+        let h = h0s[layer * dirs + d];
+        let c = c0s ? c0s[layer * dirs + d] : null;
         const ys: Tensor[] = new Array(len);
         for (let s = 0; s < len; s++) {
           const t = d ? len - 1 - s : s;
-          [h, c] = step(this.#mode, xi.select(0, t), h, c, w, this.hiddenSize);
+          [h, c] = step(this.#mode, xs[t], h, c, w);
           ys[t] = h;
         }
         outs.push(stack(ys, 0));
@@ -526,7 +533,7 @@ function cellRun(
     bhh: p.bias_hh ?? null,
     whr: null,
   };
-  const [h1, c1] = step(c.mode, linear(x, w.wih, w.bih), h, cs, w, c.hiddenSize);
+  const [h1, c1] = step(c.mode, inputProjection(c.mode, x, w), h, cs, w);
   return batched ? [h1, c1] : [h1.squeeze(0), c1 && c1.squeeze(0)];
 }
 
@@ -667,3 +674,17 @@ export class LSTMCell extends Module<[input: Tensor, hx?: LSTMState | null], LST
     return { h, c: c! };
   }
 }
+
+/**
+ * The rnn plugin, registered when this module is imported: its manifest defines the fused cell
+ * ops `lstmCell`, `lstmCellBackward`, `gruCell` and `gruCellBackward` (see `ops/rnn_cell.ts`),
+ * whose kernels the cpu and webgpu backends supply.
+ */
+export const rnnPlugin: Plugin = use(definePlugin({
+  name: "@denn/rnn",
+  kind: "layer",
+  version: "0.1.0",
+  apiVersion: 1,
+  ops: rnnCellOps,
+  exports: { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell },
+}));

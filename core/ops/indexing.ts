@@ -1,6 +1,6 @@
 /**
  * Indexing and selection built from existing ops, with PyTorch's semantics: `split`, `chunk` and
- * `unbind` (views), `indexSelect` (a gather), `maskedFill` (a where), `repeat` (expand + copy),
+ * `unbind` (views sharing one autograd node), `indexSelect` (a gather), `maskedFill` (a where), `repeat` (expand + copy),
  * `flip` (gathers), `roll` (cat of two narrows), `tril`/`triu` (a where with a host-built mask),
  * and numpy-style indexing (`index`: numbers, slices, new axes and an ellipsis, as one slice view).
  * No kernel is new: every backend that runs the underlying ops runs these, with their gradients.
@@ -8,12 +8,16 @@
  * @module
  */
 
-import { DTypeError, IndexError, ShapeError, ValueError } from "../errors.ts";
+import { DisposedError, DTypeError, IndexError, ShapeError, ValueError } from "../errors.ts";
 import { int, options, show } from "../args.ts";
 import { broadcastShapes, normalizeAxes, normalizeAxis, shapeStr } from "../shape.ts";
-import { Tensor } from "../tensor.ts";
-import { arange, fromData, scalar } from "../creation.ts";
-import { cat, clone, contiguous, gather } from "./movement.ts";
+import { Tensor, viewOf } from "../tensor.ts";
+import { arange, fromData, scalar, zeros } from "../creation.ts";
+import { recordOutputs } from "../autograd.ts";
+import { defineOp } from "../catalogue.ts";
+import { activeTrace, record } from "../registry.ts";
+import type { OpDef } from "../registry.ts";
+import { cat, clone, contiguous, gather, stack } from "./movement.ts";
 import { expand, narrow, reshape, select, slice } from "./views.ts";
 import type { SliceSpec } from "./views.ts";
 import { cast, where } from "./elementwise.ts";
@@ -44,10 +48,92 @@ function owned(y: Tensor, x: Tensor): Tensor {
 
 // ---------------------------------------------------------------- split, chunk, unbind
 
+/** Attributes of the split op (also behind chunk): the dimension and each piece's size along it. */
+export interface SplitAttrs {
+  /** The dimension split (non-negative). */
+  dim: number;
+  /** Size of each piece along `dim`; they sum to the dimension's size. */
+  sizes: number[];
+}
+
+/** Attributes of the unbind op: the dimension removed (non-negative). */
+export interface UnbindAttrs {
+  /** The dimension taken apart (non-negative). */
+  dim: number;
+}
+
+// The outputs' gradients, with zeros for outputs that received none; null when none did (the
+// input's gradient is then zero, and nothing flows).
+function piecesGrad(
+  gs: readonly (Tensor | null)[],
+  shapeOf: (i: number) => number[],
+): Tensor[] | null {
+  const ref = gs.find((g) => g !== null);
+  if (!ref) return null;
+  return gs.map((g, i) => g ?? zeros(shapeOf(i), { dtype: ref.dtype, device: ref.device }));
+}
+
+// One node for all the pieces (as PyTorch's SplitBackward): its rule concatenates the pieces'
+// gradients once, instead of each piece's slice scattering into a zero tensor of the input's shape
+// and those full-size tensors being summed (quadratic in the number of pieces).
+const splitOp: OpDef<SplitAttrs> = defineOp<SplitAttrs>({
+  name: "split",
+  savesInputs: false,
+  infer: (inputs, a) =>
+    a.sizes.map((s) => ({
+      shape: inputs[0].shape.map((n, i) => (i === a.dim ? s : n)),
+      dtype: inputs[0].dtype,
+    })),
+  grad: (ctx, _g, gs) => {
+    const shape = ctx.inputShapes[0];
+    const { dim, sizes } = ctx.attrs;
+    const parts = piecesGrad(gs, (i) => shape.map((n, k) => (k === dim ? sizes[i] : n)));
+    return [parts && cat(parts, dim)];
+  },
+});
+
+// unbind's node: its rule stacks the slices' gradients once (PyTorch's UnbindBackward).
+const unbindOp: OpDef<UnbindAttrs> = defineOp<UnbindAttrs>({
+  name: "unbind",
+  savesInputs: false,
+  infer: (inputs, a) =>
+    Array.from({ length: inputs[0].shape[a.dim] }, () => ({
+      shape: inputs[0].shape.filter((_, i) => i !== a.dim),
+      dtype: inputs[0].dtype,
+    })),
+  grad: (ctx, _g, gs) => {
+    const shape = ctx.inputShapes[0].filter((_, i) => i !== ctx.attrs.dim);
+    const parts = piecesGrad(gs, () => shape);
+    return [parts && stack(parts, ctx.attrs.dim)];
+  },
+});
+
+// Views of `x` (shape and offset per piece, x's other strides), recorded as one view op in an
+// explain() trace and, when gradients are recorded, as one autograd node with an output per view.
+function pieces<A>(
+  op: OpDef<A>,
+  name: string,
+  x: Tensor,
+  attrs: A,
+  layouts: readonly { shape: number[]; offset: number; strides: readonly number[] }[],
+): Tensor[] {
+  if (x.isReleased) {
+    throw new DisposedError(
+      `${name}: the input (${shapeStr(x.shape)} ${x.dtype} on ${x.device}) was disposed ` +
+        `(by dispose(), a scope(), or zeroGrad() for a gradient) and cannot be used`,
+    );
+  }
+  const outs = layouts.map((l) => viewOf(x, l.shape, l));
+  record(activeTrace(), op.name, x.device, "view", [x]);
+  recordOutputs(op, [x], attrs, outs);
+  return outs;
+}
+
 /**
  * Splits `x` along `dim` into views: pieces of `sizeOrSections` elements (the last may be smaller),
  * or, given an array, pieces of exactly those sizes (they must sum to the dimension's size), as
- * PyTorch's `torch.split`.
+ * PyTorch's `torch.split`. The pieces share one autograd node, whose backward concatenates their
+ * gradients (zeros for pieces that got none).
  *
  * @example
  * ```ts
@@ -87,17 +173,29 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
       `split: expected a split size or an array of section sizes, got ${show(sizeOrSections)}`,
     );
   }
+  return splitViews("split", x, d, sizes);
+}
+
+// The views of split and chunk (sizes checked), one autograd node for all of them.
+function splitViews(name: string, x: Tensor, d: number, sizes: number[]): Tensor[] {
+  const strides = x.strides;
   let off = 0;
-  return sizes.map((s) => {
-    const piece = narrow(x, d, off, s);
+  const layouts = sizes.map((s) => {
+    const l = {
+      shape: x.shape.map((n, i) => (i === d ? s : n)),
+      offset: x.offset + off * strides[d],
+      strides,
+    };
     off += s;
-    return piece;
+    return l;
   });
+  return pieces(splitOp, name, x, { dim: d, sizes }, layouts);
 }
 
 /**
  * Splits `x` along `dim` into `chunks` views of `ceil(n / chunks)` elements (the last may be
- * smaller, and there may be fewer than `chunks` of them), as PyTorch's `torch.chunk`.
+ * smaller, and there may be fewer than `chunks` of them), as PyTorch's `torch.chunk`. Like
+ * {@linkcode split}, the pieces share one autograd node.
  *
  * @example
  * ```ts
@@ -113,12 +211,20 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   const d = dimOf("chunk", x, dim);
   const n = x.shape[d];
   // An empty dimension gives `chunks` empty pieces, as PyTorch's does.
-  if (n === 0) return split(x, new Array<number>(c).fill(0), d);
-  return split(x, Math.ceil(n / c), d);
+  if (n === 0) return splitViews("chunk", x, d, new Array<number>(c).fill(0));
+  const s = Math.ceil(n / c);
+  return splitViews(
+    "chunk",
+    x,
+    d,
+    Array.from({ length: Math.ceil(n / s) }, (_, i) => Math.min(s, n - i * s)),
+  );
 }
 
 /**
  * The slices of `x` along `dim`, each without that dimension (views), as PyTorch's `torch.unbind`.
+ * The slices share one autograd node, whose backward stacks their gradients (zeros for slices that
+ * got none): iterating over a sequence this way costs one gradient op, not one per step.
  *
  * @example
  * ```ts
@@ -131,7 +237,14 @@ export function unbind(x: Tensor, dim = 0): Tensor[] {
   arity("unbind", arguments, 2);
   tensorArg("unbind", "input", x);
   const d = dimOf("unbind", x, dim);
-  return Array.from({ length: x.shape[d] }, (_, i) => select(x, d, i));
+  const st = x.strides;
+  const shape = x.shape.filter((_, i) => i !== d);
+  const strides = st.filter((_, i) => i !== d);
+  const layouts = Array.from(
+    { length: x.shape[d] },
+    (_, i) => ({ shape, offset: x.offset + i * st[d], strides }),
+  );
+  return pieces(unbindOp, "unbind", x, { dim: d }, layouts);
 }
 
 // ---------------------------------------------------------------- indexSelect, maskedFill

@@ -21,6 +21,7 @@ import { movementKernels } from "./movement.ts";
 import { nnKernels } from "./nn.ts";
 import { optimKernels } from "./optim.ts";
 import { reduceKernels } from "./reduce.ts";
+import { rnnCellKernels } from "./rnn_cell.ts";
 import { scanKernels } from "./scan.ts";
 import { sortKernels } from "./sort.ts";
 
@@ -42,6 +43,7 @@ export const cpuBackend: BackendDef<TypedArray, undefined> = {
     ...sortKernels,
     ...scanKernels,
     ...adaptiveMaxPoolKernels,
+    ...rnnCellKernels,
   }),
 };
 

@@ -38,6 +38,7 @@ import { optimKernels } from "./optim.ts";
 import { sortKernels } from "./sort.ts";
 import { scanKernels } from "./scan.ts";
 import { adaptiveMaxPoolKernels } from "./adaptive_max_pool.ts";
+import { rnnCellKernels } from "./rnn_cell.ts";
 
 export { Gpu } from "./device.ts";
 export type { GpuBuffer, GpuOptions, MemoryStats } from "./device.ts";
@@ -122,6 +123,7 @@ export function webgpuBackend(gpu: Gpu): BackendDef<GpuBuffer, Gpu> {
       ...sortKernels(gpu),
       ...scanKernels(gpu),
       ...adaptiveMaxPoolKernels(gpu),
+      ...rnnCellKernels(gpu),
     },
   };
 }

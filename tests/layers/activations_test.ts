@@ -47,6 +47,7 @@ Deno.test("the layer plugins that define ops are valid and registered on import"
     "@denn/conv-transpose2d",
     "@denn/conv2d",
     "@denn/pooling",
+    "@denn/rnn",
   ]);
   for (const p of plugins) {
     assert.match(p.name, /^@denn\/[a-z0-9-]+$/);
