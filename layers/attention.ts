@@ -3,8 +3,13 @@
  * and `MultiheadAttention` with PyTorch's parameters and state-dict keys (`in_proj_weight`,
  * `in_proj_bias`, `out_proj.weight`, `out_proj.bias`; `q_proj_weight`, `k_proj_weight`,
  * `v_proj_weight` when `kdim`/`vdim` differ from `embedDim`; `bias_k`, `bias_v` with
- * `addBiasKv`), so PyTorch weights load unchanged. Both are composites of core ops (batched
- * matmul, softmax, where), so they run and differentiate on every backend.
+ * `addBiasKv`), so PyTorch weights load unchanged. Where the tensors' backend has a kernel for
+ * the fused `scaledDotProductAttention` op (cpu and webgpu do; see `ops/attention.ts`), attention
+ * runs as that op: one flash-attention style kernel each way, memory linear in L and S. Elsewhere,
+ * and where the attention weights themselves are needed (dropout, `needWeights`), it is a
+ * composite of core ops (batched matmul, softmax, where), so it runs and differentiates on every
+ * backend. `explain()` shows which ran: the fused op, or matmul and softmax. Importing this module
+ * registers the attention plugin, whose manifest defines the fused ops.
  *
  * @example
  * ```ts
@@ -22,15 +27,16 @@
  */
 
 import {
-  allocHost,
   apply1,
   broadcastShapes,
   cast,
   cat,
+  definePlugin,
   DTypeError,
-  fromData,
   Generator,
+  getBackend,
   getOp,
+  hasBackend,
   isFloating,
   Module,
   pad,
@@ -38,11 +44,13 @@ import {
   scalar,
   ShapeError,
   shapeStr,
+  use,
   ValueError,
   where,
   zeros,
 } from "../core/mod.ts";
-import type { Tensor } from "../core/mod.ts";
+import type { Plugin, Tensor } from "../core/mod.ts";
+import { attentionOps, causalMask, sdpaFused, sdpaOp } from "./ops/attention.ts";
 import * as init from "./init.ts";
 import { Linear, linear } from "./linear.ts";
 import { dropout } from "./dropout.ts";
@@ -53,6 +61,7 @@ import {
   finite,
   int,
   knownKeys,
+  oneOf,
   optionalTensor,
   probability,
   tensorArg,
@@ -81,7 +90,16 @@ export interface ScaledDotProductAttentionOptions {
  * softmax(q kᵀ · scale + mask) v, PyTorch 2.x's `F.scaled_dot_product_attention`: query
  * [..., L, E], key [..., S, E], value [..., S, Ev] (leading dimensions broadcast) give
  * [..., L, Ev]. A bool `attnMask` keeps the positions where it is true; a float one is added to
- * the scores. A query row whose keys are all masked out gives NaN, as in PyTorch before 2.5.
+ * the scores. A query row whose keys are all masked out gives NaN, as in PyTorch before 2.5 (and
+ * the NaN reaches the gradients, as through softmax).
+ *
+ * Where the inputs' backend has a kernel for the fused `scaledDotProductAttention` op (cpu and
+ * webgpu do), it runs as that op: an online softmax over the keys per query row, keeping the
+ * row's log-sum-exp for the backward, which recomputes the probabilities. Without a mask, or with
+ * `isCausal`, its memory is linear in L and S: no [L, S] scores are made, forward or backward. With
+ * `dropoutP` > 0 the dropout needs the weights themselves, so it runs as the composite of core
+ * ops (matmul, softmax, dropout, matmul), as it does on a backend without the kernel;
+ * `explain()` shows which ran.
  *
  * @example
  * ```ts
@@ -119,14 +137,112 @@ export function scaledDotProductAttention(
   }
   const l = query.shape[query.ndim - 2], s = key.shape[key.ndim - 2];
   let bias: Tensor | null = null;
-  if (isCausal) bias = causalMask(l, s, query.device, true);
-  else if (mask) {
+  if (mask) {
     checkMaskDtype(SDPA, "attnMask", mask);
     const scores = scoresShape(query, key);
     checkBroadcast(SDPA, "attnMask", mask, scores);
     bias = mask.dtype === "bool" ? mask : castLike(mask, query);
   }
+  if (useFused(query, key, value, bias, isCausal, p, false)) {
+    return sdpaFused(query, key, value, bias, scale, isCausal);
+  }
+  if (isCausal) bias = causalMask(l, s, query.device, true);
   return attend(query, key, value, bias, scale, p, gen, false).output;
+}
+
+/**
+ * Whether the fused attention op has a kernel on the backend the inputs live on (all on one
+ * device). Dispatch still checks the kernel's dtypes and limits: a kernel that declines runs the
+ * op's decomposition.
+ */
+function hasFusedKernel(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null): boolean {
+  const d = q.device;
+  if (k.device !== d || v.device !== d || (mask && mask.device !== d)) return false;
+  return hasBackend(d) && getBackend(d).table.has(sdpaOp.name);
+}
+
+/**
+ * Scores (batch × L × S elements) from which the fused op runs by itself without a causal mask:
+ * below it the composite's two matrix products are faster (measured on cpu: the fused backward
+ * recomputes the probabilities, about 1.3× the composite's time at every size up to L = S = 1024),
+ * above it the composite's [..., L, S] scores, probabilities and their gradients (64 MiB each in
+ * float32 at this size) make memory the limit. With `isCausal` the fused op skips the masked key
+ * tiles and is faster at any size.
+ */
+export const FUSED_ATTENTION_MIN_SCORES: number = 2 ** 24;
+
+/** The attention implementations {@linkcode sdpaKernel} can force (PyTorch's `SDPBackend`). */
+export type SdpaBackend = "flash" | "math";
+
+let forcedKernel: SdpaBackend | null = null;
+
+/**
+ * Runs `fn` with scaled dot-product attention forced to one implementation, as PyTorch's
+ * `torch.nn.attention.sdpa_kernel`: `"flash"`, the fused op (online softmax, memory linear in L
+ * and S; a backend without its kernel, dropout, or returned weights are then errors), or
+ * `"math"`, the composite of core ops. Without it, attention picks: the fused op with
+ * `isCausal` or from {@linkcode FUSED_ATTENTION_MIN_SCORES} scores, the composite otherwise.
+ * `fn` must be synchronous.
+ *
+ * @example
+ * ```ts
+ * import { sdpaKernel, scaledDotProductAttention } from "./attention.ts";
+ * import { explain, randn } from "../mod.ts";
+ * const q = randn([2, 4, 8]);
+ * const { trace } = explain(() => sdpaKernel("flash", () => scaledDotProductAttention(q, q, q)));
+ * console.log(trace.map((e) => e.op)); // ["scaledDotProductAttention"]
+ * ```
+ */
+export function sdpaKernel<T>(backend: SdpaBackend, fn: () => T): T {
+  arity("sdpaKernel", arguments, 2);
+  oneOf("sdpaKernel", "backend", backend, ["flash", "math"] as const);
+  if (typeof fn !== "function") fail("sdpaKernel", "fn", "must be a function", fn);
+  const prev = forcedKernel;
+  forcedKernel = backend;
+  try {
+    const r = fn();
+    if (r instanceof Promise) {
+      r.catch(() => {});
+      throw new ValueError(
+        "sdpaKernel: fn must be synchronous (its setting would not apply after an await)",
+      );
+    }
+    return r;
+  } finally {
+    forcedKernel = prev;
+  }
+}
+
+// Whether attention runs as the fused op (see sdpaKernel for the policy).
+function useFused(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  bias: Tensor | null,
+  isCausal: boolean,
+  p: number,
+  needWeights: boolean,
+): boolean {
+  if (forcedKernel === "math") return false;
+  const possible = p === 0 && !needWeights && hasFusedKernel(q, k, v, bias);
+  if (forcedKernel === "flash") {
+    if (possible) return true;
+    throw new ValueError(
+      `sdpaKernel("flash"): the fused attention op cannot run here: ${
+        p > 0
+          ? `dropoutP ${p} needs the attention weights`
+          : needWeights
+          ? "the attention weights are asked for (needWeights)"
+          : `no ${sdpaOp.name} kernel for the inputs on ${
+            [q, k, v, ...(bias ? [bias] : [])].map((t) => t.device).join(", ")
+          }`
+      }; use sdpaKernel("math") or no sdpaKernel`,
+    );
+  }
+  if (!possible) return false;
+  if (isCausal) return true;
+  const scores = scoresShape(q, k).reduce((a, b) => a * b, 1);
+  return scores >= FUSED_ATTENTION_MIN_SCORES;
 }
 
 function generatorOf(fn: string, g: unknown): Generator | undefined {
@@ -211,18 +327,6 @@ function castLike(t: Tensor, like: Tensor): Tensor {
   return t.dtype === like.dtype ? t : cast(t, like.dtype);
 }
 
-/**
- * The causal mask [l, s] on `device`: bool true where key j ≤ query i (`keep`), or, with
- * `keep` false, true where j > i (MultiheadAttention's "masked out" convention).
- */
-function causalMask(l: number, s: number, device: string, keep: boolean): Tensor {
-  const m = allocHost("bool", l * s);
-  for (let i = 0; i < l; i++) {
-    for (let j = 0; j < s; j++) m[i * s + j] = (j <= i) === keep ? 1 : 0;
-  }
-  return fromData(m, [l, s], { dtype: "bool", device });
-}
-
 // q·kᵀ without materialising kᵀ: the matmul op reads its second operand transposed.
 function scoresOf(q: Tensor, k: Tensor): Tensor {
   return apply1(getOp("matmul")!, [q, k], { transA: false, transB: true });
@@ -230,7 +334,8 @@ function scoresOf(q: Tensor, k: Tensor): Tensor {
 
 /**
  * The attention itself, on checked inputs: `bias` is null, a bool "keep" mask or an additive float
- * mask of the query's dtype, broadcastable to the scores.
+ * mask of the query's dtype, broadcastable to the scores. Without dropout, and when the weights
+ * are not asked for, it is the fused op where the backend has its kernel.
  */
 function attend(
   q: Tensor,
@@ -242,6 +347,9 @@ function attend(
   gen: Generator | undefined,
   needWeights: boolean,
 ): { output: Tensor; weights: Tensor | null } {
+  if (useFused(q, k, v, bias, false, p, needWeights)) {
+    return { output: sdpaFused(q, k, v, bias, scale, false), weights: null };
+  }
   let s = scoresOf(q.mul(scale), k);
   if (bias) {
     s = bias.dtype === "bool" ? where(bias, s, scalar(-Infinity, s.dtype, s.device)) : s.add(bias);
@@ -635,3 +743,17 @@ function additive(mask: Tensor, like: Tensor): Tensor {
     scalar(0, like.dtype, like.device),
   );
 }
+
+/**
+ * The attention plugin, registered when this module is imported: its manifest defines the fused
+ * `scaledDotProductAttention` op and its backward (see `ops/attention.ts`), whose kernels the cpu
+ * and webgpu backends supply.
+ */
+export const attentionPlugin: Plugin = use(definePlugin({
+  name: "@denn/attention",
+  kind: "layer",
+  version: "0.1.0",
+  apiVersion: 1,
+  ops: attentionOps,
+  exports: { MultiheadAttention },
+}));

@@ -5,13 +5,14 @@
  * `running_mean`, `running_var`, `num_batches_tracked`), and their functional forms
  * (`F.layerNorm`, `F.groupNorm`, `F.instanceNorm`, `F.rmsNorm`).
  *
- * Layer, group and instance norm normalise blocks of the input (a row of the normalised shape, a
- * group of channels, a channel of one sample) with the batch-norm plugin's fused ops: the input
- * seen as [1, blocks, values per block] is a batch norm whose channels are the blocks, so the
- * statistics, the normalisation and its gradient (including the statistics' dependence on the
- * input) are one kernel each where a backend has them, and decompose elsewhere. The affine
- * weight and bias are applied afterwards. RMSNorm (PyTorch 2.4) is written with elementwise ops and
- * a mean; its `eps` defaults to the machine epsilon of the input's dtype.
+ * Layer and group norm run as this plugin's fused `normRows` op (`ops/layer_norm.ts`): the
+ * statistics, the normalisation and the affine weight and bias are one kernel, and the gradient
+ * (dx with the statistics' dependence on the input, dweight and dbias) one `normRowsBackward`,
+ * where a backend has them; elsewhere they decompose into core ops. Instance norm normalises each
+ * channel of one sample with the batch-norm plugin's fused ops (the input seen as
+ * [1, blocks, values per block] is a batch norm whose channels are the blocks) and applies the
+ * affine weight and bias afterwards. RMSNorm (PyTorch 2.4) is written with elementwise ops and a
+ * mean; its `eps` defaults to the machine epsilon of the input's dtype.
  *
  * @example
  * ```ts
@@ -27,6 +28,7 @@
  */
 
 import {
+  definePlugin,
   DTypeError,
   full,
   isFloating,
@@ -38,13 +40,16 @@ import {
   reprTuple,
   ShapeError,
   shapeStr,
+  use,
   ValueError,
   zeros,
 } from "../core/mod.ts";
-import type { Tensor } from "../core/mod.ts";
+import type { Plugin, Tensor } from "../core/mod.ts";
 import { arity, bool, fail, int, knownKeys, optionalTensor, tensorArg } from "./_validate.ts";
 import { affineParams, registerRunningStats } from "./_norm_state.ts";
 import { batchNormRaw, batchNormStats } from "./batch_norm.ts";
+import { layerNormOps, normRows } from "./ops/layer_norm.ts";
+import type { NormRowsAttrs } from "./ops/layer_norm.ts";
 
 // ---------------------------------------------------------------- shared
 
@@ -113,6 +118,26 @@ function normalizeBlocks(
   return [y.reshape(x.shape as number[]), mean, variance];
 }
 
+/**
+ * x normalised by the fused `normRows` op, with the weight and bias applied inside it when they
+ * have x's dtype and device; otherwise (and for an empty x) they are applied afterwards by
+ * `affine`, with the dtype promotion and device errors of the elementwise ops, as before.
+ */
+function fusedNorm(
+  x: Tensor,
+  attrs: Omit<NormRowsAttrs, "weight" | "bias">,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  affine: (y: Tensor) => Tensor,
+): Tensor {
+  if (x.numel() === 0) return affine(x.mul(1));
+  const fits = (t: Tensor | null) => t === null || (t.dtype === x.dtype && t.device === x.device);
+  if (fits(weight) && fits(bias)) {
+    return normRows(x, weight, bias, { ...attrs, weight: weight !== null, bias: bias !== null })[0];
+  }
+  return affine(normRows(x, null, null, { ...attrs, weight: false, bias: false })[0]);
+}
+
 // Per-channel weight and bias [C] applied to [N, C, ...] input.
 function channelAffine(y: Tensor, weight: Tensor | null, bias: Tensor | null): Tensor {
   const bs = y.shape.map((s, i) => (i === 1 ? s : 1));
@@ -148,10 +173,11 @@ function runLayerNorm(
 ): Tensor {
   trailing(fn, x, shape);
   const per = shape.reduce((a, b) => a * b, 1);
-  let y = normalizeBlocks(x, x.numel() / per, eps)[0];
-  if (weight) y = y.mul(weight);
-  if (bias) y = y.add(bias);
-  return y;
+  return fusedNorm(x, { rowSize: per, groups: 1, inner: 1, eps }, weight, bias, (y) => {
+    if (weight) y = y.mul(weight);
+    if (bias) y = y.add(bias);
+    return y;
+  });
 }
 
 /**
@@ -270,7 +296,9 @@ function runGroupNorm(
   }
   checkParam(fn, "weight", weight, [c]);
   checkParam(fn, "bias", bias, [c]);
-  return channelAffine(normalizeBlocks(x, x.shape[0] * groups, eps)[0], weight, bias);
+  const spatial = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  const attrs = { rowSize: (c / groups) * spatial, groups, inner: spatial, eps };
+  return fusedNorm(x, attrs, weight, bias, (y) => channelAffine(y, weight, bias));
 }
 
 /**
@@ -705,3 +733,15 @@ export class RMSNorm extends Module {
     return runRmsNorm("RMSNorm", x, this.normalizedShape, this.weight, this.eps);
   }
 }
+
+// ---------------------------------------------------------------- plugin
+
+/** The norm plugin (registered on import): its manifest defines the fused `normRows` ops. */
+export const normPlugin: Plugin = use(definePlugin({
+  name: "@denn/norm",
+  kind: "layer",
+  version: "0.1.0",
+  apiVersion: 1,
+  ops: layerNormOps,
+  exports: { LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d, RMSNorm },
+}));

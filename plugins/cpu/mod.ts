@@ -15,8 +15,10 @@
 import { definePlugin, use } from "../../core/mod.ts";
 import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
 import { adaptiveMaxPoolKernels } from "./adaptive_max_pool.ts";
+import { attentionKernels } from "./attention.ts";
 import { elementwiseKernels } from "./elementwise.ts";
 import { withFloat16 } from "./half.ts";
+import { layerNormKernels } from "./layer_norm.ts";
 import { movementKernels } from "./movement.ts";
 import { nnKernels } from "./nn.ts";
 import { optimKernels } from "./optim.ts";
@@ -43,7 +45,9 @@ export const cpuBackend: BackendDef<TypedArray, undefined> = {
     ...sortKernels,
     ...scanKernels,
     ...adaptiveMaxPoolKernels,
+    ...layerNormKernels,
     ...rnnCellKernels,
+    ...attentionKernels,
   }),
 };
 

@@ -38,7 +38,9 @@ import { optimKernels } from "./optim.ts";
 import { sortKernels } from "./sort.ts";
 import { scanKernels } from "./scan.ts";
 import { adaptiveMaxPoolKernels } from "./adaptive_max_pool.ts";
+import { layerNormKernels } from "./layer_norm.ts";
 import { rnnCellKernels } from "./rnn_cell.ts";
+import { attentionKernels } from "./attention.ts";
 
 export { Gpu } from "./device.ts";
 export type { GpuBuffer, GpuOptions, MemoryStats } from "./device.ts";
@@ -123,7 +125,9 @@ export function webgpuBackend(gpu: Gpu): BackendDef<GpuBuffer, Gpu> {
       ...sortKernels(gpu),
       ...scanKernels(gpu),
       ...adaptiveMaxPoolKernels(gpu),
+      ...layerNormKernels(gpu),
       ...rnnCellKernels(gpu),
+      ...attentionKernels(gpu),
     },
   };
 }

@@ -43,9 +43,11 @@ Deno.test("the layer plugins that define ops are valid and registered on import"
   );
   assert.deepEqual(plugins.map((p) => p.name).sort(), [
     "@denn/adaptive-max-pool",
+    "@denn/attention",
     "@denn/batch-norm",
     "@denn/conv-transpose2d",
     "@denn/conv2d",
+    "@denn/norm",
     "@denn/pooling",
     "@denn/rnn",
   ]);
