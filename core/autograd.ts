@@ -24,6 +24,19 @@ import { isGradEnabled, withGradSync } from "./grad_mode.ts";
 /** Where a node sends one input's gradient: the producing node's output, a leaf, or nowhere. */
 export type GradEdge = { node: Node; index: number } | { leaf: Tensor } | null;
 
+/**
+ * A view whose base was changed in place after the view was made, while gradients were recorded:
+ * the view's values follow the base, but its history does not, so a gradient through it would be
+ * wrong. PyTorch regenerates the view's history; denn refuses with the way out.
+ */
+function staleView(t: Tensor, where: string): never {
+  throw new AutogradError(
+    `${where}: a ${shapeStr(t.shape)} view of a ${shapeStr(t.base!.shape)} tensor is used ` +
+      `after an in-place op changed that tensor while recording gradients, so its gradient ` +
+      `would be wrong; take the view again after the in-place op, or clone() it before`,
+  );
+}
+
 /** A recorded op application: the graph node that produced some tensors. */
 export class Node {
   /** The op that ran. */
@@ -63,6 +76,9 @@ export class Node {
     this.inputDtypes = new Array(n);
     for (let i = 0; i < n; i++) {
       const t = inputs[i];
+      if (t.base !== null && t.baseNode !== undefined && t.base.gradFn !== t.baseNode) {
+        staleView(t, op.name);
+      }
       this.inputShapes[i] = t.shape;
       this.inputDtypes[i] = t.dtype;
       this.edges[i] = t.gradFn
@@ -278,6 +294,11 @@ export function runBackward(
   const create = options.createGraph === true;
   const retain = create || options.retainGraph === true;
   const targets = options.inputs ?? null;
+  for (const t of roots) {
+    if (t.base !== null && t.baseNode !== undefined && t.base.gradFn !== t.baseNode) {
+      staleView(t, "backward");
+    }
+  }
   // Targets: leaves by tensor, intermediates by (node, output index).
   const leafTargets = new Set<Tensor>();
   const nodeTargets = new Map<Node, Set<number>>();

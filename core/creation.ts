@@ -98,10 +98,17 @@ export function fromData(
   return make("fromData", data, [...shape], dtype, opts);
 }
 
-/** A 0-d tensor holding `v` with the given dtype on `device`. */
-export function scalar(v: number | boolean, dtype: DType, device: string): Tensor {
+/**
+ * A 0-d tensor holding `v` with the given dtype (default float32, bool for a boolean) on `device`
+ * (default cpu): PyTorch's `torch.scalar_tensor`.
+ */
+export function scalar(v: number | boolean, dtype?: DType, device: string = "cpu"): Tensor {
   if (typeof v !== "number" && typeof v !== "boolean") {
     throw new ValueError(`scalar: value must be a number or boolean, got ${show(v)}`);
+  }
+  dtype = dtypeArg("scalar", dtype) ?? (typeof v === "boolean" ? "bool" : "float32");
+  if (typeof device !== "string") {
+    throw new ValueError(`scalar: device must be a backend name, got ${show(device)}`);
   }
   const a = allocHost(dtype, 1);
   a[0] = Number(v);

@@ -96,6 +96,12 @@ export class Tensor {
   offset = 0;
   /** The tensor whose storage this view shares (null unless created by a view op). */
   base: Tensor | null = null;
+  /**
+   * For a view, `base.gradFn` when the view was made: an in-place op on the base replaces the
+   * base's history, and the view's own history then no longer describes its values (see
+   * `checkFreshView` in autograd). Undefined for tensors that are not views.
+   */
+  baseNode: Node | null | undefined = undefined;
   #strides: readonly number[] | null = null;
   #disposed = false;
 
@@ -1051,6 +1057,7 @@ function recordMove(src: Tensor, moved: Tensor): Tensor {
 export function viewOf(base: Tensor, shape: readonly number[], layout: Layout): Tensor {
   const v = new Tensor(base.storage, shape, base.dtype, base.device, layout);
   v.base = base.base ?? base;
+  v.baseNode = v.base.gradFn;
   return v;
 }
 

@@ -44,6 +44,7 @@ export function rebind(t: Tensor, src: Tensor): void {
   w.dtype = src.dtype;
   w.device = src.device;
   t.base = src.base;
+  t.baseNode = src.baseNode;
   setLayout(t, src.offset, src.isContiguous() ? null : src.strides);
   release(old);
 }

@@ -33,7 +33,7 @@ export type { DropoutOptions } from "./dropout.ts";
 export { batchNorm } from "./batch_norm.ts";
 export type { BatchNormOptions } from "./batch_norm.ts";
 export { localResponseNorm } from "./local_response_norm.ts";
-export { scaledDotProductAttention, sdpaKernel } from "./attention.ts";
+export { scaledDotProductAttention } from "./attention.ts";
 export type { ScaledDotProductAttentionOptions } from "./attention.ts";
 export { embedding } from "./embedding.ts";
 export type { EmbeddingOptions } from "./embedding.ts";

@@ -29,11 +29,13 @@ export * from "./identity.ts";
 export * from "./sequential.ts";
 export * from "./residual.ts";
 export * from "./concat.ts";
-export { MultiheadAttention } from "./attention.ts";
+// PyTorch's torch.nn.attention.sdpa_kernel.
+export { MultiheadAttention, sdpaKernel } from "./attention.ts";
 export type {
   MultiheadAttentionForwardOptions,
   MultiheadAttentionOptions,
   MultiheadAttentionOutput,
+  SdpaBackend,
 } from "./attention.ts";
 export {
   TransformerDecoder,

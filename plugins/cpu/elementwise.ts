@@ -129,6 +129,11 @@ function compileBinary(expr: string): BinaryLoop {
   let n = 1;
   for (let i = 0; i < d; i++) n *= shape[i];
   if (n === 0) return;
+  if (d === 0) {
+    const a = A[0], b = B[0];
+    O[0] = ${expr};
+    return;
+  }
   if (A.length === n && B.length === n) {
     for (let i = 0; i < n; i++) { const a = A[i], b = B[i]; O[i] = ${expr}; }
     return;
@@ -222,6 +227,10 @@ function operand(
   n: number,
 ): [TypedArray, readonly number[]] {
   if (t.isDense) return [hostArray(t), broadcastStrides(t.shape, shape)];
+  // A one-element view (a 0-d select, x[i][j]) is a scalar to the loop, wherever it sits.
+  if (t.numel() === 1) {
+    return [hostStorage(t).subarray(t.offset, t.offset + 1), shape.map(() => 0)];
+  }
   const a = hostStorage(t).subarray(t.offset);
   // One element left in the storage: every element of the view is that one (a broadcast scalar).
   if (a.length === 1) return [a, shape.map(() => 0)];

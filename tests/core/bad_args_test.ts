@@ -21,6 +21,7 @@ import {
   randint,
   randn,
   randperm,
+  scalar,
   scatterAdd,
   ShapeError,
   tensor,
@@ -420,4 +421,24 @@ Deno.test("bad args: PyTorch's readings of mixed booleans and empty dim lists", 
   assert.equal(x.sum([]).itemSync(), 10);
   assert.equal(x.mean([]).itemSync(), 2.5);
   assert.deepEqual(x.sum([], true).shape, [1, 1]);
+});
+
+Deno.test("scalar: PyTorch's scalar_tensor defaults (float32, bool for a boolean, cpu); bad dtype or device named", () => {
+  assert.deepEqual([scalar(2).dtype, scalar(2).device, scalar(2).itemSync()], [
+    "float32",
+    "cpu",
+    2,
+  ]);
+  assert.equal(scalar(true).dtype, "bool");
+  assert.equal(scalar(3, "int32").dtype, "int32");
+  assertThrowsNamed(
+    () => scalar(2, "float64" as "float32"),
+    DTypeError,
+    'scalar: unknown dtype "float64"',
+  );
+  assertThrowsNamed(
+    () => scalar(2, undefined, 5 as unknown as string),
+    ValueError,
+    "scalar: device",
+  );
 });
