@@ -1,0 +1,572 @@
+// Host-side checks of the cuda kernel table without a GPU: every kernel's run() is called on small
+// inputs with a fake Cuda context that records allocations, compilations and launches. Each launch
+// must use a (name, source) pair that allKernelSources() lists, pass arguments matching the CUDA C
+// signature (count and kind, parsed from the source), use sane grid/block sizes and only pointers
+// to buffers that exist; outputs must have the inferred element counts and dtypes; unsupported
+// cases must decline with reasons.
+
+import assert from "node:assert/strict";
+import "../../mod.ts";
+import { getOp, IndexError, sizeOf, Storage, Tensor } from "../../core/mod.ts";
+import type { Backend, DType, TensorSpec } from "../../core/mod.ts";
+import { allKernelSources, cudaKernels, DECLINING_OPS } from "../../plugins/cuda/kernels/mod.ts";
+import { MAX_DIMS, takeIndexError } from "../../plugins/cuda/kernels/kit.ts";
+import type {
+  Cuda,
+  CudaBuffer,
+  CudaFunction,
+  KernelArg,
+  LaunchConfig,
+} from "../../plugins/cuda/types.ts";
+
+interface Launch {
+  fn: CudaFunction;
+  config: LaunchConfig;
+  args: readonly KernelArg[];
+}
+
+interface Gemm {
+  m: number;
+  n: number;
+  k: number;
+  batch: number;
+  a: CudaBuffer;
+  b: CudaBuffer;
+  c: CudaBuffer;
+  lda: number;
+  ldb: number;
+  ldc: number;
+}
+
+class FakeCuda implements Cuda {
+  readonly arch = "sm_90";
+  readonly deviceName = "fake";
+  next = 0x1000n;
+  allocs: CudaBuffer[] = [];
+  freed: CudaBuffer[] = [];
+  zeroed: CudaBuffer[] = [];
+  compiled = new Map<bigint, { name: string; source: string }>();
+  launches: Launch[] = [];
+  gemms: Gemm[] = [];
+  blas: Cuda["blas"];
+  blasUnavailable: string | null;
+
+  constructor(withBlas = true) {
+    this.blas = withBlas
+      ? {
+        allowTF32: false,
+        sgemm: (a) => {
+          this.gemms.push(a);
+        },
+      }
+      : null;
+    this.blasUnavailable = withBlas ? null : "libcublas.so.13: cannot open shared object file";
+  }
+
+  buffer(elements: number, dtype: DType): CudaBuffer {
+    const bytes = elements * (dtype === "bool" ? 1 : dtype === "float16" ? 2 : 4);
+    const b = { ptr: this.next, elements, dtype, bytes };
+    this.next += BigInt(Math.max(256, bytes));
+    return b;
+  }
+  alloc(elements: number, dtype: DType): CudaBuffer {
+    assert(Number.isInteger(elements) && elements >= 0, `alloc of ${elements} elements`);
+    const b = this.buffer(elements, dtype);
+    this.allocs.push(b);
+    return b;
+  }
+  free(b: CudaBuffer): void {
+    this.freed.push(b);
+  }
+  zero(b: CudaBuffer): void {
+    this.zeroed.push(b);
+  }
+  kernel(source: string, name: string): CudaFunction {
+    assert(source.includes(`extern "C" __global__ void ${name}(`), `${name} not in its source`);
+    const handle = BigInt(this.compiled.size + 1);
+    for (const [h, k] of this.compiled) if (k.name === name) return { name, handle: h };
+    this.compiled.set(handle, { name, source });
+    return { name, handle };
+  }
+  launch(fn: CudaFunction, config: LaunchConfig, args: readonly KernelArg[]): void {
+    this.launches.push({ fn, config, args });
+  }
+  write(): void {}
+  read(_b: CudaBuffer, elements: number): ArrayBufferView {
+    return new Uint32Array(elements);
+  }
+}
+
+const backend = { name: "cuda", table: new Map(), kernels: {} } as unknown as Backend;
+
+function tensor(
+  cuda: FakeCuda,
+  shape: number[],
+  dtype: DType = "float32",
+  layout?: { offset: number; strides: number[]; size: number },
+): Tensor {
+  const size = layout ? layout.size : sizeOf(shape);
+  const h = cuda.buffer(size, dtype);
+  return Tensor.fromStorage(new Storage(h, backend, size), shape, dtype, "cuda", layout);
+}
+
+const SOURCES = new Map(allKernelSources().map((s) => [s.name, s.source]));
+
+// Parameter kinds of the kernel `name` in `source`.
+function signature(source: string, name: string): string[] {
+  const m = source.match(new RegExp(`extern "C" __global__ void ${name}\\(([^)]*)\\)`));
+  assert(m, `no signature for ${name}`);
+  return m[1].split(",").map((p) => {
+    const d = p.trim();
+    if (d.includes("*")) return "ptr";
+    if (/^long long /.test(d)) return "i64";
+    if (/^unsigned int /.test(d)) return "u32";
+    if (/^int /.test(d)) return "i32";
+    if (/^float /.test(d)) return "f32";
+    throw new Error(`unknown parameter type in ${name}: ${d}`);
+  });
+}
+
+function argKind(a: KernelArg): string {
+  return Object.keys(a)[0];
+}
+
+/** Runs `op` through the table and checks everything recorded; returns the context. */
+function check(
+  op: string,
+  inputs: Tensor[],
+  attrs: Record<string, unknown>,
+  cuda: FakeCuda = inputs.length ? ctxOf(inputs[0]) : new FakeCuda(),
+): FakeCuda {
+  const entry = cudaKernels()[op];
+  assert(entry, `no kernel for ${op}`);
+  const def = getOp(op);
+  assert(def, `no op ${op}`);
+  const specs: TensorSpec[] = def.infer(inputs, attrs as never);
+  if (entry.dtypes) {
+    assert(entry.dtypes.includes(inputs[0].dtype), `${op} does not take ${inputs[0].dtype}`);
+  }
+  const ok = entry.supports ? entry.supports(inputs, attrs, cuda) : true;
+  assert.equal(ok, true, `${op} declined: ${ok}`);
+  const before = cuda.launches.length;
+  const outs = entry.run(inputs, attrs, specs, cuda);
+  assert.equal(outs.length, specs.length, `${op}: ${outs.length} outputs for ${specs.length}`);
+  outs.forEach((o, i) => {
+    assert.equal(o.elements, sizeOf(specs[i].shape), `${op} output ${i} elements`);
+    assert.equal(o.dtype, specs[i].dtype, `${op} output ${i} dtype`);
+  });
+  const known = new Set([
+    ...cuda.allocs.map((b) => b.ptr),
+    ...inputs.map((t) => (t.storage.handle as CudaBuffer).ptr),
+  ]);
+  const launches = cuda.launches.slice(before);
+  const empty = specs.every((s) => sizeOf(s.shape) === 0) && inputs.every((t) => t.numel() === 0);
+  assert(launches.length > 0 || cuda.gemms.length > 0 || empty, `${op} launched nothing`);
+  for (const l of launches) {
+    const k = cuda.compiled.get(l.fn.handle);
+    assert(k, `${op} launched an uncompiled function`);
+    assert.equal(
+      SOURCES.get(k.name),
+      k.source,
+      `${op}: ${k.name} is not listed by allKernelSources`,
+    );
+    const sig = signature(k.source, k.name);
+    assert.deepEqual(l.args.map(argKind), sig, `${op}: arguments of ${k.name}`);
+    const [gx, gy = 1, gz = 1] = l.config.grid;
+    const [bx, by = 1, bz = 1] = l.config.block;
+    for (const g of [gx, gy, gz]) assert(Number.isInteger(g) && g >= 1 && g <= 2 ** 31 - 1);
+    assert(gy <= 65535 && gz <= 65535, `${op}: grid y/z ${gy}, ${gz}`);
+    assert(Number.isInteger(bx) && bx >= 32 && bx % 32 === 0, `${op}: block ${bx}`);
+    assert(bx * by * bz <= 1024, `${op}: ${bx * by * bz} threads per block`);
+    for (const a of l.args) {
+      if ("ptr" in a) {
+        const p = typeof a.ptr === "bigint" ? a.ptr : a.ptr.ptr;
+        assert(known.has(p), `${op}: ${k.name} got a pointer to no known buffer`);
+      }
+      if ("i32" in a) assert(Number.isInteger(a.i32) && Math.abs(a.i32) < 2 ** 31);
+      if ("i64" in a) assert(Number.isInteger(Number(a.i64)));
+      if ("f32" in a) assert(typeof a.f32 === "number");
+    }
+    // Element counts passed as the first i64 never exceed the largest buffer involved.
+  }
+  // Every output buffer is written: by a launch, a GEMM or a zero fill.
+  for (const o of outs) {
+    if (o.elements === 0) continue;
+    const written = launches.some((l) => l.args.some((a) => "ptr" in a && a.ptr === o)) ||
+      cuda.gemms.some((g) => g.c === o) || cuda.zeroed.includes(o);
+    assert(written, `${op}: an output is never written`);
+  }
+  return cuda;
+}
+
+const contexts = new WeakMap<Tensor, FakeCuda>();
+function ctxOf(t: Tensor): FakeCuda {
+  return contexts.get(t)!;
+}
+
+// Tensors made on one context.
+function on(cuda: FakeCuda) {
+  return (shape: number[], dtype: DType = "float32", layout?: Parameters<typeof tensor>[3]) => {
+    const t = tensor(cuda, shape, dtype, layout);
+    contexts.set(t, cuda);
+    return t;
+  };
+}
+
+const UNARY = [
+  "neg",
+  "exp",
+  "log",
+  "log1p",
+  "sqrt",
+  "rsqrt",
+  "abs",
+  "sign",
+  "relu",
+  "sigmoid",
+  "tanh",
+  "erf",
+  "sin",
+  "cos",
+  "reciprocal",
+  "floor",
+  "ceil",
+  "round",
+  "logicalNot",
+];
+const BINARY = ["add", "sub", "mul", "div", "pow", "maximum", "minimum"];
+const COMPARE = ["eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"];
+const DTYPES: DType[] = ["float32", "float16", "int32", "bool"];
+
+Deno.test("cuda table: elementwise ops over every dtype they take, with broadcasting", () => {
+  const table = cudaKernels();
+  for (const op of [...UNARY, ...BINARY, ...COMPARE]) {
+    const dts = table[op].dtypes ?? DTYPES;
+    for (const d of dts) {
+      const t = on(new FakeCuda());
+      const inputs = UNARY.includes(op) ? [t([2, 3], d)] : [t([2, 3], d), t([3], d)];
+      const cuda = check(op, inputs, {});
+      // Broadcast operand: the second input's stride along dim 0 is 0.
+      if (inputs.length === 2) {
+        const args = cuda.launches[0].args;
+        // out, a, b, n, rank, 8 sizes, 8 a strides, 8 b strides
+        assert.deepEqual(args[3], { i64: 6 });
+        assert.deepEqual(args[4], { i32: 2 });
+        assert.deepEqual(args.slice(5, 7), [{ i64: 3 }, { i64: 2 }]);
+        assert.deepEqual(args.slice(13 + MAX_DIMS, 15 + MAX_DIMS), [{ i64: 1 }, { i64: 0 }]);
+      }
+    }
+  }
+  assert(!table.exp.dtypes!.includes("int32"), "exp declines int32 (core casts first)");
+  assert.deepEqual(table.logicalNot.dtypes, ["bool"]);
+});
+
+Deno.test("cuda table: where, cast, reluBackward", () => {
+  for (const d of DTYPES) {
+    const t = on(new FakeCuda());
+    check("where", [t([2, 1], "bool"), t([2, 3], d), t([3], d)], {});
+  }
+  for (const from of DTYPES) {
+    for (const to of DTYPES) {
+      const t = on(new FakeCuda());
+      if (from === to) {
+        const why = cudaKernels().cast.supports!([t([2], from)], { dtype: to }, new FakeCuda());
+        assert(typeof why === "string" && why.includes("identity"));
+      } else check("cast", [t([2, 2], from)], { dtype: to });
+    }
+  }
+  for (const d of ["float32", "float16"] as DType[]) {
+    const t = on(new FakeCuda());
+    check("reluBackward", [t([4], d), t([4], d)], {});
+  }
+});
+
+Deno.test("cuda table: layouts beyond the merged-dims limit decline with a reason", () => {
+  const t = on(new FakeCuda());
+  const a = t([2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1]);
+  const b = t([1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2]);
+  const why = cudaKernels().add.supports!([a, b], {}, new FakeCuda());
+  assert(typeof why === "string" && why.includes("dims"), String(why));
+});
+
+Deno.test("cuda table: reductions (thread and block variants), arg, softmax, scans", () => {
+  for (const d of ["float32", "float16", "int32"] as DType[]) {
+    for (const op of ["sum", "max", "min"]) {
+      check(op, [on(new FakeCuda())([4, 5, 6], d)], { dims: [0, 2], keepdim: false });
+      const c = check(op, [on(new FakeCuda())([2, 1000], d)], { dims: [1], keepdim: true });
+      assert(c.compiled.values().next().value!.name.endsWith("_block"), `${op} long rows`);
+    }
+    check("prod", [on(new FakeCuda())([3, 4], d)], { dim: 1, keepdim: false });
+    check("cumsum", [on(new FakeCuda())([3, 4], d)], { dim: 0, reverse: true });
+    check("cumprod", [on(new FakeCuda())([3, 4], d)], { dim: 1, reverse: false });
+  }
+  check("max", [on(new FakeCuda())([3, 4], "bool")], { dims: [1], keepdim: false });
+  check("sum", [on(new FakeCuda())([0, 4])], { dims: [0], keepdim: false });
+  for (const d of DTYPES) {
+    for (const op of ["argmax", "argmin"]) {
+      check(op, [on(new FakeCuda())([3, 4], d)], { dim: 1, keepdim: false });
+      const c = check(op, [on(new FakeCuda())([50, 40], d)], { dim: null, keepdim: false });
+      assert.equal(c.launches[0].config.block[0], 256);
+    }
+  }
+  for (const d of ["float32", "float16"] as DType[]) {
+    for (const op of ["softmax", "logSoftmax"]) {
+      check(op, [on(new FakeCuda())([2, 3, 4], d)], { dim: 1 });
+      const c = check(op, [on(new FakeCuda())([4, 512], d)], { dim: 1 });
+      assert.deepEqual(c.launches[0].config.grid, [4], "a block per row");
+    }
+  }
+});
+
+Deno.test("cuda table: movement (views, place, cat, gather, scatterAdd)", () => {
+  for (const d of DTYPES) {
+    const t = on(new FakeCuda());
+    // A transposed view of a [3, 4] storage.
+    const v = t([4, 3], d, { offset: 0, strides: [1, 4], size: 12 });
+    const c = check("contiguous", [v], {});
+    assert.deepEqual(c.launches[0].args.slice(2, 5), [{ i64: 12 }, { i64: 0 }, { i32: 2 }]);
+    check("copy", [t([5], d)], {});
+    const dst = t([2, 2], d, { offset: 1, strides: [4, 1], size: 8 });
+    const allocs = ctxOf(dst).allocs.length;
+    const out = check("copyInto", [dst, t([2, 2], d)], {});
+    assert.equal(out.allocs.length, allocs, "copyInto writes in place");
+    check("sliceBackward", [t([2, 2], d)], {
+      starts: [1, 0],
+      steps: [1, 2],
+      shape: [2, 2],
+      inputShape: [3, 4],
+    });
+    check("pad", [t([2, 3], d)], { before: [0, 1], after: [1, 2], value: 0 });
+    check("cat", [t([2, 3], d), t([2, 2], d)], { dim: 1 });
+    check("gather", [t([3, 4], d), t([3, 2], "int32")], { dim: 1 });
+  }
+  for (const d of ["float32", "float16", "int32"] as DType[]) {
+    const t = on(new FakeCuda());
+    const c = check("scatterAdd", [t([3, 2], "int32"), t([3, 2], d)], { dim: 1, shape: [3, 4] });
+    assert(c.zeroed.length >= 1, "scatterAdd zeroes its accumulator");
+    if (d === "float16") assert.equal(c.freed.length, 1, "the float32 scratch is freed");
+  }
+  const t = on(new FakeCuda());
+  const why = cudaKernels().scatterAdd.supports!(
+    [t([3, 2], "int32"), t([3, 2], "bool")],
+    { dim: 1, shape: [3, 4] },
+    new FakeCuda(),
+  );
+  assert(typeof why === "string" && why.includes("bool"));
+});
+
+Deno.test("cuda table: gather records out-of-range indices in one error record per context", () => {
+  const cuda = new FakeCuda();
+  const t = on(cuda);
+  check("gather", [t([3, 4]), t([3, 2], "int32")], { dim: 1 }, cuda);
+  check("gather", [t([3, 4]), t([3, 2], "int32")], { dim: 0 }, cuda);
+  const errPtrs = cuda.launches.map((l) => (l.args[3] as { ptr: CudaBuffer }).ptr);
+  assert.equal(errPtrs[0], errPtrs[1], "one error buffer per context");
+  assert.equal(cuda.zeroed.length, 1, "the record is zeroed once when created");
+  const sites = cuda.launches.map((l) => (l.args[6] as { u32: number }).u32);
+  assert.notEqual(sites[0], sites[1], "different dims are different sites");
+});
+
+const POOL = {
+  kernelSize: [2, 2],
+  stride: [2, 2],
+  padding: [1, 0],
+  dilation: [1, 1],
+  ceilMode: true,
+  countIncludePad: false,
+  divisorOverride: null,
+};
+
+Deno.test("cuda table: pooling and batch norm", () => {
+  for (const d of ["float32", "float16"] as DType[]) {
+    const t = on(new FakeCuda());
+    const x = t([2, 3, 5, 4], d);
+    const c = check("maxPool2d", [x], POOL);
+    const [, , oh, ow] = [2, 3, 3, 2];
+    check("maxPool2dBackward", [t([2, 3, oh, ow], d), t([2, 3, oh, ow], "int32")], {
+      ...POOL,
+      shape: [2, 3, 5, 4],
+    });
+    check("maxPool2dGather", [t([2, 3, 5, 4], d), t([2, 3, oh, ow], "int32")], {
+      ...POOL,
+      shape: [2, 3, 5, 4],
+    });
+    check("avgPool2d", [t([2, 3, 5, 4], d)], POOL);
+    check("avgPool2dBackward", [t([2, 3, oh, ow], d)], { ...POOL, shape: [2, 3, 5, 4] });
+    check("adaptiveAvgPool2d", [t([2, 3, 5, 4], d)], { outputSize: [2, 3] });
+    check("adaptiveAvgPool2dBackward", [t([2, 3, 2, 3], d)], {
+      outputSize: [2, 3],
+      shape: [2, 3, 5, 4],
+    });
+    assert.equal(c.allocs[1].dtype, "int32", "maxPool2d indices are int32");
+    const ch = () => t([3], d);
+    check("batchNormStats", [t([4, 3, 2, 2], d)], {});
+    for (const training of [true, false]) {
+      const freed = ctxOf(x).freed.length;
+      check("batchNorm", [t([4, 3, 2, 2], d), ch(), ch(), ch(), ch()], { training, eps: 1e-5 });
+      const b = check("batchNormBackward", [
+        t([4, 3, 2, 2], d),
+        t([4, 3, 2, 2], d),
+        ch(),
+        ch(),
+        ch(),
+      ], {
+        training,
+        eps: 1e-5,
+      });
+      assert.equal(b.freed.length, freed + 1, "the float sums scratch is freed");
+    }
+  }
+});
+
+Deno.test("cuda table: fused optimizer updates, every variant", () => {
+  for (const d of ["float32", "float16"] as DType[]) {
+    const p = (n: number) => {
+      const t = on(new FakeCuda());
+      const cuda = new FakeCuda();
+      return Array.from({ length: n }, () => {
+        const x = t([7], d);
+        contexts.set(x, cuda);
+        return x;
+      });
+    };
+    const sgd = { lr: 0.1, dampening: 0, weightDecay: 0.01, nesterov: true, maximize: false };
+    check("sgdUpdate", p(2), { ...sgd, momentum: 0, first: false });
+    check("sgdUpdate", p(2), { ...sgd, momentum: 0.9, first: true });
+    check("sgdUpdate", p(3), { ...sgd, momentum: 0.9, first: false });
+    const adam = {
+      lr: 1e-3,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0.01,
+      maximize: false,
+      step: 3,
+    };
+    for (const decoupled of [false, true]) {
+      check("adamUpdate", p(4), { ...adam, decoupled, amsgrad: false });
+      check("adamUpdate", p(5), { ...adam, decoupled, amsgrad: true });
+    }
+    check("adagradUpdate", p(3), {
+      lr: 0.1,
+      lrDecay: 0.01,
+      weightDecay: 0,
+      eps: 1e-10,
+      maximize: true,
+      step: 2,
+    });
+    for (const momentum of [0, 0.9]) {
+      for (const centered of [false, true]) {
+        const n = 3 + (momentum > 0 ? 1 : 0) + (centered ? 1 : 0);
+        check("rmspropUpdate", p(n), {
+          lr: 0.01,
+          alpha: 0.99,
+          eps: 1e-8,
+          weightDecay: 0,
+          momentum,
+          centered,
+          maximize: false,
+        });
+      }
+    }
+  }
+});
+
+Deno.test("cuda table: matmul through sgemm with broadcast batch dims; declines without cuBLAS", () => {
+  const cuda = new FakeCuda();
+  const t = on(cuda);
+  check("matmul", [t([2, 1, 3, 4]), t([3, 4, 5])], { transA: false, transB: false }, cuda);
+  const total = cuda.gemms.reduce((s, g) => s + g.batch, 0);
+  assert.equal(total, 6, "2×3 batches");
+  for (const g of cuda.gemms) {
+    assert.deepEqual([g.m, g.n, g.k, g.lda, g.ldb, g.ldc], [3, 5, 4, 4, 5, 5]);
+  }
+  const c2 = new FakeCuda();
+  const t2 = on(c2);
+  check("matmul", [t2([4, 3]), t2([5, 4])], { transA: true, transB: true }, c2);
+  assert.deepEqual(
+    [c2.gemms[0].m, c2.gemms[0].n, c2.gemms[0].k, c2.gemms[0].lda, c2.gemms[0].ldb],
+    [3, 5, 4, 3, 4],
+  );
+  const c3 = new FakeCuda();
+  const t3 = on(c3);
+  check("matmul", [t3([2, 3], "float16"), t3([3, 2], "float16")], {
+    transA: false,
+    transB: false,
+  }, c3);
+  assert.equal(c3.gemms[0].c.dtype, "float32", "float16 multiplies in float32 scratch");
+  assert.equal(c3.freed.length, 3, "scratch buffers are freed");
+  const none = new FakeCuda(false);
+  const why = cudaKernels().matmul.supports!([t([2, 2]), t([2, 2])], {}, none);
+  assert(typeof why === "string" && why.includes("libcublas.so.13"), String(why));
+});
+
+Deno.test("cuda table: conv2d and its backward ops decline with the cuDNN reason", () => {
+  const table = cudaKernels();
+  for (const op of DECLINING_OPS) {
+    const why = table[op].supports!([], {}, new FakeCuda());
+    assert(typeof why === "string" && why.includes("cuDNN bindings not yet implemented"), op);
+  }
+});
+
+Deno.test("cuda table: every table op has a test above or is declining", () => {
+  const tested = new Set([
+    ...UNARY,
+    ...BINARY,
+    ...COMPARE,
+    "where",
+    "cast",
+    "reluBackward",
+    "sum",
+    "max",
+    "min",
+    "prod",
+    "argmax",
+    "argmin",
+    "softmax",
+    "logSoftmax",
+    "cumsum",
+    "cumprod",
+    "contiguous",
+    "copy",
+    "copyInto",
+    "sliceBackward",
+    "pad",
+    "cat",
+    "gather",
+    "scatterAdd",
+    "maxPool2d",
+    "maxPool2dBackward",
+    "maxPool2dGather",
+    "avgPool2d",
+    "avgPool2dBackward",
+    "adaptiveAvgPool2d",
+    "adaptiveAvgPool2dBackward",
+    "batchNormStats",
+    "batchNorm",
+    "batchNormBackward",
+    "sgdUpdate",
+    "adamUpdate",
+    "adagradUpdate",
+    "rmspropUpdate",
+    "matmul",
+    ...DECLINING_OPS,
+  ]);
+  for (const op of Object.keys(cudaKernels())) assert(tested.has(op), `${op} is untested`);
+});
+
+Deno.test("cuda table: takeIndexError decodes the record a kernel wrote, then clears it", () => {
+  const cuda = new FakeCuda();
+  assert.equal(takeIndexError(cuda), null, "no record before an index kernel ran");
+  const t = on(cuda);
+  check("gather", [t([3, 4]), t([3, 2], "int32")], { dim: 1 }, cuda);
+  const site = (cuda.launches[0].args[6] as { u32: number }).u32;
+  cuda.read = (_b, n) => Uint32Array.from({ length: n }, (_, i) => [1, site, 7, 0][i]);
+  const err = takeIndexError(cuda);
+  assert(err instanceof IndexError);
+  assert.equal(
+    err.message,
+    "gather: index 7 is out of bounds for dimension 1 with size 4 (tensor [3, 4])",
+  );
+  assert.equal(cuda.zeroed.length, 2, "cleared after reading");
+});
