@@ -21,6 +21,8 @@
  */
 
 import "./plugins/cpu/mod.ts";
+// PyTorch's torch.set_num_threads / get_num_threads: threads of the cpu backend's kernels.
+export { getNumThreads, setNumThreads } from "./plugins/cpu/mod.ts";
 export * from "./core/mod.ts";
 export * as nn from "./layers/nn.ts";
 export * as F from "./layers/functional.ts";

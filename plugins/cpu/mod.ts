@@ -66,3 +66,4 @@ export { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv
 export type { Conv2dParams, Gemm } from "./conv.ts";
 export { convParams } from "./nn.ts";
 export { sgemm } from "./gemm.ts";
+export { getNumThreads, setNumThreads, shutdownThreads } from "./threads.ts";

@@ -3,11 +3,14 @@
  * run time from TypeScript. The project ships no compiled binaries, so every module is built
  * from these opcode tables when it is first imported.
  *
- * Only what the kernels use is covered: one imported memory, functions with i32/v128 locals,
- * structured control flow, and the 128-bit SIMD instructions (prefix 0xFD).
+ * Only what the kernels use is covered: one imported memory (shared between threads or not),
+ * functions with i32/v128 locals, structured control flow, and the 128-bit SIMD instructions
+ * (prefix 0xFD).
  *
  * @module
  */
+
+import { ValueError } from "../../core/errors.ts";
 
 /** Value types, as encoded in signatures and local declarations. */
 export const ValType: { readonly i32: 0x7f; readonly f32: 0x7d; readonly v128: 0x7b } = {
@@ -202,11 +205,36 @@ function name(s: string, out: number[]): void {
   for (const b of bytes) out.push(b);
 }
 
+/** Limits of the imported memory beyond its 1-page minimum (see {@link buildModule}). */
+export interface MemoryImport {
+  /**
+   * Import a shared memory (the threads proposal): one `WebAssembly.Memory({ shared: true })`
+   * that instances in several workers run over at once. A shared import must declare a maximum.
+   */
+  shared: boolean;
+  /** Maximum size in 64 KiB pages (at most 65536); required when `shared`. */
+  maximum?: number;
+}
+
 /**
  * Assembles a module that imports its linear memory as `env.memory` (so JS owns and grows it)
- * and exports every function in `funcs` under its name.
+ * and exports every function in `funcs` under its name. By default the import is an unshared
+ * memory of at least one page with no maximum; `memory` declares a shared one instead.
+ *
+ * @example
+ * ```ts
+ * import { buildModule, Code, ValType } from "./wasm.ts";
+ * const code = new Code().get(0).get(1).op(0x6a); // i32.add
+ * const bytes = buildModule(
+ *   [{ name: "add", params: [ValType.i32, ValType.i32], results: [ValType.i32], locals: [], code }],
+ *   { shared: true, maximum: 16 },
+ * );
+ * const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+ * const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+ * if ((exports.add as (a: number, b: number) => number)(2, 3) !== 5) throw new Error("add");
+ * ```
  */
-export function buildModule(funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
+export function buildModule(funcs: FuncDef[], memory?: MemoryImport): Uint8Array<ArrayBuffer> {
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   // Type section: one signature per function; deduplication is not worth it at this size.
   const types: number[] = [];
@@ -219,11 +247,22 @@ export function buildModule(funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
     types.push(...f.results);
   }
   section(1, types, out);
-  // Import section: env.memory, minimum 1 page, no maximum.
+  // Import section: env.memory, minimum 1 page; limits flag 0x03 = has maximum, shared.
   const imports: number[] = [1];
   name("env", imports);
   name("memory", imports);
-  imports.push(0x02, 0x00, 0x01);
+  if (memory?.shared) {
+    const max = memory.maximum;
+    if (max === undefined || !Number.isInteger(max) || max < 1 || max > 65536) {
+      throw new ValueError(
+        `buildModule: a shared memory needs an integer maximum of 1 to 65536 pages, got ${max}`,
+      );
+    }
+    imports.push(0x02, 0x03, 0x01);
+    uleb(max, imports);
+  } else {
+    imports.push(0x02, 0x00, 0x01);
+  }
   section(2, imports, out);
   const fnSec: number[] = [];
   uleb(funcs.length, fnSec);

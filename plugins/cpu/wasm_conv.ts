@@ -8,7 +8,8 @@
 
 import type { Conv2dParams, Gemm } from "./conv.ts";
 import { WASM_HEAP_BASE, wasmHeap } from "./wasm_gemm.ts";
-import type { ConvKernels, DirectFn } from "./wasm_conv_kernels.ts";
+import type { ConvKernels } from "./wasm_conv_kernels.ts";
+import { type Plan, planFor } from "./threads.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Convolution drivers. Pointers passed to the kernels are byte offsets; the JS side keeps float
@@ -154,11 +155,69 @@ function col2im(k: ConvKernels, p: Conv2dParams, g: Geometry, col: number, ld: n
   );
 }
 
+// ---------------------------------------------------------------------------------------------
+// The all-wasm drivers. Their kernel calls go through a thread plan (threads.ts): with one thread
+// each call runs at once; with more, the calls of a batch chunk are shared out (by image, or by
+// columns of the weight gradient) and run together, each thread with its own scratch. Every output
+// element comes from the same calls in the same order either way, so results do not depend on the
+// thread count.
+
+// Below this many multiply-adds per thread a convolution stays on one thread. Measured on 2 cores
+// (min of 60 runs): LeNet-5's convs at ~2M multiply-adds (conv1 at batch 16, conv2 at batch 8)
+// are even to 20% faster on two threads, at 7-15M (batch 64) 1.4-1.8x.
+const MIN_WORK_PER_THREAD = 1 << 19;
+
+/** Floats of a per-thread scratch slot of `size` floats: 16-byte aligned, 16 floats of overshoot. */
+function slot(size: number): number {
+  return Math.ceil(size / 4) * 4 + 16;
+}
+
+/** Calls `body(lo, hi)` for `pieces` (or fewer) consecutive non-empty ranges of [0, total). */
+function ranges(total: number, pieces: number, body: (lo: number, hi: number) => void): void {
+  const step = Math.ceil(total / pieces);
+  for (let lo = 0; lo < total; lo += step) body(lo, Math.min(total, lo + step));
+}
+
+/**
+ * Records `im2col` of `planes` consecutive padded planes at x into rows of pitch ld at col, with
+ * the `scratch` mask of Plan.call (bit 0: x, bit 1: col).
+ */
+function planIm2col(
+  plan: Plan,
+  scratch: number,
+  k: ConvKernels,
+  p: Conv2dParams,
+  g: Geometry,
+  planes: number,
+  x: number,
+  col: number,
+  ld: number,
+): void {
+  plan.call(
+    k.ids.im2col,
+    scratch,
+    4 * x,
+    4 * col,
+    4 * ld,
+    planes,
+    g.hp,
+    g.wp,
+    p.kh,
+    p.kw,
+    p.strideH,
+    p.strideW,
+    p.dilationH,
+    p.dilationW,
+    p.oh,
+    p.ow,
+  );
+}
+
 /** The unpacked-B kernel for an m-row product and its tile height (the wasmSgemm rule). */
-function pickDirect(k: ConvKernels, m: number): { fn: DirectFn; mr: number } {
+function pickDirect(k: ConvKernels, m: number): { id: number; mr: number } {
   const padWide = Math.ceil(m / k.wideMr) * k.wideMr;
   const narrow = k.wideMr !== 4 && Math.ceil(m / 4) * 4 * 1.08 < padWide;
-  return narrow ? { fn: k.directNarrow, mr: 4 } : { fn: k.directWide, mr: k.wideMr };
+  return narrow ? { id: k.ids.directNarrow, mr: 4 } : { id: k.ids.directWide, mr: k.wideMr };
 }
 
 /**
@@ -189,9 +248,14 @@ function packPanels(
   }
 }
 
-/** Runs the unpacked-B GEMM over depth blocks: C[mp, ncp] = A(panels) B(rows of pitch ldb). */
+/**
+ * Records the unpacked-B GEMM over depth blocks: C[mp, ncp] = A(panels) B(rows of pitch ldb), with
+ * the `scratch` mask of Plan.call (bit 1: pb, bit 2: pc).
+ */
 function directGemm(
-  fn: DirectFn,
+  plan: Plan,
+  scratch: number,
+  fn: number,
   mr: number,
   mp: number,
   ncp: number,
@@ -204,7 +268,9 @@ function directGemm(
 ): void {
   for (let d = 0; d < depth; d += KC) {
     const kc = Math.min(KC, depth - d);
-    fn(
+    plan.call(
+      fn,
+      scratch,
       4 * (pa + d * mr),
       4 * (pb + d * ldb),
       4 * pc,
@@ -224,9 +290,25 @@ function biasTable(f: Float32Array, at: number, bias: Float32Array | null, o: nu
   for (let oc = 0; oc < o; oc++) f[at + oc] = bias && bias[oc] !== 0 ? bias[oc] : -0;
 }
 
+/** Records `pad` (or, if there is no padding, a copy-free no-op) of `planes` planes. */
+function planPad(
+  plan: Plan,
+  scratch: number,
+  k: ConvKernels,
+  p: Conv2dParams,
+  planes: number,
+  src: number,
+  dst: number,
+): void {
+  plan.call(k.ids.pad, scratch, 4 * src, 4 * dst, planes, p.h, p.w, p.padH, p.padW);
+}
+
+const padded = (p: Conv2dParams) => p.padH !== 0 || p.padW !== 0;
+
 /**
- * Forward convolution entirely in wasm: per image, im2col into a cache-sized column matrix, the
- * unpacked-B GEMM straight from it, and a bias-adding copy into the output planes.
+ * Forward convolution entirely in wasm: per image, padding, im2col into a cache-sized column
+ * matrix, the unpacked-B GEMM straight from it, and a bias-adding copy into the output planes.
+ * Each image is one work item; each thread has its own padded planes, columns and product.
  */
 export function wasmConvForward(
   k: ConvKernels,
@@ -238,29 +320,41 @@ export function wasmConvForward(
   const g = geometry(p);
   const { n, c, o, groups } = p;
   const { og, kk, pix, pixp } = g;
-  const { fn, mr } = pickDirect(k, og);
+  const { id, mr } = pickDirect(k, og);
   const mp = Math.ceil(og / mr) * mr;
-  const chunk = Math.max(1, Math.min(n, Math.floor(CHUNK_FLOATS / (o * pix))));
+  const plan = planFor(n * o * pix * kk, n, MIN_WORK_PER_THREAD);
+  const chunk = Math.max(1, Math.min(n, Math.floor(CHUNK_FLOATS / (o * pix + c * g.inPlane))));
+  // Per thread, side by side: padded planes of one image, its columns, the product.
+  const pad = padded(p);
+  const xpSlot = pad ? slot(c * g.planeP) : 0, colSlot = slot(kk * pixp);
+  const perThread = xpSlot + colSlot + slot(mp * pixp);
   const { at, f } = heapRegions([
-    c * g.planeP,
-    kk * pixp,
-    mp * pixp,
+    chunk * c * g.inPlane,
+    plan.threads * perThread,
     groups * mp * kk,
     chunk * o * pix,
     o,
   ]);
-  const [XP, COL, CT, PA, Y, BIAS] = at;
+  const [X, SCRATCH, PA, Y, BIAS] = at;
+  const XP = SCRATCH, COL = SCRATCH + xpSlot, CT = COL + colSlot;
   packPanels(f, PA, groups, og, kk, mr, mp, w, kk, 1, og * kk);
   biasTable(f, BIAS, bias, o);
+  plan.scratchStride(4 * perThread);
   const y = new Float32Array(n * o * pix);
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
+    f.set(x.subarray(b0 * c * g.inPlane, (b0 + cnt) * c * g.inPlane), X);
     for (let i = 0; i < cnt; i++) {
-      loadPadded(x, (b0 + i) * c * g.inPlane, c, p, g, f, XP);
+      plan.item();
+      const xi = X + i * c * g.inPlane;
+      if (pad) planPad(plan, 0b10, k, p, c, xi, XP);
       for (let gi = 0; gi < groups; gi++) {
-        im2col(k, p, g, XP + gi * g.cg * g.planeP, COL, pixp);
-        directGemm(fn, mr, mp, g.ncp, kk, PA + gi * mp * kk, COL, pixp, CT, pixp);
-        k.biasRows(
+        const src = (pad ? XP : xi) + gi * g.cg * g.planeP;
+        planIm2col(plan, pad ? 0b11 : 0b10, k, p, g, g.cg, src, COL, pixp);
+        directGemm(plan, 0b110, id, mr, mp, g.ncp, kk, PA + gi * mp * kk, COL, pixp, CT, pixp);
+        plan.call(
+          k.ids.biasRows,
+          0b1,
           4 * CT,
           4 * pixp,
           4 * (Y + (i * o + gi * og) * pix),
@@ -270,6 +364,7 @@ export function wasmConvForward(
         );
       }
     }
+    plan.run();
     y.set(f.subarray(Y, Y + cnt * o * pix), b0 * o * pix);
   }
   return y;
@@ -277,7 +372,8 @@ export function wasmConvForward(
 
 /**
  * Input gradient entirely in wasm: per image and group, the unpacked-B GEMM W_g^T @ gy reads gy's
- * planes in place, and col2im adds the column gradients onto zero-padded planes.
+ * planes in place, and col2im adds the column gradients onto zeroed padded planes, whose interior
+ * is then copied out. Each image is one work item; each thread has its own product and planes.
  */
 export function wasmConvBackwardInput(
   k: ConvKernels,
@@ -288,32 +384,70 @@ export function wasmConvBackwardInput(
   const g = geometry(p);
   const { n, c, o, groups } = p;
   const { og, kk, pix, pixp } = g;
-  const { fn, mr } = pickDirect(k, kk);
+  const { id, mr } = pickDirect(k, kk);
   const mp = Math.ceil(kk / mr) * mr;
-  const chunk = Math.max(1, Math.min(n, Math.floor(CHUNK_FLOATS / (o * pix))));
-  const { at, f } = heapRegions([chunk * o * pix, mp * pixp, groups * mp * og, c * g.planeP]);
-  const [GY, CT, PA, DXP] = at;
+  const plan = planFor(n * o * pix * kk, n, MIN_WORK_PER_THREAD);
+  const chunk = Math.max(1, Math.min(n, Math.floor(CHUNK_FLOATS / (o * pix + c * g.inPlane))));
+  const pad = padded(p);
+  const ctSlot = slot(mp * pixp), perThread = ctSlot + (pad ? slot(c * g.planeP) : 0);
+  const { at, f } = heapRegions([
+    chunk * o * pix,
+    plan.threads * perThread,
+    groups * mp * og,
+    chunk * c * g.inPlane,
+  ]);
+  const [GY, CT, PA, DX] = at;
+  const DXP = CT + ctSlot;
   packPanels(f, PA, groups, kk, og, mr, mp, w, 1, kk, og * kk);
+  plan.scratchStride(4 * perThread);
   const dx = new Float32Array(n * c * g.inPlane);
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
     f.set(gy.subarray(b0 * o * pix, (b0 + cnt) * o * pix), GY);
     for (let i = 0; i < cnt; i++) {
-      f.fill(0, DXP, DXP + c * g.planeP);
+      plan.item();
+      // Without padding the image's own planes in DX are the accumulator.
+      const acc = pad ? DXP : DX + i * c * g.inPlane;
+      plan.call(k.ids.zero, pad ? 0b1 : 0, 4 * acc, c * g.planeP);
       for (let gi = 0; gi < groups; gi++) {
         const gyAt = GY + (i * o + gi * og) * pix;
-        directGemm(fn, mr, mp, g.ncp, og, PA + gi * mp * og, gyAt, pix, CT, pixp);
-        col2im(k, p, g, CT, pixp, DXP + gi * g.cg * g.planeP);
+        directGemm(plan, 0b100, id, mr, mp, g.ncp, og, PA + gi * mp * og, gyAt, pix, CT, pixp);
+        plan.call(
+          k.ids.col2im,
+          pad ? 0b1 | (1 << 13) : 0b1,
+          4 * CT,
+          4 * pixp,
+          g.cg,
+          g.hp,
+          g.wp,
+          p.kh,
+          p.kw,
+          p.strideH,
+          p.strideW,
+          p.dilationH,
+          p.dilationW,
+          p.oh,
+          p.ow,
+          4 * (acc + gi * g.cg * g.planeP),
+        );
       }
-      storeUnpadded(f, DXP, c, p, g, dx, (b0 + i) * c * g.inPlane);
+      if (pad) {
+        const dxi = DX + i * c * g.inPlane;
+        plan.call(k.ids.unpad, 0b1, 4 * DXP, 4 * dxi, c, p.h, p.w, p.padH, p.padW);
+      }
     }
+    plan.run();
+    dx.set(f.subarray(DX, DX + cnt * c * g.inPlane), b0 * c * g.inPlane);
   }
   return dx;
 }
 
 /**
  * Weight gradient entirely in wasm: per image and group, im2col and then dW_g += gy_g @ col^T by
- * the dot kernel, which reads gy's planes and the column rows in place.
+ * the dot kernel, which reads gy's planes and the column rows in place. On several threads the
+ * images of a chunk are first padded and unrolled side by side (work items are ranges of planes),
+ * then each item adds every image's product into its own columns of dW, in image order as on one
+ * thread.
  */
 export function wasmConvBackwardWeight(
   k: ConvKernels,
@@ -324,34 +458,98 @@ export function wasmConvBackwardWeight(
   const g = geometry(p);
   const { n, c, o, groups } = p;
   const { og, kk, pix, pixp } = g;
-  const chunk = Math.max(1, Math.min(n, Math.floor(CHUNK_FLOATS / (o * pix))));
-  const { at, f } = heapRegions([chunk * o * pix, c * g.planeP, kk * pixp, o * kk]);
-  const [GY, XP, COL, DW] = at;
+  const quads = Math.ceil(kk / 4);
+  const plan = planFor(n * o * pix * kk, quads, MIN_WORK_PER_THREAD);
+  const threads = plan.threads;
+  const khw = p.kh * p.kw;
+  const pad = padded(p);
+  // One thread pads and unrolls one image at a time; several keep the whole chunk unrolled.
+  const perImage = threads > 1 ? c * khw * pixp + (pad ? c * g.planeP : 0) : 0;
+  const chunk = Math.max(
+    1,
+    Math.min(n, Math.floor(CHUNK_FLOATS / (o * pix + c * g.inPlane + perImage))),
+  );
+  const { at, f } = heapRegions([
+    chunk * o * pix,
+    chunk * c * g.inPlane,
+    pad ? (threads > 1 ? chunk : 1) * c * g.planeP : 0,
+    threads > 1 ? chunk * c * khw * pixp : kk * pixp,
+    o * kk,
+  ]);
+  const [GY, X, XP, COL, DW] = at;
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
     f.set(gy.subarray(b0 * o * pix, (b0 + cnt) * o * pix), GY);
-    for (let i = 0; i < cnt; i++) {
-      loadPadded(x, (b0 + i) * c * g.inPlane, c, p, g, f, XP);
-      const acc = b0 + i > 0 ? 1 : 0;
-      for (let gi = 0; gi < groups; gi++) {
-        im2col(k, p, g, XP + gi * g.cg * g.planeP, COL, pixp);
-        const gyAt = GY + (i * o + gi * og) * pix;
-        k.dot(
-          4 * gyAt,
-          4 * pix,
-          4 * COL,
-          4 * pixp,
-          4 * (DW + gi * og * kk),
-          4 * kk,
-          og,
-          kk,
-          pix,
-          acc,
-        );
+    f.set(x.subarray(b0 * c * g.inPlane, (b0 + cnt) * c * g.inPlane), X);
+    if (threads === 1) {
+      for (let i = 0; i < cnt; i++) {
+        const acc = b0 + i > 0 ? 1 : 0;
+        const xi = X + i * c * g.inPlane;
+        if (pad) planPad(plan, 0, k, p, c, xi, XP);
+        for (let gi = 0; gi < groups; gi++) {
+          const src = (pad ? XP : xi) + gi * g.cg * g.planeP;
+          planIm2col(plan, 0, k, p, g, g.cg, src, COL, pixp);
+          const gyAt = GY + (i * o + gi * og) * pix;
+          planDot(plan, k, gyAt, pix, COL, pixp, DW + gi * og * kk, kk, og, kk, pix, acc);
+        }
       }
+      continue;
     }
+    // Planes (image, channel) are consecutive in X, XP and (as rows) in COL, so a range of planes
+    // is one pad and one im2col call.
+    ranges(cnt * c, 4 * threads, (lo, hi) => {
+      plan.item();
+      const src = pad ? XP + lo * g.planeP : X + lo * g.inPlane;
+      if (pad) planPad(plan, 0, k, p, hi - lo, X + lo * g.inPlane, src);
+      planIm2col(plan, 0, k, p, g, hi - lo, src, COL + lo * khw * pixp, pixp);
+    });
+    plan.run();
+    // Each item owns some columns of dW and adds the images into them in order.
+    ranges(quads, 4 * threads, (lo, hi) => {
+      const j0 = 4 * lo, j1 = Math.min(kk, 4 * hi);
+      plan.item();
+      for (let i = 0; i < cnt; i++) {
+        const acc = b0 + i > 0 ? 1 : 0;
+        for (let gi = 0; gi < groups; gi++) {
+          const col = COL + (i * c + gi * g.cg) * khw * pixp;
+          planDot(
+            plan,
+            k,
+            GY + (i * o + gi * og) * pix,
+            pix,
+            col + j0 * pixp,
+            pixp,
+            DW + gi * og * kk + j0,
+            kk,
+            og,
+            j1 - j0,
+            pix,
+            acc,
+          );
+        }
+      }
+    });
+    plan.run();
   }
   return f.slice(DW, DW + o * kk);
+}
+
+/** Records C[m, n] (+)= A[m, depth] B[n, depth]^T (float offsets and pitches) with the dot kernel. */
+function planDot(
+  plan: Plan,
+  k: ConvKernels,
+  a: number,
+  lda: number,
+  b: number,
+  ldb: number,
+  c: number,
+  ldc: number,
+  m: number,
+  n: number,
+  depth: number,
+  acc: number,
+): void {
+  plan.call(k.ids.dot, 0, 4 * a, 4 * lda, 4 * b, 4 * ldb, 4 * c, 4 * ldc, m, n, depth, acc);
 }
 
 /** Images per batched chunk of the injected-GEMM path, as in the JS lowering. */

@@ -16,9 +16,11 @@ import {
   emitKernel,
   type KernelShape,
   wasmMemory,
+  wasmMemoryImport,
   wasmRelaxedSimdAvailable,
   wasmSimdAvailable,
 } from "./wasm_gemm.ts";
+import { registerKernels } from "./threads.ts";
 
 const { i32, f32, v128 } = ValType;
 
@@ -152,6 +154,99 @@ function emitUnroll(name: "im2col" | "col2im"): FuncDef {
     locals: f.locals,
     code: c,
   };
+}
+
+/**
+ * Emits `pad(src, dst, planes, h, w, padH, padW)`, which copies `planes` h x w planes (byte
+ * pointers) into zero-bordered (h + 2 padH) x (w + 2 padW) planes, or `unpad` with the same
+ * arguments, which copies the interiors of such padded planes at src out to h x w planes at dst.
+ * They move padding out of JS, so that it runs on the thread that needs the planes.
+ */
+function emitPad(name: "pad" | "unpad"): FuncDef {
+  const SRC = 0, DST = 1, PLANES = 2, H = 3, W = 4, PH = 5, PW = 6;
+  const f = new Frame(7);
+  const pl = f.local(i32), y = f.local(i32), xo = f.local(i32), s = f.local(i32), d = f.local(i32);
+  const hp = f.local(i32), wp = f.local(i32), yEnd = f.local(i32), skip = f.local(i32);
+  const c = new Code();
+  const copyRow = () => {
+    c.i32(0).set(xo);
+    vectorSteps(c, xo, W, () => {
+      c.get(d).get(s).simd(SimdOp.v128Load, V).simd(SimdOp.v128Store, V);
+      c.get(s).i32(16).op(Op.i32Add).set(s);
+      c.get(d).i32(16).op(Op.i32Add).set(d);
+    });
+    whileLt(c, xo, W, 1, () => {
+      c.get(d).get(s).mem(Op.f32Load, 2).mem(Op.f32Store, 2);
+      c.get(s).i32(4).op(Op.i32Add).set(s);
+      c.get(d).i32(4).op(Op.i32Add).set(d);
+    });
+  };
+  const zeros = (count: number) => zeroRun(c, xo, count, d);
+  c.get(H).get(PH).op(Op.i32Add).get(PH).op(Op.i32Add).set(hp);
+  c.get(W).get(PW).op(Op.i32Add).get(PW).op(Op.i32Add).set(wp);
+  c.get(PH).get(H).op(Op.i32Add).set(yEnd);
+  c.get(SRC).set(s);
+  c.get(DST).set(d);
+  if (name === "pad") {
+    forUp(c, pl, PLANES, 1, () => {
+      forUp(c, y, hp, 1, () => {
+        c.get(y).get(PH).op(Op.i32GeS).get(y).get(yEnd).op(Op.i32LtS, Op.i32And);
+        c.op(Op.if, BLOCK_VOID);
+        zeros(PW);
+        copyRow();
+        zeros(PW);
+        c.op(Op.else);
+        zeros(wp);
+        c.op(Op.end);
+      });
+    });
+  } else {
+    // Bytes to skip: padH rows (top or bottom) and padW columns (each side of a row).
+    c.get(PH).get(wp).op(Op.i32Mul).i32(4).op(Op.i32Mul).set(skip);
+    forUp(c, pl, PLANES, 1, () => {
+      c.get(s).get(skip).op(Op.i32Add).set(s);
+      forUp(c, y, H, 1, () => {
+        c.get(s).get(PW).i32(4).op(Op.i32Mul, Op.i32Add).set(s);
+        copyRow();
+        c.get(s).get(PW).i32(4).op(Op.i32Mul, Op.i32Add).set(s);
+      });
+      c.get(s).get(skip).op(Op.i32Add).set(s);
+    });
+  }
+  return { name, params: new Array(7).fill(i32), results: [], locals: f.locals, code: c };
+}
+
+/** `while (v + 4 <= n) { body(); v += 4 }`: the whole-vector part of a row of n floats. */
+function vectorSteps(c: Code, v: number, n: number, body: () => void): void {
+  c.op(Op.block, BLOCK_VOID, Op.loop, BLOCK_VOID);
+  c.get(v).i32(4).op(Op.i32Add).get(n).op(Op.i32GtS, Op.brIf, 1);
+  body();
+  c.get(v).i32(4).op(Op.i32Add).set(v);
+  c.op(Op.br, 0, Op.end, Op.end);
+}
+
+/** Stores `n` (an i32 local) zero floats at byte pointer local `d`, advancing it; uses local v. */
+function zeroRun(c: Code, v: number, n: number, d: number): void {
+  c.i32(0).set(v);
+  vectorSteps(c, v, n, () => {
+    c.get(d).f32x4Const(0).simd(SimdOp.v128Store, V);
+    c.get(d).i32(16).op(Op.i32Add).set(d);
+  });
+  whileLt(c, v, n, 1, () => {
+    c.get(d).f32(0).mem(Op.f32Store, 2);
+    c.get(d).i32(4).op(Op.i32Add).set(d);
+  });
+}
+
+/** Emits `zero(dst, n)`: stores n zero floats from byte pointer dst. */
+function emitZero(): FuncDef {
+  const DST = 0, N = 1;
+  const f = new Frame(2);
+  const i = f.local(i32), d = f.local(i32);
+  const c = new Code();
+  c.get(DST).set(d);
+  zeroRun(c, i, N, d);
+  return { name: "zero", params: [i32, i32], results: [], locals: f.locals, code: c };
 }
 
 /**
@@ -374,7 +469,26 @@ export interface ConvKernels {
   directNarrow: DirectFn;
   /** Rows of C per tile of `directWide`. */
   wideMr: number;
+  /** The kernels' ids for thread plans (threads.ts), by export name. */
+  ids: Readonly<Record<KernelName, number>>;
 }
+
+/** Export names of the conv module, in registration order. */
+const NAMES = [
+  "im2col",
+  "col2im",
+  "biasRows",
+  "dot",
+  "maxPool",
+  "directWide",
+  "directNarrow",
+  "pad",
+  "unpad",
+  "zero",
+] as const;
+
+/** Name of one conv-module kernel. */
+export type KernelName = (typeof NAMES)[number];
 
 function instantiate(): ConvKernels | null {
   if (!wasmSimdAvailable || !wasmMemory) return null;
@@ -390,10 +504,19 @@ function instantiate(): ConvKernels | null {
       emitMaxPool(),
       emitKernel("directWide", wide),
       emitKernel("directNarrow", narrow),
-    ]);
+      emitPad("pad"),
+      emitPad("unpad"),
+      emitZero(),
+    ], wasmMemoryImport);
     const module = new WebAssembly.Module(bytes);
     const e = new WebAssembly.Instance(module, { env: { memory: wasmMemory } }).exports;
+    const idList = registerKernels(wasmMemory, bytes, e, NAMES);
+    const ids = Object.fromEntries(NAMES.map((n, i) => [n, idList[i]])) as Record<
+      KernelName,
+      number
+    >;
     return {
+      ids,
       im2col: e.im2col as UnrollFn,
       col2im: e.col2im as UnrollFn,
       biasRows: e.biasRows as ConvKernels["biasRows"],
