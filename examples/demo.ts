@@ -1,9 +1,12 @@
 /**
  * The denn demo: trains LeNet-5 on the 10,000 embedded MNIST digits with the cpu backend, holding
  * out 2,000 of them as a test set, then writes a checkpoint and a plot of the training history and
- * prints the held-out accuracy on its last line.
+ * prints the held-out accuracy on its last line. Where a system BLAS loads (and `--allow-ffi
+ * --allow-env` are given, as `deno task demo` does), `use(blas())` lets it run the cpu tensors'
+ * matrix products; otherwise the first line says why not and everything runs on cpu.
  *
- *     deno run --allow-read --allow-write examples/demo.ts [--out DIR] [--epochs N]
+ *     deno run --allow-read --allow-write --allow-ffi --allow-env examples/demo.ts [--out DIR]
+ *       [--epochs N] [--no-blas]
  *
  * @example
  * ```ts ignore
@@ -15,7 +18,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { manualSeed } from "../mod.ts";
+import { explain, manualSeed, use } from "../mod.ts";
+import { blas, blasLibrary } from "../plugins/blas/mod.ts";
 import { CosineAnnealingLR, SGD } from "../optim/mod.ts";
 import { DataLoader, loadDigits, normalize, trainValidationSplit } from "../plugins/data/mod.ts";
 import type { Dataset } from "../plugins/data/mod.ts";
@@ -104,14 +108,26 @@ if (import.meta.main) {
       "batch-size": { type: "string", default: "32" },
       lr: { type: "string", default: "0.03" },
       seed: { type: "string", default: "0" },
+      "no-blas": { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
-      "usage: deno run --allow-read --allow-write examples/demo.ts [--out DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N]",
+      "usage: deno run --allow-read --allow-write --allow-ffi --allow-env examples/demo.ts " +
+        "[--out DIR] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--no-blas]",
     );
     Deno.exit(0);
+  }
+  if (!values["no-blas"]) {
+    // A kernel provider for cpu tensors: matrix products run on BLAS where it loads.
+    use(blas());
+    const why = explain().unavailable["blas"];
+    console.log(
+      why === undefined
+        ? `kernels: cpu, with matrix products on ${blasLibrary()!.path}`
+        : `kernels: cpu (blas not used: ${why})`,
+    );
   }
   const r = await runDemo({
     out: values.out,
