@@ -78,11 +78,20 @@ export interface BlasLibrary {
   close(): void;
 }
 
+/**
+ * Multiply-adds (m·n·k) from which a product uses all of the library's threads when no thread
+ * count was set (`DENN_BLAS_THREADS`, `options.threads`); smaller ones run on one thread.
+ */
+export const ADAPTIVE_MIN_MACS: number = 2 ** 23;
+
 /** Options for {@linkcode openBlas}. */
 export interface OpenBlasOptions {
   /** Library path or name; overrides the env var `DENN_BLAS` and the search list. */
   path?: string;
-  /** Worker threads; overrides the env var `DENN_BLAS_THREADS`. */
+  /**
+   * Worker threads; overrides the env var `DENN_BLAS_THREADS`. Without either, products below
+   * {@linkcode ADAPTIVE_MIN_MACS} multiply-adds run on one thread and larger ones on all.
+   */
   threads?: number;
 }
 
@@ -160,8 +169,26 @@ function wrap(path: string, lib: Deno.DynamicLibrary<typeof symbols>): BlasLibra
     MKL_Set_Num_Threads,
   } = lib.symbols;
   const cfg = openblas_get_config?.();
+  const setNative = (n: number): boolean => {
+    if (openblas_set_num_threads) openblas_set_num_threads(n);
+    else if (MKL_Set_Num_Threads) MKL_Set_Num_Threads(n);
+    else return false;
+    return true;
+  };
+  // Adaptive threads until setThreads() fixes a count: one thread below ADAPTIVE_MIN_MACS, all of
+  // the library's above. OpenBLAS's idle threads spin after each multi-threaded call, which on a
+  // small machine takes the cores from denn's own kernel threads for no gain on small products.
+  const most = openblas_get_num_threads?.() ?? 1;
+  let fixed: number | null = null;
+  let current = most;
+  const adapt = (macs: number): void => {
+    const want = macs >= ADAPTIVE_MIN_MACS ? most : 1;
+    if (want !== current && setNative(want)) current = want;
+  };
+  adapt(0);
   const sgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
     if (m === 0 || n === 0) return;
+    if (fixed === null) adapt(m * n * k);
     // A bad extent would make the library read or write past the array, so check before the call.
     need("A", a, transA ? k : m, transA ? m : k, lda);
     need("B", b, transB ? n : k, transB ? k : n, ldb);
@@ -197,9 +224,8 @@ function wrap(path: string, lib: Deno.DynamicLibrary<typeof symbols>): BlasLibra
     sgemm,
     config: cfg ? Deno.UnsafePointerView.getCString(cfg) : "",
     setThreads(n: number): boolean {
-      if (openblas_set_num_threads) openblas_set_num_threads(n);
-      else if (MKL_Set_Num_Threads) MKL_Set_Num_Threads(n);
-      else return false;
+      if (!setNative(n)) return false;
+      fixed = current = n;
       return true;
     },
     threads: () => openblas_get_num_threads?.() ?? null,

@@ -33,7 +33,7 @@ import type { BlasLibrary, OpenBlasOptions } from "./ffi.ts";
 import { blasKernels, MIN_CONV_WEIGHTS } from "./kernels.ts";
 export { MIN_CONV_WEIGHTS } from "./kernels.ts";
 
-export { DEFAULT_LIBRARIES, openBlas } from "./ffi.ts";
+export { ADAPTIVE_MIN_MACS, DEFAULT_LIBRARIES, openBlas } from "./ffi.ts";
 export type { BlasLibrary, OpenBlasOptions, Sgemm } from "./ffi.ts";
 
 /** Options of {@linkcode blas}: library path, thread count and the small-conv cut-off. */
