@@ -14,7 +14,7 @@ import { apply1, explain, getOp, hasBackend, randn, route, tensor, use } from ".
 import type { Tensor } from "../../mod.ts";
 import { conv2dRaw } from "../../layers/mod.ts";
 import type { Conv2dAttrs } from "../../layers/mod.ts";
-import { blas, blasBackend, blasLibrary } from "../../plugins/blas/mod.ts";
+import { ADAPTIVE_MIN_MACS, blas, blasBackend, blasLibrary } from "../../plugins/blas/mod.ts";
 import { blasKernels } from "../../plugins/blas/kernels.ts";
 
 // The matmul op with transpose flags on batched operands (mm itself takes 2-D matrices).
@@ -314,5 +314,22 @@ Deno.test({
     assert.deepEqual([d.backend, d.via], ["cpu", "device"]);
     assert.match(d.declined!.join("\n"), /blas: matmul does not accept dtype float16/);
     assert.match(explain(run).toString(), /declined: blas: /);
+  },
+});
+
+Deno.test({
+  name: "blas threads: without a set count, small products run on one thread and large ones on all",
+  ignore: ignore || !granted("env") || Deno.env.get("DENN_BLAS_THREADS") !== undefined,
+  fn() {
+    const lib = blasLibrary()!;
+    if (lib.threads() === null) return; // a library that cannot report its threads
+    randn([8, 8]).matmul(randn([8, 8]));
+    assert.equal(lib.threads(), 1);
+    const n = Math.ceil(Math.cbrt(ADAPTIVE_MIN_MACS));
+    randn([n, n]).matmul(randn([n, n]));
+    const all = lib.threads()!;
+    assert.ok(all >= 1);
+    randn([8, 8]).matmul(randn([8, 8]));
+    assert.equal(lib.threads(), 1);
   },
 });
