@@ -1,14 +1,16 @@
 /**
  * The cuda backend: Deno FFI to the CUDA driver API (primary context, one stream, a caching
  * allocator), NVRTC (kernels compiled at run time for the device's own architecture and cached in
- * memory and on disk) and cuBLAS (matmul). Tensors on `"cuda"` read back synchronously too
- * (`t.dataSync()`), since `cuMemcpyDtoH` waits for the stream.
+ * memory and on disk), cuBLAS (matmul) and cuDNN 9 (convolutions; an im2col + cuBLAS path where
+ * cuDNN is absent). Training steps can be captured into CUDA graphs (`captureStep`). Tensors on
+ * `"cuda"` read back synchronously too (`t.dataSync()`), since `cuMemcpyDtoH` waits for the
+ * stream.
  *
  * Importing this module registers nothing: call `use(cuda())`. Where the driver, NVRTC or a
  * device is missing, or `--allow-ffi` is not granted, the plugin registers no backend and
  * `explain()` says why; routes naming `"cuda"` then report that reason. Libraries are found by the
  * system loader, then in CUDA toolkit, system and NVIDIA Python-wheel folders; the env vars
- * `DENN_LIBCUDA`, `DENN_NVRTC`, `DENN_CUBLAS` (or the options) name them explicitly. Compiled
+ * `DENN_LIBCUDA`, `DENN_NVRTC`, `DENN_CUBLAS`, `DENN_CUDNN` (or the options) name them explicitly. Compiled
  * kernels are cached under `DENN_CUDA_CACHE`, `$XDG_CACHE_HOME/denn/cuda` or `~/.cache/denn/cuda`.
  *
  * @example
@@ -43,6 +45,11 @@ export type { CudaOptions } from "./runtime/open.ts";
 export type { CudaMemoryStats } from "./runtime/allocator.ts";
 export type { ModuleCacheStats } from "./runtime/module_cache.ts";
 export type { Cublas, SgemmArgs } from "./runtime/cublas.ts";
+export type { Cudnn, CudnnApi } from "./runtime/cudnn.ts";
+export { captureStep, GraphCaptureError } from "./graphs.ts";
+export type { CapturedStep, CaptureOptions, CapturePins, GraphHost } from "./graphs.ts";
+export { convPathStats, setConvPath } from "./kernels/conv.ts";
+export type { ConvPath, CudnnConvOptions } from "./kernels/conv.ts";
 export type {
   CublasApi,
   Cuda,
@@ -153,6 +160,7 @@ export function cuda(options: CudaOptions = {}): Plugin {
     options.libcuda ?? null,
     options.nvrtc ?? null,
     options.cublas ?? null,
+    options.cudnn ?? null,
     options.cacheDir === undefined ? "default" : options.cacheDir,
     options.maxPooledBytes ?? null,
   ]);

@@ -83,7 +83,7 @@ function allowed(decl: string): string[] {
   if (/^(long long|long long int|int64_t)$/.test(type)) return ["i64"];
   if (/^(unsigned long long|CUdeviceptr|CUdeviceptr_v2|cuuint64_t)$/.test(type)) return ["u64"];
   if (
-    /^(CUcontext|CUstream|CUmodule|CUfunction|CUevent|nvrtcProgram|cublasHandle_t|cudaStream_t)$/
+    /^(CUcontext|CUstream|CUmodule|CUfunction|CUevent|CUgraph|CUgraphExec|nvrtcProgram|cublasHandle_t|cudaStream_t)$/
       .test(type)
   ) {
     return ["u64", "pointer"];
@@ -189,6 +189,13 @@ Deno.test({
         "cuDevicePrimaryCtxRelease_v2",
         "cuLaunchKernel",
         "cuEventElapsedTime_v2",
+        // CUDA graphs (captureStep)
+        "cuStreamBeginCapture_v2",
+        "cuStreamEndCapture",
+        "cuGraphInstantiateWithFlags",
+        "cuGraphLaunch",
+        "cuGraphExecDestroy",
+        "cuGraphDestroy",
       ]
     ) assert.ok(s in symbols, `${s} is bound`);
   },

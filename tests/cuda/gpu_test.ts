@@ -21,7 +21,9 @@ import {
   ValueError,
 } from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
+import { F, nn, optim } from "../../mod.ts";
 import { cuda, cudaContext, memoryStats, openCuda } from "../../plugins/cuda/mod.ts";
+import { captureStep, convPathStats, setConvPath } from "../../plugins/cuda/mod.ts";
 import type { CudaBuffer } from "../../plugins/cuda/mod.ts";
 
 const canWrite = Deno.permissions.querySync({ name: "write" }).state === "granted";
@@ -405,6 +407,119 @@ Deno.test({
     const got: Tensor = a.to("cuda").matmul(b.to("cuda"));
     assert.equal(got.device, "cuda");
     close("matmul", got.dataSync() as Float32Array, want.dataSync() as Float32Array);
+  },
+});
+
+const CONV_SHAPES = [
+  { x: [2, 3, 9, 8], w: [4, 3, 3, 3], stride: 1, padding: 1, dilation: 1, groups: 1 },
+  {
+    x: [3, 4, 11, 10],
+    w: [6, 2, 3, 2],
+    stride: [2, 1],
+    padding: [1, 2],
+    dilation: [1, 2],
+    groups: 2,
+  },
+  { x: [1, 8, 7, 7], w: [8, 1, 3, 3], stride: 2, padding: 1, dilation: 1, groups: 8 },
+  { x: [4, 16, 14, 14], w: [32, 16, 1, 1], stride: 1, padding: 0, dilation: 1, groups: 1 },
+  { x: [2, 3, 32, 32], w: [8, 3, 5, 5], stride: 1, padding: 2, dilation: 1, groups: 1 },
+] as const;
+
+Deno.test({
+  name: "cuda: conv2d forward and both gradients match cpu, on the cuDNN and the im2col path",
+  ...opts,
+  ignore: ignore || ctx?.blas === null,
+  fn() {
+    const paths = ctx!.dnn ? ["cudnn", "im2col"] as const : ["im2col"] as const;
+    if (!ctx!.dnn) console.log(`conv on cuDNN not tested: ${ctx!.dnnUnavailable}`);
+    for (const path of paths) {
+      setConvPath(ctx!, path);
+      const before = convPathStats(ctx!)[path];
+      for (const c of CONV_SHAPES) {
+        const o = {
+          stride: c.stride,
+          padding: c.padding,
+          dilation: c.dilation,
+          groups: c.groups,
+        } as unknown as Parameters<typeof F.conv2d>[3];
+        const x = randn([...c.x]), w = randn([...c.w]), b = randn([c.w[0]]);
+        const run = (dev: "cpu" | "cuda") => {
+          const xd = x.to(dev).detach().requiresGrad_(true);
+          const wd = w.to(dev).detach().requiresGrad_(true);
+          const bd = b.to(dev).detach().requiresGrad_(true);
+          const y = F.conv2d(xd, wd, bd, o);
+          // Upstream gradient y itself: Σ y·stopgrad(y).
+          y.mul(y.detach()).sum().backward();
+          return [y, xd.grad!, wd.grad!, bd.grad!].map((t) => t.to("cpu").dataSync());
+        };
+        const want = run("cpu"), got = run("cuda");
+        const name = `${path} x ${c.x} w ${c.w}`;
+        ["y", "dx", "dw", "db"].forEach((n, i) =>
+          close(`${name}: ${n}`, got[i] as Float32Array, want[i] as Float32Array)
+        );
+      }
+      assert(convPathStats(ctx!)[path] > before, `${path} ran`);
+    }
+    // float16 forward on the default path, within half precision.
+    setConvPath(ctx!, "auto");
+    const x = randn([2, 3, 8, 8]), w = randn([4, 3, 3, 3]);
+    const want = F.conv2d(x, w, null, { padding: 1 }).dataSync();
+    const got = F.conv2d(x.half().to("cuda"), w.half().to("cuda"), null, { padding: 1 })
+      .float().to("cpu").dataSync();
+    for (let i = 0; i < want.length; i++) {
+      assert(Math.abs(got[i] - want[i]) <= 2e-2 + 1e-2 * Math.abs(want[i]), `f16 y[${i}]`);
+    }
+  },
+});
+
+Deno.test({
+  name: "cuda: a captured SGD step of a small MLP replays to the same parameters as eager steps",
+  ...opts,
+  ignore: ignore || ctx?.blas === null,
+  fn() {
+    const make = () => new nn.Sequential(new nn.Linear(8, 16), new nn.ReLU(), new nn.Linear(16, 3));
+    const eager = make(), graphed = make();
+    graphed.loadStateDict(eager.stateDict());
+    eager.to("cuda");
+    graphed.to("cuda");
+    const x = randn([32, 8]).to("cuda"), y = randn([32, 3]).to("cuda");
+    const stepOf = (model: ReturnType<typeof make>, opt: optim.SGD) => () => {
+      opt.zeroGrad();
+      const loss = F.mseLoss(model.forward(x), y);
+      loss.backward();
+      opt.step();
+      return loss;
+    };
+    const STEPS = 6;
+    const eagerStep = stepOf(eager, new optim.SGD(eager.parameters(), { lr: 0.05, momentum: 0.9 }));
+    let last: Tensor | null = null;
+    for (let i = 0; i < STEPS; i++) last = eagerStep();
+    const step = captureStep(
+      stepOf(graphed, new optim.SGD(graphed.parameters(), { lr: 0.05, momentum: 0.9 })),
+    );
+    // The warm-up ran step 1; the capture runs nothing; each replay is one more step.
+    for (let i = 1; i < STEPS; i++) step.replay();
+    close(
+      "loss",
+      step.result.to("cpu").dataSync() as Float32Array,
+      last!.to("cpu").dataSync() as Float32Array,
+    );
+    const a = eager.parameters(), b = graphed.parameters();
+    a.forEach((p, i) =>
+      close(
+        `parameter ${i}`,
+        b[i].to("cpu").dataSync() as Float32Array,
+        p.to("cpu").dataSync() as Float32Array,
+      )
+    );
+    // A readback inside the step is refused by name, and the context keeps working.
+    assert.throws(
+      () => captureStep(() => F.mseLoss(graphed.forward(x), y).item()),
+      /GraphCaptureError|inside a captured step/,
+    );
+    step.destroy();
+    assert.equal(ctx!.capturing, false);
+    assert.deepEqual(ctx!.pinStats(), { pinned: 0, parked: 0 });
   },
 });
 

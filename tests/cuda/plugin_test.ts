@@ -152,7 +152,7 @@ Deno.test("cuda plugin: bad options are ValueErrors naming the option", () => {
   assert.throws(() => cuda({ maxPooledBytes: -5 }), /maxPooledBytes must be a number >= 0/);
   assert.throws(
     () => cuda({ devcie: 1 } as never),
-    /unknown option\(s\) devcie \(known: device, libcuda, nvrtc, cublas, cacheDir, maxPooledBytes\)/,
+    /unknown option\(s\) devcie \(known: device, libcuda, nvrtc, cublas, cudnn, cacheDir, maxPooledBytes\)/,
   );
   assert.equal(cuda({ cacheDir: null }), cuda({ cacheDir: null }), "same options, same plugin");
 });

@@ -1,15 +1,23 @@
 /**
- * The cuda kernel kit: what a plugin author needs to write a CUDA C kernel for denn's cuda backend
- * without reaching into its runtime. A cuda kernel receives the backend's {@linkcode Cuda} context
- * as its fourth argument (`alloc`, `kernel` for NVRTC compilation cached by the runtime, `launch`,
- * `blas`); everything here takes that context, so a kernel needs nothing global.
+ * The cuda kernel kit (`@denn/denn/plugins/cuda/kit`): what a plugin author needs to write a CUDA C
+ * kernel for denn's cuda backend without reaching into its runtime. A cuda kernel receives the
+ * backend's {@linkcode Cuda} context as its fourth argument: `alloc` / `free` / `zero` for device
+ * buffers from the caching allocator, `kernel(source, name)` to compile a CUDA C source with NVRTC
+ * for the device's architecture (once: cached in memory and on disk), `launch` to run a compiled
+ * kernel on the context's stream, and `blas` (cuBLAS). Everything here takes that context, so a
+ * kernel needs nothing global, and it returns one {@linkcode CudaBuffer} per output.
  *
+ * - {@linkcode kernelSource}, {@linkcode PRELUDE}, {@linkcode cType}, {@linkcode load},
+ *   {@linkcode store}, {@linkcode tag}: write your own `extern "C" __global__` function, one
+ *   source per dtype with a unique, stable name; {@linkcode gridFor}, {@linkcode BLOCK},
+ *   {@linkcode launchN}: launch it grid-stride over `n` elements; {@linkcode ptr},
+ *   {@linkcode allocOutput}: the pointer arguments of tensors and the output buffers.
+ * - {@linkcode BLOCK_SUM_CUDA}: a block-wide sum, for a block-per-row kernel (normalisation,
+ *   softmax-like rows).
  * - {@linkcode elementwise}: one C expression over any number of inputs, with broadcasting
- *   (strided index math over merged dims, as the webgpu kit does).
+ *   (strided index math over merged dims, as the webgpu kit does); no CUDA C to write.
  * - {@linkcode reduce}: a reduction over any set of dims (a thread per output, or a block per
  *   output with warp shuffles when the reduced extent is long).
- * - {@linkcode kernelSource}, {@linkcode PRELUDE}, {@linkcode gridFor}, {@linkcode launchN}: write
- *   your own `extern "C" __global__` function and launch it over `n` elements.
  * - {@linkcode errorRecord}, {@linkcode INDEX_ERROR_CUDA}: a kernel that reads index values reports
  *   an out-of-range one in the device error record (the protocol of `plugins/device_errors.ts`);
  *   the runtime's next readback throws the cpu backend's `IndexError` ({@linkcode takeIndexError}).
@@ -19,35 +27,78 @@
  * half pattern in an `unsigned short` (`denn_half`, the bits of CUDA's `__half`) converted with the
  * PTX `cvt` instructions cuda_fp16.h itself uses, so no source needs a header (NVRTC has no
  * include path by default). Float kernels compute in `float` and round once when storing.
+ * Kernels receive dense inputs (contiguous, offset 0) unless their entry sets `strided`.
  *
- * Sources must compile with IEEE semantics (no `--use_fast_math`): NaN tests are `x != x`.
+ * Sources must compile with IEEE semantics (no `--use_fast_math`): NaN tests are `x != x`, and
+ * `INFINITY`, `NAN` and `isnan` (host headers) are {@linkcode PRELUDE}'s `denn_inf()`,
+ * `denn_nan()` and `x != x`.
  *
- * @example
+ * @example A plugin with a custom op, softplus(x) = log(1 + exp(βx)) / β, and its CUDA C kernel
  * ```ts
- * import { definePlugin } from "../../../mod.ts";
- * import { elementwise } from "./kit.ts";
- * import type { CudaKernel } from "./kit.ts";
+ * import { definePlugin, DTypeError } from "../../../mod.ts";
+ * import type { DType, OpDef, TensorSpec } from "../../../mod.ts";
+ * import { BLOCK, cType, gridFor, kernelSource, load, ptr, store, tag } from "./kit.ts";
+ * import type { CudaKernel, KernelSource } from "./kit.ts";
  *
- * // softplus(x) = log(1 + exp(βx)) / β on the cuda backend.
- * const softplus: CudaKernel<{ beta: number }> = {
- *   dtypes: ["float32", "float16"],
- *   run: (inputs, { beta }, out, cuda) => [
- *     elementwise(cuda, {
- *       name: "acme_softplus",
- *       expr: "log1pf(expf(beta * a)) / beta",
- *       inputs,
- *       output: out[0],
- *       scalars: { beta },
- *     }),
- *   ],
+ * // The op, independent of any backend: shapes, gradient, and a decomposition for the others.
+ * const softplusOp: OpDef<{ beta: number }> = {
+ *   name: "@acme/softplus",
+ *   infer([x]): TensorSpec[] {
+ *     if (x.dtype !== "float32" && x.dtype !== "float16") {
+ *       throw new DTypeError(`@acme/softplus: expected a floating-point tensor, got ${x.dtype}`);
+ *     }
+ *     return [{ shape: [...x.shape], dtype: x.dtype }];
+ *   },
+ *   grad: ({ inputs: [x], attrs }, g) => [g.mul(x.mul(attrs.beta).sigmoid())],
+ *   decompose: ([x], { beta }) => [x.mul(beta).exp().log1p().div(beta)],
  * };
+ *
+ * // One CUDA C source per dtype, named uniquely and stably (the runtime caches by source hash):
+ * // a grid-stride loop over the n elements, computing in float, rounding once when storing.
+ * function softplusSource(dtype: DType): KernelSource {
+ *   const name = `acme_softplus_${tag(dtype)}`;
+ *   const T = cType(dtype);
+ *   const params = [
+ *     `${T}* __restrict__ y`,
+ *     `const ${T}* __restrict__ x`,
+ *     "long long n",
+ *     "float beta",
+ *   ];
+ *   const body = `  for (long long i = denn_gid(); i < n; i += denn_gsize()) {
+ *     const float v = ${load(dtype, "x[i]")};
+ *     y[i] = ${store(dtype, "log1pf(expf(beta * v)) / beta")};
+ *   }`;
+ *   return { name, source: kernelSource(name, params, body) };
+ * }
+ *
+ * const softplusCuda: CudaKernel<{ beta: number }> = {
+ *   dtypes: ["float32", "float16"],
+ *   run([x], { beta }, out, cuda) {
+ *     const n = x.numel();
+ *     const y = cuda.alloc(n, out[0].dtype); // the output's device buffer: the handle returned
+ *     if (n === 0) return [y];
+ *     const k = softplusSource(x.dtype);
+ *     const fn = cuda.kernel(k.source, k.name); // NVRTC for this device, compiled once
+ *     // Arguments in the declared order: pointers, `long long` as i64, `float` as f32.
+ *     cuda.launch(fn, { grid: gridFor(n), block: [BLOCK] }, [
+ *       { ptr: y },
+ *       ptr(x),
+ *       { i64: n },
+ *       { f32: beta },
+ *     ]);
+ *     return [y];
+ *   },
+ * };
+ *
  * const plugin = definePlugin({
- *   name: "@acme/softplus-cuda",
+ *   name: "@acme/softplus",
  *   kind: "op",
  *   version: "1.0.0",
  *   apiVersion: 1,
- *   kernels: { cuda: { softplus } },
+ *   ops: [softplusOp],
+ *   kernels: { cuda: { "@acme/softplus": softplusCuda } },
  * });
+ * console.log(plugin.name); // "@acme/softplus"
  * ```
  *
  * @module
@@ -67,6 +118,43 @@ export type {
   LaunchConfig,
 } from "../types.ts";
 export type { IndexSite } from "../../device_errors.ts";
+// The core types the kit's signatures reach (DType, Tensor, TensorSpec, KernelEntry, DennError and
+// what Tensor's own API names), re-exported so the kit's documentation is complete from this one
+// module (`deno doc --lint` clean). Core's ReduceOptions (of Tensor.any/all) is CoreReduceOptions
+// here, as the kit has its own ReduceOptions.
+export type {
+  AttrSchema,
+  Backend,
+  BackendDef,
+  BackwardOptions,
+  DennError,
+  DType,
+  GradContext,
+  GradEdge,
+  IndexSpec,
+  Kernel,
+  KernelEntry,
+  Layout,
+  NanToNumOptions,
+  NestedResult,
+  Node,
+  NormOrder,
+  OpDef,
+  ReduceArg,
+  ReduceOptions as CoreReduceOptions,
+  Shape,
+  SliceSpec,
+  SortOptions,
+  Storage,
+  Tensor,
+  TensorLike,
+  TensorSpec,
+  TopkOptions,
+  TypedArray,
+  ValuesIndices,
+  VarianceOptions,
+} from "../../../core/mod.ts";
+export type { ErrorSites } from "../../device_errors.ts";
 
 /** A kernel entry of the cuda backend: `run` gets the {@linkcode Cuda} context, returns buffers. */
 // deno-lint-ignore no-explicit-any
@@ -167,6 +255,30 @@ __device__ __forceinline__ float denn_nan() { return __int_as_float(0x7fc00000);
 __device__ __forceinline__ long long denn_gsize() { return (long long)gridDim.x * blockDim.x; }
 __device__ __forceinline__ long long denn_gid() {
   return (long long)blockIdx.x * blockDim.x + threadIdx.x;
+}
+`;
+
+/**
+ * CUDA C `float denn_block_sum(float v, float* sh)`: the sum of `v` over the block's threads,
+ * returned to every thread (warp shuffles, then one warp over the per-warp sums). Every thread of
+ * the block must call it (it synchronises); `blockDim.x` must be a multiple of 32, at most 1024;
+ * `sh` is a `__shared__ float[33]`, reusable by consecutive calls. For a block-per-row kernel, as
+ * {@linkcode BLOCK} threads striding over a row and meeting here.
+ */
+export const BLOCK_SUM_CUDA = `
+__device__ __forceinline__ float denn_block_sum(float v, float* sh) {
+  for (int s = 16; s > 0; s >>= 1) v += __shfl_down_sync(0xffffffffu, v, s);
+  if ((threadIdx.x & 31) == 0) sh[threadIdx.x >> 5] = v;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    v = threadIdx.x < (blockDim.x >> 5) ? sh[threadIdx.x] : 0.0f;
+    for (int s = 16; s > 0; s >>= 1) v += __shfl_down_sync(0xffffffffu, v, s);
+    if (threadIdx.x == 0) sh[32] = v;
+  }
+  __syncthreads();
+  const float r = sh[32];
+  __syncthreads();
+  return r;
 }
 `;
 

@@ -6,9 +6,6 @@
  * contract has no half GEMM yet). The kernel declines with `ctx.blasUnavailable` where cuBLAS did
  * not load.
  *
- * conv2d and its backward ops are registered as declining entries until the cuDNN bindings exist,
- * so `explain()` says why they ran elsewhere.
- *
  * @module
  */
 
@@ -17,10 +14,6 @@ import { broadcastStrides, DeviceError, sizeOf } from "../../../core/mod.ts";
 import { allocOutput, coalesce, cudaBuffer, launchElementwise } from "./kit.ts";
 import type { Cuda, CudaBuffer, CudaKernel, CudaKernelTable, KernelSource } from "./kit.ts";
 import { castSource } from "./elementwise.ts";
-
-/** Why conv2d and its backward ops decline on cuda for now. */
-export const CONV_UNAVAILABLE =
-  "cuDNN bindings not yet implemented in the cuda backend (conv2d runs on another backend)";
 
 function blasReason(cuda: Cuda): true | string {
   if (cuda.blas) return true;
@@ -134,25 +127,13 @@ const matmul: CudaKernel<MatmulAttrs> = {
   },
 };
 
-function declining(op: string): CudaKernel {
-  return {
-    supports: () => `${op}: ${CONV_UNAVAILABLE}`,
-    run() {
-      throw new DeviceError(`${op}: ${CONV_UNAVAILABLE}`);
-    },
-  };
-}
+/**
+ * Ops registered only to decline with a reason (none now: conv2d and its backward ops have
+ * kernels in conv.ts). Kept so the table tests skip such entries.
+ */
+export const DECLINING_OPS: readonly string[] = [];
 
-/** The ops registered only to decline (no cuda kernel yet), with {@linkcode CONV_UNAVAILABLE}. */
-export const DECLINING_OPS: readonly string[] = [
-  "conv2d",
-  "conv2dBackwardInput",
-  "conv2dBackwardWeight",
-];
-
-/** matmul and the declining conv2d entries of the cuda backend. */
+/** matmul on the cuda backend. */
 export function matmulKernels(): CudaKernelTable {
-  const table: CudaKernelTable = { matmul };
-  for (const op of DECLINING_OPS) table[op] = declining(op);
-  return table;
+  return { matmul };
 }

@@ -9,7 +9,10 @@
  * sum/max/min/prod/argmax/argmin, softmax/logSoftmax, cumsum/cumprod; contiguous, copy,
  * copyInto, sliceBackward, pad, cat, gather, scatterAdd; max/avg/adaptive-avg pooling and their
  * backward ops; batchNormStats/batchNorm/batchNormBackward; sgd/adam/adagrad/rmsprop updates;
- * matmul (cuBLAS). conv2d and its backward ops decline until the cuDNN bindings exist.
+ * matmul (cuBLAS); conv2d and its backward ops (cuDNN, else im2col + cuBLAS: conv.ts).
+ * Fused scaledDotProductAttention and its backward (attention.ts), normRows/normRowsBackward
+ * (layer_norm.ts), lstmCell/gruCell and their backward ops (rnn_cell.ts), adaptiveMaxPool2d
+ * (adaptive_max_pool.ts) and sort, which argsort and topk run on (sort.ts).
  *
  * @example
  * ```ts
@@ -28,6 +31,12 @@ import { movementKernels, movementSources } from "./movement.ts";
 import { nnKernels, nnSources } from "./nn.ts";
 import { optimKernels, optimSources } from "./optim.ts";
 import { matmulKernels, matmulSources } from "./matmul.ts";
+import { attentionKernels, attentionSources } from "./attention.ts";
+import { layerNormKernels, layerNormSources } from "./layer_norm.ts";
+import { rnnCellKernels, rnnCellSources } from "./rnn_cell.ts";
+import { adaptiveMaxPoolKernels, adaptiveMaxPoolSources } from "./adaptive_max_pool.ts";
+import { sortKernels, sortSources } from "./sort.ts";
+import { convKernels, convSources } from "./conv.ts";
 
 export type {
   CublasApi,
@@ -40,7 +49,7 @@ export type {
   KernelSource,
   LaunchConfig,
 } from "./kit.ts";
-export { CONV_UNAVAILABLE, DECLINING_OPS } from "./matmul.ts";
+export { DECLINING_OPS } from "./matmul.ts";
 export { errorRecord, takeIndexError } from "./kit.ts";
 export type { CudaErrorRecord } from "./kit.ts";
 
@@ -53,6 +62,12 @@ export function cudaKernels(): CudaKernelTable {
     ...nnKernels(),
     ...optimKernels(),
     ...matmulKernels(),
+    ...attentionKernels(),
+    ...layerNormKernels(),
+    ...rnnCellKernels(),
+    ...adaptiveMaxPoolKernels(),
+    ...sortKernels(),
+    ...convKernels(),
   };
 }
 
@@ -69,6 +84,12 @@ export function allKernelSources(): KernelSource[] {
     ...nnSources(),
     ...optimSources(),
     ...matmulSources(),
+    ...attentionSources(),
+    ...layerNormSources(),
+    ...rnnCellSources(),
+    ...adaptiveMaxPoolSources(),
+    ...sortSources(),
+    ...convSources(),
   ];
   for (const s of all) {
     const seen = byName.get(s.name);

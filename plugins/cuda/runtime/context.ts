@@ -10,6 +10,13 @@
  * it: `write` never overwrites a block a pending kernel still reads, and `read` sees every
  * kernel queued before it.
  *
+ * CUDA graphs (graphs.ts) capture the stream: between `beginCapture` and `endCapture` the context
+ * refuses what a graph cannot hold (readbacks, host uploads of varying data, synchronisation,
+ * NVRTC compiles) with a {@linkcode GraphCaptureError}, turns uploads of constant data into
+ * memset nodes, and pins memory: every block live when capture begins or allocated during it
+ * stays out of the allocator's reuse until the graph is destroyed (a freed pinned block is parked,
+ * then returned by `unpin`), since the graph replays its launches on those addresses.
+ *
  * @module
  */
 
@@ -19,7 +26,12 @@ import type { Cuda, CudaBuffer, CudaFunction, KernelArg, LaunchConfig } from "..
 import { CachingAllocator } from "./allocator.ts";
 import type { CudaMemoryStats } from "./allocator.ts";
 import type { Cublas } from "./cublas.ts";
-import { CUDA_ERROR_OUT_OF_MEMORY, CUDA_SUCCESS } from "./driver.ts";
+import type { Cudnn } from "./cudnn.ts";
+import {
+  CU_STREAM_CAPTURE_MODE_RELAXED,
+  CUDA_ERROR_OUT_OF_MEMORY,
+  CUDA_SUCCESS,
+} from "./driver.ts";
 import type { Driver } from "./driver.ts";
 import { ArgPacker, launchDims, MAX_ARGS } from "./launch.ts";
 import { ModuleCache } from "./module_cache.ts";
@@ -29,6 +41,25 @@ import type { Nvrtc } from "./nvrtc.ts";
 import type { CudaOptions } from "./open.ts";
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * What a CUDA graph cannot capture, asked for while a step is being captured: a readback, an upload
+ * of varying host data, a synchronisation, an NVRTC compile or closing the context. The capture is
+ * abandoned; run such work before `captureStep` or between replays.
+ */
+export class GraphCaptureError extends DeviceError {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "GraphCaptureError";
+  }
+}
+
+/** The blocks one captured graph pins (see {@linkcode CudaContext.beginCapture}). */
+export interface CapturePins {
+  /** Device pointers pinned for the graph's lifetime. */
+  readonly ptrs: ReadonlySet<bigint>;
+}
 
 /** What {@linkcode CudaContext} is built from (see `openCuda` in open.ts). */
 export interface CudaParts {
@@ -41,6 +72,8 @@ export interface CudaParts {
   context: bigint;
   stream: bigint;
   cublas: Cublas | string;
+  /** cuDNN, or why it is unavailable (absent: not looked for). */
+  cudnn?: Cudnn | string;
   options: CudaOptions;
 }
 
@@ -63,11 +96,16 @@ export class CudaContext implements Cuda {
     readonly libcuda: string;
     readonly nvrtc: string;
     readonly cublas: string | null;
+    readonly cudnn: string | null;
   };
   /** cuBLAS, or null where it did not load. */
   readonly blas: Cublas | null;
   /** Why cuBLAS is unavailable, or null. */
   readonly blasUnavailable: string | null;
+  /** cuDNN (the conv kernels' fast path), or null where it did not load. */
+  readonly dnn: Cudnn | null;
+  /** Why cuDNN is unavailable, or null. */
+  readonly dnnUnavailable: string | null;
   #d: Driver;
   #nvrtc: Nvrtc;
   #ctx: bigint;
@@ -79,6 +117,12 @@ export class CudaContext implements Cuda {
   #packer = new ArgPacker();
   #launches = 0;
   #closed = false;
+  // Graph capture: the pins of the capture in progress, live buffers by pointer, how many graphs
+  // pin each block, and pinned blocks freed meanwhile (kept from the allocator until unpinned).
+  #capture: Set<bigint> | null = null;
+  #live = new Map<bigint, CudaBuffer>();
+  #pinCount = new Map<bigint, number>();
+  #parked = new Map<bigint, CudaBuffer>();
 
   /** Use `openCuda` (open.ts). */
   constructor(p: CudaParts) {
@@ -94,10 +138,17 @@ export class CudaContext implements Cuda {
     this.nvrtcVersion = p.nvrtc.version;
     this.blas = typeof p.cublas === "string" ? null : p.cublas;
     this.blasUnavailable = typeof p.cublas === "string" ? p.cublas : null;
+    this.dnn = p.cudnn === undefined || typeof p.cudnn === "string" ? null : p.cudnn;
+    this.dnnUnavailable = p.cudnn === undefined
+      ? "cuDNN was not looked for"
+      : typeof p.cudnn === "string"
+      ? p.cudnn
+      : null;
     this.paths = {
       libcuda: p.driver.path,
       nvrtc: p.nvrtc.path,
       cublas: this.blas?.path ?? null,
+      cudnn: this.dnn?.path ?? null,
     };
     const d = this.#d, s = d.sym, stream = this.#stream;
     this.#alloc = new CachingAllocator({
@@ -131,13 +182,21 @@ export class CudaContext implements Cuda {
     );
   }
 
-  #live(): void {
+  #open(): void {
     if (this.#closed) throw new DeviceError("cuda: the context was closed");
   }
 
+  #refuseInCapture(what: string): void {
+    if (!this.#capture) return;
+    throw new GraphCaptureError(
+      `cuda: ${what} inside a captured step: a CUDA graph cannot hold it (the capture is ` +
+        `abandoned); do it before captureStep or between replays`,
+    );
+  }
+
   #own(buffer: CudaBuffer, op: string): void {
-    this.#live();
-    if (!this.#alloc.owns(buffer)) {
+    this.#open();
+    if (!this.#alloc.owns(buffer) || this.#parked.get(buffer.ptr) === buffer) {
       throw new ValueError(
         `cuda ${op}: the buffer is not a live buffer of this device (freed, or not a CudaBuffer)`,
       );
@@ -146,14 +205,125 @@ export class CudaContext implements Cuda {
 
   /** A buffer for `elements` values of `dtype`, see {@linkcode Cuda.alloc}. */
   alloc(elements: number, dtype: DType): CudaBuffer {
-    this.#live();
-    return this.#alloc.alloc(elements, dtype);
+    this.#open();
+    const b = this.#alloc.alloc(elements, dtype);
+    this.#live.set(b.ptr, b);
+    if (this.#capture) this.#pin(this.#capture, b.ptr);
+    return b;
   }
 
-  /** Returns a buffer to the cache, see {@linkcode Cuda.free}. */
+  /**
+   * Returns a buffer to the cache, see {@linkcode Cuda.free}. A block a captured graph pins is
+   * parked instead, and returned when the graph is destroyed.
+   */
   free(buffer: CudaBuffer): void {
-    this.#live();
+    this.#open();
+    if (this.#parked.get(buffer?.ptr) === buffer) {
+      throw new ValueError(
+        `cuda free: the buffer at 0x${buffer.ptr.toString(16)} was already freed (it is held ` +
+          `for a captured graph)`,
+      );
+    }
+    if (this.#pinCount.has(buffer?.ptr) && this.#alloc.owns(buffer)) {
+      this.#live.delete(buffer.ptr);
+      this.#parked.set(buffer.ptr, buffer);
+      return;
+    }
     this.#alloc.free(buffer);
+    this.#live.delete(buffer.ptr);
+  }
+
+  #pin(pins: Set<bigint>, ptr: bigint): void {
+    if (pins.has(ptr)) return;
+    pins.add(ptr);
+    this.#pinCount.set(ptr, (this.#pinCount.get(ptr) ?? 0) + 1);
+  }
+
+  /** Whether a stream capture is in progress. */
+  get capturing(): boolean {
+    return this.#capture !== null;
+  }
+
+  /** Blocks pinned by graphs, and how many of them were freed and are parked. */
+  pinStats(): { pinned: number; parked: number } {
+    return { pinned: this.#pinCount.size, parked: this.#parked.size };
+  }
+
+  /**
+   * Starts capturing the stream (`cuStreamBeginCapture_v2`, relaxed mode, so the allocator may
+   * still call `cuMemAlloc`) and pins every live block and every block allocated until
+   * {@linkcode CudaContext.endCapture}. Waits for the stream first.
+   */
+  beginCapture(): CapturePins {
+    this.#open();
+    if (this.#capture) {
+      throw new GraphCaptureError("cuda: a capture is already in progress (captures do not nest)");
+    }
+    this.sync();
+    const pins = new Set<bigint>();
+    for (const ptr of this.#live.keys()) this.#pin(pins, ptr);
+    const d = this.#d;
+    const rc = d.sym.cuStreamBeginCapture_v2(this.#stream, CU_STREAM_CAPTURE_MODE_RELAXED);
+    if (rc !== CUDA_SUCCESS) {
+      this.unpin({ ptrs: pins });
+      throw d.error("cuStreamBeginCapture_v2", rc);
+    }
+    this.#capture = pins;
+    return { ptrs: pins };
+  }
+
+  /**
+   * Ends the capture (`cuStreamEndCapture`) and returns the CUgraph; the pins stay until
+   * {@linkcode CudaContext.unpin}. A capture that failed (an illegal call invalidated it) is a
+   * `DeviceError` naming the driver's reason.
+   */
+  endCapture(): bigint {
+    this.#open();
+    if (!this.#capture) throw new GraphCaptureError("cuda: endCapture without a capture");
+    this.#capture = null;
+    const d = this.#d;
+    d.check("cuStreamEndCapture", d.sym.cuStreamEndCapture(this.#stream, d.out64));
+    return d.out64[0];
+  }
+
+  /** An executable graph of `graph` (`cuGraphInstantiateWithFlags`). */
+  instantiateGraph(graph: bigint): bigint {
+    this.#open();
+    const d = this.#d;
+    d.check("cuGraphInstantiateWithFlags", d.sym.cuGraphInstantiateWithFlags(d.out64, graph, 0n));
+    return d.out64[0];
+  }
+
+  /** Launches an executable graph on the stream (`cuGraphLaunch`; asynchronous). */
+  launchGraph(exec: bigint): void {
+    this.#open();
+    this.#refuseInCapture("a graph replay");
+    this.#d.check("cuGraphLaunch", this.#d.sym.cuGraphLaunch(exec, this.#stream));
+  }
+
+  /** Destroys an executable graph and its graph (`cuGraphExecDestroy`, `cuGraphDestroy`). */
+  destroyGraph(graph: bigint, exec: bigint | null): void {
+    if (this.#closed) return;
+    const d = this.#d;
+    if (exec !== null) d.check("cuGraphExecDestroy", d.sym.cuGraphExecDestroy(exec));
+    if (graph !== 0n) d.check("cuGraphDestroy", d.sym.cuGraphDestroy(graph));
+  }
+
+  /** Releases a graph's pins: parked blocks no other graph pins go back to the allocator. */
+  unpin(pins: CapturePins): void {
+    for (const ptr of pins.ptrs) {
+      const n = (this.#pinCount.get(ptr) ?? 1) - 1;
+      if (n > 0) {
+        this.#pinCount.set(ptr, n);
+        continue;
+      }
+      this.#pinCount.delete(ptr);
+      const b = this.#parked.get(ptr);
+      if (b && !this.#closed) {
+        this.#parked.delete(ptr);
+        this.#alloc.free(b);
+      }
+    }
   }
 
   /** Fills a buffer's bytes with zero on the stream. */
@@ -196,6 +366,22 @@ export class CudaContext implements Cuda {
     }
     if (data.byteLength === 0) return;
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (this.#capture) {
+      // A graph replays a memset node; varying data would need a host copy it cannot hold.
+      const pattern = uniformPattern(bytes, itemSize(buffer.dtype));
+      if (pattern === null) {
+        this.#refuseInCapture(
+          `an upload of ${data.byteLength} bytes of varying host data (only constant fills, ` +
+            `such as backward()'s ones, can be captured)`,
+        );
+      }
+      const words = Math.ceil(data.byteLength / 4);
+      this.#d.check(
+        "cuMemsetD32Async",
+        this.#d.sym.cuMemsetD32Async(buffer.ptr, pattern!, BigInt(words), this.#stream),
+      );
+      return;
+    }
     this.#d.check(
       "cuMemcpyHtoD_v2",
       this.#d.sym.cuMemcpyHtoD_v2(buffer.ptr, bytes, BigInt(data.byteLength)),
@@ -205,6 +391,10 @@ export class CudaContext implements Cuda {
   /** Copies the first `elements` values back (waits for the stream), see {@linkcode Cuda.read}. */
   read(buffer: CudaBuffer, elements: number): ArrayBufferView {
     this.#own(buffer, "read");
+    this.#refuseInCapture(
+      `a readback of ${elements} ${buffer.dtype} elements (dataSync, item, toArray, a move to ` +
+        `another device)`,
+    );
     const size = itemSize(buffer.dtype);
     if (!Number.isSafeInteger(elements) || elements < 0 || elements * size > buffer.bytes) {
       throw new ValueError(
@@ -223,10 +413,13 @@ export class CudaContext implements Cuda {
 
   /** The kernel `name` of `source`, compiled once (see {@linkcode Cuda.kernel}). */
   kernel(source: string, name: string): CudaFunction {
-    this.#live();
+    this.#open();
     let byName = this.#functions.get(source);
     const hit = byName?.get(name);
     if (hit) return hit;
+    this.#refuseInCapture(
+      `compiling kernel "${name}" (NVRTC compiles must happen in the warm-up run before capture)`,
+    );
     if (typeof source !== "string" || source.trim() === "") {
       throw new ValueError(
         `cuda kernel: source must be CUDA C text, got ${JSON.stringify(source)}`,
@@ -267,7 +460,7 @@ export class CudaContext implements Cuda {
 
   /** Launches a kernel on the stream, see {@linkcode Cuda.launch}. */
   launch(fn: CudaFunction, config: LaunchConfig, args: readonly KernelArg[]): void {
-    this.#live();
+    this.#open();
     if (!fn || typeof fn.handle !== "bigint" || !this.#paramSizes.has(fn.handle)) {
       throw new ValueError(`cuda launch: not a kernel from this context's kernel()`);
     }
@@ -297,7 +490,8 @@ export class CudaContext implements Cuda {
 
   /** Waits until every launch and copy queued on the stream has finished. */
   sync(): void {
-    this.#live();
+    this.#open();
+    this.#refuseInCapture("a stream synchronisation");
     this.#d.check("cuStreamSynchronize", this.#d.sym.cuStreamSynchronize(this.#stream));
   }
 
@@ -306,7 +500,8 @@ export class CudaContext implements Cuda {
    * for them).
    */
   elapsed(fn: () => void): number {
-    this.#live();
+    this.#open();
+    this.#refuseInCapture("event timing (elapsed)");
     const d = this.#d, s = d.sym;
     const ev = (): bigint => {
       d.check("cuEventCreate", s.cuEventCreate(d.out64, 0));
@@ -345,7 +540,7 @@ export class CudaContext implements Cuda {
 
   /** The device's free and total memory in bytes. */
   memoryInfo(): { free: number; total: number } {
-    this.#live();
+    this.#open();
     const free = new BigUint64Array(1), total = new BigUint64Array(1);
     this.#d.check("cuMemGetInfo_v2", this.#d.sym.cuMemGetInfo_v2(free, total));
     return { free: Number(free[0]), total: Number(total[0]) };
@@ -353,7 +548,8 @@ export class CudaContext implements Cuda {
 
   /** Returns the allocator's cached blocks to the driver. */
   emptyCache(): void {
-    this.#live();
+    this.#open();
+    this.#refuseInCapture("emptyCache");
     this.#alloc.emptyCache();
   }
 
@@ -363,12 +559,17 @@ export class CudaContext implements Cuda {
    */
   close(): void {
     if (this.#closed) return;
+    this.#refuseInCapture("closing the context");
     const d = this.#d, s = d.sym;
     try {
       s.cuStreamSynchronize(this.#stream);
       this.#alloc.releaseAll();
+      this.#live.clear();
+      this.#parked.clear();
+      this.#pinCount.clear();
       this.#modules.clear();
       this.blas?.close();
+      this.dnn?.close();
       s.cuStreamDestroy_v2(this.#stream);
       s.cuDevicePrimaryCtxRelease_v2(this.device);
     } finally {
@@ -378,4 +579,16 @@ export class CudaContext implements Cuda {
     }
     void this.#ctx;
   }
+}
+
+/**
+ * The 32-bit pattern that repeats through `bytes` when every element (`size` bytes: 1, 2 or 4) is
+ * the same, else null.
+ */
+export function uniformPattern(bytes: Uint8Array, size: number): number | null {
+  if (bytes.length === 0 || 4 % size !== 0 || bytes.length % size !== 0) return null;
+  for (let i = size; i < bytes.length; i++) if (bytes[i] !== bytes[i - size]) return null;
+  let p = 0;
+  for (let i = 0; i < 4; i++) p |= bytes[i % size] << (8 * i);
+  return p >>> 0;
 }

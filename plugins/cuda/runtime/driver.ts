@@ -37,6 +37,8 @@ const SYMBOLS = {
   cuMemcpyDtoH_v2: { parameters: ["buffer", "u64", "usize"], result: "i32" },
   cuMemcpyDtoDAsync_v2: { parameters: ["u64", "u64", "usize", "u64"], result: "i32" },
   cuMemsetD8Async: { parameters: ["u64", "u8", "usize", "u64"], result: "i32" },
+  // Uploads of constant data while a step is captured become memset nodes.
+  cuMemsetD32Async: { parameters: ["u64", "u32", "usize", "u64"], result: "i32" },
   cuMemGetInfo_v2: { parameters: ["buffer", "buffer"], result: "i32" },
   cuModuleLoadData: { parameters: ["buffer", "buffer"], result: "i32" },
   cuModuleGetFunction: { parameters: ["buffer", "u64", "buffer"], result: "i32" },
@@ -75,6 +77,14 @@ const SYMBOLS = {
     result: "i32",
     optional: true,
   },
+  // CUDA graphs (graphs.ts): capture the stream's work once, replay it with one launch.
+  cuStreamBeginCapture_v2: { parameters: ["u64", "i32"], result: "i32" },
+  cuStreamEndCapture: { parameters: ["u64", "buffer"], result: "i32" },
+  cuStreamIsCapturing: { parameters: ["u64", "buffer"], result: "i32" },
+  cuGraphInstantiateWithFlags: { parameters: ["buffer", "u64", "u64"], result: "i32" },
+  cuGraphLaunch: { parameters: ["u64", "u64"], result: "i32" },
+  cuGraphExecDestroy: { parameters: ["u64"], result: "i32" },
+  cuGraphDestroy: { parameters: ["u64"], result: "i32" },
   cuGetErrorName: { parameters: ["i32", "buffer"], result: "i32" },
   cuGetErrorString: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -103,6 +113,10 @@ export const CUDA_ERROR_OUT_OF_MEMORY = 2;
 export const CUDA_ERROR_NO_DEVICE = 100;
 /** `CUDA_ERROR_NOT_FOUND`. */
 export const CUDA_ERROR_NOT_FOUND = 500;
+/** `CU_STREAM_CAPTURE_MODE_RELAXED`: allocations (`cuMemAlloc`) stay legal during capture. */
+export const CU_STREAM_CAPTURE_MODE_RELAXED = 2;
+/** `CU_STREAM_CAPTURE_STATUS_ACTIVE`. */
+export const CU_STREAM_CAPTURE_STATUS_ACTIVE = 1;
 /** `CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR`. */
 export const ATTR_CC_MAJOR = 75;
 /** `CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR`. */

@@ -75,7 +75,10 @@ export const LIBCUBLAS: LibrarySpec = {
   scan: true,
 };
 
-/** cuDNN 9 (not bound yet; found so that a later binding and `explain()` can use it). */
+/**
+ * cuDNN 9 (the legacy convolution API, bound in cudnn.ts; its sub-libraries are preloaded from the
+ * same folder).
+ */
 export const LIBCUDNN: LibrarySpec = {
   label: "libcudnn",
   env: "DENN_CUDNN",

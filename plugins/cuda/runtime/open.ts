@@ -1,6 +1,6 @@
 /**
  * Opening the cuda backend: {@linkcode openCuda} loads the driver, checks it and the device,
- * loads NVRTC (the major that matches the driver first) and cuBLAS, retains the device's primary
+ * loads NVRTC (the major that matches the driver first), cuBLAS and cuDNN (both optional), retains the device's primary
  * context, creates the stream and returns the {@linkcode CudaContext}, or the reason the backend
  * is unavailable. Nothing here throws for a missing library, device or permission.
  *
@@ -10,6 +10,7 @@
 import { ValueError } from "../../../core/mod.ts";
 import { CudaContext } from "./context.ts";
 import { openCublas } from "./cublas.ts";
+import { openCudnn } from "./cudnn.ts";
 import { ATTR_CC_MAJOR, ATTR_CC_MINOR, CUDA_SUCCESS, Driver, driverSymbols } from "./driver.ts";
 import { LIBCUDA, nvrtcSpec, openLibrary } from "./libs.ts";
 import { Nvrtc, nvrtcSymbols } from "./nvrtc.ts";
@@ -28,6 +29,11 @@ export interface CudaOptions {
   /** Path of libcublas; overrides `DENN_CUBLAS` and the search. */
   cublas?: string;
   /**
+   * Path of libcudnn (cuDNN 9); overrides `DENN_CUDNN` and the search. Where cuDNN does not load,
+   * convolutions run on the im2col + cuBLAS path.
+   */
+  cudnn?: string;
+  /**
    * Folder for compiled kernels; `null` keeps them in memory only. Default: `DENN_CUDA_CACHE`,
    * `$XDG_CACHE_HOME/denn/cuda` or `~/.cache/denn/cuda` (used only where read and write are
    * allowed).
@@ -37,7 +43,15 @@ export interface CudaOptions {
   maxPooledBytes?: number;
 }
 
-const OPTION_KEYS = ["device", "libcuda", "nvrtc", "cublas", "cacheDir", "maxPooledBytes"];
+const OPTION_KEYS = [
+  "device",
+  "libcuda",
+  "nvrtc",
+  "cublas",
+  "cudnn",
+  "cacheDir",
+  "maxPooledBytes",
+];
 
 /** Checks {@linkcode CudaOptions}; a bad value is a `ValueError` naming it. */
 export function checkCudaOptions(options: CudaOptions): void {
@@ -54,7 +68,7 @@ export function checkCudaOptions(options: CudaOptions): void {
   if (d !== undefined && (!Number.isInteger(d) || d < 0)) {
     throw new ValueError(`cuda: device must be a non-negative integer, got ${d}`);
   }
-  for (const k of ["libcuda", "nvrtc", "cublas"] as const) {
+  for (const k of ["libcuda", "nvrtc", "cublas", "cudnn"] as const) {
     const v = options[k];
     if (v !== undefined && (typeof v !== "string" || v === "")) {
       throw new ValueError(`cuda: ${k} must be a library path, got ${JSON.stringify(v)}`);
@@ -150,6 +164,9 @@ export function openCuda(options: CudaOptions = {}): CudaContext | string {
     const stream = d.out64[0];
     cleanup.push(() => s.cuStreamDestroy_v2(stream));
     const cublas = openCublas(stream, options.cublas);
+    if (typeof cublas !== "string") cleanup.push(() => cublas.close());
+    const cudnn = openCudnn(stream, options.cudnn);
+    if (typeof cudnn !== "string") cleanup.push(() => cudnn.close());
     return new CudaContext({
       driver: d,
       nvrtc,
@@ -160,6 +177,7 @@ export function openCuda(options: CudaOptions = {}): CudaContext | string {
       context,
       stream,
       cublas,
+      cudnn,
       options,
     });
   } catch (e) {
