@@ -4,6 +4,8 @@
  * @module
  */
 
+import { takeHost } from "./host_pool.ts";
+
 /** Element type of a tensor. */
 export type DType = "float32" | "float16" | "int32" | "bool";
 
@@ -18,6 +20,10 @@ export const FLOAT_DTYPES: readonly DType[] = ["float32", "float16"];
 
 /** Allocates a zeroed host array for `size` elements of `dtype`. */
 export function allocHost(dtype: DType, size: number): TypedArray {
+  return takeHost(dtype, size, newHost);
+}
+
+function newHost(dtype: DType, size: number): TypedArray {
   switch (dtype) {
     case "float32":
       return new Float32Array(size);

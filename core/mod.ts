@@ -17,6 +17,7 @@
 
 export * from "./errors.ts";
 export * from "./dtype.ts";
+export { emptyHostPool, hostPoolStats } from "./host_pool.ts";
 export * from "./shape.ts";
 export * from "./random.ts";
 export {

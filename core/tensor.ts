@@ -133,7 +133,8 @@ export class Tensor {
     }
     retain(storage);
     if (storage.backend.free) {
-      finalizer.register(this, storage, this);
+      // Host arrays go with the garbage collector anyway: the safety net is for device memory.
+      if (!storage.backend.hostMemory) finalizer.register(this, storage, this);
       currentFrame()?.scope?.add(this);
     }
   }

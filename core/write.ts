@@ -39,7 +39,7 @@ export function rebind(t: Tensor, src: Tensor): void {
   retain(next);
   if (old.backend.free) finalizer.unregister(t);
   t.storage = next;
-  if (next.backend.free) finalizer.register(t, next, t);
+  if (next.backend.free && !next.backend.hostMemory) finalizer.register(t, next, t);
   const w = t as { dtype: DType; device: string };
   w.dtype = src.dtype;
   w.device = src.device;

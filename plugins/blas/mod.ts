@@ -27,6 +27,7 @@
  */
 
 import { definePlugin } from "../../core/mod.ts";
+import { recycleHost } from "../../core/host_pool.ts";
 import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
 import { openBlas } from "./ffi.ts";
 import type { BlasLibrary, OpenBlasOptions } from "./ffi.ts";
@@ -76,6 +77,7 @@ export function blasBackend(options: BlasOptions = {}): BackendDef<TypedArray, u
     download: (handle: TypedArray, _dtype: DType, size: number) =>
       Promise.resolve(handle.slice(0, size)),
     downloadSync: (handle: TypedArray, _dtype: DType, size: number) => handle.slice(0, size),
+    free: (handle: TypedArray) => recycleHost(handle),
     kernels: blasKernels(lib.sgemm, options.minConvWeights ?? MIN_CONV_WEIGHTS),
   };
 }

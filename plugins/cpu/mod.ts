@@ -13,6 +13,7 @@
  */
 
 import { definePlugin, use } from "../../core/mod.ts";
+import { recycleHost } from "../../core/host_pool.ts";
 import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
 import { adaptiveMaxPoolKernels } from "./adaptive_max_pool.ts";
 import { attentionKernels } from "./attention.ts";
@@ -36,6 +37,9 @@ export const cpuBackend: BackendDef<TypedArray, undefined> = {
   download: (handle: TypedArray, _dtype: DType, size: number) =>
     Promise.resolve(handle.slice(0, size)),
   downloadSync: (handle: TypedArray, _dtype: DType, size: number) => handle.slice(0, size),
+  // Released arrays go back to allocHost's pool (only those it made), so a steady training loop
+  // in scope() reuses its memory instead of faulting in fresh pages every step.
+  free: (handle: TypedArray) => recycleHost(handle),
   kernels: withFloat16({
     ...elementwiseKernels,
     ...reduceKernels,

@@ -1,0 +1,94 @@
+/**
+ * The host array pool behind `allocHost`: large arrays it made are reused once their tensors are
+ * released (dispose(), scope(), zeroGrad(), in-place writes), through the host backends' `free`.
+ *
+ * @module
+ */
+
+import type { DType, TypedArray } from "./dtype.ts";
+import { ValueError } from "./errors.ts";
+
+// Host arrays of at least POOL_MIN_BYTES that allocHost made are reused once their tensors are
+// released (dispose(), scope(), zeroGrad(), in-place writes): a fresh large typed array costs page
+// faults on every page (about 0.4 ms per MB here), a reused one a fill. Only arrays made here are
+// ever pooled (never data a user handed in), by exact dtype and length, up to POOL_MAX_BYTES.
+const POOL_MIN_BYTES = 64 * 1024;
+let poolMaxBytes = 256 * 1024 * 1024;
+const poolable = new WeakSet<TypedArray>();
+const pools: Record<DType, Map<number, TypedArray[]>> = {
+  float32: new Map(),
+  float16: new Map(),
+  int32: new Map(),
+  bool: new Map(),
+};
+let pooledBytes = 0;
+
+function dtypeOfHost(a: TypedArray): DType {
+  return a instanceof Float32Array
+    ? "float32"
+    : a instanceof Int32Array
+    ? "int32"
+    : a instanceof Uint8Array
+    ? "bool"
+    : "float16";
+}
+
+/**
+ * Returns a host array that {@linkcode allocHost} made to the pool for reuse, once nothing uses it
+ * (a host backend's `free`). Arrays it did not make, small ones, and any beyond the pool's limit
+ * are left to the garbage collector. Dispatch-internal.
+ */
+export function recycleHost(a: unknown): void {
+  if (!(a instanceof Object) || !poolable.has(a as TypedArray)) return;
+  const t = a as TypedArray;
+  if (pooledBytes + t.byteLength > poolMaxBytes) return;
+  const pool = pools[dtypeOfHost(t)];
+  const list = pool.get(t.length);
+  if (list) list.push(t);
+  else pool.set(t.length, [t]);
+  pooledBytes += t.byteLength;
+}
+
+/** Bytes held for reuse by the host array pool, and its limit. */
+export function hostPoolStats(): { pooledBytes: number; limitBytes: number } {
+  return { pooledBytes, limitBytes: poolMaxBytes };
+}
+
+/**
+ * Empties the host array pool (its arrays go to the garbage collector) and, with `limitBytes`,
+ * sets how much it may hold (0 turns pooling off). PyTorch's `empty_cache` for host memory.
+ */
+export function emptyHostPool(limitBytes?: number): void {
+  for (const pool of Object.values(pools)) pool.clear();
+  pooledBytes = 0;
+  if (limitBytes !== undefined) {
+    if (!Number.isSafeInteger(limitBytes) || limitBytes < 0) {
+      throw new ValueError(
+        `emptyHostPool: limitBytes must be a non-negative integer, got ${String(limitBytes)}`,
+      );
+    }
+    poolMaxBytes = limitBytes;
+  }
+}
+
+/**
+ * A zeroed array for `size` elements of `dtype`: a pooled one of that exact length where one is
+ * waiting, else `make`'s (remembered as poolable when large). Core-internal: `allocHost` calls it.
+ */
+export function takeHost(
+  dtype: DType,
+  size: number,
+  make: (dtype: DType, size: number) => TypedArray,
+): TypedArray {
+  const bytes = size * (dtype === "bool" ? 1 : dtype === "float16" ? 2 : 4);
+  if (bytes < POOL_MIN_BYTES) return make(dtype, size);
+  const list = pools[dtype].get(size);
+  if (list?.length) {
+    const r = list.pop()!;
+    pooledBytes -= r.byteLength;
+    return r.fill(0);
+  }
+  const r = make(dtype, size);
+  poolable.add(r);
+  return r;
+}

@@ -1,0 +1,79 @@
+/**
+ * The host array pool behind cpu tensors: large arrays released by dispose() or scope() are
+ * reused by the next allocation of the same dtype and length (a steady loop in scope() allocates
+ * nothing new), a user's own array is never taken into it, small arrays stay with the garbage
+ * collector, and emptyHostPool() empties it or sets its limit.
+ */
+
+import assert from "node:assert/strict";
+import {
+  emptyHostPool,
+  fromData,
+  hostPoolStats,
+  randn,
+  scope,
+  tensor,
+  ValueError,
+  zeros,
+} from "../../mod.ts";
+import { assertThrowsNamed } from "../../testing/mod.ts";
+
+const BIG = [256, 256]; // 256 KiB of float32: above the pool's 64 KiB floor
+
+Deno.test("a released large array is reused, zeroed, by the next allocation of its length", () => {
+  emptyHostPool();
+  const a = randn(BIG);
+  const handle = a.storage.handle;
+  a.dispose();
+  assert.equal(hostPoolStats().pooledBytes, 256 * 256 * 4);
+  const b = zeros(BIG);
+  assert.equal(b.storage.handle, handle);
+  assert.ok((b.dataSync() as Float32Array).every((v) => v === 0));
+  assert.equal(hostPoolStats().pooledBytes, 0);
+});
+
+Deno.test("a training-style loop in scope() allocates no new large arrays after its first step", () => {
+  emptyHostPool();
+  const w = randn([256, 256], { requiresGrad: true });
+  const x = randn(BIG);
+  const step = () =>
+    scope(() => {
+      x.matmul(w).relu().sum().backward();
+      w.grad!.dispose();
+      w.grad = null;
+    });
+  step();
+  const held = hostPoolStats().pooledBytes;
+  assert.ok(held > 0, "the first step's intermediates went back to the pool");
+  for (let i = 0; i < 5; i++) {
+    step();
+    // Each step takes its arrays from the pool and gives the same ones back: nothing new.
+    assert.equal(hostPoolStats().pooledBytes, held, `step ${i + 2}`);
+  }
+});
+
+Deno.test("a user's array is never pooled, nor are small arrays", () => {
+  emptyHostPool();
+  const mine = new Float32Array(256 * 256).fill(7);
+  const t = fromData(mine, BIG);
+  t.dispose();
+  assert.equal(hostPoolStats().pooledBytes, 0);
+  const z = zeros(BIG);
+  assert.notEqual(z.storage.handle, mine);
+  assert.ok(mine.every((v) => v === 7), "the user's data is untouched");
+  const small = tensor([1, 2, 3]);
+  small.dispose();
+  assert.equal(hostPoolStats().pooledBytes, 0);
+});
+
+Deno.test("emptyHostPool empties the pool and sets its limit; 0 turns pooling off", () => {
+  emptyHostPool(0);
+  randn(BIG).dispose();
+  assert.deepEqual(hostPoolStats(), { pooledBytes: 0, limitBytes: 0 });
+  emptyHostPool(256 * 1024 * 1024);
+  randn(BIG).dispose();
+  assert.ok(hostPoolStats().pooledBytes > 0);
+  emptyHostPool();
+  assert.equal(hostPoolStats().pooledBytes, 0);
+  assertThrowsNamed(() => emptyHostPool(-1), ValueError, "emptyHostPool: limitBytes");
+});
