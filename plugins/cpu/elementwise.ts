@@ -10,6 +10,9 @@ import type { Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
 import { allocHost, broadcastStrides, sizeOf } from "../../core/mod.ts";
 import { hostArray, hostStorage } from "./kit.ts";
 import { denseCopy } from "./movement.ts";
+import { BLOCK_VOID, buildModule, Code, Op, SimdOp, ValType } from "./wasm.ts";
+import { heapRegions } from "./wasm_conv.ts";
+import { wasmMemory, wasmMemoryImport, wasmSimdAvailable } from "./wasm_gemm.ts";
 import type { CpuKernel, CpuKernelTable } from "./kit.ts";
 
 // Abramowitz–Stegun 7.1.26 is too coarse for float32 tests; this is a rational approximation
@@ -284,17 +287,112 @@ const COPY = compileBinary("a");
 
 // Data-dependent branches mispredict about half the time on real activations, which costs more
 // than the arithmetic: ReLU clears negative values through the sign bit of their integer view.
+// From RELU_WASM_MIN elements on, the same bit operations run in wasm SIMD over a copy of the
+// input in the wasm heap (copying in and out costs less than the scalar JS loop saves).
 function reluKernel(inputs: readonly Tensor[]): TypedArray[] {
   const x = inputs[0], n = x.numel();
   if (x.dtype === "float16") return [reluHalf(hostArray(x, "float16"), n)];
   const src = x.dtype === "int32" ? hostArray(x, "int32") : hostArray(x, "float32");
   const a = src instanceof Int32Array ? src : new Int32Array(src.buffer, src.byteOffset, n);
+  const r = reluWasm && n >= RELU_WASM_MIN ? reluViaWasm(a, null, n) : reluInt32(a, n);
+  return [x.dtype === "int32" ? r : new Float32Array(r.buffer)];
+}
+
+function reluInt32(a: Int32Array, n: number): Int32Array {
   const r = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const v = a[i];
     r[i] = v & ~(v >> 31);
   }
-  return [x.dtype === "int32" ? r : new Float32Array(r.buffer)];
+  return r;
+}
+
+// The wasm kernels: `relu(x, o, n)` and `reluBackward(g, y, o, n)` over byte pointers and a count
+// of 32-bit lanes, eight per step (n is rounded up: the regions have 16 spare lanes after them).
+// The bit operations are those of the JS loops, so the results are the same bits.
+const RELU_WASM_MIN = 4096;
+// Lanes per wasm call: bounds the heap the copies use to about 24 MiB.
+const RELU_CHUNK = 1 << 21;
+
+function emitRelu(backward: boolean): Code {
+  const I32X4_SHR_S = 0xac, I32X4_NEG = 0xa1, V128_AND = 0x4e, V128_ANDNOT = 0x4f;
+  const G = 0, Y = backward ? 1 : 0, O = backward ? 2 : 1, N = backward ? 3 : 2;
+  const end = backward ? 4 : 3, v = end + 1;
+  const c = new Code();
+  // end = o + 4n; the pointers then step by 32 bytes, two vectors per pass (n is padded to 8).
+  c.get(O).get(N).i32(4).op(Op.i32Mul, Op.i32Add).set(end);
+  c.op(Op.block, BLOCK_VOID, Op.loop, BLOCK_VOID);
+  c.get(O).get(end).op(Op.i32GeS, Op.brIf, 1);
+  for (const offset of [0, 16]) {
+    const V = { align: 0, offset };
+    c.get(O);
+    c.get(Y).simd(SimdOp.v128Load, V).set(v);
+    if (backward) {
+      // g & ((-y & ~y) >> 31)
+      c.get(G).simd(SimdOp.v128Load, V);
+      c.get(v).simd(I32X4_NEG).get(v).simd(V128_ANDNOT).i32(31).simd(I32X4_SHR_S).simd(V128_AND);
+    } else {
+      // v & ~(v >> 31)
+      c.get(v).get(v).i32(31).simd(I32X4_SHR_S).simd(V128_ANDNOT);
+    }
+    c.simd(SimdOp.v128Store, V);
+  }
+  for (const p of backward ? [G, Y, O] : [Y, O]) c.get(p).i32(32).op(Op.i32Add).set(p);
+  c.op(Op.br, 0, Op.end, Op.end);
+  return c;
+}
+
+type ReluFn = (...args: number[]) => void;
+
+const reluWasm: { relu: ReluFn; reluBackward: ReluFn } | null = (() => {
+  if (!wasmSimdAvailable || !wasmMemory) return null;
+  const { i32, v128 } = ValType;
+  try {
+    const bytes = buildModule([
+      {
+        name: "relu",
+        params: [i32, i32, i32],
+        results: [],
+        locals: [i32, v128],
+        code: emitRelu(false),
+      },
+      {
+        name: "reluBackward",
+        params: [i32, i32, i32, i32],
+        results: [],
+        locals: [i32, v128],
+        code: emitRelu(true),
+      },
+    ], wasmMemoryImport);
+    const e = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+      env: { memory: wasmMemory },
+    }).exports;
+    return { relu: e.relu as ReluFn, reluBackward: e.reluBackward as ReluFn };
+  } catch {
+    return null;
+  }
+})();
+
+// relu(a) (y null) or reluBackward(g = a, y) through the wasm heap, in chunks; returns a new array.
+function reluViaWasm(a: Int32Array, y: Int32Array | null, n: number): Int32Array {
+  const k = reluWasm!;
+  const chunk = Math.min(n, RELU_CHUNK);
+  const { at, f } = heapRegions(y ? [chunk, chunk, chunk] : [chunk, chunk]);
+  const heap = new Int32Array(f.buffer);
+  const r = new Int32Array(n);
+  for (let s = 0; s < n; s += chunk) {
+    const m = Math.min(chunk, n - s);
+    heap.set(a.subarray(s, s + m), at[0]);
+    if (y) {
+      heap.set(y.subarray(s, s + m), at[1]);
+      k.reluBackward(4 * at[0], 4 * at[1], 4 * at[2], m);
+    } else {
+      k.relu(4 * at[0], 4 * at[1], m);
+    }
+    const o = at[y ? 2 : 1];
+    r.set(heap.subarray(o, o + m), s);
+  }
+  return r;
 }
 
 // ReLU's backward keeps g where y > 0: the mask comes from the sign bits of −y and ~y (both set
@@ -309,6 +407,9 @@ function reluBackwardKernel(inputs: readonly Tensor[]): TypedArray[] {
   const gs = hostArray(g, "float32"), ys = hostArray(y, "float32");
   const gi = new Int32Array(gs.buffer, gs.byteOffset, n);
   const yi = new Int32Array(ys.buffer, ys.byteOffset, n);
+  if (reluWasm && n >= RELU_WASM_MIN) {
+    return [new Float32Array(reluViaWasm(gi, yi, n).buffer)];
+  }
   const o = new Float32Array(n);
   const r = new Int32Array(o.buffer, 0, n);
   for (let i = 0; i < n; i++) {

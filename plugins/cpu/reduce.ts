@@ -30,6 +30,50 @@ type Mode = 0 | 1 | 2; // sum, max, min
 
 // Float sums (every gradient's sumToShape, bias gradients) get their own loops: the general ones
 // below also see Int32Array and Uint8Array, and that polymorphism slows their hot loops ~2×.
+// Accumulation is in float64 throughout; a float32 result may differ from a one-by-one float64
+// sum only where the two float64 totals round to different float32 values (a last-bit tie).
+
+// Sum of src[s..e) in float64 over eight independent accumulators: a single running sum is one
+// dependent add per element (its latency bounds the loop), eight chains keep the adder busy.
+function rowSum(src: Float32Array, s: number, e: number): number {
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, i = s;
+  for (const e8 = e - 7; i < e8; i += 8) {
+    a0 += src[i];
+    a1 += src[i + 1];
+    a2 += src[i + 2];
+    a3 += src[i + 3];
+    a4 += src[i + 4];
+    a5 += src[i + 5];
+    a6 += src[i + 6];
+    a7 += src[i + 7];
+  }
+  for (; i < e; i++) a0 += src[i];
+  return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
+}
+
+// Adds rows [r0, r1) of a [rows, inner] block starting at `base` into the float64 `acc`, four rows
+// per pass so that each accumulator is loaded and stored once per four rows.
+function addRows(
+  src: Float32Array,
+  base: number,
+  inner: number,
+  r0: number,
+  r1: number,
+  acc: Float64Array,
+): void {
+  let r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const b0 = base + r * inner, b1 = b0 + inner, b2 = b1 + inner, b3 = b2 + inner;
+    for (let i = 0; i < inner; i++) {
+      acc[i] += (src[b0 + i] + src[b1 + i]) + (src[b2 + i] + src[b3 + i]);
+    }
+  }
+  for (; r < r1; r++) {
+    const rb = base + r * inner;
+    for (let i = 0; i < inner; i++) acc[i] += src[rb + i];
+  }
+}
+
 function sumFloat32(
   src: Float32Array,
   shape: readonly number[],
@@ -39,24 +83,23 @@ function sumFloat32(
   const bl = blocks(shape, dims);
   if (bl) {
     const [outer, red, inner] = bl;
+    // Reducing trailing axes (or all of them): each output is the sum of one contiguous row.
+    if (inner === 1) {
+      for (let p = 0; p < outer; p++) o[p] = rowSum(src, p * red, (p + 1) * red);
+      return true;
+    }
+    // Reducing leading (or middle) axes: rows of `inner` elements added into float64 scratch.
+    const acc = new Float64Array(inner);
     for (let p = 0; p < outer; p++) {
       const base = p * red * inner, ob = p * inner;
-      if (inner === 1) {
-        let acc = 0;
-        for (let i = base, end = base + red; i < end; i++) acc += src[i];
-        o[ob] = acc;
-        continue;
-      }
-      // Accumulate in float64 scratch so a long reduction does not round at every step.
-      const acc = new Float64Array(inner);
-      for (let r = 0; r < red; r++) {
-        const rb = base + r * inner;
-        for (let i = 0; i < inner; i++) acc[i] += src[rb + i];
-      }
+      if (p > 0) acc.fill(0);
+      addRows(src, base, inner, 0, red, acc);
       for (let i = 0; i < inner; i++) o[ob + i] = acc[i];
     }
     return true;
   }
+  // Reducing every axis but a contiguous block of kept ones ([A, K, B] → [K], a conv bias gradient
+  // over [0, 2, 3]): each output adds its A contiguous rows of B elements.
   const kept = shape.map((_, i) => i).filter((i) => !dims.includes(i));
   if (!kept.length || !kept.every((k, i) => i === 0 || k === kept[i - 1] + 1)) return false;
   const k0 = kept[0], k1 = kept[kept.length - 1];
@@ -65,8 +108,8 @@ function sumFloat32(
   for (let k = 0; k < mid; k++) {
     let acc = 0;
     for (let p = 0; p < outer; p++) {
-      const base = (p * mid + k) * inner, end = base + inner;
-      for (let i = base; i < end; i++) acc += src[i];
+      const base = (p * mid + k) * inner;
+      acc += rowSum(src, base, base + inner);
     }
     o[k] = acc;
   }
