@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { DType } from "../../../core/mod.ts";
+import type { DType, Tensor } from "../../../core/mod.ts";
 import { sizeOf } from "../../../core/mod.ts";
 import type { Pool2dAttrs } from "../../../layers/ops/pool.ts";
 import type { BatchNormAttrs } from "../../../layers/ops/batch_norm.ts";
@@ -445,6 +445,12 @@ function bnDims(shape: readonly number[]): { c: number; inner: number; count: nu
 
 type Pool2dBackwardAttrs = Pool2dAttrs & { shape: number[] };
 
+// The inputs of the ops reading max pooling's indices: float32/float16 values, int32 indices.
+function pooledIndices(op: string, g: Tensor, idx: Tensor): true | string {
+  if (!FLOATS.includes(g.dtype)) return `${op}: expected float32 or float16 values, got ${g.dtype}`;
+  return idx.dtype === "int32" || `${op}: expected int32 indices, got ${idx.dtype}`;
+}
+
 /** Pooling and batch-norm kernel table of the cuda backend. */
 export function nnKernels(): CudaKernelTable {
   return {
@@ -465,8 +471,9 @@ export function nnKernels(): CudaKernelTable {
         return [y, idx];
       },
     },
+    // Not `dtypes`: dispatch applies it to every input, and the indices are int32.
     maxPool2dBackward: {
-      dtypes: FLOATS,
+      supports: ([g, idx]) => pooledIndices("maxPool2dBackward", g, idx),
       run([g, idx], a: Pool2dBackwardAttrs, out, cuda) {
         const dx = allocOutput(cuda, out[0]);
         const total = sizeOf(a.shape);
@@ -483,7 +490,7 @@ export function nnKernels(): CudaKernelTable {
       },
     },
     maxPool2dGather: {
-      dtypes: FLOATS,
+      supports: ([g, idx]) => pooledIndices("maxPool2dGather", g, idx),
       run([g, idx], _a, out, cuda) {
         const o = allocOutput(cuda, out[0]);
         const total = idx.numel();
