@@ -178,6 +178,21 @@ export function guardArity(proto: object, cls: string): void {
   }
 }
 
+// Prototypes whose own methods guardSubclass has already guarded.
+const guarded = new WeakSet<object>();
+
+/**
+ * Guards (see {@link guardArity}) the methods of `proto` and of its prototypes up to `base`
+ * (excluded), each prototype once: a class's methods are wrapped on the first construction.
+ */
+export function guardSubclass(proto: object, base: object): void {
+  while (proto && proto !== base && !guarded.has(proto)) {
+    guarded.add(proto);
+    guardArity(proto, proto.constructor.name);
+    proto = Object.getPrototypeOf(proto);
+  }
+}
+
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 
 // A wrapper of `f` that refuses more than `n` arguments. Fixed-arity forms for the common counts

@@ -171,7 +171,14 @@ export function recordOutputs<A>(
 ): void {
   if (outputs.length === 0 || op.differentiable === false || !isGradEnabled()) return;
   if (!inputs.some((t) => t.requiresGrad)) return;
-  const node = new Node(op as OpDef<unknown>, inputs, attrs, outputs);
+  linkOutputs(new Node(op as OpDef<unknown>, inputs, attrs, outputs), outputs);
+}
+
+/**
+ * Makes `node` the `gradFn` of each floating tensor of `outputs` (the node's outputs), which then
+ * requires grad; integer and bool outputs stay out of the graph.
+ */
+export function linkOutputs(node: Node, outputs: readonly Tensor[]): void {
   for (let i = 0; i < outputs.length; i++) {
     const t = outputs[i];
     if (isFloating(t.dtype)) {

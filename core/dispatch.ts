@@ -7,7 +7,7 @@
  */
 
 import type { DType } from "./dtype.ts";
-import { isFloating, itemSize } from "./dtype.ts";
+import { itemSize } from "./dtype.ts";
 import {
   DennError,
   DeviceError,
@@ -18,7 +18,7 @@ import {
   ValueError,
 } from "./errors.ts";
 import { shapeStr, sizeOf } from "./shape.ts";
-import { isGradEnabled, Node, withGradSync } from "./autograd.ts";
+import { isGradEnabled, linkOutputs, Node, withGradSync } from "./autograd.ts";
 import { currentFrame } from "./context.ts";
 import { Tensor, viewOf } from "./tensor.ts";
 import { denseOf } from "./write.ts";
@@ -410,15 +410,7 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
     throw new DispatchError(`${o.name}: has no gradient rule, but an input requires grad`);
   }
   const outs = withGradSync(false, () => dispatchNoGrad(o, inputs, attrs, specs));
-  const node = new Node(o, inputs, attrs, outs);
-  for (let i = 0; i < outs.length; i++) {
-    const t = outs[i];
-    if (isFloating(t.dtype)) {
-      t.requiresGrad = true;
-      t.gradFn = node;
-      t.outputIndex = i;
-    }
-  }
+  linkOutputs(new Node(o, inputs, attrs, outs), outs);
   return outs;
 }
 

@@ -16,19 +16,8 @@ import { AutogradError, ShapeError, ValueError } from "./errors.ts";
 import { sameShape, shapeStr } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 import { keep } from "./scope.ts";
-import { guardArity, options as optionsOf, show } from "./args.ts";
+import { guardArity, guardSubclass, options as optionsOf, show } from "./args.ts";
 import { formatModule } from "./format.ts";
-
-// Subclass prototypes already guarded (each class's own methods are wrapped once, on first use).
-const guarded = new WeakSet<object>();
-
-function guardSubclass(proto: object): void {
-  while (proto && proto !== Module.prototype && !guarded.has(proto)) {
-    guarded.add(proto);
-    guardArity(proto, proto.constructor.name);
-    proto = Object.getPrototypeOf(proto);
-  }
-}
 
 /** Marks a tensor as a trainable parameter (a leaf that requires grad) and returns it. */
 export function Parameter(t: Tensor): Tensor {
@@ -141,7 +130,7 @@ export abstract class Module<A extends unknown[] = Tensor[], R = Tensor> {
 
   /** Creates the module; its class's methods refuse arguments beyond their parameters. */
   constructor() {
-    guardSubclass(new.target.prototype);
+    guardSubclass(new.target.prototype, Module.prototype);
   }
 
   /** Computes the module's output. */

@@ -13,7 +13,7 @@ import { keep } from "./scope.ts";
 import { Module, moveInPlace, releaseGrad } from "./module.ts";
 import { withGradSync } from "./grad_mode.ts";
 import { isPromise } from "./context.ts";
-import { guardArity, show } from "./args.ts";
+import { guardArity, guardSubclass, show } from "./args.ts";
 
 /** A group of parameters sharing options. */
 export type ParamGroup<O> = O & {
@@ -45,17 +45,6 @@ export interface OptimizerStateDict {
  * the message, e.g. "parameter group 1: ". Throws a ValueError.
  */
 export type GroupCheck<O> = (options: O, where: string) => void;
-
-// Subclass prototypes whose methods are already guarded against extra arguments.
-const guarded = new WeakSet<object>();
-
-function guardSubclass(proto: object): void {
-  while (proto && proto !== Optimizer.prototype && !guarded.has(proto)) {
-    guarded.add(proto);
-    guardArity(proto, proto.constructor.name);
-    proto = Object.getPrototypeOf(proto);
-  }
-}
 
 // `value` described for a message: "null", "a Linear", "an object with keys a, b", "7".
 function describe(v: unknown): string {
@@ -102,7 +91,7 @@ export abstract class Optimizer<O extends object = Record<string, unknown>> {
    */
   constructor(params: ParamsInput<O>, defaults: O, check?: GroupCheck<O>) {
     const name = new.target.name;
-    guardSubclass(new.target.prototype);
+    guardSubclass(new.target.prototype, Optimizer.prototype);
     this.defaults = defaults;
     this.#check = check as GroupCheck<object> | undefined;
     if (

@@ -183,3 +183,22 @@ export function checkBool(name: string, what: string, v: unknown, dflt: boolean)
   }
   return v;
 }
+
+/**
+ * The checks a scheduler's constructor opens with, in this order: the number of its `args` (its
+ * `arguments`, the optimizer first) is at most `max`, its options (`given` and `rest`, as
+ * {@link schedulerOptions} reads them), then the optimizer. Returns the options.
+ */
+export function schedulerArgs<O extends object>(
+  name: string,
+  args: IArguments,
+  max: number,
+  given: O | number | undefined,
+  rest: readonly unknown[],
+  keys: readonly (keyof O & string)[],
+): O {
+  maxArgs(name, args.length, max);
+  const o = schedulerOptions(name, given, rest, keys);
+  checkOptimizer(name, args[0]);
+  return o;
+}

@@ -7,7 +7,7 @@
  */
 
 import { ValueError } from "../core/mod.ts";
-import { guardArity, show } from "../core/args.ts";
+import { guardArity, guardSubclass, show } from "../core/args.ts";
 import { checkedState, checkInt, checkOptimizer } from "./_lr_args.ts";
 
 /** The part of an optimizer a scheduler drives: parameter groups with a learning rate. */
@@ -42,7 +42,7 @@ export abstract class LRScheduler {
    */
   constructor(optimizer: SchedulableOptimizer, lastEpoch = -1) {
     const name = new.target.name;
-    guardSubclass(new.target.prototype);
+    guardSubclass(new.target.prototype, LRScheduler.prototype);
     checkOptimizer(name, optimizer);
     checkInt(name, "lastEpoch", lastEpoch, -1);
     this.optimizer = optimizer;
@@ -127,17 +127,6 @@ export abstract class LRScheduler {
     const entries = checkedState(this, sd, this.referenceKeys());
     const self = this as unknown as Record<string, unknown>;
     for (const [k, v] of entries) self[k] = structuredClone(v);
-  }
-}
-
-// Subclass prototypes whose methods are already guarded against extra arguments.
-const guarded = new WeakSet<object>();
-
-function guardSubclass(proto: object): void {
-  while (proto && proto !== LRScheduler.prototype && !guarded.has(proto)) {
-    guarded.add(proto);
-    guardArity(proto, proto.constructor.name);
-    proto = Object.getPrototypeOf(proto);
   }
 }
 

@@ -14,12 +14,10 @@ import {
   checkBool,
   checkInt,
   checkNumber,
-  checkOptimizer,
-  maxArgs,
   perGroup,
   positive,
   positiveInt,
-  schedulerOptions,
+  schedulerArgs,
 } from "./_lr_args.ts";
 
 /** Options of {@linkcode CosineAnnealingLR}. */
@@ -60,12 +58,7 @@ export class CosineAnnealingLR extends LRScheduler {
     lastEpoch?: number,
   ) {
     const name = "CosineAnnealingLR";
-    maxArgs(name, arguments.length, 4);
-    const o = schedulerOptions<CosineAnnealingOptions>(name, options, [lastEpoch], [
-      "etaMin",
-      "lastEpoch",
-    ]);
-    checkOptimizer(name, optimizer);
+    const o = schedulerArgs(name, arguments, 4, options, [lastEpoch], ["etaMin", "lastEpoch"]);
     const T = positiveInt(name, "tMax", tMax);
     const etaMin = checkNumber(
       name,
@@ -217,9 +210,7 @@ export class OneCycleLR extends LRScheduler {
     options: OneCycleLROptions | number = {},
   ) {
     const name = "OneCycleLR";
-    maxArgs(name, arguments.length, 3);
-    const o = schedulerOptions<OneCycleLROptions>(name, options, [], ONE_CYCLE_KEYS);
-    checkOptimizer(name, optimizer);
+    const o = schedulerArgs(name, arguments, 3, options, [], ONE_CYCLE_KEYS);
     let total: number;
     if (o.totalSteps !== undefined) {
       if (o.epochs !== undefined || o.stepsPerEpoch !== undefined) {

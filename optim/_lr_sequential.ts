@@ -15,7 +15,7 @@ import {
   checkOptimizer,
   maxArgs,
   positiveInt,
-  schedulerOptions,
+  schedulerArgs,
 } from "./_lr_args.ts";
 
 /** Options of {@linkcode LinearLR}. */
@@ -59,14 +59,12 @@ export class LinearLR extends LRScheduler {
     totalIters?: number,
     lastEpoch?: number,
   ) {
-    maxArgs("LinearLR", arguments.length, 5);
-    const o = schedulerOptions<LinearLROptions>(
-      "LinearLR",
-      options,
-      [endFactor, totalIters, lastEpoch],
-      ["startFactor", "endFactor", "totalIters", "lastEpoch"],
-    );
-    checkOptimizer("LinearLR", optimizer);
+    const o = schedulerArgs("LinearLR", arguments, 5, options, [endFactor, totalIters, lastEpoch], [
+      "startFactor",
+      "endFactor",
+      "totalIters",
+      "lastEpoch",
+    ]);
     const start = checkNumber(
       "LinearLR",
       "startFactor",

@@ -9,14 +9,7 @@
 import { ValueError } from "../core/mod.ts";
 import { show } from "../core/args.ts";
 import { LRScheduler, type SchedulableOptimizer } from "./_lr_base.ts";
-import {
-  checkMilestones,
-  checkOptimizer,
-  maxArgs,
-  positive,
-  positiveInt,
-  schedulerOptions,
-} from "./_lr_args.ts";
+import { checkMilestones, positive, positiveInt, schedulerArgs } from "./_lr_args.ts";
 
 /** Options of {@linkcode StepLR} and {@linkcode MultiStepLR}. */
 export interface DecayOptions {
@@ -50,9 +43,7 @@ export class StepLR extends LRScheduler {
     options: DecayOptions | number = {},
     lastEpoch?: number,
   ) {
-    maxArgs("StepLR", arguments.length, 4);
-    const o = schedulerOptions<DecayOptions>("StepLR", options, [lastEpoch], DECAY_KEYS);
-    checkOptimizer("StepLR", optimizer);
+    const o = schedulerArgs("StepLR", arguments, 4, options, [lastEpoch], DECAY_KEYS);
     const size = positiveInt("StepLR", "stepSize", stepSize);
     const gamma = positive("StepLR", "gamma", o.gamma ?? 0.1);
     super(optimizer, o.lastEpoch ?? -1);
@@ -103,9 +94,7 @@ export class MultiStepLR extends LRScheduler {
     options: DecayOptions | number = {},
     lastEpoch?: number,
   ) {
-    maxArgs("MultiStepLR", arguments.length, 4);
-    const o = schedulerOptions<DecayOptions>("MultiStepLR", options, [lastEpoch], DECAY_KEYS);
-    checkOptimizer("MultiStepLR", optimizer);
+    const o = schedulerArgs("MultiStepLR", arguments, 4, options, [lastEpoch], DECAY_KEYS);
     const ms = checkMilestones("MultiStepLR", milestones);
     const gamma = positive("MultiStepLR", "gamma", o.gamma ?? 0.1);
     super(optimizer, o.lastEpoch ?? -1);
@@ -158,9 +147,7 @@ export class ExponentialLR extends LRScheduler {
     gamma: number,
     options: ResumeOptions | number = {},
   ) {
-    maxArgs("ExponentialLR", arguments.length, 3);
-    const o = schedulerOptions<ResumeOptions>("ExponentialLR", options, [], ["lastEpoch"]);
-    checkOptimizer("ExponentialLR", optimizer);
+    const o = schedulerArgs("ExponentialLR", arguments, 3, options, [], ["lastEpoch"]);
     const g = positive("ExponentialLR", "gamma", gamma);
     super(optimizer, o.lastEpoch ?? -1);
     this.gamma = g;
@@ -211,9 +198,7 @@ export class LambdaLR extends LRScheduler {
     options: ResumeOptions | number = {},
   ) {
     const name = "LambdaLR";
-    maxArgs(name, arguments.length, 3);
-    const o = schedulerOptions<ResumeOptions>(name, options, [], ["lastEpoch"]);
-    checkOptimizer(name, optimizer);
+    const o = schedulerArgs(name, arguments, 3, options, [], ["lastEpoch"]);
     const n = optimizer.paramGroups.length;
     let fns: LrLambda[];
     if (typeof lrLambda === "function") fns = Array(n).fill(lrLambda);

@@ -11,9 +11,9 @@
  * @module
  */
 
-import { BLOCK_VOID, buildModule, Code, Op, SimdOp, ValType } from "./wasm.ts";
+import { buildModule, Code, Op, SimdOp, ValType } from "./wasm.ts";
 import { heapRegions } from "./wasm_conv.ts";
-import { convKernels } from "./wasm_conv_kernels.ts";
+import { convKernels, forUp } from "./wasm_conv_kernels.ts";
 import { wasmMemory, wasmMemoryImport, wasmSimdAvailable } from "./wasm_gemm.ts";
 
 /** Shape and hyper-parameters of a 2-D pooling; `oh`/`ow` are precomputed by the caller. */
@@ -224,14 +224,6 @@ function emitPool2x2(): Code {
   const c = new Code();
   const V = { align: 0, offset: 0 }, V16 = { align: 0, offset: 16 };
   const I32X4_ADD = 0xae, I8X16_SHUFFLE = 0x0d;
-  const loop = (i: number, end: number, step: number, body: () => void) => {
-    c.i32(0).set(i);
-    c.op(Op.block, BLOCK_VOID, Op.loop, BLOCK_VOID);
-    c.get(i).get(end).op(Op.i32GeS, Op.brIf, 1);
-    body();
-    c.get(i).i32(step).op(Op.i32Add).set(i);
-    c.op(Op.br, 0, Op.end, Op.end);
-  };
   // Splits the eight floats of (a, b) into their even or odd ones.
   const taps = (first: number) => {
     c.get(a).get(b).simd(I8X16_SHUFFLE);
@@ -256,14 +248,14 @@ function emitPool2x2(): Code {
   c.get(W).i32(4).op(Op.i32Mul).set(rowB);
   c.get(Y).set(yo);
   c.get(IDX).set(io);
-  loop(pl, PLANES, 1, () => {
-    loop(oy, OH, 1, () => {
+  forUp(c, pl, PLANES, 1, () => {
+    forUp(c, oy, OH, 1, () => {
       c.get(X).get(oy).get(rowB).op(Op.i32Mul).i32(2).op(Op.i32Mul, Op.i32Add).tee(r0);
       c.get(rowB).op(Op.i32Add).set(r1);
       // In-plane index of the first window's top-left tap, 2·oy·w, plus 0, 2, 4, 6.
       c.get(oy).get(W).op(Op.i32Mul).i32(2).op(Op.i32Mul).simd(SimdOp.i32x4Splat);
       c.get(lane).simd(I32X4_ADD).set(i0);
-      loop(ox, OW, 4, () => {
+      forUp(c, ox, OW, 4, () => {
         c.get(r0).simd(SimdOp.v128Load, V).set(a);
         c.get(r0).simd(SimdOp.v128Load, V16).set(b);
         taps(0);

@@ -36,7 +36,7 @@ class Frame {
 }
 
 /** `for (v = 0; v < n; v += step) body()` over i32 locals; runs nothing when n <= 0. */
-function forUp(c: Code, v: number, n: number, step: number, body: () => void): void {
+export function forUp(c: Code, v: number, n: number, step: number, body: () => void): void {
   c.i32(0).set(v);
   c.op(Op.block, BLOCK_VOID, Op.loop, BLOCK_VOID);
   c.get(v).get(n).op(Op.i32GeS, Op.brIf, 1);

@@ -25,6 +25,7 @@ import {
   pool2dOutputSize,
   type Pool2dParams,
 } from "../../plugins/cpu/pool.ts";
+import { convParams, pool2x2Params } from "./_helpers.ts";
 
 const ATOL = 1e-5;
 const RTOL = 1e-5;
@@ -98,24 +99,7 @@ Deno.test("conv2d matches PyTorch", async (t) => {
 });
 
 Deno.test("conv2d rejects channels not divisible by groups", () => {
-  const p: Conv2dParams = {
-    n: 1,
-    c: 3,
-    h: 4,
-    w: 4,
-    o: 4,
-    kh: 3,
-    kw: 3,
-    strideH: 1,
-    strideW: 1,
-    padH: 0,
-    padW: 0,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 2,
-    oh: 2,
-    ow: 2,
-  };
+  const p = convParams({ n: 1, c: 3, h: 4, w: 4, o: 4, kh: 3, kw: 3, groups: 2 });
   assert.throws(() => conv2dForward(new Float32Array(48), new Float32Array(36), null, p));
 });
 
@@ -146,24 +130,7 @@ Deno.test("maxPool2d matches PyTorch", async (t) => {
 
 Deno.test("maxPool2d propagates NaN like PyTorch", () => {
   // Window [1, NaN, 3, NaN]: the last NaN wins because every NaN replaces the running max.
-  const p: Pool2dParams = {
-    n: 1,
-    c: 1,
-    h: 2,
-    w: 2,
-    kh: 2,
-    kw: 2,
-    strideH: 2,
-    strideW: 2,
-    padH: 0,
-    padW: 0,
-    dilationH: 1,
-    dilationW: 1,
-    oh: 1,
-    ow: 1,
-    ceilMode: false,
-    countIncludePad: true,
-  };
+  const p = pool2x2Params(1, 1, 2, 2);
   const { y, indices } = maxPool2dForward(Float32Array.of(1, NaN, 3, NaN), p);
   assert.ok(Number.isNaN(y[0]));
   assert.equal(indices[0], 3);

@@ -14,9 +14,9 @@ import {
   isPool2x2,
   maxPool2dBackward,
   maxPool2dForward,
-  pool2dOutputSize,
   type Pool2dParams,
 } from "../../plugins/cpu/pool.ts";
+import { pool2x2Params } from "./_helpers.ts";
 
 // A deterministic generator, so a failure reproduces.
 function rng(seed: number): () => number {
@@ -326,27 +326,6 @@ Deno.test("sum: the conv bias gradient over [0, 2, 3] is the fast path's sum", (
 // ---------------------------------------------------------------------------------------------
 // Max pooling
 
-function poolParams(n: number, c: number, h: number, w: number, ceilMode = false): Pool2dParams {
-  return {
-    n,
-    c,
-    h,
-    w,
-    kh: 2,
-    kw: 2,
-    strideH: 2,
-    strideW: 2,
-    padH: 0,
-    padW: 0,
-    dilationH: 1,
-    dilationW: 1,
-    oh: pool2dOutputSize(h, 2, 2, 0, 1, ceilMode),
-    ow: pool2dOutputSize(w, 2, 2, 0, 1, ceilMode),
-    ceilMode,
-    countIncludePad: true,
-  };
-}
-
 // The scalar window loop: first maximum wins, a NaN wins and a later NaN replaces it, an all
 // -Inf window reports its first tap.
 function maxPoolRef(x: Float32Array, p: Pool2dParams): { y: Float32Array; indices: Int32Array } {
@@ -408,7 +387,7 @@ const POOL_SHAPES: [number, number, number, number][] = [
 
 Deno.test("maxPool2d 2×2: the fast kernel gives the window loop's values and indices", () => {
   for (const [k, [n, c, h, w]] of POOL_SHAPES.entries()) {
-    const p = poolParams(n, c, h, w);
+    const p = pool2x2Params(n, c, h, w);
     assert.ok(isPool2x2(p));
     for (const specials of [false, true]) {
       const x = poolInput(n * c * h * w, 31 * k + (specials ? 1 : 0), specials);
@@ -425,7 +404,7 @@ Deno.test("maxPool2d 2×2: the fast kernel agrees with the general kernel (ceil 
   // windows must equal the fast kernel's output for the same input.
   for (const [n, c, h, w] of [[2, 3, 9, 11], [1, 4, 13, 7], [3, 2, 5, 5]]) {
     const x = poolInput(n * c * h * w, h * w, true);
-    const fast = poolParams(n, c, h, w), general = poolParams(n, c, h, w, true);
+    const fast = pool2x2Params(n, c, h, w), general = pool2x2Params(n, c, h, w, true);
     assert.ok(isPool2x2(fast) && !isPool2x2(general));
     const a = maxPool2dForward(x, fast), b = maxPool2dForward(x, general);
     for (let pl = 0; pl < n * c; pl++) {
@@ -440,10 +419,10 @@ Deno.test("maxPool2d 2×2: the fast kernel agrees with the general kernel (ceil 
     }
   }
   // Other window shapes keep the general kernel.
-  assert.ok(!isPool2x2({ ...poolParams(1, 1, 8, 8), kh: 3 }));
-  assert.ok(!isPool2x2({ ...poolParams(1, 1, 8, 8), strideW: 1 }));
-  assert.ok(!isPool2x2({ ...poolParams(1, 1, 8, 8), padH: 1 }));
-  assert.ok(!isPool2x2({ ...poolParams(1, 1, 8, 8), dilationW: 2 }));
+  assert.ok(!isPool2x2({ ...pool2x2Params(1, 1, 8, 8), kh: 3 }));
+  assert.ok(!isPool2x2({ ...pool2x2Params(1, 1, 8, 8), strideW: 1 }));
+  assert.ok(!isPool2x2({ ...pool2x2Params(1, 1, 8, 8), padH: 1 }));
+  assert.ok(!isPool2x2({ ...pool2x2Params(1, 1, 8, 8), dilationW: 2 }));
 });
 
 // The scatter the backward did before: += at each valid index.
@@ -458,7 +437,7 @@ function maxPoolBackwardRef(gy: Float32Array, indices: Int32Array, p: Pool2dPara
 
 Deno.test("maxPool2dBackward 2×2: the fast scatter gives the general scatter's bits", () => {
   for (const [k, [n, c, h, w]] of POOL_SHAPES.entries()) {
-    const p = poolParams(n, c, h, w);
+    const p = pool2x2Params(n, c, h, w);
     const x = poolInput(n * c * h * w, 7 * k, true);
     const { indices } = maxPool2dForward(x, p);
     // Gradients with -0 (the += onto zero makes it +0) and NaN.
@@ -475,7 +454,7 @@ Deno.test("F.maxPool2d 2×2 through autograd: values, gradient, views, float16, 
   const check = (x: Tensor, what: string) => {
     const xd = new Float32Array(x.contiguous().to("float32").dataSync());
     const [n, c, h, w] = x.shape;
-    const p = poolParams(n, c, h, w);
+    const p = pool2x2Params(n, c, h, w);
     const xg = x.detach().requiresGrad_();
     const y = F.maxPool2d(xg, 2);
     const want = maxPoolRef(xd, p);

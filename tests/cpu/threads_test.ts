@@ -14,7 +14,6 @@ import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
   conv2dForward,
-  conv2dOutputSize,
   type Conv2dParams,
 } from "../../plugins/cpu/conv.ts";
 import { sgemm } from "../../plugins/cpu/gemm.ts";
@@ -31,18 +30,9 @@ import {
 import { useRelaxedSimd, wasmRelaxedSimdAvailable } from "../../plugins/cpu/wasm_gemm.ts";
 import * as cpu from "../../plugins/cpu/mod.ts";
 import { ValueError } from "../../core/errors.ts";
+import { convParams, random } from "./_helpers.ts";
 
 const available = threadsUnavailable() === null;
-
-function random(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    a[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return a;
-}
 
 /** Asserts equal bits, element by element (so -0, NaN payloads and rounding all count). */
 function sameBits(what: string, a: Float32Array, b: Float32Array): void {
@@ -155,30 +145,8 @@ Deno.test({
   },
 });
 
-function convParams(o: Partial<Conv2dParams>): Conv2dParams {
-  const p = {
-    n: 2,
-    c: 1,
-    h: 8,
-    w: 8,
-    o: 1,
-    kh: 3,
-    kw: 3,
-    strideH: 1,
-    strideW: 1,
-    padH: 0,
-    padW: 0,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-    oh: 0,
-    ow: 0,
-    ...o,
-  };
-  p.oh = conv2dOutputSize(p.h, p.kh, p.strideH, p.padH, p.dilationH);
-  p.ow = conv2dOutputSize(p.w, p.kw, p.strideW, p.padW, p.dilationW);
-  return p;
-}
+const params = (o: Partial<Conv2dParams>): Conv2dParams =>
+  convParams({ n: 2, c: 1, h: 8, w: 8, o: 1, kh: 3, kw: 3, ...o });
 
 const CONVS: [string, Partial<Conv2dParams>][] = [
   ["LeNet conv1, batch 64", { n: 64, c: 1, h: 28, w: 28, o: 6, kh: 5, kw: 5, padH: 2, padW: 2 }],
@@ -207,7 +175,7 @@ for (const [name, o] of CONVS) {
       `threads: conv2d forward, input and weight gradients are bitwise the one-thread result (${name})`,
     ignore: !available,
     fn() {
-      const p = convParams(o);
+      const p = params(o);
       const x = random(p.n * p.c * p.h * p.w, 4);
       const w = random(p.o * (p.c / p.groups) * p.kh * p.kw, 5);
       const b = random(p.o, 6);
@@ -265,7 +233,7 @@ Deno.test({
       assert.equal(workerCount(), 0);
       setNumThreads(1);
       gemmRun(GEMMS[0])();
-      conv2dForward(random(64 * 784, 1), random(150, 2), null, convParams(CONVS[0][1]));
+      conv2dForward(random(64 * 784, 1), random(150, 2), null, params(CONVS[0][1]));
       assert.equal(workerCount(), 0);
       setNumThreads(2);
       gemmRun(GEMMS[0])();

@@ -9,49 +9,17 @@ import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
   conv2dForward,
-  conv2dOutputSize,
   type Conv2dParams,
   type Gemm,
 } from "../../plugins/cpu/conv.ts";
 import { sgemm } from "../../plugins/cpu/gemm.ts";
+import { convParams, random } from "./_helpers.ts";
 
 // A distinct function object, so the conv kernels take the injected-GEMM route.
 const injected: Gemm = (...args) => sgemm(...args);
 
-function params(o: Partial<Conv2dParams>): Conv2dParams {
-  const p = {
-    n: 3,
-    c: 4,
-    h: 9,
-    w: 11,
-    o: 6,
-    kh: 3,
-    kw: 2,
-    strideH: 1,
-    strideW: 1,
-    padH: 0,
-    padW: 0,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-    oh: 0,
-    ow: 0,
-    ...o,
-  };
-  p.oh = conv2dOutputSize(p.h, p.kh, p.strideH, p.padH, p.dilationH);
-  p.ow = conv2dOutputSize(p.w, p.kw, p.strideW, p.padW, p.dilationW);
-  return p;
-}
-
-function random(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    a[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return a;
-}
+const params = (o: Partial<Conv2dParams>): Conv2dParams =>
+  convParams({ n: 3, c: 4, h: 9, w: 11, o: 6, kh: 3, kw: 2, ...o });
 
 function close(what: string, a: Float32Array, b: Float32Array): void {
   assert.equal(a.length, b.length, what);

@@ -13,14 +13,13 @@
  */
 
 import assert from "node:assert/strict";
-import { cpuBackend } from "../../plugins/cpu/mod.ts";
+import "../../plugins/cpu/mod.ts";
 import {
   apply,
   autograd,
   DTypeError,
   explain,
   Generator,
-  registerBackend,
   ShapeError,
   type Tensor,
   tensor,
@@ -35,17 +34,22 @@ import { assertThrowsNamed, gradcheck } from "../../testing/mod.ts";
 import { firstDerivative } from "../core/_second_order.ts";
 import { randTensor } from "../core/_random.ts";
 import { assertClose, values } from "./_helpers.ts";
+import { registerCpuWithout } from "./_decomposed.ts";
 
 const FUSED = ["normRows", "normRowsBackward"];
 
 // A host backend with every cpu kernel but the fused ones: the ops run as their decompositions.
-registerBackend({
-  ...cpuBackend,
-  name: "norm-nofuse",
-  priority: 50,
-  kernels: Object.fromEntries(
-    Object.entries(cpuBackend.kernels).filter(([k]) => !FUSED.includes(k)),
-  ),
+registerCpuWithout("norm-nofuse", FUSED);
+
+// normRows attributes: one 4-element row block, eps 1e-5, no affine, but for `o`.
+const attrs = (o: Partial<NormRowsAttrs>): NormRowsAttrs => ({
+  rowSize: 4,
+  groups: 1,
+  inner: 1,
+  eps: 1e-5,
+  weight: false,
+  bias: false,
+  ...o,
 });
 
 const gen = new Generator().manualSeed(5);
@@ -117,14 +121,7 @@ Deno.test("F.groupNorm through the fused op passes finite differences", () => {
 });
 
 Deno.test("normRows: gradients sent to the saved mean and rstd", () => {
-  const a: NormRowsAttrs = {
-    rowSize: 4,
-    groups: 2,
-    inner: 2,
-    eps: 1e-5,
-    weight: true,
-    bias: false,
-  };
+  const a = attrs({ groups: 2, inner: 2, weight: true });
   gradcheck((x, w) => {
     const [y, m, rs] = normRows(x, w, null, a);
     return y.sum(1).add(m.mul(2)).add(rs.mul(0.5));
@@ -229,14 +226,7 @@ Deno.test("explain: LayerNorm and GroupNorm run one fused op forward and one bac
 Deno.test("normRows keeps a large mean's variance (two passes, double accumulation)", () => {
   const base = [0.5, -1.25, 2, 0.75, -2, 0, 1, -1];
   const x = tensor([base.map((v) => 1e4 + v)]);
-  const [y, m, rs] = normRows(x, null, null, {
-    rowSize: 8,
-    groups: 1,
-    inner: 1,
-    eps: 0,
-    weight: false,
-    bias: false,
-  });
+  const [y, m, rs] = normRows(x, null, null, attrs({ rowSize: 8, eps: 0 }));
   const mean = base.reduce((a, b) => a + b) / 8;
   const v = base.reduce((a, b) => a + (b - mean) ** 2, 0) / 8;
   assertClose(values(m), [1e4 + mean], "mean", 1e-3, 0);
@@ -260,14 +250,7 @@ Deno.test("float16: computed in float32, statistics float32, y and gradients flo
   y.sum().backward();
   assert.equal(x16.grad!.dtype, "float16");
   assert.equal(w16.grad!.dtype, "float16");
-  const [, m, rs] = normRows(x16.detach(), null, null, {
-    rowSize: 8,
-    groups: 1,
-    inner: 1,
-    eps: 1e-5,
-    weight: false,
-    bias: false,
-  });
+  const [, m, rs] = normRows(x16.detach(), null, null, attrs({ rowSize: 8 }));
   assert.equal(m.dtype, "float32");
   assert.equal(rs.dtype, "float32");
   // GroupNorm in float16 with float32 parameters: as before, the affine is applied after the op
@@ -284,14 +267,7 @@ Deno.test("empty inputs and parameters on another dtype keep their previous beha
 });
 
 Deno.test("normRows and normRowsBackward: bad direct calls are named errors", () => {
-  const a: NormRowsAttrs = {
-    rowSize: 4,
-    groups: 1,
-    inner: 1,
-    eps: 1e-5,
-    weight: false,
-    bias: false,
-  };
+  const a = attrs({});
   const x = r([2, 4]);
   assertThrowsNamed(
     () => normRows(x, null, null, { ...a, rowSize: 3 }),

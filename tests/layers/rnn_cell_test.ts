@@ -11,13 +11,12 @@
  */
 
 import assert from "node:assert/strict";
-import { cpuBackend } from "../../plugins/cpu/mod.ts";
+import "../../plugins/cpu/mod.ts";
 import {
   autograd,
   DTypeError,
   explain,
   Generator,
-  registerBackend,
   ShapeError,
   type Tensor,
   tensor,
@@ -29,19 +28,13 @@ import { assertClose as assertCloseT, assertThrowsNamed, gradcheck } from "../..
 import { firstDerivative } from "../core/_second_order.ts";
 import { randTensor } from "../core/_random.ts";
 import { assertClose, values } from "./_helpers.ts";
+import { registerCpuWithout } from "./_decomposed.ts";
 import { buildRnn, fromFix, rnnFixture, runRnn, stateFrom } from "./_seq_fixtures.ts";
 
 const FUSED = ["lstmCell", "lstmCellBackward", "gruCell", "gruCellBackward"];
 
 // A host backend with every cpu kernel but the fused cells': the ops run as their decompositions.
-registerBackend({
-  ...cpuBackend,
-  name: "rnn-nofuse",
-  priority: 50,
-  kernels: Object.fromEntries(
-    Object.entries(cpuBackend.kernels).filter(([k]) => !FUSED.includes(k)),
-  ),
-});
+registerCpuWithout("rnn-nofuse", FUSED);
 
 const gen = new Generator().manualSeed(3);
 const r = (shape: number[], scale = 1): Tensor => randTensor(gen, shape).mul(scale);

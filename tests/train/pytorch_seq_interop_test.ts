@@ -61,22 +61,21 @@ async function checkLogits(model: Classifier, name: string): Promise<Io> {
   return io;
 }
 
-Deno.test("PyTorch LSTM safetensors: RowLSTM gives PyTorch's logits, h and c within 1e-5", async () => {
-  const model = new RowLSTM(32, 2);
-  const io = await checkLogits(model, "lstm_seq");
+/** {@link checkLogits}, then the final h and c of the model's LSTM against PyTorch's. */
+async function checkLstm(model: RowLSTM | BiLSTM, name: string): Promise<void> {
+  const io = await checkLogits(model, name);
   const x = fromData(Float32Array.from(io.input), io.input_shape);
   const { h, c } = noGrad(() => model.lstm.forward(x));
-  await same(h, io.h_shape!, io.h!, "lstm_seq h");
-  await same(c, io.c_shape!, io.c!, "lstm_seq c");
+  await same(h, io.h_shape!, io.h!, `${name} h`);
+  await same(c, io.c_shape!, io.c!, `${name} c`);
+}
+
+Deno.test("PyTorch LSTM safetensors: RowLSTM gives PyTorch's logits, h and c within 1e-5", async () => {
+  await checkLstm(new RowLSTM(32, 2), "lstm_seq");
 });
 
 Deno.test("PyTorch bidirectional LSTM safetensors: same logits, h and c within 1e-5", async () => {
-  const model = new BiLSTM();
-  const io = await checkLogits(model, "bilstm_seq");
-  const x = fromData(Float32Array.from(io.input), io.input_shape);
-  const { h, c } = noGrad(() => model.lstm.forward(x));
-  await same(h, io.h_shape!, io.h!, "bilstm_seq h");
-  await same(c, io.c_shape!, io.c!, "bilstm_seq c");
+  await checkLstm(new BiLSTM(), "bilstm_seq");
 });
 
 Deno.test("PyTorch ViT safetensors: VisionTransformer gives PyTorch's logits within 1e-5", async () => {

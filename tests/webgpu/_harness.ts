@@ -1,6 +1,8 @@
 // The head of a webgpu test file: why its tests are skipped, said once, and the registrar of its
 // tests (skipped where no adapter exists; the device outlives a test, so no op/resource sanitizers).
 
+import type { AnyModule } from "../../mod.ts";
+
 /** Registers one test of a webgpu test file. */
 export type WebGpuTest = (name: string, fn: () => Promise<void> | void) => void;
 
@@ -28,4 +30,15 @@ export function webgpuTest(reason: string | null, prefix = "webgpu"): WebGpuTest
       sanitizeResources: false,
       fn,
     });
+}
+
+/**
+ * Two copies of the module `make` builds, by device: `cpu` as built, `webgpu` with the same
+ * parameters and buffers (loaded from the cpu copy's state dict) moved to webgpu.
+ */
+export function cpuAndWebgpu<M extends AnyModule>(make: () => M): Record<string, M> {
+  const a = make(), b = make();
+  b.loadStateDict(a.stateDict());
+  b.to("webgpu");
+  return { cpu: a, webgpu: b };
 }

@@ -6,7 +6,7 @@
 // printed, except under CI=true, where a missing adapter is a failure.
 
 import { randn, setStrict, tensor, use } from "../../mod.ts";
-import type { AnyModule, Tensor } from "../../mod.ts";
+import type { Tensor } from "../../mod.ts";
 import { MultiheadAttention, scaledDotProductAttention } from "../../layers/attention.ts";
 import {
   TransformerDecoderLayer,
@@ -23,7 +23,7 @@ import {
   stateFrom,
 } from "../layers/_seq_fixtures.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
-import { reportSkip, webgpuTest } from "./_harness.ts";
+import { cpuAndWebgpu, reportSkip, webgpuTest } from "./_harness.ts";
 
 const plugin = await webgpu();
 use(plugin);
@@ -113,14 +113,7 @@ test("every op of attention runs on webgpu and agrees with cpu (conformance)", a
     [randn([3, 4, 4]), randn([3, 6, 4]), randn([3, 6, 2]), randn([4, 6]).add(1)],
     tol,
   );
-  // Modules: one copy per device with the same parameters.
-  const copies = <M extends AnyModule>(make: () => M): Record<string, M> => {
-    const a = make(), b = make();
-    b.loadStateDict(a.stateDict());
-    b.to("webgpu");
-    return { cpu: a, webgpu: b };
-  };
-  const mha = copies(() => new MultiheadAttention(8, 2, { addBiasKv: true }));
+  const mha = cpuAndWebgpu(() => new MultiheadAttention(8, 2, { addBiasKv: true }));
   const kpm = tensor([[false, false, true, false, false], [false, false, false, false, true]]);
   await checkBackendConformance(
     "webgpu",
@@ -130,7 +123,7 @@ test("every op of attention runs on webgpu and agrees with cpu (conformance)", a
     [randn([4, 2, 8]), randn([5, 2, 8])],
     tol,
   );
-  const enc = copies(() =>
+  const enc = cpuAndWebgpu(() =>
     new TransformerEncoderLayer(8, 2, { dimFeedforward: 12, activation: "gelu" }).eval()
   );
   await checkBackendConformance(
@@ -139,7 +132,7 @@ test("every op of attention runs on webgpu and agrees with cpu (conformance)", a
     [randn([2, 5, 8])],
     { ...tol, allowDecomposition: NORM_OPS },
   );
-  const dec = copies(() =>
+  const dec = cpuAndWebgpu(() =>
     new TransformerDecoderLayer(8, 4, { dimFeedforward: 12, normFirst: true }).eval()
   );
   await checkBackendConformance(

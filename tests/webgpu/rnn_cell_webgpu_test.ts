@@ -5,13 +5,13 @@
 // skipped with the reason printed, except under CI=true.
 
 import { randn, tensor, use } from "../../mod.ts";
-import type { AnyModule, Tensor } from "../../mod.ts";
+import type { Tensor } from "../../mod.ts";
 import { GRU, LSTM } from "../../layers/rnn.ts";
 import { gruCell, lstmCell } from "../../layers/ops/rnn_cell.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { checkBackendConformance } from "../../testing/mod.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
-import { reportSkip, webgpuTest } from "./_harness.ts";
+import { cpuAndWebgpu, reportSkip, webgpuTest } from "./_harness.ts";
 
 const plugin = await webgpu();
 use(plugin);
@@ -69,20 +69,14 @@ test("gruCell agrees with cpu", async () => {
 });
 
 test("LSTM and GRU steps run their fused kernels on webgpu", async () => {
-  const copies = <M extends AnyModule>(make: () => M): Record<string, M> => {
-    const a = make(), b = make();
-    b.loadStateDict(a.stateDict());
-    b.to("webgpu");
-    return { cpu: a, webgpu: b };
-  };
-  const lstm = copies(() => new LSTM(3, 5, { batchFirst: true }));
+  const lstm = cpuAndWebgpu(() => new LSTM(3, 5, { batchFirst: true }));
   await checkBackendConformance(
     "webgpu",
     (x) => lstm[x.device].forward(x).output,
     [randn([2, 7, 3])],
     { ...tol, kernels: [...LSTM_KERNELS, "matmul"] },
   );
-  const gru = copies(() => new GRU(3, 5, { numLayers: 2 }));
+  const gru = cpuAndWebgpu(() => new GRU(3, 5, { numLayers: 2 }));
   await checkBackendConformance(
     "webgpu",
     (x: Tensor) => gru[x.device].forward(x).output.mul(tensor(0.5, { device: x.device })),

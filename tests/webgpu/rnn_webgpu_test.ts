@@ -5,13 +5,13 @@
 // adapter the tests are skipped with the reason printed, except under CI=true.
 
 import { randn, setStrict, use } from "../../mod.ts";
-import type { AnyModule, Tensor } from "../../mod.ts";
+import type { Tensor } from "../../mod.ts";
 import { GRU, LSTM, LSTMCell } from "../../layers/rnn.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { assertClose, checkBackendConformance } from "../../testing/mod.ts";
 import { buildRnn, fromFix, rnnFixture, runRnn, stateFrom } from "../layers/_seq_fixtures.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
-import { reportSkip, webgpuTest } from "./_harness.ts";
+import { cpuAndWebgpu, reportSkip, webgpuTest } from "./_harness.ts";
 
 const plugin = await webgpu();
 use(plugin);
@@ -63,27 +63,23 @@ test("recurrent layers match the PyTorch goldens on the device", async () => {
 
 test("every op of the recurrences runs on webgpu and agrees with cpu (conformance)", async () => {
   const tol = { atol: 1e-5, rtol: 1e-4 };
-  const copies = <M extends AnyModule>(make: () => M): Record<string, M> => {
-    const a = make(), b = make();
-    b.loadStateDict(a.stateDict());
-    b.to("webgpu");
-    return { cpu: a, webgpu: b };
-  };
-  const lstm = copies(() => new LSTM(3, 4, { numLayers: 2, bidirectional: true, projSize: 2 }));
+  const lstm = cpuAndWebgpu(() =>
+    new LSTM(3, 4, { numLayers: 2, bidirectional: true, projSize: 2 })
+  );
   await checkBackendConformance(
     "webgpu",
     (x, h, c) => lstm[x.device].forward(x, [h, c]).output,
     [randn([5, 2, 3]), randn([4, 2, 2]), randn([4, 2, 4])],
     tol,
   );
-  const gru = copies(() => new GRU(3, 4, { batchFirst: true }));
+  const gru = cpuAndWebgpu(() => new GRU(3, 4, { batchFirst: true }));
   await checkBackendConformance(
     "webgpu",
     (x) => gru[x.device].forward(x).h,
     [randn([2, 6, 3])],
     tol,
   );
-  const cell = copies(() => new LSTMCell(3, 4));
+  const cell = cpuAndWebgpu(() => new LSTMCell(3, 4));
   await checkBackendConformance(
     "webgpu",
     (x, h, c) => cell[x.device].forward(x, { h, c }).c,
