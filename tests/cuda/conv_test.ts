@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { F, Storage, Tensor, tensor } from "../../mod.ts";
-import type { Backend, DType } from "../../mod.ts";
+import type { DType } from "../../mod.ts";
 import { cudaKernels } from "../../plugins/cuda/kernels/mod.ts";
 import {
   convEngine,
@@ -45,8 +45,8 @@ import type {
   KernelArg,
   LaunchConfig,
 } from "../../plugins/cuda/types.ts";
-
-type SgemmArgs = Parameters<NonNullable<Cuda["blas"]>["sgemm"]>[0];
+import { FAKE_BACKEND, hostSgemm } from "./_fake.ts";
+import type { SgemmArgs } from "./_fake.ts";
 
 /** A Cuda context whose device memory is host arrays and whose launches run on the host. */
 class EmulatedCuda implements Cuda {
@@ -150,33 +150,14 @@ class EmulatedCuda implements Cuda {
   }
   #sgemm(a: SgemmArgs): void {
     this.gemms++;
-    const A = this.#m(a.a), B = this.#m(a.b), C = this.#m(a.c);
-    for (let t = 0; t < a.batch; t++) {
-      const oa = (a.aOffset ?? 0) + t * a.strideA, ob = (a.bOffset ?? 0) + t * a.strideB;
-      const oc = (a.cOffset ?? 0) + t * a.strideC;
-      for (let i = 0; i < a.m; i++) {
-        for (let j = 0; j < a.n; j++) {
-          let s = 0;
-          for (let q = 0; q < a.k; q++) {
-            const av = a.transA ? A[oa + q * a.lda + i] : A[oa + i * a.lda + q];
-            const bv = a.transB ? B[ob + j * a.ldb + q] : B[ob + q * a.ldb + j];
-            s += av * bv;
-          }
-          const c = oc + i * a.ldc + j;
-          // beta = 0 ignores C (it may hold garbage), as cuBLAS does.
-          C[c] = a.alpha * s + (a.beta === 0 ? 0 : a.beta * C[c]);
-        }
-      }
-    }
+    hostSgemm(a, this.#m(a.a), this.#m(a.b), this.#m(a.c));
   }
 }
-
-const backend = { name: "cuda", table: new Map(), kernels: {} } as unknown as Backend;
 
 function upload(cuda: EmulatedCuda, data: Float32Array, shape: number[]): Tensor {
   const b = cuda.alloc(data.length, "float32");
   cuda.write(b, data);
-  return Tensor.fromStorage(new Storage(b, backend, data.length), shape, "float32", "cuda");
+  return Tensor.fromStorage(new Storage(b, FAKE_BACKEND, data.length), shape, "float32", "cuda");
 }
 
 function rand(n: number): Float32Array {
@@ -426,7 +407,7 @@ class DnnCuda implements Cuda {
 function t(cuda: DnnCuda, shape: number[], dtype: DType = "float32"): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const b = cuda.alloc(n, dtype);
-  return Tensor.fromStorage(new Storage(b, backend, n), shape, dtype, "cuda");
+  return Tensor.fromStorage(new Storage(b, FAKE_BACKEND, n), shape, dtype, "cuda");
 }
 
 const A = { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2 };

@@ -37,6 +37,7 @@ import { lenet5 } from "../../plugins/models/mod.ts";
 import { cudaBackendDef } from "../../plugins/cuda/mod.ts";
 import type { CudaContext } from "../../plugins/cuda/mod.ts";
 import { findCompiler, HostCuda } from "./_emulator/host_context.ts";
+import { UNARY_OPS } from "./_fake.ts";
 
 const EMU = "cudaemu";
 const missing = (["run", "ffi", "write", "read"] as const).filter((name) =>
@@ -255,26 +256,7 @@ Deno.test({
 
 // ---------------------------------------------------------------- elementwise
 
-const UNARY = [
-  "neg",
-  "exp",
-  "log",
-  "log1p",
-  "sqrt",
-  "rsqrt",
-  "abs",
-  "sign",
-  "relu",
-  "sigmoid",
-  "tanh",
-  "erf",
-  "sin",
-  "cos",
-  "reciprocal",
-  "floor",
-  "ceil",
-  "round",
-];
+const UNARY = UNARY_OPS;
 const POSITIVE = new Set(["log", "log1p", "sqrt", "rsqrt", "reciprocal"]);
 const INT_UNARY = new Set(["neg", "abs", "sign", "relu", "floor", "ceil", "round"]);
 

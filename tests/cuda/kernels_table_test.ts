@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import "../../mod.ts";
 import { getOp, IndexError, sizeOf, Storage, Tensor } from "../../core/mod.ts";
-import type { Backend, DType, TensorSpec } from "../../core/mod.ts";
+import type { DType, TensorSpec } from "../../core/mod.ts";
 import { allKernelSources, cudaKernels, DECLINING_OPS } from "../../plugins/cuda/kernels/mod.ts";
 import { MAX_DIMS, takeIndexError } from "../../plugins/cuda/kernels/kit.ts";
 import type {
@@ -18,6 +18,7 @@ import type {
   KernelArg,
   LaunchConfig,
 } from "../../plugins/cuda/types.ts";
+import { FAKE_BACKEND, signature, UNARY_OPS } from "./_fake.ts";
 
 interface Launch {
   fn: CudaFunction;
@@ -97,8 +98,6 @@ class FakeCuda implements Cuda {
   }
 }
 
-const backend = { name: "cuda", table: new Map(), kernels: {} } as unknown as Backend;
-
 function tensor(
   cuda: FakeCuda,
   shape: number[],
@@ -107,29 +106,10 @@ function tensor(
 ): Tensor {
   const size = layout ? layout.size : sizeOf(shape);
   const h = cuda.buffer(size, dtype);
-  return Tensor.fromStorage(new Storage(h, backend, size), shape, dtype, "cuda", layout);
+  return Tensor.fromStorage(new Storage(h, FAKE_BACKEND, size), shape, dtype, "cuda", layout);
 }
 
 const SOURCES = new Map(allKernelSources().map((s) => [s.name, s.source]));
-
-// Parameter kinds of the kernel `name` in `source`.
-function signature(source: string, name: string): string[] {
-  const m = source.match(new RegExp(`extern "C" __global__ void ${name}\\(([^)]*)\\)`));
-  assert(m, `no signature for ${name}`);
-  return m[1].split(",").map((p) => {
-    const d = p.trim();
-    if (d.includes("*")) return "ptr";
-    if (/^long long /.test(d)) return "i64";
-    if (/^unsigned int /.test(d)) return "u32";
-    if (/^int /.test(d)) return "i32";
-    if (/^float /.test(d)) return "f32";
-    throw new Error(`unknown parameter type in ${name}: ${d}`);
-  });
-}
-
-function argKind(a: KernelArg): string {
-  return Object.keys(a)[0];
-}
 
 /** Runs `op` through the table and checks everything recorded; returns the context. */
 function check(
@@ -170,8 +150,8 @@ function check(
       k.source,
       `${op}: ${k.name} is not listed by allKernelSources`,
     );
-    const sig = signature(k.source, k.name);
-    assert.deepEqual(l.args.map(argKind), sig, `${op}: arguments of ${k.name}`);
+    const sig = signature(k.source, k.name).map((p) => p.kind);
+    assert.deepEqual(l.args.map((a) => Object.keys(a)[0]), sig, `${op}: arguments of ${k.name}`);
     const [gx, gy = 1, gz = 1] = l.config.grid;
     const [bx, by = 1, bz = 1] = l.config.block;
     for (const g of [gx, gy, gz]) assert(Number.isInteger(g) && g >= 1 && g <= 2 ** 31 - 1);
@@ -213,27 +193,7 @@ function on(cuda: FakeCuda) {
   };
 }
 
-const UNARY = [
-  "neg",
-  "exp",
-  "log",
-  "log1p",
-  "sqrt",
-  "rsqrt",
-  "abs",
-  "sign",
-  "relu",
-  "sigmoid",
-  "tanh",
-  "erf",
-  "sin",
-  "cos",
-  "reciprocal",
-  "floor",
-  "ceil",
-  "round",
-  "logicalNot",
-];
+const UNARY = [...UNARY_OPS, "logicalNot"];
 const BINARY = ["add", "sub", "mul", "div", "pow", "maximum", "minimum"];
 const COMPARE = ["eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"];
 const DTYPES: DType[] = ["float32", "float16", "int32", "bool"];

@@ -13,6 +13,7 @@ import type { DType } from "../../../core/mod.ts";
 import { sizeOf } from "../../../core/mod.ts";
 import type { AdaptiveMaxPoolAttrs } from "../../../layers/ops/adaptive_max_pool.ts";
 import { allocOutput, cType, FLOATS, kernelSource, launchN, load, ptr, store, tag } from "./kit.ts";
+import { sourceCache } from "./kit.ts";
 import type { CudaBuffer, CudaKernelTable, KernelSource } from "./kit.ts";
 
 function source(dtype: DType): KernelSource {
@@ -55,7 +56,7 @@ export function adaptiveMaxPoolSources(): KernelSource[] {
   return FLOATS.map(source);
 }
 
-const cache = new Map<DType, KernelSource>();
+const cached = sourceCache();
 
 /** Adaptive max pooling kernel table of the cuda backend (float32 and float16). */
 export function adaptiveMaxPoolKernels(): CudaKernelTable {
@@ -71,8 +72,7 @@ export function adaptiveMaxPoolKernels(): CudaKernelTable {
         const y = allocOutput(cuda, out[0]), idx = allocOutput(cuda, out[1]);
         const total = sizeOf(out[0].shape);
         if (total === 0) return [y, idx];
-        let k = cache.get(x.dtype);
-        if (!k) cache.set(x.dtype, k = source(x.dtype));
+        const k = cached(x.dtype, () => source(x.dtype));
         launchN(cuda, k.name, k.source, total, [
           { ptr: y },
           { ptr: idx },

@@ -32,7 +32,6 @@ import {
   launchN,
   load,
   MAX_DIMS,
-  MAX_GRID,
   ptr,
   store,
   stridedArgs,
@@ -40,6 +39,7 @@ import {
   stridedParams,
   tag,
 } from "./kit.ts";
+import { launchRows, sourceCache } from "./kit.ts";
 import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
 
 /** Threads per block: keys (or queries) per chunk. */
@@ -386,12 +386,7 @@ export function attentionSources(): KernelSource[] {
   return out;
 }
 
-const cache = new Map<string, KernelSource>();
-function cached(key: string, make: () => KernelSource): KernelSource {
-  let s = cache.get(key);
-  if (!s) cache.set(key, s = make());
-  return s;
-}
+const cached = sourceCache();
 
 const maskKind = (mask: Tensor | null): MaskKind =>
   mask === null ? "none" : mask.dtype === "bool" ? "bool" : "float";
@@ -447,11 +442,7 @@ function common(lay: SdpaLayout, a: SdpaAttrs, rows: number): KernelArg[] {
 }
 
 function blocks(cuda: Cuda, k: KernelSource, rows: number, shared: number, args: KernelArg[]) {
-  cuda.launch(cuda.kernel(k.source, k.name), {
-    grid: [Math.min(rows, MAX_GRID)],
-    block: [SDPA_BLOCK],
-    sharedBytes: shared,
-  }, args);
+  launchRows(cuda, k, rows, args, { block: SDPA_BLOCK, sharedBytes: shared });
 }
 
 // The backward's inputs q and out, lse, dout must be q's dtype (out, dout) and float32 (lse,

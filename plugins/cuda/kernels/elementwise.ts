@@ -10,7 +10,7 @@
  */
 
 import type { DType, Tensor, TensorSpec } from "../../../core/mod.ts";
-import { broadcastStrides } from "../../../core/mod.ts";
+import { broadcastStrides, sizeOf } from "../../../core/mod.ts";
 import {
   ALL_DTYPES,
   allocOutput,
@@ -20,7 +20,15 @@ import {
   launchElementwise,
   tag,
 } from "./kit.ts";
-import type { CudaBuffer, CudaKernel, CudaKernelTable, KernelSource } from "./kit.ts";
+import { sourceCache } from "./kit.ts";
+import type {
+  Cuda,
+  CudaBuffer,
+  CudaKernel,
+  CudaKernelTable,
+  KernelSource,
+  Operand,
+} from "./kit.ts";
 
 const MATH = `
 __device__ __forceinline__ int denn_powi(int a, int b) {
@@ -149,6 +157,19 @@ export function castSource(from: DType, to: DType): KernelSource {
   };
 }
 
+/** Casts dense `x` (a tensor or a scratch buffer) into `out`, a buffer of as many elements. */
+export function castInto(cuda: Cuda, x: Operand, out: CudaBuffer): void {
+  const s = cached(`cast/${x.dtype}/${out.dtype}`, () => castSource(x.dtype, out.dtype));
+  launchElementwise(cuda, s.name, s.source, [x], out, x.shape);
+}
+
+/** A new float32 buffer holding dense `x` (float16 operands of cuBLAS and the conv scratch). */
+export function widen(cuda: Cuda, x: Operand): CudaBuffer {
+  const out = cuda.alloc(sizeOf(x.shape), "float32");
+  castInto(cuda, x, out);
+  return out;
+}
+
 function reluBackwardSource(dtype: DType): KernelSource {
   const name = `denn_reluBackward_${tag(dtype)}`;
   // As PyTorch's threshold_backward: g passes where y > 0 or y is NaN.
@@ -189,12 +210,7 @@ export function elementwiseSources(): KernelSource[] {
   return variants();
 }
 
-const cache = new Map<string, KernelSource>();
-function cached(key: string, make: () => KernelSource): KernelSource {
-  let s = cache.get(key);
-  if (!s) cache.set(key, s = make());
-  return s;
-}
+const cached = sourceCache();
 
 // Inputs broadcast to the output; declines layouts with more than MAX_DIMS merged dims.
 function broadcastSupports(op: string) {

@@ -107,7 +107,14 @@
 import { broadcastStrides, DeviceError, shapeStr, sizeOf } from "../../../core/mod.ts";
 import type { DennError, DType, KernelEntry, Tensor, TensorSpec } from "../../../core/mod.ts";
 import { ERROR_WORDS, ErrorSites } from "../../device_errors.ts";
-import type { Cuda, CudaBuffer, CudaFunction, KernelArg } from "../types.ts";
+import type {
+  CublasApi,
+  Cuda,
+  CudaBuffer,
+  CudaFunction,
+  KernelArg,
+  LaunchConfig,
+} from "../types.ts";
 
 export type {
   CublasApi,
@@ -342,6 +349,117 @@ export function launchN(
 ): void {
   const fn: CudaFunction = cuda.kernel(source, name);
   cuda.launch(fn, { grid: gridFor(n), block: [BLOCK] }, args);
+}
+
+/** {@linkcode launchN} for a {@linkcode KernelSource}: `n` threads, grid-stride. */
+export function launchGrid(
+  cuda: Cuda,
+  k: KernelSource,
+  n: number,
+  args: readonly KernelArg[],
+): void {
+  launchN(cuda, k.name, k.source, n, args);
+}
+
+/**
+ * Compiles `k` (cached by the runtime) and launches it with a block per row: `rows` blocks (at
+ * least one, at most {@linkcode MAX_GRID}: the kernel loops `row += gridDim.x`) of `block`
+ * threads (default {@linkcode BLOCK}), with `sharedBytes` of dynamic shared memory where given.
+ */
+export function launchRows(
+  cuda: Cuda,
+  k: KernelSource,
+  rows: number,
+  args: readonly KernelArg[],
+  options: { block?: number; sharedBytes?: number } = {},
+): void {
+  const config: LaunchConfig = {
+    grid: [Math.max(1, Math.min(rows, MAX_GRID))],
+    block: [options.block ?? BLOCK],
+    ...(options.sharedBytes === undefined ? {} : { sharedBytes: options.sharedBytes }),
+  };
+  cuda.launch(cuda.kernel(k.source, k.name), config, args);
+}
+
+/**
+ * A memo of generated sources by key: `cached(key, make)` returns the source `make` built the
+ * first time `key` was asked for (a module keeps one, so each source string is built once).
+ */
+export function sourceCache(): (key: string, make: () => KernelSource) => KernelSource {
+  const cache = new Map<string, KernelSource>();
+  return (key, make) => {
+    let s = cache.get(key);
+    if (!s) cache.set(key, s = make());
+    return s;
+  };
+}
+
+/** Arguments of {@linkcode CublasApi.sgemm}. */
+export type SgemmArgs = Parameters<CublasApi["sgemm"]>[0];
+
+/**
+ * One operand of a row-major strided-batched GEMM: its buffer, the element offset of the first
+ * matrix, the leading dimension and the element stride between consecutive matrices (0 repeats
+ * one matrix over the batch).
+ */
+export type GemmOperand = readonly [buffer: CudaBuffer, offset: number, ld: number, stride: number];
+
+/** The sizes of a GEMM for {@linkcode sgemmArgs}; `transA`/`transB` default false, `beta` 0. */
+export interface GemmShape {
+  /** Use Aᵀ (A stored k × m). */
+  transA?: boolean;
+  /** Use Bᵀ (B stored n × k). */
+  transB?: boolean;
+  /** Rows of C. */
+  m: number;
+  /** Columns of C. */
+  n: number;
+  /** The shared dimension. */
+  k: number;
+  /** Matrices in the batch. */
+  batch: number;
+  /** 0 overwrites C, 1 accumulates into it. */
+  beta?: number;
+}
+
+/**
+ * The {@linkcode CublasApi.sgemm} arguments of C = op(A)·op(B) (+ beta·C), alpha 1, with each
+ * operand given as `[buffer, offset, ld, stride]`.
+ *
+ * @example
+ * ```ts ignore
+ * // y[n] (og × P) = w (og × k) · col[n] (k × P) for each of `cnt` images
+ * cuda.blas!.sgemm(sgemmArgs({ m: og, n: P, k, batch: cnt }, [w, 0, k, 0], [col, 0, P, k * P], [y, 0, P, og * P]));
+ * ```
+ */
+export function sgemmArgs(
+  s: GemmShape,
+  [a, aOffset, lda, strideA]: GemmOperand,
+  [b, bOffset, ldb, strideB]: GemmOperand,
+  [c, cOffset, ldc, strideC]: GemmOperand,
+): SgemmArgs {
+  return {
+    transA: s.transA ?? false,
+    transB: s.transB ?? false,
+    m: s.m,
+    n: s.n,
+    k: s.k,
+    alpha: 1,
+    a,
+    aOffset,
+    lda,
+    strideA,
+    b,
+    bOffset,
+    ldb,
+    strideB,
+    beta: s.beta ?? 0,
+    c,
+    cOffset,
+    ldc,
+    strideC,
+    batch: s.batch,
+  };
 }
 
 /** The device buffer behind a cuda tensor's storage (any layout: views read it with offsets). */

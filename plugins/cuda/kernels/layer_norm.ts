@@ -14,18 +14,17 @@ import type { DType, Tensor } from "../../../core/mod.ts";
 import type { NormRowsAttrs } from "../../../layers/ops/layer_norm.ts";
 import {
   allocOutput,
-  BLOCK,
   BLOCK_SUM_CUDA,
   cType,
   FLOATS,
   kernelSource,
   load,
-  MAX_GRID,
   ptr,
   store,
   tag,
 } from "./kit.ts";
-import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
+import { launchRows, sourceCache } from "./kit.ts";
+import type { CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
 
 // Shared parameters of every kernel here, after the pointers.
 const PARAMS = ["long long rows", "long long D", "long long G", "long long S", "float eps"];
@@ -168,19 +167,7 @@ export function layerNormSources(): KernelSource[] {
   return out;
 }
 
-const cache = new Map<string, KernelSource>();
-function cached(key: string, make: () => KernelSource): KernelSource {
-  let s = cache.get(key);
-  if (!s) cache.set(key, s = make());
-  return s;
-}
-
-function blocks(cuda: Cuda, k: KernelSource, n: number, args: KernelArg[]): void {
-  cuda.launch(cuda.kernel(k.source, k.name), {
-    grid: [Math.max(1, Math.min(n, MAX_GRID))],
-    block: [BLOCK],
-  }, args);
-}
+const cached = sourceCache();
 
 function tail(a: NormRowsAttrs, rows: number): KernelArg[] {
   return [
@@ -206,7 +193,7 @@ export function layerNormKernels(): CudaKernelTable {
           `f/${x.dtype}/${a.weight}/${a.bias}`,
           () => forwardSource(x.dtype, a.weight, a.bias),
         );
-        blocks(cuda, k, rows, [
+        launchRows(cuda, k, rows, [
           ...outs.map((o) => ({ ptr: o })),
           ...inputs.map(ptr),
           ...tail(a, rows),
@@ -228,7 +215,7 @@ export function layerNormKernels(): CudaKernelTable {
           return outs;
         }
         const kx = cached(`dx/${x.dtype}/${a.weight}`, () => dxSource(x.dtype, a.weight));
-        blocks(cuda, kx, rows, [
+        launchRows(cuda, kx, rows, [
           { ptr: dx },
           ...[g, x, mean, rstd].map(ptr),
           ...(a.weight ? [ptr(inputs[4])] : []),
@@ -239,7 +226,7 @@ export function layerNormKernels(): CudaKernelTable {
             `dw/${x.dtype}/${a.weight}/${a.bias}`,
             () => dwSource(x.dtype, a.weight, a.bias),
           );
-          blocks(cuda, kw, count, [
+          launchRows(cuda, kw, count, [
             ...dp.map((o) => ({ ptr: o })),
             ...[g, x, mean, rstd].map(ptr),
             { i64: count },

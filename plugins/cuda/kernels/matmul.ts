@@ -9,11 +9,12 @@
  * @module
  */
 
-import type { MatmulAttrs, Tensor } from "../../../core/mod.ts";
+import type { MatmulAttrs } from "../../../core/mod.ts";
 import { broadcastStrides, DeviceError, sizeOf } from "../../../core/mod.ts";
-import { allocOutput, coalesce, cudaBuffer, launchElementwise } from "./kit.ts";
+import { allocOutput, coalesce, cudaBuffer } from "./kit.ts";
+import { sgemmArgs } from "./kit.ts";
 import type { Cuda, CudaBuffer, CudaKernel, CudaKernelTable, KernelSource } from "./kit.ts";
-import { castSource } from "./elementwise.ts";
+import { castInto, castSource, widen } from "./elementwise.ts";
 
 function blasReason(cuda: Cuda): true | string {
   if (cuda.blas) return true;
@@ -26,13 +27,6 @@ export function matmulSources(): KernelSource[] {
     ...s,
     ops: ["cast", "matmul"],
   }));
-}
-
-function widen(cuda: Cuda, t: Tensor): CudaBuffer {
-  const out = cuda.alloc(t.numel(), "float32");
-  const s = castSource("float16", "float32");
-  launchElementwise(cuda, s.name, s.source, [t], out, t.shape);
-  return out;
 }
 
 /**
@@ -79,28 +73,12 @@ export function batchedSgemm(
       offB += i * db[d];
       offC += i * dc[d];
     }
-    blas.sgemm({
-      transA: attrs.transA,
-      transB: attrs.transB,
-      m,
-      n,
-      k,
-      alpha: 1,
-      a,
-      aOffset: offA,
-      lda,
-      strideA: da[last],
-      b,
-      bOffset: offB,
-      ldb,
-      strideB: db[last],
-      beta: 0,
-      c,
-      cOffset: offC,
-      ldc: n,
-      strideC: dc[last] || m * n,
-      batch: dims[last],
-    });
+    blas.sgemm(sgemmArgs(
+      { transA: attrs.transA, transB: attrs.transB, m, n, k, batch: dims[last] },
+      [a, offA, lda, da[last]],
+      [b, offB, ldb, db[last]],
+      [c, offC, n, dc[last] || m * n],
+    ));
   }
 }
 
@@ -118,8 +96,7 @@ const matmul: CudaKernel<MatmulAttrs> = {
     const wa = widen(cuda, a), wb = widen(cuda, b);
     const c = cuda.alloc(sizeOf(shape), "float32");
     batchedSgemm(cuda, wa, a.shape, wb, b.shape, c, shape, attrs);
-    const s = castSource("float32", "float16");
-    launchElementwise(cuda, s.name, s.source, [{ buffer: c, shape, dtype: "float32" }], o, shape);
+    castInto(cuda, { buffer: c, shape, dtype: "float32" }, o);
     cuda.free(wa);
     cuda.free(wb);
     cuda.free(c);

@@ -28,7 +28,6 @@ import {
   errorRecord,
   INDEX_ERROR_CUDA,
   kernelSource,
-  launchElementwise,
   launchN,
   load,
   MAX_DIMS,
@@ -39,8 +38,9 @@ import {
   stridedParams,
   tag,
 } from "./kit.ts";
+import { sourceCache } from "./kit.ts";
 import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
-import { castSource } from "./elementwise.ts";
+import { castInto } from "./elementwise.ts";
 
 const WORDS: Record<number, string> = {
   1: "unsigned char",
@@ -232,12 +232,7 @@ export function movementSources(): KernelSource[] {
   return out;
 }
 
-const cache = new Map<string, KernelSource>();
-function cached(key: string, make: () => KernelSource): KernelSource {
-  let s = cache.get(key);
-  if (!s) cache.set(key, s = make());
-  return s;
-}
+const cached = sourceCache();
 
 /** Copies the view (`offset`, `strides` over `shape`) of `src` into a new dense buffer. */
 export function copyStrided(
@@ -441,9 +436,7 @@ export function movementKernels(): CudaKernelTable {
         }
         if (!half) return [acc];
         const o = allocOutput(cuda, out[0]);
-        const c = cached("cast/f32/f16", () => castSource("float32", "float16"));
-        const scratch = { buffer: acc, shape: a.shape, dtype: "float32" as const };
-        launchElementwise(cuda, c.name, c.source, [scratch], o, a.shape);
+        castInto(cuda, { buffer: acc, shape: a.shape, dtype: "float32" }, o);
         cuda.free(acc);
         return [o];
       },

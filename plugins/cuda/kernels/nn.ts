@@ -13,20 +13,9 @@ import type { DType, Tensor } from "../../../core/mod.ts";
 import { sizeOf } from "../../../core/mod.ts";
 import type { Pool2dAttrs } from "../../../layers/ops/pool.ts";
 import type { BatchNormAttrs } from "../../../layers/ops/batch_norm.ts";
-import {
-  allocOutput,
-  BLOCK,
-  cType,
-  FLOATS,
-  kernelSource,
-  launchN,
-  load,
-  MAX_GRID,
-  ptr,
-  store,
-  tag,
-} from "./kit.ts";
-import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
+import { allocOutput, cType, FLOATS, kernelSource, launchN, load, ptr, store, tag } from "./kit.ts";
+import { launchRows, sourceCache } from "./kit.ts";
+import type { CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
 
 // ---------------------------------------------------------------- pooling
 
@@ -415,26 +404,11 @@ export function nnSources(): KernelSource[] {
   return out;
 }
 
-const cache = new Map<string, KernelSource>();
-function pool(kind: PoolKind, dtype: DType): KernelSource {
-  const key = `${kind}/${dtype}`;
-  let s = cache.get(key);
-  if (!s) cache.set(key, s = poolSource(kind, dtype));
-  return s;
-}
-function bn(kind: BnKind, dtype: DType): KernelSource {
-  const key = `${kind}/${dtype}`;
-  let s = cache.get(key);
-  if (!s) cache.set(key, s = bnSource(kind, dtype));
-  return s;
-}
-
-function perChannelLaunch(cuda: Cuda, k: KernelSource, channels: number, args: KernelArg[]): void {
-  cuda.launch(cuda.kernel(k.source, k.name), {
-    grid: [Math.max(1, Math.min(channels, MAX_GRID))],
-    block: [BLOCK],
-  }, args);
-}
+const cached = sourceCache();
+const pool = (kind: PoolKind, dtype: DType): KernelSource =>
+  cached(`${kind}/${dtype}`, () => poolSource(kind, dtype));
+const bn = (kind: BnKind, dtype: DType): KernelSource =>
+  cached(`${kind}/${dtype}`, () => bnSource(kind, dtype));
 
 // [N, C, inner] view of a batch-norm input.
 function bnDims(shape: readonly number[]): { c: number; inner: number; count: number } {
@@ -583,7 +557,7 @@ export function nnKernels(): CudaKernelTable {
         const mean = allocOutput(cuda, out[0]), v = allocOutput(cuda, out[1]);
         const { c, inner, count } = bnDims(x.shape);
         if (c > 0) {
-          perChannelLaunch(cuda, bn("batchNormStats", x.dtype), c, [
+          launchRows(cuda, bn("batchNormStats", x.dtype), c, [
             { ptr: mean },
             { ptr: v },
             ptr(x),
@@ -628,7 +602,7 @@ export function nnKernels(): CudaKernelTable {
         const { c, inner, count } = bnDims(x.shape);
         if (c === 0) return [dx, dw, db];
         const sums: CudaBuffer = cuda.alloc(2 * c, "float32");
-        perChannelLaunch(cuda, bn("batchNormBackwardReduce", x.dtype), c, [
+        launchRows(cuda, bn("batchNormBackwardReduce", x.dtype), c, [
           { ptr: dw },
           { ptr: db },
           { ptr: sums },

@@ -17,6 +17,7 @@ import type {
   SgdUpdateAttrs,
 } from "../../../optim/ops.ts";
 import { allocOutput, cType, FLOATS, kernelSource, launchN, load, ptr, store, tag } from "./kit.ts";
+import { sourceCache } from "./kit.ts";
 import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
 import type { Tensor, TensorSpec } from "../../../core/mod.ts";
 
@@ -167,12 +168,7 @@ export function optimSources(): KernelSource[] {
   return out;
 }
 
-const cache = new Map<string, KernelSource>();
-function cached(key: string, make: () => KernelSource): KernelSource {
-  let s = cache.get(key);
-  if (!s) cache.set(key, s = make());
-  return s;
-}
+const cached = sourceCache();
 
 function launchUpdate(
   cuda: Cuda,

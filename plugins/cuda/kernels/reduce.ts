@@ -13,22 +13,20 @@ import { sizeOf } from "../../../core/mod.ts";
 import {
   ALL_DTYPES,
   allocOutput,
-  BLOCK,
   computeType,
   cType,
   FLOATS,
-  gridFor,
   kernelSource,
   launchReduce,
   load,
   MAX_DIMS,
-  MAX_GRID,
   ptr,
   reduceLayout,
   reduceSource,
   store,
   tag,
 } from "./kit.ts";
+import { launchGrid, launchRows, sourceCache } from "./kit.ts";
 import type { CudaKernel, CudaKernelTable, KernelSource } from "./kit.ts";
 
 type Mode = "sum" | "max" | "min" | "prod";
@@ -276,12 +274,7 @@ export function reduceSources(): KernelSource[] {
   return out;
 }
 
-const cache = new Map<string, KernelSource>();
-function cached(key: string, make: () => KernelSource): KernelSource {
-  let s = cache.get(key);
-  if (!s) cache.set(key, s = make());
-  return s;
-}
+const cached = sourceCache();
 
 function reduceSupports(op: string) {
   return (inputs: readonly Tensor[], a: { dims: number[] }): true | string => {
@@ -327,12 +320,10 @@ function argKernel(max: boolean): CudaKernel<{ dim: number | null; keepdim: bool
       if (nOut === 0) return [o];
       const block = red >= 1024 && nOut < 65536;
       const s = cached(`arg/${max}/${block}/${x.dtype}`, () => argSource(x.dtype, max, block));
-      cuda.launch(
-        cuda.kernel(s.source, s.name),
-        block ? { grid: [Math.min(nOut, MAX_GRID)], block: [BLOCK] } : {
-          grid: gridFor(nOut),
-          block: [BLOCK],
-        },
+      (block ? launchRows : launchGrid)(
+        cuda,
+        s,
+        nOut,
         [{ ptr: o }, ptr(x), { i64: nOut }, { i64: red }, { i64: inner }],
       );
       return [o];
@@ -353,12 +344,10 @@ function softmaxKernel(log: boolean): CudaKernel<{ dim: number }> {
         `softmax/${log}/${block}/${x.dtype}`,
         () => softmaxSource(x.dtype, log, block),
       );
-      cuda.launch(
-        cuda.kernel(s.source, s.name),
-        block ? { grid: [Math.min(rows, MAX_GRID)], block: [BLOCK] } : {
-          grid: gridFor(rows),
-          block: [BLOCK],
-        },
+      (block ? launchRows : launchGrid)(
+        cuda,
+        s,
+        rows,
         [{ ptr: o }, ptr(x), { i64: rows }, { i64: n }, { i64: inner }],
       );
       return [o];
@@ -375,7 +364,7 @@ function scanKernel(prod: boolean): CudaKernel<{ dim: number; reverse: boolean }
       const [outer, n, inner] = blocks(x.shape, a.dim);
       const rows = outer * inner;
       const s = cached(`scan/${prod}/${x.dtype}`, () => scanSource(x.dtype, prod));
-      cuda.launch(cuda.kernel(s.source, s.name), { grid: gridFor(rows), block: [BLOCK] }, [
+      launchGrid(cuda, s, rows, [
         { ptr: o },
         ptr(x),
         { i64: rows },

@@ -14,6 +14,7 @@
 import type { DType, Tensor } from "../../../core/mod.ts";
 import type { LstmCellBackwardAttrs } from "../../../layers/ops/rnn_cell.ts";
 import { allocOutput, cType, FLOATS, kernelSource, launchN, load, ptr, store, tag } from "./kit.ts";
+import { sourceCache } from "./kit.ts";
 import type { CudaBuffer, CudaKernelTable, KernelSource } from "./kit.ts";
 
 const MATH = `
@@ -164,12 +165,7 @@ export function rnnCellSources(): KernelSource[] {
   ]);
 }
 
-const cache = new Map<string, KernelSource>();
-function cached(key: string, make: () => KernelSource): KernelSource {
-  let s = cache.get(key);
-  if (!s) cache.set(key, s = make());
-  return s;
-}
+const cached = sourceCache();
 
 // Elements n of the state [..., H] and its hidden size H.
 function dims(state: Tensor): [number, number] {

@@ -16,17 +16,8 @@
 import type { DType, Tensor } from "../../../core/mod.ts";
 import { sizeOf } from "../../../core/mod.ts";
 import type { SortAttrs } from "../../../core/ops/sort.ts";
-import {
-  ALL_DTYPES,
-  allocOutput,
-  cType,
-  gridFor,
-  kernelSource,
-  launchN,
-  MAX_GRID,
-  ptr,
-  tag,
-} from "./kit.ts";
+import { ALL_DTYPES, allocOutput, cType, gridFor, kernelSource, launchN, ptr, tag } from "./kit.ts";
+import { launchRows, sourceCache } from "./kit.ts";
 import type { Cuda, CudaBuffer, CudaKernelTable, KernelSource } from "./kit.ts";
 
 /** Longest padded row sorted in shared memory (a key and an index, 4 bytes each, per entry). */
@@ -184,12 +175,7 @@ export function sortSources(): KernelSource[] {
   ];
 }
 
-const cache = new Map<string, KernelSource>();
-function cached(key: string, make: () => KernelSource): KernelSource {
-  let s = cache.get(key);
-  if (!s) cache.set(key, s = make());
-  return s;
-}
+const cached = sourceCache();
 
 /** The smallest power of two at least `n` (1 for n ≤ 1). */
 export function nextPow2(n: number): number {
@@ -265,10 +251,7 @@ export function sortKernels(): CudaKernelTable {
           return [o, idx];
         }
         const k = cached(`local/${x.dtype}`, () => localSource(x.dtype));
-        cuda.launch(cuda.kernel(k.source, k.name), {
-          grid: [Math.min(rows, MAX_GRID)],
-          block: [SORT_BLOCK],
-        }, [
+        launchRows(cuda, k, rows, [
           { ptr: o },
           { ptr: idx },
           ptr(x),
@@ -277,7 +260,7 @@ export function sortKernels(): CudaKernelTable {
           { i64: inner },
           { i32: p },
           { i32: desc },
-        ]);
+        ], { block: SORT_BLOCK });
         return [o, idx];
       },
     },

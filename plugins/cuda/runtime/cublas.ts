@@ -13,6 +13,8 @@ import { folderOf, LIBCUBLAS, openLibrary, preload } from "./libs.ts";
 
 const H = "u64"; // cublasHandle_t
 const P = "u64"; // device pointer
+const GEMM_HEAD = [H, "i32", "i32", "i32", "i32", "i32", "buffer"] as const;
+const MATRIX_EX = [P, "i32", "i32"] as const; // pointer, cudaDataType, ld
 
 const SYMBOLS = {
   cublasCreate_v2: { parameters: ["buffer"], result: "i32" },
@@ -20,75 +22,20 @@ const SYMBOLS = {
   cublasSetStream_v2: { parameters: [H, "u64"], result: "i32" },
   cublasSetMathMode: { parameters: [H, "i32"], result: "i32" },
   cublasGetVersion_v2: { parameters: [H, "buffer"], result: "i32" },
+  // Each GEMM starts with handle, transa, transb, m, n, k, alpha* (GEMM_HEAD).
+  // ..., A, lda, B, ldb, beta*, C, ldc
   cublasSgemm_v2: {
-    // handle, transa, transb, m, n, k, alpha*, A, lda, B, ldb, beta*, C, ldc
-    parameters: [
-      H,
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "buffer",
-      P,
-      "i32",
-      P,
-      "i32",
-      "buffer",
-      P,
-      "i32",
-    ],
+    parameters: [...GEMM_HEAD, P, "i32", P, "i32", "buffer", P, "i32"],
     result: "i32",
   },
+  // ..., A, lda, strideA, B, ldb, strideB, beta*, C, ldc, strideC, batchCount
   cublasSgemmStridedBatched: {
-    // handle, transa, transb, m, n, k, alpha*, A, lda, strideA, B, ldb, strideB, beta*, C, ldc,
-    // strideC, batchCount
-    parameters: [
-      H,
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "buffer",
-      P,
-      "i32",
-      "i64",
-      P,
-      "i32",
-      "i64",
-      "buffer",
-      P,
-      "i32",
-      "i64",
-      "i32",
-    ],
+    parameters: [...GEMM_HEAD, P, "i32", "i64", P, "i32", "i64", "buffer", P, "i32", "i64", "i32"],
     result: "i32",
   },
+  // ..., A, Atype, lda, B, Btype, ldb, beta*, C, Ctype, ldc, computeType, algo
   cublasGemmEx: {
-    // handle, transa, transb, m, n, k, alpha*, A, Atype, lda, B, Btype, ldb, beta*, C, Ctype, ldc,
-    // computeType, algo
-    parameters: [
-      H,
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "buffer",
-      P,
-      "i32",
-      "i32",
-      P,
-      "i32",
-      "i32",
-      "buffer",
-      P,
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-    ],
+    parameters: [...GEMM_HEAD, ...MATRIX_EX, ...MATRIX_EX, "buffer", ...MATRIX_EX, "i32", "i32"],
     result: "i32",
     optional: true,
   },
@@ -274,53 +221,16 @@ export class Cublas implements CublasApi {
     const c = args.c.ptr + BigInt((args.cOffset ?? 0) * 4);
     const detail = `m=${args.m} n=${args.n} k=${args.k} batch=${args.batch}`;
     const [ld1, ld2, ldc] = g.ld;
+    const head = [this.#handle, g.transa, g.transb, g.m, g.n, g.k, this.#alpha] as const;
     if (args.batch === 1) {
-      this.#check(
-        "cublasSgemm_v2",
-        this.#sym.cublasSgemm_v2(
-          this.#handle,
-          g.transa,
-          g.transb,
-          g.m,
-          g.n,
-          g.k,
-          this.#alpha,
-          b,
-          ld1,
-          a,
-          ld2,
-          this.#beta,
-          c,
-          ldc,
-        ),
-        detail,
-      );
+      const r = this.#sym.cublasSgemm_v2(...head, b, ld1, a, ld2, this.#beta, c, ldc);
+      this.#check("cublasSgemm_v2", r, detail);
       return;
     }
-    this.#check(
-      "cublasSgemmStridedBatched",
-      this.#sym.cublasSgemmStridedBatched(
-        this.#handle,
-        g.transa,
-        g.transb,
-        g.m,
-        g.n,
-        g.k,
-        this.#alpha,
-        b,
-        ld1,
-        BigInt(args.strideB),
-        a,
-        ld2,
-        BigInt(args.strideA),
-        this.#beta,
-        c,
-        ldc,
-        BigInt(args.strideC),
-        args.batch,
-      ),
-      detail,
-    );
+    const [sa, sb, sc] = [args.strideA, args.strideB, args.strideC].map(BigInt);
+    const rest = [b, ld1, sb, a, ld2, sa, this.#beta, c, ldc, sc, args.batch] as const;
+    const r = this.#sym.cublasSgemmStridedBatched(...head, ...rest);
+    this.#check("cublasSgemmStridedBatched", r, detail);
   }
 
   /** Destroys the handle and closes the library. */

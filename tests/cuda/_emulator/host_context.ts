@@ -14,6 +14,8 @@
 import { PRELUDE } from "../../../plugins/cuda/kernels/kit.ts";
 import type { KernelSource } from "../../../plugins/cuda/kernels/kit.ts";
 import { planSgemm } from "../../../plugins/cuda/runtime/cublas.ts";
+import { hostSgemm, signature } from "../_fake.ts";
+import type { Param, SgemmArgs } from "../_fake.ts";
 import type { DType } from "../../../core/mod.ts";
 import type {
   CublasApi,
@@ -60,33 +62,6 @@ function hash(s: string): string {
   const p = 0x100000001b3n, mask = (1n << 64n) - 1n;
   for (let i = 0; i < s.length; i++) h = ((h ^ BigInt(s.charCodeAt(i))) * p) & mask;
   return h.toString(16).padStart(16, "0");
-}
-
-/** A parameter of a kernel's CUDA C signature: its C type and the KernelArg kind it takes. */
-interface Param {
-  type: string;
-  kind: "ptr" | "i32" | "u32" | "i64" | "f32";
-}
-
-function signature(source: string, name: string): Param[] {
-  const m = source.match(new RegExp(`extern "C" __global__ void ${name}\\(([^)]*)\\)`));
-  if (!m) throw new Error(`cuda emulator: no signature for ${name} in its source`);
-  return m[1].split(",").map((p) => {
-    const type = p.replace(/__restrict__/g, "").trim().replace(/\s*\b\w+$/, "").trim();
-    const kind = type.endsWith("*")
-      ? "ptr"
-      : type === "long long"
-      ? "i64"
-      : type === "unsigned int"
-      ? "u32"
-      : type === "int"
-      ? "i32"
-      : type === "float"
-      ? "f32"
-      : null;
-    if (!kind) throw new Error(`cuda emulator: ${name}: unknown parameter type in "${p.trim()}"`);
-    return { type, kind };
-  });
 }
 
 const EMU_PRELUDE = PRELUDE.replace(
@@ -472,29 +447,10 @@ ${cases.join("\n")}
     return new Float32Array(h.mem.buffer, 0, b.bytes / 4);
   }
 
-  #sgemm(a: Parameters<CublasApi["sgemm"]>[0]): void {
+  #sgemm(a: SgemmArgs): void {
     planSgemm(a); // the runtime's own checks of sizes, leading dims and extents
     this.gemms++;
-    const A = this.#f32(a.a), B = this.#f32(a.b), C = this.#f32(a.c);
-    const { m, n, k, lda, ldb, ldc } = a;
-    for (let q = 0; q < a.batch; q++) {
-      const ao = (a.aOffset ?? 0) + q * a.strideA;
-      const bo = (a.bOffset ?? 0) + q * a.strideB;
-      const co = (a.cOffset ?? 0) + q * a.strideC;
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let p = 0; p < k; p++) {
-            const x = a.transA ? A[ao + p * lda + i] : A[ao + i * lda + p];
-            const y = a.transB ? B[bo + j * ldb + p] : B[bo + p * ldb + j];
-            s += x * y;
-          }
-          const at = co + i * ldc + j;
-          // beta = 0 does not read C (its contents may be anything, NaN included), as cuBLAS.
-          C[at] = a.beta === 0 ? a.alpha * s : a.alpha * s + a.beta * C[at];
-        }
-      }
-    }
+    hostSgemm(a, this.#f32(a.a), this.#f32(a.b), this.#f32(a.c));
   }
 }
 
