@@ -25,6 +25,12 @@ const store = new AsyncLocalStorage<Frame>();
 // theirs through the store).
 let syncFrame: Frame | undefined;
 
+/**
+ * How many scope() calls are running (sync or awaiting): while none is, a new tensor need not look
+ * up the current frame to join a scope, which saves an AsyncLocalStorage lookup per op.
+ */
+export const liveScopes: { count: number } = { count: 0 };
+
 /** The innermost frame, or undefined outside every `noGrad`/`scope`/`route`/`explain`. */
 export function currentFrame(): Frame | undefined {
   return syncFrame ?? store.getStore();

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { currentFrame, isPromise, runInFrame } from "./context.ts";
+import { currentFrame, isPromise, liveScopes, runInFrame } from "./context.ts";
 import { Tensor } from "./tensor.ts";
 
 /** Tensors or structures of tensors a scope may return. */
@@ -26,8 +26,27 @@ export type Keepable = Tensor | readonly Keepable[] | { readonly [k: string]: Ke
  */
 export function scope<T>(fn: () => T): T {
   const mine = new Set<unknown>();
-  const result = runInFrame({ scope: mine }, fn);
-  if (isPromise(result)) return result.then((r) => endScope(mine as Set<Tensor>, r)) as T;
+  liveScopes.count++;
+  let result: T;
+  try {
+    result = runInFrame({ scope: mine }, fn);
+  } catch (e) {
+    liveScopes.count--;
+    throw e;
+  }
+  if (isPromise(result)) {
+    return result.then(
+      (r) => {
+        liveScopes.count--;
+        return endScope(mine as Set<Tensor>, r);
+      },
+      (e) => {
+        liveScopes.count--;
+        throw e;
+      },
+    ) as T;
+  }
+  liveScopes.count--;
   return endScope(mine as Set<Tensor>, result);
 }
 

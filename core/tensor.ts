@@ -7,7 +7,7 @@
 
 import type { DType, TypedArray } from "./dtype.ts";
 import { DTYPES, isDType, isFloating } from "./dtype.ts";
-import { currentFrame } from "./context.ts";
+import { currentFrame, liveScopes } from "./context.ts";
 import {
   AutogradError,
   DeviceError,
@@ -135,7 +135,7 @@ export class Tensor {
     if (storage.backend.free) {
       // Host arrays go with the garbage collector anyway: the safety net is for device memory.
       if (!storage.backend.hostMemory) finalizer.register(this, storage, this);
-      currentFrame()?.scope?.add(this);
+      if (liveScopes.count > 0) currentFrame()?.scope?.add(this);
     }
   }
 
