@@ -26,6 +26,9 @@ export { getNumThreads, setNumThreads } from "./plugins/cpu/mod.ts";
 export * from "./core/mod.ts";
 export * as nn from "./layers/nn.ts";
 export * as F from "./layers/functional.ts";
+// One generated kernel for a chain of elementwise ops (in the spirit of torch.compile).
+export { fuse, fusedBy } from "./layers/fuse.ts";
+export type { FuseOptions } from "./layers/fuse.ts";
 export { ModelSummary, summary } from "./layers/summary.ts";
 export type { SummaryOptions, SummaryRow } from "./layers/summary.ts";
 export * as init from "./layers/init.ts";

@@ -24,6 +24,8 @@ import {
 import type { Tensor } from "../core/mod.ts";
 import { arity, bool, fail, finite, knownKeys, oneOf, tensorArg } from "./_validate.ts";
 import { floatInput, maybeInplace } from "./_inplace.ts";
+import { fuse, fusedBy } from "./fuse.ts";
+import { siluOf, TRANSCENDENTAL } from "./_act_fused.ts";
 
 // More activations (SiLU, ELU, Softplus, Mish, ReLU6, Hardtanh, Hardswish, Hardsigmoid, PReLU).
 export * from "./activations_extra.ts";
@@ -52,7 +54,7 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01, inplace = false): Ten
   arity("leakyRelu", arguments, 3);
   tensorArg("leakyRelu", "input", x);
   finite("leakyRelu", "negativeSlope", negativeSlope);
-  const y = where(x.gt(0), x, x.mul(negativeSlope));
+  const y = leakyReluOf(negativeSlope)(x);
   return bool("leakyRelu", "inplace", inplace, false) ? x.copy_(y) : y;
 }
 
@@ -73,20 +75,28 @@ export function gelu(x: Tensor, approximate: "none" | "tanh" | GELUOptions = "no
   return runGelu(x, oneOf("gelu", "approximate", a, APPROXIMATE));
 }
 
+// Each multi-op activation runs as one fused elementwise op (one pass; see fuse.ts).
+const leakyReluOf = fusedBy((slope: number) => (x: Tensor) => where(x.gt(0), x, x.mul(slope)));
+
+const geluTanh = fuse((x: Tensor) => {
+  const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+  return x.mul(0.5).mul(inner.tanh().add(1));
+}, TRANSCENDENTAL);
+const geluErf = fuse(
+  (x: Tensor) => x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1)),
+  TRANSCENDENTAL,
+);
+
 function runGelu(x: Tensor, approximate: "none" | "tanh"): Tensor {
-  if (approximate === "tanh") {
-    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-    return x.mul(0.5).mul(inner.tanh().add(1));
-  }
-  return x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1));
+  return approximate === "tanh" ? geluTanh(x) : geluErf(x);
 }
 
 /** x·sigmoid(x); `inplace` overwrites x (PyTorch's `F.silu(x, inplace=True)`). */
 export function silu(x: Tensor, inplace = false): Tensor {
   arity("silu", arguments, 2);
   tensorArg("silu", "input", x);
-  if (!bool("silu", "inplace", inplace, false)) return x.mul(x.sigmoid());
-  return maybeInplace("silu", floatInput("silu", x), true, (t) => t.mul(t.sigmoid()));
+  if (!bool("silu", "inplace", inplace, false)) return siluOf(x);
+  return maybeInplace("silu", floatInput("silu", x), true, siluOf);
 }
 
 /** Softmax along `dim`, computed stably (`F.softmax`; PyTorch's `dtype` argument is not supported). */

@@ -1,9 +1,10 @@
 /**
  * More activation layers with their functional forms: `SiLU`, `ELU`, `Softplus`, `Mish`,
  * `ReLU6`, `Hardtanh`, `Hardswish`, `Hardsigmoid` and `PReLU` (learned slope, PyTorch's `weight`
- * parameter). Each is written with elementwise ops so every backend runs it, with PyTorch's
- * gradient at the kinks (ReLU6 and Hardtanh pass no gradient at their bounds; Hardswish uses
- * x/3 + 1/2 on [−3, 3); ELU and PReLU use the negative branch at 0) and with its large-input
+ * parameter). Each is written with elementwise ops so every backend runs it (as one fused op
+ * where the backend has the kernel, see `fuse.ts`), with PyTorch's gradient at the kinks (ReLU6
+ * and Hardtanh pass no gradient at their bounds; Hardswish uses x/3 + 1/2 on [−3, 3); ELU and
+ * PReLU use the negative branch at 0) and with its large-input
  * branches guarded so no `inf · 0` reaches a gradient. `inplace` writes the result into the input
  * (a non-leaf, as PyTorch requires); while gradients are recorded the activation reads a copy of
  * the input, so backward works as in PyTorch but no memory is saved.
@@ -35,44 +36,49 @@ import type { Tensor } from "../core/mod.ts";
 import { arity, bool, fail, finite, int, knownKeys, tensorArg } from "./_validate.ts";
 import { floatInput, inplaceArg, maybeInplace } from "./_inplace.ts";
 import type { InplaceOptions } from "./_inplace.ts";
+import { fuse, fusedBy } from "./fuse.ts";
+import { siluOf, TRANSCENDENTAL } from "./_act_fused.ts";
 
 export type { InplaceOptions } from "./_inplace.ts";
 
 // ---------------------------------------------------------------- formulas
 
-function siluOf(x: Tensor): Tensor {
-  return x.mul(x.sigmoid());
-}
+// Each formula runs as one fused elementwise op (one pass over memory; see fuse.ts), those with
+// constants once per distinct constant.
 
-function eluOf(x: Tensor, alpha: number): Tensor {
+const eluBy = fusedBy((alpha: number) => (x: Tensor) => {
   const pos = x.gt(0);
   // exp only sees non-positive values: a large x must not give inf in the unused branch.
   return where(pos, x, where(pos, 0, x).exp().sub(1).mul(alpha));
-}
+}, TRANSCENDENTAL);
+const eluOf = (x: Tensor, alpha: number): Tensor => eluBy(alpha)(x);
 
-function softplusOf(x: Tensor, beta: number, threshold: number): Tensor {
+function softplusFormula(x: Tensor, beta: number, threshold: number): Tensor {
   const bx = x.mul(beta);
   const linear = bx.gt(threshold);
   return where(linear, x, where(linear, 0, bx).exp().log1p().div(beta));
 }
+const softplusBy = fusedBy(
+  (beta: number, threshold: number) => (x: Tensor) => softplusFormula(x, beta, threshold),
+  TRANSCENDENTAL,
+);
+const softplusOf = (x: Tensor, beta: number, threshold: number): Tensor =>
+  softplusBy(beta, threshold)(x);
 
-function hardtanhOf(x: Tensor, lo: number, hi: number): Tensor {
+const hardtanhBy = fusedBy((lo: number, hi: number) => (x: Tensor) =>
   // The middle branch alone carries gradient, on the open interval (lo, hi), as PyTorch's.
-  return where(x.le(lo), lo, where(x.ge(hi), hi, x));
-}
+  where(x.le(lo), lo, where(x.ge(hi), hi, x))
+);
+const hardtanhOf = (x: Tensor, lo: number, hi: number): Tensor => hardtanhBy(lo, hi)(x);
 
-function hardswishOf(x: Tensor): Tensor {
-  // The quadratic branch covers [−3, 3): PyTorch's gradient is −1/2 at −3 and 1 at 3.
-  return where(x.lt(-3), 0, where(x.lt(3), x.mul(x.add(3)).div(6), x));
-}
+// The quadratic branch covers [−3, 3): PyTorch's gradient is −1/2 at −3 and 1 at 3.
+const hardswishOf = fuse((x: Tensor) =>
+  where(x.lt(-3), 0, where(x.lt(3), x.mul(x.add(3)).div(6), x))
+);
 
-function hardsigmoidOf(x: Tensor): Tensor {
-  return where(x.le(-3), 0, where(x.ge(3), 1, x.div(6).add(0.5)));
-}
+const hardsigmoidOf = fuse((x: Tensor) => where(x.le(-3), 0, where(x.ge(3), 1, x.div(6).add(0.5))));
 
-function mishOf(x: Tensor): Tensor {
-  return x.mul(softplusOf(x, 1, 20).tanh());
-}
+const mishOf = fuse((x: Tensor) => x.mul(softplusFormula(x, 1, 20).tanh()), TRANSCENDENTAL);
 
 // ---------------------------------------------------------------- functional forms
 

@@ -17,7 +17,8 @@ import type { CpuKernel, CpuKernelTable } from "./kit.ts";
 
 // Abramowitz–Stegun 7.1.26 is too coarse for float32 tests; this is a rational approximation
 // accurate to ~1e-7 (W. J. Cody's erf), enough for float32.
-function erf(x: number): number {
+/** erf as the cpu kernels compute it (the `erf` the expression tables call). */
+export function erf(x: number): number {
   const ax = Math.abs(x);
   if (ax < 0.5) {
     const t = x * x;
@@ -43,12 +44,14 @@ function erf(x: number): number {
 }
 
 // Round half to even, as PyTorch's round does.
-function rint(x: number): number {
+/** Rounds half to even (the `rint` the expression tables call). */
+export function rint(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-const UNARY: Record<string, string> = {
+/** JS expression of each unary op over `a` (calls `erf`, `rint`); shared with fused kernels. */
+export const UNARY: Record<string, string> = {
   neg: "-a",
   exp: "Math.exp(a)",
   log: "Math.log(a)",
@@ -69,7 +72,8 @@ const UNARY: Record<string, string> = {
   logicalNot: "+(a === 0)",
 };
 
-const BINARY: Record<string, string> = {
+/** JS expression of each binary op over `a` and `b`; shared with fused kernels. */
+export const BINARY: Record<string, string> = {
   add: "a + b",
   sub: "a - b",
   mul: "a * b",

@@ -18,6 +18,7 @@ import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
 import { adaptiveMaxPoolKernels } from "./adaptive_max_pool.ts";
 import { attentionKernels } from "./attention.ts";
 import { elementwiseKernels } from "./elementwise.ts";
+import { fusedKernels } from "./fused.ts";
 import { withFloat16 } from "./half.ts";
 import { layerNormKernels } from "./layer_norm.ts";
 import { movementKernels } from "./movement.ts";
@@ -40,19 +41,23 @@ export const cpuBackend: BackendDef<TypedArray, undefined> = {
   // Released arrays go back to allocHost's pool (only those it made), so a steady training loop
   // in scope() reuses its memory instead of faulting in fresh pages every step.
   free: (handle: TypedArray) => recycleHost(handle),
-  kernels: withFloat16({
-    ...elementwiseKernels,
-    ...reduceKernels,
-    ...movementKernels,
-    ...nnKernels,
-    ...optimKernels,
-    ...sortKernels,
-    ...scanKernels,
-    ...adaptiveMaxPoolKernels,
-    ...layerNormKernels,
-    ...rnnCellKernels,
-    ...attentionKernels,
-  }),
+  kernels: {
+    ...withFloat16({
+      ...elementwiseKernels,
+      ...reduceKernels,
+      ...movementKernels,
+      ...nnKernels,
+      ...optimKernels,
+      ...sortKernels,
+      ...scanKernels,
+      ...adaptiveMaxPoolKernels,
+      ...layerNormKernels,
+      ...rnnCellKernels,
+      ...attentionKernels,
+    }),
+    // Reads and writes float16 itself, so it stays outside the float32 wrapper.
+    ...fusedKernels,
+  },
 };
 
 /** The cpu backend as a plugin (registered when this module is imported). */

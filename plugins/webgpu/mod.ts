@@ -29,6 +29,7 @@ import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
 import { gateFloat16Kernel, Gpu, nameKernelAllocations } from "./device.ts";
 import type { GpuBuffer, MemoryStats } from "./device.ts";
 import { elementwiseKernels } from "./elementwise.ts";
+import { fusedKernels } from "./fused.ts";
 import { reduceKernels } from "./reduce.ts";
 import { movementKernels } from "./movement.ts";
 import { matmulKernels } from "./matmul.ts";
@@ -128,6 +129,7 @@ export function webgpuBackend(gpu: Gpu): BackendDef<GpuBuffer, Gpu> {
       ...layerNormKernels(gpu),
       ...rnnCellKernels(gpu),
       ...attentionKernels(gpu),
+      ...fusedKernels(gpu),
     },
   };
 }

@@ -1,0 +1,213 @@
+/**
+ * webgpu kernel of `fusedElementwise`: the expression becomes one WGSL function computing every
+ * node from the inputs of one output element, run through the kit's {@linkcode elementwise}
+ * (broadcasting by strides, contiguous dims merged), so the whole chain is one dispatch. Pipelines
+ * are cached by the expression's code, dtypes and rank. Values are computed in f32 (float32 and
+ * float16; float16 nodes are rounded through `f16` as each unfused op stores them) and i32 (int32
+ * and bool), with the same WGSL expressions as the single-op kernels (`elementwise.ts`).
+ *
+ * @module
+ */
+
+import { broadcastShapes, broadcastStrides, kernelFor } from "../../core/mod.ts";
+import type { DType, Tensor } from "../../core/mod.ts";
+import { fusedElementwiseOp } from "../../layers/ops/fused.ts";
+import type { FusedExpr } from "../../layers/ops/fused.ts";
+import { coalesce, MAX_PARAMS, withinLimits } from "./device.ts";
+import type { Gpu, GpuBuffer } from "./device.ts";
+import { elementwise } from "./kit.ts";
+import type { WebGpuKernelTable } from "./kit_launch.ts";
+
+// The single-op kernels' helpers (elementwise.ts keeps its own copy private).
+const MATH = `
+fn nanf() -> f32 { return bitcast<f32>(0x7fc00000u); }
+fn isnanf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn inff() -> f32 { return bitcast<f32>(0x7f800000u); }
+fn log1pf(x: f32) -> f32 {
+  if (abs(x) < 1e-2) { return x * (1.0 - x * (0.5 - x * (1.0 / 3.0 - x * 0.25))); }
+  return log(1.0 + x);
+}
+fn tanhf(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
+fn erff(x: f32) -> f32 {
+  let ax = abs(x);
+  if (ax < 0.5) {
+    let t = x * x;
+    let p = (((0.185777706184603153 * t + 3.16112374387056560) * t + 113.864154151050156) * t +
+      377.485237685302021) * t + 3209.37758913846947;
+    let q = (((t + 23.6012909523441209) * t + 244.024637934444173) * t + 1282.61652607737228) * t +
+      2844.23683343917062;
+    return x * p / q;
+  }
+  if (ax >= 6.0) { return sign(x); }
+  let t = 1.0 / (1.0 + 0.5 * ax);
+  let y = t * exp(-ax * ax - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 +
+    t * 0.17087277)))))))));
+  return select(y - 1.0, 1.0 - y, x > 0.0);
+}
+fn powf(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (isnanf(a) || isnanf(b)) { return nanf(); }
+  if (a == 0.0) { return select(inff(), 0.0, b > 0.0); }
+  let r = exp2(b * log2(abs(a)));
+  if (a > 0.0) { return r; }
+  if (b != floor(b)) { return nanf(); }
+  return select(r, -r, abs(b) % 2.0 == 1.0);
+}
+fn powi(a: i32, b: i32) -> i32 {
+  if (b < 0) { return select(select(0, select(1, -1, (b & 1) == 1), a == -1), 1, a == 1); }
+  var r = 1; var x = a; var e = b;
+  loop { if (e == 0) { break; } if ((e & 1) == 1) { r = r * x; } x = x * x; e = e >> 1u; }
+  return r;
+}
+fn maxf(a: f32, b: f32) -> f32 { if (isnanf(a) || isnanf(b)) { return nanf(); } return max(a, b); }
+fn minf(a: f32, b: f32) -> f32 { if (isnanf(a) || isnanf(b)) { return nanf(); } return min(a, b); }
+`;
+
+const FLOAT: Record<string, string> = {
+  neg: "-a",
+  exp: "exp(a)",
+  log: "log(a)",
+  log1p: "log1pf(a)",
+  sqrt: "sqrt(a)",
+  rsqrt: "inverseSqrt(a)",
+  abs: "abs(a)",
+  sign: "select(select(a, -1.0, a < 0.0), 1.0, a > 0.0)",
+  relu: "select(a, 0.0, a < 0.0)",
+  sigmoid: "1.0 / (1.0 + exp(-a))",
+  tanh: "tanhf(a)",
+  erf: "erff(a)",
+  sin: "sin(a)",
+  cos: "cos(a)",
+  reciprocal: "1.0 / a",
+  floor: "floor(a)",
+  ceil: "ceil(a)",
+  round: "round(a)",
+  add: "a + b",
+  sub: "a - b",
+  mul: "a * b",
+  div: "a / b",
+  pow: "powf(a, b)",
+  maximum: "maxf(a, b)",
+  minimum: "minf(a, b)",
+  // As the reluBackward kernel: g passes where y > 0 or y is NaN, tested on y's bits.
+  reluBackward: "select(0.0, a, bitcast<i32>(b) > 0 || (bitcast<u32>(b) & 0x7fffffffu) > " +
+    "0x7f800000u)",
+  where: "select(c, b, a != 0)",
+};
+
+const INT: Record<string, string> = {
+  neg: "-a",
+  abs: "abs(a)",
+  sign: "sign(a)",
+  relu: "max(a, 0)",
+  floor: "a",
+  ceil: "a",
+  round: "a",
+  logicalNot: "select(0, 1, a == 0)",
+  add: "a + b",
+  sub: "a - b",
+  mul: "a * b",
+  div: "select(0, a / b, b != 0)",
+  pow: "powi(a, b)",
+  maximum: "max(a, b)",
+  minimum: "min(a, b)",
+  where: "select(c, b, a != 0)",
+};
+
+// Comparisons over f32 or i32 arguments (the argument dtype decides); results are i32 0/1.
+const COMPARE: Record<string, string> = {
+  eq: "a == b",
+  ne: "a != b",
+  lt: "a < b",
+  le: "a <= b",
+  gt: "a > b",
+  ge: "a >= b",
+  logicalAnd: "a != 0 && b != 0",
+  logicalOr: "a != 0 || b != 0",
+};
+
+const isFloat = (d: DType): boolean => d === "float32" || d === "float16";
+const wtype = (d: DType): string => (isFloat(d) ? "f32" : "i32");
+
+function literal(v: number, d: DType): string {
+  if (!isFloat(d)) return `i32(${v})`;
+  if (Number.isNaN(v)) return "nanf()";
+  if (v === Infinity) return "inff()";
+  if (v === -Infinity) return "(-inff())";
+  return `f32(${Object.is(v, -0) ? "-0.0" : String(v)})`;
+}
+
+function castExpr(from: DType, to: DType): string {
+  if (to === "bool") return isFloat(from) ? "select(0, 1, a != 0.0)" : "select(0, 1, a != 0)";
+  if (isFloat(to)) return "f32(a)";
+  return "i32(a)";
+}
+
+// The WGSL function `fused(a, b, ...)` computing the expression's last node.
+function fusedFunction(expr: FusedExpr): string {
+  const nodes = expr.nodes;
+  const params = expr.inputs.map((d, j) => `x${j}: ${wtype(d)}`).join(", ");
+  const lines = nodes.map((n, i) => {
+    const t = wtype(n.dtype);
+    if (n.op === "input") return `let v${i} = x${(n as { index: number }).index};`;
+    if (n.op === "const") return `let v${i} = ${literal((n as { value: number }).value, n.dtype)};`;
+    const args = (n as { args: readonly number[] }).args;
+    const argType = nodes[args[args.length - 1]].dtype;
+    let e: string;
+    if (n.op === "cast") e = castExpr(nodes[args[0]].dtype, n.dtype);
+    else if (n.op in COMPARE) {
+      const c = n.op === "ne" && isFloat(argType)
+        ? "isnanf(a) || isnanf(b) || a != b"
+        : COMPARE[n.op];
+      e = `select(0, 1, ${c})`;
+    } else e = (isFloat(n.dtype) ? FLOAT : INT)[n.op];
+    if (n.dtype === "float16") e = `f32(f16(${e}))`;
+    const names = args.map((a, k) => `let ${"abc"[k]} = v${a};`).join(" ");
+    return `var v${i}: ${t}; { ${names} v${i} = ${e}; }`;
+  });
+  return `fn fused(${params}) -> ${wtype(nodes[nodes.length - 1].dtype)} {
+  ${lines.join("\n  ")}
+  return v${nodes.length - 1};
+}`;
+}
+
+const FUNCTIONS = new WeakMap<FusedExpr, string>();
+const LETTERS = "abcdefgh";
+
+/** The webgpu `fusedElementwise` kernel (up to 7 inputs; declines more, which then decompose). */
+export function fusedKernels(gpu: Gpu): WebGpuKernelTable {
+  return kernelFor(fusedElementwiseOp, {
+    supports(inputs: readonly Tensor[], { expr }, _c: unknown): true | string {
+      if (inputs.length > 7) return `fusedElementwise takes at most 7 inputs, got ${inputs.length}`;
+      const f16Node = expr.nodes.some((n) => n.dtype === "float16");
+      const f16Binding = inputs.some((t) => t.dtype === "float16") ||
+        expr.nodes[expr.nodes.length - 1].dtype === "float16";
+      if (f16Node && !f16Binding) {
+        return "float16 intermediate values need a float16 input or output";
+      }
+      const shape = inputs.reduce<number[]>(
+        (s, t) => broadcastShapes("fusedElementwise", s, t.shape),
+        [],
+      );
+      const [s] = coalesce(shape, inputs.map((t) => broadcastStrides(t.shape, shape)));
+      if (1 + s.length * (inputs.length + 1) > MAX_PARAMS) {
+        return `a rank-${s.length} walk over ${inputs.length} inputs exceeds the parameter block`;
+      }
+      return withinLimits(gpu, inputs);
+    },
+    run(inputs, { expr }, out): GpuBuffer[] {
+      let fn = FUNCTIONS.get(expr);
+      if (!fn) FUNCTIONS.set(expr, fn = fusedFunction(expr));
+      return [
+        elementwise(gpu, {
+          name: "fusedElementwise",
+          expr: `fused(${inputs.map((_, j) => LETTERS[j]).join(", ")})`,
+          inputs,
+          output: out[0],
+          helpers: `${MATH}\n${fn}`,
+        }),
+      ];
+    },
+  });
+}
