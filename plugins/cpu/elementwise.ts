@@ -78,7 +78,8 @@ export const BINARY: Record<string, string> = {
   sub: "a - b",
   mul: "a * b",
   div: "a / b",
-  pow: "Math.pow(a, b)",
+  // C's pow (PyTorch's): 1 to any power, even NaN, and (-1) to ±Infinity are 1; Math.pow gives NaN.
+  pow: "(a === 1 || (a === -1 && (b === Infinity || b === -Infinity)) ? 1 : Math.pow(a, b))",
   maximum: "(a !== a || b !== b ? NaN : a > b ? a : b)",
   minimum: "(a !== a || b !== b ? NaN : a < b ? a : b)",
   eq: "+(a === b)",

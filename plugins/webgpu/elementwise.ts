@@ -56,7 +56,8 @@ fn erff(x: f32) -> f32 {
   return select(y - 1.0, 1.0 - y, x > 0.0);
 }
 fn powf(a: f32, b: f32) -> f32 {
-  if (b == 0.0) { return 1.0; }
+  if (b == 0.0 || a == 1.0) { return 1.0; }
+  if (a == -1.0 && abs(b) == inff()) { return 1.0; }
   if (isnanf(a) || isnanf(b)) { return nanf(); }
   if (a == 0.0) { return select(inff(), 0.0, b > 0.0); }
   let r = exp2(b * log2(abs(a)));
