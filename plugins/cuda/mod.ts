@@ -45,7 +45,15 @@ export type { CudaOptions } from "./runtime/open.ts";
 export type { CudaMemoryStats } from "./runtime/allocator.ts";
 export type { ModuleCacheStats } from "./runtime/module_cache.ts";
 export type { Cublas, SgemmArgs } from "./runtime/cublas.ts";
-export type { Cudnn, CudnnApi } from "./runtime/cudnn.ts";
+export type {
+  AlgoPerf,
+  ConvDescriptors,
+  ConvDescriptorSpec,
+  ConvDirection,
+  ConvPointers,
+  Cudnn,
+  CudnnApi,
+} from "./runtime/cudnn.ts";
 export { captureStep, GraphCaptureError } from "./graphs.ts";
 export type { CapturedStep, CaptureOptions, CapturePins, GraphHost } from "./graphs.ts";
 export { convPathStats, setConvPath } from "./kernels/conv.ts";
