@@ -27,8 +27,8 @@ import { gpuBuffer } from "./kit_launch.ts";
 import type { WebGpuKernel, WebGpuKernelTable } from "./kit_launch.ts";
 import { copyStrided } from "./movement.ts";
 
-// Float helpers: WGSL lacks log1p and erf, and tanh may overflow for large inputs.
-const MATH = `
+/** Float helpers: WGSL lacks log1p and erf, and tanh may overflow for large inputs. */
+export const MATH: string = `
 fn nanf() -> f32 { return bitcast<f32>(0x7fc00000u); }
 // NaN tested on the bits: compilers may assume no NaNs and fold x != x to false.
 fn isnanf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }

@@ -16,54 +16,10 @@ import type { FusedExpr } from "../../layers/ops/fused.ts";
 import { coalesce, MAX_PARAMS, withinLimits } from "./device.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
 import { elementwise } from "./kit.ts";
+import { MATH } from "./elementwise.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";
 
-// The single-op kernels' helpers (elementwise.ts keeps its own copy private).
-const MATH = `
-fn nanf() -> f32 { return bitcast<f32>(0x7fc00000u); }
-fn isnanf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
-fn inff() -> f32 { return bitcast<f32>(0x7f800000u); }
-fn log1pf(x: f32) -> f32 {
-  if (abs(x) < 1e-2) { return x * (1.0 - x * (0.5 - x * (1.0 / 3.0 - x * 0.25))); }
-  return log(1.0 + x);
-}
-fn tanhf(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
-fn erff(x: f32) -> f32 {
-  let ax = abs(x);
-  if (ax < 0.5) {
-    let t = x * x;
-    let p = (((0.185777706184603153 * t + 3.16112374387056560) * t + 113.864154151050156) * t +
-      377.485237685302021) * t + 3209.37758913846947;
-    let q = (((t + 23.6012909523441209) * t + 244.024637934444173) * t + 1282.61652607737228) * t +
-      2844.23683343917062;
-    return x * p / q;
-  }
-  if (ax >= 6.0) { return sign(x); }
-  let t = 1.0 / (1.0 + 0.5 * ax);
-  let y = t * exp(-ax * ax - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 +
-    t * 0.17087277)))))))));
-  return select(y - 1.0, 1.0 - y, x > 0.0);
-}
-fn powf(a: f32, b: f32) -> f32 {
-  if (b == 0.0 || a == 1.0) { return 1.0; }
-  if (a == -1.0 && abs(b) == inff()) { return 1.0; }
-  if (isnanf(a) || isnanf(b)) { return nanf(); }
-  if (a == 0.0) { return select(inff(), 0.0, b > 0.0); }
-  let r = exp2(b * log2(abs(a)));
-  if (a > 0.0) { return r; }
-  if (b != floor(b)) { return nanf(); }
-  return select(r, -r, abs(b) % 2.0 == 1.0);
-}
-fn powi(a: i32, b: i32) -> i32 {
-  if (b < 0) { return select(select(0, select(1, -1, (b & 1) == 1), a == -1), 1, a == 1); }
-  var r = 1; var x = a; var e = b;
-  loop { if (e == 0) { break; } if ((e & 1) == 1) { r = r * x; } x = x * x; e = e >> 1u; }
-  return r;
-}
-fn maxf(a: f32, b: f32) -> f32 { if (isnanf(a) || isnanf(b)) { return nanf(); } return max(a, b); }
-fn minf(a: f32, b: f32) -> f32 { if (isnanf(a) || isnanf(b)) { return nanf(); } return min(a, b); }
-`;
+// The single-op kernels' helpers.
 
 const FLOAT: Record<string, string> = {
   neg: "-a",
