@@ -19,8 +19,6 @@ import { elementwise } from "./kit.ts";
 import { MATH } from "./elementwise.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";
 
-// The single-op kernels' helpers.
-
 const FLOAT: Record<string, string> = {
   neg: "-a",
   exp: "exp(a)",
