@@ -64,7 +64,7 @@ export { keep, scope } from "./scope.ts";
 export type { Keepable } from "./scope.ts";
 export * from "./creation.ts";
 export * from "./plugin.ts";
-export { cast, where } from "./ops/elementwise.ts";
+export { cast, UNARY_OPS, where } from "./ops/elementwise.ts";
 export type { TensorLike } from "./ops/elementwise.ts";
 export * from "./ops/reduce.ts";
 export * from "./ops/views.ts";

@@ -49,6 +49,29 @@ export type UnaryOpName =
   | "round"
   | "logicalNot";
 
+/** The unary elementwise ops, in the order of {@linkcode UnaryOpName}. */
+export const UNARY_OPS: readonly UnaryOpName[] = [
+  "neg",
+  "exp",
+  "log",
+  "log1p",
+  "sqrt",
+  "rsqrt",
+  "abs",
+  "sign",
+  "relu",
+  "sigmoid",
+  "tanh",
+  "erf",
+  "sin",
+  "cos",
+  "reciprocal",
+  "floor",
+  "ceil",
+  "round",
+  "logicalNot",
+];
+
 /** How the output dtype of a unary op follows its input. */
 type UnaryKind = "float" | "same" | "bool";
 

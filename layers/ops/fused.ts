@@ -41,32 +41,13 @@ import {
   isFloating,
   scalar,
   sumToShape,
+  UNARY_OPS,
   ValueError,
 } from "../../core/mod.ts";
 import type { DType, OpDef, Tensor, TensorSpec } from "../../core/mod.ts";
 
 /** Unary primitives a fused expression may hold (the core ops of the same names). */
-export const FUSED_UNARY: readonly string[] = [
-  "neg",
-  "exp",
-  "log",
-  "log1p",
-  "sqrt",
-  "rsqrt",
-  "abs",
-  "sign",
-  "relu",
-  "sigmoid",
-  "tanh",
-  "erf",
-  "sin",
-  "cos",
-  "reciprocal",
-  "floor",
-  "ceil",
-  "round",
-  "logicalNot",
-];
+export const FUSED_UNARY: readonly string[] = UNARY_OPS;
 
 /** Binary primitives a fused expression may hold (arithmetic, comparisons, `reluBackward`). */
 export const FUSED_BINARY: readonly string[] = [

@@ -75,7 +75,8 @@ fn maxf(a: f32, b: f32) -> f32 { if (isnanf(a) || isnanf(b)) { return nanf(); } 
 fn minf(a: f32, b: f32) -> f32 { if (isnanf(a) || isnanf(b)) { return nanf(); } return min(a, b); }
 `;
 
-const UNARY_F: Record<string, string> = {
+/** WGSL expressions of the float unary ops over `a`. */
+export const UNARY_F: Record<string, string> = {
   neg: "-a",
   exp: "exp(a)",
   log: "log(a)",
@@ -96,7 +97,8 @@ const UNARY_F: Record<string, string> = {
   round: "round(a)",
 };
 
-const UNARY_I: Record<string, string> = {
+/** WGSL expressions of the int32 unary ops over `a`. */
+export const UNARY_I: Record<string, string> = {
   neg: "-a",
   abs: "abs(a)",
   sign: "sign(a)",
@@ -109,7 +111,8 @@ const UNARY_I: Record<string, string> = {
 
 const UNARY_OPS = [...Object.keys(UNARY_F), "logicalNot"];
 
-const ARITH: Record<string, [string, string]> = {
+/** WGSL expressions of the arithmetic binary ops over `a`, `b`: [float, int32]. */
+export const ARITH: Record<string, [string, string]> = {
   add: ["a + b", "a + b"],
   sub: ["a - b", "a - b"],
   mul: ["a * b", "a * b"],

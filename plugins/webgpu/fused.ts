@@ -16,58 +16,24 @@ import type { FusedExpr } from "../../layers/ops/fused.ts";
 import { coalesce, MAX_PARAMS, withinLimits } from "./device.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
 import { elementwise } from "./kit.ts";
-import { MATH } from "./elementwise.ts";
+import { ARITH, MATH, UNARY_F, UNARY_I } from "./elementwise.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";
 
+// The single-op kernels' expressions (elementwise.ts), plus what only a fused graph holds.
+const WHERE = "select(c, b, a != 0)";
 const FLOAT: Record<string, string> = {
-  neg: "-a",
-  exp: "exp(a)",
-  log: "log(a)",
-  log1p: "log1pf(a)",
-  sqrt: "sqrt(a)",
-  rsqrt: "inverseSqrt(a)",
-  abs: "abs(a)",
-  sign: "select(select(a, -1.0, a < 0.0), 1.0, a > 0.0)",
-  relu: "select(a, 0.0, a < 0.0)",
-  sigmoid: "1.0 / (1.0 + exp(-a))",
-  tanh: "tanhf(a)",
-  erf: "erff(a)",
-  sin: "sin(a)",
-  cos: "cos(a)",
-  reciprocal: "1.0 / a",
-  floor: "floor(a)",
-  ceil: "ceil(a)",
-  round: "round(a)",
-  add: "a + b",
-  sub: "a - b",
-  mul: "a * b",
-  div: "a / b",
-  pow: "powf(a, b)",
-  maximum: "maxf(a, b)",
-  minimum: "minf(a, b)",
+  ...UNARY_F,
+  ...Object.fromEntries(Object.entries(ARITH).map(([op, [fl]]) => [op, fl])),
   // As the reluBackward kernel: g passes where y > 0 or y is NaN, tested on y's bits.
   reluBackward: "select(0.0, a, bitcast<i32>(b) > 0 || (bitcast<u32>(b) & 0x7fffffffu) > " +
     "0x7f800000u)",
-  where: "select(c, b, a != 0)",
+  where: WHERE,
 };
 
 const INT: Record<string, string> = {
-  neg: "-a",
-  abs: "abs(a)",
-  sign: "sign(a)",
-  relu: "max(a, 0)",
-  floor: "a",
-  ceil: "a",
-  round: "a",
-  logicalNot: "select(0, 1, a == 0)",
-  add: "a + b",
-  sub: "a - b",
-  mul: "a * b",
-  div: "select(0, a / b, b != 0)",
-  pow: "powi(a, b)",
-  maximum: "max(a, b)",
-  minimum: "min(a, b)",
-  where: "select(c, b, a != 0)",
+  ...UNARY_I,
+  ...Object.fromEntries(Object.entries(ARITH).map(([op, [, int]]) => [op, int])),
+  where: WHERE,
 };
 
 // Comparisons over f32 or i32 arguments (the argument dtype decides); results are i32 0/1.

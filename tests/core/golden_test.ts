@@ -8,8 +8,9 @@
  */
 
 import assert from "node:assert/strict";
-import { cat, F, fromData, pad, stack, where } from "../../mod.ts";
+import { cat, F, fromData, pad, stack, UNARY_OPS, where } from "../../mod.ts";
 import type { DType, SliceSpec, Tensor, TypedArray } from "../../mod.ts";
+import type { UnaryOpName } from "../../core/ops/elementwise.ts";
 import { assertClose } from "../../testing/mod.ts";
 
 interface InputRec {
@@ -49,29 +50,7 @@ const binary = (op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum
 (
   [a, b],
 ) => a[op](b);
-const unary = (
-  op:
-    | "neg"
-    | "exp"
-    | "log"
-    | "log1p"
-    | "sqrt"
-    | "rsqrt"
-    | "abs"
-    | "sign"
-    | "relu"
-    | "sigmoid"
-    | "tanh"
-    | "erf"
-    | "sin"
-    | "cos"
-    | "reciprocal"
-    | "floor"
-    | "ceil"
-    | "round"
-    | "logicalNot",
-): OpFn =>
-([x]) => x[op]();
+const unary = (op: UnaryOpName): OpFn => ([x]) => x[op]();
 const compare =
   (op: "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr"): OpFn => ([a, b]) =>
     a[op](b);
@@ -92,31 +71,7 @@ const OPS: Record<string, OpFn> = {
   minimum: binary("minimum"),
   powScalar: ([x], a) => x.pow(a.exponent),
   where: ([c, a, b]) => where(c, a, b),
-  ...Object.fromEntries(
-    ([
-      "neg",
-      "exp",
-      "log",
-      "log1p",
-      "sqrt",
-      "rsqrt",
-      "abs",
-      "sign",
-      "relu",
-      "sigmoid",
-      "tanh",
-      "erf",
-      "sin",
-      "cos",
-      "reciprocal",
-      "floor",
-      "ceil",
-      "round",
-      "logicalNot",
-    ] as const).map(
-      (k) => [k, unary(k)],
-    ),
-  ),
+  ...Object.fromEntries(UNARY_OPS.map((k) => [k, unary(k)])),
   ...Object.fromEntries(
     (["eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"] as const).map(
       (k) => [k, compare(k)],
