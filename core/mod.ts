@@ -65,7 +65,7 @@ export type { Keepable } from "./scope.ts";
 export * from "./creation.ts";
 export * from "./plugin.ts";
 export { cast, UNARY_OPS, where } from "./ops/elementwise.ts";
-export type { TensorLike } from "./ops/elementwise.ts";
+export type { TensorLike, UnaryOpName } from "./ops/elementwise.ts";
 export * from "./ops/reduce.ts";
 export * from "./ops/views.ts";
 export * from "./ops/movement.ts";
