@@ -9,8 +9,7 @@
 
 import assert from "node:assert/strict";
 import { cat, F, fromData, pad, stack, UNARY_OPS, where } from "../../mod.ts";
-import type { DType, SliceSpec, Tensor, TypedArray } from "../../mod.ts";
-import type { UnaryOpName } from "../../mod.ts";
+import type { DType, SliceSpec, Tensor, TypedArray, UnaryOpName } from "../../mod.ts";
 import { assertClose } from "../../testing/mod.ts";
 
 interface InputRec {
