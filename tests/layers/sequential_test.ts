@@ -138,3 +138,48 @@ Deno.test("Residual and Concat: keys, shapes and errors", () => {
   assert.deepEqual(c.forward(randn([2, 3, 4, 4])).shape, [2, 6, 4, 4]);
   assert.equal(c.branches.length, 2);
 });
+
+// Sequential runs a plain ReLU followed by a MaxPool2d as pool-then-ReLU; the values and gradients
+// must be those of the modules run one by one, including ties, zeros, -0 and NaN in a window.
+Deno.test("Sequential: ReLU then MaxPool2d gives the unswapped values and gradients bit for bit", () => {
+  const conv = new Conv2d(2, 3, 3, { padding: 1 });
+  for (const inplace of [false, true]) {
+    for (
+      const pool of [new MaxPool2d(2), new MaxPool2d(3, { stride: 2, padding: 1, ceilMode: true })]
+    ) {
+      const relu = new ReLU({ inplace });
+      const seq = new Sequential(conv, relu, pool);
+      const base = randn([2, 2, 7, 7]).mul(2);
+      const data = base.toArraySync() as number[][][][];
+      data[0][0][0][0] = NaN;
+      data[1][1][2][2] = -0;
+      const xa = tensor(data, { requiresGrad: true }), xb = tensor(data, { requiresGrad: true });
+      const ya = seq.forward(xa);
+      const yb = pool.forward(relu.forward(conv.forward(xb)));
+      assert.deepEqual(ya.toArraySync(), yb.toArraySync());
+      const g = randn(ya.shape);
+      conv.zeroGrad();
+      ya.backward(g);
+      const gwA = conv.weight.grad!.toArraySync();
+      conv.zeroGrad();
+      yb.backward(g);
+      assert.deepEqual(xa.grad!.toArraySync(), xb.grad!.toArraySync());
+      assert.deepEqual(gwA, conv.weight.grad!.toArraySync());
+    }
+  }
+});
+
+Deno.test("Sequential: a hook or an in-place ReLU on the caller's tensor sees the ReLU run first", () => {
+  const relu = new ReLU(), pool = new MaxPool2d(2);
+  const seen: number[][] = [];
+  const h = relu.registerForwardHook((_m, args) => {
+    seen.push([...(args[0] as { shape: readonly number[] }).shape]);
+  });
+  new Sequential(relu, pool).forward(randn([1, 1, 4, 4]));
+  h.remove();
+  assert.deepEqual(seen, [[1, 1, 4, 4]]);
+  // An in-place ReLU first in the chain overwrites the caller's tensor, as PyTorch's does.
+  const x = tensor([[[[-1, 2], [3, -4]]]]);
+  new Sequential(new ReLU({ inplace: true }), new MaxPool2d(2)).forward(x);
+  assert.deepEqual(x.toArraySync(), [[[[0, 2], [3, 0]]]]);
+});
