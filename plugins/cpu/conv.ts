@@ -112,6 +112,96 @@ function checkParams(p: Conv2dParams): void {
   }
 }
 
+/** A convolution with its never-used kernel taps dropped, and where the kept ones sit. */
+interface Crop {
+  p: Conv2dParams;
+  h0: number;
+  w0: number;
+}
+
+/**
+ * The taps [lo, hi) along one axis that read the input for some output position, when the conv
+ * with only those (and lo · dilation less padding) has the same outputs; [0, k) otherwise.
+ */
+function usedTaps(size: number, k: number, pad: number, stride: number, dil: number, out: number) {
+  const used = (t: number): boolean => {
+    // Rows t·dil − pad + y·stride for y in [0, out): does one land in [0, size)?
+    const r0 = t * dil - pad;
+    const y = r0 >= 0 ? 0 : Math.ceil(-r0 / stride);
+    return y < out && r0 + y * stride < size;
+  };
+  let lo = 0, hi = k;
+  while (lo < k - 1 && !used(lo)) lo++;
+  while (hi > lo + 1 && !used(hi - 1)) hi--;
+  const padLo = pad - lo * dil;
+  if (padLo < 0 || conv2dOutputSize(size, hi - lo, stride, padLo, dil) !== out) return [0, k];
+  return [lo, hi];
+}
+
+/**
+ * Kernel taps that only ever read padding multiply zeros: on late-stage maps (ResNet's 3 × 3
+ * convs with padding 1 on 1 × 1 inputs) they are 8 of 9, so the conv runs without them. Null when
+ * every tap is used.
+ */
+function cropTaps(p: Conv2dParams): Crop | null {
+  const [h0, h1] = usedTaps(p.h, p.kh, p.padH, p.strideH, p.dilationH, p.oh);
+  const [w0, w1] = usedTaps(p.w, p.kw, p.padW, p.strideW, p.dilationW, p.ow);
+  if (h1 - h0 === p.kh && w1 - w0 === p.kw) return null;
+  return {
+    p: {
+      ...p,
+      kh: h1 - h0,
+      kw: w1 - w0,
+      padH: p.padH - h0 * p.dilationH,
+      padW: p.padW - w0 * p.dilationW,
+    },
+    h0,
+    w0,
+  };
+}
+
+let cropScratch = new Float32Array(0);
+
+/**
+ * The kept taps of w [O, C/groups, KH, KW] as a [O, C/groups, kh, kw] array: a view of a buffer
+ * shared across calls (the conv kernels read it before they return).
+ */
+function cropWeight(w: Float32Array, p: Conv2dParams, cr: Crop): Float32Array {
+  const { kh, kw } = cr.p, planes = p.o * (p.c / p.groups);
+  if (cropScratch.length < planes * kh * kw) cropScratch = new Float32Array(planes * kh * kw);
+  const out = cropScratch.subarray(0, planes * kh * kw);
+  if (kh === 1 && kw === 1) {
+    const k = p.kh * p.kw, at = cr.h0 * p.kw + cr.w0;
+    for (let pl = 0; pl < planes; pl++) out[pl] = w[pl * k + at];
+    return out;
+  }
+  for (let pl = 0; pl < planes; pl++) {
+    for (let r = 0; r < kh; r++) {
+      const s = (pl * p.kh + cr.h0 + r) * p.kw + cr.w0, d = (pl * kh + r) * kw;
+      for (let q = 0; q < kw; q++) out[d + q] = w[s + q];
+    }
+  }
+  return out;
+}
+
+/** Inverse of {@link cropWeight}: the dropped taps' gradients are zero. */
+function uncropWeight(dw: Float32Array, p: Conv2dParams, cr: Crop): Float32Array {
+  const { kh, kw } = cr.p, planes = p.o * (p.c / p.groups);
+  const out = new Float32Array(planes * p.kh * p.kw);
+  if (kh === 1 && kw === 1) {
+    const k = p.kh * p.kw, at = cr.h0 * p.kw + cr.w0;
+    for (let pl = 0; pl < planes; pl++) out[pl * k + at] = dw[pl];
+    return out;
+  }
+  for (let pl = 0; pl < planes; pl++) {
+    for (let r = 0; r < kh; r++) {
+      const s = (pl * kh + r) * kw, d = (pl * p.kh + cr.h0 + r) * p.kw + cr.w0;
+      for (let q = 0; q < kw; q++) out[d + q] = dw[s + q];
+    }
+  }
+  return out;
+}
+
 function checkLength(name: string, a: ArrayLike<number>, expected: number): void {
   if (a.length < expected) {
     throw new RangeError(`conv2d: ${name} has ${a.length} elements, expected ${expected}`);
@@ -291,7 +381,15 @@ export function conv2dForward(
   checkLength("x", x, n * c * inPlane);
   checkLength("w", w, o * kk);
   if (bias) checkLength("bias", bias, o);
+  const cr = cropTaps(p);
+  if (cr) return conv2dForward(x, cropWeight(w, p, cr), bias, cr.p, gemm);
   const y = new Float32Array(n * o * pix);
+  if (isPointwise(p) && pix === 1 && groups === 1) {
+    // One pixel per image: y [N, O] = x [N, C] · wᵀ, one product for the batch.
+    gemm(false, true, n, o, kk, 1, x, 0, kk, w, 0, kk, 0, y, 0, o);
+    if (bias) addBias(y, bias, n, o, pix);
+    return y;
+  }
   if (isPointwise(p)) {
     // The input planes already are the column matrix of each image.
     for (let b = 0; b < n; b++) {
@@ -367,7 +465,13 @@ export function conv2dBackwardInput(
   const inPlane = h * p.w;
   checkLength("gy", gy, n * o * pix);
   checkLength("w", w, o * kk);
+  const cr = cropTaps(p);
+  if (cr) return conv2dBackwardInput(gy, cropWeight(w, p, cr), cr.p, gemm);
   const dx = new Float32Array(n * c * inPlane);
+  if (isPointwise(p) && pix === 1 && groups === 1) {
+    gemm(false, false, n, c, o, 1, gy, 0, o, w, 0, kk, 0, dx, 0, c);
+    return dx;
+  }
   if (isPointwise(p)) {
     for (let b = 0; b < n; b++) {
       for (let g = 0; g < groups; g++) {
@@ -421,7 +525,13 @@ export function conv2dBackwardWeight(
   const inPlane = h * p.w;
   checkLength("gy", gy, n * o * pix);
   checkLength("x", x, n * c * inPlane);
+  const cr = cropTaps(p);
+  if (cr) return uncropWeight(conv2dBackwardWeight(gy, x, cr.p, gemm), p, cr);
   const dw = new Float32Array(o * kk);
+  if (isPointwise(p) && pix === 1 && groups === 1) {
+    gemm(true, false, o, c, n, 1, gy, 0, o, x, 0, c, 0, dw, 0, c);
+    return dw;
+  }
   if (isPointwise(p)) {
     for (let b = 0; b < n; b++) {
       for (let g = 0; g < groups; g++) {
