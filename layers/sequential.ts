@@ -19,10 +19,7 @@
 
 import { Module, ValueError } from "../core/mod.ts";
 import type { AnyModule, Tensor } from "../core/mod.ts";
-import { ReLU } from "./activations.ts";
-import { Conv2d } from "./conv2d.ts";
-import { BatchNorm2d } from "./batch_norm.ts";
-import { MaxPool2d } from "./pooling.ts";
+import { swapsReluPool } from "./_relu_pool.ts";
 
 function checkModule(layer: string, m: unknown, where: string): AnyModule {
   if (!(m instanceof Module)) {
@@ -100,40 +97,20 @@ export class Sequential extends Module {
    * Feeds `x` through every module in order (the identity when empty). A ReLU followed by a
    * MaxPool2d runs as the pooling first and then the ReLU on its 4× (or so) smaller output: max
    * pooling commutes with ReLU, in values and in gradients, so the result is the same bits with
-   * fewer passes over memory (see {@link swapsReluPool} for when it applies).
+   * fewer passes over memory (layers/_relu_pool.ts says when it applies).
    */
   forward(x: Tensor): Tensor {
     const mods = this.children();
     for (let i = 0; i < mods.length; i++) {
       const m = mods[i];
       // Out of place even for an in-place ReLU: max pooling saves its output for backward.
-      if (i + 1 < mods.length && swapsReluPool(mods, i)) x = mods[++i].forward(x).relu();
-      else x = m.forward(x);
+      const prev = i > 0 ? mods[i - 1] : null;
+      if (i + 1 < mods.length && swapsReluPool(prev, m, mods[i + 1])) {
+        x = mods[++i].forward(x).relu();
+      } else x = m.forward(x);
     }
     return x;
   }
-}
-
-// A module of exactly this class with no hooks (hooks ride on an own `forward`): its forward is the
-// class's, so nobody can observe what it was given.
-function plain(m: AnyModule, cls: abstract new (...args: never[]) => AnyModule): boolean {
-  return m.constructor === cls && !Object.hasOwn(m, "forward");
-}
-
-/**
- * Whether Sequential may run children i (a ReLU) and i+1 (a MaxPool2d) as pool-then-ReLU:
- * max(relu(x)) = relu(max(x)) for every window, and the gradient reaches the same element (the
- * first maximum, and only where it is positive) either way. Both must be plain modules, so that no
- * hook or subclass sees the swapped input; an in-place ReLU only when the previous child is a
- * plain Conv2d or BatchNorm2d, whose fresh output nobody else holds (the swapped ReLU runs out of
- * place, so the caller's tensor would be left unmodified).
- */
-function swapsReluPool(mods: readonly AnyModule[], i: number): boolean {
-  const relu = mods[i], pool = mods[i + 1];
-  if (!plain(relu, ReLU) || !plain(pool, MaxPool2d)) return false;
-  if (!(relu as ReLU).inplace) return true;
-  const prev = i > 0 ? mods[i - 1] : null;
-  return prev !== null && (plain(prev, Conv2d) || plain(prev, BatchNorm2d));
 }
 
 /** Holds modules (named "0", "1", ...) so their parameters are registered; it has no forward. */

@@ -24,6 +24,7 @@ import {
   ReLU,
   Sequential,
 } from "../../layers/mod.ts";
+import { swapsReluPool } from "../../layers/_relu_pool.ts";
 import { checkInput, initConvBn, posInt } from "./_common.ts";
 import type { ModelOptions } from "./_common.ts";
 
@@ -193,7 +194,11 @@ export class ResNet extends Module {
   /** Class scores [N, classes]. */
   forward(x: Tensor): Tensor {
     checkInput("ResNet", x, this.#inChannels, 32);
-    x = this.maxpool.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x))));
+    x = this.bn1.forward(this.conv1.forward(x));
+    // Pool then ReLU where that gives the same bits (see Sequential's forward).
+    x = swapsReluPool(this.bn1, this.relu, this.maxpool)
+      ? this.maxpool.forward(x).relu()
+      : this.maxpool.forward(this.relu.forward(x));
     x = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(x))));
     const f = this.avgpool.forward(x);
     return this.fc.forward(f.reshape([f.shape[0], -1]));
