@@ -383,6 +383,11 @@ export function conv2dForward(
   if (bias) checkLength("bias", bias, o);
   const cr = cropTaps(p);
   if (cr) return conv2dForward(x, cropWeight(w, p, cr), bias, cr.p, gemm);
+  // The wasm drivers allocate their own outputs.
+  if (convKernels && !isPointwise(p)) {
+    if (wasmDefault(gemm)) return wasmConvForward(convKernels, x, w, bias, p);
+    return wasmConvForwardGemm(convKernels, x, w, bias, p, gemm);
+  }
   const y = new Float32Array(n * o * pix);
   if (isPointwise(p) && pix === 1 && groups === 1) {
     // One pixel per image: y [N, O] = x [N, C] · wᵀ, one product for the batch.
@@ -401,10 +406,6 @@ export function conv2dForward(
     }
     if (bias) addBias(y, bias, n, o, pix);
     return y;
-  }
-  if (convKernels) {
-    if (wasmDefault(gemm)) return wasmConvForward(convKernels, x, w, bias, p);
-    return wasmConvForwardGemm(convKernels, x, w, bias, p, gemm);
   }
   const chunk = imagesPerChunk(p, kk, og);
   const buf = getScratch((kk + og) * chunk * pix);
@@ -467,6 +468,11 @@ export function conv2dBackwardInput(
   checkLength("w", w, o * kk);
   const cr = cropTaps(p);
   if (cr) return conv2dBackwardInput(gy, cropWeight(w, p, cr), cr.p, gemm);
+  // The wasm drivers allocate their own outputs.
+  if (convKernels && !isPointwise(p)) {
+    if (wasmDefault(gemm)) return wasmConvBackwardInput(convKernels, gy, w, p);
+    return wasmConvBackwardInputGemm(convKernels, gy, w, p, gemm);
+  }
   const dx = new Float32Array(n * c * inPlane);
   if (isPointwise(p) && pix === 1 && groups === 1) {
     gemm(false, false, n, c, o, 1, gy, 0, o, w, 0, kk, 0, dx, 0, c);
@@ -482,10 +488,6 @@ export function conv2dBackwardInput(
       }
     }
     return dx;
-  }
-  if (convKernels) {
-    if (wasmDefault(gemm)) return wasmConvBackwardInput(convKernels, gy, w, p);
-    return wasmConvBackwardInputGemm(convKernels, gy, w, p, gemm);
   }
   const chunk = imagesPerChunk(p, kk, og);
   const buf = getScratch((kk + og) * chunk * pix);
@@ -527,6 +529,11 @@ export function conv2dBackwardWeight(
   checkLength("x", x, n * c * inPlane);
   const cr = cropTaps(p);
   if (cr) return uncropWeight(conv2dBackwardWeight(gy, x, cr.p, gemm), p, cr);
+  // The wasm drivers allocate their own outputs.
+  if (convKernels && !isPointwise(p)) {
+    if (wasmDefault(gemm)) return wasmConvBackwardWeight(convKernels, gy, x, p);
+    return wasmConvBackwardWeightGemm(convKernels, gy, x, p, gemm);
+  }
   const dw = new Float32Array(o * kk);
   if (isPointwise(p) && pix === 1 && groups === 1) {
     gemm(true, false, o, c, n, 1, gy, 0, o, x, 0, c, 0, dw, 0, c);
@@ -542,10 +549,6 @@ export function conv2dBackwardWeight(
       }
     }
     return dw;
-  }
-  if (convKernels) {
-    if (wasmDefault(gemm)) return wasmConvBackwardWeight(convKernels, gy, x, p);
-    return wasmConvBackwardWeightGemm(convKernels, gy, x, p, gemm);
   }
   const chunk = imagesPerChunk(p, kk, og);
   const buf = getScratch((kk + og) * chunk * pix);
