@@ -10,6 +10,7 @@ import type { Conv2dParams, Gemm } from "./conv.ts";
 import { WASM_HEAP_BASE, wasmHeap } from "./wasm_gemm.ts";
 import type { ConvKernels } from "./wasm_conv_kernels.ts";
 import { type Plan, planFor } from "./threads.ts";
+import { type UnrollKernels, unrollKernelsFor } from "./wasm_gemm_conv_kernels.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Convolution drivers. Pointers passed to the kernels are byte offsets; the JS side keeps float
@@ -450,11 +451,12 @@ export function wasmConvBackwardInput(
 }
 
 /**
- * Weight gradient entirely in wasm: per image and group, im2col and then dW_g += gy_g @ col^T by
- * the dot kernel, which reads gy's planes and the column rows in place. On several threads the
- * images of a chunk are first padded and unrolled side by side (work items are ranges of planes),
- * then each item adds every image's product into its own columns of dW, in image order as on one
- * thread.
+ * Weight gradient entirely in wasm. Small weights (see {@link batchBlocks}) take
+ * {@link backwardWeightBlocked}. Otherwise: per image and group, im2col and then
+ * dW_g += gy_g @ col^T by the dot kernel, which reads gy's planes and the column rows in place. On
+ * several threads the images of a chunk are first padded and unrolled side by side (work items are
+ * ranges of planes), then each item adds every image's product into its own columns of dW, in
+ * image order as on one thread.
  */
 export function wasmConvBackwardWeight(
   k: ConvKernels,
@@ -465,8 +467,11 @@ export function wasmConvBackwardWeight(
   const g = geometry(p);
   const { n, c, o, groups } = p;
   const { og, kk, pix, pixp } = g;
-  const quads = Math.ceil(kk / 4);
-  const plan = planFor(n * o * pix * kk, quads, MIN_WORK_PER_THREAD);
+  const blocked = batchBlocks(n, o * kk);
+  if (blocked) return backwardWeightBlocked(k, gy, x, p, g, blocked.size, blocked.count);
+  // Columns of dW are shared out in whole tiles of the dot kernel.
+  const tiles = Math.ceil(kk / k.dotCols);
+  const plan = planFor(n * o * pix * kk, tiles, MIN_WORK_PER_THREAD);
   const threads = plan.threads;
   const khw = p.kh * p.kw;
   const pad = padded(p);
@@ -497,7 +502,7 @@ export function wasmConvBackwardWeight(
           const src = (pad ? XP : xi) + gi * g.cg * g.planeP;
           planIm2col(plan, 0, k, p, g, g.cg, src, COL, pixp);
           const gyAt = GY + (i * o + gi * og) * pix;
-          planDot(plan, k, gyAt, pix, COL, pixp, DW + gi * og * kk, kk, og, kk, pix, acc);
+          planDot(plan, 0, k, gyAt, pix, COL, pixp, DW + gi * og * kk, kk, og, kk, pix, acc);
         }
       }
       continue;
@@ -512,8 +517,8 @@ export function wasmConvBackwardWeight(
     });
     plan.run();
     // Each item owns some columns of dW and adds the images into them in order.
-    ranges(quads, 4 * threads, (lo, hi) => {
-      const j0 = 4 * lo, j1 = Math.min(kk, 4 * hi);
+    ranges(tiles, 4 * threads, (lo, hi) => {
+      const j0 = k.dotCols * lo, j1 = Math.min(kk, k.dotCols * hi);
       plan.item();
       for (let i = 0; i < cnt; i++) {
         const acc = b0 + i > 0 ? 1 : 0;
@@ -521,6 +526,7 @@ export function wasmConvBackwardWeight(
           const col = COL + (i * c + gi * g.cg) * khw * pixp;
           planDot(
             plan,
+            0,
             k,
             GY + (i * o + gi * og) * pix,
             pix,
@@ -541,9 +547,13 @@ export function wasmConvBackwardWeight(
   return f.slice(DW, DW + o * kk);
 }
 
-/** Records C[m, n] (+)= A[m, depth] B[n, depth]^T (float offsets and pitches) with the dot kernel. */
+/**
+ * Records C[m, n] (+)= A[m, depth] B[n, depth]^T (float offsets and pitches) with the dot kernel,
+ * with the `scratch` mask of Plan.call (bit 0: a, bit 2: b, bit 4: c).
+ */
 function planDot(
   plan: Plan,
+  scratch: number,
   k: ConvKernels,
   a: number,
   lda: number,
@@ -556,13 +566,181 @@ function planDot(
   depth: number,
   acc: number,
 ): void {
-  plan.call(k.ids.dot, 0, 4 * a, 4 * lda, 4 * b, 4 * ldb, 4 * c, 4 * ldc, m, n, depth, acc);
+  plan.call(k.ids.dot, scratch, 4 * a, 4 * lda, 4 * b, 4 * ldb, 4 * c, 4 * ldc, m, n, depth, acc);
+}
+
+// The weight gradient of a batch is summed per block of images into at most MAX_BLOCKS partial
+// gradients of at most PARTIAL_FLOATS floats in all, then the partials are added in block order.
+const MAX_BLOCKS = 16;
+const PARTIAL_FLOATS = 1 << 18;
+
+/**
+ * The blocks of images (size, count) whose partial weight gradients {@link backwardWeightBlocked}
+ * sums, or null where there would be fewer than two or their partials would take too much memory.
+ * It depends on the batch and the weight size only, never on the thread count.
+ */
+function batchBlocks(n: number, weights: number): { size: number; count: number } | null {
+  const size = Math.ceil(n / MAX_BLOCKS), count = Math.ceil(n / size);
+  return count >= 2 && count * weights <= PARTIAL_FLOATS ? { size, count } : null;
+}
+
+/**
+ * Weight gradient for small weights (LeNet's): each block of images is one work item that pads,
+ * unrolls and multiplies its images one by one (dW_b += gy_g @ col^T, as on one thread, with the
+ * padded planes and columns in the thread's own cache-sized scratch) into the block's partial
+ * gradient; the partials are then added in block order. The blocks are the same on any number of
+ * threads, so every element of dW is the same sum in the same order.
+ */
+function backwardWeightBlocked(
+  k: ConvKernels,
+  gy: Float32Array,
+  x: Float32Array,
+  p: Conv2dParams,
+  g: Geometry,
+  size: number,
+  count: number,
+): Float32Array {
+  const { n, c, o, groups } = p;
+  const { og, kk, pix, pixp } = g;
+  const plan = planFor(n * o * pix * kk, count, MIN_WORK_PER_THREAD);
+  const pad = padded(p);
+  // With unit horizontal stride the dot kernel can read the (padded) planes in place, without
+  // im2col. It sums each output row's ow % 4 last products one lane at a time, each costing as
+  // much as four: on narrow rows (conv2's 10) im2col then costs less (measured on 2 cores).
+  const inPlace = p.strideW === 1 && (p.ow % 4 === 0 || p.ow >= 48);
+  const perImage = o * pix + c * g.inPlane;
+  const chunk = Math.min(n, Math.max(1, Math.floor(CHUNK_FLOATS / perImage / size)) * size);
+  const xpSlot = pad ? slot(c * g.planeP) : 0;
+  const perThread = xpSlot + (inPlace ? 0 : slot(kk * pixp));
+  const { at, f } = heapRegions([
+    chunk * o * pix,
+    chunk * c * g.inPlane,
+    count * o * kk,
+    plan.threads * perThread,
+    inPlace ? kk : 0,
+  ]);
+  const [GY, X, PART, SCRATCH, TAB] = at;
+  const XP = SCRATCH, COL = SCRATCH + xpSlot;
+  if (inPlace) tapOffsets(f, TAB, p, g);
+  plan.scratchStride(4 * perThread);
+  for (let b0 = 0; b0 < n; b0 += chunk) {
+    const cnt = Math.min(chunk, n - b0);
+    f.set(gy.subarray(b0 * o * pix, (b0 + cnt) * o * pix), GY);
+    f.set(x.subarray(b0 * c * g.inPlane, (b0 + cnt) * c * g.inPlane), X);
+    for (let i0 = 0; i0 < cnt; i0 += size) {
+      plan.item();
+      const part = PART + ((b0 + i0) / size) * o * kk;
+      for (let i = i0; i < Math.min(cnt, i0 + size); i++) {
+        const xi = X + i * c * g.inPlane;
+        if (pad) planPad(plan, 0b10, k, p, c, xi, XP);
+        for (let gi = 0; gi < groups; gi++) {
+          const src = (pad ? XP : xi) + gi * g.cg * g.planeP;
+          const gyAt = GY + (i * o + gi * og) * pix;
+          const acc = i > i0 ? 1 : 0;
+          const dst = part + gi * og * kk;
+          if (inPlace) {
+            plan.call(
+              k.ids.dotPlane,
+              pad ? 0b100 : 0,
+              4 * gyAt,
+              4 * pix,
+              4 * src,
+              4 * TAB,
+              4 * dst,
+              4 * kk,
+              og,
+              kk,
+              p.oh,
+              p.ow,
+              4 * p.strideH * g.wp,
+              acc,
+            );
+            continue;
+          }
+          planIm2col(plan, pad ? 0b11 : 0b10, k, p, g, g.cg, src, COL, pixp);
+          planDot(plan, 0b100, k, gyAt, pix, COL, pixp, dst, kk, og, kk, pix, acc);
+        }
+      }
+    }
+    plan.run();
+  }
+  const dw = f.slice(PART, PART + o * kk);
+  for (let b = 1; b < count; b++) {
+    const at = PART + b * o * kk;
+    for (let j = 0; j < dw.length; j++) dw[j] += f[at + j];
+  }
+  return dw;
+}
+
+/**
+ * Writes at float index `at` of the heap, as i32, the byte offset of each kernel tap (channel of
+ * a group, row, column; im2col's row order) from the top-left of the group's padded planes.
+ */
+function tapOffsets(f: Float32Array, at: number, p: Conv2dParams, g: Geometry): void {
+  const tab = new Int32Array(f.buffer, f.byteOffset + 4 * at, g.kk);
+  let t = 0;
+  for (let ci = 0; ci < g.cg; ci++) {
+    for (let ki = 0; ki < p.kh; ki++) {
+      for (let kj = 0; kj < p.kw; kj++) {
+        tab[t++] = 4 * ((ci * g.hp + ki * p.dilationH) * g.wp + kj * p.dilationW);
+      }
+    }
+  }
 }
 
 /** Images per batched chunk of the injected-GEMM path, as in the JS lowering. */
 function gemmChunk(p: Conv2dParams, g: Geometry, extra: number): number {
   const perImage = (g.kk + g.og) * g.pix + extra;
   return Math.max(1, Math.min(p.n, Math.floor(CHUNK_FLOATS / perImage)));
+}
+
+/**
+ * Floats per image of the injected-GEMM path's heap input planes: unpadded where the kernels
+ * specialised to the geometry (`u`, wasm_gemm_conv_kernels.ts) read them, padded otherwise.
+ */
+function heapPlanes(p: Conv2dParams, g: Geometry, u: UnrollKernels | null): number {
+  return p.c * (u ? g.inPlane : g.planeP);
+}
+
+/** Copies images [b0, b0 + cnt) of x into the heap at dst, laid out for {@link unrollChunk}. */
+function loadChunk(
+  u: UnrollKernels | null,
+  x: Float32Array,
+  b0: number,
+  cnt: number,
+  p: Conv2dParams,
+  g: Geometry,
+  f: Float32Array,
+  dst: number,
+): void {
+  const per = p.c * g.inPlane;
+  if (u) f.set(x.subarray(b0 * per, (b0 + cnt) * per), dst);
+  else loadPadded(x, b0 * per, cnt * p.c, p, g, f, dst);
+}
+
+/**
+ * im2col of group gi of a chunk's `cnt` images (heap planes at xs, from {@link loadChunk}) into
+ * the column matrix at col (pitch ld), images side by side.
+ */
+function unrollChunk(
+  k: ConvKernels,
+  u: UnrollKernels | null,
+  p: Conv2dParams,
+  g: Geometry,
+  xs: number,
+  gi: number,
+  cnt: number,
+  col: number,
+  ld: number,
+): void {
+  if (u) {
+    const per = p.c * g.inPlane;
+    u.im2col(4 * (xs + gi * g.cg * g.inPlane), 4 * col, 4 * ld, g.cg, cnt, 4 * per, 4 * g.pix);
+    return;
+  }
+  for (let i = 0; i < cnt; i++) {
+    im2col(k, p, g, xs + (i * p.c + gi * g.cg) * g.planeP, col + i * g.pix, ld);
+  }
 }
 
 /**
@@ -579,21 +757,21 @@ export function wasmConvForwardGemm(
   gemm: Gemm,
 ): Float32Array {
   const g = geometry(p);
-  const { n, c, o, groups } = p;
+  const { n, o, groups } = p;
   const { og, kk, pix } = g;
-  const chunk = gemmChunk(p, g, c * g.planeP + o * pix);
+  const u = unrollKernelsFor(p);
+  const xPer = heapPlanes(p, g, u);
+  const chunk = gemmChunk(p, g, xPer + o * pix);
   const ldp = chunk * pix + 8;
-  const { at, f } = heapRegions([chunk * c * g.planeP, kk * ldp, og * ldp, chunk * o * pix, o]);
+  const { at, f } = heapRegions([chunk * xPer, kk * ldp, og * ldp, chunk * o * pix, o]);
   const [XP, COL, OUT, Y, BIAS] = at;
   biasTable(f, BIAS, bias, o);
   const y = new Float32Array(n * o * pix);
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
-    loadPadded(x, b0 * c * g.inPlane, cnt * c, p, g, f, XP);
+    loadChunk(u, x, b0, cnt, p, g, f, XP);
     for (let gi = 0; gi < groups; gi++) {
-      for (let i = 0; i < cnt; i++) {
-        im2col(k, p, g, XP + (i * c + gi * g.cg) * g.planeP, COL + i * pix, ldp);
-      }
+      unrollChunk(k, u, p, g, XP, gi, cnt, COL, ldp);
       gemm(false, false, og, cnt * pix, kk, 1, w, gi * og * kk, kk, f, COL, ldp, 0, f, OUT, ldp);
       for (let i = 0; i < cnt; i++) {
         k.biasRows(
@@ -642,22 +820,30 @@ export function wasmConvBackwardInputGemm(
   const g = geometry(p);
   const { n, c, groups } = p;
   const { og, kk, pix } = g;
-  const chunk = gemmChunk(p, g, c * g.planeP);
+  const u = unrollKernelsFor(p);
+  const xPer = heapPlanes(p, g, u);
+  const chunk = gemmChunk(p, g, xPer);
   const ldp = chunk * pix + 8;
-  const { at, f } = heapRegions([og * ldp, kk * ldp, chunk * c * g.planeP]);
+  const { at, f } = heapRegions([og * ldp, kk * ldp, chunk * xPer]);
   const [GYG, COL, DXP] = at;
   const dx = new Float32Array(n * c * g.inPlane);
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
-    f.fill(0, DXP, DXP + cnt * c * g.planeP);
+    f.fill(0, DXP, DXP + cnt * xPer);
     for (let gi = 0; gi < groups; gi++) {
       gatherGy(f, GYG, ldp, gy, p, g, gi, b0, cnt);
       gemm(true, false, kk, cnt * pix, og, 1, w, gi * og * kk, kk, f, GYG, ldp, 0, f, COL, ldp);
+      if (u) {
+        const dxAt = 4 * (DXP + gi * g.cg * g.inPlane);
+        u.col2im(4 * COL, 4 * ldp, dxAt, g.cg, cnt, 4 * c * g.inPlane, 4 * pix);
+        continue;
+      }
       for (let i = 0; i < cnt; i++) {
         col2im(k, p, g, COL + i * pix, ldp, DXP + (i * c + gi * g.cg) * g.planeP);
       }
     }
-    storeUnpadded(f, DXP, cnt * c, p, g, dx, b0 * c * g.inPlane);
+    if (u) dx.set(f.subarray(DXP, DXP + cnt * c * g.inPlane), b0 * c * g.inPlane);
+    else storeUnpadded(f, DXP, cnt * c, p, g, dx, b0 * c * g.inPlane);
   }
   return dx;
 }
@@ -671,20 +857,20 @@ export function wasmConvBackwardWeightGemm(
   gemm: Gemm,
 ): Float32Array {
   const g = geometry(p);
-  const { n, c, o, groups } = p;
+  const { n, o, groups } = p;
   const { og, kk, pix } = g;
-  const chunk = gemmChunk(p, g, c * g.planeP);
+  const u = unrollKernelsFor(p);
+  const xPer = heapPlanes(p, g, u);
+  const chunk = gemmChunk(p, g, xPer);
   const ldp = chunk * pix + 8;
-  const { at, f } = heapRegions([chunk * c * g.planeP, kk * ldp, og * ldp]);
+  const { at, f } = heapRegions([chunk * xPer, kk * ldp, og * ldp]);
   const [XP, COL, GYG] = at;
   const dw = new Float32Array(o * kk);
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
-    loadPadded(x, b0 * c * g.inPlane, cnt * c, p, g, f, XP);
+    loadChunk(u, x, b0, cnt, p, g, f, XP);
     for (let gi = 0; gi < groups; gi++) {
-      for (let i = 0; i < cnt; i++) {
-        im2col(k, p, g, XP + (i * c + gi * g.cg) * g.planeP, COL + i * pix, ldp);
-      }
+      unrollChunk(k, u, p, g, XP, gi, cnt, COL, ldp);
       gatherGy(f, GYG, ldp, gy, p, g, gi, b0, cnt);
       const beta = b0 === 0 ? 0 : 1;
       gemm(false, true, og, kk, cnt * pix, 1, f, GYG, ldp, f, COL, ldp, beta, dw, gi * og * kk, kk);

@@ -291,19 +291,35 @@ function emitBiasRows(): FuncDef {
 /**
  * Emits `dot(a, lda, b, ldb, c, ldc, m, n, k, acc)`: C[m, n] (+)= A[m, k] B[n, k]^T with both
  * operands read row-major along k (byte pointers and pitches). This is the weight-gradient
- * product gy @ col^T without transposing or packing either side; 2x4 tiles of C are summed in
- * four lanes each and reduced at the end. Edge tiles re-read the last row and skip its stores.
+ * product gy @ col^T without transposing or packing either side; `rows` x `cols` tiles of C are
+ * summed in four lanes each and reduced at the end. Edge tiles re-read the last row and skip its
+ * stores. With `relaxed`, the products are summed by `f32x4.relaxed_madd` (one fused multiply-add
+ * on x64), which halves the floating-point instructions of the loop.
+ *
+ * With `plane`, the kernel is `dotPlane(a, lda, b, tab, c, ldc, m, n, oh, ow, ldx, acc)`, the same
+ * product with B's rows read straight from padded input planes instead of a column matrix: row j
+ * of B (kernel tap j) is the oh x ow window at byte pointer b + tab[j] (tab: i32 byte offsets)
+ * with row pitch ldx bytes, i.e. B[j, y * ow + x] = b[tab[j] + y * ldx + 4x], which is im2col's
+ * row j for unit horizontal stride. A's rows hold oh * ow floats each.
  */
-function emitDot(): FuncDef {
-  const A = 0, LDA = 1, B = 2, LDB = 3, C = 4, LDC = 5, M = 6, N = 7, K = 8, ACC = 9;
-  const f = new Frame(10);
+export function emitDot(
+  name: string,
+  rows: number,
+  cols: number,
+  relaxed: boolean,
+  plane = false,
+): FuncDef {
+  const A = 0, LDA = 1, B = 2, LDB = 3, C = 4, LDC = 5, M = 6, N = 7, K = 8, ACC = plane ? 11 : 9;
+  const TAB = 3, OH = 8, OW = 9, LDX = 10;
+  const f = new Frame(plane ? 12 : 10);
   const i = f.local(i32), j = f.local(i32), p = f.local(i32), kB = f.local(i32);
   const k4B = f.local(i32), addr = f.local(i32);
-  const ap = [f.local(i32), f.local(i32)];
-  const bp = [f.local(i32), f.local(i32), f.local(i32), f.local(i32)];
-  const va = [f.local(v128), f.local(v128)], vb = f.local(v128);
-  const acc: number[][] = [[], []];
-  for (let r = 0; r < 2; r++) for (let q = 0; q < 4; q++) acc[r].push(f.local(v128));
+  // plane: the offset into A (contiguous over the window), the current row of B and its ends.
+  const pa = f.local(i32), rowB = f.local(i32), y = f.local(i32);
+  const ap = Array.from({ length: rows }, () => f.local(i32));
+  const bp = Array.from({ length: cols }, () => f.local(i32));
+  const va = Array.from({ length: rows }, () => f.local(v128)), vb = f.local(v128);
+  const acc = Array.from({ length: rows }, () => Array.from({ length: cols }, () => f.local(v128)));
   const s = f.local(f32);
   const c = new Code();
   // Row index min(base + d, last), as a byte pointer: ptr + that * pitch.
@@ -314,38 +330,74 @@ function emitDot(): FuncDef {
     c.get(base).i32(d).op(Op.i32Add).get(count).op(Op.i32LtS, Op.select);
     c.get(pitch).op(Op.i32Mul, Op.i32Add);
   };
+  // Sums over B offsets [p, end) in steps of inc bytes; A is read at the same offsets, or with
+  // `plane` at pa, which advances with p.
   const step = (load: number, memAlign: number, inc: number, end: number) => {
-    whileLt(c, p, end, inc, () => {
-      for (let r = 0; r < 2; r++) {
-        c.get(ap[r]).get(p).op(Op.i32Add).simd(load, { align: memAlign, offset: 0 }).set(va[r]);
+    whileLt(c, p, end, 0, () => {
+      for (let r = 0; r < rows; r++) {
+        c.get(ap[r]).get(plane ? pa : p).op(Op.i32Add);
+        c.simd(load, { align: memAlign, offset: 0 }).set(va[r]);
       }
-      for (let q = 0; q < 4; q++) {
+      for (let q = 0; q < cols; q++) {
         c.get(bp[q]).get(p).op(Op.i32Add).simd(load, { align: memAlign, offset: 0 }).set(vb);
-        for (let r = 0; r < 2; r++) {
-          c.get(acc[r][q]).get(va[r]).get(vb).simd(SimdOp.f32x4Mul).simd(SimdOp.f32x4Add);
+        for (let r = 0; r < rows; r++) {
+          if (relaxed) {
+            c.get(va[r]).get(vb).get(acc[r][q]).simd(SimdOp.f32x4RelaxedMadd);
+          } else {
+            c.get(acc[r][q]).get(va[r]).get(vb).simd(SimdOp.f32x4Mul).simd(SimdOp.f32x4Add);
+          }
           c.set(acc[r][q]);
         }
       }
+      c.get(p).i32(inc).op(Op.i32Add).set(p);
+      if (plane) c.get(pa).i32(inc).op(Op.i32Add).set(pa);
     });
   };
-  c.get(K).i32(4).op(Op.i32Mul).set(kB);
-  c.get(K).i32(-4).op(Op.i32And).i32(4).op(Op.i32Mul).set(k4B);
-  forUp(c, i, M, 2, () => {
-    for (let r = 0; r < 2; r++) {
+  if (plane) {
+    c.get(OW).i32(4).op(Op.i32Mul).set(kB);
+    c.get(OW).i32(-4).op(Op.i32And).i32(4).op(Op.i32Mul).set(k4B);
+  } else {
+    c.get(K).i32(4).op(Op.i32Mul).set(kB);
+    c.get(K).i32(-4).op(Op.i32And).i32(4).op(Op.i32Mul).set(k4B);
+  }
+  forUp(c, i, M, rows, () => {
+    for (let r = 0; r < rows; r++) {
       clampedRow(i, r, M, A, LDA);
       c.set(ap[r]);
     }
-    forUp(c, j, N, 4, () => {
-      for (let q = 0; q < 4; q++) {
-        clampedRow(j, q, N, B, LDB);
+    forUp(c, j, N, cols, () => {
+      for (let q = 0; q < cols; q++) {
+        if (plane) {
+          // b + tab[min(j + q, n - 1)]
+          c.get(B).get(TAB);
+          c.get(j).i32(q).op(Op.i32Add);
+          c.get(N).i32(1).op(Op.i32Sub);
+          c.get(j).i32(q).op(Op.i32Add).get(N).op(Op.i32LtS, Op.select);
+          c.i32(4).op(Op.i32Mul, Op.i32Add).mem(Op.i32Load, 2).op(Op.i32Add);
+        } else {
+          clampedRow(j, q, N, B, LDB);
+        }
         c.set(bp[q]);
       }
       for (const row of acc) for (const a of row) c.f32x4Const(0).set(a);
-      c.i32(0).set(p);
-      step(SimdOp.v128Load, 0, 16, k4B);
-      step(SimdOp.v128Load32Zero, 2, 4, kB);
-      for (let r = 0; r < 2; r++) {
-        for (let q = 0; q < 4; q++) {
+      if (plane) {
+        c.i32(0).set(pa);
+        c.i32(0).set(rowB);
+        forUp(c, y, OH, 1, () => {
+          c.get(rowB).set(p);
+          c.get(rowB).get(k4B).op(Op.i32Add).set(addr);
+          step(SimdOp.v128Load, 0, 16, addr);
+          c.get(rowB).get(kB).op(Op.i32Add).set(addr);
+          step(SimdOp.v128Load32Zero, 2, 4, addr);
+          c.get(rowB).get(LDX).op(Op.i32Add).set(rowB);
+        });
+      } else {
+        c.i32(0).set(p);
+        step(SimdOp.v128Load, 0, 16, k4B);
+        step(SimdOp.v128Load32Zero, 2, 4, kB);
+      }
+      for (let r = 0; r < rows; r++) {
+        for (let q = 0; q < cols; q++) {
           c.get(i).i32(r).op(Op.i32Add).get(M).op(Op.i32LtS);
           c.get(j).i32(q).op(Op.i32Add).get(N).op(Op.i32LtS, Op.i32And, Op.if, BLOCK_VOID);
           c.get(C).get(i).i32(r).op(Op.i32Add).get(LDC).op(Op.i32Mul, Op.i32Add);
@@ -364,7 +416,13 @@ function emitDot(): FuncDef {
       }
     });
   });
-  return { name: "dot", params: new Array(10).fill(i32), results: [], locals: f.locals, code: c };
+  return {
+    name,
+    params: new Array(plane ? 12 : 10).fill(i32),
+    results: [],
+    locals: f.locals,
+    code: c,
+  };
 }
 
 /**
@@ -461,6 +519,8 @@ export interface ConvKernels {
   biasRows: (src: number, lds: number, dst: number, rows: number, n: number, bias: number) => void;
   /** C (+)= A B^T along rows. */
   dot: (...args: number[]) => void;
+  /** Columns of C per tile of `dot`: ranges of columns that are multiples of it waste no work. */
+  dotCols: number;
   /** Branch-free max pooling. */
   maxPool: (...args: number[]) => void;
   /** Unpacked-B GEMM with the wide tile. */
@@ -471,6 +531,8 @@ export interface ConvKernels {
   wideMr: number;
   /** The kernels' ids for thread plans (threads.ts), by export name. */
   ids: Readonly<Record<KernelName, number>>;
+  /** Every kernel by export name, for direct calls on the calling thread. */
+  fns: Readonly<Record<KernelName, (...args: number[]) => void>>;
 }
 
 /** Export names of the conv module, in registration order. */
@@ -485,6 +547,7 @@ const NAMES = [
   "pad",
   "unpad",
   "zero",
+  "dotPlane",
 ] as const;
 
 /** Name of one conv-module kernel. */
@@ -500,7 +563,8 @@ function instantiate(): ConvKernels | null {
       emitUnroll("im2col"),
       emitUnroll("col2im"),
       emitBiasRows(),
-      emitDot(),
+      relaxed ? emitDot("dot", 2, 5, true) : emitDot("dot", 2, 4, false),
+      relaxed ? emitDot("dotPlane", 2, 5, true, true) : emitDot("dotPlane", 2, 4, false, true),
       emitMaxPool(),
       emitKernel("directWide", wide),
       emitKernel("directNarrow", narrow),
@@ -515,8 +579,13 @@ function instantiate(): ConvKernels | null {
       KernelName,
       number
     >;
+    const fns = Object.fromEntries(NAMES.map((n) => [n, e[n]])) as Record<
+      KernelName,
+      (...args: number[]) => void
+    >;
     return {
       ids,
+      fns,
       im2col: e.im2col as UnrollFn,
       col2im: e.col2im as UnrollFn,
       biasRows: e.biasRows as ConvKernels["biasRows"],
@@ -525,6 +594,7 @@ function instantiate(): ConvKernels | null {
       directWide: e.directWide as DirectFn,
       directNarrow: e.directNarrow as DirectFn,
       wideMr: wide.mr,
+      dotCols: relaxed ? 5 : 4,
     };
   } catch {
     return null;

@@ -1,0 +1,240 @@
+/**
+ * The all-wasm weight gradient for small weights (wasm_conv.ts, backwardWeightBlocked): images are
+ * summed per block into partial gradients, with the `dotPlane` kernel reading the padded input
+ * planes in place (unit horizontal stride, rows of a multiple of 4 or at least 48 pixels) or the
+ * `dot` kernel over im2col's columns (other shapes). Checked against float64 direct loops over
+ * shapes that take each route (odd sizes, padding, stride, dilation, groups, a batch that is not
+ * a multiple of the block size, several batch chunks, weights too large for partials), and for
+ * identical bits on one and two threads. The forward and input-gradient drivers are checked the
+ * same way on the LeNet shapes.
+ */
+
+import assert from "node:assert/strict";
+import {
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv2dForward,
+  type Conv2dParams,
+} from "../../plugins/cpu/conv.ts";
+import {
+  getNumThreads,
+  setCallerWorks,
+  setNumThreads,
+  threadsUnavailable,
+  workerItems,
+} from "../../plugins/cpu/threads.ts";
+import { convParams, random } from "./_helpers.ts";
+
+/** dW[o, ci, ki, kj] = sum over n, y, x of gy[n, o, y, x] * x[n, g*cg + ci, iy, ix], in float64. */
+function refWeight(gy: Float32Array, x: Float32Array, p: Conv2dParams): Float64Array {
+  const cg = p.c / p.groups, og = p.o / p.groups;
+  const dw = new Float64Array(p.o * cg * p.kh * p.kw);
+  for (let b = 0; b < p.n; b++) {
+    for (let oc = 0; oc < p.o; oc++) {
+      const g = Math.floor(oc / og);
+      for (let ci = 0; ci < cg; ci++) {
+        for (let ki = 0; ki < p.kh; ki++) {
+          for (let kj = 0; kj < p.kw; kj++) {
+            let s = 0;
+            for (let y = 0; y < p.oh; y++) {
+              const iy = y * p.strideH - p.padH + ki * p.dilationH;
+              if (iy < 0 || iy >= p.h) continue;
+              for (let xo = 0; xo < p.ow; xo++) {
+                const ix = xo * p.strideW - p.padW + kj * p.dilationW;
+                if (ix < 0 || ix >= p.w) continue;
+                s += gy[((b * p.o + oc) * p.oh + y) * p.ow + xo] *
+                  x[((b * p.c + g * cg + ci) * p.h + iy) * p.w + ix];
+              }
+            }
+            dw[((oc * cg + ci) * p.kh + ki) * p.kw + kj] += s;
+          }
+        }
+      }
+    }
+  }
+  return dw;
+}
+
+/** y = conv(x, w) + bias in float64. */
+function refForward(x: Float32Array, w: Float32Array, bias: Float32Array, p: Conv2dParams) {
+  const cg = p.c / p.groups, og = p.o / p.groups;
+  const y = new Float64Array(p.n * p.o * p.oh * p.ow);
+  for (let b = 0; b < p.n; b++) {
+    for (let oc = 0; oc < p.o; oc++) {
+      const g = Math.floor(oc / og);
+      for (let yo = 0; yo < p.oh; yo++) {
+        for (let xo = 0; xo < p.ow; xo++) {
+          let s = bias[oc];
+          for (let ci = 0; ci < cg; ci++) {
+            for (let ki = 0; ki < p.kh; ki++) {
+              const iy = yo * p.strideH - p.padH + ki * p.dilationH;
+              if (iy < 0 || iy >= p.h) continue;
+              for (let kj = 0; kj < p.kw; kj++) {
+                const ix = xo * p.strideW - p.padW + kj * p.dilationW;
+                if (ix < 0 || ix >= p.w) continue;
+                s += w[((oc * cg + ci) * p.kh + ki) * p.kw + kj] *
+                  x[((b * p.c + g * cg + ci) * p.h + iy) * p.w + ix];
+              }
+            }
+          }
+          y[((b * p.o + oc) * p.oh + yo) * p.ow + xo] = s;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/** dx = the transposed convolution of gy with w, in float64. */
+function refInput(gy: Float32Array, w: Float32Array, p: Conv2dParams): Float64Array {
+  const cg = p.c / p.groups, og = p.o / p.groups;
+  const dx = new Float64Array(p.n * p.c * p.h * p.w);
+  for (let b = 0; b < p.n; b++) {
+    for (let oc = 0; oc < p.o; oc++) {
+      const g = Math.floor(oc / og);
+      for (let yo = 0; yo < p.oh; yo++) {
+        for (let xo = 0; xo < p.ow; xo++) {
+          const v = gy[((b * p.o + oc) * p.oh + yo) * p.ow + xo];
+          for (let ci = 0; ci < cg; ci++) {
+            for (let ki = 0; ki < p.kh; ki++) {
+              const iy = yo * p.strideH - p.padH + ki * p.dilationH;
+              if (iy < 0 || iy >= p.h) continue;
+              for (let kj = 0; kj < p.kw; kj++) {
+                const ix = xo * p.strideW - p.padW + kj * p.dilationW;
+                if (ix < 0 || ix >= p.w) continue;
+                dx[((b * p.c + g * cg + ci) * p.h + iy) * p.w + ix] += v *
+                  w[((oc * cg + ci) * p.kh + ki) * p.kw + kj];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/**
+ * |got - want| within float32 rounding of a sum of `terms` products: a relative bound on the
+ * largest magnitude in `want` scaled by the depth of the sums.
+ */
+function close(what: string, got: Float32Array, want: Float64Array, terms: number): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let scale = 0;
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
+  const tol = 2 ** -22 * Math.sqrt(terms) * Math.max(scale, 1) + 1e-6;
+  for (let i = 0; i < got.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= tol)) {
+      assert.fail(`${what}[${i}]: ${got[i]} vs ${want[i]} (tolerance ${tol})`);
+    }
+  }
+}
+
+function sameBits(what: string, a: Float32Array, b: Float32Array): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) {
+    if (ua[i] !== ub[i]) assert.fail(`${what}[${i}]: ${a[i]} (1 thread) vs ${b[i]} (2 threads)`);
+  }
+}
+
+const threaded = threadsUnavailable() === null;
+
+/**
+ * f() on one thread and on two (the workers doing every item); both results, asserted equal. With
+ * `threaded` (work above the threads' threshold), the workers must have run items.
+ */
+function onOneAndTwo(what: string, f: () => Float32Array, mustThread: boolean): Float32Array {
+  const before = getNumThreads();
+  const prev = setCallerWorks(false);
+  try {
+    setNumThreads(1);
+    const one = f();
+    if (!threaded) return one;
+    setNumThreads(2);
+    const items = workerItems();
+    const two = f();
+    if (mustThread) assert.ok(workerItems() > items, `${what}: the workers ran no item`);
+    sameBits(what, one, two);
+    return one;
+  } finally {
+    setCallerWorks(prev);
+    setNumThreads(before);
+  }
+}
+
+/** Whether the conv is over the drivers' threshold for two threads (2^19 multiply-adds each). */
+const bigEnough = (p: Conv2dParams) =>
+  p.n * p.o * p.oh * p.ow * (p.c / p.groups) * p.kh * p.kw >= 1 << 20;
+
+const CASES: [string, Parameters<typeof convParams>[0]][] = [
+  // dotPlane: rows of 28 pixels, padding.
+  ["LeNet conv1", { n: 64, c: 1, h: 28, w: 28, o: 6, kh: 5, kw: 5, padH: 2, padW: 2 }],
+  // dot over im2col (rows of 10 pixels).
+  ["LeNet conv2", { n: 64, c: 6, h: 14, w: 14, o: 16, kh: 5, kw: 5 }],
+  // dotPlane with odd tap count, vertical stride and dilation, groups, a batch of 37 (blocks of
+  // 3, the last one short), rows of 16.
+  ["dotPlane: groups, strideH, dilation", {
+    n: 37,
+    c: 6,
+    h: 21,
+    w: 14,
+    o: 9,
+    kh: 3,
+    kw: 3,
+    padH: 1,
+    padW: 2,
+    strideH: 2,
+    dilationH: 2,
+    dilationW: 1,
+    groups: 3,
+  }],
+  // dotPlane with rows of 49 (ow % 4 = 1, over 48), no padding.
+  ["dotPlane: wide odd rows", { n: 64, c: 4, h: 9, w: 53, o: 8, kh: 2, kw: 5 }],
+  // dot over im2col: horizontal stride, odd sizes, dilation.
+  ["im2col: strideW, dilation", {
+    n: 64,
+    c: 6,
+    h: 13,
+    w: 15,
+    o: 12,
+    kh: 3,
+    kw: 2,
+    padH: 1,
+    padW: 1,
+    strideW: 2,
+    dilationH: 2,
+  }],
+  // Several batch chunks (about 0.5M floats per image against a 2M-float chunk).
+  ["several chunks", { n: 7, c: 1, h: 400, w: 400, o: 2, kh: 3, kw: 3, padH: 1, padW: 1 }],
+  // Weights too large for partial sums: the column-split route.
+  ["large weights", { n: 4, c: 64, h: 6, w: 6, o: 128, kh: 3, kw: 3, padH: 1, padW: 1 }],
+  // A single small image (one block) on one thread.
+  ["small single image", { n: 1, c: 2, h: 7, w: 8, o: 3, kh: 3, kw: 3 }],
+];
+
+for (const [name, shape] of CASES) {
+  Deno.test(`wasm conv2d weight gradient by image blocks matches float64 loops (${name})`, () => {
+    const p = convParams(shape);
+    const x = random(p.n * p.c * p.h * p.w, 11);
+    const gy = random(p.n * p.o * p.oh * p.ow, 12);
+    const dw = onOneAndTwo(`dw ${name}`, () => conv2dBackwardWeight(gy, x, p), bigEnough(p));
+    close(`dw ${name}`, dw, refWeight(gy, x, p), p.n * p.oh * p.ow);
+  });
+}
+
+for (const [name, shape] of CASES.slice(0, 3)) {
+  Deno.test(`wasm conv2d forward and input gradient match float64 loops (${name})`, () => {
+    const p = convParams(shape);
+    const kk = (p.c / p.groups) * p.kh * p.kw;
+    const x = random(p.n * p.c * p.h * p.w, 13);
+    const w = random(p.o * kk, 14);
+    const b = random(p.o, 15);
+    const gy = random(p.n * p.o * p.oh * p.ow, 16);
+    const y = onOneAndTwo(`y ${name}`, () => conv2dForward(x, w, b, p), bigEnough(p));
+    close(`y ${name}`, y, refForward(x, w, b, p), kk);
+    const dx = onOneAndTwo(`dx ${name}`, () => conv2dBackwardInput(gy, w, p), bigEnough(p));
+    close(`dx ${name}`, dx, refInput(gy, w, p), (p.o / p.groups) * p.kh * p.kw);
+  });
+}
