@@ -1,0 +1,85 @@
+/**
+ * Training-step time of this tree against another checkout of denn, in one process: both module
+ * graphs are loaded side by side (each with `use(blas())` unless `--no-blas`), and each round runs
+ * one untimed and one timed step of the same model on each, alternating which goes first, so slow
+ * drifts of a shared machine hit both. Prints, per model, the medians (min–max) of the rounds and
+ * the median of the per-round ratios (this tree / the other).
+ *
+ *     git worktree add /tmp/denn-base <commit>
+ *     deno run -A bench/step_ab.ts /tmp/denn-base [--rounds 21] [--only lenet,resnet18] [--no-blas]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+// deno-lint-ignore no-explicit-any
+type Denn = any;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    rounds: { type: "string", default: "21" },
+    only: { type: "string", default: "lenet,resnet18" },
+    "no-blas": { type: "boolean", default: false },
+  },
+});
+const dir = positionals[0];
+if (!dir) {
+  console.error("usage: deno run -A bench/step_ab.ts <path of another denn checkout> [options]");
+  Deno.exit(2);
+}
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 15) throw new RangeError("--rounds must be at least 15");
+
+async function load(root: string): Promise<{ m: Denn; models: Denn }> {
+  const m = await import(`${root}/mod.ts`);
+  const models = await import(`${root}/plugins/models/mod.ts`);
+  if (!values["no-blas"]) m.use((await import(`${root}/plugins/blas/mod.ts`)).blas());
+  return { m, models };
+}
+
+const other = await load(new URL(`file://${await Deno.realPath(dir)}`).href);
+const self = await load(new URL("..", import.meta.url).href.replace(/\/$/, ""));
+
+function trainer(d: { m: Denn; models: Denn }, model: string): () => void {
+  const { m, models } = d;
+  const net = model === "resnet18" ? models.resnet(18, { numClasses: 10 }) : models.lenet5();
+  const x = model === "resnet18" ? m.randn([32, 3, 32, 32]) : m.randn([64, 1, 28, 28]);
+  const y = m.randint(0, 10, [x.shape[0]]);
+  const opt = new m.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
+  return () => {
+    const loss = m.F.crossEntropy(net.forward(x), y);
+    opt.zeroGrad();
+    loss.backward();
+    opt.step();
+  };
+}
+
+const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1];
+const range = (v: number[]) => `${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)}`;
+
+console.log(`${rounds} rounds; blas: ${values["no-blas"] ? "off" : "on"}; other: ${dir}`);
+console.log(`| model | other ms, median (min–max) | this tree ms | this / other (paired) |`);
+console.log(`| --- | --- | --- | --- |`);
+for (const model of values.only.split(",")) {
+  const steps = [trainer(other, model), trainer(self, model)];
+  for (let i = 0; i < 3; i++) steps.forEach((s) => s());
+  const t: number[][] = [[], []], r: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const order = i % 2 ? [1, 0] : [0, 1];
+    for (const j of order) {
+      steps[j]();
+      const t0 = performance.now();
+      steps[j]();
+      t[j].push(performance.now() - t0);
+    }
+    r.push(t[1][i] / t[0][i]);
+  }
+  console.log(
+    `| ${model} | ${median(t[0]).toFixed(2)} (${range(t[0])}) | ${median(t[1]).toFixed(2)} (${
+      range(t[1])
+    }) | ${median(r).toFixed(2)} |`,
+  );
+}
+Deno.exit(0);
