@@ -32,6 +32,13 @@ import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
 import { openBlas } from "./ffi.ts";
 import type { BlasLibrary, OpenBlasOptions } from "./ffi.ts";
 import { blasKernels, MIN_CONV_WEIGHTS } from "./kernels.ts";
+import { tuneMalloc } from "./malloc.ts";
+export {
+  MALLOC_MMAP_THRESHOLD,
+  MALLOC_TRIM_THRESHOLD,
+  mallocTuning,
+  tuneMalloc,
+} from "./malloc.ts";
 export { MIN_CONV_WEIGHTS } from "./kernels.ts";
 
 export { ADAPTIVE_MIN_MACS, DEFAULT_LIBRARIES, openBlas } from "./ffi.ts";
@@ -44,6 +51,11 @@ export interface BlasOptions extends OpenBlasOptions {
    * there); default {@linkcode MIN_CONV_WEIGHTS}, 0 sends every conv to BLAS.
    */
   minConvWeights?: number;
+  /**
+   * Tune glibc's malloc so that large host arrays are reused instead of faulted in afresh every
+   * training step (default true; see {@linkcode tuneMalloc}, {@linkcode mallocTuning}).
+   */
+  tuneMalloc?: boolean;
 }
 
 let opened: BlasLibrary | null = null;
@@ -67,6 +79,7 @@ export function blasBackend(options: BlasOptions = {}): BackendDef<TypedArray, u
   const lib = openBlas(options);
   if (typeof lib === "string") return lib;
   opened = lib;
+  if (options.tuneMalloc ?? true) tuneMalloc();
   return {
     name: "blas",
     hostMemory: true,
@@ -100,6 +113,7 @@ export function blas(options: BlasOptions = {}): Plugin {
     options.path ?? null,
     options.threads ?? null,
     options.minConvWeights ?? null,
+    options.tuneMalloc ?? true,
   ]);
   let p = plugins.get(key);
   if (!p) {
