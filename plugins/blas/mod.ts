@@ -10,6 +10,8 @@
  *
  * The library is searched in `DEFAULT_LIBRARIES` unless the env var `DENN_BLAS` (or
  * `options.path`) names one; `DENN_BLAS_THREADS` (or `options.threads`) sets its thread count.
+ * Unless `options.tuneMalloc` is false, registering it also tunes glibc's malloc so that large
+ * host arrays are reused rather than faulted in afresh every step ({@linkcode tuneMalloc}).
  *
  * @example
  * ```ts ignore
