@@ -464,11 +464,19 @@ export class Plan {
     this.#slotBytes = bytes;
   }
 
-  /** Runs every recorded item on the threads and waits for all of them; no-op on one thread. */
-  run(): void {
+  /**
+   * Runs every recorded item on the threads and waits for all of them; no-op on one thread.
+   * `alongside`, if given, runs on the calling thread while the workers start on the items (before
+   * the caller takes any), or at once where there is nothing to run on other threads: work that
+   * needs the calling thread, such as first touching a fresh output array, overlaps the kernels.
+   */
+  run(alongside?: () => void): void {
     const p = this.#pool;
     const items = this.#items;
-    if (!p || items === 0) return;
+    if (!p || items === 0) {
+      alongside?.();
+      return;
+    }
     const c = p.control;
     c[STARTS + items] = this.#fill;
     p.job = p.job >= TAG_MASK ? 1 : p.job + 1;
@@ -483,6 +491,7 @@ export class Plan {
     Atomics.notify(c, GO);
     let error: unknown = null;
     try {
+      alongside?.();
       if (callerWorks) runItems(c, tag, items);
     } catch (e) {
       error = e;

@@ -8,7 +8,7 @@
 
 import type { Conv2dParams, Gemm } from "./conv.ts";
 import { WASM_HEAP_BASE, wasmHeap } from "./wasm_gemm.ts";
-import type { ConvKernels } from "./wasm_conv_kernels.ts";
+import { type ConvKernels, type DirectConvShape, directTile } from "./wasm_conv_kernels.ts";
 import { type Plan, planFor } from "./threads.ts";
 import { type UnrollKernels, unrollKernelsFor } from "./wasm_gemm_conv_kernels.ts";
 
@@ -180,6 +180,16 @@ function slot(size: number): number {
   return Math.ceil(size / 4) * 4 + 16;
 }
 
+/**
+ * Writes a zero into every 4 KiB page of a[lo, hi) (a fresh array), so that the page faults of
+ * its first touch are taken now: passed to Plan.run, they overlap the workers' kernels instead of
+ * slowing the copy out of the heap that follows (~2 µs per page).
+ */
+function touchPages(a: Float32Array, lo: number, hi: number): void {
+  for (let i = lo; i < hi; i += 1024) a[i] = 0;
+  if (hi > lo) a[hi - 1] = 0;
+}
+
 /** Calls `body(lo, hi)` for `pieces` (or fewer) consecutive non-empty ranges of [0, total). */
 function ranges(total: number, pieces: number, body: (lo: number, hi: number) => void): void {
   const step = Math.ceil(total / pieces);
@@ -313,6 +323,193 @@ function planPad(
 
 const padded = (p: Conv2dParams) => p.padH !== 0 || p.padW !== 0;
 
+// The direct forward kernels take groups of at most this many input and output channels: above it
+// the im2col GEMM's packed panels are as fast and its depth blocking bounds rounding growth.
+const DIRECT_MAX_CHANNELS = 16;
+
+/** A direct forward kernel (id) and its tile (channels x pixels of a row). */
+interface DirectPick {
+  id: number;
+  chans: number;
+  width: number;
+}
+
+/**
+ * The direct convolution kernel (wasm_conv_kernels.ts, emitConvDirect) for a forward convolution,
+ * or null where it does not apply: it needs unit horizontal stride, output rows at least a tile
+ * wide, and small channel counts. Of the two tiles (over pixels of a row, or over output
+ * channels) it takes the one that wastes fewer lanes, if that wastes at most half of them.
+ */
+function pickConvDirect(k: ConvKernels, p: Conv2dParams, g: Geometry): DirectPick | null {
+  if (p.strideW !== 1 || g.og > DIRECT_MAX_CHANNELS || g.cg > DIRECT_MAX_CHANNELS) return null;
+  let best: DirectPick | null = null, bestUse = 0.5;
+  const shapes: [number, DirectConvShape][] = [
+    [k.ids.convPixels, k.convPixels],
+    [k.ids.convChannels, k.convChannels],
+  ];
+  for (const [id, shape] of shapes) {
+    const { chans, width } = directTile(shape);
+    if (p.ow < width) continue;
+    const use = (g.og / (Math.ceil(g.og / chans) * chans)) *
+      (p.ow / (Math.ceil(p.ow / width) * width));
+    if (use >= bestUse) {
+      best = { id, chans, width };
+      bestUse = use;
+    }
+  }
+  return best;
+}
+
+/**
+ * For tests: the tile (output channels x pixels of a row) of the direct kernel that
+ * {@link wasmConvForward} takes for `p`, or null where it takes im2col and the GEMM.
+ *
+ * @example
+ * ```ts
+ * import { forwardDirectTile } from "./wasm_conv.ts";
+ * import { convKernels } from "./wasm_conv_kernels.ts";
+ * const p = {
+ *   n: 1, c: 1, h: 28, w: 28, o: 6, kh: 5, kw: 5, strideH: 1, strideW: 1, padH: 2, padW: 2,
+ *   dilationH: 1, dilationW: 1, groups: 1, oh: 28, ow: 28,
+ * };
+ * if (convKernels) console.log(forwardDirectTile(convKernels, p)); // { chans: 6, width: 8 }
+ * ```
+ */
+export function forwardDirectTile(
+  k: ConvKernels,
+  p: Conv2dParams,
+): { chans: number; width: number } | null {
+  const d = pickConvDirect(k, p, geometry(p));
+  return d && { chans: d.chans, width: d.width };
+}
+
+/**
+ * Writes the direct kernel's tables at float indices of the heap: at `tab` (kk i32) the byte
+ * offset of each tap from the top-left of a group's padded planes, taps ordered by kernel row,
+ * channel, column; at `rows` (2 oh i32) each output row's range of taps [first, end) that read a
+ * real input row (the others read only zero padding and are skipped).
+ */
+function directTables(f: Float32Array, tab: number, rows: number, p: Conv2dParams, g: Geometry) {
+  const t32 = new Int32Array(f.buffer, f.byteOffset + 4 * tab, g.kk);
+  let t = 0;
+  for (let ki = 0; ki < p.kh; ki++) {
+    for (let ci = 0; ci < g.cg; ci++) {
+      for (let kj = 0; kj < p.kw; kj++) {
+        t32[t++] = 4 * ((ci * g.hp + ki * p.dilationH) * g.wp + kj * p.dilationW);
+      }
+    }
+  }
+  const r32 = new Int32Array(f.buffer, f.byteOffset + 4 * rows, 2 * p.oh);
+  const perRow = g.cg * p.kw;
+  for (let oy = 0; oy < p.oh; oy++) {
+    const iy = oy * p.strideH - p.padH;
+    let lo = 0, hi = p.kh;
+    while (lo < hi && iy + lo * p.dilationH < 0) lo++;
+    while (hi > lo && iy + (hi - 1) * p.dilationH >= p.h) hi--;
+    r32[2 * oy] = lo < hi ? lo * perRow : 0;
+    r32[2 * oy + 1] = lo < hi ? hi * perRow : 0;
+  }
+}
+
+/**
+ * Packs the weights for the direct kernel at float index `dst`: per group, blocks of `chans`
+ * output channels, each [tap][chans] in {@link directTables}' tap order, mp channels per group
+ * (the rows past og zero).
+ */
+function packDirect(
+  f: Float32Array,
+  dst: number,
+  w: Float32Array,
+  p: Conv2dParams,
+  g: Geometry,
+  chans: number,
+  mp: number,
+): void {
+  const { og, kk, cg } = g;
+  const khw = p.kh * p.kw;
+  f.fill(0, dst, dst + p.groups * mp * kk);
+  for (let oc = 0; oc < p.o; oc++) {
+    const gi = Math.floor(oc / og), r = oc % og;
+    const base = dst + gi * mp * kk + Math.floor(r / chans) * chans * kk + (r % chans);
+    let t = 0;
+    for (let ki = 0; ki < p.kh; ki++) {
+      for (let ci = 0; ci < cg; ci++) {
+        const s = oc * kk + ci * khw + ki * p.kw;
+        for (let kj = 0; kj < p.kw; kj++) f[base + chans * t++] = w[s + kj];
+      }
+    }
+  }
+}
+
+/**
+ * Forward convolution by the direct kernel (see {@link pickConvDirect}): per image, padding into
+ * the thread's scratch, then per group one kernel call that reads the padded planes in place and
+ * writes the output planes with their bias. Each image is one work item.
+ */
+function forwardDirect(
+  k: ConvKernels,
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array | null,
+  p: Conv2dParams,
+  g: Geometry,
+  d: DirectPick,
+): Float32Array {
+  const { n, c, o, groups } = p;
+  const { og, kk, pix } = g;
+  const mp = Math.ceil(og / d.chans) * d.chans;
+  const plan = planFor(n * o * pix * kk, n, MIN_WORK_PER_THREAD);
+  const chunk = Math.max(1, Math.min(n, Math.floor(CHUNK_FLOATS / (o * pix + c * g.inPlane))));
+  const pad = padded(p);
+  const perThread = pad ? slot(c * g.planeP) : 0;
+  const { at, f } = heapRegions([
+    chunk * c * g.inPlane,
+    plan.threads * perThread,
+    groups * mp * kk,
+    kk,
+    2 * p.oh,
+    chunk * o * pix,
+    o,
+  ]);
+  const [X, XP, PW, TAB, ROWS, Y, BIAS] = at;
+  packDirect(f, PW, w, p, g, d.chans, mp);
+  directTables(f, TAB, ROWS, p, g);
+  biasTable(f, BIAS, bias, o);
+  plan.scratchStride(4 * perThread);
+  const y = new Float32Array(n * o * pix);
+  for (let b0 = 0; b0 < n; b0 += chunk) {
+    const cnt = Math.min(chunk, n - b0);
+    f.set(x.subarray(b0 * c * g.inPlane, (b0 + cnt) * c * g.inPlane), X);
+    for (let i = 0; i < cnt; i++) {
+      plan.item();
+      const xi = X + i * c * g.inPlane;
+      if (pad) planPad(plan, 0b10, k, p, c, xi, XP);
+      for (let gi = 0; gi < groups; gi++) {
+        plan.call(
+          d.id,
+          pad ? 0b1 : 0,
+          4 * ((pad ? XP : xi) + gi * g.cg * g.planeP),
+          4 * TAB,
+          4 * (PW + gi * mp * kk),
+          4 * (Y + (i * o + gi * og) * pix),
+          4 * (BIAS + gi * og),
+          kk,
+          p.oh,
+          p.ow,
+          4 * p.strideH * g.wp,
+          4 * pix,
+          og,
+          mp,
+          4 * ROWS,
+        );
+      }
+    }
+    plan.run(() => touchPages(y, b0 * o * pix, (b0 + cnt) * o * pix));
+    y.set(f.subarray(Y, Y + cnt * o * pix), b0 * o * pix);
+  }
+  return y;
+}
+
 /**
  * Forward convolution entirely in wasm: per image, padding, im2col into a cache-sized column
  * matrix, the unpacked-B GEMM straight from it, and a bias-adding copy into the output planes.
@@ -326,6 +523,8 @@ export function wasmConvForward(
   p: Conv2dParams,
 ): Float32Array {
   const g = geometry(p);
+  const direct = pickConvDirect(k, p, g);
+  if (direct) return forwardDirect(k, x, w, bias, p, g, direct);
   const { n, c, o, groups } = p;
   const { og, kk, pix, pixp } = g;
   const { id, mr } = pickDirect(k, og);
@@ -372,7 +571,7 @@ export function wasmConvForward(
         );
       }
     }
-    plan.run();
+    plan.run(() => touchPages(y, b0 * o * pix, (b0 + cnt) * o * pix));
     y.set(f.subarray(Y, Y + cnt * o * pix), b0 * o * pix);
   }
   return y;
@@ -444,7 +643,7 @@ export function wasmConvBackwardInput(
         plan.call(k.ids.unpad, 0b1, 4 * DXP, 4 * dxi, c, p.h, p.w, p.padH, p.padW);
       }
     }
-    plan.run();
+    plan.run(() => touchPages(dx, b0 * c * g.inPlane, (b0 + cnt) * c * g.inPlane));
     dx.set(f.subarray(DX, DX + cnt * c * g.inPlane), b0 * c * g.inPlane);
   }
   return dx;

@@ -425,6 +425,134 @@ export function emitDot(
   };
 }
 
+/** Tile shape of a direct convolution kernel (see {@link emitConvDirect}). */
+export interface DirectConvShape {
+  /**
+   * `pixels`: `a` output channels (weights broadcast) by `b` vectors of 4 consecutive pixels of an
+   * output row. `channels`: `a` vectors of 4 output channels by `b` consecutive pixels (inputs
+   * broadcast).
+   */
+  mode: "pixels" | "channels";
+  a: number;
+  b: number;
+}
+
+/** Output channels and pixels of one tile of a direct convolution kernel. */
+export function directTile(s: DirectConvShape): { chans: number; width: number } {
+  return s.mode === "pixels" ? { chans: s.a, width: 4 * s.b } : { chans: 4 * s.a, width: s.b };
+}
+
+/**
+ * Emits `name(x, tab, w, y, bias, kk, oh, ow, ldx, plane, mo, mp, rows)`, a convolution that reads
+ * zero-padded input planes in place (implicit GEMM, no column matrix) for unit horizontal stride:
+ * y[ch, oy, ox] = bias[ch] + sum over taps t in [rows[2 oy], rows[2 oy + 1]) of
+ * wp[t, ch] * x[tab[t] + oy * ldx + 4 ox] (byte pointers and offsets; tab: i32 byte offsets of
+ * the kk taps from the planes' top-left; ldx: input bytes per output row; plane: bytes per output
+ * plane of oh x ow floats). The weights are packed per block of `chans` channels (see
+ * {@link directTile}) as [block][tap][chans], mp channels in all (rows past mo are zero); only
+ * the mo first channels are stored. Each tile of `chans` channels by `width` pixels of one output
+ * row keeps its sums in registers over all its taps, from the bias, and is stored once. A row's
+ * last tile is moved left to end at the row's end (ow >= width), recomputing some pixels to the
+ * same bits. With `relaxed`, products are summed by `f32x4.relaxed_madd`.
+ */
+export function emitConvDirect(name: string, shape: DirectConvShape, relaxed: boolean): FuncDef {
+  const X = 0, TAB = 1, W = 2, Y = 3, BIAS = 4, KK = 5, OH = 6, OW = 7, LDX = 8, PLANE = 9;
+  const MO = 10, MP = 11, ROWS = 12;
+  const pixels = shape.mode === "pixels";
+  const { chans, width } = directTile(shape);
+  const f = new Frame(13);
+  const ob = f.local(i32), oy = f.local(i32), ox = f.local(i32), oxc = f.local(i32);
+  const xrow = f.local(i32), xa = f.local(i32), tp = f.local(i32), tEnd = f.local(i32);
+  const wp = f.local(i32), wb = f.local(i32), addr = f.local(i32), rp = f.local(i32);
+  const owL = f.local(i32), yrow = f.local(i32);
+  const acc = Array.from(
+    { length: shape.a },
+    () => Array.from({ length: shape.b }, () => f.local(v128)),
+  );
+  const xv = Array.from({ length: shape.b }, () => f.local(v128)), wv = f.local(v128);
+  const c = new Code();
+  const madd = (x: number, w: number, a: number) => {
+    if (relaxed) c.get(x).get(w).get(a).simd(SimdOp.f32x4RelaxedMadd);
+    else c.get(a).get(x).get(w).simd(SimdOp.f32x4Mul).simd(SimdOp.f32x4Add);
+    c.set(a);
+  };
+  c.get(OW).i32(width).op(Op.i32Sub).set(owL);
+  c.get(W).set(wb);
+  forUp(c, ob, MP, chans, () => {
+    c.get(X).set(xrow);
+    c.get(ROWS).set(rp);
+    c.get(Y).set(yrow);
+    forUp(c, oy, OH, 1, () => {
+      c.i32(0).set(ox);
+      whileLt(c, ox, OW, width, () => {
+        // oxc = min(ox, ow - width)
+        c.get(ox).get(owL).get(ox).get(owL).op(Op.i32LtS, Op.select).set(oxc);
+        c.get(xrow).get(oxc).i32(4).op(Op.i32Mul, Op.i32Add).set(xa);
+        // Sums start from the bias.
+        c.get(BIAS).get(ob).i32(4).op(Op.i32Mul, Op.i32Add).set(addr);
+        for (let r = 0; r < shape.a; r++) {
+          if (pixels) c.get(addr).simd(SimdOp.v128Load32Splat, { align: 2, offset: 4 * r });
+          else c.get(addr).simd(SimdOp.v128Load, { align: 0, offset: 16 * r });
+          c.set(acc[r][0]);
+          for (let q = 1; q < shape.b; q++) c.get(acc[r][0]).set(acc[r][q]);
+        }
+        c.get(rp).mem(Op.i32Load, 2, 0).set(tp);
+        c.get(rp).mem(Op.i32Load, 2, 4).set(tEnd);
+        c.get(wb).get(tp).i32(4 * chans).op(Op.i32Mul, Op.i32Add).set(wp);
+        c.get(TAB).get(tp).i32(4).op(Op.i32Mul, Op.i32Add).set(tp);
+        c.get(TAB).get(tEnd).i32(4).op(Op.i32Mul, Op.i32Add).set(tEnd);
+        whileLt(c, tp, tEnd, 0, () => {
+          c.get(xa).get(tp).mem(Op.i32Load, 2).op(Op.i32Add).set(addr);
+          for (let q = 0; q < shape.b; q++) {
+            if (pixels) c.get(addr).simd(SimdOp.v128Load, { align: 0, offset: 16 * q });
+            else c.get(addr).simd(SimdOp.v128Load32Splat, { align: 2, offset: 4 * q });
+            c.set(xv[q]);
+          }
+          for (let r = 0; r < shape.a; r++) {
+            if (pixels) c.get(wp).simd(SimdOp.v128Load32Splat, { align: 2, offset: 4 * r });
+            else c.get(wp).simd(SimdOp.v128Load, { align: 0, offset: 16 * r });
+            c.set(wv);
+            for (let q = 0; q < shape.b; q++) madd(xv[q], wv, acc[r][q]);
+          }
+          c.get(tp).i32(4).op(Op.i32Add).set(tp);
+          c.get(wp).i32(4 * chans).op(Op.i32Add).set(wp);
+        });
+        // Store the tile's channels below mo: y + ch * plane + (oy * ow + oxc) * 4.
+        const store = (ch: number, body: () => void) => {
+          c.get(ob).i32(ch).op(Op.i32Add).get(MO).op(Op.i32LtS, Op.if, BLOCK_VOID);
+          c.get(yrow).get(oxc).i32(4).op(Op.i32Mul, Op.i32Add);
+          c.get(ob).i32(ch).op(Op.i32Add).get(PLANE).op(Op.i32Mul, Op.i32Add).set(addr);
+          body();
+          c.op(Op.end);
+        };
+        for (let r = 0; r < shape.a; r++) {
+          if (pixels) {
+            store(r, () => {
+              for (let q = 0; q < shape.b; q++) {
+                c.get(addr).get(acc[r][q]).simd(SimdOp.v128Store, { align: 0, offset: 16 * q });
+              }
+            });
+            continue;
+          }
+          for (let lane = 0; lane < 4; lane++) {
+            store(4 * r + lane, () => {
+              for (let q = 0; q < shape.b; q++) {
+                c.get(addr).get(acc[r][q]).simd(SimdOp.f32x4ExtractLane).op(lane);
+                c.mem(Op.f32Store, 2, 4 * q);
+              }
+            });
+          }
+        }
+      });
+      c.get(xrow).get(LDX).op(Op.i32Add).set(xrow);
+      c.get(yrow).get(OW).i32(4).op(Op.i32Mul, Op.i32Add).set(yrow);
+      c.get(rp).i32(8).op(Op.i32Add).set(rp);
+    });
+    c.get(wb).get(KK).i32(4 * chans).op(Op.i32Mul, Op.i32Add).set(wb);
+  });
+  return { name, params: new Array(13).fill(i32), results: [], locals: f.locals, code: c };
+}
+
 /**
  * Emits `maxPool(x, y, idx, planes, w, planeBytes, dh, dw, oh, ow, th, tw)`. th/tw hold per output
  * row/column the clipped [first, end) input row/column as i32 pairs. The running maximum and its
@@ -529,6 +657,10 @@ export interface ConvKernels {
   directNarrow: DirectFn;
   /** Rows of C per tile of `directWide`. */
   wideMr: number;
+  /** Tile of `convPixels` (direct convolution vectorised over pixels). */
+  convPixels: DirectConvShape;
+  /** Tile of `convChannels` (direct convolution vectorised over output channels). */
+  convChannels: DirectConvShape;
   /** The kernels' ids for thread plans (threads.ts), by export name. */
   ids: Readonly<Record<KernelName, number>>;
   /** Every kernel by export name, for direct calls on the calling thread. */
@@ -548,10 +680,17 @@ const NAMES = [
   "unpad",
   "zero",
   "dotPlane",
+  "convPixels",
+  "convChannels",
 ] as const;
 
 /** Name of one conv-module kernel. */
 export type KernelName = (typeof NAMES)[number];
+
+// Tiles of the direct convolution kernels: 12 sums in registers (with the operands, within the 15
+// vector registers V8 allocates on x64).
+const DIRECT_PIXELS: DirectConvShape = { mode: "pixels", a: 6, b: 2 };
+const DIRECT_CHANNELS: DirectConvShape = { mode: "channels", a: 4, b: 2 };
 
 function instantiate(): ConvKernels | null {
   if (!wasmSimdAvailable || !wasmMemory) return null;
@@ -571,6 +710,8 @@ function instantiate(): ConvKernels | null {
       emitPad("pad"),
       emitPad("unpad"),
       emitZero(),
+      emitConvDirect("convPixels", DIRECT_PIXELS, relaxed),
+      emitConvDirect("convChannels", DIRECT_CHANNELS, relaxed),
     ], wasmMemoryImport);
     const module = new WebAssembly.Module(bytes);
     const e = new WebAssembly.Instance(module, { env: { memory: wasmMemory } }).exports;
@@ -595,6 +736,8 @@ function instantiate(): ConvKernels | null {
       directNarrow: e.directNarrow as DirectFn,
       wideMr: wide.mr,
       dotCols: relaxed ? 5 : 4,
+      convPixels: DIRECT_PIXELS,
+      convChannels: DIRECT_CHANNELS,
     };
   } catch {
     return null;

@@ -1,0 +1,190 @@
+/**
+ * The all-wasm forward convolution's direct kernels (wasm_conv_kernels.ts `emitConvDirect`, driven
+ * by wasm_conv.ts `forwardDirect`): they read zero-padded input planes in place and keep a tile of
+ * output channels by pixels in registers, vectorised over the pixels of an output row
+ * (`convPixels`) or over output channels (`convChannels`). Checked against float64 direct loops
+ * over shapes that take each tile (odd sizes, channel counts that are not a multiple of the tile,
+ * rows exactly one tile wide, padding wider than the kernel so that whole output rows read only
+ * padding, vertical stride, dilation, groups, no bias), for identical bits on one and two threads,
+ * and that the shapes the kernels do not take (horizontal stride, rows narrower than a tile, many
+ * channels) go to im2col and the GEMM, with the same results.
+ */
+
+import assert from "node:assert/strict";
+import { conv2dForward, type Conv2dParams } from "../../plugins/cpu/conv.ts";
+import { forwardDirectTile } from "../../plugins/cpu/wasm_conv.ts";
+import { convKernels } from "../../plugins/cpu/wasm_conv_kernels.ts";
+import {
+  getNumThreads,
+  setCallerWorks,
+  setNumThreads,
+  threadsUnavailable,
+  workerItems,
+} from "../../plugins/cpu/threads.ts";
+import { convParams, random } from "./_helpers.ts";
+
+/** y = conv(x, w) + bias in float64. */
+function refForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, p: Conv2dParams) {
+  const cg = p.c / p.groups, og = p.o / p.groups;
+  const y = new Float64Array(p.n * p.o * p.oh * p.ow);
+  for (let b = 0; b < p.n; b++) {
+    for (let oc = 0; oc < p.o; oc++) {
+      const g = Math.floor(oc / og);
+      for (let yo = 0; yo < p.oh; yo++) {
+        for (let xo = 0; xo < p.ow; xo++) {
+          let s = bias ? bias[oc] : 0;
+          for (let ci = 0; ci < cg; ci++) {
+            for (let ki = 0; ki < p.kh; ki++) {
+              const iy = yo * p.strideH - p.padH + ki * p.dilationH;
+              if (iy < 0 || iy >= p.h) continue;
+              for (let kj = 0; kj < p.kw; kj++) {
+                const ix = xo * p.strideW - p.padW + kj * p.dilationW;
+                if (ix < 0 || ix >= p.w) continue;
+                s += w[((oc * cg + ci) * p.kh + ki) * p.kw + kj] *
+                  x[((b * p.c + g * cg + ci) * p.h + iy) * p.w + ix];
+              }
+            }
+          }
+          y[((b * p.o + oc) * p.oh + yo) * p.ow + xo] = s;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/** |got - want| within float32 rounding of sums of `terms` products (relative to the largest). */
+function close(what: string, got: Float32Array, want: Float64Array, terms: number): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let scale = 0;
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
+  const tol = 2 ** -22 * Math.sqrt(terms) * Math.max(scale, 1) + 1e-6;
+  for (let i = 0; i < got.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= tol)) {
+      assert.fail(`${what}[${i}]: ${got[i]} vs ${want[i]} (tolerance ${tol})`);
+    }
+  }
+}
+
+function sameBits(what: string, a: Float32Array, b: Float32Array): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) {
+    if (ua[i] !== ub[i]) assert.fail(`${what}[${i}]: ${a[i]} (1 thread) vs ${b[i]} (2 threads)`);
+  }
+}
+
+const threaded = threadsUnavailable() === null;
+
+/** f() on one thread and on two (the workers doing every item), asserted bit-identical. */
+function onOneAndTwo(what: string, f: () => Float32Array, mustThread: boolean): Float32Array {
+  const before = getNumThreads();
+  const prev = setCallerWorks(false);
+  try {
+    setNumThreads(1);
+    const one = f();
+    if (!threaded) return one;
+    setNumThreads(2);
+    const items = workerItems();
+    const two = f();
+    if (mustThread) assert.ok(workerItems() > items, `${what}: the workers ran no item`);
+    sameBits(what, one, two);
+    return one;
+  } finally {
+    setCallerWorks(prev);
+    setNumThreads(before);
+  }
+}
+
+/** Whether the conv is over the driver's threshold for two threads (2^19 multiply-adds each). */
+const bigEnough = (p: Conv2dParams) =>
+  p.n * p.o * p.oh * p.ow * (p.c / p.groups) * p.kh * p.kw >= 1 << 20;
+
+type Shape = Parameters<typeof convParams>[0];
+// [name, shape, the tile expected (channels x pixels) or null for im2col + GEMM, bias]
+const CASES: [string, Shape, string | null, boolean][] = [
+  ["LeNet conv1", { n: 64, c: 1, h: 28, w: 28, o: 6, kh: 5, kw: 5, padH: 2, padW: 2 }, "6x8", true],
+  ["LeNet conv2", { n: 64, c: 6, h: 14, w: 14, o: 16, kh: 5, kw: 5 }, "16x2", true],
+  // Pixels tile: 11 channels (a second, partly empty block), rows of 13 (last tile moved left),
+  // odd padding, no bias.
+  [
+    "pixels: odd sizes",
+    { n: 5, c: 3, h: 11, w: 13, o: 11, kh: 3, kw: 3, padH: 1, padW: 1 },
+    "6x8",
+    false,
+  ],
+  // Rows exactly one tile wide; padding wider than the kernel: the top and bottom output rows read
+  // only padding (bias alone).
+  [
+    "pixels: padding-only rows",
+    { n: 3, c: 2, h: 4, w: 6, o: 6, kh: 3, kw: 3, padH: 4, padW: 2 },
+    "6x8",
+    true,
+  ],
+  // Channels tile: 13 of 16 lanes used, rows of 5 (odd: last tile moved left), groups, vertical
+  // stride and dilation in both directions.
+  [
+    "channels: groups, strideH, dilation",
+    {
+      n: 9,
+      c: 4,
+      h: 17,
+      w: 11,
+      o: 26,
+      kh: 3,
+      kw: 2,
+      padH: 2,
+      padW: 1,
+      strideH: 2,
+      dilationH: 2,
+      dilationW: 3,
+      groups: 2,
+    },
+    "16x2",
+    true,
+  ],
+  // Channels tile with rows of 2 (exactly one tile) and 10 channels.
+  ["channels: narrow rows", { n: 4, c: 5, h: 6, w: 3, o: 10, kh: 3, kw: 2, padH: 1 }, "16x2", true],
+  // Declined: horizontal stride; rows of one pixel; more than 16 channels per group.
+  ["declined: strideW", { n: 4, c: 2, h: 12, w: 12, o: 6, kh: 3, kw: 3, strideW: 2 }, null, true],
+  ["declined: one-pixel rows", { n: 4, c: 3, h: 5, w: 3, o: 6, kh: 3, kw: 3 }, null, true],
+  [
+    "declined: many channels",
+    { n: 2, c: 32, h: 8, w: 8, o: 32, kh: 3, kw: 3, padH: 1, padW: 1 },
+    null,
+    true,
+  ],
+];
+
+for (const [name, shape, tile, withBias] of CASES) {
+  Deno.test(`wasm conv2d forward, direct kernels: matches float64 loops (${name})`, () => {
+    if (!convKernels) return;
+    const p = convParams(shape);
+    const t = forwardDirectTile(convKernels, p);
+    assert.equal(t && `${t.chans}x${t.width}`, tile, `${name}: route`);
+    const kk = (p.c / p.groups) * p.kh * p.kw;
+    const x = random(p.n * p.c * p.h * p.w, 21);
+    const w = random(p.o * kk, 22);
+    const b = withBias ? random(p.o, 23) : null;
+    const y = onOneAndTwo(name, () => conv2dForward(x, w, b, p), bigEnough(p));
+    close(name, y, refForward(x, w, b, p), kk);
+  });
+}
+
+Deno.test("wasm conv2d forward, direct kernels: NaN and infinity in the input reach the output", () => {
+  if (!convKernels) return;
+  const p = convParams({ n: 2, c: 1, h: 9, w: 9, o: 6, kh: 3, kw: 3, padH: 1, padW: 1 });
+  assert.ok(forwardDirectTile(convKernels, p));
+  const x = random(p.n * p.c * p.h * p.w, 24);
+  x[4 * 9 + 4] = NaN;
+  x[81 + 0] = Infinity;
+  const w = random(p.o * 9, 25).map(Math.abs);
+  const y = conv2dForward(x, w, null, p);
+  for (let oc = 0; oc < p.o; oc++) {
+    for (let yo = 3; yo <= 5; yo++) {
+      for (let xo = 3; xo <= 5; xo++) assert.ok(Number.isNaN(y[(oc * 9 + yo) * 9 + xo]));
+    }
+    assert.equal(y[((p.o + oc) * 9 + 0) * 9 + 0], Infinity);
+  }
+});
