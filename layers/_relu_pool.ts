@@ -1,11 +1,14 @@
 /**
- * When a ReLU followed by a MaxPool2d may run as pool-then-ReLU (internal; used by Sequential and
- * the ResNet model).
+ * When a ReLU followed by a MaxPool2d may run as pool-then-ReLU, and a Conv2d, ReLU, MaxPool2d(2)
+ * chain as the fused `conv2dMaxPool2x2` op then a ReLU (internal; used by Sequential and the
+ * ResNet model).
  *
  * @module
  */
 
-import type { AnyModule } from "../core/mod.ts";
+import type { AnyModule, Tensor } from "../core/mod.ts";
+import { conv2dMaxPool2x2 } from "./ops/conv_pool.ts";
+import { windowOutputSize } from "./ops/conv.ts";
 import { ReLU } from "./activations.ts";
 import { BatchNorm2d } from "./batch_norm.ts";
 import { Conv2d } from "./conv2d.ts";
@@ -30,4 +33,53 @@ export function swapsReluPool(prev: AnyModule | null, relu: AnyModule, pool: Any
   if (!plain(relu, ReLU) || !plain(pool, MaxPool2d)) return false;
   if (!(relu as ReLU).inplace) return true;
   return prev !== null && (plain(prev, Conv2d) || plain(prev, BatchNorm2d));
+}
+
+/**
+ * Whether `conv`, `relu`, `pool` applied to `x` may run as `conv2dMaxPool2x2` then an
+ * out-of-place ReLU: ReLU commutes with max pooling (see {@linkcode swapsReluPool}), and the fused
+ * op gives exactly maxPool2d(conv2d(x)). All three must be plain modules; the pooling 2 × 2 with
+ * stride 2, no padding or dilation, floor mode; the conv's padding numeric; and x a 4-D cpu input
+ * the conv accepts whose conv output holds a window (otherwise the modules run, and report errors,
+ * as usual).
+ */
+export function fusesConvReluPool(
+  conv: AnyModule,
+  relu: AnyModule,
+  pool: AnyModule,
+  x: Tensor,
+): boolean {
+  if (!plain(conv, Conv2d) || !plain(relu, ReLU) || !plain(pool, MaxPool2d)) return false;
+  const c = conv as Conv2d, p = pool as MaxPool2d;
+  const two = (v: readonly [number, number], n: number) => v[0] === n && v[1] === n;
+  if (
+    !two(p.kernelSize, 2) || !two(p.stride, 2) || !two(p.padding, 0) || !two(p.dilation, 1) ||
+    p.ceilMode || typeof c.padding === "string"
+  ) return false;
+  // Only the cpu backend has a kernel that gains from the fusion; elsewhere it would decompose.
+  if (x?.ndim !== 4 || x.shape[1] !== c.inChannels || x.device !== "cpu") return false;
+  const pad = c.padding as readonly [number, number];
+  for (const d of [0, 1]) {
+    const out = windowOutputSize(
+      x.shape[2 + d],
+      c.kernelSize[d],
+      c.stride[d],
+      pad[d],
+      c.dilation[d],
+    );
+    if (!(out >= 2)) return false;
+  }
+  return true;
+}
+
+/** Runs a Conv2d, ReLU, MaxPool2d(2) chain that {@linkcode fusesConvReluPool} accepted. */
+export function convReluPool(conv: Conv2d, x: Tensor): Tensor {
+  const pad = conv.padding as readonly [number, number];
+  const attrs = {
+    stride: [conv.stride[0], conv.stride[1]] as [number, number],
+    padding: [pad[0], pad[1]] as [number, number],
+    dilation: [conv.dilation[0], conv.dilation[1]] as [number, number],
+    groups: conv.groups,
+  };
+  return conv2dMaxPool2x2(x, conv.weight, conv.bias, attrs)[0].relu();
 }

@@ -19,7 +19,8 @@
 
 import { Module, ValueError } from "../core/mod.ts";
 import type { AnyModule, Tensor } from "../core/mod.ts";
-import { swapsReluPool } from "./_relu_pool.ts";
+import { convReluPool, fusesConvReluPool, swapsReluPool } from "./_relu_pool.ts";
+import type { Conv2d } from "./conv2d.ts";
 
 function checkModule(layer: string, m: unknown, where: string): AnyModule {
   if (!(m instanceof Module)) {
@@ -97,12 +98,18 @@ export class Sequential extends Module {
    * Feeds `x` through every module in order (the identity when empty). A ReLU followed by a
    * MaxPool2d runs as the pooling first and then the ReLU on its 4× (or so) smaller output: max
    * pooling commutes with ReLU, in values and in gradients, so the result is the same bits with
-   * fewer passes over memory (layers/_relu_pool.ts says when it applies).
+   * fewer passes over memory. A Conv2d before them, with 2 × 2 pooling, runs as one fused
+   * conv-and-pool op (layers/_relu_pool.ts says when each applies).
    */
   forward(x: Tensor): Tensor {
     const mods = this.children();
     for (let i = 0; i < mods.length; i++) {
       const m = mods[i];
+      if (i + 2 < mods.length && fusesConvReluPool(m, mods[i + 1], mods[i + 2], x)) {
+        x = convReluPool(m as Conv2d, x);
+        i += 2;
+        continue;
+      }
       // Out of place even for an in-place ReLU: max pooling saves its output for backward.
       const prev = i > 0 ? mods[i - 1] : null;
       if (i + 1 < mods.length && swapsReluPool(prev, m, mods[i + 1])) {

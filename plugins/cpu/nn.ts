@@ -8,7 +8,15 @@
 import type { MatmulAttrs, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
 import type { Conv2dAttrs, Pool2dAttrs } from "../../layers/mod.ts";
 import { broadcastStrides, kernelFor, sizeOf } from "../../core/mod.ts";
-import { conv2dBackwardInputOp, conv2dBackwardWeightOp, conv2dOp } from "../../layers/ops/conv.ts";
+import {
+  conv2dBackwardInputOp,
+  conv2dBackwardWeightOp,
+  conv2dOp,
+  windowOutputSize,
+} from "../../layers/ops/conv.ts";
+import { conv2dMaxPool2x2Op } from "../../layers/ops/conv_pool.ts";
+import { convKernels } from "./wasm_conv_kernels.ts";
+import { convMaxPool2x2Direct, wasmConvForwardMaxPool2x2 } from "./wasm_conv.ts";
 import {
   adaptiveAvgPool2dBackwardOp,
   adaptiveAvgPool2dOp,
@@ -145,6 +153,17 @@ function poolParams(
   };
 }
 
+/** A conv2d's output shape [N, O, OH, OW]. */
+function convOut(x: Tensor, w: Tensor, a: Conv2dAttrs): number[] {
+  const [, , h, wd] = x.shape, [o, , kh, kw] = w.shape;
+  return [
+    x.shape[0],
+    o,
+    windowOutputSize(h, kh, a.stride[0], a.padding[0], a.dilation[0]),
+    windowOutputSize(wd, kw, a.stride[1], a.padding[1], a.dilation[1]),
+  ];
+}
+
 /** NN kernel table of the cpu backend. */
 export const nnKernels: CpuKernelTable = {
   ...normKernels,
@@ -154,6 +173,22 @@ export const nnKernels: CpuKernelTable = {
     run([x, w, b], a, out) {
       const p = convParams(x.shape, w.shape, out[0].shape, a);
       return [conv2dForward(f32(x), f32(w), b ? f32(b) : null, p)];
+    },
+  }),
+  // Only where the direct wasm kernel pools in its scratch memory; elsewhere the op decomposes
+  // (so a large conv still reaches the blas provider).
+  ...kernelFor(conv2dMaxPool2x2Op, {
+    dtypes: ["float32"],
+    supports([x, w], a) {
+      if (!convKernels) return "no WebAssembly SIMD for the fused kernel";
+      return convMaxPool2x2Direct(convKernels, convParams(x.shape, w.shape, convOut(x, w, a), a)) ||
+        "the direct conv kernel does not take this shape (conv2d and maxPool2d run instead)";
+    },
+    run([x, w, b], a) {
+      const p = convParams(x.shape, w.shape, convOut(x, w, a), a);
+      const r = wasmConvForwardMaxPool2x2(convKernels!, f32(x), f32(w), b ? f32(b) : null, p);
+      if (!r) throw new Error("conv2dMaxPool2x2: the direct kernel declined after supports()");
+      return [r.y, r.indices];
     },
   }),
   ...kernelFor(conv2dBackwardInputOp, {

@@ -455,11 +455,32 @@ function forwardDirect(
   g: Geometry,
   d: DirectPick,
 ): Float32Array {
+  return forwardDirectInto(k, x, w, bias, p, g, d, false).y;
+}
+
+/**
+ * {@link forwardDirect}, or with `pool` its output max-pooled by 2 × 2 windows of stride 2 in the
+ * heap (the conv kernels' branch-free `maxPool`, each image on the thread that computed it), so
+ * that only the pooled values and their indices (flat, within each conv output plane, as the
+ * maxPool2d op's) leave the heap.
+ */
+function forwardDirectInto(
+  k: ConvKernels,
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array | null,
+  p: Conv2dParams,
+  g: Geometry,
+  d: DirectPick,
+  pool: boolean,
+): { y: Float32Array; indices: Int32Array | null } {
   const { n, c, o, groups } = p;
   const { og, kk, pix } = g;
   const mp = Math.ceil(og / d.chans) * d.chans;
   const plan = planFor(n * o * pix * kk, n, MIN_WORK_PER_THREAD);
-  const chunk = Math.max(1, Math.min(n, Math.floor(CHUNK_FLOATS / (o * pix + c * g.inPlane))));
+  const poh = pool ? p.oh >> 1 : 0, pow = pool ? p.ow >> 1 : 0, ppix = poh * pow;
+  const perImage = o * pix + c * g.inPlane + 2 * o * ppix;
+  const chunk = Math.max(1, Math.min(n, Math.floor(CHUNK_FLOATS / perImage)));
   const pad = padded(p);
   const perThread = pad ? slot(c * g.planeP) : 0;
   const { at, f } = heapRegions([
@@ -470,13 +491,24 @@ function forwardDirect(
     2 * p.oh,
     chunk * o * pix,
     o,
+    chunk * o * ppix,
+    chunk * o * ppix,
+    2 * poh,
+    2 * pow,
   ]);
-  const [X, XP, PW, TAB, ROWS, Y, BIAS] = at;
+  const [X, XP, PW, TAB, ROWS, Y, BIAS, PY, PI, PTH, PTW] = at;
   packDirect(f, PW, w, p, g, d.chans, mp);
   directTables(f, TAB, ROWS, p, g);
   biasTable(f, BIAS, bias, o);
   plan.scratchStride(4 * perThread);
-  const y = new Float32Array(n * o * pix);
+  const ints = new Int32Array(f.buffer);
+  if (pool) {
+    // The pooling kernel's window tables: output row/column r reads [2r, 2r + 2).
+    for (let r = 0; r < poh; r++) [ints[PTH + 2 * r], ints[PTH + 2 * r + 1]] = [2 * r, 2 * r + 2];
+    for (let r = 0; r < pow; r++) [ints[PTW + 2 * r], ints[PTW + 2 * r + 1]] = [2 * r, 2 * r + 2];
+  }
+  const y = new Float32Array(n * o * (pool ? ppix : pix));
+  const indices = pool ? new Int32Array(n * o * ppix) : null;
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
     f.set(x.subarray(b0 * c * g.inPlane, (b0 + cnt) * c * g.inPlane), X);
@@ -503,11 +535,59 @@ function forwardDirect(
           4 * ROWS,
         );
       }
+      if (pool) {
+        plan.call(
+          k.ids.maxPool,
+          0,
+          4 * (Y + i * o * pix),
+          4 * (PY + i * o * ppix),
+          4 * (PI + i * o * ppix),
+          o,
+          p.ow,
+          4 * pix,
+          1,
+          1,
+          poh,
+          pow,
+          4 * PTH,
+          4 * PTW,
+        );
+      }
+    }
+    if (indices) {
+      plan.run();
+      y.set(f.subarray(PY, PY + cnt * o * ppix), b0 * o * ppix);
+      indices.set(ints.subarray(PI, PI + cnt * o * ppix), b0 * o * ppix);
+      continue;
     }
     plan.run(() => touchPages(y, b0 * o * pix, (b0 + cnt) * o * pix));
     y.set(f.subarray(Y, Y + cnt * o * pix), b0 * o * pix);
   }
-  return y;
+  return { y, indices };
+}
+
+/**
+ * Forward convolution followed by 2 × 2 max pooling with stride 2 (floor mode), in one pass over
+ * the heap: the pooled values and their argmax indices as the maxPool2d op gives them for the
+ * conv's output. Null where the direct kernel does not apply (the caller then runs the two ops).
+ */
+export function wasmConvForwardMaxPool2x2(
+  k: ConvKernels,
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array | null,
+  p: Conv2dParams,
+): { y: Float32Array; indices: Int32Array } | null {
+  const g = geometry(p);
+  const direct = pickConvDirect(k, p, g);
+  if (!direct || p.oh < 2 || p.ow < 2) return null;
+  const r = forwardDirectInto(k, x, w, bias, p, g, direct, true);
+  return { y: r.y, indices: r.indices! };
+}
+
+/** Whether {@link wasmConvForwardMaxPool2x2} applies to `p`. */
+export function convMaxPool2x2Direct(k: ConvKernels, p: Conv2dParams): boolean {
+  return p.oh >= 2 && p.ow >= 2 && pickConvDirect(k, p, geometry(p)) !== null;
 }
 
 /**

@@ -1,0 +1,98 @@
+/**
+ * `conv2dMaxPool2x2`: a 2-D convolution followed by 2 × 2 max pooling with stride 2 (no padding,
+ * floor mode), as one op, so that a backend can pool the conv's output before it ever leaves its
+ * scratch memory (the cpu backend's direct wasm kernel does, for LeNet-like layers). Outputs are
+ * exactly those of `maxPool2d(conv2d(x, w, b))`: the pooled values and each one's flat index in
+ * its conv output plane. The gradient is max pooling's scatter followed by conv2d's backward ops,
+ * and the op decomposes into conv2d and maxPool2d, so every backend runs it (the blas provider
+ * still takes the large convs there). Sequential uses it for a plain Conv2d, ReLU and
+ * MaxPool2d(2) in a row (layers/_relu_pool.ts).
+ *
+ * @example
+ * ```ts
+ * import "../../plugins/cpu/mod.ts";
+ * import "../conv2d.ts";
+ * import "../pooling.ts";
+ * import { randn } from "../../core/mod.ts";
+ * import { conv2dMaxPool2x2 } from "./conv_pool.ts";
+ * const [y, idx] = conv2dMaxPool2x2(randn([2, 1, 28, 28]), randn([6, 1, 5, 5]), null, {
+ *   stride: [1, 1], padding: [2, 2], dilation: [1, 1], groups: 1,
+ * });
+ * console.log(y.shape, idx.dtype); // [2, 6, 14, 14] "int32"
+ * ```
+ *
+ * @module
+ */
+
+import { apply, apply1, ShapeError, shapeStr } from "../../core/mod.ts";
+import type { OpDef, Tensor, TensorSpec } from "../../core/mod.ts";
+import { conv2dOp, windowOutputSize } from "./conv.ts";
+import type { Conv2dAttrs } from "./conv.ts";
+import { maxPool2dBackwardOp, maxPool2dOp } from "./pool.ts";
+import type { Pool2dAttrs } from "./pool.ts";
+
+/** The pooling `conv2dMaxPool2x2` applies: 2 × 2 windows, stride 2, no padding, floor mode. */
+export function maxPool2x2Attrs(): Pool2dAttrs {
+  return {
+    kernelSize: [2, 2],
+    stride: [2, 2],
+    padding: [0, 0],
+    dilation: [1, 1],
+    ceilMode: false,
+    countIncludePad: true,
+    divisorOverride: null,
+  };
+}
+
+/** The conv's output shape [N, O, OH, OW] for inputs x and w (already checked by conv2d's infer). */
+function convShape(x: readonly number[], w: readonly number[], a: Conv2dAttrs): number[] {
+  return [
+    x[0],
+    w[0],
+    windowOutputSize(x[2], w[2], a.stride[0], a.padding[0], a.dilation[0]),
+    windowOutputSize(x[3], w[3], a.stride[1], a.padding[1], a.dilation[1]),
+  ];
+}
+
+/** `conv2dMaxPool2x2`: inputs x, weight and optional bias; outputs the pooled values and indices. */
+export const conv2dMaxPool2x2Op: OpDef<Conv2dAttrs> = {
+  name: "conv2dMaxPool2x2",
+  infer(inputs, a): TensorSpec[] {
+    const [conv] = conv2dOp.infer(inputs, a);
+    const [n, o, oh, ow] = conv.shape;
+    if (oh < 2 || ow < 2) {
+      throw new ShapeError(
+        `conv2dMaxPool2x2: the conv output ${shapeStr(conv.shape)} is smaller than the 2x2 ` +
+          `pooling window (input ${shapeStr(inputs[0].shape)}, weight ${
+            shapeStr(inputs[1].shape)
+          })`,
+      );
+    }
+    const shape = [n, o, oh >> 1, ow >> 1];
+    return [{ shape, dtype: conv.dtype }, { shape: [...shape], dtype: "int32" }];
+  },
+  savesOutputs: true,
+  // Output 1 (the int32 indices) carries no gradient: unpool output 0's, then conv2d's rule.
+  grad(ctx, g) {
+    const [x, w] = ctx.inputs;
+    const gy = apply1(maxPool2dBackwardOp, [g, ctx.outputs[1]], {
+      ...maxPool2x2Attrs(),
+      shape: convShape(x.shape, w.shape, ctx.attrs),
+    });
+    return conv2dOp.grad!(ctx, gy, [gy]);
+  },
+  decompose(inputs, a): Tensor[] {
+    return apply(maxPool2dOp, [apply1(conv2dOp, inputs, a)], maxPool2x2Attrs());
+  },
+};
+
+/** Runs `conv2dMaxPool2x2` (attributes already resolved and validated): [values, indices]. */
+export function conv2dMaxPool2x2(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  attrs: Conv2dAttrs,
+): [Tensor, Tensor] {
+  const [y, i] = apply(conv2dMaxPool2x2Op, b ? [x, w, b] : [x, w], attrs);
+  return [y, i];
+}

@@ -1,0 +1,190 @@
+/**
+ * The fused `conv2dMaxPool2x2` op (conv then 2 × 2 max pooling, stride 2): values, indices and
+ * gradients bit for bit those of conv2d followed by maxPool2d, where the cpu kernel runs it (the
+ * direct wasm conv, LeNet's shapes) and where it decomposes (wide convs, float16); its gradient by
+ * finite differences; and Sequential's use of it for a Conv2d, ReLU, MaxPool2d(2) chain.
+ */
+
+import assert from "node:assert/strict";
+import "../../plugins/cpu/mod.ts";
+import { apply, apply1, explain, randn, randperm, tensor, zeros } from "../../core/mod.ts";
+import type { Tensor } from "../../core/mod.ts";
+import { Conv2d, MaxPool2d, ReLU, Sequential } from "../../layers/mod.ts";
+import { conv2dOp } from "../../layers/ops/conv.ts";
+import type { Conv2dAttrs } from "../../layers/ops/conv.ts";
+import { conv2dMaxPool2x2, maxPool2x2Attrs } from "../../layers/ops/conv_pool.ts";
+import { maxPool2dOp } from "../../layers/ops/pool.ts";
+import { gradcheck } from "../../testing/mod.ts";
+
+const attrs = (
+  padding = 0,
+  stride: [number, number] = [1, 1],
+  groups = 1,
+  dilation = 1,
+): Conv2dAttrs => ({
+  stride,
+  padding: [padding, padding],
+  dilation: [dilation, dilation],
+  groups,
+});
+
+function unfused(x: Tensor, w: Tensor, b: Tensor | null, a: Conv2dAttrs): Tensor[] {
+  return apply(maxPool2dOp, [apply1(conv2dOp, b ? [x, w, b] : [x, w], a)], maxPool2x2Attrs());
+}
+
+interface Case {
+  name: string;
+  x: number[];
+  w: number[];
+  bias: boolean;
+  a: Conv2dAttrs;
+  /** "kernel" where the cpu's fused kernel runs, "decomposition" where conv2d + maxPool2d do. */
+  via: string;
+}
+
+const cases: Case[] = [
+  {
+    name: "LeNet conv1",
+    x: [4, 1, 28, 28],
+    w: [6, 1, 5, 5],
+    bias: true,
+    a: attrs(2),
+    via: "kernel",
+  },
+  {
+    name: "LeNet conv2",
+    x: [4, 6, 14, 14],
+    w: [16, 6, 5, 5],
+    bias: true,
+    a: attrs(),
+    via: "kernel",
+  },
+  {
+    name: "odd output 9x11",
+    x: [3, 2, 11, 13],
+    w: [5, 2, 3, 3],
+    bias: false,
+    a: attrs(),
+    via: "kernel",
+  },
+  {
+    name: "groups 2",
+    x: [2, 4, 12, 12],
+    w: [12, 2, 3, 3],
+    bias: true,
+    a: attrs(1, [1, 1], 2),
+    via: "kernel",
+  },
+  {
+    name: "vertical stride 2",
+    x: [2, 3, 17, 12],
+    w: [4, 3, 3, 3],
+    bias: true,
+    a: attrs(1, [2, 1]),
+    via: "kernel",
+  },
+  {
+    name: "32 channels",
+    x: [2, 3, 10, 10],
+    w: [32, 3, 3, 3],
+    bias: true,
+    a: attrs(1),
+    via: "decomposition",
+  },
+  {
+    name: "horizontal stride",
+    x: [2, 3, 16, 16],
+    w: [4, 3, 3, 3],
+    bias: true,
+    a: attrs(1, [1, 2]),
+    via: "decomposition",
+  },
+];
+
+Deno.test("conv2dMaxPool2x2 equals conv2d then maxPool2d bit for bit, values, indices and gradients", () => {
+  for (const c of cases) {
+    const xd = randn(c.x).mul(2), wd = randn(c.w), bd = randn([c.w[0]]);
+    const data = xd.dataSync();
+    data[0] = NaN; // a NaN wins its window, as in maxPool2d
+    data[5] = data[6]; // a tie
+    const mk = () => {
+      const x = tensor(Array.from(data)).reshape(c.x).requiresGrad_();
+      const w = wd.detach().requiresGrad_();
+      const b = c.bias ? bd.detach().requiresGrad_() : null;
+      return { x, w, b };
+    };
+    const f = mk(), u = mk();
+    const { trace } = explain(() => conv2dMaxPool2x2(f.x, f.w, f.b, c.a));
+    const ran = trace.find((t) => t.op === "conv2dMaxPool2x2")!;
+    assert.equal(ran.via === "decomposition" ? "decomposition" : "kernel", c.via, c.name);
+    const [fy, fi] = conv2dMaxPool2x2(f.x, f.w, f.b, c.a);
+    const [uy, ui] = unfused(u.x, u.w, u.b, c.a);
+    assert.deepEqual(fy.shape, uy.shape, c.name);
+    assert.deepEqual(Array.from(fy.dataSync()), Array.from(uy.dataSync()), `${c.name}: values`);
+    assert.deepEqual(Array.from(fi.dataSync()), Array.from(ui.dataSync()), `${c.name}: indices`);
+    const g = randn(fy.shape);
+    fy.backward(g);
+    uy.backward(g);
+    assert.deepEqual(Array.from(f.x.grad!.dataSync()), Array.from(u.x.grad!.dataSync()), c.name);
+    assert.deepEqual(Array.from(f.w.grad!.dataSync()), Array.from(u.w.grad!.dataSync()), c.name);
+    if (c.bias) {
+      assert.deepEqual(Array.from(f.b!.grad!.dataSync()), Array.from(u.b!.grad!.dataSync()));
+    }
+  }
+});
+
+Deno.test("conv2dMaxPool2x2: float16 decomposes; a conv output under 2x2 is a named ShapeError", () => {
+  const x = randn([2, 1, 8, 8]).cast("float16"), w = randn([3, 1, 3, 3]).cast("float16");
+  const [y] = conv2dMaxPool2x2(x, w, null, attrs());
+  const [z] = unfused(x, w, null, attrs());
+  assert.equal(y.dtype, "float16");
+  assert.deepEqual(Array.from(y.dataSync()), Array.from(z.dataSync()));
+  assert.throws(
+    () => conv2dMaxPool2x2(randn([1, 1, 3, 3]), randn([1, 1, 3, 3]), null, attrs()),
+    (e: Error) =>
+      e.name === "ShapeError" && /conv2dMaxPool2x2: the conv output \[1, 1, 1, 1\]/.test(e.message),
+  );
+});
+
+// Max pooling's winner must not change within a difference step: the input holds distinct values
+// 0.1 apart and the weight is the identity tap (each output channel copies one input channel), so
+// the conv output keeps those gaps; the weight's own check uses a step too small to close them.
+Deno.test("conv2dMaxPool2x2 gradients by finite differences", () => {
+  const spread = randperm(2 * 6 * 6).float().mul(0.1).reshape([1, 2, 6, 6]);
+  const wd = zeros([2, 2, 3, 3]).dataSync();
+  wd[0 * 18 + 0 * 9 + 4] = 1;
+  wd[1 * 18 + 1 * 9 + 4] = 1;
+  const w = tensor(Array.from(wd)).reshape([2, 2, 3, 3]);
+  const b = randn([2]);
+  const f = (xx: Tensor, ww: Tensor, bb: Tensor) => conv2dMaxPool2x2(xx, ww, bb, attrs(1))[0];
+  gradcheck((xx, bb) => f(xx, w, bb), [spread.clone(), b.clone()]);
+  gradcheck((ww) => f(spread, ww, b), [w.clone()], { eps: 1e-3, atol: 2e-2, rtol: 2e-2 });
+});
+
+Deno.test("Sequential runs Conv2d, ReLU, MaxPool2d(2) as the fused op, with the same bits", () => {
+  const conv = new Conv2d(1, 6, 5, { padding: 2 }), relu = new ReLU(), pool = new MaxPool2d(2);
+  const seq = new Sequential(conv, relu, pool);
+  const data = randn([3, 1, 28, 28]).dataSync();
+  const xa = tensor(Array.from(data)).reshape([3, 1, 28, 28]).requiresGrad_();
+  const xb = tensor(Array.from(data)).reshape([3, 1, 28, 28]).requiresGrad_();
+  const { trace } = explain(() => seq.forward(xa));
+  assert.ok(trace.some((t) => t.op === "conv2dMaxPool2x2" && t.backend === "cpu"));
+  const ya = seq.forward(xa), yb = pool.forward(relu.forward(conv.forward(xb)));
+  assert.deepEqual(Array.from(ya.dataSync()), Array.from(yb.dataSync()));
+  const g = randn(ya.shape);
+  conv.zeroGrad();
+  ya.backward(g);
+  const gw = Array.from(conv.weight.grad!.dataSync());
+  conv.zeroGrad();
+  yb.backward(g);
+  assert.deepEqual(Array.from(xa.grad!.dataSync()), Array.from(xb.grad!.dataSync()));
+  assert.deepEqual(gw, Array.from(conv.weight.grad!.dataSync()));
+  // A forward hook on the conv sees its own output: no fusion then.
+  const seen: number[][] = [];
+  const h = conv.registerForwardHook((_m, _a, out) => {
+    seen.push([...(out as Tensor).shape]);
+  });
+  seq.forward(xa);
+  h.remove();
+  assert.deepEqual(seen, [[3, 6, 28, 28]]);
+});
