@@ -1,6 +1,8 @@
 /**
  * `CrossEntropyLoss`: −log softmax(x)[class] computed with the log-sum-exp trick; class-index or
- * probability targets, class weights, ignoreIndex and label smoothing.
+ * probability targets, class weights, ignoreIndex and label smoothing. Class indices of [N, C]
+ * (or [C]) logits without label smoothing run as one fused `crossEntropy` op forward and one
+ * `crossEntropyBackward` (`ops/cross_entropy.ts`, whose `crossEntropyPlugin` defines them).
  *
  * @example
  * ```ts

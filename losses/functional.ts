@@ -30,6 +30,7 @@ import {
 } from "../core/mod.ts";
 import type { Reduction, Tensor } from "../core/mod.ts";
 import { arity, lossOptions, tensorArg } from "./_options.ts";
+import { crossEntropyFused, hasFusedCrossEntropy } from "./ops/cross_entropy.ts";
 
 export type { Reduction };
 
@@ -237,8 +238,6 @@ export function crossEntropy(
   }
   const cdim = input.ndim === 1 ? 0 : 1;
   const c = input.shape[cdim];
-  const logp = logSoftmax(input, cdim);
-  const wshape = input.shape.map((s, i) => (i === cdim ? s : 1));
   if (options.weight) {
     floatingWeight("crossEntropy", "weight", options.weight);
     if (options.weight.ndim !== 1 || options.weight.shape[0] !== c) {
@@ -249,6 +248,26 @@ export function crossEntropy(
       );
     }
   }
+  if (!isFloating(target.dtype) && eps === 0 && input.ndim <= 2 && isFloating(input.dtype)) {
+    // Class indices of [N, C] or [C]: one fused op forward and one backward where the backend has
+    // the kernels (a weight that needs a gradient keeps the composite, which differentiates it).
+    const w = options.weight;
+    // Inputs on different devices keep the composite too, which names them in its error.
+    const same = target.device === input.device && (!w || w.device === input.device);
+    if (same && !w?.requiresGrad && hasFusedCrossEntropy(input.device)) {
+      checkClassTarget("nllLoss", input, target);
+      const one = input.ndim === 1;
+      const loss = crossEntropyFused(
+        one ? input.unsqueeze(0) : input,
+        one ? target.reshape([1]) : target,
+        w ? (w.dtype === "float32" ? w : w.cast("float32")) : null,
+        { reduction, ignoreIndex: options.ignoreIndex ?? -100, weight: !!w },
+      );
+      return one && reduction === "none" ? loss.squeeze(0) : loss;
+    }
+  }
+  const logp = logSoftmax(input, cdim);
+  const wshape = input.shape.map((s, i) => (i === cdim ? s : 1));
   const w = options.weight ? options.weight.reshape(wshape) : null;
   if (isFloating(target.dtype)) {
     if (!sameShape(target.shape, input.shape)) {

@@ -21,6 +21,7 @@ import { elementwiseKernels } from "./elementwise.ts";
 import { fusedKernels } from "./fused.ts";
 import { withFloat16 } from "./half.ts";
 import { layerNormKernels } from "./layer_norm.ts";
+import { crossEntropyKernels } from "./cross_entropy.ts";
 import { movementKernels } from "./movement.ts";
 import { nnKernels } from "./nn.ts";
 import { optimKernels } from "./optim.ts";
@@ -52,6 +53,7 @@ export const cpuBackend: BackendDef<TypedArray, undefined> = {
       ...scanKernels,
       ...adaptiveMaxPoolKernels,
       ...layerNormKernels,
+      ...crossEntropyKernels,
       ...rnnCellKernels,
       ...attentionKernels,
     }),

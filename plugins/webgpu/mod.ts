@@ -40,6 +40,7 @@ import { sortKernels } from "./sort.ts";
 import { scanKernels } from "./scan.ts";
 import { adaptiveMaxPoolKernels } from "./adaptive_max_pool.ts";
 import { layerNormKernels } from "./layer_norm.ts";
+import { crossEntropyKernels } from "./cross_entropy.ts";
 import { rnnCellKernels } from "./rnn_cell.ts";
 import { attentionKernels } from "./attention.ts";
 
@@ -127,6 +128,7 @@ export function webgpuBackend(gpu: Gpu): BackendDef<GpuBuffer, Gpu> {
       ...scanKernels(gpu),
       ...adaptiveMaxPoolKernels(gpu),
       ...layerNormKernels(gpu),
+      ...crossEntropyKernels(gpu),
       ...rnnCellKernels(gpu),
       ...attentionKernels(gpu),
       ...fusedKernels(gpu),
