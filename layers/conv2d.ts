@@ -36,7 +36,7 @@ import {
 import * as conv from "./_conv.ts";
 import type { IntPair } from "./_validate.ts";
 import { conv2dOps, conv2dRaw } from "./ops/conv.ts";
-import { conv2dMaxPool2x2Op } from "./ops/conv_pool.ts";
+import { conv2dMaxPool2x2BackwardOp, conv2dMaxPool2x2Op } from "./ops/conv_pool.ts";
 import type { Conv2dAttrs } from "./ops/conv.ts";
 
 export { conv2dRaw, windowOutputSize } from "./ops/conv.ts";
@@ -261,6 +261,6 @@ export const conv2dPlugin: Plugin = use(definePlugin({
   kind: "layer",
   version: "0.1.0",
   apiVersion: 1,
-  ops: [...conv2dOps, conv2dMaxPool2x2Op],
+  ops: [...conv2dOps, conv2dMaxPool2x2Op, conv2dMaxPool2x2BackwardOp],
   exports: { Conv2d },
 }));

@@ -24,9 +24,14 @@
  * @module
  */
 
-import { apply, apply1, ShapeError, shapeStr } from "../../core/mod.ts";
+import { apply, apply1, ShapeError, shapeStr, sum } from "../../core/mod.ts";
 import type { OpDef, Tensor, TensorSpec } from "../../core/mod.ts";
-import { conv2dOp, windowOutputSize } from "./conv.ts";
+import {
+  conv2dBackwardInputOp,
+  conv2dBackwardWeightOp,
+  conv2dOp,
+  windowOutputSize,
+} from "./conv.ts";
 import type { Conv2dAttrs } from "./conv.ts";
 import { maxPool2dBackwardOp, maxPool2dOp } from "./pool.ts";
 import type { Pool2dAttrs } from "./pool.ts";
@@ -72,17 +77,75 @@ export const conv2dMaxPool2x2Op: OpDef<Conv2dAttrs> = {
     return [{ shape, dtype: conv.dtype }, { shape: [...shape], dtype: "int32" }];
   },
   savesOutputs: true,
-  // Output 1 (the int32 indices) carries no gradient: unpool output 0's, then conv2d's rule.
+  // Output 1 (the int32 indices) carries no gradient; output 0's goes to one backward op.
   grad(ctx, g) {
     const [x, w] = ctx.inputs;
-    const gy = apply1(maxPool2dBackwardOp, [g, ctx.outputs[1]], {
-      ...maxPool2x2Attrs(),
-      shape: convShape(x.shape, w.shape, ctx.attrs),
-    });
-    return conv2dOp.grad!(ctx, gy, [gy]);
+    const need = ctx.needsInputGrad;
+    const a: Conv2dMaxPoolBackwardAttrs = {
+      ...ctx.attrs,
+      inputGrad: need[0],
+      weightGrad: need[1],
+      biasGrad: ctx.inputs.length > 2 && need[2],
+    };
+    if (!a.inputGrad && !a.weightGrad && !a.biasGrad) return [null, null, null];
+    const outs = apply(conv2dMaxPool2x2BackwardOp, [g, ctx.outputs[1], x, w], a);
+    let k = 0;
+    return [
+      a.inputGrad ? outs[k++] : null,
+      a.weightGrad ? outs[k++] : null,
+      a.biasGrad ? outs[k++] : null,
+    ];
   },
   decompose(inputs, a): Tensor[] {
     return apply(maxPool2dOp, [apply1(conv2dOp, inputs, a)], maxPool2x2Attrs());
+  },
+};
+
+/** Attributes of `conv2dMaxPool2x2Backward`: the conv's, and which gradients to produce. */
+export interface Conv2dMaxPoolBackwardAttrs extends Conv2dAttrs {
+  /** Produce the input's gradient. */
+  inputGrad: boolean;
+  /** Produce the weight's gradient. */
+  weightGrad: boolean;
+  /** Produce the bias's gradient. */
+  biasGrad: boolean;
+}
+
+// No gradient rule: under grad mode (double backward) dispatch differentiates the decomposition.
+/**
+ * The gradient of `conv2dMaxPool2x2` (`"conv2dMaxPool2x2Backward"`): inputs the pooled output's
+ * gradient, the pooling indices, x and the weight; outputs, in this order and where the
+ * attributes ask, the gradients of x, of the weight and of the bias. It is max pooling's scatter
+ * then conv2d's backward ops (the bias's gradient sums the pooled gradient, which holds the same
+ * values as the scattered one), so a backend can keep the scattered gradient in scratch memory.
+ */
+export const conv2dMaxPool2x2BackwardOp: OpDef<Conv2dMaxPoolBackwardAttrs> = {
+  name: "conv2dMaxPool2x2Backward",
+  family: "conv2dMaxPool2x2",
+  infer(inputs, a): TensorSpec[] {
+    const [g, , x, w] = inputs;
+    const specs: TensorSpec[] = [];
+    if (a.inputGrad) specs.push({ shape: [...x.shape], dtype: g.dtype });
+    if (a.weightGrad) specs.push({ shape: [...w.shape], dtype: g.dtype });
+    if (a.biasGrad) specs.push({ shape: [w.shape[0]], dtype: g.dtype });
+    return specs;
+  },
+  decompose(inputs, a): Tensor[] {
+    const [g, idx, x, w] = inputs;
+    const { inputGrad, weightGrad, biasGrad, ...conv } = a;
+    const gy = apply1(maxPool2dBackwardOp, [g, idx], {
+      ...maxPool2x2Attrs(),
+      shape: convShape(x.shape, w.shape, conv),
+    });
+    const outs: Tensor[] = [];
+    if (inputGrad) {
+      outs.push(apply1(conv2dBackwardInputOp, [gy, w], { ...conv, shape: [...x.shape] }));
+    }
+    if (weightGrad) {
+      outs.push(apply1(conv2dBackwardWeightOp, [gy, x], { ...conv, shape: [...w.shape] }));
+    }
+    if (biasGrad) outs.push(sum(g, [0, 2, 3]));
+    return outs;
   },
 };
 

@@ -14,7 +14,7 @@ import {
   conv2dOp,
   windowOutputSize,
 } from "../../layers/ops/conv.ts";
-import { conv2dMaxPool2x2Op } from "../../layers/ops/conv_pool.ts";
+import { conv2dMaxPool2x2BackwardOp, conv2dMaxPool2x2Op } from "../../layers/ops/conv_pool.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
 import { convMaxPool2x2Direct, wasmConvForwardMaxPool2x2 } from "./wasm_conv.ts";
 import {
@@ -164,6 +164,38 @@ function convOut(x: Tensor, w: Tensor, a: Conv2dAttrs): number[] {
   ];
 }
 
+let unpooled = new Float32Array(0);
+
+/**
+ * The gradient of a conv's output from that of its 2 × 2 max pooling: zeros with each pooled
+ * gradient added at its argmax (as the maxPool2d backward kernel does), in a buffer shared across
+ * calls (the conv backward kernels copy it before they return).
+ */
+function unpool(g: Float32Array, idx: Int32Array, p: Conv2dParams): Float32Array {
+  const plane = p.oh * p.ow, pooled = (p.oh >> 1) * (p.ow >> 1), planes = p.n * p.o;
+  if (unpooled.length < planes * plane) unpooled = new Float32Array(planes * plane);
+  const d = unpooled.subarray(0, planes * plane);
+  d.fill(0);
+  for (let pl = 0, o = 0; pl < planes; pl++) {
+    const base = pl * plane;
+    for (const end = o + pooled; o < end; o++) d[base + idx[o]] += g[o];
+  }
+  return d;
+}
+
+/** Per-channel sums of g [N, C, H, W] in float64, rounded once. */
+function channelSums(g: Float32Array, n: number, c: number, inner: number): Float32Array {
+  const s = new Float64Array(c);
+  for (let b = 0, at = 0; b < n; b++) {
+    for (let ch = 0; ch < c; ch++) {
+      let acc = 0;
+      for (const end = at + inner; at < end; at++) acc += g[at];
+      s[ch] += acc;
+    }
+  }
+  return Float32Array.from(s);
+}
+
 /** NN kernel table of the cpu backend. */
 export const nnKernels: CpuKernelTable = {
   ...normKernels,
@@ -189,6 +221,27 @@ export const nnKernels: CpuKernelTable = {
       const r = wasmConvForwardMaxPool2x2(convKernels!, f32(x), f32(w), b ? f32(b) : null, p);
       if (!r) throw new Error("conv2dMaxPool2x2: the direct kernel declined after supports()");
       return [r.y, r.indices];
+    },
+  }),
+  ...kernelFor(conv2dMaxPool2x2BackwardOp, {
+    // float32 gradients, x and weight; int32 pooling indices.
+    dtypes: ["float32", "int32"],
+    supports([g, idx, x, w], a) {
+      if (g.dtype !== "float32" || idx.dtype !== "int32" || x.dtype !== "float32") {
+        return "expects float32 gradient and input with int32 indices";
+      }
+      if (!convKernels) return "no WebAssembly SIMD for the fused kernel";
+      return convMaxPool2x2Direct(convKernels, convParams(x.shape, w.shape, convOut(x, w, a), a)) ||
+        "not a shape the fused forward kernel takes (the unfused backward ops run instead)";
+    },
+    run([g, idx, x, w], a) {
+      const p = convParams(x.shape, w.shape, convOut(x, w, a), a);
+      const gy = unpool(f32(g), hostArray(idx, "int32"), p);
+      const outs: Float32Array[] = [];
+      if (a.inputGrad) outs.push(conv2dBackwardInput(gy, f32(w), p));
+      if (a.weightGrad) outs.push(conv2dBackwardWeight(gy, f32(x), p));
+      if (a.biasGrad) outs.push(channelSums(f32(g), p.n, p.o, g.numel() / (p.n * p.o)));
+      return outs;
     },
   }),
   ...kernelFor(conv2dBackwardInputOp, {
