@@ -6,7 +6,7 @@
  * the LeNet step.
  *
  * ```sh
- * deno run -A bench/cpu_compare.ts [--steps 15] [--warmup 3] [--quick] [--only lenet,sgemm]
+ * deno run -A bench/cpu_compare.ts [--steps 15] [--warmup 50] [--quick] [--only lenet,sgemm]
  *   [--tfjs] [--torch-threads N] [--json results.json]
  * ```
  *
@@ -29,9 +29,16 @@ import type { Module, Tensor } from "../mod.ts";
 import { blas, blasLibrary } from "../plugins/blas/mod.ts";
 import { lenet5, resnet } from "../plugins/models/mod.ts";
 
+// Untimed steps before each cell's timed ones, the same number on both sides. denn reaches its
+// steady step time only after V8 has tiered up the hot JavaScript and WebAssembly (its baseline
+// wasm compiler runs first) and the heap has grown to the loop's size: a LeNet-5 step (batch 64,
+// blas) measured 6.2–9.8 ms over steps 4–18, 5.3–6.2 ms over steps 20–50 and 4.2–4.4 ms over
+// steps 100–200 (two runs, 2026-12-07). PyTorch is at its steady time after one or two steps.
+const DEFAULT_WARMUP = 50;
+
 const USAGE = `usage: deno run -A bench/cpu_compare.ts [options]
   --steps N          timed steps per cell (default 15; at least 15 unless --quick, which defaults to 3)
-  --warmup N         untimed steps first (default 3; 1 with --quick)
+  --warmup N         untimed steps first, both sides (default 50; 1 with --quick)
   --quick            a short check that everything runs; its timings are not measurements
   --only LIST        workloads, comma-separated: lenet, resnet18, mlp, sgemm512, sgemm1024,
                      sgemm2048, or sgemm for all three sizes (default: all)
@@ -269,7 +276,7 @@ function parseOptions() {
     quick ? "steps" : "steps (fewer only with --quick)",
     quick ? 1 : 15,
   );
-  const warmup = count(values.warmup ?? (quick ? "1" : "3"), "warmup", 0);
+  const warmup = count(values.warmup ?? (quick ? "1" : String(DEFAULT_WARMUP)), "warmup", 0);
   // All cores for both sides: PyTorch's own default can be fewer (1 on a 2-vCPU machine).
   const torchThreads = count(
     values["torch-threads"] ?? String(navigator.hardwareConcurrency),
