@@ -9,21 +9,14 @@
  * same way on the LeNet shapes.
  */
 
-import assert from "node:assert/strict";
 import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
   conv2dForward,
   type Conv2dParams,
 } from "../../plugins/cpu/conv.ts";
-import {
-  getNumThreads,
-  setCallerWorks,
-  setNumThreads,
-  threadsUnavailable,
-  workerItems,
-} from "../../plugins/cpu/threads.ts";
 import { convParams, random } from "./_helpers.ts";
+import { bigEnough, close, onOneAndTwo, refForward } from "./_conv_check.ts";
 
 /** dW[o, ci, ki, kj] = sum over n, y, x of gy[n, o, y, x] * x[n, g*cg + ci, iy, ix], in float64. */
 function refWeight(gy: Float32Array, x: Float32Array, p: Conv2dParams): Float64Array {
@@ -55,36 +48,6 @@ function refWeight(gy: Float32Array, x: Float32Array, p: Conv2dParams): Float64A
   return dw;
 }
 
-/** y = conv(x, w) + bias in float64. */
-function refForward(x: Float32Array, w: Float32Array, bias: Float32Array, p: Conv2dParams) {
-  const cg = p.c / p.groups, og = p.o / p.groups;
-  const y = new Float64Array(p.n * p.o * p.oh * p.ow);
-  for (let b = 0; b < p.n; b++) {
-    for (let oc = 0; oc < p.o; oc++) {
-      const g = Math.floor(oc / og);
-      for (let yo = 0; yo < p.oh; yo++) {
-        for (let xo = 0; xo < p.ow; xo++) {
-          let s = bias[oc];
-          for (let ci = 0; ci < cg; ci++) {
-            for (let ki = 0; ki < p.kh; ki++) {
-              const iy = yo * p.strideH - p.padH + ki * p.dilationH;
-              if (iy < 0 || iy >= p.h) continue;
-              for (let kj = 0; kj < p.kw; kj++) {
-                const ix = xo * p.strideW - p.padW + kj * p.dilationW;
-                if (ix < 0 || ix >= p.w) continue;
-                s += w[((oc * cg + ci) * p.kh + ki) * p.kw + kj] *
-                  x[((b * p.c + g * cg + ci) * p.h + iy) * p.w + ix];
-              }
-            }
-          }
-          y[((b * p.o + oc) * p.oh + yo) * p.ow + xo] = s;
-        }
-      }
-    }
-  }
-  return y;
-}
-
 /** dx = the transposed convolution of gy with w, in float64. */
 function refInput(gy: Float32Array, w: Float32Array, p: Conv2dParams): Float64Array {
   const cg = p.c / p.groups, og = p.o / p.groups;
@@ -113,60 +76,6 @@ function refInput(gy: Float32Array, w: Float32Array, p: Conv2dParams): Float64Ar
   }
   return dx;
 }
-
-/**
- * |got - want| within float32 rounding of a sum of `terms` products: a relative bound on the
- * largest magnitude in `want` scaled by the depth of the sums.
- */
-function close(what: string, got: Float32Array, want: Float64Array, terms: number): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let scale = 0;
-  for (const v of want) scale = Math.max(scale, Math.abs(v));
-  const tol = 2 ** -22 * Math.sqrt(terms) * Math.max(scale, 1) + 1e-6;
-  for (let i = 0; i < got.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= tol)) {
-      assert.fail(`${what}[${i}]: ${got[i]} vs ${want[i]} (tolerance ${tol})`);
-    }
-  }
-}
-
-function sameBits(what: string, a: Float32Array, b: Float32Array): void {
-  assert.equal(a.length, b.length, `${what}: length`);
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < ua.length; i++) {
-    if (ua[i] !== ub[i]) assert.fail(`${what}[${i}]: ${a[i]} (1 thread) vs ${b[i]} (2 threads)`);
-  }
-}
-
-const threaded = threadsUnavailable() === null;
-
-/**
- * f() on one thread and on two (the workers doing every item); both results, asserted equal. With
- * `threaded` (work above the threads' threshold), the workers must have run items.
- */
-function onOneAndTwo(what: string, f: () => Float32Array, mustThread: boolean): Float32Array {
-  const before = getNumThreads();
-  const prev = setCallerWorks(false);
-  try {
-    setNumThreads(1);
-    const one = f();
-    if (!threaded) return one;
-    setNumThreads(2);
-    const items = workerItems();
-    const two = f();
-    if (mustThread) assert.ok(workerItems() > items, `${what}: the workers ran no item`);
-    sameBits(what, one, two);
-    return one;
-  } finally {
-    setCallerWorks(prev);
-    setNumThreads(before);
-  }
-}
-
-/** Whether the conv is over the drivers' threshold for two threads (2^19 multiply-adds each). */
-const bigEnough = (p: Conv2dParams) =>
-  p.n * p.o * p.oh * p.ow * (p.c / p.groups) * p.kh * p.kw >= 1 << 20;
 
 const CASES: [string, Parameters<typeof convParams>[0]][] = [
   // dotPlane: rows of 28 pixels, padding.
