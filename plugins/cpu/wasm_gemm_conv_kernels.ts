@@ -27,36 +27,26 @@
 
 import { BLOCK_VOID, buildModule, Code, type FuncDef, Op, SimdOp, ValType } from "./wasm.ts";
 import { wasmMemory, wasmMemoryImport, wasmSimdAvailable } from "./wasm_gemm.ts";
+import type { Conv2dParams } from "./conv.ts";
 
 const { i32 } = ValType;
 
 /** The geometry a specialised module is emitted for (the per-plane part of Conv2dParams). */
-export interface UnrollGeometry {
-  /** Input height. */
-  h: number;
-  /** Input width. */
-  w: number;
-  /** Kernel height. */
-  kh: number;
-  /** Kernel width. */
-  kw: number;
-  /** Vertical stride. */
-  strideH: number;
-  /** Horizontal stride. */
-  strideW: number;
-  /** Zero padding above and below. */
-  padH: number;
-  /** Zero padding left and right. */
-  padW: number;
-  /** Vertical spacing of kernel taps. */
-  dilationH: number;
-  /** Horizontal spacing of kernel taps. */
-  dilationW: number;
-  /** Output height. */
-  oh: number;
-  /** Output width. */
-  ow: number;
-}
+export type UnrollGeometry = Pick<
+  Conv2dParams,
+  | "h"
+  | "w"
+  | "kh"
+  | "kw"
+  | "strideH"
+  | "strideW"
+  | "padH"
+  | "padW"
+  | "dilationH"
+  | "dilationW"
+  | "oh"
+  | "ow"
+>;
 
 /**
  * `im2col(x, col, ldB, planes, images, xImageB, colImageB)` unrolls, for each of `images`
