@@ -75,7 +75,7 @@ const step = () => {
   loss.backward();
   opt.step();
 };
-for (let i = 0; i < 3; i++) step();
+for (let i = 0; i < 50; i++) step();
 times.clear();
 const walls: number[] = [];
 for (let i = 0; i < steps; i++) {
