@@ -1,7 +1,7 @@
 /**
  * Training-step time of this tree against another checkout of denn, in one process: both module
  * graphs are loaded side by side (each with `use(blas())` unless `--no-blas`), and each round runs
- * one untimed and one timed step of the same model on each, alternating which goes first, so slow
+ * (after 30 warm-up steps each) one untimed and one timed step of the same model on each, alternating which goes first, so slow
  * drifts of a shared machine hit both. Prints, per model, the medians (min–max) of the rounds and
  * the median of the per-round ratios (this tree / the other).
  *
@@ -64,7 +64,7 @@ console.log(`| model | other ms, median (min–max) | this tree ms | this / othe
 console.log(`| --- | --- | --- | --- |`);
 for (const model of values.only.split(",")) {
   const steps = [trainer(other, model), trainer(self, model)];
-  for (let i = 0; i < 3; i++) steps.forEach((s) => s());
+  for (let i = 0; i < 30; i++) steps.forEach((s) => s());
   const t: number[][] = [[], []], r: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const order = i % 2 ? [1, 0] : [0, 1];
