@@ -147,6 +147,12 @@ function cropTaps(p: Conv2dParams): Crop | null {
   const [h0, h1] = usedTaps(p.h, p.kh, p.padH, p.strideH, p.dilationH, p.oh);
   const [w0, w1] = usedTaps(p.w, p.kw, p.padW, p.strideW, p.dilationW, p.ow);
   if (h1 - h0 === p.kh && w1 - w0 === p.kw) return null;
+  // Copying the kept taps out of the weight (and the gradient back) costs a pass over all the
+  // weights; it pays where few taps are kept or the product is wide. Measured with blas, batch 32:
+  // a 3×3 conv on 1×1 maps (1 of 9 taps) 0.8 ms cropped against 3.7 ms, on 2×2 maps with stride 2
+  // (4 of 9 taps, 32 output pixels) 2.3 ms against 1.8 ms.
+  const kept = ((h1 - h0) * (w1 - w0)) / (p.kh * p.kw);
+  if (kept > 0.25 && (1 - kept) * p.n * p.oh * p.ow < 64) return null;
   return {
     p: {
       ...p,
