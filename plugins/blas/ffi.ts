@@ -32,6 +32,16 @@ const symbols = {
     ],
     result: "void",
   },
+  cblas_saxpy: {
+    parameters: ["i32", "f32", "buffer", "i32", "buffer", "i32"],
+    result: "void",
+    optional: true,
+  },
+  cblas_scopy: {
+    parameters: ["i32", "buffer", "i32", "buffer", "i32"],
+    result: "void",
+    optional: true,
+  },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
   openblas_get_num_threads: { parameters: [], result: "i32", optional: true },
   openblas_get_config: { parameters: [], result: "pointer", optional: true },
@@ -62,12 +72,22 @@ export type Sgemm = (
   ldc: number,
 ) => void;
 
+/** y += alpha · x over the first n elements (both arrays at least n long). */
+export type Saxpy = (n: number, alpha: number, x: Float32Array, y: Float32Array) => void;
+
+/** y = x over the first n elements. */
+export type Scopy = (n: number, x: Float32Array, y: Float32Array) => void;
+
 /** An opened CBLAS library. */
 export interface BlasLibrary {
   /** The path or name it was opened from. */
   readonly path: string;
   /** Row-major sgemm. */
   readonly sgemm: Sgemm;
+  /** cblas_saxpy, where the library has it. */
+  readonly saxpy: Saxpy | null;
+  /** cblas_scopy, where the library has it. */
+  readonly scopy: Scopy | null;
   /** Library build configuration where it reports one (OpenBLAS), else `""`. */
   readonly config: string;
   /** Sets the worker thread count; false where the library has no such call. */
@@ -83,6 +103,9 @@ export interface BlasLibrary {
  * count was set (`DENN_BLAS_THREADS`, `options.threads`); smaller ones run on one thread.
  */
 export const ADAPTIVE_MIN_MACS: number = 2 ** 23;
+
+// Elements from which saxpy/scopy run on all of the library's threads (adaptive mode).
+const LEVEL1_THREADED = 1 << 18;
 
 /** Options for {@linkcode openBlas}. */
 export interface OpenBlasOptions {
@@ -163,6 +186,8 @@ function need(name: string, x: Float32Array, rows: number, cols: number, ld: num
 function wrap(path: string, lib: Deno.DynamicLibrary<typeof symbols>): BlasLibrary {
   const {
     cblas_sgemm,
+    cblas_saxpy,
+    cblas_scopy,
     openblas_set_num_threads,
     openblas_get_num_threads,
     openblas_get_config,
@@ -219,9 +244,35 @@ function wrap(path: string, lib: Deno.DynamicLibrary<typeof symbols>): BlasLibra
       ldc,
     );
   };
+  // Level-1 calls over n elements: all threads from LEVEL1_THREADED elements on (OpenBLAS splits
+  // long vectors; these are bound by memory bandwidth, which two cores have more of than one).
+  const length = (n: number, ...arrays: Float32Array[]): void => {
+    for (const a of arrays) {
+      if (a.length < n) {
+        throw new RangeError(`blas: a vector of ${a.length} elements, expected ${n}`);
+      }
+    }
+    if (fixed === null) adapt(n >= LEVEL1_THREADED ? ADAPTIVE_MIN_MACS : 0);
+  };
+  const saxpy: Saxpy | null = cblas_saxpy
+    ? (n, alpha, x, y) => {
+      if (n <= 0) return;
+      length(n, x, y);
+      cblas_saxpy(n, alpha, x, 1, y, 1);
+    }
+    : null;
+  const scopy: Scopy | null = cblas_scopy
+    ? (n, x, y) => {
+      if (n <= 0) return;
+      length(n, x, y);
+      cblas_scopy(n, x, 1, y, 1);
+    }
+    : null;
   return {
     path,
     sgemm,
+    saxpy,
+    scopy,
     config: cfg ? Deno.UnsafePointerView.getCString(cfg) : "",
     setThreads(n: number): boolean {
       if (!setNative(n)) return false;

@@ -1,6 +1,8 @@
 /**
  * The blas kernel table: matmul (batched, broadcast batch dims, transposes as cblas flags) and
- * conv2d with its two backward ops, all over one opened library's sgemm.
+ * conv2d with its two backward ops over one opened library's sgemm, and the momentum SGD update of
+ * large parameters over its saxpy and scopy (threaded in OpenBLAS, where the cpu kernel is one
+ * JavaScript loop).
  *
  * @module
  */
@@ -17,7 +19,10 @@ import {
 import type { Gemm } from "../cpu/mod.ts";
 import { hostArray } from "../cpu/kit.ts";
 import type { CpuKernelTable } from "../cpu/kit.ts";
-import type { Sgemm } from "./ffi.ts";
+import type { Saxpy, Scopy, Sgemm } from "./ffi.ts";
+import { sgdUpdateOp } from "../../optim/ops.ts";
+import type { SgdUpdateAttrs } from "../../optim/ops.ts";
+import { allocUpdateOutput } from "../cpu/optim.ts";
 
 const f32 = (t: Tensor): Float32Array => hostArray(t, "float32");
 
@@ -97,10 +102,47 @@ function matmul(
   return o;
 }
 
-/** The blas kernels over `sgemm`. */
+/** Parameter elements from which the momentum SGD update runs on blas (measured on 2 cores). */
+export const MIN_SGD_ELEMENTS = 1 << 18;
+
+/**
+ * The momentum SGD update over saxpy/scopy, for the common case: a momentum buffer already there,
+ * no dampening, Nesterov or maximize. nb = μ·b + (g + λ·p) and np = p − η·nb, each rounded to
+ * float32 as PyTorch's foreach update rounds them, into arrays the cpu recycler hands out.
+ */
+function sgdKernel(saxpy: Saxpy, scopy: Scopy): CpuKernelTable {
+  return kernelFor(sgdUpdateOp, {
+    dtypes: ["float32"],
+    supports(inputs, a: SgdUpdateAttrs) {
+      if (inputs.length !== 3 || a.first || a.momentum === 0) {
+        return "sgdUpdate: only with a momentum buffer already there";
+      }
+      if (a.dampening !== 0 || a.nesterov || a.maximize) {
+        return "sgdUpdate: dampening, nesterov and maximize run on cpu";
+      }
+      if (inputs[0].numel() < MIN_SGD_ELEMENTS) {
+        return `sgdUpdate: under ${MIN_SGD_ELEMENTS} elements the cpu kernel is faster`;
+      }
+      return hostFloat32(inputs);
+    },
+    run([p, g, b], a: SgdUpdateAttrs) {
+      const n = p.numel();
+      const pa = f32(p), nb = allocUpdateOutput(n), np = allocUpdateOutput(n);
+      scopy(n, f32(g), nb);
+      if (a.weightDecay !== 0) saxpy(n, a.weightDecay, pa, nb);
+      saxpy(n, a.momentum, f32(b), nb);
+      scopy(n, pa, np);
+      saxpy(n, -a.lr, nb, np);
+      return [np, nb];
+    },
+  });
+}
+
+/** The blas kernels over `sgemm` (and saxpy/scopy where the library has them). */
 export function blasKernels(
   sgemm: Sgemm,
   minConvWeights: number = MIN_CONV_WEIGHTS,
+  level1: { saxpy: Saxpy | null; scopy: Scopy | null } = { saxpy: null, scopy: null },
 ): CpuKernelTable {
   const base = { dtypes: ["float32"] as const, supports: hostFloat32 };
   // The conv lowering (batched im2col, col2im) is the cpu backend's; only the GEMM differs.
@@ -121,6 +163,7 @@ export function blasKernels(
       ldc,
     );
   return {
+    ...(level1.saxpy && level1.scopy ? sgdKernel(level1.saxpy, level1.scopy) : {}),
     matmul: { ...base, run: (inputs, a: MatmulAttrs, out) => [matmul(sgemm, inputs, a, out[0])] },
     ...kernelFor(conv2dOp, {
       ...base,

@@ -1,6 +1,6 @@
 /**
- * The blas backend: matmul and conv2d (forward and both backward ops) over a system CBLAS
- * (OpenBLAS, MKL, Accelerate) loaded with `Deno.dlopen`. It is a kernel provider for cpu tensors
+ * The blas backend: matmul, conv2d (forward and both backward ops) and the momentum SGD update of
+ * large parameters over a system CBLAS (OpenBLAS, MKL, Accelerate) loaded with `Deno.dlopen`. It is a kernel provider for cpu tensors
  * (`provides: ["cpu"]`): once registered, cpu tensors' matmul and convolutions with at least
  * `minConvWeights` weights per group run on BLAS in place, with no route or `.to()`, and their
  * results stay cpu tensors; smaller convs (where the cpu kernel is faster) and every other op run
@@ -44,7 +44,7 @@ export {
 export { MIN_CONV_WEIGHTS } from "./kernels.ts";
 
 export { ADAPTIVE_MIN_MACS, DEFAULT_LIBRARIES, openBlas } from "./ffi.ts";
-export type { BlasLibrary, OpenBlasOptions, Sgemm } from "./ffi.ts";
+export type { BlasLibrary, OpenBlasOptions, Saxpy, Scopy, Sgemm } from "./ffi.ts";
 
 /** Options of {@linkcode blas}: library path, thread count and the small-conv cut-off. */
 export interface BlasOptions extends OpenBlasOptions {
@@ -93,7 +93,7 @@ export function blasBackend(options: BlasOptions = {}): BackendDef<TypedArray, u
       Promise.resolve(handle.slice(0, size)),
     downloadSync: (handle: TypedArray, _dtype: DType, size: number) => handle.slice(0, size),
     free: (handle: TypedArray) => recycleHost(handle),
-    kernels: blasKernels(lib.sgemm, options.minConvWeights ?? MIN_CONV_WEIGHTS),
+    kernels: blasKernels(lib.sgemm, options.minConvWeights ?? MIN_CONV_WEIGHTS, lib),
   };
 }
 

@@ -30,6 +30,16 @@ const spare = new Map<number, WeakRef<Float32Array>[]>();
 let spareCount = 0;
 const MAX_SPARE = 4096;
 
+/**
+ * A float32 array of n elements for an optimizer update's output: one taken back from an earlier
+ * update where one of that length is spare, else a new one that the cpu recycler will take back
+ * once an update swaps it out of a parameter or state tensor. Its contents are arbitrary. Exported
+ * for other host backends' update kernels (blas).
+ */
+export function allocUpdateOutput(n: number): Float32Array {
+  return alloc(n);
+}
+
 function alloc(n: number): Float32Array {
   const list = spare.get(n);
   while (list?.length) {
