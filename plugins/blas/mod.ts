@@ -1,12 +1,13 @@
 /**
  * The blas backend: matmul, conv2d (forward and both backward ops) and the momentum SGD update of
- * large parameters over a system CBLAS (OpenBLAS, MKL, Accelerate) loaded with `Deno.dlopen`. It is a kernel provider for cpu tensors
- * (`provides: ["cpu"]`): once registered, cpu tensors' matmul and convolutions with at least
- * `minConvWeights` weights per group run on BLAS in place, with no route or `.to()`, and their
- * results stay cpu tensors; smaller convs (where the cpu kernel is faster) and every other op run
- * on cpu. `route({ matmul: "cpu" })` keeps an op on cpu; `explain()` shows `blas (provider)` or
- * blas's reason for declining. Importing this module registers nothing: call `use(blas())`. Where no library loads, or
- * `--allow-ffi` is missing, the backend is marked unavailable and `explain()` says why.
+ * large parameters over a system CBLAS (OpenBLAS, MKL, Accelerate) loaded with `Deno.dlopen`. It
+ * is a kernel provider for cpu tensors (`provides: ["cpu"]`): once registered, cpu tensors'
+ * matmul and convolutions with at least `minConvWeights` weights per group run on BLAS in place,
+ * with no route or `.to()`, and their results stay cpu tensors; smaller convs (where the cpu
+ * kernel is faster) and every other op run on cpu. `route({ matmul: "cpu" })` keeps an op on cpu;
+ * `explain()` shows `blas (provider)` or blas's reason for declining. Importing this module
+ * registers nothing: call `use(blas())`. Where no library loads, or `--allow-ffi` is missing, the
+ * backend is marked unavailable and `explain()` says why.
  *
  * The library is searched in `DEFAULT_LIBRARIES` unless the env var `DENN_BLAS` (or
  * `options.path`) names one; `DENN_BLAS_THREADS` (or `options.threads`) sets its thread count.
