@@ -102,6 +102,26 @@ function matmul(
   return o;
 }
 
+/** The cpu conv kernels' `Gemm` (arrays with offsets) over a library's whole-array sgemm. */
+export function gemmOver(sgemm: Sgemm): Gemm {
+  return (ta, tb, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc) =>
+    sgemm(
+      ta,
+      tb,
+      m,
+      n,
+      k,
+      alpha,
+      a.subarray(aOff),
+      lda,
+      b.subarray(bOff),
+      ldb,
+      beta,
+      c.subarray(cOff),
+      ldc,
+    );
+}
+
 /** Parameter elements from which the momentum SGD update runs on blas (measured on 2 cores). */
 export const MIN_SGD_ELEMENTS = 1 << 18;
 
@@ -146,22 +166,7 @@ export function blasKernels(
 ): CpuKernelTable {
   const base = { dtypes: ["float32"] as const, supports: hostFloat32 };
   // The conv lowering (batched im2col, col2im) is the cpu backend's; only the GEMM differs.
-  const gemm: Gemm = (ta, tb, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc) =>
-    sgemm(
-      ta,
-      tb,
-      m,
-      n,
-      k,
-      alpha,
-      a.subarray(aOff),
-      lda,
-      b.subarray(bOff),
-      ldb,
-      beta,
-      c.subarray(cOff),
-      ldc,
-    );
+  const gemm = gemmOver(sgemm);
   return {
     ...(level1.saxpy && level1.scopy ? sgdKernel(level1.saxpy, level1.scopy) : {}),
     matmul: { ...base, run: (inputs, a: MatmulAttrs, out) => [matmul(sgemm, inputs, a, out[0])] },
