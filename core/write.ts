@@ -62,6 +62,14 @@ function writeInto(target: Tensor, src: Tensor): void {
     ts.version++;
     return;
   }
+  if (rs !== ts && rs.handle === ts.handle && target.isDense && src.isDense) {
+    // A kernel that updated target's own array in place and returned it (an optimizer update):
+    // the values are there already; src lets go of the array without freeing it.
+    ts.version++;
+    rs.handle = null;
+    rebind(src, target);
+    return;
+  }
   if (target.isDense && src.isDense && refsOf(rs) === 1 && rs.backend === ts.backend) {
     const old = ts.handle;
     ts.handle = rs.handle;

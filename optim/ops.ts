@@ -44,6 +44,12 @@ export interface SgdUpdateAttrs {
   maximize: boolean;
   /** First step with momentum: the buffer starts as the gradient (no buffer input). */
   first: boolean;
+  /**
+   * A host kernel may write the new values into the parameter's and the buffer's own arrays and
+   * return those (default false). Only for a caller that writes the results back into those very
+   * tensors, as the SGD optimizer does: other callers of the op get new arrays.
+   */
+  inPlace?: boolean;
 }
 
 /** Attributes of {@linkcode adamUpdate} (as `torch.optim.Adam`'s options, plus the step count). */
@@ -111,6 +117,7 @@ const sgdSchema = z.object({
   nesterov: z.boolean().default(false),
   maximize: z.boolean().default(false),
   first: z.boolean().default(false),
+  inPlace: z.boolean().default(false),
 });
 const adamSchema = z.object({
   lr: num,

@@ -113,6 +113,8 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
             nesterov: g.nesterov,
             maximize: g.maximize,
             first: buf === null,
+            // The results go straight back into p and the buffer below.
+            inPlace: true,
           });
           assignStorage(p, next);
           if (!st) continue;

@@ -37,6 +37,7 @@ const symbols = {
     result: "void",
     optional: true,
   },
+  cblas_sscal: { parameters: ["i32", "f32", "buffer", "i32"], result: "void", optional: true },
   cblas_scopy: {
     parameters: ["i32", "buffer", "i32", "buffer", "i32"],
     result: "void",
@@ -78,6 +79,9 @@ export type Saxpy = (n: number, alpha: number, x: Float32Array, y: Float32Array)
 /** y = x over the first n elements. */
 export type Scopy = (n: number, x: Float32Array, y: Float32Array) => void;
 
+/** x *= alpha over the first n elements. */
+export type Sscal = (n: number, alpha: number, x: Float32Array) => void;
+
 /** An opened CBLAS library. */
 export interface BlasLibrary {
   /** The path or name it was opened from. */
@@ -88,6 +92,8 @@ export interface BlasLibrary {
   readonly saxpy: Saxpy | null;
   /** cblas_scopy, where the library has it. */
   readonly scopy: Scopy | null;
+  /** cblas_sscal, where the library has it. */
+  readonly sscal: Sscal | null;
   /** Library build configuration where it reports one (OpenBLAS), else `""`. */
   readonly config: string;
   /** Sets the worker thread count; false where the library has no such call. */
@@ -188,6 +194,7 @@ function wrap(path: string, lib: Deno.DynamicLibrary<typeof symbols>): BlasLibra
     cblas_sgemm,
     cblas_saxpy,
     cblas_scopy,
+    cblas_sscal,
     openblas_set_num_threads,
     openblas_get_num_threads,
     openblas_get_config,
@@ -268,11 +275,19 @@ function wrap(path: string, lib: Deno.DynamicLibrary<typeof symbols>): BlasLibra
       cblas_scopy(n, x, 1, y, 1);
     }
     : null;
+  const sscal: Sscal | null = cblas_sscal
+    ? (n, alpha, x) => {
+      if (n <= 0) return;
+      length(n, x);
+      cblas_sscal(n, alpha, x, 1);
+    }
+    : null;
   return {
     path,
     sgemm,
     saxpy,
     scopy,
+    sscal,
     config: cfg ? Deno.UnsafePointerView.getCString(cfg) : "",
     setThreads(n: number): boolean {
       if (!setNative(n)) return false;

@@ -19,7 +19,7 @@ import {
 import type { Gemm } from "../cpu/mod.ts";
 import { hostArray } from "../cpu/kit.ts";
 import type { CpuKernelTable } from "../cpu/kit.ts";
-import type { Saxpy, Scopy, Sgemm } from "./ffi.ts";
+import type { Saxpy, Scopy, Sgemm, Sscal } from "./ffi.ts";
 import { sgdUpdateOp } from "../../optim/ops.ts";
 import type { SgdUpdateAttrs } from "../../optim/ops.ts";
 import { allocUpdateOutput } from "../cpu/optim.ts";
@@ -126,11 +126,13 @@ export function gemmOver(sgemm: Sgemm): Gemm {
 export const MIN_SGD_ELEMENTS = 1 << 18;
 
 /**
- * The momentum SGD update over saxpy/scopy, for the common case: a momentum buffer already there,
- * no dampening, Nesterov or maximize. nb = μ·b + (g + λ·p) and np = p − η·nb, each rounded to
- * float32 as PyTorch's foreach update rounds them, into arrays the cpu recycler hands out.
+ * The momentum SGD update over saxpy/scopy/sscal, for the common case: a momentum buffer already
+ * there, no dampening, Nesterov or maximize. b' = μ·b + (g + λ·p) and p' = p − η·b', rounded to
+ * float32 step by step as PyTorch's foreach update rounds them. With `inPlace` (the optimizer's
+ * own calls) into p's and b's arrays, returned as the outputs; otherwise into arrays the cpu
+ * recycler hands out.
  */
-function sgdKernel(saxpy: Saxpy, scopy: Scopy): CpuKernelTable {
+function sgdKernel(saxpy: Saxpy, scopy: Scopy, sscal: Sscal | null): CpuKernelTable {
   return kernelFor(sgdUpdateOp, {
     dtypes: ["float32"],
     supports(inputs, a: SgdUpdateAttrs) {
@@ -147,6 +149,14 @@ function sgdKernel(saxpy: Saxpy, scopy: Scopy): CpuKernelTable {
     },
     run([p, g, b], a: SgdUpdateAttrs) {
       const n = p.numel();
+      if (a.inPlace && sscal) {
+        const pa = f32(p), ba = f32(b);
+        sscal(n, a.momentum, ba);
+        saxpy(n, 1, f32(g), ba);
+        if (a.weightDecay !== 0) saxpy(n, a.weightDecay, pa, ba);
+        saxpy(n, -a.lr, ba, pa);
+        return [pa, ba];
+      }
       const pa = f32(p), nb = allocUpdateOutput(n), np = allocUpdateOutput(n);
       scopy(n, f32(g), nb);
       if (a.weightDecay !== 0) saxpy(n, a.weightDecay, pa, nb);
@@ -162,13 +172,17 @@ function sgdKernel(saxpy: Saxpy, scopy: Scopy): CpuKernelTable {
 export function blasKernels(
   sgemm: Sgemm,
   minConvWeights: number = MIN_CONV_WEIGHTS,
-  level1: { saxpy: Saxpy | null; scopy: Scopy | null } = { saxpy: null, scopy: null },
+  level1: { saxpy: Saxpy | null; scopy: Scopy | null; sscal: Sscal | null } = {
+    saxpy: null,
+    scopy: null,
+    sscal: null,
+  },
 ): CpuKernelTable {
   const base = { dtypes: ["float32"] as const, supports: hostFloat32 };
   // The conv lowering (batched im2col, col2im) is the cpu backend's; only the GEMM differs.
   const gemm = gemmOver(sgemm);
   return {
-    ...(level1.saxpy && level1.scopy ? sgdKernel(level1.saxpy, level1.scopy) : {}),
+    ...(level1.saxpy && level1.scopy ? sgdKernel(level1.saxpy, level1.scopy, level1.sscal) : {}),
     matmul: { ...base, run: (inputs, a: MatmulAttrs, out) => [matmul(sgemm, inputs, a, out[0])] },
     ...kernelFor(conv2dOp, {
       ...base,

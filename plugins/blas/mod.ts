@@ -45,7 +45,7 @@ export {
 export { MIN_CONV_WEIGHTS } from "./kernels.ts";
 
 export { ADAPTIVE_MIN_MACS, DEFAULT_LIBRARIES, openBlas } from "./ffi.ts";
-export type { BlasLibrary, OpenBlasOptions, Saxpy, Scopy, Sgemm } from "./ffi.ts";
+export type { BlasLibrary, OpenBlasOptions, Saxpy, Scopy, Sgemm, Sscal } from "./ffi.ts";
 
 /** Options of {@linkcode blas}: library path, thread count and the small-conv cut-off. */
 export interface BlasOptions extends OpenBlasOptions {

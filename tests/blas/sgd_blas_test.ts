@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { explain, manualSeed, optim, randn, route, use } from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
 import { blas, blasLibrary } from "../../plugins/blas/mod.ts";
+import { sgdUpdate } from "../../optim/sgd.ts";
 import { MIN_SGD_ELEMENTS } from "../../plugins/blas/kernels.ts";
 
 use(blas());
@@ -82,6 +83,30 @@ Deno.test({
       const a = train(opts, false), b = train(opts, true);
       assert.ok(a.ran.every((r) => r.startsWith("cpu:")), a.ran.join());
       ["p", "p's buffer", "q", "q's buffer"].forEach((w, i) => close(w, a.values[i], b.values[i]));
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "sgdUpdate called directly leaves its inputs alone on blas; the optimizer's views see its update",
+  ignore: reason !== undefined,
+  fn() {
+    const n = MIN_SGD_ELEMENTS + 3;
+    const p = randn([n]), g = randn([n]), b = randn([n]);
+    const before = [p.dataSync(), b.dataSync()];
+    const { trace } = explain(() => sgdUpdate(p, g, b, { lr: 0.1, momentum: 0.9, first: false }));
+    assert.equal(trace.find((t) => t.op === "sgdUpdate")!.backend, "blas");
+    assert.deepEqual(p.dataSync(), before[0]);
+    assert.deepEqual(b.dataSync(), before[1]);
+    // Through the optimizer the update is written in place: a view of the parameter follows it.
+    const w = randn([n]).requiresGrad_();
+    const opt = new optim.SGD([w], { lr: 0.1, momentum: 0.9 });
+    const head = w.detach().narrow(0, 0, 4);
+    for (let s = 0; s < 3; s++) {
+      w.grad = randn([n]);
+      opt.step();
+      assert.deepEqual(head.dataSync(), w.detach().narrow(0, 0, 4).dataSync());
     }
   },
 });
