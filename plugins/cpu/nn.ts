@@ -36,6 +36,7 @@ import {
   avgPool2dForward,
   maxPool2dBackward,
   maxPool2dForward,
+  maxPool2x2Heap,
 } from "./pool.ts";
 import type { Pool2dParams } from "./pool.ts";
 import { normKernels } from "./norm.ts";
@@ -212,13 +213,14 @@ export const nnKernels: CpuKernelTable = {
   ...kernelFor(conv2dMaxPool2x2Op, {
     dtypes: ["float32"],
     supports([x, w], a) {
-      if (!convKernels) return "no WebAssembly SIMD for the fused kernel";
+      if (!convKernels || !maxPool2x2Heap) return "no WebAssembly SIMD for the fused kernel";
       return convMaxPool2x2Direct(convKernels, convParams(x.shape, w.shape, convOut(x, w, a), a)) ||
         "the direct conv kernel does not take this shape (conv2d and maxPool2d run instead)";
     },
     run([x, w, b], a) {
       const p = convParams(x.shape, w.shape, convOut(x, w, a), a);
-      const r = wasmConvForwardMaxPool2x2(convKernels!, f32(x), f32(w), b ? f32(b) : null, p);
+      const bias = b ? f32(b) : null;
+      const r = wasmConvForwardMaxPool2x2(convKernels!, f32(x), f32(w), bias, p, maxPool2x2Heap!);
       if (!r) throw new Error("conv2dMaxPool2x2: the direct kernel declined after supports()");
       return [r.y, r.indices];
     },

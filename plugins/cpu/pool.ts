@@ -308,6 +308,13 @@ const pool2x2: Pool2x2Fn | null = (() => {
   }
 })();
 
+/**
+ * The SIMD 2 × 2 max-pooling kernel over heap byte pointers, `(x, y, idx, planes, oh, ow, w,
+ * planeBytes)` (it may write up to 3 lanes past each output row and read past each input row), or
+ * null without WebAssembly SIMD; for the fused conv-and-pool kernel.
+ */
+export const maxPool2x2Heap: Pool2x2Fn | null = pool2x2;
+
 function wasmMaxPool2x2(
   x: Float32Array,
   p: Pool2dParams,

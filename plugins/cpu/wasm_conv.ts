@@ -455,12 +455,12 @@ function forwardDirect(
   g: Geometry,
   d: DirectPick,
 ): Float32Array {
-  return forwardDirectInto(k, x, w, bias, p, g, d, false).y;
+  return forwardDirectInto(k, x, w, bias, p, g, d, null).y;
 }
 
 /**
- * {@link forwardDirect}, or with `pool` its output max-pooled by 2 × 2 windows of stride 2 in the
- * heap (the conv kernels' branch-free `maxPool`, each image on the thread that computed it), so
+ * {@link forwardDirect}, or with `pool2x2` its output max-pooled by 2 × 2 windows of stride 2 in the
+ * heap (by `pool2x2`, pool.ts's SIMD kernel, over each chunk once the threads are done), so
  * that only the pooled values and their indices (flat, within each conv output plane, as the
  * maxPool2d op's) leave the heap.
  */
@@ -472,10 +472,11 @@ function forwardDirectInto(
   p: Conv2dParams,
   g: Geometry,
   d: DirectPick,
-  pool: boolean,
+  pool2x2: Pool2x2Heap | null,
 ): { y: Float32Array; indices: Int32Array | null } {
   const { n, c, o, groups } = p;
   const { og, kk, pix } = g;
+  const pool = pool2x2 !== null;
   const mp = Math.ceil(og / d.chans) * d.chans;
   const plan = planFor(n * o * pix * kk, n, MIN_WORK_PER_THREAD);
   const poh = pool ? p.oh >> 1 : 0, pow = pool ? p.ow >> 1 : 0, ppix = poh * pow;
@@ -493,20 +494,13 @@ function forwardDirectInto(
     o,
     chunk * o * ppix,
     chunk * o * ppix,
-    2 * poh,
-    2 * pow,
   ]);
-  const [X, XP, PW, TAB, ROWS, Y, BIAS, PY, PI, PTH, PTW] = at;
+  const [X, XP, PW, TAB, ROWS, Y, BIAS, PY, PI] = at;
   packDirect(f, PW, w, p, g, d.chans, mp);
   directTables(f, TAB, ROWS, p, g);
   biasTable(f, BIAS, bias, o);
   plan.scratchStride(4 * perThread);
   const ints = new Int32Array(f.buffer);
-  if (pool) {
-    // The pooling kernel's window tables: output row/column r reads [2r, 2r + 2).
-    for (let r = 0; r < poh; r++) [ints[PTH + 2 * r], ints[PTH + 2 * r + 1]] = [2 * r, 2 * r + 2];
-    for (let r = 0; r < pow; r++) [ints[PTW + 2 * r], ints[PTW + 2 * r + 1]] = [2 * r, 2 * r + 2];
-  }
   const y = new Float32Array(n * o * (pool ? ppix : pix));
   const indices = pool ? new Int32Array(n * o * ppix) : null;
   for (let b0 = 0; b0 < n; b0 += chunk) {
@@ -535,27 +529,12 @@ function forwardDirectInto(
           4 * ROWS,
         );
       }
-      if (pool) {
-        plan.call(
-          k.ids.maxPool,
-          0,
-          4 * (Y + i * o * pix),
-          4 * (PY + i * o * ppix),
-          4 * (PI + i * o * ppix),
-          o,
-          p.ow,
-          4 * pix,
-          1,
-          1,
-          poh,
-          pow,
-          4 * PTH,
-          4 * PTW,
-        );
-      }
     }
-    if (indices) {
+    if (pool2x2 && indices) {
       plan.run();
+      // The SIMD 2 × 2 kernel pools the whole chunk in one call on this thread (it writes a few
+      // lanes past each row, which the next row overwrites, so it cannot be split by image).
+      pool2x2(4 * Y, 4 * PY, 4 * PI, cnt * o, poh, pow, p.ow, 4 * pix);
       y.set(f.subarray(PY, PY + cnt * o * ppix), b0 * o * ppix);
       indices.set(ints.subarray(PI, PI + cnt * o * ppix), b0 * o * ppix);
       continue;
@@ -577,13 +556,20 @@ export function wasmConvForwardMaxPool2x2(
   w: Float32Array,
   bias: Float32Array | null,
   p: Conv2dParams,
+  pool2x2: Pool2x2Heap,
 ): { y: Float32Array; indices: Int32Array } | null {
   const g = geometry(p);
   const direct = pickConvDirect(k, p, g);
   if (!direct || p.oh < 2 || p.ow < 2) return null;
-  const r = forwardDirectInto(k, x, w, bias, p, g, direct, true);
+  const r = forwardDirectInto(k, x, w, bias, p, g, direct, pool2x2);
   return { y: r.y, indices: r.indices! };
 }
+
+/**
+ * A 2 × 2 max-pooling kernel over heap byte pointers: (x, y, idx, planes, oh, ow, w, planeBytes),
+ * as pool.ts's SIMD `pool2x2` (which may write up to 3 lanes past each output row).
+ */
+export type Pool2x2Heap = (...args: number[]) => void;
 
 /** Whether {@link wasmConvForwardMaxPool2x2} applies to `p`. */
 export function convMaxPool2x2Direct(k: ConvKernels, p: Conv2dParams): boolean {
