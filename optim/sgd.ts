@@ -61,7 +61,14 @@ export function sgdUpdate(
     ...withDefaults(SGD_DEFAULTS, attrs),
     lr: attrs.lr,
     first: attrs.first ?? buf === null,
+    // Its results are new tensors: only the optimizer, which writes them back into p and buf,
+    // lets a kernel update those arrays in place.
+    inPlace: false,
   };
+  return update(p, grad, buf, a);
+}
+
+function update(p: Tensor, grad: Tensor, buf: Tensor | null, a: SgdUpdateAttrs): Tensor[] {
   return apply(sgdUpdateOp, buf && a.momentum !== 0 && !a.first ? [p, grad, buf] : [p, grad], a);
 }
 
@@ -105,7 +112,7 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
           if (!p.grad) continue;
           const st = g.momentum !== 0 ? this.stateOf(p) : null;
           const buf = (st?.momentumBuffer as Tensor | undefined) ?? null;
-          const [next, nextBuf] = sgdUpdate(p, p.grad, buf, {
+          const [next, nextBuf] = update(p, p.grad, buf, {
             lr: g.lr,
             momentum: g.momentum,
             dampening: g.dampening,
