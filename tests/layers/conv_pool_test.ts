@@ -86,6 +86,14 @@ const cases: Case[] = [
     via: "kernel",
   },
   {
+    name: "dilation 2",
+    x: [2, 2, 15, 16],
+    w: [6, 2, 3, 3],
+    bias: true,
+    a: attrs(2, [1, 1], 1, 2),
+    via: "kernel",
+  },
+  {
     name: "32 channels",
     x: [2, 3, 10, 10],
     w: [32, 3, 3, 3],
