@@ -124,7 +124,8 @@ export interface OpenBlasOptions {
   threads?: number;
 }
 
-function granted(desc: Deno.PermissionDescriptor): boolean {
+/** Whether a permission is granted, without prompting (false where the query itself fails). */
+export function granted(desc: Deno.PermissionDescriptor): boolean {
   try {
     return Deno.permissions.querySync(desc).state === "granted";
   } catch {

@@ -22,6 +22,8 @@
  * @module
  */
 
+import { granted } from "./ffi.ts";
+
 /** Largest block glibc still serves from the heap after tuning (bytes; glibc's own maximum). */
 export const MALLOC_MMAP_THRESHOLD: number = 32 * 1024 * 1024;
 /** Free memory kept at the top of the heap after tuning (bytes). */
@@ -30,14 +32,6 @@ export const MALLOC_TRIM_THRESHOLD: number = 64 * 1024 * 1024;
 const M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3;
 
 let outcome: true | string | null = null;
-
-function granted(desc: Deno.PermissionDescriptor): boolean {
-  try {
-    return Deno.permissions.querySync(desc).state === "granted";
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Applies the tuning once per process; returns true, or the reason it was skipped. Later calls
