@@ -14,7 +14,12 @@ import {
   conv2dOp,
   windowOutputSize,
 } from "../../layers/ops/conv.ts";
-import { conv2dMaxPool2x2BackwardOp, conv2dMaxPool2x2Op } from "../../layers/ops/conv_pool.ts";
+import {
+  conv2dMaxPool2x2BackwardOp,
+  conv2dMaxPool2x2Op,
+  maxPool2x2Attrs,
+} from "../../layers/ops/conv_pool.ts";
+import { sumFloat32 } from "./reduce.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
 import { convMaxPool2x2Direct, wasmConvForwardMaxPool2x2 } from "./wasm_conv.ts";
 import {
@@ -168,33 +173,14 @@ function convOut(x: Tensor, w: Tensor, a: Conv2dAttrs): number[] {
 let unpooled = new Float32Array(0);
 
 /**
- * The gradient of a conv's output from that of its 2 × 2 max pooling: zeros with each pooled
- * gradient added at its argmax (as the maxPool2d backward kernel does), in a buffer shared across
- * calls (the conv backward kernels copy it before they return).
+ * The gradient of a conv's output from that of its 2 × 2 max pooling (the maxPool2d backward
+ * kernel), in a buffer shared across calls (the conv backward kernels copy it before they return).
  */
-function unpool(g: Float32Array, idx: Int32Array, p: Conv2dParams): Float32Array {
-  const plane = p.oh * p.ow, pooled = (p.oh >> 1) * (p.ow >> 1), planes = p.n * p.o;
-  if (unpooled.length < planes * plane) unpooled = new Float32Array(planes * plane);
-  const d = unpooled.subarray(0, planes * plane);
-  d.fill(0);
-  for (let pl = 0, o = 0; pl < planes; pl++) {
-    const base = pl * plane;
-    for (const end = o + pooled; o < end; o++) d[base + idx[o]] += g[o];
-  }
-  return d;
-}
-
-/** Per-channel sums of g [N, C, H, W] in float64, rounded once. */
-function channelSums(g: Float32Array, n: number, c: number, inner: number): Float32Array {
-  const s = new Float64Array(c);
-  for (let b = 0, at = 0; b < n; b++) {
-    for (let ch = 0; ch < c; ch++) {
-      let acc = 0;
-      for (const end = at + inner; at < end; at++) acc += g[at];
-      s[ch] += acc;
-    }
-  }
-  return Float32Array.from(s);
+function unpool(g: Tensor, idx: Tensor, p: Conv2dParams): Float32Array {
+  const size = p.n * p.o * p.oh * p.ow;
+  if (unpooled.length < size) unpooled = new Float32Array(size);
+  const pp = poolParams([p.n, p.o, p.oh, p.ow], g.shape, maxPool2x2Attrs());
+  return maxPool2dBackward(f32(g), hostArray(idx, "int32"), pp, unpooled.subarray(0, size));
 }
 
 /** NN kernel table of the cpu backend. */
@@ -238,11 +224,15 @@ export const nnKernels: CpuKernelTable = {
     },
     run([g, idx, x, w], a) {
       const p = convParams(x.shape, w.shape, convOut(x, w, a), a);
-      const gy = unpool(f32(g), hostArray(idx, "int32"), p);
+      const gy = unpool(g, idx, p);
       const outs: Float32Array[] = [];
       if (a.inputGrad) outs.push(conv2dBackwardInput(gy, f32(w), p));
       if (a.weightGrad) outs.push(conv2dBackwardWeight(gy, f32(x), p));
-      if (a.biasGrad) outs.push(channelSums(f32(g), p.n, p.o, g.numel() / (p.n * p.o)));
+      if (a.biasGrad) {
+        const db = new Float32Array(p.o);
+        sumFloat32(f32(g), g.shape, [0, 2, 3], db);
+        outs.push(db);
+      }
       return outs;
     },
   }),

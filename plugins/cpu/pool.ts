@@ -343,18 +343,20 @@ function wasmMaxPool2x2(
 
 /**
  * Gradient of max pooling: scatters (and sums, for overlapping windows) each upstream gradient onto
- * the input element recorded in `indices`. Returns dx as a new [N, C, H, W] array.
+ * the input element recorded in `indices`. Returns dx as a new [N, C, H, W] array, or in `into`
+ * (zeroed first; of exactly that many elements) where given.
  */
 export function maxPool2dBackward(
   gy: Float32Array,
   indices: Int32Array,
   p: Pool2dParams,
+  into?: Float32Array,
 ): Float32Array {
   const { n, c, h, w, oh, ow } = p;
   const planes = n * c;
   const inPlane = h * w;
   const outPlane = oh * ow;
-  const dx = new Float32Array(planes * inPlane);
+  const dx = into ? into.fill(0) : new Float32Array(planes * inPlane);
   if (isPool2x2(p)) {
     // Every 2×2 window has a real winner, so every index is valid: no test per element.
     for (let pl = 0, o = 0; pl < planes; pl++) {

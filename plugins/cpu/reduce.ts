@@ -74,7 +74,11 @@ function addRows(
   }
 }
 
-function sumFloat32(
+/**
+ * Sums a float32 array of `shape` over `dims` into `o` in float64 (see above); false where the
+ * reduced dims are not one block or around one block of kept dims (the caller then loops itself).
+ */
+export function sumFloat32(
   src: Float32Array,
   shape: readonly number[],
   dims: number[],
