@@ -36,10 +36,6 @@ const MAX_SPARE = 4096;
  * once an update swaps it out of a parameter or state tensor. Its contents are arbitrary. Exported
  * for other host backends' update kernels (blas).
  */
-export function allocUpdateOutput(n: number): Float32Array {
-  return alloc(n);
-}
-
 function alloc(n: number): Float32Array {
   const list = spare.get(n);
   while (list?.length) {
@@ -51,6 +47,8 @@ function alloc(n: number): Float32Array {
   mine.add(a);
   return a;
 }
+
+export { alloc as allocUpdateOutput };
 
 setStorageRecycler("cpu", (handle) => {
   if (!(handle instanceof Float32Array) || !mine.has(handle) || spareCount >= MAX_SPARE) {
