@@ -17,14 +17,12 @@
 
 import { gemmPath, sgemm } from "./gemm.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
+import { wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward } from "./wasm_conv.ts";
 import {
-  wasmConvBackwardInput,
   wasmConvBackwardInputGemm,
-  wasmConvBackwardWeight,
   wasmConvBackwardWeightGemm,
-  wasmConvForward,
   wasmConvForwardGemm,
-} from "./wasm_conv.ts";
+} from "./wasm_conv_gemm.ts";
 
 /**
  * A row-major GEMM with offsets, as {@linkcode sgemm}: the conv kernels take one so the blas
