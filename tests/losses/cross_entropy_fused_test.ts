@@ -25,18 +25,7 @@ import type { Reduction, Tensor, TraceEntry } from "../../mod.ts";
 import { assertThrowsNamed, gradcheck } from "../../testing/mod.ts";
 import { crossEntropyBackwardOp, crossEntropyOp } from "../../losses/ops/cross_entropy.ts";
 import type { CrossEntropyAttrs } from "../../losses/ops/cross_entropy.ts";
-import { assertClose, decode, type Encoded } from "./helpers.ts";
-
-interface Case {
-  name: string;
-  loss?: string;
-  options: Record<string, unknown>;
-  input: Encoded;
-  target: Encoded;
-  output: Encoded;
-  gy: Encoded;
-  grad: Encoded;
-}
+import { assertClose, decode, type Encoded, type LossCase as Case } from "./helpers.ts";
 
 async function cases(file: string): Promise<Case[]> {
   const text = await Deno.readTextFile(new URL(`../fixtures/${file}`, import.meta.url));

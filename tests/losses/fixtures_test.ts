@@ -8,18 +8,7 @@
 
 import * as losses from "../../losses/mod.ts";
 import type { Loss, Tensor } from "../../core/mod.ts";
-import { assertClose, decode, type Encoded } from "./helpers.ts";
-
-interface Case {
-  name: string;
-  loss: string;
-  options: Record<string, unknown>;
-  input: Encoded;
-  target: Encoded;
-  output: Encoded;
-  gy: Encoded;
-  grad: Encoded;
-}
+import { assertClose, decode, type Encoded, type LossCase as Case } from "./helpers.ts";
 
 const fixture = JSON.parse(
   await Deno.readTextFile(new URL("../fixtures/losses.json", import.meta.url)),
@@ -35,7 +24,7 @@ for (const c of fixture.cases) {
   Deno.test(`${c.loss}: ${c.name}`, () => {
     const options: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(c.options)) options[k] = isEncoded(v) ? decode(v) : v;
-    const Ctor = (losses as unknown as Record<string, LossCtor>)[c.loss];
+    const Ctor = (losses as unknown as Record<string, LossCtor>)[c.loss!];
     const x = decode(c.input, true);
     const out: Tensor = new Ctor(options).forward(x, decode(c.target));
     assertClose(out.dataSync(), c.output.data, `${c.name} forward`);

@@ -14,29 +14,50 @@ import type { Tensor } from "../../core/mod.ts";
 export interface Encoded {
   /** Dimensions. */
   shape: number[];
-  /** Row-major values. */
-  data: number[];
+  /** Row-major values (null for NaN, which JSON cannot hold). */
+  data: (number | null)[];
   /** "float32" or "int32". */
   dtype?: string;
 }
 
-/** Builds a tensor from its fixture encoding. */
-export function decode(e: Encoded, requiresGrad = false): Tensor {
-  const data = e.dtype === "int32" ? Int32Array.from(e.data) : Float32Array.from(e.data);
-  return tensor(data, { shape: e.shape, requiresGrad });
+/** One loss fixture case: the loss's inputs, options, output, upstream gradient and input gradient. */
+export interface LossCase {
+  /** Case name. */
+  name: string;
+  /** The loss's functional name, where a file holds several. */
+  loss?: string;
+  /** Options passed to the loss (tensors encoded). */
+  options: Record<string, unknown>;
+  /** Input (logits or predictions). */
+  input: Encoded;
+  /** Target. */
+  target: Encoded;
+  /** Expected output. */
+  output: Encoded;
+  /** Upstream gradient. */
+  gy: Encoded;
+  /** Expected gradient of the input. */
+  grad: Encoded;
 }
 
-/** Asserts |a − e| <= atol + rtol·|e| elementwise, NaN matching NaN. */
+/** Builds a tensor from its fixture encoding (on `device`, default cpu). */
+export function decode(e: Encoded, requiresGrad = false, device?: string): Tensor {
+  const v = e.data.map((x) => x ?? NaN);
+  const data = e.dtype === "int32" ? Int32Array.from(v) : Float32Array.from(v);
+  return tensor(data, { shape: e.shape, requiresGrad, ...(device ? { device } : {}) });
+}
+
+/** Asserts |a − e| <= atol + rtol·|e| elementwise, NaN (or null, JSON's NaN) matching NaN. */
 export function assertClose(
   actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
+  expected: ArrayLike<number | null>,
   what: string,
   atol = 1e-5,
   rtol = 1e-5,
 ): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i], e = expected[i];
+    const a = actual[i], e = expected[i] ?? NaN;
     if (Number.isNaN(e) && Number.isNaN(a)) continue;
     assert.ok(
       Math.abs(a - e) <= atol + rtol * Math.abs(e),

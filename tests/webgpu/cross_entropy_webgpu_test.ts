@@ -13,6 +13,7 @@ import { webgpu } from "../../plugins/webgpu/mod.ts";
 import { assertClose, checkBackendConformance } from "../../testing/mod.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
 import { reportSkip, webgpuTest } from "./_harness.ts";
+import { decode, type Encoded, type LossCase } from "../losses/helpers.ts";
 
 const plugin = await webgpu();
 use(plugin);
@@ -73,30 +74,11 @@ test("F.crossEntropy: ignoreIndex 2, [C] logits with a 0-d target", async () => 
   }
 });
 
-interface Encoded {
-  shape: number[];
-  data: (number | null)[];
-  dtype?: string;
-}
-interface Case {
-  name: string;
-  options: Record<string, unknown>;
-  input: Encoded;
-  target: Encoded;
-  output: Encoded;
-  gy: Encoded;
-  grad: Encoded;
-}
-
-const dec = (e: Encoded): Tensor => {
-  const v = e.data.map((x) => x ?? NaN);
-  const data = e.dtype === "int32" ? Int32Array.from(v) : Float32Array.from(v);
-  return tensor(data, { shape: e.shape, device: "webgpu" });
-};
+const dec = (e: Encoded): Tensor => decode(e, false, "webgpu");
 
 test("PyTorch goldens: all ignored, 1e4 logits, C = 270 with weight, empty batch", async () => {
   const file = new URL("../fixtures/cross_entropy_fused.json", import.meta.url);
-  const { cases } = JSON.parse(await Deno.readTextFile(file)) as { cases: Case[] };
+  const { cases } = JSON.parse(await Deno.readTextFile(file)) as { cases: LossCase[] };
   for (const c of cases) {
     const options: Record<string, unknown> = { ...c.options };
     if (c.options.weight) options.weight = dec(c.options.weight as Encoded);
