@@ -75,6 +75,39 @@ export function broadcastStrides(
   return out;
 }
 
+/**
+ * Merges adjacent dims that are contiguous in every stride list and drops size-1 dims, so that an
+ * elementwise walk over `shape` reading each operand through its `strides` needs the fewest
+ * index computations. Returns the merged shape and stride lists; a 0-d walk becomes rank 1 of size
+ * 1 (backends' elementwise kernels share it).
+ *
+ * @example
+ * ```ts
+ * import { coalesce } from "./shape.ts";
+ * console.log(coalesce([2, 3, 4], [[12, 4, 1], [0, 0, 1]])); // [[6, 4], [[4, 1], [0, 1]]]
+ * ```
+ */
+export function coalesce(
+  shape: Shape,
+  strides: readonly Shape[],
+): [number[], number[][]] {
+  const s: number[] = [];
+  const st: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const k = s.length - 1;
+    if (k >= 0 && strides.every((l, j) => st[j][k] === l[d] * shape[d])) {
+      s[k] *= shape[d];
+      strides.forEach((l, j) => (st[j][k] = l[d]));
+    } else {
+      s.push(shape[d]);
+      strides.forEach((l, j) => st[j].push(l[d]));
+    }
+  }
+  if (!s.length) return [[1], strides.map(() => [0])];
+  return [s, st];
+}
+
 /** Normalises a possibly negative axis for a tensor of rank `ndim`; throws naming `op`. */
 export function normalizeAxis(op: string, axis: number, ndim: number): number {
   const lo = -Math.max(ndim, 1);

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { allocHost, broadcastStrides, kernelFor, sizeOf } from "../../core/mod.ts";
+import { allocHost, broadcastStrides, coalesce, kernelFor, sizeOf } from "../../core/mod.ts";
 import type { DType, TypedArray } from "../../core/mod.ts";
 import { fusedElementwiseOp } from "../../layers/ops/fused.ts";
 import type { FusedExpr, FusedNode } from "../../layers/ops/fused.ts";
@@ -137,28 +137,6 @@ function compile(expr: FusedExpr): Loop {
     erf,
     rint,
   ) as Loop;
-}
-
-// Merges adjacent dims contiguous in every stride list and drops size-1 dims (rank ≥ 1).
-function coalesce(
-  shape: readonly number[],
-  strides: readonly (readonly number[])[],
-): [number[], number[][]] {
-  const s: number[] = [];
-  const st: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const k = s.length - 1;
-    if (k >= 0 && strides.every((l, j) => st[j][k] === l[d] * shape[d])) {
-      s[k] *= shape[d];
-      strides.forEach((l, j) => (st[j][k] = l[d]));
-    } else {
-      s.push(shape[d]);
-      strides.forEach((l, j) => st[j].push(l[d]));
-    }
-  }
-  if (!s.length) return [[1], strides.map(() => [0])];
-  return [s, st];
 }
 
 /** The cpu `fusedElementwise` kernel (all dtypes; float16 natively). */

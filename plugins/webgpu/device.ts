@@ -30,6 +30,7 @@ import type {
 } from "../../core/mod.ts";
 import { ERROR_BYTES, ErrorSites } from "../device_errors.ts";
 import type { IndexSite } from "../device_errors.ts";
+import { coalesce } from "../../core/mod.ts";
 
 /** Storage of one tensor on the webgpu backend (the backend's opaque handle). */
 export interface GpuBuffer {
@@ -665,31 +666,8 @@ function allocInt(dtype: DType, n: number): TypedArray {
   return dtype === "bool" ? new Uint8Array(n) : new Int32Array(n);
 }
 
-/**
- * Merges adjacent dims that are contiguous in every stride list (and drops size-1 dims), so
- * kernels see the lowest rank that describes the same walk. Returns the shape and stride lists;
- * a 0-d walk becomes rank 1 of size 1.
- */
-export function coalesce(
-  shape: readonly number[],
-  strides: readonly (readonly number[])[],
-): [number[], number[][]] {
-  const s: number[] = [];
-  const st: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const k = s.length - 1;
-    if (k >= 0 && strides.every((l, j) => st[j][k] === l[d] * shape[d])) {
-      s[k] *= shape[d];
-      strides.forEach((l, j) => (st[j][k] = l[d]));
-    } else {
-      s.push(shape[d]);
-      strides.forEach((l, j) => st[j].push(l[d]));
-    }
-  }
-  if (!s.length) return [[1], strides.map(() => [0])];
-  return [s, st];
-}
+// Defined in core (shape.ts); re-exported for this plugin's kernel files, which import it here.
+export { coalesce };
 
 /**
  * WGSL statements declaring i32 offsets `names[j]` of flat index `idx` in strided walks of rank

@@ -161,6 +161,7 @@ export type {
   ValuesIndices,
   VarianceOptions,
 } from "../../../core/mod.ts";
+import { coalesce } from "../../../core/mod.ts";
 export type { ErrorSites } from "../../device_errors.ts";
 
 /** A kernel entry of the cuda backend: `run` gets the {@linkcode Cuda} context, returns buffers. */
@@ -514,30 +515,8 @@ export function allocOutput(cuda: Cuda, spec: TensorSpec): CudaBuffer {
   return cuda.alloc(sizeOf(spec.shape), spec.dtype);
 }
 
-/**
- * Merges adjacent dims that are contiguous in every stride list (and drops size-1 dims), so a
- * same-shape operand costs one index computation; returns at least one dim.
- */
-export function coalesce(
-  shape: readonly number[],
-  strides: readonly (readonly number[])[],
-): [number[], number[][]] {
-  const s: number[] = [];
-  const st: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = s.length - 1;
-    if (last >= 0 && strides.every((x, k) => st[k][last] === x[d] * shape[d])) {
-      s[last] *= shape[d];
-      strides.forEach((x, k) => (st[k][last] = x[d]));
-    } else {
-      s.push(shape[d]);
-      strides.forEach((x, k) => st[k].push(x[d]));
-    }
-  }
-  if (s.length === 0) return [[1], strides.map(() => [0])];
-  return [s, st];
-}
+// Defined in core (shape.ts); re-exported for this plugin's kernel files, which import it here.
+export { coalesce };
 
 /** Why a layout of more than {@linkcode MAX_DIMS} dims (after merging) is declined, else true. */
 export function dimsSupported(
