@@ -8,10 +8,10 @@
  * @module
  */
 
-import type { Conv2dParams } from "../plugins/cpu/conv.ts";
 import { wasmConvForward, wasmConvForwardMaxPool2x2 } from "../plugins/cpu/wasm_conv.ts";
 import { convKernels } from "../plugins/cpu/wasm_conv_kernels.ts";
 import { maxPool2dForward, maxPool2x2Heap } from "../plugins/cpu/pool.ts";
+import { convParams, pool2x2Params } from "../tests/cpu/_helpers.ts";
 
 if (!convKernels || !maxPool2x2Heap) {
   console.log("no WebAssembly SIMD: the fused kernel does not run here");
@@ -19,53 +19,14 @@ if (!convKernels || !maxPool2x2Heap) {
 }
 const k = convKernels, pool2x2 = maxPool2x2Heap;
 const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
-const conv = (n: number, c: number, h: number, o: number, kk: number, pad: number) => {
-  const oh = h + 2 * pad - kk + 1;
-  return {
-    n,
-    c,
-    h,
-    w: h,
-    o,
-    kh: kk,
-    kw: kk,
-    strideH: 1,
-    strideW: 1,
-    padH: pad,
-    padW: pad,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-    oh,
-    ow: oh,
-  } as Conv2dParams;
-};
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1].toFixed(3);
-for (
-  const [name, p] of [["conv1", conv(64, 1, 28, 6, 5, 2)], [
-    "conv2",
-    conv(64, 6, 14, 16, 5, 0),
-  ]] as const
-) {
+const shapes = [
+  ["conv1", convParams({ n: 64, c: 1, h: 28, w: 28, o: 6, kh: 5, kw: 5, padH: 2, padW: 2 })],
+  ["conv2", convParams({ n: 64, c: 6, h: 14, w: 14, o: 16, kh: 5, kw: 5 })],
+] as const;
+for (const [name, p] of shapes) {
   const x = rnd(p.n * p.c * p.h * p.w), w = rnd(p.o * p.c * p.kh * p.kw), b = rnd(p.o);
-  const pp = {
-    n: p.n,
-    c: p.o,
-    h: p.oh,
-    w: p.ow,
-    kh: 2,
-    kw: 2,
-    strideH: 2,
-    strideW: 2,
-    padH: 0,
-    padW: 0,
-    dilationH: 1,
-    dilationW: 1,
-    oh: p.oh >> 1,
-    ow: p.ow >> 1,
-    ceilMode: false,
-    countIncludePad: true,
-  };
+  const pp = pool2x2Params(p.n, p.o, p.oh, p.ow);
   const separate = () => maxPool2dForward(wasmConvForward(k, x, w, b, p), pp);
   const fused = () => wasmConvForwardMaxPool2x2(k, x, w, b, p, pool2x2)!;
   const a = separate(), f = fused();

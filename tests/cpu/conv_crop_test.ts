@@ -10,12 +10,12 @@ import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
   conv2dForward,
-  conv2dOutputSize,
   type Conv2dParams,
   type Gemm,
 } from "../../plugins/cpu/conv.ts";
 import { sgemm } from "../../plugins/cpu/gemm.ts";
 import { openBlas } from "../../plugins/blas/mod.ts";
+import { convParams } from "./_helpers.ts";
 import { gemmOver } from "../../plugins/blas/kernels.ts";
 
 function reference(x: Float32Array, w: Float32Array, gy: Float32Array, p: Conv2dParams) {
@@ -73,10 +73,7 @@ function checkAll(gemm: Gemm, label: string): number {
         for (const stride of [1, 2, 3]) {
           for (const dil of [1, 2]) {
             for (const groups of [1, 2]) {
-              const oh = conv2dOutputSize(size, k, stride, pad, dil);
-              const ow = conv2dOutputSize(size + 1, k, stride, pad, dil);
-              if (oh < 1 || ow < 1) continue;
-              const p: Conv2dParams = {
+              const p = convParams({
                 n: 3,
                 c: 4,
                 h: size,
@@ -91,9 +88,9 @@ function checkAll(gemm: Gemm, label: string): number {
                 dilationH: dil,
                 dilationW: dil,
                 groups,
-                oh,
-                ow,
-              };
+              });
+              const { oh, ow } = p;
+              if (oh < 1 || ow < 1) continue;
               const x = rnd(p.n * p.c * p.h * p.w), w = rnd(p.o * (p.c / groups) * k * k);
               const gy = rnd(p.n * p.o * oh * ow);
               const ref = reference(x, w, gy, p);
