@@ -319,7 +319,23 @@ export function runBackward(
   }
   const leafGrads = new Map<Tensor, Tensor>();
   const handed = new Set<unknown>();
+  // Intermediate gradients are released as soon as the sweep is done with them (unless the graph
+  // is kept for createGraph), so that their memory is reused at once instead of after a GC: a
+  // gradient is released when no buffer slot holds it any more, unless it was a seed, went to a
+  // leaf or is returned. `slots` counts the buffer slots holding each one.
+  const slots = new Map<Tensor, number>();
+  const kept = new Set<Tensor>(seeds);
+  const hold = (t: Tensor, d: number): void => {
+    slots.set(t, (slots.get(t) ?? 0) + d);
+  };
+  const dropUnheld = (ts: Iterable<Tensor | null>): void => {
+    if (create) return;
+    for (const t of ts) {
+      if (t && !kept.has(t) && !slots.get(t) && !t.requiresGrad) t.dispose();
+    }
+  };
   const toLeaf = (leaf: Tensor, g: Tensor): void => {
+    kept.add(g);
     if (!targets) return accumulateLeaf(leaf, g, handed);
     if (!leafTargets.has(leaf)) return;
     const sum = leafGrads.get(leaf);
@@ -344,6 +360,11 @@ export function runBackward(
       }
       const b = buf[r.outputIndex];
       buf[r.outputIndex] = b ? b.add(seeds[i]) : seeds[i];
+      hold(buf[r.outputIndex]!, 1);
+      if (b) {
+        hold(b, -1);
+        dropUnheld([b]);
+      }
     }
     const run = targets ? prune(starts, leafTargets, nodeTargets) : null;
     const runs = (n: Node): boolean => run === null || run.has(n);
@@ -355,21 +376,22 @@ export function runBackward(
       const gs = buffers.get(node)!;
       buffers.delete(node);
       if (nodeTargets.has(node)) captured.set(node, gs);
+      if (nodeTargets.has(node) || node.op.keepsGradients) {
+        for (const g of gs) if (g) kept.add(g);
+      }
       const needs = node.edges.map((e) =>
         e !== null && (run === null || leadsTo(e, run, leafTargets, nodeTargets))
       );
       const ctx = node.context(needs, create);
       let grads: (Tensor | null)[];
+      const g0 = gs[0] ?? zeros(node.outputShape, { device: node.device, dtype: node.outputDtype });
       try {
-        grads = node.op.grad!(
-          ctx,
-          gs[0] ?? zeros(node.outputShape, { device: node.device, dtype: node.outputDtype }),
-          gs,
-        );
+        grads = node.op.grad!(ctx, g0, gs);
       } catch (e) {
         throw create ? notDifferentiable(node, e) : e;
       }
       if (!retain) node.release();
+      const replaced: Tensor[] = [];
       for (let i = 0; i < node.edges.length; i++) {
         const e = node.edges[i];
         if (!e || !needs[i]) continue;
@@ -391,11 +413,21 @@ export function runBackward(
           buf = new Array<Tensor | null>(e.node.outputCount).fill(null);
           buffers.set(e.node, buf);
         }
-        if (g) buf[e.index] = buf[e.index] ? buf[e.index]!.add(g) : g;
+        if (g) {
+          const old = buf[e.index];
+          buf[e.index] = old ? old.add(g) : g;
+          hold(buf[e.index]!, 1);
+          if (old) {
+            hold(old, -1);
+            replaced.push(old);
+          }
+        }
         const d = deps.get(e.node)! - 1;
         deps.set(e.node, d);
         if (d === 0 && runs(e.node)) ready.push(e.node);
       }
+      for (const g of gs) if (g) hold(g, -1);
+      dropUnheld(new Set([...gs, g0, ...grads, ...replaced]));
     }
     if (!targets) return [];
     return targets.map((t) => {

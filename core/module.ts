@@ -652,6 +652,8 @@ interface HookAttrs {
 const backwardHookOp: OpDef<HookAttrs> = defineOp<HookAttrs>({
   name: "moduleBackwardHook",
   savesInputs: false,
+  // The hooks receive the gradients and may keep them.
+  keepsGradients: true,
   infer: (inputs) => inputs.map((t) => ({ shape: [...t.shape], dtype: t.dtype })),
   decompose: (inputs) => inputs.map((t) => t.clone()),
   grad(ctx, _g, gradOutputs) {

@@ -78,6 +78,12 @@ export interface OpDef<A = Record<string, unknown>> {
   /** Whether the gradient rule reads the outputs (default false). */
   readonly savesOutputs?: boolean;
   /**
+   * Whether the gradient rule keeps the gradients it receives after it returns (default false),
+   * for example by handing them to user callbacks. Backward releases an incoming gradient once the
+   * rule that consumed it has returned, unless the rule returned it or this is true.
+   */
+  readonly keepsGradients?: boolean;
+  /**
    * For view ops (reshape, permute, expand, slice): where output 0 reads input 0's storage. No
    * kernel runs; the output shares the input's storage.
    */

@@ -1,0 +1,73 @@
+/**
+ * Backward releases the intermediate gradients it is done with (not the seeds, the leaves' grads,
+ * the gradients autograd.grad returns, or those a rule keeps), so a training loop written without
+ * scope() reuses their large host arrays at once instead of waiting for the garbage collector.
+ */
+
+import assert from "node:assert/strict";
+import {
+  autograd,
+  emptyHostPool,
+  hostPoolStats,
+  manualSeed,
+  nn,
+  randn,
+  tensor,
+} from "../../mod.ts";
+import { assertClose } from "../../testing/mod.ts";
+
+const BIG = [256, 256]; // 256 KiB of float32: above the host pool's 64 KiB floor
+
+Deno.test("backward: intermediate gradients go back to the host pool; the leaf's grad is right", () => {
+  manualSeed(1);
+  const x = randn(BIG, { requiresGrad: true });
+  const y = x.mul(2).relu().mul(3).sum();
+  emptyHostPool();
+  y.backward();
+  // relu's incoming gradient went back to the pool once consumed, was taken again by the first
+  // mul's gradient, and the gradient mul consumed went back in its place: one array is waiting.
+  assert.equal(hostPoolStats().pooledBytes, 256 * 256 * 4);
+  const xs = x.dataSync() as Float32Array, g = x.grad!.dataSync() as Float32Array;
+  for (let i = 0; i < xs.length; i++) assert.equal(g[i], xs[i] > 0 ? 6 : 0);
+});
+
+Deno.test("backward: a gradient that reaches one node along two edges is summed, then released", () => {
+  const a = randn([300, 300], { requiresGrad: true });
+  const b = a.mul(1.5);
+  // b feeds both operands of the add and of the mul: its gradient arrives twice and is summed.
+  b.add(b).mul(b).sum().backward();
+  const av = a.dataSync() as Float32Array, g = a.grad!.dataSync() as Float32Array;
+  // d/da of (2b)·b = 4b·1.5 = 9a.
+  for (let i = 0; i < av.length; i += 97) assert.ok(Math.abs(g[i] - 9 * av[i]) < 1e-4);
+});
+
+Deno.test("autograd.grad: returned intermediate and leaf gradients stay usable", () => {
+  const x = randn(BIG, { requiresGrad: true });
+  const h = x.mul(2);
+  const out = h.relu().sum();
+  const [gh, gx] = autograd.grad(out, [h, x]);
+  const hv = h.dataSync() as Float32Array;
+  const ghv = gh!.dataSync() as Float32Array, gxv = gx!.dataSync() as Float32Array;
+  for (let i = 0; i < hv.length; i += 101) {
+    assert.equal(ghv[i], hv[i] > 0 ? 1 : 0);
+    assert.equal(gxv[i], hv[i] > 0 ? 2 : 0);
+  }
+});
+
+Deno.test("backward: createGraph keeps every gradient (second order still works)", () => {
+  const x = tensor([1.5, -2, 3], { requiresGrad: true });
+  const y = x.mul(x).mul(x).sum();
+  const [g] = autograd.grad(y, [x], { createGraph: true });
+  g!.sum().backward();
+  assertClose(x.grad!, [9, -12, 18]); // d/dx Σ 3x² = 6x
+});
+
+Deno.test("backward: a full backward hook may keep the gradients it is given", () => {
+  const lin = new nn.Linear(256, 256);
+  let seen: unknown[] = [];
+  lin.registerFullBackwardHook((_m, gradIn, gradOut) => {
+    seen = [...gradIn, ...gradOut];
+  });
+  lin.forward(randn([64, 256], { requiresGrad: true })).relu().sum().backward();
+  for (const t of seen) if (t) assert.equal((t as { isReleased: boolean }).isReleased, false);
+});
