@@ -79,6 +79,7 @@ export function takeHost(
   dtype: DType,
   size: number,
   make: (dtype: DType, size: number) => TypedArray,
+  zero = true,
 ): TypedArray {
   const bytes = size * (dtype === "bool" ? 1 : dtype === "float16" ? 2 : 4);
   if (bytes < POOL_MIN_BYTES) return make(dtype, size);
@@ -86,9 +87,18 @@ export function takeHost(
   if (list?.length) {
     const r = list.pop()!;
     pooledBytes -= r.byteLength;
-    return r.fill(0);
+    return zero ? r.fill(0) : r;
   }
   const r = make(dtype, size);
   poolable.add(r);
   return r;
+}
+
+/**
+ * A float32 array of `size` elements for a kernel output that the kernel overwrites completely:
+ * like `allocHost` (pooled when large, so released tensors' arrays are reused), but a reused array
+ * keeps its old contents instead of being zeroed. Kernel-internal.
+ */
+export function outputF32(size: number): Float32Array {
+  return takeHost("float32", size, () => new Float32Array(size), false) as Float32Array;
 }

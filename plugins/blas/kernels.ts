@@ -7,6 +7,7 @@
  * @module
  */
 
+import { outputF32 } from "../../core/host_pool.ts";
 import { broadcastStrides, kernelFor, sizeOf } from "../../core/mod.ts";
 import type { MatmulAttrs, Tensor, TensorSpec } from "../../core/mod.ts";
 import { conv2dBackwardInputOp, conv2dBackwardWeightOp, conv2dOp } from "../../layers/ops/conv.ts";
@@ -60,7 +61,8 @@ function matmul(
   const m = os[os.length - 2], n = os[os.length - 1];
   const k = a.transA ? x.shape[x.ndim - 2] : x.shape[x.ndim - 1];
   const lda = a.transA ? m : k, ldb = a.transB ? k : n;
-  const o = new Float32Array(sizeOf(os));
+  // Every element is written (beta = 0) unless the product is empty.
+  const o = k === 0 ? new Float32Array(sizeOf(os)) : outputF32(sizeOf(os));
   const batch = os.slice(0, -2);
   const nb = sizeOf(batch);
   const xa = f32(x), ya = f32(y);

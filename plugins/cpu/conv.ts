@@ -15,6 +15,7 @@
  * @module
  */
 
+import { allocHost } from "../../core/dtype.ts";
 import { gemmPath, sgemm } from "./gemm.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
 import { wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward } from "./wasm_conv.ts";
@@ -392,7 +393,7 @@ export function conv2dForward(
     if (wasmDefault(gemm)) return wasmConvForward(convKernels, x, w, bias, p);
     return wasmConvForwardGemm(convKernels, x, w, bias, p, gemm);
   }
-  const y = new Float32Array(n * o * pix);
+  const y = allocHost("float32", n * o * pix) as Float32Array;
   if (isPointwise(p) && pix === 1 && groups === 1) {
     // One pixel per image: y [N, O] = x [N, C] · wᵀ, one product for the batch.
     gemm(false, true, n, o, kk, 1, x, 0, kk, w, 0, kk, 0, y, 0, o);
@@ -477,7 +478,7 @@ export function conv2dBackwardInput(
     if (wasmDefault(gemm)) return wasmConvBackwardInput(convKernels, gy, w, p);
     return wasmConvBackwardInputGemm(convKernels, gy, w, p, gemm);
   }
-  const dx = new Float32Array(n * c * inPlane);
+  const dx = allocHost("float32", n * c * inPlane) as Float32Array;
   if (isPointwise(p) && pix === 1 && groups === 1) {
     gemm(false, false, n, c, o, 1, gy, 0, o, w, 0, kk, 0, dx, 0, c);
     return dx;
@@ -538,7 +539,7 @@ export function conv2dBackwardWeight(
     if (wasmDefault(gemm)) return wasmConvBackwardWeight(convKernels, gy, x, p);
     return wasmConvBackwardWeightGemm(convKernels, gy, x, p, gemm);
   }
-  const dw = new Float32Array(o * kk);
+  const dw = allocHost("float32", o * kk) as Float32Array;
   if (isPointwise(p) && pix === 1 && groups === 1) {
     gemm(true, false, o, c, n, 1, gy, 0, o, x, 0, c, 0, dw, 0, c);
     return dw;

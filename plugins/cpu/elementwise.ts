@@ -8,6 +8,7 @@
 
 import type { Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
 import { allocHost, broadcastStrides, sizeOf } from "../../core/mod.ts";
+import { outputF32 } from "../../core/host_pool.ts";
 import { hostArray, hostStorage } from "./kit.ts";
 import { denseCopy } from "./movement.ts";
 import { BLOCK_VOID, buildModule, Code, Op, SimdOp, ValType } from "./wasm.ts";
@@ -299,12 +300,14 @@ function reluKernel(inputs: readonly Tensor[]): TypedArray[] {
   if (x.dtype === "float16") return [reluHalf(hostArray(x, "float16"), n)];
   const src = x.dtype === "int32" ? hostArray(x, "int32") : hostArray(x, "float32");
   const a = src instanceof Int32Array ? src : new Int32Array(src.buffer, src.byteOffset, n);
-  const r = reluWasm && n >= RELU_WASM_MIN ? reluViaWasm(a, null, n) : reluInt32(a, n);
-  return [x.dtype === "int32" ? r : new Float32Array(r.buffer)];
+  const o = x.dtype === "int32" ? new Int32Array(n) : outputF32(n);
+  const r = o instanceof Int32Array ? o : new Int32Array(o.buffer, o.byteOffset, n);
+  if (reluWasm && n >= RELU_WASM_MIN) reluViaWasm(a, null, r, n);
+  else reluInt32(a, r, n);
+  return [o];
 }
 
-function reluInt32(a: Int32Array, n: number): Int32Array {
-  const r = new Int32Array(n);
+function reluInt32(a: Int32Array, r: Int32Array, n: number): Int32Array {
   for (let i = 0; i < n; i++) {
     const v = a[i];
     r[i] = v & ~(v >> 31);
@@ -378,13 +381,12 @@ const reluWasm: { relu: ReluFn; reluBackward: ReluFn } | null = (() => {
   }
 })();
 
-// relu(a) (y null) or reluBackward(g = a, y) through the wasm heap, in chunks; returns a new array.
-function reluViaWasm(a: Int32Array, y: Int32Array | null, n: number): Int32Array {
+// relu(a) (y null) or reluBackward(g = a, y) into r through the wasm heap, in chunks.
+function reluViaWasm(a: Int32Array, y: Int32Array | null, r: Int32Array, n: number): void {
   const k = reluWasm!;
   const chunk = Math.min(n, RELU_CHUNK);
   const { at, f } = heapRegions(y ? [chunk, chunk, chunk] : [chunk, chunk]);
   const heap = new Int32Array(f.buffer);
-  const r = new Int32Array(n);
   for (let s = 0; s < n; s += chunk) {
     const m = Math.min(chunk, n - s);
     heap.set(a.subarray(s, s + m), at[0]);
@@ -397,7 +399,6 @@ function reluViaWasm(a: Int32Array, y: Int32Array | null, n: number): Int32Array
     const o = at[y ? 2 : 1];
     r.set(heap.subarray(o, o + m), s);
   }
-  return r;
 }
 
 // ReLU's backward keeps g where y > 0: the mask comes from the sign bits of −y and ~y (both set
@@ -412,11 +413,12 @@ function reluBackwardKernel(inputs: readonly Tensor[]): TypedArray[] {
   const gs = hostArray(g, "float32"), ys = hostArray(y, "float32");
   const gi = new Int32Array(gs.buffer, gs.byteOffset, n);
   const yi = new Int32Array(ys.buffer, ys.byteOffset, n);
+  const o = outputF32(n);
+  const r = new Int32Array(o.buffer, o.byteOffset, n);
   if (reluWasm && n >= RELU_WASM_MIN) {
-    return [new Float32Array(reluViaWasm(gi, yi, n).buffer)];
+    reluViaWasm(gi, yi, r, n);
+    return [o];
   }
-  const o = new Float32Array(n);
-  const r = new Int32Array(o.buffer, 0, n);
   for (let i = 0; i < n; i++) {
     const v = yi[i];
     r[i] = gi[i] & ((-v & ~v) >> 31);

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { outputF32 } from "../../core/host_pool.ts";
 import { kernelFor } from "../../core/mod.ts";
 import type { Tensor } from "../../core/mod.ts";
 import type { BatchNormAttrs } from "../../layers/mod.ts";
@@ -54,7 +55,7 @@ function forward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
   const [x, meanT, varT, wT, bT] = inputs;
   const [n, c, inner] = layout(x);
   const src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT), bias = f32(bT);
-  const out = new Float32Array(x.numel());
+  const out = outputF32(x.numel());
   for (let ch = 0; ch < c; ch++) {
     const scale = w[ch] / Math.sqrt(v[ch] + a.eps);
     const shift = bias[ch] - mean[ch] * scale;
@@ -73,7 +74,7 @@ function backward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] 
   const [n, c, inner] = layout(x);
   const g = f32(gT), src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT);
   const count = n * inner;
-  const dx = new Float32Array(x.numel()), dw = new Float32Array(c), db = new Float32Array(c);
+  const dx = outputF32(x.numel()), dw = new Float32Array(c), db = new Float32Array(c);
   for (let ch = 0; ch < c; ch++) {
     const m = mean[ch], invstd = 1 / Math.sqrt(v[ch] + a.eps);
     let sg = 0, sgx = 0;

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { allocHost } from "../../core/dtype.ts";
+import { outputF32 } from "../../core/host_pool.ts";
 import { buildModule, Code, Op, SimdOp, ValType } from "./wasm.ts";
 import { heapRegions } from "./wasm_conv.ts";
 import { convKernels, forUp } from "./wasm_conv_kernels.ts";
@@ -87,7 +89,7 @@ export function maxPool2dForward(
   const { n, c, h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, oh, ow } = p;
   const planes = n * c;
   const inPlane = h * w;
-  const y = new Float32Array(planes * oh * ow);
+  const y = outputF32(planes * oh * ow);
   const indices = new Int32Array(planes * oh * ow);
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
@@ -171,7 +173,7 @@ function wasmMaxPool2d(x: Float32Array, p: Pool2dParams): { y: Float32Array; ind
   const ints = new Int32Array(f.buffer);
   windowTable(oh, h, p.kh, p.strideH, p.padH, p.dilationH, ints.subarray(TH));
   windowTable(ow, w, p.kw, p.strideW, p.padW, p.dilationW, ints.subarray(TW));
-  const y = new Float32Array(planes * outPlane);
+  const y = outputF32(planes * outPlane);
   const indices = new Int32Array(planes * outPlane);
   for (let p0 = 0; p0 < planes; p0 += chunk) {
     const cnt = Math.min(chunk, planes - p0);
@@ -329,7 +331,7 @@ function wasmMaxPool2x2(
   const { at, f } = heapRegions([chunk * inPlane, chunk * outPlane, chunk * outPlane]);
   const [X, Y, IDX] = at;
   const ints = new Int32Array(f.buffer);
-  const y = new Float32Array(planes * outPlane);
+  const y = outputF32(planes * outPlane);
   const indices = new Int32Array(planes * outPlane);
   for (let p0 = 0; p0 < planes; p0 += chunk) {
     const cnt = Math.min(chunk, planes - p0);
@@ -356,7 +358,7 @@ export function maxPool2dBackward(
   const planes = n * c;
   const inPlane = h * w;
   const outPlane = oh * ow;
-  const dx = into ? into.fill(0) : new Float32Array(planes * inPlane);
+  const dx = into ? into.fill(0) : allocHost("float32", planes * inPlane) as Float32Array;
   if (isPool2x2(p)) {
     // Every 2×2 window has a real winner, so every index is valid: no test per element.
     for (let pl = 0, o = 0; pl < planes; pl++) {
@@ -414,7 +416,7 @@ export function avgPool2dForward(x: Float32Array, p: Pool2dParams): Float32Array
   const { n, c, h, w, oh, ow } = p;
   const planes = n * c;
   const inPlane = h * w;
-  const y = new Float32Array(planes * oh * ow);
+  const y = outputF32(planes * oh * ow);
   const win = new Int32Array(4);
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
@@ -445,7 +447,7 @@ export function avgPool2dBackward(gy: Float32Array, p: Pool2dParams): Float32Arr
   const { n, c, h, w, oh, ow } = p;
   const planes = n * c;
   const inPlane = h * w;
-  const dx = new Float32Array(planes * inPlane);
+  const dx = allocHost("float32", planes * inPlane) as Float32Array;
   const win = new Int32Array(4);
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
@@ -496,7 +498,7 @@ export function adaptiveAvgPool2dForward(
   adaptiveBins(w, ow, wLo, wHi);
   const planes = n * c;
   const inPlane = h * w;
-  const y = new Float32Array(planes * oh * ow);
+  const y = outputF32(planes * oh * ow);
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
     const base = pl * inPlane;
@@ -532,7 +534,7 @@ export function adaptiveAvgPool2dBackward(
   adaptiveBins(w, ow, wLo, wHi);
   const planes = n * c;
   const inPlane = h * w;
-  const dx = new Float32Array(planes * inPlane);
+  const dx = allocHost("float32", planes * inPlane) as Float32Array;
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
     const base = pl * inPlane;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { outputF32 } from "../../core/host_pool.ts";
 import type { Conv2dParams } from "./conv.ts";
 import { WASM_HEAP_BASE, wasmHeap } from "./wasm_gemm.ts";
 import { type ConvKernels, type DirectConvShape, directTile } from "./wasm_conv_kernels.ts";
@@ -409,7 +410,7 @@ function forwardDirectInto(
   biasTable(f, BIAS, bias, o);
   plan.scratchStride(4 * perThread);
   const ints = new Int32Array(f.buffer);
-  const y = new Float32Array(n * o * (pool ? ppix : pix));
+  const y = outputF32(n * o * (pool ? ppix : pix));
   const indices = pool ? new Int32Array(n * o * ppix) : null;
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
@@ -521,7 +522,7 @@ export function wasmConvForward(
   packPanels(f, PA, groups, og, kk, mr, mp, w, kk, 1, og * kk);
   biasTable(f, BIAS, bias, o);
   plan.scratchStride(4 * perThread);
-  const y = new Float32Array(n * o * pix);
+  const y = outputF32(n * o * pix);
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
     f.set(x.subarray(b0 * c * g.inPlane, (b0 + cnt) * c * g.inPlane), X);
@@ -581,7 +582,7 @@ export function wasmConvBackwardInput(
   const DXP = CT + ctSlot;
   packPanels(f, PA, groups, kk, og, mr, mp, w, 1, kk, og * kk);
   plan.scratchStride(4 * perThread);
-  const dx = new Float32Array(n * c * g.inPlane);
+  const dx = outputF32(n * c * g.inPlane);
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
     f.set(gy.subarray(b0 * o * pix, (b0 + cnt) * o * pix), GY);

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { outputF32 } from "../../core/host_pool.ts";
 import type { Conv2dParams, Gemm } from "./conv.ts";
 import type { ConvKernels } from "./wasm_conv_kernels.ts";
 import { type UnrollKernels, unrollKernelsFor } from "./wasm_gemm_conv_kernels.ts";
@@ -183,7 +184,7 @@ export function wasmConvForwardGemm(
   const { at, f } = heapRegions([chunk * xPer, kk * ldp, og * ldp, chunk * o * pix, o]);
   const [XP, COL, OUT, Y, BIAS] = at;
   biasTable(f, BIAS, bias, o);
-  const y = new Float32Array(n * o * pix);
+  const y = outputF32(n * o * pix);
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
     loadChunk(u, x, b0, cnt, p, g, f, XP);
@@ -243,7 +244,7 @@ export function wasmConvBackwardInputGemm(
   const ldp = chunk * pix + 8;
   const { at, f } = heapRegions([og * ldp, kk * ldp, chunk * xPer]);
   const [GYG, COL, DXP] = at;
-  const dx = new Float32Array(n * c * g.inPlane);
+  const dx = outputF32(n * c * g.inPlane);
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
     f.fill(0, DXP, DXP + cnt * xPer);
@@ -282,7 +283,7 @@ export function wasmConvBackwardWeightGemm(
   const ldp = chunk * pix + 8;
   const { at, f } = heapRegions([chunk * xPer, kk * ldp, og * ldp]);
   const [XP, COL, GYG] = at;
-  const dw = new Float32Array(o * kk);
+  const dw = outputF32(o * kk);
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
     loadChunk(u, x, b0, cnt, p, g, f, XP);
