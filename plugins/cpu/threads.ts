@@ -155,8 +155,9 @@ function defaultThreads(): number {
 }
 
 /**
- * Sets how many threads the cpu backend's wasm kernels (matmul, conv2d and its gradients) may use,
- * like PyTorch's `torch.set_num_threads`. With 1 no worker is ever started. The default is the
+ * Sets how many threads the cpu backend's threaded kernels (wasm matmul, conv2d and its gradients;
+ * batch norm over large tensors) may use, like PyTorch's `torch.set_num_threads`. With 1 no worker
+ * is ever started. The default is the
  * env var `DENN_THREADS` when env permission for it is already granted (it is never prompted
  * for), else `navigator.hardwareConcurrency`. Results are the same for every thread count.
  *
