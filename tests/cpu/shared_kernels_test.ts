@@ -7,42 +7,38 @@
 
 import assert from "node:assert/strict";
 import { manualSeed, nn, noGrad, randn, type Tensor, tensor } from "../../mod.ts";
-import {
-  getNumThreads,
-  setCallerWorks,
-  setNumThreads,
-  threadsUnavailable,
-  workerItems,
-} from "../../plugins/cpu/threads.ts";
+import { getNumThreads, setNumThreads, workerItems } from "../../plugins/cpu/threads.ts";
+import { onOneAndTwo, threaded } from "./_conv_check.ts";
 
-const available = threadsUnavailable() === null && typeof SharedArrayBuffer === "function";
+const available = threaded && typeof SharedArrayBuffer === "function";
 const SHAPE = [16, 32, 48, 48]; // 1,179,648 elements: above the threading threshold
 
-function sameBits(what: string, a: Float32Array, b: Float32Array): void {
-  assert.equal(a.length, b.length, `${what}: length`);
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < ua.length; i++) {
-    if (ua[i] !== ub[i]) assert.fail(`${what}[${i}]: ${a[i]} (1 thread) vs ${b[i]} (2 threads)`);
+/** Every output's elements, one after the other. */
+function flat(ts: Tensor[]): Float32Array {
+  const parts = ts.map((t) => t.dataSync() as Float32Array);
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
   }
+  return out;
 }
 
-/** Runs `f` on one thread, then on two with the workers doing every item; same bits, and used. */
-function compare(what: string, f: () => Tensor[], expectWorkers = true): void {
+/** Runs `f` on one thread, then on two with the workers doing every item: same bits, and used. */
+function compare(what: string, f: () => Tensor[]): void {
+  onOneAndTwo(what, () => flat(f()), true);
+}
+
+/** Runs `f` with two threads allowed and asserts that the workers ran nothing. */
+function callerOnly(what: string, f: () => Tensor[]): void {
   const before = getNumThreads();
-  const prev = setCallerWorks(false);
+  setNumThreads(2);
   try {
-    setNumThreads(1);
-    const items0 = workerItems();
-    const one = f().map((t) => t.dataSync() as Float32Array);
-    assert.equal(workerItems(), items0, `${what}: one thread must not use the workers`);
-    setNumThreads(2);
-    const two = f().map((t) => t.dataSync() as Float32Array);
-    if (expectWorkers) assert.ok(workerItems() > items0, `${what}: the workers ran no item`);
-    else assert.equal(workerItems(), items0, `${what}: expected the calling thread only`);
-    one.forEach((a, i) => sameBits(`${what} output ${i}`, a, two[i]));
+    const items = workerItems();
+    flat(f());
+    assert.equal(workerItems(), items, `${what}: expected the calling thread only`);
   } finally {
-    setCallerWorks(prev);
     setNumThreads(before);
   }
 }
@@ -81,15 +77,8 @@ Deno.test({
     // tensor() copies the user's array into an ordinary one of its own.
     assert.ok(!((tensor(data).storage.handle as Float32Array).buffer instanceof SharedArrayBuffer));
     const bn = new nn.BatchNorm2d(SHAPE[1]);
-    compare(
-      "batch norm over a user's array",
-      () => [bn.forward(tensor(data).reshape(SHAPE))],
-      false,
-    );
-    compare("batch norm below the threshold", () => {
-      manualSeed(5);
-      return [bn.forward(randn([16, 32, 8, 8]))];
-    }, false);
+    callerOnly("batch norm over a user's array", () => [bn.forward(tensor(data).reshape(SHAPE))]);
+    callerOnly("batch norm below the threshold", () => [bn.forward(randn([16, 32, 8, 8]))]);
     assert.ok((randn(SHAPE).storage.handle as Float32Array).buffer instanceof SharedArrayBuffer);
     assert.ok(
       !((randn([4, 4]).storage.handle as Float32Array).buffer instanceof SharedArrayBuffer),
