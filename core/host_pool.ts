@@ -89,27 +89,9 @@ export function takeHost(
     pooledBytes -= r.byteLength;
     return zero ? r.fill(0) : r;
   }
-  const r = shared ? sharedHost(dtype, size) : make(dtype, size);
+  const r = make(dtype, size);
   poolable.add(r);
   return r;
-}
-
-// Large host arrays live in SharedArrayBuffers where the engine has them, so that the cpu
-// backend's worker threads can run kernels over them in place (an ordinary ArrayBuffer cannot be
-// shared with another thread); they are garbage-collected like any array.
-const shared = typeof SharedArrayBuffer === "function";
-
-function sharedHost(dtype: DType, size: number): TypedArray {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(new SharedArrayBuffer(4 * size));
-    case "int32":
-      return new Int32Array(new SharedArrayBuffer(4 * size));
-    case "float16":
-      return new Float16Array(new SharedArrayBuffer(2 * size));
-    default:
-      return new Uint8Array(new SharedArrayBuffer(size));
-  }
 }
 
 /**

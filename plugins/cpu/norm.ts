@@ -13,7 +13,6 @@ import type { BatchNormAttrs } from "../../layers/mod.ts";
 import { batchNormBackwardOp, batchNormOp, batchNormStatsOp } from "../../layers/ops/batch_norm.ts";
 import { hostArray } from "./kit.ts";
 import type { CpuKernelTable } from "./kit.ts";
-import { bnBackwardShared, bnForwardShared, bnStatsShared, sharedJob } from "./shared_kernels.ts";
 
 // Input [N, C, ...] as N blocks of C channels of `inner` contiguous values. Each kernel works one
 // channel at a time, so a channel's second pass reads data the first left in cache.
@@ -30,13 +29,6 @@ function stats(inputs: readonly Tensor[]): Float32Array[] {
   const src = f32(x);
   const count = n * inner;
   const mean = new Float32Array(c), variance = new Float32Array(c);
-  const job = sharedJob(x.numel(), [src], 4 * c);
-  if (job) {
-    const s = bnStatsShared(job, src, n, c, inner);
-    mean.set(s.mean);
-    variance.set(s.variance);
-    return [mean, variance];
-  }
   for (let ch = 0; ch < c; ch++) {
     let s = 0;
     for (let b = 0; b < n; b++) {
@@ -64,16 +56,6 @@ function forward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
   const [n, c, inner] = layout(x);
   const src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT), bias = f32(bT);
   const out = outputF32(x.numel());
-  const job = sharedJob(x.numel(), [src, out], 4 * c);
-  if (job) {
-    const scale = new Float64Array(c), shift = new Float64Array(c);
-    for (let ch = 0; ch < c; ch++) {
-      scale[ch] = w[ch] / Math.sqrt(v[ch] + a.eps);
-      shift[ch] = bias[ch] - mean[ch] * scale[ch];
-    }
-    bnForwardShared(job, src, out, scale, shift, n, c, inner);
-    return [out];
-  }
   for (let ch = 0; ch < c; ch++) {
     const scale = w[ch] / Math.sqrt(v[ch] + a.eps);
     const shift = bias[ch] - mean[ch] * scale;
@@ -93,21 +75,6 @@ function backward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] 
   const g = f32(gT), src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT);
   const count = n * inner;
   const dx = outputF32(x.numel()), dw = new Float32Array(c), db = new Float32Array(c);
-  const job = sharedJob(x.numel(), [g, src, dx], 4 * c);
-  if (job) {
-    const m = new Float64Array(c), invstd = new Float64Array(c), k = new Float64Array(c);
-    for (let ch = 0; ch < c; ch++) {
-      m[ch] = mean[ch];
-      invstd[ch] = 1 / Math.sqrt(v[ch] + a.eps);
-      k[ch] = w[ch] * invstd[ch];
-    }
-    const s = bnBackwardShared(job, a.training, g, src, dx, { mean: m, invstd, k }, n, c, inner);
-    for (let ch = 0; ch < c; ch++) {
-      db[ch] = s.sg[ch];
-      dw[ch] = s.sgx[ch] * invstd[ch];
-    }
-    return [dx, dw, db];
-  }
   for (let ch = 0; ch < c; ch++) {
     const m = mean[ch], invstd = 1 / Math.sqrt(v[ch] + a.eps);
     let sg = 0, sgx = 0;

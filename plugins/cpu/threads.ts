@@ -8,11 +8,6 @@
  * wakes the workers with `Atomics.notify`, runs the calling thread's own list, and waits with
  * `Atomics.wait` until every worker has finished. No message is posted per job.
  *
- * JavaScript kernels (shared_kernels.ts) run on the same pool over host arrays that live in
- * `SharedArrayBuffer`s: a plan's buffers are posted to each worker on a `MessagePort` when the job
- * starts, and the worker takes them with `receiveMessageOnPort` (synchronously, inside its loop)
- * and drops them when the job is done, so the garbage collector still owns them.
- *
  * Results do not depend on the thread count: every output element is computed by exactly one
  * kernel call, the same call (same operands, same summation order) as on one thread. Threads only
  * change which thread makes the call and which scratch region it uses.
@@ -35,28 +30,18 @@
 
 import { ValueError } from "../../core/errors.ts";
 
-/**
- * A kernel: a wasm export taking integer (i32) arguments, or a JavaScript kernel taking the job's
- * shared buffers and then integers. No result is used.
- */
-// deno-lint-ignore no-explicit-any
-type KernelFn = (...args: any[]) => unknown;
+/** A wasm kernel export: integer (i32) arguments, no result used. */
+type KernelFn = (...args: number[]) => unknown;
 
-/**
- * One registered module: wasm bytes (instantiated again by each worker over the kernels' memory)
- * or the source of JavaScript kernels (evaluated again by each worker), and the kernels used.
- */
+/** One registered module: its bytes (instantiated again by each worker) and the exports used. */
 interface ModuleEntry {
-  bytes?: Uint8Array;
-  source?: string;
+  bytes: Uint8Array;
   names: readonly string[];
 }
 
 const modules: ModuleEntry[] = [];
-// The calling thread's kernels, indexed by kernel id (registration order of module exports), and
-// which of them are JavaScript kernels (called with the job's shared buffers first).
+// The calling thread's kernels, indexed by kernel id (registration order of module exports).
 const table: KernelFn[] = [];
-const isJs: boolean[] = [];
 let memory: WebAssembly.Memory | null = null;
 
 /** The most threads {@link setNumThreads} accepts. */
@@ -64,9 +49,8 @@ export const MAX_THREADS = 256;
 
 /**
  * Registers the exports `names` of a module instantiated from `bytes` over `mem` (which must be
- * the same memory for every wasm module) and returns their kernel ids, in order. Workers started
- * later instantiate `bytes` themselves; a module registered after the pool started restarts the
- * pool.
+ * the same memory for every module) and returns their kernel ids, in order. Workers started later
+ * instantiate `bytes` themselves; a module registered after the pool started restarts the pool.
  */
 export function registerKernels(
   mem: WebAssembly.Memory,
@@ -79,23 +63,6 @@ export function registerKernels(
   }
   memory = mem;
   modules.push({ bytes, names });
-  return addKernels(exports, names, false);
-}
-
-/**
- * Registers kernels written in JavaScript that run over `SharedArrayBuffer`s rather than the wasm
- * memory: `source` is the body of a function (of nothing) returning an object that holds the
- * kernels `names`. Each kernel is called as `kernel(buffers, ...ints)` with the buffers the plan
- * was given ({@link Plan.buffers}) and its integer arguments. The source is evaluated here and
- * again in every worker, so it may close over nothing else. Returns the kernel ids, in order.
- */
-export function registerJsKernels(source: string, names: readonly string[]): number[] {
-  const exports = new Function(source)() as WebAssembly.Exports;
-  modules.push({ source, names });
-  return addKernels(exports, names, true);
-}
-
-function addKernels(exports: WebAssembly.Exports, names: readonly string[], js: boolean): number[] {
   const ids: number[] = [];
   for (const n of names) {
     const fn = exports[n];
@@ -104,7 +71,6 @@ function addKernels(exports: WebAssembly.Exports, names: readonly string[], js: 
     }
     ids.push(table.length);
     table.push(fn as KernelFn);
-    isJs.push(js);
   }
   if (pool) stopPool();
   return ids;
@@ -155,9 +121,8 @@ function defaultThreads(): number {
 }
 
 /**
- * Sets how many threads the cpu backend's threaded kernels (wasm matmul, conv2d and its gradients;
- * batch norm over large tensors) may use, like PyTorch's `torch.set_num_threads`. With 1 no worker
- * is ever started. The default is the
+ * Sets how many threads the cpu backend's wasm kernels (matmul, conv2d and its gradients) may use,
+ * like PyTorch's `torch.set_num_threads`. With 1 no worker is ever started. The default is the
  * env var `DENN_THREADS` when env permission for it is already granted (it is never prompted
  * for), else `navigator.hardwareConcurrency`. Results are the same for every thread count.
  *
@@ -215,7 +180,6 @@ const FAILED = 6; // 1 + index of a thread whose call threw, else 0
 const READY = 7; // workers that have instantiated the modules
 const INIT_FAILED = 8; // workers whose instantiation threw
 const WORKER_ITEMS = 9; // items the workers have run since the pool started (for tests)
-const BUFFERS = 10; // 1 when the current job's shared buffers were posted to the workers
 const ITEM_BITS = 14;
 const MAX_ITEMS = 1 << ITEM_BITS;
 const TAG_MASK = 0xffff;
@@ -233,30 +197,25 @@ const STALL_SECONDS = 120;
 // The worker: instantiate the modules, then take items whenever GO changes. Plain JS in a data: URL,
 // so that no file is read and no permission is needed; runItems below is the same loop.
 const WORKER_SOURCE = `
-import { parentPort, receiveMessageOnPort } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 parentPort.once("message", (init) => {
   const c = new Int32Array(init.control);
-  const fns = [], js = [];
+  const fns = [];
   try {
     for (const m of init.modules) {
-      const exp = m.bytes
-        ? new WebAssembly.Instance(new WebAssembly.Module(m.bytes), {
-          env: { memory: init.memory },
-        }).exports
-        : new Function(m.source)();
-      for (const n of m.names) {
-        fns.push(exp[n]);
-        js.push(!m.bytes);
-      }
+      const inst = new WebAssembly.Instance(new WebAssembly.Module(m.bytes), {
+        env: { memory: init.memory },
+      });
+      for (const n of m.names) fns.push(inst.exports[n]);
     }
   } catch (e) {
     Atomics.add(c, ${INIT_FAILED}, 1);
     Atomics.notify(c, ${READY});
     return;
   }
-  const index = init.index, port = init.port;
+  const index = init.index;
   const args = [];
-  let seen = 0, bufs = null;
+  let seen = 0;
   Atomics.add(c, ${READY}, 1);
   Atomics.notify(c, ${READY});
   for (;;) {
@@ -271,19 +230,6 @@ parentPort.once("message", (init) => {
     if (index >= Atomics.load(c, ${ACTIVE})) continue;
     const items = Atomics.load(c, ${ITEMS});
     const delta = index * Atomics.load(c, ${SLOT});
-    if (Atomics.load(c, ${BUFFERS})) {
-      // The job's buffers were posted before it started; other jobs' messages are dropped. A
-      // worker that is late gives up once the job is over.
-      bufs = null;
-      while (Atomics.load(c, ${GO}) === job && Atomics.load(c, ${DONE}) < items) {
-        const m = receiveMessageOnPort(port);
-        if (m && m.message.job === job) {
-          bufs = m.message.buffers;
-          break;
-        }
-      }
-      if (!bufs) continue;
-    }
     for (;;) {
       const v = Atomics.load(c, ${NEXT});
       const item = v & ${MAX_ITEMS - 1};
@@ -295,8 +241,7 @@ parentPort.once("message", (init) => {
           const n = c[i + 1], mask = c[i + 2];
           args.length = n;
           for (let k = 0; k < n; k++) args[k] = c[i + 3 + k] + ((mask >> k) & 1 ? delta : 0);
-          if (js[c[i]]) fns[c[i]](bufs, ...args);
-          else fns[c[i]].apply(null, args);
+          fns[c[i]].apply(null, args);
           i += 3 + n;
         }
       } catch (e) {
@@ -305,29 +250,21 @@ parentPort.once("message", (init) => {
       Atomics.add(c, ${WORKER_ITEMS}, 1);
       if (Atomics.add(c, ${DONE}, 1) === items - 1) Atomics.notify(c, ${DONE});
     }
-    bufs = null;
   }
 });
 `;
 
-/** The parts of `node:worker_threads`' Worker and MessagePort used here. */
+/** The parts of `node:worker_threads`' Worker used here. */
 interface NodeWorker {
-  postMessage(value: unknown, transfer?: unknown[]): void;
+  postMessage(value: unknown): void;
   unref(): void;
   terminate(): Promise<number>;
   on(event: "error", listener: (e: unknown) => void): void;
 }
 type NodeWorkerCtor = new (url: URL) => NodeWorker;
-interface NodePort {
-  postMessage(value: unknown): void;
-  close(): void;
-}
-type NodeChannelCtor = new () => { port1: NodePort; port2: NodePort };
 
 interface Pool {
   workers: NodeWorker[];
-  // One port per worker, on which a job's shared buffers are posted to it.
-  ports: NodePort[];
   control: Int32Array;
   job: number;
 }
@@ -337,19 +274,12 @@ let pool: Pool | null = null;
 // start), or null while they may still be used.
 let unavailable: string | null = null;
 
-function workerThreads(): { Worker: NodeWorkerCtor; MessageChannel: NodeChannelCtor } | null {
+function workerCtor(): NodeWorkerCtor | null {
   const proc = (globalThis as {
-    process?: {
-      getBuiltinModule?: (
-        id: string,
-      ) => { Worker?: NodeWorkerCtor; MessageChannel?: NodeChannelCtor } | undefined;
-    };
+    process?: { getBuiltinModule?: (id: string) => { Worker?: NodeWorkerCtor } | undefined };
   }).process;
   try {
-    const m = proc?.getBuiltinModule?.("node:worker_threads");
-    return m?.Worker && m.MessageChannel
-      ? { Worker: m.Worker, MessageChannel: m.MessageChannel }
-      : null;
+    return proc?.getBuiltinModule?.("node:worker_threads")?.Worker ?? null;
   } catch {
     return null;
   }
@@ -361,30 +291,23 @@ function startPool(size: number): Pool | null {
     unavailable = "the wasm memory is not shared (no SharedArrayBuffer)";
     return null;
   }
-  const wt = workerThreads();
-  if (!wt) {
+  const Worker = workerCtor();
+  if (!Worker) {
     unavailable = "node:worker_threads is not available";
     return null;
   }
-  const { Worker, MessageChannel } = wt;
   const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
   const url = new URL("data:text/javascript," + encodeURIComponent(WORKER_SOURCE));
   const workers: NodeWorker[] = [];
-  const ports: NodePort[] = [];
   try {
     for (let w = 1; w < size; w++) {
       const worker = new Worker(url);
-      const channel = new MessageChannel();
-      ports.push(channel.port1);
       // Unref'd: an idle pool never keeps the process (a finished `deno run`) alive.
       worker.unref();
       // A failing call is recorded in FAILED by the worker itself; this only keeps an unexpected
       // worker error from becoming an uncaught exception on the calling thread.
       worker.on("error", () => {});
-      worker.postMessage(
-        { control: control.buffer, memory: mem, modules, index: w, port: channel.port2 },
-        [channel.port2],
-      );
+      worker.postMessage({ control: control.buffer, memory: mem, modules, index: w });
       workers.push(worker);
     }
     // Startup is synchronous: the workers start on their own threads and count themselves ready.
@@ -401,11 +324,10 @@ function startPool(size: number): Pool | null {
     }
   } catch (e) {
     for (const w of workers) w.terminate().catch(() => {});
-    for (const port of ports) port.close();
     unavailable = `the worker threads could not start: ${(e as Error).message}`;
     return null;
   }
-  return { workers, ports, control, job: 0 };
+  return { workers, control, job: 0 };
 }
 
 function stopPool(): void {
@@ -415,7 +337,6 @@ function stopPool(): void {
   Atomics.store(p.control, GO, -1);
   Atomics.notify(p.control, GO);
   for (const w of p.workers) w.terminate().catch(() => {});
-  for (const port of p.ports) port.close();
 }
 
 /**
@@ -496,21 +417,11 @@ export class Plan {
   #items = 0;
   #fill = CALLS;
   #slotBytes = 0;
-  #buffers: readonly SharedArrayBuffer[] | null = null;
 
   /** A plan over up to `threads` threads (1: calls run at once). Use {@link planFor}. */
   constructor(threads: number) {
     this.#pool = threads > 1 ? poolFor(threads) : null;
     this.threads = this.#pool ? threads : 1;
-  }
-
-  /**
-   * Sets the shared buffers that the JavaScript kernels ({@link registerJsKernels}) of the calls
-   * recorded from now on receive; they are posted to the workers when the plan runs.
-   */
-  buffers(list: readonly SharedArrayBuffer[]): void {
-    if (this.#items > 0) this.run();
-    this.#buffers = list;
   }
 
   /** Starts a new work item: the calls that follow run together on one thread. */
@@ -527,8 +438,7 @@ export class Plan {
   call(fn: number, scratch: number, ...args: number[]): void {
     const p = this.#pool;
     if (!p) {
-      if (isJs[fn]) table[fn](this.#buffers, ...args);
-      else table[fn](...args);
+      table[fn](...args);
       return;
     }
     if (this.#items === 0) throw new ValueError("Plan.call: no item started (call item() first)");
@@ -578,11 +488,6 @@ export class Plan {
     Atomics.store(c, ITEMS, items);
     Atomics.store(c, ACTIVE, this.threads);
     Atomics.store(c, SLOT, this.#slotBytes);
-    const buffers = this.#buffers;
-    if (buffers) {
-      for (let w = 0; w < this.threads - 1; w++) p.ports[w].postMessage({ job: tag, buffers });
-    }
-    Atomics.store(c, BUFFERS, buffers ? 1 : 0);
     Atomics.store(c, NEXT, tag << ITEM_BITS);
     Atomics.store(c, GO, tag);
     Atomics.notify(c, GO);
@@ -594,7 +499,7 @@ export class Plan {
     }
     // The caller takes items until none is left, even after one of its calls threw: the workers
     // may not be there to take the rest.
-    if (callerWorks) error = runItems(c, tag, items, buffers) ?? error;
+    if (callerWorks) error = runItems(c, tag, items) ?? error;
     for (let i = 0; Atomics.load(c, DONE) !== items && i < SPIN; i++);
     for (let idle = 0;;) {
       const done = Atomics.load(c, DONE);
@@ -617,12 +522,7 @@ export class Plan {
 }
 
 /** The caller's share of a job: the worker loop of WORKER_SOURCE, as thread 0 (no offset). */
-function runItems(
-  c: Int32Array,
-  tag: number,
-  items: number,
-  buffers: readonly SharedArrayBuffer[] | null,
-): unknown {
+function runItems(c: Int32Array, tag: number, items: number): unknown {
   const args: number[] = [];
   let error: unknown = null;
   for (;;) {
@@ -636,8 +536,7 @@ function runItems(
         const n = c[i + 1];
         args.length = n;
         for (let k = 0; k < n; k++) args[k] = c[i + 3 + k];
-        if (isJs[c[i]]) table[c[i]](buffers, ...args);
-        else table[c[i]](...args);
+        table[c[i]](...args);
         i += 3 + n;
       }
     } catch (e) {

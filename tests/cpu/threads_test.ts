@@ -20,6 +20,7 @@ import { sgemm } from "../../plugins/cpu/gemm.ts";
 import {
   getNumThreads,
   MAX_THREADS,
+  Plan,
   setCallerWorks,
   setNumThreads,
   shutdownThreads,
@@ -27,7 +28,13 @@ import {
   workerCount,
   workerItems,
 } from "../../plugins/cpu/threads.ts";
-import { useRelaxedSimd, wasmRelaxedSimdAvailable } from "../../plugins/cpu/wasm_gemm.ts";
+import {
+  useRelaxedSimd,
+  WASM_HEAP_BASE,
+  wasmHeap,
+  wasmRelaxedSimdAvailable,
+} from "../../plugins/cpu/wasm_gemm.ts";
+import { convKernels } from "../../plugins/cpu/wasm_conv_kernels.ts";
 import * as cpu from "../../plugins/cpu/mod.ts";
 import { ValueError } from "../../core/errors.ts";
 import { convParams, random } from "./_helpers.ts";
@@ -309,5 +316,39 @@ Deno.test({
     const one = await runScript(["matmul"], { DENN_THREADS: "1" }, allow);
     assert.equal(one.out.threads, 1);
     assert.equal(one.out.workers, 0, "DENN_THREADS=1 starts no worker");
+  },
+});
+
+Deno.test({
+  name: "threads: a kernel that traps fails its plan with an error, never a hang; the pool goes on",
+  ignore: !available || convKernels === null,
+  fn() {
+    const k = convKernels!;
+    const before = getNumThreads();
+    setNumThreads(2);
+    try {
+      for (const callerWorks of [true, false]) {
+        const prev = setCallerWorks(callerWorks);
+        try {
+          const plan = new Plan(2);
+          // Item 0 zeroes far past the end of the memory (a trap); the others are fine.
+          plan.item();
+          plan.call(k.ids.zero, 0, 0x7fff_fff0, 1024);
+          const heap = wasmHeap(4 * 64 * 1024);
+          for (let i = 0; i < 16; i++) {
+            plan.item();
+            plan.call(k.ids.zero, 0, WASM_HEAP_BASE + 4 * 1024 * i, 1024);
+          }
+          assert.throws(() => plan.run(), `callerWorks=${callerWorks}`);
+          assert.ok(heap.length > 0);
+        } finally {
+          setCallerWorks(prev);
+        }
+      }
+      // The pool still runs a threaded product correctly afterwards.
+      compareThreads("matmul after a trap", 2, gemmRun(GEMMS[0]), true);
+    } finally {
+      setNumThreads(before);
+    }
   },
 });
