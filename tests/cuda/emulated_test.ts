@@ -1259,6 +1259,63 @@ Deno.test({
 });
 
 Deno.test({
+  name: "cuda emulated: fused crossEntropy, every reduction, weight, ignoreIndex, index errors",
+  ...opts,
+  async fn() {
+    // Rows 2 and 5 are ignored (-100); 30 classes so the row kernel's threads stride.
+    const target = V([7], [3, 0, -100, 29, 7, -100, 12], "int32");
+    const w0 = T([30], "float32", [0.2, 2]);
+    for (const reduction of ["mean", "sum", "none"] as const) {
+      for (const weight of [false, true]) {
+        const fn = (x: Tensor, t: Tensor) =>
+          F.crossEntropy(x, t, { reduction, weight: weight ? w0.to(x.device) : undefined });
+        await both(`crossEntropy ${reduction} weight=${weight}`, fn, [T([7, 30]), target], {
+          kernels: ["crossEntropy", "crossEntropyBackward"],
+        }, { kernels: ["crossEntropy"] });
+      }
+    }
+    // float16 backward through the op.
+    const x16 = half(T([7, 30]));
+    for (const reduction of ["mean", "sum", "none"] as const) {
+      for (const weight of [false, true]) {
+        const a = { reduction, ignoreIndex: -100, weight };
+        const ws = weight ? [w0] : [];
+        const [, lse, total] = apply(getOp("crossEntropy")!, [x16, target, ...ws], a);
+        const g = half(reduction === "none" ? T([7]) : T([], "float32", [1.5]));
+        await conf(
+          `crossEntropyBackward f16 ${reduction} weight=${weight}`,
+          "crossEntropyBackward",
+          [g, x16, target, lse, total, ...ws],
+          { attrs: a, grad: false },
+        );
+      }
+    }
+    // Every target ignored: a mean over nothing is NaN, as on cpu.
+    await conf("crossEntropy all ignored", (x: Tensor, t: Tensor) => F.crossEntropy(x, t), [
+      T([2, 4]),
+      V([2], [-100, -100], "int32"),
+    ], { kernels: ["crossEntropy"] });
+    // A target outside [0, C): the next readback raises the cpu backend's IndexError.
+    const bad = V([2], [1, 30], "int32");
+    const cpuErr = (() => {
+      try {
+        F.crossEntropy(T([2, 30]), bad).dataSync();
+      } catch (e) {
+        return e as Error;
+      }
+      return null;
+    })();
+    assert(cpuErr instanceof IndexError, "cpu raises IndexError");
+    const loss = F.crossEntropy(T([2, 30]).to(EMU), bad.to(EMU));
+    assert.throws(() => loss.dataSync(), (e: unknown) => {
+      assert(e instanceof IndexError, String(e));
+      assert.equal(e.message, cpuErr.message);
+      return true;
+    });
+  },
+});
+
+Deno.test({
   name: "cuda emulated: every table op ran as a cudaemu kernel, every source was launched",
   ...opts,
   fn() {

@@ -907,6 +907,53 @@ Deno.test("cuda table: sort in shared memory and, for long rows, in global memor
   assert.equal(empty.launches.length, 0);
 });
 
+Deno.test("cuda table: crossEntropy and its backward, every reduction, with and without weight", () => {
+  for (const d of ["float32", "float16"] as DType[]) {
+    for (const reduction of ["mean", "sum", "none"]) {
+      for (const weight of [false, true]) {
+        const a = { reduction, ignoreIndex: -100, weight };
+        const t = on(new FakeCuda());
+        const c = check("crossEntropy", [
+          t([6, 10], d),
+          t([6], "int32"),
+          ...(weight ? [t([10], "float32")] : []),
+        ], a);
+        assert.equal(c.launches.length, 2, "the rows, then the total");
+        const [rows, total] = c.launches;
+        assert.deepEqual(rows.config.grid, [6], "a block per row");
+        assert.deepEqual(total.config.grid, [1], "one block for the total");
+        const n = rows.args.length;
+        assert.deepEqual([num(rows, n - 4), num(rows, n - 3), num(rows, n - 2)], [6, 10, -100]);
+        // The rows' scratch (weights, and losses unless "none") is freed after the launches.
+        assert.equal(c.freed.length, reduction === "none" ? 1 : 2);
+        const g = on(new FakeCuda());
+        const b = check("crossEntropyBackward", [
+          g(reduction === "none" ? [6] : [], d),
+          g([6, 10], d),
+          g([6], "int32"),
+          g([6], "float32"),
+          g([], "float32"),
+          ...(weight ? [g([10], "float32")] : []),
+        ], a);
+        assert.equal(b.launches.length, 1, "a thread per element of dx");
+        const k = b.launches[0].args.length;
+        assert.deepEqual([num(b.launches[0], k - 4), num(b.launches[0], k - 3)], [60, 10]);
+      }
+    }
+  }
+  // No rows: only the total runs (a mean over nothing is NaN, a sum 0); no dx launch.
+  const t = on(new FakeCuda());
+  const a = { reduction: "mean", ignoreIndex: -100, weight: false };
+  assert.equal(check("crossEntropy", [t([0, 10]), t([0], "int32")], a).launches.length, 1);
+  const cuda = new FakeCuda();
+  const g = on(cuda);
+  const inputs = [g([]), g([0, 10]), g([0], "int32"), g([0], "float32"), g([], "float32")];
+  const specs = getOp("crossEntropyBackward")!.infer(inputs, a as never);
+  const [dx] = cudaKernels().crossEntropyBackward.run(inputs, a, specs, cuda);
+  assert.equal(dx.elements, 0);
+  assert.equal(cuda.launches.length, 0);
+});
+
 Deno.test("cuda table: every table op has a test above or is declining", () => {
   const tested = new Set([
     ...UNARY,
@@ -952,6 +999,8 @@ Deno.test("cuda table: every table op has a test above or is declining", () => {
     "scaledDotProductAttentionBackward",
     "normRows",
     "normRowsBackward",
+    "crossEntropy",
+    "crossEntropyBackward",
     "lstmCell",
     "lstmCellBackward",
     "gruCell",

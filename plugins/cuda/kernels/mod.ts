@@ -37,6 +37,7 @@ import { rnnCellKernels, rnnCellSources } from "./rnn_cell.ts";
 import { adaptiveMaxPoolKernels, adaptiveMaxPoolSources } from "./adaptive_max_pool.ts";
 import { sortKernels, sortSources } from "./sort.ts";
 import { convKernels, convSources } from "./conv.ts";
+import { crossEntropyKernels, crossEntropySources } from "./cross_entropy.ts";
 
 export type {
   CublasApi,
@@ -68,6 +69,7 @@ export function cudaKernels(): CudaKernelTable {
     ...adaptiveMaxPoolKernels(),
     ...sortKernels(),
     ...convKernels(),
+    ...crossEntropyKernels(),
   };
 }
 
@@ -90,6 +92,7 @@ export function allKernelSources(): KernelSource[] {
     ...adaptiveMaxPoolSources(),
     ...sortSources(),
     ...convSources(),
+    ...crossEntropySources(),
   ];
   for (const s of all) {
     const seen = byName.get(s.name);
