@@ -1,7 +1,8 @@
 /**
  * Fused optimizer updates: one op per parameter update of SGD, Adam/AdamW, RMSprop and Adagrad,
  * so a backend can run the whole update in one pass over the data instead of several elementwise
- * ops each allocating a full-size intermediate. Each op decomposes into the elementwise ops the
+ * ops each allocating a full-size intermediate; SGD's also over all of a group's parameters at once
+ * (`sgdUpdateForeach`, one op dispatch a step). Each op decomposes into the elementwise ops the
  * optimizers used before (the same formulas, in the same order; Adagrad's are PyTorch's), so a
  * backend without the kernel still runs it. The ops are defined by the optimizer plugins'
  * manifests (`sgd.ts`, `adam.ts`, `rmsprop.ts`, `adagrad.ts`, which also export the `sgdUpdate`,
@@ -25,7 +26,7 @@
  */
 
 import { z } from "zod";
-import { DTypeError, isFloating, sameShape, shapeStr, ValueError } from "../core/mod.ts";
+import { apply, DTypeError, isFloating, sameShape, shapeStr, ValueError } from "../core/mod.ts";
 import type { OpDef, Tensor, TensorSpec } from "../core/mod.ts";
 
 /** Attributes of {@linkcode sgdUpdate} (as `torch.optim.SGD`'s options, plus `first`). */
@@ -50,6 +51,15 @@ export interface SgdUpdateAttrs {
    * tensors, as the SGD optimizer does: other callers of the op get new arrays.
    */
   inPlace?: boolean;
+}
+
+/**
+ * Attributes of the multi-parameter SGD update (`"sgdUpdateForeach"`, what `torch.optim.SGD` does
+ * with `foreach`): {@linkcode SgdUpdateAttrs} applied to `count` parameters at once.
+ */
+export interface SgdUpdateForeachAttrs extends SgdUpdateAttrs {
+  /** How many parameters the op updates (its inputs are that many parameters, gradients, buffers). */
+  count: number;
 }
 
 /** Attributes of {@linkcode adamUpdate} (as `torch.optim.Adam`'s options, plus the step count). */
@@ -119,6 +129,7 @@ const sgdSchema = z.object({
   first: z.boolean().default(false),
   inPlace: z.boolean().default(false),
 });
+const sgdForeachSchema = sgdSchema.extend({ count: z.number().int().min(1) });
 const adamSchema = z.object({
   lr: num,
   beta1: num.default(0.9),
@@ -195,6 +206,77 @@ export const sgdUpdateOp: OpDef<SgdUpdateAttrs> = {
     return [p.sub(d.mul(a.lr)), b];
   },
 };
+
+/**
+ * The SGD update of several parameters in one op (`"sgdUpdateForeach"`), defined by the SGD
+ * plugin's manifest: inputs the `count` parameters, then their gradients, then (with momentum,
+ * after the first step) their momentum buffers; outputs the new parameters, then (with momentum)
+ * the new buffers. Each parameter may have its own shape and dtype. A backend's kernel runs the
+ * whole set in one call (one pass per parameter, no dispatch in between); elsewhere it decomposes
+ * into one `sgdUpdate` per parameter. Routes set for `sgdUpdate` apply to it.
+ */
+export const sgdUpdateForeachOp: OpDef<SgdUpdateForeachAttrs> = {
+  name: "sgdUpdateForeach",
+  family: "sgdUpdate",
+  attrs: sgdForeachSchema,
+  differentiable: false,
+  infer(inputs, a): TensorSpec[] {
+    const k = a.count, per = sgdInputsPer(a);
+    if (inputs.length !== per * k) {
+      throw new ValueError(
+        `sgdUpdateForeach: expected ${per * k} input tensors for ${k} parameters with these ` +
+          `attributes, got ${inputs.length}`,
+      );
+    }
+    const specs: TensorSpec[] = [];
+    for (let i = 0; i < k; i++) {
+      const one = Array.from({ length: per }, (_, j) => inputs[j * k + i]);
+      specs.push(inferLike(`sgdUpdateForeach (parameter ${i})`, one, per, 1)[0]);
+    }
+    return a.momentum !== 0 ? [...specs, ...specs] : specs;
+  },
+  decompose(inputs, a): Tensor[] {
+    const { attrs, parts } = sgdForeachParts(inputs, a);
+    return sgdForeachJoin(parts.map((ins) => apply(sgdUpdateOp, ins, attrs)));
+  },
+};
+
+/**
+ * An `sgdUpdateForeach` call taken apart: each parameter's `sgdUpdate` inputs ([p, g] or
+ * [p, g, b]) and the attributes of one `sgdUpdate`. For backends whose foreach kernel runs their
+ * one-parameter update per parameter.
+ */
+export function sgdForeachParts<T>(
+  inputs: readonly T[],
+  a: SgdUpdateForeachAttrs,
+): { attrs: SgdUpdateAttrs; parts: T[][] } {
+  const { count: k, ...attrs } = a;
+  const per = sgdInputsPer(a);
+  const parts = Array.from(
+    { length: k },
+    (_, i) => Array.from({ length: per }, (_, j) => inputs[j * k + i]),
+  );
+  return { attrs, parts };
+}
+
+/**
+ * The outputs of `sgdUpdateForeach` from each parameter's `sgdUpdate` results ([p'] or [p', b']):
+ * every new parameter, then every new buffer.
+ */
+export function sgdForeachJoin<T>(results: readonly (readonly T[])[]): T[] {
+  const m = results.length > 0 && results[0].length === 2;
+  return m ? [...results.map((r) => r[0]), ...results.map((r) => r[1])] : results.map((r) => r[0]);
+}
+
+/** Parameter i's output specs (or buffers) among the `2k` or `k` outputs of `sgdUpdateForeach`. */
+export function sgdForeachOutputs<T>(out: readonly T[], i: number, k: number): T[] {
+  return out.length === 2 * k ? [out[i], out[k + i]] : [out[i]];
+}
+
+/** Input tensors per parameter of an SGD update: parameter, gradient and, after step one, buffer. */
+function sgdInputsPer(a: SgdUpdateAttrs): number {
+  return a.momentum !== 0 && !a.first ? 3 : 2;
+}
 
 /** The fused Adam/AdamW update op (`"adamUpdate"`), defined by the Adam plugin's manifest. */
 export const adamUpdateOp: OpDef<AdamUpdateAttrs> = {

@@ -18,7 +18,7 @@
 
 import { apply, definePlugin, noGrad, Optimizer, use, ValueError } from "../core/mod.ts";
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
-import { assignStorage, sgdUpdateOp } from "./ops.ts";
+import { assignStorage, sgdUpdateForeachOp, sgdUpdateOp } from "./ops.ts";
 import type { SgdUpdateAttrs } from "./ops.ts";
 import { checkOptions, withDefaults } from "./_defaults.ts";
 
@@ -102,31 +102,50 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
   }
 
   /**
-   * One update of every parameter that has a gradient: one fused `sgdUpdate` op per parameter,
-   * whose results replace the parameter's and the momentum buffer's data in place.
+   * One update of every parameter that has a gradient: per group, one fused `sgdUpdateForeach` op
+   * over the parameters on each device (those with a momentum buffer and those starting one
+   * apart), whose results replace the parameters' and the momentum buffers' data in place.
    */
   protected update(): void {
     noGrad(() => {
       for (const g of this.paramGroups) {
+        const sets = new Map<string, { ps: Tensor[]; bufs: (Tensor | null)[] }>();
         for (const p of g.params) {
           if (!p.grad) continue;
-          const st = g.momentum !== 0 ? this.stateOf(p) : null;
-          const buf = (st?.momentumBuffer as Tensor | undefined) ?? null;
-          const [next, nextBuf] = update(p, p.grad, buf, {
+          const buf = g.momentum !== 0
+            ? (this.stateOf(p).momentumBuffer as Tensor | undefined) ?? null
+            : null;
+          const key = `${p.device}/${buf === null}`;
+          let s = sets.get(key);
+          if (!s) sets.set(key, s = { ps: [], bufs: [] });
+          s.ps.push(p);
+          s.bufs.push(buf);
+        }
+        for (const { ps, bufs } of sets.values()) {
+          const first = g.momentum !== 0 && bufs[0] === null;
+          const outs = apply(sgdUpdateForeachOp, [
+            ...ps,
+            ...ps.map((p) => p.grad!),
+            ...(g.momentum !== 0 && !first ? bufs as Tensor[] : []),
+          ], {
             lr: g.lr,
             momentum: g.momentum,
             dampening: g.dampening,
             weightDecay: g.weightDecay,
             nesterov: g.nesterov,
             maximize: g.maximize,
-            first: buf === null,
-            // The results go straight back into p and the buffer below.
+            first,
+            // The results go straight back into the parameters and buffers below.
             inPlace: true,
+            count: ps.length,
           });
-          assignStorage(p, next);
-          if (!st) continue;
-          if (buf) assignStorage(buf, nextBuf);
-          else st.momentumBuffer = this.keepState(nextBuf);
+          ps.forEach((p, i) => {
+            assignStorage(p, outs[i]);
+            if (g.momentum === 0) return;
+            const next = outs[ps.length + i];
+            if (first) this.stateOf(p).momentumBuffer = this.keepState(next);
+            else assignStorage(bufs[i]!, next);
+          });
         }
       }
     });
@@ -139,6 +158,6 @@ export const sgdPlugin: Plugin = use(definePlugin({
   kind: "optimizer",
   version: "0.1.0",
   apiVersion: 1,
-  ops: [sgdUpdateOp],
+  ops: [sgdUpdateOp, sgdUpdateForeachOp],
   exports: { SGD, sgdUpdate },
 }));

@@ -3341,7 +3341,7 @@ const devicesCases: Omit<BadCall, "group">[] = [
       return w;
     },
     error: DisposedError,
-    message: /sgdUpdate: input 0 \(\[3\] float32 on \w+\) was disposed/,
+    message: /sgdUpdate(Foreach)?: input 0 \(\[3\] float32 on \w+\) was disposed/,
   },
   {
     name: "x.to('cuda')",

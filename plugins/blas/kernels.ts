@@ -21,9 +21,9 @@ import type { Gemm } from "../cpu/mod.ts";
 import { hostArray } from "../cpu/kit.ts";
 import type { CpuKernelTable } from "../cpu/kit.ts";
 import type { Saxpy, Scopy, Sgemm, Sscal } from "./ffi.ts";
-import { sgdUpdateOp } from "../../optim/ops.ts";
-import type { SgdUpdateAttrs } from "../../optim/ops.ts";
-import { allocUpdateOutput } from "../cpu/optim.ts";
+import { sgdUpdateForeachOp, sgdUpdateOp } from "../../optim/ops.ts";
+import type { SgdUpdateAttrs, SgdUpdateForeachAttrs } from "../../optim/ops.ts";
+import { allocUpdateOutput, hostSgdUpdate, sgdForeach } from "../cpu/optim.ts";
 
 const f32 = (t: Tensor): Float32Array => hostArray(t, "float32");
 
@@ -135,39 +135,64 @@ export const MIN_SGD_ELEMENTS = 1 << 18;
  * recycler hands out.
  */
 function sgdKernel(saxpy: Saxpy, scopy: Scopy, sscal: Sscal | null): CpuKernelTable {
-  return kernelFor(sgdUpdateOp, {
-    dtypes: ["float32"],
-    supports(inputs, a: SgdUpdateAttrs) {
-      if (inputs.length !== 3 || a.first || a.momentum === 0) {
-        return "sgdUpdate: only with a momentum buffer already there";
-      }
-      if (a.dampening !== 0 || a.nesterov || a.maximize) {
-        return "sgdUpdate: dampening, nesterov and maximize run on cpu";
-      }
-      if (inputs[0].numel() < MIN_SGD_ELEMENTS) {
-        return `sgdUpdate: under ${MIN_SGD_ELEMENTS} elements the cpu kernel is faster`;
-      }
-      return hostFloat32(inputs);
-    },
-    run([p, g, b], a: SgdUpdateAttrs) {
-      const n = p.numel();
-      if (a.inPlace && sscal) {
-        const pa = f32(p), ba = f32(b);
-        sscal(n, a.momentum, ba);
-        saxpy(n, 1, f32(g), ba);
-        if (a.weightDecay !== 0) saxpy(n, a.weightDecay, pa, ba);
-        saxpy(n, -a.lr, ba, pa);
-        return [pa, ba];
-      }
-      const pa = f32(p), nb = allocUpdateOutput(n), np = allocUpdateOutput(n);
-      scopy(n, f32(g), nb);
-      if (a.weightDecay !== 0) saxpy(n, a.weightDecay, pa, nb);
-      saxpy(n, a.momentum, f32(b), nb);
-      scopy(n, pa, np);
-      saxpy(n, -a.lr, nb, np);
-      return [np, nb];
-    },
-  });
+  // Why blas does not take an update with these attributes, or null where it can.
+  const declines = (a: SgdUpdateAttrs): string | null =>
+    a.first || a.momentum === 0
+      ? "sgdUpdate: only with a momentum buffer already there"
+      : a.dampening !== 0 || a.nesterov || a.maximize
+      ? "sgdUpdate: dampening, nesterov and maximize run on cpu"
+      : null;
+  const small = `sgdUpdate: under ${MIN_SGD_ELEMENTS} elements the cpu kernel is faster`;
+  const one = (inputs: readonly Tensor[], a: SgdUpdateAttrs): Float32Array[] => {
+    const [p, g, b] = inputs;
+    const n = p.numel();
+    if (a.inPlace && sscal) {
+      const pa = f32(p), ba = f32(b);
+      sscal(n, a.momentum, ba);
+      saxpy(n, 1, f32(g), ba);
+      if (a.weightDecay !== 0) saxpy(n, a.weightDecay, pa, ba);
+      saxpy(n, -a.lr, ba, pa);
+      return [pa, ba];
+    }
+    const pa = f32(p), nb = allocUpdateOutput(n), np = allocUpdateOutput(n);
+    scopy(n, f32(g), nb);
+    if (a.weightDecay !== 0) saxpy(n, a.weightDecay, pa, nb);
+    saxpy(n, a.momentum, f32(b), nb);
+    scopy(n, pa, np);
+    saxpy(n, -a.lr, nb, np);
+    return [np, nb];
+  };
+  return {
+    ...kernelFor(sgdUpdateOp, {
+      dtypes: ["float32"],
+      supports(inputs, a: SgdUpdateAttrs) {
+        const why = inputs.length === 3
+          ? declines(a)
+          : "sgdUpdate: only with a momentum buffer already there";
+        if (why) return why;
+        return inputs[0].numel() < MIN_SGD_ELEMENTS ? small : hostFloat32(inputs);
+      },
+      run: one,
+    }),
+    // Several parameters: the large ones here, the small ones by the cpu kernel, in one call.
+    ...kernelFor(sgdUpdateForeachOp, {
+      dtypes: ["float32"],
+      supports(inputs, a: SgdUpdateForeachAttrs) {
+        const why = declines(a);
+        if (why) return why;
+        if (!inputs.slice(0, a.count).some((p) => p.numel() >= MIN_SGD_ELEMENTS)) return small;
+        return hostFloat32(inputs);
+      },
+      run: (inputs, a: SgdUpdateForeachAttrs, out) =>
+        sgdForeach(
+          inputs,
+          a,
+          out,
+          (ins, attrs, o) =>
+            ins[0].numel() >= MIN_SGD_ELEMENTS ? one(ins, attrs) : hostSgdUpdate(ins, attrs, o),
+        ),
+    }),
+  };
 }
 
 /** The blas kernels over `sgemm` (and saxpy/scopy where the library has them). */

@@ -13,12 +13,22 @@
 
 import type { Tensor, TensorSpec } from "../../core/mod.ts";
 import { kernelFor, setStorageRecycler } from "../../core/mod.ts";
-import { adagradUpdateOp, adamUpdateOp, rmspropUpdateOp, sgdUpdateOp } from "../../optim/ops.ts";
+import {
+  adagradUpdateOp,
+  adamUpdateOp,
+  rmspropUpdateOp,
+  sgdForeachJoin,
+  sgdForeachOutputs,
+  sgdForeachParts,
+  sgdUpdateForeachOp,
+  sgdUpdateOp,
+} from "../../optim/ops.ts";
 import type {
   AdagradUpdateAttrs,
   AdamUpdateAttrs,
   RmspropUpdateAttrs,
   SgdUpdateAttrs,
+  SgdUpdateForeachAttrs,
 } from "../../optim/ops.ts";
 import { hostArray } from "./kit.ts";
 import type { CpuKernelTable } from "./kit.ts";
@@ -49,6 +59,9 @@ function alloc(n: number): Float32Array {
 }
 
 export { alloc as allocUpdateOutput };
+
+/** This backend's SGD update of one parameter (for other host backends' kernels: blas). */
+export { sgdKernel as hostSgdUpdate };
 
 setStorageRecycler("cpu", (handle) => {
   if (!(handle instanceof Float32Array) || !mine.has(handle) || spareCount >= MAX_SPARE) {
@@ -195,9 +208,34 @@ function adagradKernel(inputs: readonly Tensor[], a: AdagradUpdateAttrs): Float3
   return [np, ns];
 }
 
+/** One parameter's SGD update on a host backend: inputs p, g (and b), its output specs. */
+export type HostSgdUpdate = (
+  inputs: readonly Tensor[],
+  a: SgdUpdateAttrs,
+  out: readonly TensorSpec[],
+) => Float32Array[];
+
+/**
+ * The multi-parameter update (`sgdUpdateForeach`) as one `each` call per parameter, in one kernel
+ * call: no dispatch between parameters. `each` defaults to this backend's own update; blas passes
+ * one that takes the large parameters itself.
+ */
+export function sgdForeach(
+  inputs: readonly Tensor[],
+  a: SgdUpdateForeachAttrs,
+  out: readonly TensorSpec[],
+  each: HostSgdUpdate = sgdKernel,
+): Float32Array[] {
+  const { attrs, parts } = sgdForeachParts(inputs, a);
+  return sgdForeachJoin(
+    parts.map((ins, i) => each(ins, attrs, sgdForeachOutputs(out, i, parts.length))),
+  );
+}
+
 /** Fused optimizer-update kernel table of the cpu backend (float32). */
 export const optimKernels: CpuKernelTable = {
   ...kernelFor(sgdUpdateOp, { run: sgdKernel, dtypes: ["float32"] }),
+  ...kernelFor(sgdUpdateForeachOp, { run: (i, a, o) => sgdForeach(i, a, o), dtypes: ["float32"] }),
   ...kernelFor(adamUpdateOp, { run: adamKernel, dtypes: ["float32"] }),
   ...kernelFor(rmspropUpdateOp, { run: rmspropKernel, dtypes: ["float32"] }),
   ...kernelFor(adagradUpdateOp, { run: adagradKernel, dtypes: ["float32"] }),

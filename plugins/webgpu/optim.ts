@@ -11,7 +11,15 @@
  */
 
 import { kernelFor } from "../../core/mod.ts";
-import { adagradUpdateOp, adamUpdateOp, sgdUpdateOp } from "../../optim/ops.ts";
+import {
+  adagradUpdateOp,
+  adamUpdateOp,
+  sgdForeachJoin,
+  sgdForeachOutputs,
+  sgdForeachParts,
+  sgdUpdateForeachOp,
+  sgdUpdateOp,
+} from "../../optim/ops.ts";
 import { ELEMENT_MAIN, elementGrid, fbits, prelude, withinLimits } from "./device.ts";
 import type { Binding, Gpu, GpuBuffer } from "./device.ts";
 import { gpuBuffer } from "./kit_launch.ts";
@@ -104,7 +112,7 @@ function adagradKernels(gpu: Gpu): WebGpuKernelTable {
 }
 
 function sgdKernels(gpu: Gpu): WebGpuKernelTable {
-  return kernelFor(sgdUpdateOp, {
+  const one = kernelFor(sgdUpdateOp, {
     dtypes: ["float32"],
     supports: (inputs) => withinLimits(gpu, inputs),
     run(inputs, a): GpuBuffer[] {
@@ -140,6 +148,24 @@ ${ELEMENT_MAIN}${GRAD}
       return outs;
     },
   });
+  const sgd = one.sgdUpdate;
+  return {
+    ...one,
+    // Every parameter's update dispatched from one kernel call (no op dispatch in between).
+    ...kernelFor(sgdUpdateForeachOp, {
+      dtypes: ["float32"],
+      supports: (inputs) =>
+        inputs.every((t) => t.dtype === "float32")
+          ? withinLimits(gpu, inputs)
+          : "sgdUpdateForeach: float32 parameters only",
+      run(inputs, a, out): GpuBuffer[] {
+        const { attrs, parts } = sgdForeachParts(inputs, a);
+        return sgdForeachJoin(
+          parts.map((ins, i) => sgd.run(ins, attrs, sgdForeachOutputs(out, i, parts.length), gpu)),
+        );
+      },
+    }),
+  };
 }
 
 function adamKernels(gpu: Gpu): WebGpuKernelTable {

@@ -1237,7 +1237,9 @@ Deno.test({
     const got = step(EMU);
     const onEmu = got.trace.filter((e) => e.backend === EMU && e.via !== "view").map((e) => e.op);
     for (const op of onEmu) ran.add(op);
-    for (const op of ["conv2d", "conv2dBackwardInput", "conv2dBackwardWeight", "sgdUpdate"]) {
+    for (
+      const op of ["conv2d", "conv2dBackwardInput", "conv2dBackwardWeight", "sgdUpdateForeach"]
+    ) {
       assert(onEmu.includes(op), `${op} ran on cudaemu (ran: ${[...new Set(onEmu)]})`);
     }
     const stray = got.trace.filter((e) =>

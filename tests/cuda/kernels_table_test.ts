@@ -394,6 +394,9 @@ Deno.test("cuda table: fused optimizer updates, every variant", () => {
     check("sgdUpdate", p(2), { ...sgd, momentum: 0, first: false });
     check("sgdUpdate", p(2), { ...sgd, momentum: 0.9, first: true });
     check("sgdUpdate", p(3), { ...sgd, momentum: 0.9, first: false });
+    // Two parameters in one sgdUpdateForeach call: one launch each, outputs in the op's order.
+    const fe = check("sgdUpdateForeach", p(6), { ...sgd, momentum: 0.9, first: false, count: 2 });
+    assert.equal(fe.launches.length, 2);
     const adam = {
       lr: 1e-3,
       beta1: 0.9,
@@ -991,6 +994,7 @@ Deno.test("cuda table: every table op has a test above or is declining", () => {
     "batchNorm",
     "batchNormBackward",
     "sgdUpdate",
+    "sgdUpdateForeach",
     "adamUpdate",
     "adagradUpdate",
     "rmspropUpdate",

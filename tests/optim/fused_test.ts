@@ -8,7 +8,15 @@
 
 import assert from "node:assert/strict";
 import { cpuBackend } from "../../plugins/cpu/mod.ts";
-import { explain, fromData, getOp, noGrad, registerBackend, tensor } from "../../core/mod.ts";
+import {
+  apply,
+  explain,
+  fromData,
+  getOp,
+  noGrad,
+  registerBackend,
+  tensor,
+} from "../../core/mod.ts";
 import type { Optimizer, Tensor } from "../../core/mod.ts";
 import {
   Adam,
@@ -22,7 +30,7 @@ import {
 } from "../../optim/mod.ts";
 import { rand } from "./_rand.ts";
 
-const FUSED = ["sgdUpdate", "adamUpdate", "rmspropUpdate"];
+const FUSED = ["sgdUpdate", "sgdUpdateForeach", "adamUpdate", "rmspropUpdate"];
 registerBackend({
   ...cpuBackend,
   name: "nofuse",
@@ -179,6 +187,63 @@ Deno.test("fused ops check their inputs", () => {
   assert.throws(() => sgdUpdate(i, i, null, { lr: 1 }), /floating-point/);
 });
 
+Deno.test("sgdUpdateForeach: one op over parameters of several shapes equals one sgdUpdate each", () => {
+  const op = getOp("sgdUpdateForeach")!;
+  const shapes = [[3, 4], [5], [2, 2, 2]];
+  const make = (seed: number) =>
+    shapes.map((s, i) => tensor(rand(s.reduce((a, b) => a * b), seed + i), { shape: s }));
+  for (const momentum of [0, 0.9]) {
+    for (const first of momentum ? [true, false] : [false]) {
+      for (const extra of [{}, { nesterov: true }, { dampening: 0.2, weightDecay: 0.1 }]) {
+        if ("nesterov" in extra && !momentum) continue;
+        const attrs = {
+          lr: 0.1,
+          momentum,
+          dampening: 0,
+          weightDecay: 0,
+          nesterov: false,
+          maximize: false,
+          first,
+          ...extra,
+        };
+        const ps = make(1), gs = make(10), bs = make(20);
+        const withBuf = momentum !== 0 && !first;
+        const got = fusedOnCpu(() =>
+          apply(op, [...ps, ...gs, ...(withBuf ? bs : [])], { ...attrs, count: 3 })
+        );
+        assert.equal(got.length, momentum ? 6 : 3);
+        ps.forEach((p, i) => {
+          const want = sgdUpdate(p, gs[i], withBuf ? bs[i] : null, attrs);
+          assert.deepEqual(got[i].dataSync(), want[0].dataSync(), `parameter ${i}`);
+          if (momentum) assert.deepEqual(got[3 + i].dataSync(), want[1].dataSync(), `buffer ${i}`);
+        });
+      }
+    }
+  }
+  const p = t(1);
+  const attrs = { lr: 0.1, momentum: 0.9, first: false, count: 2 };
+  assert.throws(() => apply(op, [p, p, p, p], attrs), /sgdUpdateForeach: expected 6 input/);
+  assert.throws(
+    () => apply(op, [p, p, p, tensor([1, 2]), p, p], attrs),
+    /sgdUpdateForeach \(parameter 1\): input 1/,
+  );
+});
+
+Deno.test("SGD: one sgdUpdateForeach a step over every parameter, and float16 parameters too", () => {
+  const ps = [tensor(rand(12, 3), { shape: [3, 4] }), tensor(rand(5, 4), { dtype: "float16" })];
+  const opt = new SGD(ps, { lr: 0.1, momentum: 0.9 });
+  for (let k = 0; k < 3; k++) {
+    ps.forEach((p, i) => p.grad = tensor(rand(p.numel(), 7 * k + i), { shape: [...p.shape] }));
+    ps[1].grad = ps[1].grad!.cast("float16");
+    const { trace } = explain(() => opt.step());
+    assert.deepEqual(trace.filter((e) => e.op.startsWith("sgdUpdate")).map((e) => e.op), [
+      "sgdUpdateForeach",
+    ]);
+  }
+  assert.equal(ps[1].dtype, "float16");
+  assert.equal((opt.state.get(ps[1])!.momentumBuffer as Tensor).dtype, "float16");
+});
+
 // Five steps of each optimizer on synthetic gradients, on cpu (fused kernels) and on "nofuse"
 // (decompositions), comparing parameters and every state tensor after each step.
 const CASES: [string, (ps: Tensor[]) => Optimizer<object>][] = [
@@ -215,7 +280,11 @@ function trajectory(make: (ps: Tensor[]) => Optimizer<object>, device: string): 
     );
     const { trace } = explain(() => opt.step());
     const fused = trace.filter((e) => FUSED.includes(e.op));
-    assert.equal(fused.length, ps.length);
+    // SGD updates every parameter in one sgdUpdateForeach op; where it has no kernel (nofuse) it
+    // decomposes into one sgdUpdate per parameter. The others run one op per parameter.
+    const foreach = fused.some((e) => e.op === "sgdUpdateForeach");
+    const want = foreach ? (device === "cpu" ? 1 : 1 + ps.length) : ps.length;
+    assert.equal(fused.length, want, fused.map((e) => e.op).join());
     for (const e of fused) assert.equal(e.via, device === "cpu" ? "device" : "decomposition");
     const snap = ps.map((p) => [...p.dataSync()]);
     for (const p of ps) {

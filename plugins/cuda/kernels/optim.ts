@@ -15,7 +15,9 @@ import type {
   AdamUpdateAttrs,
   RmspropUpdateAttrs,
   SgdUpdateAttrs,
+  SgdUpdateForeachAttrs,
 } from "../../../optim/ops.ts";
+import { sgdForeachJoin, sgdForeachOutputs, sgdForeachParts } from "../../../optim/ops.ts";
 import { allocOutput, cType, FLOATS, kernelSource, launchN, load, ptr, store, tag } from "./kit.ts";
 import { sourceCache } from "./kit.ts";
 import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
@@ -154,7 +156,10 @@ function rmspropVariant(momentum: boolean, centered: boolean): string {
 export function optimSources(): KernelSource[] {
   const out: KernelSource[] = [];
   for (const d of FLOATS) {
-    for (const [v, l] of Object.entries(SGD)) out.push(updateSource("sgdUpdate", v, d, l));
+    // sgdUpdateForeach launches the same kernels, once per parameter.
+    for (const [v, l] of Object.entries(SGD)) {
+      out.push({ ...updateSource("sgdUpdate", v, d, l), ops: ["sgdUpdate", "sgdUpdateForeach"] });
+    }
     for (const ams of [false, true]) {
       out.push(updateSource("adamUpdate", ams ? "amsgrad" : "plain", d, adamLayout(ams)));
     }
@@ -194,6 +199,27 @@ function launchUpdate(
 
 /** Fused optimizer-update kernel table of the cuda backend (float32 and float16). */
 export function optimKernels(): CudaKernelTable {
+  const table = oneParameterKernels();
+  const sgd = table.sgdUpdate;
+  return {
+    ...table,
+    // Every parameter's update launched from one kernel call (no op dispatch in between).
+    sgdUpdateForeach: {
+      dtypes: FLOATS,
+      supports: (inputs) =>
+        inputs.every((t) => t.dtype === "float32" || t.dtype === "float16") ||
+        "sgdUpdateForeach: float32 and float16 parameters only",
+      run(inputs, a: SgdUpdateForeachAttrs, out, cuda) {
+        const { attrs, parts } = sgdForeachParts(inputs, a);
+        return sgdForeachJoin(
+          parts.map((ins, i) => sgd.run(ins, attrs, sgdForeachOutputs(out, i, parts.length), cuda)),
+        );
+      },
+    },
+  };
+}
+
+function oneParameterKernels(): CudaKernelTable {
   return {
     sgdUpdate: {
       dtypes: FLOATS,
