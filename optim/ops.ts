@@ -236,41 +236,34 @@ export const sgdUpdateForeachOp: OpDef<SgdUpdateForeachAttrs> = {
     return a.momentum !== 0 ? [...specs, ...specs] : specs;
   },
   decompose(inputs, a): Tensor[] {
-    const { attrs, parts } = sgdForeachParts(inputs, a);
-    return sgdForeachJoin(parts.map((ins) => apply(sgdUpdateOp, ins, attrs)));
+    return sgdForeachEach(inputs, a, [], (ins, attrs) => apply(sgdUpdateOp, ins, attrs));
   },
 };
 
 /**
- * An `sgdUpdateForeach` call taken apart: each parameter's `sgdUpdate` inputs ([p, g] or
- * [p, g, b]) and the attributes of one `sgdUpdate`. For backends whose foreach kernel runs their
- * one-parameter update per parameter.
+ * Runs an `sgdUpdateForeach` call as one `each` per parameter: `each` gets that parameter's
+ * `sgdUpdate` inputs ([p, g] or [p, g, b]), the attributes of one `sgdUpdate` and its output specs
+ * (or whatever `out` holds: [p'] or [p', b'] of them), and returns [p'] or [p', b']; the results are
+ * joined in the op's output order (every new parameter, then every new buffer). For backends whose
+ * foreach kernel runs their one-parameter update per parameter, and for the decomposition.
  */
-export function sgdForeachParts<T>(
+export function sgdForeachEach<T, O, R>(
   inputs: readonly T[],
   a: SgdUpdateForeachAttrs,
-): { attrs: SgdUpdateAttrs; parts: T[][] } {
+  out: readonly O[],
+  each: (inputs: T[], attrs: SgdUpdateAttrs, out: O[]) => R[],
+): R[] {
   const { count: k, ...attrs } = a;
   const per = sgdInputsPer(a);
-  const parts = Array.from(
-    { length: k },
-    (_, i) => Array.from({ length: per }, (_, j) => inputs[j * k + i]),
-  );
-  return { attrs, parts };
-}
-
-/**
- * The outputs of `sgdUpdateForeach` from each parameter's `sgdUpdate` results ([p'] or [p', b']):
- * every new parameter, then every new buffer.
- */
-export function sgdForeachJoin<T>(results: readonly (readonly T[])[]): T[] {
-  const m = results.length > 0 && results[0].length === 2;
-  return m ? [...results.map((r) => r[0]), ...results.map((r) => r[1])] : results.map((r) => r[0]);
-}
-
-/** Parameter i's output specs (or buffers) among the `2k` or `k` outputs of `sgdUpdateForeach`. */
-export function sgdForeachOutputs<T>(out: readonly T[], i: number, k: number): T[] {
-  return out.length === 2 * k ? [out[i], out[k + i]] : [out[i]];
+  const results = Array.from({ length: k }, (_, i) =>
+    each(
+      Array.from({ length: per }, (_, j) => inputs[j * k + i]),
+      attrs,
+      out.length === 2 * k ? [out[i], out[k + i]] : out.slice(i, i + 1),
+    ));
+  return a.momentum !== 0
+    ? [...results.map((r) => r[0]), ...results.map((r) => r[1])]
+    : results.map((r) => r[0]);
 }
 
 /** Input tensors per parameter of an SGD update: parameter, gradient and, after step one, buffer. */

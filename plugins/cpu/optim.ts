@@ -17,9 +17,7 @@ import {
   adagradUpdateOp,
   adamUpdateOp,
   rmspropUpdateOp,
-  sgdForeachJoin,
-  sgdForeachOutputs,
-  sgdForeachParts,
+  sgdForeachEach,
   sgdUpdateForeachOp,
   sgdUpdateOp,
 } from "../../optim/ops.ts";
@@ -226,10 +224,7 @@ export function sgdForeach(
   out: readonly TensorSpec[],
   each: HostSgdUpdate = sgdKernel,
 ): Float32Array[] {
-  const { attrs, parts } = sgdForeachParts(inputs, a);
-  return sgdForeachJoin(
-    parts.map((ins, i) => each(ins, attrs, sgdForeachOutputs(out, i, parts.length))),
-  );
+  return sgdForeachEach(inputs, a, out, each);
 }
 
 /** Fused optimizer-update kernel table of the cpu backend (float32). */

@@ -14,9 +14,7 @@ import { kernelFor } from "../../core/mod.ts";
 import {
   adagradUpdateOp,
   adamUpdateOp,
-  sgdForeachJoin,
-  sgdForeachOutputs,
-  sgdForeachParts,
+  sgdForeachEach,
   sgdUpdateForeachOp,
   sgdUpdateOp,
 } from "../../optim/ops.ts";
@@ -158,12 +156,8 @@ ${ELEMENT_MAIN}${GRAD}
         inputs.every((t) => t.dtype === "float32")
           ? withinLimits(gpu, inputs)
           : "sgdUpdateForeach: float32 parameters only",
-      run(inputs, a, out): GpuBuffer[] {
-        const { attrs, parts } = sgdForeachParts(inputs, a);
-        return sgdForeachJoin(
-          parts.map((ins, i) => sgd.run(ins, attrs, sgdForeachOutputs(out, i, parts.length), gpu)),
-        );
-      },
+      run: (inputs, a, out): GpuBuffer[] =>
+        sgdForeachEach(inputs, a, out, (ins, attrs, o) => sgd.run(ins, attrs, o, gpu)),
     }),
   };
 }

@@ -17,7 +17,7 @@ import type {
   SgdUpdateAttrs,
   SgdUpdateForeachAttrs,
 } from "../../../optim/ops.ts";
-import { sgdForeachJoin, sgdForeachOutputs, sgdForeachParts } from "../../../optim/ops.ts";
+import { sgdForeachEach } from "../../../optim/ops.ts";
 import { allocOutput, cType, FLOATS, kernelSource, launchN, load, ptr, store, tag } from "./kit.ts";
 import { sourceCache } from "./kit.ts";
 import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
@@ -209,12 +209,8 @@ export function optimKernels(): CudaKernelTable {
       supports: (inputs) =>
         inputs.every((t) => t.dtype === "float32" || t.dtype === "float16") ||
         "sgdUpdateForeach: float32 and float16 parameters only",
-      run(inputs, a: SgdUpdateForeachAttrs, out, cuda) {
-        const { attrs, parts } = sgdForeachParts(inputs, a);
-        return sgdForeachJoin(
-          parts.map((ins, i) => sgd.run(ins, attrs, sgdForeachOutputs(out, i, parts.length), cuda)),
-        );
-      },
+      run: (inputs, a: SgdUpdateForeachAttrs, out, cuda) =>
+        sgdForeachEach(inputs, a, out, (ins, attrs, o) => sgd.run(ins, attrs, o, cuda)),
     },
   };
 }
