@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   apply1,
   defineOp,
+  explain,
   F,
   manualSeed,
   Module,
@@ -78,6 +79,30 @@ test("an optimizer built before model.to('webgpu') keeps training it", async () 
   await model.toAsync("cpu");
   assert.deepStrictEqual(model.parameters(), params);
   for (const p of params) assert.equal(p.device, "cpu");
+});
+
+test("SGD over parameters on cpu and webgpu at once: one update op per device, cpu's values", async () => {
+  const run = async (split: boolean) => {
+    manualSeed(2);
+    const a = randn([5, 3]).requiresGrad_();
+    const b = (split ? randn([7]).to("webgpu") : randn([7])).requiresGrad_();
+    const opt = new optim.SGD([a, b], { lr: 0.1, momentum: 0.9, weightDecay: 0.01 });
+    let ops: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      a.grad = randn(a.shape);
+      const gb = randn(b.shape);
+      b.grad = split ? gb.to("webgpu") : gb;
+      const { trace } = explain(() => opt.step());
+      ops = trace.filter((e) => e.op.startsWith("sgdUpdate")).map((e) => `${e.op}@${e.backend}`);
+    }
+    return { values: [a.dataSync(), await b.data()], ops };
+  };
+  const one = await run(false), two = await run(true);
+  assert.deepStrictEqual(one.ops, ["sgdUpdateForeach@cpu"]);
+  assert.deepStrictEqual(two.ops.sort(), ["sgdUpdateForeach@cpu", "sgdUpdateForeach@webgpu"]);
+  assert.deepStrictEqual(two.values[0], one.values[0]);
+  const [gb, cb] = [two.values[1], one.values[1]];
+  for (let i = 0; i < cb.length; i++) assert.ok(Math.abs(gb[i] - cb[i]) < 1e-5, `b[${i}]`);
 });
 
 test("tied weights stay tied across model.to", () => {
