@@ -18,7 +18,7 @@
 
 import { apply, definePlugin, noGrad, Optimizer, use, ValueError, zerosLike } from "../core/mod.ts";
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
-import { adamUpdateOp, assignStorage } from "./ops.ts";
+import { adamUpdateForeachOp, adamUpdateOp, assignStorage } from "./ops.ts";
 import type { AdamUpdateAttrs } from "./ops.ts";
 import { checkOptions } from "./_defaults.ts";
 
@@ -100,13 +100,15 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
   }
 
   /**
-   * One update of every parameter that has a gradient: one fused `adamUpdate` op per parameter,
-   * whose results replace the parameter's and the moments' data in place.
+   * One update of every parameter that has a gradient: per group, one fused `adamUpdateForeach` op
+   * over the parameters on each device at the same step, whose results replace the parameters' and
+   * the moments' data in place.
    */
   protected update(): void {
     noGrad(() => {
       for (const g of this.paramGroups) {
         const [beta1, beta2] = g.betas;
+        const sets = new Map<string, Tensor[]>();
         for (const p of g.params) {
           if (!p.grad) continue;
           const st = this.stateOf(p);
@@ -116,11 +118,21 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
             st.expAvgSq = this.keepState(zerosLike(p));
           }
           if (g.amsgrad && !st.maxExpAvgSq) st.maxExpAvgSq = this.keepState(zerosLike(p));
-          const step = (st.step as number) + 1;
-          st.step = step;
-          const m = st.expAvg as Tensor, v = st.expAvgSq as Tensor;
-          const vMax = g.amsgrad ? st.maxExpAvgSq as Tensor : null;
-          const out = adamUpdate(p, p.grad, m, v, vMax, {
+          st.step = (st.step as number) + 1;
+          const key = `${p.device}/${st.step}`;
+          const set = sets.get(key);
+          if (set) set.push(p);
+          else sets.set(key, [p]);
+        }
+        for (const ps of sets.values()) {
+          const sts = ps.map((p) => this.stateOf(p));
+          const outs = apply(adamUpdateForeachOp, [
+            ...ps,
+            ...ps.map((p) => p.grad!),
+            ...sts.map((st) => st.expAvg as Tensor),
+            ...sts.map((st) => st.expAvgSq as Tensor),
+            ...(g.amsgrad ? sts.map((st) => st.maxExpAvgSq as Tensor) : []),
+          ], {
             lr: g.lr,
             beta1,
             beta2,
@@ -129,12 +141,16 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
             decoupled: this.decoupled,
             amsgrad: g.amsgrad,
             maximize: g.maximize,
-            step,
+            step: sts[0].step as number,
+            count: ps.length,
           });
-          assignStorage(p, out[0]);
-          assignStorage(m, out[1]);
-          assignStorage(v, out[2]);
-          if (vMax) assignStorage(vMax, out[3]);
+          const k = ps.length;
+          ps.forEach((p, i) => {
+            assignStorage(p, outs[i]);
+            assignStorage(sts[i].expAvg as Tensor, outs[k + i]);
+            assignStorage(sts[i].expAvgSq as Tensor, outs[2 * k + i]);
+            if (g.amsgrad) assignStorage(sts[i].maxExpAvgSq as Tensor, outs[3 * k + i]);
+          });
         }
       }
     });
@@ -175,6 +191,6 @@ export const adamPlugin: Plugin = use(definePlugin({
   kind: "optimizer",
   version: "0.1.0",
   apiVersion: 1,
-  ops: [adamUpdateOp],
+  ops: [adamUpdateOp, adamUpdateForeachOp],
   exports: { Adam, adamUpdate },
 }));

@@ -1,8 +1,9 @@
 /**
  * Fused optimizer updates: one op per parameter update of SGD, Adam/AdamW, RMSprop and Adagrad,
  * so a backend can run the whole update in one pass over the data instead of several elementwise
- * ops each allocating a full-size intermediate; SGD's also over all of a group's parameters at once
- * (`sgdUpdateForeach`, one op dispatch a step). Each op decomposes into the elementwise ops the
+ * ops each allocating a full-size intermediate; SGD's and Adam's also over all of a group's
+ * parameters at once (`sgdUpdateForeach`, `adamUpdateForeach`: one op dispatch a step, see
+ * {@linkcode foreachKernel} for a backend's kernel). Each op decomposes into the elementwise ops the
  * optimizers used before (the same formulas, in the same order; Adagrad's are PyTorch's), so a
  * backend without the kernel still runs it. The ops are defined by the optimizer plugins'
  * manifests (`sgd.ts`, `adam.ts`, `rmsprop.ts`, `adagrad.ts`, which also export the `sgdUpdate`,
@@ -27,7 +28,7 @@
 
 import { z } from "zod";
 import { apply, DTypeError, isFloating, sameShape, shapeStr, ValueError } from "../core/mod.ts";
-import type { OpDef, Tensor, TensorSpec } from "../core/mod.ts";
+import type { KernelEntry, OpDef, Tensor, TensorSpec } from "../core/mod.ts";
 
 /** Attributes of {@linkcode sgdUpdate} (as `torch.optim.SGD`'s options, plus `first`). */
 export interface SgdUpdateAttrs {
@@ -54,13 +55,19 @@ export interface SgdUpdateAttrs {
 }
 
 /**
- * Attributes of the multi-parameter SGD update (`"sgdUpdateForeach"`, what `torch.optim.SGD` does
- * with `foreach`): {@linkcode SgdUpdateAttrs} applied to `count` parameters at once.
+ * Attributes of a foreach update (`"sgdUpdateForeach"`, `"adamUpdateForeach"`: what the PyTorch
+ * optimizers do with `foreach`): those of the one-parameter op, applied to `count` parameters.
  */
-export interface SgdUpdateForeachAttrs extends SgdUpdateAttrs {
-  /** How many parameters the op updates (its inputs are that many parameters, gradients, buffers). */
+export type ForeachAttrs<A> = A & {
+  /** How many parameters the op updates (its inputs are that many of each role). */
   count: number;
-}
+};
+
+/** Attributes of `"sgdUpdateForeach"`. */
+export type SgdUpdateForeachAttrs = ForeachAttrs<SgdUpdateAttrs>;
+
+/** Attributes of `"adamUpdateForeach"`. */
+export type AdamUpdateForeachAttrs = ForeachAttrs<AdamUpdateAttrs>;
 
 /** Attributes of {@linkcode adamUpdate} (as `torch.optim.Adam`'s options, plus the step count). */
 export interface AdamUpdateAttrs {
@@ -129,7 +136,6 @@ const sgdSchema = z.object({
   first: z.boolean().default(false),
   inPlace: z.boolean().default(false),
 });
-const sgdForeachSchema = sgdSchema.extend({ count: z.number().int().min(1) });
 const adamSchema = z.object({
   lr: num,
   beta1: num.default(0.9),
@@ -208,63 +214,115 @@ export const sgdUpdateOp: OpDef<SgdUpdateAttrs> = {
 };
 
 /**
- * The SGD update of several parameters in one op (`"sgdUpdateForeach"`), defined by the SGD
- * plugin's manifest: inputs the `count` parameters, then their gradients, then (with momentum,
- * after the first step) their momentum buffers; outputs the new parameters, then (with momentum)
- * the new buffers. Each parameter may have its own shape and dtype. A backend's kernel runs the
- * whole set in one call (one pass per parameter, no dispatch in between); elsewhere it decomposes
- * into one `sgdUpdate` per parameter. Routes set for `sgdUpdate` apply to it.
+ * The op that applies the one-parameter update `op` to `count` parameters at once
+ * (`"<op>Foreach"`): its inputs are role-major (every parameter, then every gradient, then every
+ * state tensor of each role, as `op` takes them), and so are its outputs. Parameters may differ in
+ * shape and dtype. A backend's kernel runs the whole set in one call (no dispatch between
+ * parameters, see {@linkcode foreachKernel}); elsewhere it decomposes into one `op` per parameter.
+ * Routes set for `op` apply to it.
  */
-export const sgdUpdateForeachOp: OpDef<SgdUpdateForeachAttrs> = {
-  name: "sgdUpdateForeach",
-  family: "sgdUpdate",
-  attrs: sgdForeachSchema,
-  differentiable: false,
-  infer(inputs, a): TensorSpec[] {
-    const k = a.count, per = sgdInputsPer(a);
-    if (inputs.length !== per * k) {
-      throw new ValueError(
-        `sgdUpdateForeach: expected ${per * k} input tensors for ${k} parameters with these ` +
-          `attributes, got ${inputs.length}`,
-      );
-    }
-    const specs: TensorSpec[] = [];
-    for (let i = 0; i < k; i++) {
-      const one = Array.from({ length: per }, (_, j) => inputs[j * k + i]);
-      specs.push(inferLike(`sgdUpdateForeach (parameter ${i})`, one, per, 1)[0]);
-    }
-    return a.momentum !== 0 ? [...specs, ...specs] : specs;
-  },
-  decompose(inputs, a): Tensor[] {
-    return sgdForeachEach(inputs, a, [], (ins, attrs) => apply(sgdUpdateOp, ins, attrs));
-  },
-};
+function foreachOf<A>(
+  op: OpDef<A>,
+  schema: z.ZodObject<z.ZodRawShape>,
+  inputsPer: (a: A) => number,
+): OpDef<ForeachAttrs<A>> {
+  const name = `${op.name}Foreach`;
+  return {
+    name,
+    family: op.family ?? op.name,
+    attrs: schema.extend({ count: z.number().int().min(1) }) as unknown as OpDef<
+      ForeachAttrs<A>
+    >["attrs"],
+    differentiable: false,
+    infer(inputs, a): TensorSpec[] {
+      const k = a.count, per = inputsPer(a);
+      if (inputs.length !== per * k) {
+        throw new ValueError(
+          `${name}: expected ${per * k} input tensors for ${k} parameters with these ` +
+            `attributes, got ${inputs.length}`,
+        );
+      }
+      const { count: _, ...one } = a;
+      const specs = Array.from({ length: k }, (_, i) => {
+        try {
+          return op.infer(Array.from({ length: per }, (_, j) => inputs[j * k + i]), one as A);
+        } catch (e) {
+          if (e instanceof Error) e.message = `${name} (parameter ${i}): ${e.message}`;
+          throw e;
+        }
+      });
+      return Array.from({ length: specs[0].length * k }, (_, x) => specs[x % k][(x / k) | 0]);
+    },
+    decompose(inputs, a): Tensor[] {
+      return foreachEach(inputsPer(a), inputs, a, [], (ins, attrs) => apply(op, ins, attrs));
+    },
+  };
+}
 
 /**
- * Runs an `sgdUpdateForeach` call as one `each` per parameter: `each` gets that parameter's
- * `sgdUpdate` inputs ([p, g] or [p, g, b]), the attributes of one `sgdUpdate` and its output specs
- * (or whatever `out` holds: [p'] or [p', b'] of them), and returns [p'] or [p', b']; the results are
- * joined in the op's output order (every new parameter, then every new buffer). For backends whose
- * foreach kernel runs their one-parameter update per parameter, and for the decomposition.
+ * Runs a foreach call as one `each` per parameter: `each` gets that parameter's inputs (its
+ * `perParameter` tensors of the one-parameter op), the one-parameter op's attributes and that
+ * parameter's outputs among `out` (specs or buffers, role-major like the op's), and returns its
+ * results, which are joined in the op's role-major output order.
  */
-export function sgdForeachEach<T, O, R>(
+export function foreachEach<A, T, O, R>(
+  perParameter: number,
   inputs: readonly T[],
-  a: SgdUpdateForeachAttrs,
+  a: ForeachAttrs<A>,
   out: readonly O[],
-  each: (inputs: T[], attrs: SgdUpdateAttrs, out: O[]) => R[],
+  each: (inputs: T[], attrs: A, out: O[]) => R[],
 ): R[] {
-  const { count: k, ...attrs } = a;
-  const per = sgdInputsPer(a);
+  const { count: k, ...rest } = a;
+  const outPer = out.length / k;
   const results = Array.from({ length: k }, (_, i) =>
     each(
-      Array.from({ length: per }, (_, j) => inputs[j * k + i]),
-      attrs,
-      out.length === 2 * k ? [out[i], out[k + i]] : out.slice(i, i + 1),
+      Array.from({ length: perParameter }, (_, j) => inputs[j * k + i]),
+      rest as unknown as A,
+      Array.from({ length: outPer }, (_, r) => out[r * k + i]),
     ));
-  return a.momentum !== 0
-    ? [...results.map((r) => r[0]), ...results.map((r) => r[1])]
-    : results.map((r) => r[0]);
+  const per = results.length ? results[0].length : 0;
+  return Array.from({ length: per * k }, (_, x) => results[x % k][(x / k) | 0]);
 }
+
+/**
+ * A backend's kernel for `"<op>Foreach"` from its kernel for the one-parameter `op`: it accepts
+ * what the one-parameter kernel accepts for every parameter, and runs it once per parameter in one
+ * call. `inputsPer` is {@linkcode foreachInputs}'s entry for the op.
+ */
+export function foreachKernel<A, C, H>(
+  one: KernelEntry<A, C, H>,
+  inputsPer: (a: A) => number,
+): KernelEntry<ForeachAttrs<A>, C, H> {
+  const { supports, dtypes } = one;
+  return {
+    dtypes,
+    // Every parameter must be one the one-parameter kernel takes (dtypes included: parameters may
+    // differ in dtype, and dispatch checks only the first input's).
+    supports(inputs, a, ctx) {
+      const bad = dtypes && inputs.find((t) => !dtypes.includes(t.dtype));
+      if (bad) return `${bad.dtype} inputs run as one op per parameter`;
+      let why: true | string = true;
+      if (supports) {
+        foreachEach(inputsPer(a), inputs, a, [], (ins, attrs) => {
+          if (why === true) why = supports(ins, attrs, ctx);
+          return [];
+        });
+      }
+      return why;
+    },
+    run: (inputs, a, out, ctx) =>
+      foreachEach(inputsPer(a), inputs, a, out, (ins, attrs, o) => one.run(ins, attrs, o, ctx)),
+  };
+}
+
+/** Input tensors per parameter of the one-parameter updates that have a foreach op, by op name. */
+export const foreachInputs: {
+  sgdUpdate: (a: SgdUpdateAttrs) => number;
+  adamUpdate: (a: AdamUpdateAttrs) => number;
+} = {
+  sgdUpdate: (a) => sgdInputsPer(a),
+  adamUpdate: (a) => (a.amsgrad ? 5 : 4),
+};
 
 /** Input tensors per parameter of an SGD update: parameter, gradient and, after step one, buffer. */
 function sgdInputsPer(a: SgdUpdateAttrs): number {
@@ -295,6 +353,20 @@ export const adamUpdateOp: OpDef<AdamUpdateAttrs> = {
     return vmax2 ? [p2, m2, v2, vmax2] : [p2, m2, v2];
   },
 };
+
+/** SGD over several parameters in one op (`"sgdUpdateForeach"`, see {@linkcode foreachOf}). */
+export const sgdUpdateForeachOp: OpDef<SgdUpdateForeachAttrs> = foreachOf(
+  sgdUpdateOp,
+  sgdSchema,
+  foreachInputs.sgdUpdate,
+);
+
+/** Adam/AdamW over several parameters in one op (`"adamUpdateForeach"`). */
+export const adamUpdateForeachOp: OpDef<AdamUpdateForeachAttrs> = foreachOf(
+  adamUpdateOp,
+  adamSchema,
+  foreachInputs.adamUpdate,
+);
 
 /** The fused RMSprop update op (`"rmspropUpdate"`), defined by the RMSprop plugin's manifest. */
 export const rmspropUpdateOp: OpDef<RmspropUpdateAttrs> = {

@@ -15,9 +15,12 @@ import type { Tensor, TensorSpec } from "../../core/mod.ts";
 import { kernelFor, setStorageRecycler } from "../../core/mod.ts";
 import {
   adagradUpdateOp,
+  adamUpdateForeachOp,
   adamUpdateOp,
+  foreachEach,
+  foreachInputs,
+  foreachKernel,
   rmspropUpdateOp,
-  sgdForeachEach,
   sgdUpdateForeachOp,
   sgdUpdateOp,
 } from "../../optim/ops.ts";
@@ -224,7 +227,7 @@ export function sgdForeach(
   out: readonly TensorSpec[],
   each: HostSgdUpdate = sgdKernel,
 ): Float32Array[] {
-  return sgdForeachEach(inputs, a, out, each);
+  return foreachEach(foreachInputs.sgdUpdate(a), inputs, a, out, each);
 }
 
 /** Fused optimizer-update kernel table of the cpu backend (float32). */
@@ -232,6 +235,10 @@ export const optimKernels: CpuKernelTable = {
   ...kernelFor(sgdUpdateOp, { run: sgdKernel, dtypes: ["float32"] }),
   ...kernelFor(sgdUpdateForeachOp, { run: (i, a, o) => sgdForeach(i, a, o), dtypes: ["float32"] }),
   ...kernelFor(adamUpdateOp, { run: adamKernel, dtypes: ["float32"] }),
+  ...kernelFor(
+    adamUpdateForeachOp,
+    foreachKernel({ run: adamKernel, dtypes: ["float32"] }, foreachInputs.adamUpdate),
+  ),
   ...kernelFor(rmspropUpdateOp, { run: rmspropKernel, dtypes: ["float32"] }),
   ...kernelFor(adagradUpdateOp, { run: adagradKernel, dtypes: ["float32"] }),
 };

@@ -13,8 +13,10 @@
 import { kernelFor } from "../../core/mod.ts";
 import {
   adagradUpdateOp,
+  adamUpdateForeachOp,
   adamUpdateOp,
-  sgdForeachEach,
+  foreachInputs,
+  foreachKernel,
   sgdUpdateForeachOp,
   sgdUpdateOp,
 } from "../../optim/ops.ts";
@@ -146,19 +148,10 @@ ${ELEMENT_MAIN}${GRAD}
       return outs;
     },
   });
-  const sgd = one.sgdUpdate;
+  // Every parameter's update dispatched from one kernel call (no op dispatch in between).
   return {
     ...one,
-    // Every parameter's update dispatched from one kernel call (no op dispatch in between).
-    ...kernelFor(sgdUpdateForeachOp, {
-      dtypes: ["float32"],
-      supports: (inputs) =>
-        inputs.every((t) => t.dtype === "float32")
-          ? withinLimits(gpu, inputs)
-          : "sgdUpdateForeach: float32 parameters only",
-      run: (inputs, a, out): GpuBuffer[] =>
-        sgdForeachEach(inputs, a, out, (ins, attrs, o) => sgd.run(ins, attrs, o, gpu)),
-    }),
+    ...kernelFor(sgdUpdateForeachOp, foreachKernel(one.sgdUpdate, foreachInputs.sgdUpdate)),
   };
 }
 
@@ -207,5 +200,11 @@ function adamKernels(gpu: Gpu): WebGpuKernelTable {
 
 /** Fused optimizer-update kernels of the webgpu backend (float32). */
 export function optimKernels(gpu: Gpu): WebGpuKernelTable {
-  return { ...sgdKernels(gpu), ...adamKernels(gpu), ...adagradKernels(gpu) };
+  const adam = adamKernels(gpu);
+  return {
+    ...sgdKernels(gpu),
+    ...adam,
+    ...kernelFor(adamUpdateForeachOp, foreachKernel(adam.adamUpdate, foreachInputs.adamUpdate)),
+    ...adagradKernels(gpu),
+  };
 }

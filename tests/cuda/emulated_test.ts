@@ -763,6 +763,26 @@ Deno.test({
             attrs: { ...adam, decoupled, amsgrad: true, step: 1 },
           });
         }
+        // Two parameters of different shapes at once, inputs role-major (parameters, gradients,
+        // then each state role); the second moment non-negative.
+        const two = (roles: number) =>
+          Array.from(
+            { length: roles },
+            (_, r) =>
+              [
+                T([3, 7], "float32", r >= 3 ? [0, 2] : [-2, 2]),
+                T([5], "float32", r >= 3 ? [0, 2] : [-2, 2]),
+              ]
+                .map((t) => (d === "float16" ? half(t) : t)),
+          ).flat();
+        await conf(`adam foreach ${d}`, "adamUpdateForeach", two(5), {
+          ...g,
+          attrs: { ...adam, decoupled: false, amsgrad: true, step: 2, count: 2 },
+        });
+        await conf(`sgd foreach ${d}`, "sgdUpdateForeach", two(3), {
+          ...g,
+          attrs: { ...sgd, momentum: 0.9, first: false, count: 2 },
+        });
         await conf(`adagrad ${d}`, "adagradUpdate", [...p(2, d), p(1, d)[0].abs()], {
           ...g,
           attrs: { lr: 0.1, lrDecay: 0.01, weightDecay: 0.1, eps: 1e-10, maximize, step: 2 },

@@ -410,6 +410,13 @@ Deno.test("cuda table: fused optimizer updates, every variant", () => {
       check("adamUpdate", p(4), { ...adam, decoupled, amsgrad: false });
       check("adamUpdate", p(5), { ...adam, decoupled, amsgrad: true });
     }
+    const af = check("adamUpdateForeach", p(10), {
+      ...adam,
+      decoupled: true,
+      amsgrad: true,
+      count: 2,
+    });
+    assert.equal(af.launches.length, 2, "one launch per parameter, from one call");
     check("adagradUpdate", p(3), {
       lr: 0.1,
       lrDecay: 0.01,
@@ -995,6 +1002,7 @@ Deno.test("cuda table: every table op has a test above or is declining", () => {
     "batchNormBackward",
     "sgdUpdate",
     "sgdUpdateForeach",
+    "adamUpdateForeach",
     "adamUpdate",
     "adagradUpdate",
     "rmspropUpdate",

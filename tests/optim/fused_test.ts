@@ -30,7 +30,7 @@ import {
 } from "../../optim/mod.ts";
 import { rand } from "./_rand.ts";
 
-const FUSED = ["sgdUpdate", "sgdUpdateForeach", "adamUpdate", "rmspropUpdate"];
+const FUSED = ["sgdUpdate", "sgdUpdateForeach", "adamUpdate", "adamUpdateForeach", "rmspropUpdate"];
 registerBackend({
   ...cpuBackend,
   name: "nofuse",
@@ -225,7 +225,7 @@ Deno.test("sgdUpdateForeach: one op over parameters of several shapes equals one
   assert.throws(() => apply(op, [p, p, p, p], attrs), /sgdUpdateForeach: expected 6 input/);
   assert.throws(
     () => apply(op, [p, p, p, tensor([1, 2]), p, p], attrs),
-    /sgdUpdateForeach \(parameter 1\): input 1/,
+    /sgdUpdateForeach \(parameter 1\): sgdUpdate: input 1/,
   );
 });
 
@@ -280,9 +280,9 @@ function trajectory(make: (ps: Tensor[]) => Optimizer<object>, device: string): 
     );
     const { trace } = explain(() => opt.step());
     const fused = trace.filter((e) => FUSED.includes(e.op));
-    // SGD updates every parameter in one sgdUpdateForeach op; where it has no kernel (nofuse) it
-    // decomposes into one sgdUpdate per parameter. The others run one op per parameter.
-    const foreach = fused.some((e) => e.op === "sgdUpdateForeach");
+    // SGD and Adam update every parameter in one foreach op; where it has no kernel (nofuse) it
+    // decomposes into one update op per parameter. RMSprop runs one op per parameter.
+    const foreach = fused.some((e) => e.op.endsWith("Foreach"));
     const want = foreach ? (device === "cpu" ? 1 : 1 + ps.length) : ps.length;
     assert.equal(fused.length, want, fused.map((e) => e.op).join());
     for (const e of fused) assert.equal(e.via, device === "cpu" ? "device" : "decomposition");
@@ -366,4 +366,27 @@ Deno.test("cpu reuses the arrays swapped out of parameters and state, never user
   assert.deepEqual([...data], [1, 2, 3]);
   assert.ok(!seen.has(data));
   assert.ok(seen.size <= 4, `${seen.size} arrays used over 8 steps`);
+});
+
+Deno.test("Adam and AdamW: one adamUpdateForeach a step over every parameter", () => {
+  // (The trajectories above check its values against one decomposed update per parameter.)
+  for (const [Opt, amsgrad] of [[Adam, false], [Adam, true], [AdamW, false]] as const) {
+    const ps = [tensor(rand(12, 5), { shape: [3, 4] }), tensor(rand(5, 6))];
+    const opt = new Opt(ps, { lr: 0.01, weightDecay: 0.1, amsgrad });
+    for (let k = 0; k < 3; k++) {
+      ps.forEach((p, i) => p.grad = tensor(rand(p.numel(), 9 * k + i), { shape: [...p.shape] }));
+      const { trace } = explain(() => opt.step());
+      const ops = trace.filter((e) => e.op.startsWith("adamUpdate"));
+      assert.deepEqual(ops.map((e) => `${e.op}:${e.backend}:${e.via}`), [
+        "adamUpdateForeach:cpu:device",
+      ]);
+    }
+    // A parameter that skipped a step is at another step count: its own op.
+    ps[0].grad = tensor(rand(12, 99), { shape: [3, 4] });
+    ps[1].grad = null;
+    opt.step();
+    ps.forEach((p, i) => p.grad = tensor(rand(p.numel(), 50 + i), { shape: [...p.shape] }));
+    const { trace } = explain(() => opt.step());
+    assert.equal(trace.filter((e) => e.op === "adamUpdateForeach").length, 2);
+  }
 });

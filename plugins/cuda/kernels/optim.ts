@@ -15,9 +15,8 @@ import type {
   AdamUpdateAttrs,
   RmspropUpdateAttrs,
   SgdUpdateAttrs,
-  SgdUpdateForeachAttrs,
 } from "../../../optim/ops.ts";
-import { sgdForeachEach } from "../../../optim/ops.ts";
+import { foreachInputs, foreachKernel } from "../../../optim/ops.ts";
 import { allocOutput, cType, FLOATS, kernelSource, launchN, load, ptr, store, tag } from "./kit.ts";
 import { sourceCache } from "./kit.ts";
 import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
@@ -161,7 +160,10 @@ export function optimSources(): KernelSource[] {
       out.push({ ...updateSource("sgdUpdate", v, d, l), ops: ["sgdUpdate", "sgdUpdateForeach"] });
     }
     for (const ams of [false, true]) {
-      out.push(updateSource("adamUpdate", ams ? "amsgrad" : "plain", d, adamLayout(ams)));
+      out.push({
+        ...updateSource("adamUpdate", ams ? "amsgrad" : "plain", d, adamLayout(ams)),
+        ops: ["adamUpdate", "adamUpdateForeach"],
+      });
     }
     out.push(updateSource("adagradUpdate", "plain", d, ADAGRAD));
     for (const m of [false, true]) {
@@ -200,18 +202,11 @@ function launchUpdate(
 /** Fused optimizer-update kernel table of the cuda backend (float32 and float16). */
 export function optimKernels(): CudaKernelTable {
   const table = oneParameterKernels();
-  const sgd = table.sgdUpdate;
+  // Every parameter's update launched from one kernel call (no op dispatch in between).
   return {
     ...table,
-    // Every parameter's update launched from one kernel call (no op dispatch in between).
-    sgdUpdateForeach: {
-      dtypes: FLOATS,
-      supports: (inputs) =>
-        inputs.every((t) => t.dtype === "float32" || t.dtype === "float16") ||
-        "sgdUpdateForeach: float32 and float16 parameters only",
-      run: (inputs, a: SgdUpdateForeachAttrs, out, cuda) =>
-        sgdForeachEach(inputs, a, out, (ins, attrs, o) => sgd.run(ins, attrs, o, cuda)),
-    },
+    sgdUpdateForeach: foreachKernel(table.sgdUpdate, foreachInputs.sgdUpdate),
+    adamUpdateForeach: foreachKernel(table.adamUpdate, foreachInputs.adamUpdate),
   };
 }
 
