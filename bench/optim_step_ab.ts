@@ -1,11 +1,12 @@
 /**
  * `opt.step()` of this tree against another checkout of denn, in one process: both module graphs
- * are loaded side by side (each with `use(blas())`), SGD (momentum 0.9, weight decay 1e-4) over
- * LeNet-5's and ResNet-18's parameters with fixed random gradients, 30 untimed steps each, then 41
- * rounds alternating which tree goes first. Prints the medians and the median of paired ratios.
+ * are loaded side by side (each with `use(blas())`), SGD (momentum 0.9, weight decay 1e-4), or Adam
+ * with `--adam`, over LeNet-5's and ResNet-18's parameters with fixed random gradients, 30 untimed
+ * steps each, then 41 rounds alternating which tree goes first. Prints the medians and the median
+ * of paired ratios.
  *
  *     git worktree add /tmp/denn-base <commit>
- *     deno run -A bench/optim_step_ab.ts /tmp/denn-base
+ *     deno run -A bench/optim_step_ab.ts /tmp/denn-base [--adam]
  *
  * @module
  */
@@ -13,7 +14,8 @@
 // deno-lint-ignore no-explicit-any
 type Denn = any;
 
-const dir = Deno.args[0];
+const dir = Deno.args.find((a) => !a.startsWith("--"));
+const adam = Deno.args.includes("--adam");
 if (!dir) {
   console.error("usage: deno run -A bench/optim_step_ab.ts <path of another denn checkout>");
   Deno.exit(2);
@@ -36,7 +38,9 @@ for (const model of ["lenet", "resnet18"]) {
     const net = model === "resnet18" ? models.resnet(18, { numClasses: 10 }) : models.lenet5();
     const ps = net.parameters();
     for (const p of ps) p.grad = m.randn(p.shape);
-    const opt = new m.optim.SGD(ps, { lr: 0.001, momentum: 0.9, weightDecay: 1e-4 });
+    const opt = adam
+      ? new m.optim.Adam(ps, { lr: 0.001, weightDecay: 1e-4 })
+      : new m.optim.SGD(ps, { lr: 0.001, momentum: 0.9, weightDecay: 1e-4 });
     return () => opt.step();
   });
   for (let i = 0; i < 30; i++) steps.forEach((s) => s());
@@ -50,7 +54,7 @@ for (const model of ["lenet", "resnet18"]) {
     r.push(t[1][i] / t[0][i]);
   }
   console.log(
-    `${model}: opt.step() ${median(t[0]).toFixed(3)} ms (other) → ${
+    `${model}: ${adam ? "Adam" : "SGD"} opt.step() ${median(t[0]).toFixed(3)} ms (other) → ${
       median(t[1]).toFixed(3)
     } ms (this tree), paired ratio ${median(r).toFixed(2)}`,
   );
