@@ -31,7 +31,8 @@ import {
   ValueError,
 } from "../core/mod.ts";
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
-import { adagradUpdateOp, assignStorage } from "./ops.ts";
+import { adagradUpdateForeachOp, adagradUpdateOp, assignStorage } from "./ops.ts";
+import { applyForeach, groupBy } from "./_foreach.ts";
 import type { AdagradUpdateAttrs } from "./ops.ts";
 import { checkOptions, withDefaults } from "./_defaults.ts";
 
@@ -134,24 +135,33 @@ export class Adagrad extends Optimizer<Required<AdagradOptions>> {
   protected update(): void {
     noGrad(() => {
       for (const g of this.paramGroups) {
-        for (const p of g.params) {
-          if (!p.grad) continue;
+        const ps = g.params.filter((p) => p.grad);
+        for (const p of ps) {
           const st = this.stateOf(p);
           if (st.step === undefined || !st.sum) this.#initState(p, g.initialAccumulatorValue);
-          const step = (st.step as number) + 1;
-          st.step = step;
-          const sum = st.sum as Tensor;
+          st.step = (st.step as number) + 1;
+        }
+        // One fused op per device and step count over its parameters.
+        const sets = groupBy(ps, (p) => `${p.device}/${this.stateOf(p).step}`);
+        for (const set of sets) {
+          const sums = set.map((p) => this.stateOf(p).sum as Tensor);
           // The group's options are already checked: the op is applied without re-validating.
-          const [next, nextSum] = apply(adagradUpdateOp, [p, p.grad, sum], {
+          const [next, nextSum] = applyForeach(adagradUpdateForeachOp, [
+            set,
+            set.map((p) => p.grad!),
+            sums,
+          ], {
             lr: g.lr,
             lrDecay: g.lrDecay,
             weightDecay: g.weightDecay,
             eps: g.eps,
             maximize: g.maximize,
-            step,
+            step: this.stateOf(set[0]).step as number,
           });
-          assignStorage(p, next);
-          assignStorage(sum, nextSum);
+          set.forEach((p, i) => {
+            assignStorage(p, next[i]);
+            assignStorage(sums[i], nextSum[i]);
+          });
         }
       }
     });
@@ -164,6 +174,6 @@ export const adagradPlugin: Plugin = use(definePlugin({
   kind: "optimizer",
   version: "0.1.0",
   apiVersion: 1,
-  ops: [adagradUpdateOp],
+  ops: [adagradUpdateOp, adagradUpdateForeachOp],
   exports: { Adagrad, adagradUpdate },
 }));

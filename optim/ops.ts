@@ -319,9 +319,13 @@ export function foreachKernel<A, C, H>(
 export const foreachInputs: {
   sgdUpdate: (a: SgdUpdateAttrs) => number;
   adamUpdate: (a: AdamUpdateAttrs) => number;
+  rmspropUpdate: (a: RmspropUpdateAttrs) => number;
+  adagradUpdate: (a: AdagradUpdateAttrs) => number;
 } = {
   sgdUpdate: (a) => sgdInputsPer(a),
   adamUpdate: (a) => (a.amsgrad ? 5 : 4),
+  rmspropUpdate: (a) => 3 + (a.momentum > 0 ? 1 : 0) + (a.centered ? 1 : 0),
+  adagradUpdate: () => 3,
 };
 
 /** Input tensors per parameter of an SGD update: parameter, gradient and, after step one, buffer. */
@@ -415,6 +419,20 @@ export const adagradUpdateOp: OpDef<AdagradUpdateAttrs> = {
     return [p.sub(g.div(sum2.sqrt().add(a.eps)).mul(clr)), sum2];
   },
 };
+
+/** RMSprop over several parameters in one op (`"rmspropUpdateForeach"`). */
+export const rmspropUpdateForeachOp: OpDef<ForeachAttrs<RmspropUpdateAttrs>> = foreachOf(
+  rmspropUpdateOp,
+  rmspropSchema,
+  foreachInputs.rmspropUpdate,
+);
+
+/** Adagrad over several parameters in one op (`"adagradUpdateForeach"`). */
+export const adagradUpdateForeachOp: OpDef<ForeachAttrs<AdagradUpdateAttrs>> = foreachOf(
+  adagradUpdateOp,
+  adagradSchema,
+  foreachInputs.adagradUpdate,
+);
 
 // The single storage-write path (core) does the swap; re-exported for optimizer authors.
 export { assignStorage, setStorageRecycler } from "../core/mod.ts";

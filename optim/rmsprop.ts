@@ -18,7 +18,8 @@
 
 import { apply, definePlugin, noGrad, Optimizer, use, ValueError, zerosLike } from "../core/mod.ts";
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
-import { assignStorage, rmspropUpdateOp } from "./ops.ts";
+import { assignStorage, rmspropUpdateForeachOp, rmspropUpdateOp } from "./ops.ts";
+import { applyForeach, groupBy } from "./_foreach.ts";
 import type { RmspropUpdateAttrs } from "./ops.ts";
 import { checkOptions, withDefaults } from "./_defaults.ts";
 
@@ -98,8 +99,8 @@ export class RMSprop extends Optimizer<Required<RMSpropOptions>> {
   protected update(): void {
     noGrad(() => {
       for (const g of this.paramGroups) {
-        for (const p of g.params) {
-          if (!p.grad) continue;
+        const ps = g.params.filter((p) => p.grad);
+        for (const p of ps) {
           const st = this.stateOf(p);
           if (st.step === undefined) {
             st.step = 0;
@@ -110,10 +111,14 @@ export class RMSprop extends Optimizer<Required<RMSpropOptions>> {
           }
           if (g.centered && !st.gradAvg) st.gradAvg = this.keepState(zerosLike(p));
           st.step = (st.step as number) + 1;
-          const sq = st.squareAvg as Tensor;
-          const buf = g.momentum > 0 ? st.momentumBuffer as Tensor : null;
-          const ga = g.centered ? st.gradAvg as Tensor : null;
-          const out = rmspropUpdate(p, p.grad, sq, buf, ga, {
+        }
+        // One fused op per device over its parameters; the state roles in the op's input order.
+        for (const set of groupBy(ps, (p) => p.device)) {
+          const state = (name: string) => set.map((p) => this.stateOf(p)[name] as Tensor);
+          const roles = [set, set.map((p) => p.grad!), state("squareAvg")];
+          if (g.momentum > 0) roles.push(state("momentumBuffer"));
+          if (g.centered) roles.push(state("gradAvg"));
+          const outs = applyForeach(rmspropUpdateForeachOp, roles, {
             lr: g.lr,
             alpha: g.alpha,
             eps: g.eps,
@@ -122,11 +127,9 @@ export class RMSprop extends Optimizer<Required<RMSpropOptions>> {
             centered: g.centered,
             maximize: g.maximize,
           });
-          assignStorage(p, out[0]);
-          assignStorage(sq, out[1]);
-          let k = 2;
-          if (buf) assignStorage(buf, out[k++]);
-          if (ga) assignStorage(ga, out[k]);
+          // Outputs: parameters, square averages, then the buffers and gradient averages.
+          const targets = [roles[0], ...roles.slice(2)];
+          outs.forEach((o, r) => o.forEach((t, i) => assignStorage(targets[r][i], t)));
         }
       }
     });
@@ -139,6 +142,6 @@ export const rmspropPlugin: Plugin = use(definePlugin({
   kind: "optimizer",
   version: "0.1.0",
   apiVersion: 1,
-  ops: [rmspropUpdateOp],
+  ops: [rmspropUpdateOp, rmspropUpdateForeachOp],
   exports: { RMSprop, rmspropUpdate },
 }));

@@ -14,12 +14,14 @@
 import type { Tensor, TensorSpec } from "../../core/mod.ts";
 import { kernelFor, setStorageRecycler } from "../../core/mod.ts";
 import {
+  adagradUpdateForeachOp,
   adagradUpdateOp,
   adamUpdateForeachOp,
   adamUpdateOp,
   foreachEach,
   foreachInputs,
   foreachKernel,
+  rmspropUpdateForeachOp,
   rmspropUpdateOp,
   sgdUpdateForeachOp,
   sgdUpdateOp,
@@ -240,5 +242,13 @@ export const optimKernels: CpuKernelTable = {
     foreachKernel({ run: adamKernel, dtypes: ["float32"] }, foreachInputs.adamUpdate),
   ),
   ...kernelFor(rmspropUpdateOp, { run: rmspropKernel, dtypes: ["float32"] }),
+  ...kernelFor(
+    rmspropUpdateForeachOp,
+    foreachKernel({ run: rmspropKernel, dtypes: ["float32"] }, foreachInputs.rmspropUpdate),
+  ),
   ...kernelFor(adagradUpdateOp, { run: adagradKernel, dtypes: ["float32"] }),
+  ...kernelFor(
+    adagradUpdateForeachOp,
+    foreachKernel({ run: adagradKernel, dtypes: ["float32"] }, foreachInputs.adagradUpdate),
+  ),
 };

@@ -12,6 +12,7 @@
 
 import { kernelFor } from "../../core/mod.ts";
 import {
+  adagradUpdateForeachOp,
   adagradUpdateOp,
   adamUpdateForeachOp,
   adamUpdateOp,
@@ -200,11 +201,15 @@ function adamKernels(gpu: Gpu): WebGpuKernelTable {
 
 /** Fused optimizer-update kernels of the webgpu backend (float32). */
 export function optimKernels(gpu: Gpu): WebGpuKernelTable {
-  const adam = adamKernels(gpu);
+  const adam = adamKernels(gpu), adagrad = adagradKernels(gpu);
   return {
     ...sgdKernels(gpu),
     ...adam,
     ...kernelFor(adamUpdateForeachOp, foreachKernel(adam.adamUpdate, foreachInputs.adamUpdate)),
-    ...adagradKernels(gpu),
+    ...adagrad,
+    ...kernelFor(
+      adagradUpdateForeachOp,
+      foreachKernel(adagrad.adagradUpdate, foreachInputs.adagradUpdate),
+    ),
   };
 }

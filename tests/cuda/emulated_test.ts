@@ -783,6 +783,37 @@ Deno.test({
           ...g,
           attrs: { ...sgd, momentum: 0.9, first: false, count: 2 },
         });
+        await conf(`adagrad foreach ${d}`, "adagradUpdateForeach", two(3), {
+          ...g,
+          attrs: {
+            lr: 0.1,
+            lrDecay: 0.01,
+            weightDecay: 0.1,
+            eps: 1e-10,
+            maximize,
+            step: 2,
+            count: 2,
+          },
+        });
+        const rm = two(4);
+        rm[4] = rm[4].abs().add(2); // the square averages (role 2) stay above the centred term²
+        rm[5] = rm[5].abs().add(2);
+        await conf(`rmsprop foreach ${d}`, "rmspropUpdateForeach", [
+          ...rm,
+          ...two(5).slice(8).map((t) => t.mul(0.5)), // the gradient averages: |ga| ≤ 1 < √2
+        ], {
+          ...g,
+          attrs: {
+            lr: 0.01,
+            alpha: 0.9,
+            eps: 1e-8,
+            weightDecay: 0.1,
+            momentum: 0.9,
+            centered: true,
+            maximize,
+            count: 2,
+          },
+        });
         await conf(`adagrad ${d}`, "adagradUpdate", [...p(2, d), p(1, d)[0].abs()], {
           ...g,
           attrs: { lr: 0.1, lrDecay: 0.01, weightDecay: 0.1, eps: 1e-10, maximize, step: 2 },

@@ -439,6 +439,10 @@ Deno.test("cuda table: fused optimizer updates, every variant", () => {
         });
       }
     }
+    const rf = { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, maximize: false, count: 2 };
+    check("rmspropUpdateForeach", p(10), { ...rf, momentum: 0.9, centered: true });
+    const ag = { lr: 0.1, lrDecay: 0, weightDecay: 0, eps: 1e-10, maximize: false, step: 1 };
+    assert.equal(check("adagradUpdateForeach", p(6), { ...ag, count: 2 }).launches.length, 2);
   }
 });
 
@@ -1003,6 +1007,8 @@ Deno.test("cuda table: every table op has a test above or is declining", () => {
     "sgdUpdate",
     "sgdUpdateForeach",
     "adamUpdateForeach",
+    "rmspropUpdateForeach",
+    "adagradUpdateForeach",
     "adamUpdate",
     "adagradUpdate",
     "rmspropUpdate",

@@ -46,8 +46,8 @@ function near(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol
 }
 
 function assertFusedOnGpu(trace: readonly { op: string; backend: string }[]): void {
-  const ran = trace.filter((e) => e.op === "adagradUpdate");
-  assert.ok(ran.length > 0, "adagradUpdate ran");
+  const ran = trace.filter((e) => e.op.startsWith("adagradUpdate"));
+  assert.ok(ran.length > 0, "adagradUpdate(Foreach) ran");
   for (const e of ran) assert.equal(e.backend, "webgpu");
 }
 

@@ -30,7 +30,14 @@ import {
 } from "../../optim/mod.ts";
 import { rand } from "./_rand.ts";
 
-const FUSED = ["sgdUpdate", "sgdUpdateForeach", "adamUpdate", "adamUpdateForeach", "rmspropUpdate"];
+const FUSED = [
+  "sgdUpdate",
+  "sgdUpdateForeach",
+  "adamUpdate",
+  "adamUpdateForeach",
+  "rmspropUpdate",
+  "rmspropUpdateForeach",
+];
 registerBackend({
   ...cpuBackend,
   name: "nofuse",
@@ -280,8 +287,8 @@ function trajectory(make: (ps: Tensor[]) => Optimizer<object>, device: string): 
     );
     const { trace } = explain(() => opt.step());
     const fused = trace.filter((e) => FUSED.includes(e.op));
-    // SGD and Adam update every parameter in one foreach op; where it has no kernel (nofuse) it
-    // decomposes into one update op per parameter. RMSprop runs one op per parameter.
+    // The optimizers update every parameter in one foreach op; where it has no kernel (nofuse) it
+    // decomposes into one update op per parameter.
     const foreach = fused.some((e) => e.op.endsWith("Foreach"));
     const want = foreach ? (device === "cpu" ? 1 : 1 + ps.length) : ps.length;
     assert.equal(fused.length, want, fused.map((e) => e.op).join());

@@ -165,10 +165,16 @@ export function optimSources(): KernelSource[] {
         ops: ["adamUpdate", "adamUpdateForeach"],
       });
     }
-    out.push(updateSource("adagradUpdate", "plain", d, ADAGRAD));
+    out.push({
+      ...updateSource("adagradUpdate", "plain", d, ADAGRAD),
+      ops: ["adagradUpdate", "adagradUpdateForeach"],
+    });
     for (const m of [false, true]) {
       for (const c of [false, true]) {
-        out.push(updateSource("rmspropUpdate", rmspropVariant(m, c), d, rmspropLayout(m, c)));
+        out.push({
+          ...updateSource("rmspropUpdate", rmspropVariant(m, c), d, rmspropLayout(m, c)),
+          ops: ["rmspropUpdate", "rmspropUpdateForeach"],
+        });
       }
     }
   }
@@ -207,6 +213,8 @@ export function optimKernels(): CudaKernelTable {
     ...table,
     sgdUpdateForeach: foreachKernel(table.sgdUpdate, foreachInputs.sgdUpdate),
     adamUpdateForeach: foreachKernel(table.adamUpdate, foreachInputs.adamUpdate),
+    rmspropUpdateForeach: foreachKernel(table.rmspropUpdate, foreachInputs.rmspropUpdate),
+    adagradUpdateForeach: foreachKernel(table.adagradUpdate, foreachInputs.adagradUpdate),
   };
 }
 
