@@ -1,9 +1,9 @@
 /**
  * Fused optimizer updates: one op per parameter update of SGD, Adam/AdamW, RMSprop and Adagrad,
  * so a backend can run the whole update in one pass over the data instead of several elementwise
- * ops each allocating a full-size intermediate; SGD's and Adam's also over all of a group's
- * parameters at once (`sgdUpdateForeach`, `adamUpdateForeach`: one op dispatch a step, see
- * {@linkcode foreachKernel} for a backend's kernel). Each op decomposes into the elementwise ops the
+ * ops each allocating a full-size intermediate; each also over all of a group's parameters at
+ * once (`sgdUpdateForeach`, `adamUpdateForeach`, `rmspropUpdateForeach`, `adagradUpdateForeach`:
+ * one op dispatch a step, see {@linkcode foreachKernel} for a backend's kernel). Each op decomposes into the elementwise ops the
  * optimizers used before (the same formulas, in the same order; Adagrad's are PyTorch's), so a
  * backend without the kernel still runs it. The ops are defined by the optimizer plugins'
  * manifests (`sgd.ts`, `adam.ts`, `rmsprop.ts`, `adagrad.ts`, which also export the `sgdUpdate`,
