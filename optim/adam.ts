@@ -19,6 +19,7 @@
 import { apply, definePlugin, noGrad, Optimizer, use, ValueError, zerosLike } from "../core/mod.ts";
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
 import { adamUpdateForeachOp, adamUpdateOp, assignStorage } from "./ops.ts";
+import { applyForeach, groupBy } from "./_foreach.ts";
 import type { AdamUpdateAttrs } from "./ops.ts";
 import { checkOptions } from "./_defaults.ts";
 
@@ -108,9 +109,8 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
     noGrad(() => {
       for (const g of this.paramGroups) {
         const [beta1, beta2] = g.betas;
-        const sets = new Map<string, Tensor[]>();
-        for (const p of g.params) {
-          if (!p.grad) continue;
+        const ps = g.params.filter((p) => p.grad);
+        for (const p of ps) {
           const st = this.stateOf(p);
           if (st.step === undefined) {
             st.step = 0;
@@ -119,20 +119,13 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
           }
           if (g.amsgrad && !st.maxExpAvgSq) st.maxExpAvgSq = this.keepState(zerosLike(p));
           st.step = (st.step as number) + 1;
-          const key = `${p.device}/${st.step}`;
-          const set = sets.get(key);
-          if (set) set.push(p);
-          else sets.set(key, [p]);
         }
-        for (const ps of sets.values()) {
-          const sts = ps.map((p) => this.stateOf(p));
-          const outs = apply(adamUpdateForeachOp, [
-            ...ps,
-            ...ps.map((p) => p.grad!),
-            ...sts.map((st) => st.expAvg as Tensor),
-            ...sts.map((st) => st.expAvgSq as Tensor),
-            ...(g.amsgrad ? sts.map((st) => st.maxExpAvgSq as Tensor) : []),
-          ], {
+        // One fused op per device and step count; the state roles in the op's input order.
+        for (const set of groupBy(ps, (p) => `${p.device}/${this.stateOf(p).step}`)) {
+          const state = (name: string) => set.map((p) => this.stateOf(p)[name] as Tensor);
+          const roles = [set, set.map((p) => p.grad!), state("expAvg"), state("expAvgSq")];
+          if (g.amsgrad) roles.push(state("maxExpAvgSq"));
+          const outs = applyForeach(adamUpdateForeachOp, roles, {
             lr: g.lr,
             beta1,
             beta2,
@@ -141,16 +134,11 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
             decoupled: this.decoupled,
             amsgrad: g.amsgrad,
             maximize: g.maximize,
-            step: sts[0].step as number,
-            count: ps.length,
+            step: this.stateOf(set[0]).step as number,
           });
-          const k = ps.length;
-          ps.forEach((p, i) => {
-            assignStorage(p, outs[i]);
-            assignStorage(sts[i].expAvg as Tensor, outs[k + i]);
-            assignStorage(sts[i].expAvgSq as Tensor, outs[2 * k + i]);
-            if (g.amsgrad) assignStorage(sts[i].maxExpAvgSq as Tensor, outs[3 * k + i]);
-          });
+          // Outputs: the parameters, then each state role, as the inputs after the gradients.
+          const targets = [roles[0], ...roles.slice(2)];
+          outs.forEach((o, r) => o.forEach((t, i) => assignStorage(targets[r][i], t)));
         }
       }
     });

@@ -19,6 +19,7 @@
 import { apply, definePlugin, noGrad, Optimizer, use, ValueError } from "../core/mod.ts";
 import type { ParamsInput, Plugin, Tensor } from "../core/mod.ts";
 import { assignStorage, sgdUpdateForeachOp, sgdUpdateOp } from "./ops.ts";
+import { applyForeach, groupBy } from "./_foreach.ts";
 import type { SgdUpdateAttrs } from "./ops.ts";
 import { checkOptions, withDefaults } from "./_defaults.ts";
 
@@ -109,25 +110,15 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
   protected update(): void {
     noGrad(() => {
       for (const g of this.paramGroups) {
-        const sets = new Map<string, { ps: Tensor[]; bufs: (Tensor | null)[] }>();
-        for (const p of g.params) {
-          if (!p.grad) continue;
-          const buf = g.momentum !== 0
-            ? (this.stateOf(p).momentumBuffer as Tensor | undefined) ?? null
-            : null;
-          const key = `${p.device}/${buf === null}`;
-          let s = sets.get(key);
-          if (!s) sets.set(key, s = { ps: [], bufs: [] });
-          s.ps.push(p);
-          s.bufs.push(buf);
-        }
-        for (const { ps, bufs } of sets.values()) {
-          const first = g.momentum !== 0 && bufs[0] === null;
-          const outs = apply(sgdUpdateForeachOp, [
-            ...ps,
-            ...ps.map((p) => p.grad!),
-            ...(g.momentum !== 0 && !first ? bufs as Tensor[] : []),
-          ], {
+        const buf = (p: Tensor) =>
+          g.momentum !== 0 ? (this.stateOf(p).momentumBuffer as Tensor | undefined) ?? null : null;
+        const ps = g.params.filter((p) => p.grad);
+        for (const set of groupBy(ps, (p) => `${p.device}/${buf(p) === null}`)) {
+          const first = g.momentum !== 0 && buf(set[0]) === null;
+          const bufs = first ? [] : set.map(buf);
+          const roles = [set, set.map((p) => p.grad!)];
+          if (g.momentum !== 0 && !first) roles.push(bufs as Tensor[]);
+          const [next, nextBuf] = applyForeach(sgdUpdateForeachOp, roles, {
             lr: g.lr,
             momentum: g.momentum,
             dampening: g.dampening,
@@ -137,14 +128,12 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
             first,
             // The results go straight back into the parameters and buffers below.
             inPlace: true,
-            count: ps.length,
           });
-          ps.forEach((p, i) => {
-            assignStorage(p, outs[i]);
-            if (g.momentum === 0) return;
-            const next = outs[ps.length + i];
-            if (first) this.stateOf(p).momentumBuffer = this.keepState(next);
-            else assignStorage(bufs[i]!, next);
+          set.forEach((p, i) => {
+            assignStorage(p, next[i]);
+            if (!nextBuf) return;
+            if (first) this.stateOf(p).momentumBuffer = this.keepState(nextBuf[i]);
+            else assignStorage(bufs[i]!, nextBuf[i]);
           });
         }
       }
