@@ -3,6 +3,7 @@
 import { getOp, randn } from "../mod.ts";
 import type { OpDef, Tensor } from "../mod.ts";
 import type { Conv2dAttrs, Pool2dAttrs } from "../layers/mod.ts";
+import { maxPool2x2Attrs } from "../layers/ops/conv_pool.ts";
 
 export const x: Tensor = randn([1, 1, 4, 4]);
 export const w: Tensor = randn([1, 1, 3, 3]);
@@ -14,12 +15,4 @@ export const convAttrs: Conv2dAttrs = {
   dilation: [1, 1],
   groups: 1,
 };
-export const poolAttrs: Pool2dAttrs = {
-  kernelSize: [2, 2],
-  stride: [2, 2],
-  padding: [0, 0],
-  dilation: [1, 1],
-  ceilMode: false,
-  countIncludePad: true,
-  divisorOverride: null,
-};
+export const poolAttrs: Pool2dAttrs = maxPool2x2Attrs();

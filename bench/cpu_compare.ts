@@ -24,10 +24,11 @@
  */
 
 import { parseArgs } from "node:util";
-import { explain, F, hasBackend, manualSeed, nn, optim, randint, randn, use } from "../mod.ts";
+import { explain, F, hasBackend, manualSeed, optim, randint, randn, use } from "../mod.ts";
 import type { Module, Tensor } from "../mod.ts";
 import { blas, blasLibrary } from "../plugins/blas/mod.ts";
 import { lenet5, resnet } from "../plugins/models/mod.ts";
+import { mlp784 } from "./_models.ts";
 
 // Untimed steps before each cell's timed ones, the same number on both sides. denn reaches its
 // steady step time only after V8 has tiered up the hot JavaScript and WebAssembly (its baseline
@@ -107,17 +108,7 @@ const WORKLOADS: Workload[] = [
   {
     id: "mlp",
     label: "MLP 784-512-512-10, batch 128",
-    build: () =>
-      trainStep(
-        new nn.Sequential(
-          new nn.Linear(784, 512),
-          new nn.ReLU(),
-          new nn.Linear(512, 512),
-          new nn.ReLU(),
-          new nn.Linear(512, 10),
-        ),
-        randn([128, 784]),
-      ),
+    build: () => trainStep(mlp784(), randn([128, 784])),
   },
   ...[512, 1024, 2048].map((n): Workload => ({
     id: `sgemm${n}`,

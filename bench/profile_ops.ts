@@ -16,7 +16,7 @@ import { F, getBackend, hasBackend, optim, randint, randn, use } from "../mod.ts
 import type { Module, Tensor } from "../mod.ts";
 import { blas } from "../plugins/blas/mod.ts";
 import { lenet5, resnet } from "../plugins/models/mod.ts";
-import { nn } from "../mod.ts";
+import { mlp784 } from "./_models.ts";
 
 const { values } = parseArgs({
   options: {
@@ -54,14 +54,7 @@ if (values.model === "resnet18") {
   model = resnet(18, { numClasses: 10 });
   x = randn([batch, 3, 32, 32]);
 } else if (values.model === "mlp") {
-  model = new nn.Sequential(
-    new nn.Flatten(),
-    new nn.Linear(784, 512),
-    new nn.ReLU(),
-    new nn.Linear(512, 512),
-    new nn.ReLU(),
-    new nn.Linear(512, 10),
-  );
+  model = mlp784(true);
   x = randn([batch, 1, 28, 28]);
 } else {
   model = lenet5();

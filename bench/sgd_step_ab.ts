@@ -9,10 +9,11 @@
  */
 
 import { parseArgs } from "node:util";
-import { F, nn, optim, randint, randn, route, use } from "../mod.ts";
+import { F, optim, randint, randn, route, use } from "../mod.ts";
 import type { Module, Tensor } from "../mod.ts";
 import { blas } from "../plugins/blas/mod.ts";
 import { resnet } from "../plugins/models/mod.ts";
+import { mlp784 } from "./_models.ts";
 
 const { values } = parseArgs({
   options: {
@@ -24,14 +25,7 @@ const { values } = parseArgs({
 use(blas());
 let model: Module, x: Tensor;
 if (values.model === "mlp") {
-  model = new nn.Sequential(
-    new nn.Flatten(),
-    new nn.Linear(784, 512),
-    new nn.ReLU(),
-    new nn.Linear(512, 512),
-    new nn.ReLU(),
-    new nn.Linear(512, 10),
-  );
+  model = mlp784(true);
   x = randn([128, 1, 28, 28]);
 } else {
   model = resnet(18, { numClasses: 10 });

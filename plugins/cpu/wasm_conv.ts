@@ -106,6 +106,14 @@ function ranges(total: number, pieces: number, body: (lo: number, hi: number) =>
 }
 
 /**
+ * The window arguments that im2col and col2im share, after their pointers and plane count: padded
+ * plane height and width, kernel size, strides, dilations and output size.
+ */
+export function windowArgs(p: Conv2dParams, g: Geometry): number[] {
+  return [g.hp, g.wp, p.kh, p.kw, p.strideH, p.strideW, p.dilationH, p.dilationW, p.oh, p.ow];
+}
+
+/**
  * Records `im2col` of `planes` consecutive padded planes at x into rows of pitch ld at col, with
  * the `scratch` mask of Plan.call (bit 0: x, bit 1: col).
  */
@@ -127,16 +135,7 @@ function planIm2col(
     4 * col,
     4 * ld,
     planes,
-    g.hp,
-    g.wp,
-    p.kh,
-    p.kw,
-    p.strideH,
-    p.strideW,
-    p.dilationH,
-    p.dilationW,
-    p.oh,
-    p.ow,
+    ...windowArgs(p, g),
   );
 }
 
@@ -600,16 +599,7 @@ export function wasmConvBackwardInput(
           4 * CT,
           4 * pixp,
           g.cg,
-          g.hp,
-          g.wp,
-          p.kh,
-          p.kw,
-          p.strideH,
-          p.strideW,
-          p.dilationH,
-          p.dilationW,
-          p.oh,
-          p.ow,
+          ...windowArgs(p, g),
           4 * (acc + gi * g.cg * g.planeP),
         );
       }

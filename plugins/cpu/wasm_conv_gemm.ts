@@ -12,7 +12,14 @@ import { outputF32 } from "../../core/host_pool.ts";
 import type { Conv2dParams, Gemm } from "./conv.ts";
 import type { ConvKernels } from "./wasm_conv_kernels.ts";
 import { type UnrollKernels, unrollKernelsFor } from "./wasm_gemm_conv_kernels.ts";
-import { biasTable, CHUNK_FLOATS, type Geometry, geometry, heapRegions } from "./wasm_conv.ts";
+import {
+  biasTable,
+  CHUNK_FLOATS,
+  type Geometry,
+  geometry,
+  heapRegions,
+  windowArgs,
+} from "./wasm_conv.ts";
 
 /**
  * dst[d, d + len) = src[s, s + len). Short rows are copied by a loop: a `subarray` per row costs
@@ -69,41 +76,11 @@ function storeUnpadded(
 }
 
 function im2col(k: ConvKernels, p: Conv2dParams, g: Geometry, x: number, col: number, ld: number) {
-  k.im2col(
-    4 * x,
-    4 * col,
-    4 * ld,
-    g.cg,
-    g.hp,
-    g.wp,
-    p.kh,
-    p.kw,
-    p.strideH,
-    p.strideW,
-    p.dilationH,
-    p.dilationW,
-    p.oh,
-    p.ow,
-  );
+  k.im2col(4 * x, 4 * col, 4 * ld, g.cg, ...windowArgs(p, g));
 }
 
 function col2im(k: ConvKernels, p: Conv2dParams, g: Geometry, col: number, ld: number, dx: number) {
-  k.col2im(
-    4 * col,
-    4 * ld,
-    g.cg,
-    g.hp,
-    g.wp,
-    p.kh,
-    p.kw,
-    p.strideH,
-    p.strideW,
-    p.dilationH,
-    p.dilationW,
-    p.oh,
-    p.ow,
-    4 * dx,
-  );
+  k.col2im(4 * col, 4 * ld, g.cg, ...windowArgs(p, g), 4 * dx);
 }
 
 /** Images per batched chunk of the injected-GEMM path, as in the JS lowering. */

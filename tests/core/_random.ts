@@ -1,4 +1,6 @@
 // Test inputs for finite-difference checks, shared by the gradient test files.
+import { maxPool2x2Attrs } from "../../layers/ops/conv_pool.ts";
+import type { Pool2dAttrs } from "../../layers/mod.ts";
 import { fromData } from "../../mod.ts";
 import type { Generator, Tensor } from "../../mod.ts";
 
@@ -54,12 +56,4 @@ export const UNARY_CASES: [string, (x: Tensor) => Tensor, RandOpts][] = [
 ];
 
 /** Attributes of a 2×2, stride-2 pooling op, for calling the pooling ops' raw forms. */
-export const POOL_2X2 = {
-  kernelSize: [2, 2],
-  stride: [2, 2],
-  padding: [0, 0],
-  dilation: [1, 1],
-  ceilMode: false,
-  countIncludePad: true,
-  divisorOverride: null,
-};
+export const POOL_2X2: Pool2dAttrs = maxPool2x2Attrs();
