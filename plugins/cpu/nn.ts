@@ -22,6 +22,7 @@ import {
 import { sumFloat32 } from "./reduce.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
 import { convMaxPool2x2Direct, wasmConvForwardMaxPool2x2 } from "./wasm_conv.ts";
+import { poolGradApplies, wasmConvMaxPool2x2Backward } from "./wasm_conv_pool.ts";
 import {
   adaptiveAvgPool2dBackwardOp,
   adaptiveAvgPool2dOp,
@@ -224,10 +225,26 @@ export const nnKernels: CpuKernelTable = {
     },
     run([g, idx, x, w], a) {
       const p = convParams(x.shape, w.shape, convOut(x, w, a), a);
-      const gy = unpool(g, idx, p);
       const outs: Float32Array[] = [];
-      if (a.inputGrad) outs.push(conv2dBackwardInput(gy, f32(w), p));
-      if (a.weightGrad) outs.push(conv2dBackwardWeight(gy, f32(x), p));
+      const r = poolGradApplies(p) && (a.inputGrad || a.weightGrad)
+        ? wasmConvMaxPool2x2Backward(
+          convKernels!,
+          f32(g),
+          hostArray(idx, "int32"),
+          f32(x),
+          f32(w),
+          p,
+          { input: a.inputGrad, weight: a.weightGrad },
+        )
+        : null;
+      if (r) {
+        if (r.dx) outs.push(r.dx);
+        if (r.dw) outs.push(r.dw);
+      } else {
+        const gy = unpool(g, idx, p);
+        if (a.inputGrad) outs.push(conv2dBackwardInput(gy, f32(w), p));
+        if (a.weightGrad) outs.push(conv2dBackwardWeight(gy, f32(x), p));
+      }
       if (a.biasGrad) {
         const db = new Float32Array(p.o);
         sumFloat32(f32(g), g.shape, [0, 2, 3], db);

@@ -13,9 +13,9 @@
 
 import { allocHost } from "../../core/dtype.ts";
 import { outputF32 } from "../../core/host_pool.ts";
-import { buildModule, Code, Op, SimdOp, ValType } from "./wasm.ts";
+import { buildModule, Code, forUp, Op, SimdOp, ValType } from "./wasm.ts";
 import { heapRegions } from "./wasm_conv.ts";
-import { convKernels, forUp } from "./wasm_conv_kernels.ts";
+import { convKernels } from "./wasm_conv_kernels.ts";
 import { wasmMemory, wasmMemoryImport, wasmSimdAvailable } from "./wasm_gemm.ts";
 
 /** Shape and hyper-parameters of a 2-D pooling; `oh`/`ow` are precomputed by the caller. */

@@ -50,7 +50,11 @@ export const Op: Readonly<Record<string, number>> = {
   i32Mul: 0x6c,
   i32And: 0x71,
   i32Or: 0x72,
+  i32Xor: 0x73,
+  i32DivU: 0x6e,
+  i32RemU: 0x70,
   f32Add: 0x92,
+  f32Mul: 0x94,
 } as const;
 
 /** SIMD opcodes: each is emitted as 0xFD followed by this number in unsigned LEB128. */
@@ -73,6 +77,8 @@ export const SimdOp: Readonly<Record<string, number>> = {
   v128Load32Zero: 0x5c,
   f32x4Add: 0xe4,
   f32x4Mul: 0xe6,
+  /** 1 if any bit of the vector is set, else 0. */
+  v128AnyTrue: 0x53,
   /** Relaxed SIMD: a * b + c, fused or not at the engine's choice. */
   f32x4RelaxedMadd: 0x105,
 } as const;
@@ -177,6 +183,36 @@ export class Code {
     for (let i = 0; i < 4; i++) for (const b of lane) this.bytes.push(b);
     return this;
   }
+}
+
+/** Allocates locals of one function after its parameters. */
+export class Frame {
+  readonly locals: number[] = [];
+  constructor(readonly nParams: number) {}
+  /** A new local of type `t`; returns its index. */
+  local(t: number): number {
+    this.locals.push(t);
+    return this.nParams + this.locals.length - 1;
+  }
+}
+
+/** `for (v = 0; v < n; v += step) body()` over i32 locals; runs nothing when n <= 0. */
+export function forUp(c: Code, v: number, n: number, step: number, body: () => void): void {
+  c.i32(0).set(v);
+  c.op(Op.block, BLOCK_VOID, Op.loop, BLOCK_VOID);
+  c.get(v).get(n).op(Op.i32GeS, Op.brIf, 1);
+  body();
+  c.get(v).i32(step).op(Op.i32Add).set(v);
+  c.op(Op.br, 0, Op.end, Op.end);
+}
+
+/** `while (v < end) { body(); v += step }` without resetting `v` (step 0: the body steps). */
+export function whileLt(c: Code, v: number, end: number, step: number, body: () => void): void {
+  c.op(Op.block, BLOCK_VOID, Op.loop, BLOCK_VOID);
+  c.get(v).get(end).op(Op.i32GeS, Op.brIf, 1);
+  body();
+  if (step !== 0) c.get(v).i32(step).op(Op.i32Add).set(v);
+  c.op(Op.br, 0, Op.end, Op.end);
 }
 
 /** One exported function of a module built by {@link buildModule}. */

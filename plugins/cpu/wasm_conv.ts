@@ -82,10 +82,10 @@ export function geometry(p: Conv2dParams): Geometry {
 // Below this many multiply-adds per thread a convolution stays on one thread. Measured on 2 cores
 // (min of 60 runs): LeNet-5's convs at ~2M multiply-adds (conv1 at batch 16, conv2 at batch 8)
 // are even to 20% faster on two threads, at 7-15M (batch 64) 1.4-1.8x.
-const MIN_WORK_PER_THREAD = 1 << 19;
+export const MIN_WORK_PER_THREAD = 1 << 19;
 
 /** Floats of a per-thread scratch slot of `size` floats: 16-byte aligned, 16 floats of overshoot. */
-function slot(size: number): number {
+export function slot(size: number): number {
   return Math.ceil(size / 4) * 4 + 16;
 }
 
@@ -94,7 +94,7 @@ function slot(size: number): number {
  * its first touch are taken now: passed to Plan.run, they overlap the workers' kernels instead of
  * slowing the copy out of the heap that follows (~2 µs per page).
  */
-function touchPages(a: Float32Array, lo: number, hi: number): void {
+export function touchPages(a: Float32Array, lo: number, hi: number): void {
   for (let i = lo; i < hi; i += 1024) a[i] = 0;
   if (hi > lo) a[hi - 1] = 0;
 }
@@ -229,7 +229,8 @@ function planPad(
   plan.call(k.ids.pad, scratch, 4 * src, 4 * dst, planes, p.h, p.w, p.padH, p.padW);
 }
 
-const padded = (p: Conv2dParams) => p.padH !== 0 || p.padW !== 0;
+/** Whether the conv pads its input. */
+export const padded = (p: Conv2dParams): boolean => p.padH !== 0 || p.padW !== 0;
 
 // The direct forward kernels take groups of at most this many input and output channels: above it
 // the im2col GEMM's packed panels are as fast and its depth blocking bounds rounding growth.
@@ -735,8 +736,8 @@ function planDot(
 
 // The weight gradient of a batch is summed per block of images into at most MAX_BLOCKS partial
 // gradients of at most PARTIAL_FLOATS floats in all, then the partials are added in block order.
-const MAX_BLOCKS = 16;
-const PARTIAL_FLOATS = 1 << 18;
+export const MAX_BLOCKS = 16;
+export const PARTIAL_FLOATS = 1 << 18;
 
 /**
  * The blocks of images (size, count) whose partial weight gradients {@link backwardWeightBlocked}

@@ -11,7 +11,18 @@
  * @module
  */
 
-import { BLOCK_VOID, buildModule, Code, type FuncDef, Op, SimdOp, ValType } from "./wasm.ts";
+import {
+  BLOCK_VOID,
+  buildModule,
+  Code,
+  forUp,
+  Frame,
+  type FuncDef,
+  Op,
+  SimdOp,
+  ValType,
+  whileLt,
+} from "./wasm.ts";
 import {
   emitKernel,
   type KernelShape,
@@ -21,38 +32,14 @@ import {
   wasmSimdAvailable,
 } from "./wasm_gemm.ts";
 import { registerKernels } from "./threads.ts";
+import {
+  emitNonFinite,
+  emitPoolInputGrad,
+  emitPoolTaps,
+  emitPoolWeightGrad,
+} from "./wasm_pool_grad.ts";
 
 const { i32, f32, v128 } = ValType;
-
-/** Allocates locals of one function after its parameters. */
-class Frame {
-  readonly locals: number[] = [];
-  constructor(readonly nParams: number) {}
-  /** A new local of type `t`; returns its index. */
-  local(t: number): number {
-    this.locals.push(t);
-    return this.nParams + this.locals.length - 1;
-  }
-}
-
-/** `for (v = 0; v < n; v += step) body()` over i32 locals; runs nothing when n <= 0. */
-export function forUp(c: Code, v: number, n: number, step: number, body: () => void): void {
-  c.i32(0).set(v);
-  c.op(Op.block, BLOCK_VOID, Op.loop, BLOCK_VOID);
-  c.get(v).get(n).op(Op.i32GeS, Op.brIf, 1);
-  body();
-  c.get(v).i32(step).op(Op.i32Add).set(v);
-  c.op(Op.br, 0, Op.end, Op.end);
-}
-
-/** `while (v < end) { body(); v += step }` without resetting `v` (step 0: the body steps). */
-function whileLt(c: Code, v: number, end: number, step: number, body: () => void): void {
-  c.op(Op.block, BLOCK_VOID, Op.loop, BLOCK_VOID);
-  c.get(v).get(end).op(Op.i32GeS, Op.brIf, 1);
-  body();
-  if (step !== 0) c.get(v).i32(step).op(Op.i32Add).set(v);
-  c.op(Op.br, 0, Op.end, Op.end);
-}
 
 const V = { align: 0, offset: 0 };
 
@@ -682,6 +669,12 @@ const NAMES = [
   "dotPlane",
   "convPixels",
   "convChannels",
+  "poolTaps",
+  "nonFinite",
+  "poolWeightGrad1",
+  "poolWeightGrad2",
+  "poolInputGrad1",
+  "poolInputGrad2",
 ] as const;
 
 /** Name of one conv-module kernel. */
@@ -712,6 +705,12 @@ function instantiate(): ConvKernels | null {
       emitZero(),
       emitConvDirect("convPixels", DIRECT_PIXELS, relaxed),
       emitConvDirect("convChannels", DIRECT_CHANNELS, relaxed),
+      emitPoolTaps(),
+      emitNonFinite(),
+      emitPoolWeightGrad(1, relaxed),
+      emitPoolWeightGrad(2, relaxed),
+      emitPoolInputGrad(1, relaxed),
+      emitPoolInputGrad(2, relaxed),
     ], wasmMemoryImport);
     const module = new WebAssembly.Module(bytes);
     const e = new WebAssembly.Instance(module, { env: { memory: wasmMemory } }).exports;

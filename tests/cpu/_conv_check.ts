@@ -1,5 +1,5 @@
 /**
- * Shared checks of the all-wasm conv drivers' tests: a float64 direct forward convolution,
+ * Shared checks of the all-wasm conv drivers' tests: float64 direct convolutions and gradients,
  * comparison within float32 rounding of long sums, and "the same bits on one and two threads".
  */
 
@@ -46,6 +46,65 @@ export function refForward(
     }
   }
   return y;
+}
+
+/** dW[o, ci, ki, kj] = sum over n, y, x of gy[n, o, y, x] * x[n, g*cg + ci, iy, ix], in float64. */
+export function refWeight(gy: Float32Array, x: Float32Array, p: Conv2dParams): Float64Array {
+  const cg = p.c / p.groups, og = p.o / p.groups;
+  const dw = new Float64Array(p.o * cg * p.kh * p.kw);
+  for (let b = 0; b < p.n; b++) {
+    for (let oc = 0; oc < p.o; oc++) {
+      const g = Math.floor(oc / og);
+      for (let ci = 0; ci < cg; ci++) {
+        for (let ki = 0; ki < p.kh; ki++) {
+          for (let kj = 0; kj < p.kw; kj++) {
+            let s = 0;
+            for (let y = 0; y < p.oh; y++) {
+              const iy = y * p.strideH - p.padH + ki * p.dilationH;
+              if (iy < 0 || iy >= p.h) continue;
+              for (let xo = 0; xo < p.ow; xo++) {
+                const ix = xo * p.strideW - p.padW + kj * p.dilationW;
+                if (ix < 0 || ix >= p.w) continue;
+                s += gy[((b * p.o + oc) * p.oh + y) * p.ow + xo] *
+                  x[((b * p.c + g * cg + ci) * p.h + iy) * p.w + ix];
+              }
+            }
+            dw[((oc * cg + ci) * p.kh + ki) * p.kw + kj] += s;
+          }
+        }
+      }
+    }
+  }
+  return dw;
+}
+
+/** dx = the transposed convolution of gy with w, in float64. */
+export function refInput(gy: Float32Array, w: Float32Array, p: Conv2dParams): Float64Array {
+  const cg = p.c / p.groups, og = p.o / p.groups;
+  const dx = new Float64Array(p.n * p.c * p.h * p.w);
+  for (let b = 0; b < p.n; b++) {
+    for (let oc = 0; oc < p.o; oc++) {
+      const g = Math.floor(oc / og);
+      for (let yo = 0; yo < p.oh; yo++) {
+        for (let xo = 0; xo < p.ow; xo++) {
+          const v = gy[((b * p.o + oc) * p.oh + yo) * p.ow + xo];
+          for (let ci = 0; ci < cg; ci++) {
+            for (let ki = 0; ki < p.kh; ki++) {
+              const iy = yo * p.strideH - p.padH + ki * p.dilationH;
+              if (iy < 0 || iy >= p.h) continue;
+              for (let kj = 0; kj < p.kw; kj++) {
+                const ix = xo * p.strideW - p.padW + kj * p.dilationW;
+                if (ix < 0 || ix >= p.w) continue;
+                dx[((b * p.c + g * cg + ci) * p.h + iy) * p.w + ix] += v *
+                  w[((oc * cg + ci) * p.kh + ki) * p.kw + kj];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return dx;
 }
 
 /** |got - want| within float32 rounding of sums of `terms` products (relative to the largest). */

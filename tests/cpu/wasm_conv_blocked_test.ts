@@ -13,69 +13,9 @@ import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
   conv2dForward,
-  type Conv2dParams,
 } from "../../plugins/cpu/conv.ts";
 import { convParams, random } from "./_helpers.ts";
-import { bigEnough, close, onOneAndTwo, refForward } from "./_conv_check.ts";
-
-/** dW[o, ci, ki, kj] = sum over n, y, x of gy[n, o, y, x] * x[n, g*cg + ci, iy, ix], in float64. */
-function refWeight(gy: Float32Array, x: Float32Array, p: Conv2dParams): Float64Array {
-  const cg = p.c / p.groups, og = p.o / p.groups;
-  const dw = new Float64Array(p.o * cg * p.kh * p.kw);
-  for (let b = 0; b < p.n; b++) {
-    for (let oc = 0; oc < p.o; oc++) {
-      const g = Math.floor(oc / og);
-      for (let ci = 0; ci < cg; ci++) {
-        for (let ki = 0; ki < p.kh; ki++) {
-          for (let kj = 0; kj < p.kw; kj++) {
-            let s = 0;
-            for (let y = 0; y < p.oh; y++) {
-              const iy = y * p.strideH - p.padH + ki * p.dilationH;
-              if (iy < 0 || iy >= p.h) continue;
-              for (let xo = 0; xo < p.ow; xo++) {
-                const ix = xo * p.strideW - p.padW + kj * p.dilationW;
-                if (ix < 0 || ix >= p.w) continue;
-                s += gy[((b * p.o + oc) * p.oh + y) * p.ow + xo] *
-                  x[((b * p.c + g * cg + ci) * p.h + iy) * p.w + ix];
-              }
-            }
-            dw[((oc * cg + ci) * p.kh + ki) * p.kw + kj] += s;
-          }
-        }
-      }
-    }
-  }
-  return dw;
-}
-
-/** dx = the transposed convolution of gy with w, in float64. */
-function refInput(gy: Float32Array, w: Float32Array, p: Conv2dParams): Float64Array {
-  const cg = p.c / p.groups, og = p.o / p.groups;
-  const dx = new Float64Array(p.n * p.c * p.h * p.w);
-  for (let b = 0; b < p.n; b++) {
-    for (let oc = 0; oc < p.o; oc++) {
-      const g = Math.floor(oc / og);
-      for (let yo = 0; yo < p.oh; yo++) {
-        for (let xo = 0; xo < p.ow; xo++) {
-          const v = gy[((b * p.o + oc) * p.oh + yo) * p.ow + xo];
-          for (let ci = 0; ci < cg; ci++) {
-            for (let ki = 0; ki < p.kh; ki++) {
-              const iy = yo * p.strideH - p.padH + ki * p.dilationH;
-              if (iy < 0 || iy >= p.h) continue;
-              for (let kj = 0; kj < p.kw; kj++) {
-                const ix = xo * p.strideW - p.padW + kj * p.dilationW;
-                if (ix < 0 || ix >= p.w) continue;
-                dx[((b * p.c + g * cg + ci) * p.h + iy) * p.w + ix] += v *
-                  w[((oc * cg + ci) * p.kh + ki) * p.kw + kj];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  return dx;
-}
+import { bigEnough, close, onOneAndTwo, refForward, refInput, refWeight } from "./_conv_check.ts";
 
 const CASES: [string, Parameters<typeof convParams>[0]][] = [
   // dotPlane: rows of 28 pixels, padding.
