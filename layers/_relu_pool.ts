@@ -1,6 +1,6 @@
 /**
  * When a ReLU followed by a MaxPool2d may run as pool-then-ReLU, and a Conv2d, ReLU, MaxPool2d(2)
- * chain as the fused `conv2dMaxPool2x2` op then a ReLU (internal; used by Sequential and the
+ * chain as the fused `conv2dMaxPool2x2` op with its ReLU (internal; used by Sequential and the
  * ResNet model).
  *
  * @module
@@ -36,9 +36,9 @@ export function swapsReluPool(prev: AnyModule | null, relu: AnyModule, pool: Any
 }
 
 /**
- * Whether `conv`, `relu`, `pool` applied to `x` may run as `conv2dMaxPool2x2` then an
- * out-of-place ReLU: ReLU commutes with max pooling (see {@linkcode swapsReluPool}), and the fused
- * op gives exactly maxPool2d(conv2d(x)). All three must be plain modules; the pooling 2 × 2 with
+ * Whether `conv`, `relu`, `pool` applied to `x` may run as `conv2dMaxPool2x2` with `relu`: ReLU
+ * commutes with max pooling (see {@linkcode swapsReluPool}), and the fused op gives exactly
+ * relu(maxPool2d(conv2d(x))) into a fresh tensor (so an in-place ReLU changes nobody's). All three must be plain modules; the pooling 2 × 2 with
  * stride 2, no padding or dilation, floor mode; the conv's padding numeric; and x a 4-D cpu input
  * the conv accepts whose conv output holds a window (otherwise the modules run, and report errors,
  * as usual).
@@ -81,5 +81,5 @@ export function convReluPool(conv: Conv2d, x: Tensor): Tensor {
     dilation: [conv.dilation[0], conv.dilation[1]] as [number, number],
     groups: conv.groups,
   };
-  return conv2dMaxPool2x2(x, conv.weight, conv.bias, attrs)[0].relu();
+  return conv2dMaxPool2x2(x, conv.weight, conv.bias, { ...attrs, relu: true })[0];
 }

@@ -3,10 +3,12 @@
  * floor mode), as one op, so that a backend can pool the conv's output before it ever leaves its
  * scratch memory (the cpu backend's direct wasm kernel does, for LeNet-like layers). Outputs are
  * exactly those of `maxPool2d(conv2d(x, w, b))`: the pooled values and each one's flat index in
- * its conv output plane. The gradient is max pooling's scatter followed by conv2d's backward ops,
- * and the op decomposes into conv2d and maxPool2d, so every backend runs it (the blas provider
- * still takes the large convs there). Sequential uses it for a plain Conv2d, ReLU and
- * MaxPool2d(2) in a row (layers/_relu_pool.ts).
+ * its conv output plane; with the `relu` attribute the values are those of `relu(...)` (ReLU
+ * commutes with max pooling, so this is also `maxPool2d(relu(conv2d(x, w, b)))`). The gradient
+ * is ReLU's mask, max pooling's scatter and conv2d's backward ops, and the op decomposes into
+ * conv2d, maxPool2d and relu, so every backend runs it (the blas provider still takes the large
+ * convs there). Sequential uses it for a plain Conv2d, ReLU and MaxPool2d(2) in a row
+ * (layers/_relu_pool.ts).
  *
  * @example
  * ```ts
@@ -24,7 +26,8 @@
  * @module
  */
 
-import { apply, apply1, ShapeError, shapeStr, sum } from "../../core/mod.ts";
+import { apply, apply1, ShapeError, shapeStr, sum, ValueError } from "../../core/mod.ts";
+import { reluBackward } from "../../core/ops/elementwise.ts";
 import type { OpDef, Tensor, TensorSpec } from "../../core/mod.ts";
 import {
   conv2dBackwardInputOp,
@@ -59,10 +62,19 @@ function convShape(x: readonly number[], w: readonly number[], a: Conv2dAttrs): 
   ];
 }
 
+/** Attributes of `conv2dMaxPool2x2`: the conv's, and whether ReLU follows the pooling. */
+export interface Conv2dMaxPoolAttrs extends Conv2dAttrs {
+  /** Apply ReLU to the pooled values (default false). */
+  relu?: boolean;
+}
+
 /** `conv2dMaxPool2x2`: inputs x, weight and optional bias; outputs the pooled values and indices. */
-export const conv2dMaxPool2x2Op: OpDef<Conv2dAttrs> = {
+export const conv2dMaxPool2x2Op: OpDef<Conv2dMaxPoolAttrs> = {
   name: "conv2dMaxPool2x2",
   infer(inputs, a): TensorSpec[] {
+    if (a.relu !== undefined && typeof a.relu !== "boolean") {
+      throw new ValueError(`conv2dMaxPool2x2: relu must be a boolean, got ${String(a.relu)}`);
+    }
     const [conv] = conv2dOp.infer(inputs, a);
     const [n, o, oh, ow] = conv.shape;
     if (oh < 2 || ow < 2) {
@@ -88,7 +100,9 @@ export const conv2dMaxPool2x2Op: OpDef<Conv2dAttrs> = {
       biasGrad: ctx.inputs.length > 2 && need[2],
     };
     if (!a.inputGrad && !a.weightGrad && !a.biasGrad) return [null, null, null];
-    const outs = apply(conv2dMaxPool2x2BackwardOp, [g, ctx.outputs[1], x, w], a);
+    const ins = [g, ctx.outputs[1], x, w];
+    if (a.relu) ins.push(ctx.outputs[0]);
+    const outs = apply(conv2dMaxPool2x2BackwardOp, ins, a);
     let k = 0;
     return [
       a.inputGrad ? outs[k++] : null,
@@ -97,12 +111,13 @@ export const conv2dMaxPool2x2Op: OpDef<Conv2dAttrs> = {
     ];
   },
   decompose(inputs, a): Tensor[] {
-    return apply(maxPool2dOp, [apply1(conv2dOp, inputs, a)], maxPool2x2Attrs());
+    const [y, idx] = apply(maxPool2dOp, [apply1(conv2dOp, inputs, a)], maxPool2x2Attrs());
+    return a.relu ? [y.relu(), idx] : [y, idx];
   },
 };
 
-/** Attributes of `conv2dMaxPool2x2Backward`: the conv's, and which gradients to produce. */
-export interface Conv2dMaxPoolBackwardAttrs extends Conv2dAttrs {
+/** Attributes of `conv2dMaxPool2x2Backward`: the forward's, and which gradients to produce. */
+export interface Conv2dMaxPoolBackwardAttrs extends Conv2dMaxPoolAttrs {
   /** Produce the input's gradient. */
   inputGrad: boolean;
   /** Produce the weight's gradient. */
@@ -114,8 +129,9 @@ export interface Conv2dMaxPoolBackwardAttrs extends Conv2dAttrs {
 // No gradient rule: under grad mode (double backward) dispatch differentiates the decomposition.
 /**
  * The gradient of `conv2dMaxPool2x2` (`"conv2dMaxPool2x2Backward"`): inputs the pooled output's
- * gradient, the pooling indices, x and the weight; outputs, in this order and where the
- * attributes ask, the gradients of x, of the weight and of the bias. It is max pooling's scatter
+ * gradient, the pooling indices, x, the weight and (with `relu`) the forward's output; outputs,
+ * in this order and where the attributes ask, the gradients of x, of the weight and of the bias.
+ * It is ReLU's backward (the gradient kept where the output is positive), max pooling's scatter
  * then conv2d's backward ops (the bias's gradient sums the pooled gradient, which holds the same
  * values as the scattered one), so a backend can keep the scattered gradient in scratch memory.
  */
@@ -131,8 +147,9 @@ export const conv2dMaxPool2x2BackwardOp: OpDef<Conv2dMaxPoolBackwardAttrs> = {
     return specs;
   },
   decompose(inputs, a): Tensor[] {
-    const [g, idx, x, w] = inputs;
-    const { inputGrad, weightGrad, biasGrad, ...conv } = a;
+    const [gOut, idx, x, w, y] = inputs;
+    const g = a.relu ? reluBackward(gOut, y) : gOut;
+    const { inputGrad, weightGrad, biasGrad, relu: _relu, ...conv } = a;
     const gy = apply1(maxPool2dBackwardOp, [g, idx], {
       ...maxPool2x2Attrs(),
       shape: convShape(x.shape, w.shape, conv),
@@ -154,7 +171,7 @@ export function conv2dMaxPool2x2(
   x: Tensor,
   w: Tensor,
   b: Tensor | null,
-  attrs: Conv2dAttrs,
+  attrs: Conv2dMaxPoolAttrs,
 ): [Tensor, Tensor] {
   const [y, i] = apply(conv2dMaxPool2x2Op, b ? [x, w, b] : [x, w], attrs);
   return [y, i];

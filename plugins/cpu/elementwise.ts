@@ -307,6 +307,31 @@ function reluKernel(inputs: readonly Tensor[]): TypedArray[] {
   return [o];
 }
 
+/** ReLU of float32 `x` in place, with the bits of the relu kernel. */
+export function reluInPlaceF32(x: Float32Array): void {
+  const n = x.length, a = new Int32Array(x.buffer, x.byteOffset, n);
+  if (reluWasm && n >= RELU_WASM_MIN) reluViaWasm(a, null, a, n);
+  else reluInt32(a, a, n);
+}
+
+/** ReLU's backward of float32 g for output y (g where y > 0, else 0) as a new pooled array. */
+export function reluBackwardF32(g: Float32Array, y: Float32Array): Float32Array {
+  const n = g.length;
+  const gi = new Int32Array(g.buffer, g.byteOffset, n);
+  const yi = new Int32Array(y.buffer, y.byteOffset, n);
+  const o = outputF32(n);
+  const r = new Int32Array(o.buffer, o.byteOffset, n);
+  if (reluWasm && n >= RELU_WASM_MIN) {
+    reluViaWasm(gi, yi, r, n);
+    return o;
+  }
+  for (let i = 0; i < n; i++) {
+    const v = yi[i];
+    r[i] = gi[i] & ((-v & ~v) >> 31);
+  }
+  return o;
+}
+
 function reluInt32(a: Int32Array, r: Int32Array, n: number): Int32Array {
   for (let i = 0; i < n; i++) {
     const v = a[i];
@@ -410,20 +435,7 @@ function reluBackwardKernel(inputs: readonly Tensor[]): TypedArray[] {
   if (g.dtype === "float16") {
     return [reluBackwardHalf(hostArray(g, "float16"), hostArray(y, "float16"), n)];
   }
-  const gs = hostArray(g, "float32"), ys = hostArray(y, "float32");
-  const gi = new Int32Array(gs.buffer, gs.byteOffset, n);
-  const yi = new Int32Array(ys.buffer, ys.byteOffset, n);
-  const o = outputF32(n);
-  const r = new Int32Array(o.buffer, o.byteOffset, n);
-  if (reluWasm && n >= RELU_WASM_MIN) {
-    reluViaWasm(gi, yi, r, n);
-    return [o];
-  }
-  for (let i = 0; i < n; i++) {
-    const v = yi[i];
-    r[i] = gi[i] & ((-v & ~v) >> 31);
-  }
-  return [o];
+  return [reluBackwardF32(hostArray(g, "float32"), hostArray(y, "float32"))];
 }
 
 // float16 ReLU and its backward: the same sign-bit tricks over Int16Array views (elements read

@@ -20,6 +20,7 @@ import {
   maxPool2x2Attrs,
 } from "../../layers/ops/conv_pool.ts";
 import { sumFloat32 } from "./reduce.ts";
+import { reluBackwardF32, reluInPlaceF32 } from "./elementwise.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
 import { convMaxPool2x2Direct, wasmConvForwardMaxPool2x2 } from "./wasm_conv.ts";
 import { poolGradApplies, wasmConvMaxPool2x2Backward } from "./wasm_conv_pool.ts";
@@ -177,11 +178,16 @@ let unpooled = new Float32Array(0);
  * The gradient of a conv's output from that of its 2 × 2 max pooling (the maxPool2d backward
  * kernel), in a buffer shared across calls (the conv backward kernels copy it before they return).
  */
-function unpool(g: Tensor, idx: Tensor, p: Conv2dParams): Float32Array {
+function unpool(
+  g: Float32Array,
+  shape: readonly number[],
+  idx: Tensor,
+  p: Conv2dParams,
+): Float32Array {
   const size = p.n * p.o * p.oh * p.ow;
   if (unpooled.length < size) unpooled = new Float32Array(size);
-  const pp = poolParams([p.n, p.o, p.oh, p.ow], g.shape, maxPool2x2Attrs());
-  return maxPool2dBackward(f32(g), hostArray(idx, "int32"), pp, unpooled.subarray(0, size));
+  const pp = poolParams([p.n, p.o, p.oh, p.ow], shape, maxPool2x2Attrs());
+  return maxPool2dBackward(g, hostArray(idx, "int32"), pp, unpooled.subarray(0, size));
 }
 
 /** NN kernel table of the cpu backend. */
@@ -209,27 +215,32 @@ export const nnKernels: CpuKernelTable = {
       const bias = b ? f32(b) : null;
       const r = wasmConvForwardMaxPool2x2(convKernels!, f32(x), f32(w), bias, p, maxPool2x2Heap!);
       if (!r) throw new Error("conv2dMaxPool2x2: the direct kernel declined after supports()");
+      if (a.relu) reluInPlaceF32(r.y);
       return [r.y, r.indices];
     },
   }),
   ...kernelFor(conv2dMaxPool2x2BackwardOp, {
     // float32 gradients, x and weight; int32 pooling indices.
     dtypes: ["float32", "int32"],
-    supports([g, idx, x, w], a) {
-      if (g.dtype !== "float32" || idx.dtype !== "int32" || x.dtype !== "float32") {
+    supports([g, idx, x, w, y], a) {
+      if (
+        g.dtype !== "float32" || idx.dtype !== "int32" || x.dtype !== "float32" ||
+        (y && y.dtype !== "float32")
+      ) {
         return "expects float32 gradient and input with int32 indices";
       }
       if (!convKernels) return "no WebAssembly SIMD for the fused kernel";
       return convMaxPool2x2Direct(convKernels, convParams(x.shape, w.shape, convOut(x, w, a), a)) ||
         "not a shape the fused forward kernel takes (the unfused backward ops run instead)";
     },
-    run([g, idx, x, w], a) {
+    run([gOut, idx, x, w, y], a) {
       const p = convParams(x.shape, w.shape, convOut(x, w, a), a);
       const outs: Float32Array[] = [];
+      const g = a.relu ? reluBackwardF32(f32(gOut), f32(y)) : f32(gOut);
       const r = poolGradApplies(p) && (a.inputGrad || a.weightGrad)
         ? wasmConvMaxPool2x2Backward(
           convKernels!,
-          f32(g),
+          g,
           hostArray(idx, "int32"),
           f32(x),
           f32(w),
@@ -241,13 +252,13 @@ export const nnKernels: CpuKernelTable = {
         if (r.dx) outs.push(r.dx);
         if (r.dw) outs.push(r.dw);
       } else {
-        const gy = unpool(g, idx, p);
+        const gy = unpool(g, gOut.shape, idx, p);
         if (a.inputGrad) outs.push(conv2dBackwardInput(gy, f32(w), p));
         if (a.weightGrad) outs.push(conv2dBackwardWeight(gy, f32(x), p));
       }
       if (a.biasGrad) {
         const db = new Float32Array(p.o);
-        sumFloat32(f32(g), g.shape, [0, 2, 3], db);
+        sumFloat32(g, gOut.shape, [0, 2, 3], db);
         outs.push(db);
       }
       return outs;

@@ -32,8 +32,13 @@ const attrs = (
   groups,
 });
 
-function unfused(x: Tensor, w: Tensor, b: Tensor | null, a: Conv2dAttrs): Tensor[] {
-  return apply(maxPool2dOp, [apply1(conv2dOp, b ? [x, w, b] : [x, w], a)], maxPool2x2Attrs());
+function unfused(x: Tensor, w: Tensor, b: Tensor | null, a: Conv2dAttrs, relu = false): Tensor[] {
+  const [y, i] = apply(
+    maxPool2dOp,
+    [apply1(conv2dOp, b ? [x, w, b] : [x, w], a)],
+    maxPool2x2Attrs(),
+  );
+  return relu ? [y.relu(), i] : [y, i];
 }
 
 interface Case {
@@ -131,12 +136,15 @@ function near(what: string, got: ArrayLike<number>, want: ArrayLike<number>, ter
   }
 }
 
-Deno.test("conv2dMaxPool2x2 equals conv2d then maxPool2d: values, indices and gradients", () => {
-  for (const c of cases) for (const nan of [true, false]) check(c, nan);
+Deno.test("conv2dMaxPool2x2 equals conv2d then maxPool2d (then relu): values, indices, gradients", () => {
+  for (const c of cases) {
+    for (const nan of [true, false]) for (const relu of [false, true]) check(c, nan, relu);
+  }
 });
 
-function check(c: Case, nan: boolean): void {
+function check(c: Case, nan: boolean, relu: boolean): void {
   {
+    const a = { ...c.a, relu };
     const xd = randn(c.x).mul(2), wd = randn(c.w), bd = randn([c.w[0]]);
     const data = xd.dataSync();
     if (nan) data[0] = NaN; // a NaN wins its window, as in maxPool2d
@@ -148,11 +156,13 @@ function check(c: Case, nan: boolean): void {
       return { x, w, b };
     };
     const f = mk(), u = mk();
-    const { trace } = explain(() => conv2dMaxPool2x2(f.x, f.w, f.b, c.a));
+    const { trace } = explain(() => conv2dMaxPool2x2(f.x, f.w, f.b, a));
     const ran = trace.find((t) => t.op === "conv2dMaxPool2x2")!;
     assert.equal(ran.via === "decomposition" ? "decomposition" : "kernel", c.via, c.name);
-    const [fy, fi] = conv2dMaxPool2x2(f.x, f.w, f.b, c.a);
-    const [uy, ui] = unfused(u.x, u.w, u.b, c.a);
+    // The kernel applies the ReLU itself.
+    if (c.via === "kernel") assert.ok(!trace.some((t) => t.op === "relu"), c.name);
+    const [fy, fi] = conv2dMaxPool2x2(f.x, f.w, f.b, a);
+    const [uy, ui] = unfused(u.x, u.w, u.b, c.a, relu);
     assert.deepEqual(fy.shape, uy.shape, c.name);
     assert.deepEqual(Array.from(fy.dataSync()), Array.from(uy.dataSync()), `${c.name}: values`);
     assert.deepEqual(Array.from(fi.dataSync()), Array.from(ui.dataSync()), `${c.name}: indices`);
@@ -161,7 +171,10 @@ function check(c: Case, nan: boolean): void {
     // The kernel path scatters the pooled gradient in scratch memory: no maxPool2dBackward op.
     if (c.via === "kernel") {
       assert.ok(back.includes("conv2dMaxPool2x2Backward@cpu"), `${c.name}: ${back}`);
-      assert.ok(!back.some((o) => o.startsWith("maxPool2dBackward")), `${c.name}: ${back}`);
+      assert.ok(
+        !back.some((o) => /^(maxPool2dBackward|reluBackward)@/.test(o)),
+        `${c.name}: ${back}`,
+      );
     }
     uy.backward(g);
     const [fx, ux] = [f.x.grad!.dataSync(), u.x.grad!.dataSync()];
@@ -181,6 +194,18 @@ function check(c: Case, nan: boolean): void {
     }
   }
 }
+
+Deno.test("conv2dMaxPool2x2: a relu attribute that is not a boolean is a named ValueError", () => {
+  assert.throws(
+    () =>
+      conv2dMaxPool2x2(randn([1, 1, 6, 6]), randn([2, 1, 3, 3]), null, {
+        ...attrs(),
+        relu: 1 as unknown as boolean,
+      }),
+    (e: Error) =>
+      e.name === "ValueError" && e.message === "conv2dMaxPool2x2: relu must be a boolean, got 1",
+  );
+});
 
 Deno.test("conv2dMaxPool2x2: float16 decomposes; a conv output under 2x2 is a named ShapeError", () => {
   const x = randn([2, 1, 8, 8]).cast("float16"), w = randn([3, 1, 3, 3]).cast("float16");
@@ -208,6 +233,12 @@ Deno.test("conv2dMaxPool2x2 gradients by finite differences", () => {
   const f = (xx: Tensor, ww: Tensor, bb: Tensor) => conv2dMaxPool2x2(xx, ww, bb, attrs(1))[0];
   gradcheck((xx, bb) => f(xx, w, bb), [spread.clone(), b.clone()]);
   gradcheck((ww) => f(spread, ww, b), [w.clone()], { eps: 1e-3, atol: 2e-2, rtol: 2e-2 });
+  // With the ReLU: a bias of -3.05 puts half the values below zero, none within 0.05 of it.
+  const shift = tensor([-3.05, -3.05]);
+  const fr = (xx: Tensor, ww: Tensor, bb: Tensor) =>
+    conv2dMaxPool2x2(xx, ww, bb, { ...attrs(1), relu: true })[0];
+  gradcheck((xx, bb) => fr(xx, w, bb), [spread.clone(), shift.clone()]);
+  gradcheck((ww) => fr(spread, ww, shift), [w.clone()], { eps: 1e-3, atol: 2e-2, rtol: 2e-2 });
 });
 
 Deno.test("Sequential runs Conv2d, ReLU, MaxPool2d(2) as the fused op, with the same values", () => {
@@ -217,7 +248,7 @@ Deno.test("Sequential runs Conv2d, ReLU, MaxPool2d(2) as the fused op, with the 
   const xa = tensor(Array.from(data)).reshape([3, 1, 28, 28]).requiresGrad_();
   const xb = tensor(Array.from(data)).reshape([3, 1, 28, 28]).requiresGrad_();
   const { trace } = explain(() => seq.forward(xa));
-  assert.ok(trace.some((t) => t.op === "conv2dMaxPool2x2" && t.backend === "cpu"));
+  assert.deepEqual(trace.map((t) => `${t.op}@${t.backend}`), ["conv2dMaxPool2x2@cpu"]);
   const ya = seq.forward(xa), yb = pool.forward(relu.forward(conv.forward(xb)));
   assert.deepEqual(Array.from(ya.dataSync()), Array.from(yb.dataSync()));
   const g = randn(ya.shape);
