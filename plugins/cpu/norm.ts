@@ -30,23 +30,39 @@ function stats(inputs: readonly Tensor[]): Float32Array[] {
   const count = n * inner;
   const mean = new Float32Array(c), variance = new Float32Array(c);
   for (let ch = 0; ch < c; ch++) {
-    let s = 0;
+    // Four sums side by side: one float64 sum is a chain of dependent adds (one per 3-4 cycles).
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let b = 0; b < n; b++) {
-      const base = (b * c + ch) * inner, end = base + inner;
-      for (let i = base; i < end; i++) s += src[i];
+      const base = (b * c + ch) * inner, end = base + inner, end4 = base + (inner & ~3);
+      let i = base;
+      for (; i < end4; i += 4) {
+        s0 += src[i];
+        s1 += src[i + 1];
+        s2 += src[i + 2];
+        s3 += src[i + 3];
+      }
+      for (; i < end; i++) s0 += src[i];
     }
-    const m = s / count;
+    const m = (s0 + s1 + (s2 + s3)) / count;
     // Summing squared deviations from the mean (not Σx² − m²·n) avoids cancellation.
-    let q = 0;
+    let q0 = 0, q1 = 0, q2 = 0, q3 = 0;
     for (let b = 0; b < n; b++) {
-      const base = (b * c + ch) * inner, end = base + inner;
-      for (let i = base; i < end; i++) {
+      const base = (b * c + ch) * inner, end = base + inner, end4 = base + (inner & ~3);
+      let i = base;
+      for (; i < end4; i += 4) {
+        const d0 = src[i] - m, d1 = src[i + 1] - m, d2 = src[i + 2] - m, d3 = src[i + 3] - m;
+        q0 += d0 * d0;
+        q1 += d1 * d1;
+        q2 += d2 * d2;
+        q3 += d3 * d3;
+      }
+      for (; i < end; i++) {
         const d = src[i] - m;
-        q += d * d;
+        q0 += d * d;
       }
     }
     mean[ch] = m;
-    variance[ch] = q / count;
+    variance[ch] = (q0 + q1 + (q2 + q3)) / count;
   }
   return [mean, variance];
 }
@@ -77,15 +93,24 @@ function backward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] 
   const dx = outputF32(x.numel()), dw = new Float32Array(c), db = new Float32Array(c);
   for (let ch = 0; ch < c; ch++) {
     const m = mean[ch], invstd = 1 / Math.sqrt(v[ch] + a.eps);
-    let sg = 0, sgx = 0;
+    // Two sums each of g and g·(x − m) side by side (see stats).
+    let sg0 = 0, sg1 = 0, sgx0 = 0, sgx1 = 0;
     for (let b = 0; b < n; b++) {
-      const base = (b * c + ch) * inner, end = base + inner;
-      for (let i = base; i < end; i++) {
-        const gv = g[i];
-        sg += gv;
-        sgx += gv * (src[i] - m);
+      const base = (b * c + ch) * inner, end = base + inner, end2 = base + (inner & ~1);
+      let i = base;
+      for (; i < end2; i += 2) {
+        const g0 = g[i], g1 = g[i + 1];
+        sg0 += g0;
+        sg1 += g1;
+        sgx0 += g0 * (src[i] - m);
+        sgx1 += g1 * (src[i + 1] - m);
+      }
+      if (i < end) {
+        sg0 += g[i];
+        sgx0 += g[i] * (src[i] - m);
       }
     }
+    const sg = sg0 + sg1, sgx = sgx0 + sgx1;
     db[ch] = sg;
     dw[ch] = sgx * invstd;
     const k = w[ch] * invstd;
