@@ -6,7 +6,7 @@
  * the median of the per-round ratios (this tree / the other).
  *
  *     git worktree add /tmp/denn-base <commit>
- *     deno run -A bench/step_ab.ts /tmp/denn-base [--rounds 21] [--only lenet,resnet18,batchnorm]
+ *     deno run -A bench/step_ab.ts /tmp/denn-base [--rounds 21] [--only lenet,resnet18,mlp,batchnorm]
  *       [--no-blas]
  *
  * @module
@@ -46,6 +46,7 @@ const self = await load(new URL("..", import.meta.url).href.replace(/\/$/, ""));
 function trainer(d: { m: Denn; models: Denn }, model: string): () => void {
   const { m, models } = d;
   if (model === "batchnorm") return batchNormStep(m);
+  if (model === "mlp") return mlpStep(m);
   const net = model === "resnet18" ? models.resnet(18, { numClasses: 10 }) : models.lenet5();
   const x = model === "resnet18" ? m.randn([32, 3, 32, 32]) : m.randn([64, 1, 28, 28]);
   const y = m.randint(0, 10, [x.shape[0]]);
@@ -67,6 +68,26 @@ function batchNormStep(m: Denn): () => void {
   return () => {
     m.F.batchNorm(x, rm, rv, { weight: w, bias: b, training: true }).backward(g);
     for (const t of [x, w, b]) t.grad = null;
+  };
+}
+
+// The MLP 784-512-512-10 of bench/_models.ts (built from that tree's nn), batch 128.
+function mlpStep(m: Denn): () => void {
+  const { Linear, ReLU, Sequential } = m.nn;
+  const net = new Sequential(
+    new Linear(784, 512),
+    new ReLU(),
+    new Linear(512, 512),
+    new ReLU(),
+    new Linear(512, 10),
+  );
+  const x = m.randn([128, 784]), y = m.randint(0, 10, [128]);
+  const opt = new m.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
+  return () => {
+    const loss = m.F.crossEntropy(net.forward(x), y);
+    opt.zeroGrad();
+    loss.backward();
+    opt.step();
   };
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
+import type { DType, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
 import { allocHost, broadcastStrides, sizeOf } from "../../core/mod.ts";
 import { outputF32 } from "../../core/host_pool.ts";
 import { hostArray, hostStorage } from "./kit.ts";
@@ -113,8 +113,9 @@ function compileUnary(expr: string): UnaryLoop {
 }
 
 // A broadcast operand that is constant along the trailing `inner` elements and repeats with period
-// `period` blocks along the leading ones ([1, C, 1, 1] against [N, C, H, W]: period C, inner H·W).
-// Returns [period, inner], or null when the strides follow another pattern.
+// `period` blocks along the leading ones ([1, C, 1, 1] against [N, C, H, W]: period C, inner H·W;
+// a bias [C] against [N, C]: period C, inner 1). Returns [period, inner], or null when the strides
+// follow another pattern.
 function blockPattern(
   shape: readonly number[],
   s: readonly number[],
@@ -127,11 +128,12 @@ function blockPattern(
     stride *= shape[--t];
   }
   while (t > 0 && (s[t - 1] === 0 || shape[t - 1] === 1)) t--;
-  return t === 0 && inner > 1 ? [period, inner] : null;
+  return t === 0 && (inner > 1 || period > 1) ? [period, inner] : null;
 }
 
 // The general loop walks strides with an odometer; the block loops serve the per-channel
-// broadcasts of batch norm and conv bias, whose innermost broadcast dims are too short for it.
+// broadcasts of batch norm and conv bias, whose innermost broadcast dims are too short for it, and
+// the row broadcasts of a linear layer's bias (inner 1).
 function compileBinary(expr: string): BinaryLoop {
   const body = `
   const d = shape.length;
@@ -159,6 +161,13 @@ function compileBinary(expr: string): BinaryLoop {
   }
   if (A.length === n) {
     const pat = blockPattern(shape, sb);
+    if (pat !== null && pat[1] === 1) {
+      const period = pat[0];
+      for (let o = 0; o < n; o += period) {
+        for (let c = 0; c < period; c++) { const a = A[o + c], b = B[c]; O[o + c] = ${expr}; }
+      }
+      return;
+    }
     if (pat !== null) {
       const period = pat[0], inner = pat[1];
       for (let o = 0; o < n; o += period * inner) {
@@ -171,6 +180,13 @@ function compileBinary(expr: string): BinaryLoop {
     }
   } else if (B.length === n) {
     const pat = blockPattern(shape, sa);
+    if (pat !== null && pat[1] === 1) {
+      const period = pat[0];
+      for (let o = 0; o < n; o += period) {
+        for (let c = 0; c < period; c++) { const a = A[c], b = B[o + c]; O[o + c] = ${expr}; }
+      }
+      return;
+    }
     if (pat !== null) {
       const period = pat[0], inner = pat[1];
       for (let o = 0; o < n; o += period * inner) {
@@ -214,12 +230,16 @@ function perDType<L>(compile: () => L): (dtype: string) => L {
   };
 }
 
+// The elementwise loops write every element of their output: float32 ones need no zeroing.
+const output = (dtype: DType, n: number): TypedArray =>
+  dtype === "float32" ? outputF32(n) : allocHost(dtype, n);
+
 function unaryKernel(op: string): CpuKernel<unknown> {
   const loopFor = perDType(() => compileUnary(UNARY[op]));
   return {
     run(inputs: readonly Tensor[], _a: unknown, out: readonly TensorSpec[]): TypedArray[] {
       const x = inputs[0];
-      const o = allocHost(out[0].dtype, x.numel());
+      const o = output(out[0].dtype, x.numel());
       loopFor(x.dtype)(hostArray(x), o, x.numel());
       return [o];
     },
@@ -255,7 +275,7 @@ function binaryKernel(op: string): CpuKernel<unknown> {
       const [x, y] = inputs;
       const shape = out[0].shape;
       const n = sizeOf(shape);
-      const o = allocHost(out[0].dtype, n);
+      const o = output(out[0].dtype, n);
       const [a, sa] = operand(x, shape, n);
       const [b, sb] = operand(y, shape, n);
       loopFor(x.dtype)(a, b, o, shape, sa, sb);

@@ -1,7 +1,8 @@
 /**
  * The cpu fast paths of issue 13 against plain references: ReLU and its backward in wasm SIMD
  * (from 4096 elements), float32 sums with eight accumulators (trailing axes, leading axes, and all
- * axes but a kept block), and the 2×2 stride-2 max pooling kernel with its backward. The
+ * axes but a kept block), the 2×2 stride-2 max pooling kernel with its backward, and the
+ * broadcast loops of binary ops. The
  * references are the scalar loops the kernels had before (bit operations for ReLU, a one-by-one
  * float64 sum, the windowed max with PyTorch's NaN rule), so "the same result" means the same bits
  * for ReLU and pooling, and the float32 of a float64 sum (at most one ulp off) for sums.
@@ -478,4 +479,50 @@ Deno.test("F.maxPool2d 2×2 through autograd: values, gradient, views, float16, 
   bitsEqual(h, f, "float16 maxPool2d");
   const e = F.maxPool2d(randn([0, 3, 8, 8]), 2);
   assert.deepEqual(e.shape, [0, 3, 4, 4]);
+});
+
+// Broadcast binary loops: the row loop (a bias [C] against [N, C]: period C, inner 1) on either
+// side, the block loop, and shapes that must stay on the general loop, against an index-by-index
+// reference through explicit coordinates.
+Deno.test("binary broadcasts: row and block loops give the reference's bits, either side", () => {
+  const cases: [number[], number[]][] = [
+    [[128, 512], [512]],
+    [[3, 4, 5], [5]],
+    [[3, 4, 5], [1, 5]],
+    [[3, 4, 5], [4, 5]],
+    [[3, 4, 5], [4, 1]],
+    [[2, 3, 4, 5], [3, 1, 1]],
+    [[7, 1], [7, 1]],
+    [[6, 1, 5], [5]],
+  ];
+  let seed = 90;
+  for (const [big, small] of cases) {
+    const a = fromData(randomF32(big.reduce((p, q) => p * q, 1), seed++), big);
+    const b = fromData(randomF32(small.reduce((p, q) => p * q, 1), seed++), small);
+    const av = a.dataSync(), bv = b.dataSync();
+    const strides = (s: number[]) => s.map((_, i) => s.slice(i + 1).reduce((p, q) => p * q, 1));
+    const sa = strides(big), sbFull = strides(small);
+    const off = big.length - small.length;
+    for (const [x, y, swap] of [[a, b, false], [b, a, true]] as const) {
+      for (
+        const [op, f] of [["add", (p: number, q: number) => p + q], [
+          "sub",
+          (p: number, q: number) => p - q,
+        ]] as const
+      ) {
+        const got = (op === "add" ? x.add(y) : x.sub(y)).dataSync();
+        for (let i = 0; i < av.length; i++) {
+          let j = 0;
+          for (let d = 0; d < small.length; d++) {
+            const coord = Math.floor(i / sa[off + d]) % big[off + d];
+            j += small[d] === 1 ? 0 : coord * sbFull[d];
+          }
+          const want = Math.fround(swap ? f(bv[j], av[i]) : f(av[i], bv[j]));
+          if (!Object.is(got[i], want)) {
+            assert.fail(`${big} ${op} ${small} (swap ${swap}) [${i}]: ${got[i]} vs ${want}`);
+          }
+        }
+      }
+    }
+  }
 });
