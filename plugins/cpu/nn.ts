@@ -236,26 +236,27 @@ export const nnKernels: CpuKernelTable = {
     run([gOut, idx, x, w, y], a) {
       const p = convParams(x.shape, w.shape, convOut(x, w, a), a);
       const outs: Float32Array[] = [];
-      const g = a.relu ? reluBackwardF32(f32(gOut), f32(y)) : f32(gOut);
+      // The sparse path masks, scatters and sums the pooled gradient inside its own kernels.
       const r = poolGradApplies(p) && (a.inputGrad || a.weightGrad)
         ? wasmConvMaxPool2x2Backward(
           convKernels!,
-          g,
+          f32(gOut),
           hostArray(idx, "int32"),
           f32(x),
           f32(w),
           p,
-          { input: a.inputGrad, weight: a.weightGrad },
+          { input: a.inputGrad, weight: a.weightGrad, bias: a.biasGrad },
+          a.relu ? f32(y) : null,
         )
         : null;
       if (r) {
-        if (r.dx) outs.push(r.dx);
-        if (r.dw) outs.push(r.dw);
-      } else {
-        const gy = unpool(g, gOut.shape, idx, p);
-        if (a.inputGrad) outs.push(conv2dBackwardInput(gy, f32(w), p));
-        if (a.weightGrad) outs.push(conv2dBackwardWeight(gy, f32(x), p));
+        for (const t of [r.dx, r.dw, r.db]) if (t) outs.push(t);
+        return outs;
       }
+      const g = a.relu ? reluBackwardF32(f32(gOut), f32(y)) : f32(gOut);
+      const gy = unpool(g, gOut.shape, idx, p);
+      if (a.inputGrad) outs.push(conv2dBackwardInput(gy, f32(w), p));
+      if (a.weightGrad) outs.push(conv2dBackwardWeight(gy, f32(x), p));
       if (a.biasGrad) {
         const db = new Float32Array(p.o);
         sumFloat32(g, gOut.shape, [0, 2, 3], db);

@@ -13,9 +13,15 @@
 import { ValueError } from "../../core/errors.ts";
 
 /** Value types, as encoded in signatures and local declarations. */
-export const ValType: { readonly i32: 0x7f; readonly f32: 0x7d; readonly v128: 0x7b } = {
+export const ValType: {
+  readonly i32: 0x7f;
+  readonly f32: 0x7d;
+  readonly f64: 0x7c;
+  readonly v128: 0x7b;
+} = {
   i32: 0x7f,
   f32: 0x7d,
+  f64: 0x7c,
   v128: 0x7b,
 } as const;
 
@@ -51,10 +57,15 @@ export const Op: Readonly<Record<string, number>> = {
   i32And: 0x71,
   i32Or: 0x72,
   i32Xor: 0x73,
+  i32ShrS: 0x75,
   i32DivU: 0x6e,
   i32RemU: 0x70,
   f32Add: 0x92,
   f32Mul: 0x94,
+  f64Add: 0xa0,
+  f32DemoteF64: 0xb6,
+  f64ConvertI32S: 0xb7,
+  f64PromoteF32: 0xbb,
 } as const;
 
 /** SIMD opcodes: each is emitted as 0xFD followed by this number in unsigned LEB128. */

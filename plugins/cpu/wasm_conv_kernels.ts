@@ -33,6 +33,7 @@ import {
 } from "./wasm_gemm.ts";
 import { registerKernels } from "./threads.ts";
 import {
+  emitAddInto,
   emitNonFinite,
   emitPoolInputGrad,
   emitPoolTaps,
@@ -671,6 +672,7 @@ const NAMES = [
   "convChannels",
   "poolTaps",
   "nonFinite",
+  "addInto",
   "poolWeightGrad1",
   "poolWeightGrad2",
   "poolInputGrad1",
@@ -707,6 +709,7 @@ function instantiate(): ConvKernels | null {
       emitConvDirect("convChannels", DIRECT_CHANNELS, relaxed),
       emitPoolTaps(),
       emitNonFinite(),
+      emitAddInto(),
       emitPoolWeightGrad(1, relaxed),
       emitPoolWeightGrad(2, relaxed),
       emitPoolInputGrad(1, relaxed),

@@ -30,18 +30,22 @@ export function poolGradApplies(p: Conv2dParams): boolean {
     p.groups === 1 && p.kw <= 8 && p.oh >= 2 && p.ow >= 2;
 }
 
-/** Which gradients {@linkcode wasmConvMaxPool2x2Backward} computes. */
+/** Which gradients {@linkcode wasmConvMaxPool2x2Backward} computes (at least x's or w's). */
 export interface PoolGradWants {
   input: boolean;
   weight: boolean;
+  /** The bias's: the sum of the (masked) pooled gradient per channel. */
+  bias?: boolean;
 }
 
 /**
- * The input and weight gradients of maxPool2x2(conv2d(x, w)) for the pooled gradient `g` and the
- * pooling indices `idx` (flat indices into the conv output planes), where
- * {@linkcode poolGradApplies}; null where x (for dW) or w (for dx) holds a NaN or infinity, whose
- * products with the unpooled gradient's zeros make NaNs in PyTorch's dense gradients that these
- * sums would not have (the caller then runs the dense path). Per image: each pooled element's window corner is computed once;
+ * The input, weight and bias gradients of maxPool2x2(conv2d(x, w, b)), or with `y` (the forward's
+ * output) of relu(maxPool2x2(conv2d(x, w, b))), for the pooled gradient `g` and the pooling
+ * indices `idx` (flat indices into the conv output planes), where {@linkcode poolGradApplies};
+ * null where x (for dW) or w (for dx) holds a NaN or infinity, whose products with the unpooled
+ * gradient's zeros make NaNs in PyTorch's dense gradients that these sums would not have (the
+ * caller then runs the dense path). Per image: each pooled element's window corner is computed
+ * once, and its gradient masked by ReLU's backward and summed per channel;
  * dW gets g · window for every pooled element, and g · w is added onto the window in a per-thread
  * padded copy of the image's input gradient, whose interior is then copied out. Work items are
  * blocks of images that depend only on the batch and the weight size, each summing its weight
@@ -56,7 +60,8 @@ export function wasmConvMaxPool2x2Backward(
   w: Float32Array,
   p: Conv2dParams,
   want: PoolGradWants,
-): { dx: Float32Array | null; dw: Float32Array | null } | null {
+  y: Float32Array | null = null,
+): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } | null {
   const geo = geometry(p);
   const { n, c, o, kh, kw } = p;
   const ph = p.oh >> 1, pw = p.ow >> 1, q = ph * pw;
@@ -72,7 +77,7 @@ export function wasmConvMaxPool2x2Backward(
   const xpSlot = want.weight && pad ? slot(planeP) : 0;
   const tapSlot = slot(o * q) + 4;
   const perThread = tapSlot + xpSlot + (want.input ? slot(planeP) : 0);
-  const perImage = 2 * o * q + (want.weight ? plane : 0) + (want.input ? plane : 0);
+  const perImage = (y ? 3 : 2) * o * q + o + (want.weight ? plane : 0) + (want.input ? plane : 0);
   const chunk = Math.min(n, Math.max(1, Math.floor(CHUNK_FLOATS / perImage / size)) * size);
   const { at, f } = heapRegions([
     chunk * o * q,
@@ -85,8 +90,10 @@ export function wasmConvMaxPool2x2Backward(
     q,
     want.weight ? blocks * wsize : 0,
     plan.threads * perThread,
+    y ? chunk * o * q : 0,
+    want.bias ? chunk * o : 0,
   ]);
-  const [G, IDX, X, DX, ROWTAB, WPK, MASK, ORDER, PART, SCRATCH] = at;
+  const [G, IDX, X, DX, ROWTAB, WPK, MASK, ORDER, PART, SCRATCH, Y, DB] = at;
   // Per thread: its bad-index flag, the taps of one image, padded x, padded dx.
   const ERR = SCRATCH, TAPS = SCRATCH + 4, XP = SCRATCH + tapSlot, DXP = XP + xpSlot;
   const ints = new Int32Array(f.buffer);
@@ -105,10 +112,12 @@ export function wasmConvMaxPool2x2Backward(
   plan.scratchStride(4 * perThread);
   const ids = k.ids;
   const dx = want.input ? outputF32(n * plane) : null;
+  const db = want.bias ? new Float64Array(o) : null;
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
     f.set(g.subarray(b0 * o * q, (b0 + cnt) * o * q), G);
     ints.set(idx.subarray(b0 * o * q, (b0 + cnt) * o * q), IDX);
+    if (y) f.set(y.subarray(b0 * o * q, (b0 + cnt) * o * q), Y);
     if (want.weight) {
       f.set(x.subarray(b0 * plane, (b0 + cnt) * plane), X);
       if ((k.fns.nonFinite(4 * X, cnt * plane) as unknown as number) !== 0) return null;
@@ -132,6 +141,9 @@ export function wasmConvMaxPool2x2Backward(
           p.ow,
           geo.wp,
           4 * ERR,
+          gi,
+          y ? 4 * (Y + i * o * q) : 0,
+          db ? 4 * (DB + i * o) : 0,
         );
         if (want.weight) {
           const xi = X + i * plane;
@@ -181,16 +193,17 @@ export function wasmConvMaxPool2x2Backward(
     for (let t = 0; t < plan.threads; t++) {
       if (ints[ERR + t * perThread] !== 0) throw badIndex(idx, b0, cnt, p, o * q);
     }
+    if (db) { for (let i = 0; i < cnt * o; i++) db[i % o] += f[DB + i]; }
   }
-  if (!want.weight) return { dx, dw: null };
+  const dbias = db ? Float32Array.from(db) : null;
+  if (!want.weight) return { dx, dw: null, db: dbias };
+  // The partials added in block order into the first (on this thread), then compacted.
+  for (let b = 1; b < blocks; b++) k.fns.addInto(4 * PART, 4 * (PART + b * wsize), wsize);
   const dw = new Float32Array(o * rows * kw);
-  for (let b = 0; b < blocks; b++) {
-    const src = PART + b * wsize;
-    for (let r = 0; r < o * rows; r++) {
-      for (let kx = 0; kx < kw; kx++) dw[r * kw + kx] += f[src + 8 * r + kx];
-    }
+  for (let r = 0; r < o * rows; r++) {
+    for (let kx = 0; kx < kw; kx++) dw[r * kw + kx] = f[PART + 8 * r + kx];
   }
-  return { dx, dw };
+  return { dx, dw, db: dbias };
 }
 
 /**

@@ -27,64 +27,107 @@ import {
   whileLt,
 } from "./wasm.ts";
 
-const { i32, f32, v128 } = ValType;
+const { i32, f32, f64, v128 } = ValType;
 
 /** Window rows each pass of the gradient kernels keeps in registers (one or two vectors each). */
 export const ROWS_PER_PASS = 5;
 
+const V0 = { align: 0, offset: 0 }, V1 = { align: 0, offset: 16 };
+
 /**
- * Emits `poolTaps(idx, taps, planes, ph, pw, ow, wp, err)`: for the int32 max-pooling indices of
- * `planes` ph × pw pooled planes (flat indices into conv output planes of width `ow`, each inside
- * its 2 × 2 cell), taps[i] = the byte offset of the window's top-left corner in input planes of
- * row pitch `wp` floats (unit stride and dilation), i.e. 4 (v + y (wp - ow)) for index v in conv
- * row y. An index outside its cell gets offset 0 and sets the i32 at `err` to 1.
+ * Emits `poolTaps(idx, taps, planes, ph, pw, ow, wp, err, g, y, db)`: for the int32 max-pooling
+ * indices of `planes` ph × pw pooled planes (flat indices into conv output planes of width `ow`,
+ * each inside its 2 × 2 cell), taps[i] = the byte offset of the window's top-left corner in input
+ * planes of row pitch `wp` floats (unit stride and dilation), i.e. 4 (v + y (wp - ow)) for index v
+ * in conv row y. An index outside its cell gets offset 0 and sets the i32 at `err` to 1. With `y`
+ * (nonzero), the pooled gradient g is masked in place by ReLU's backward for the output y (g kept
+ * where y's bits are those of a positive float, as the cpu reluBackward kernel does); with `db`
+ * (nonzero), db[plane] = the sum of the plane's (masked) g, summed in float64.
  */
 export function emitPoolTaps(): FuncDef {
-  const IDX = 0, TAPS = 1, PLANES = 2, PH = 3, PW = 4, OW = 5, WP = 6, ERR = 7;
-  const f = new Frame(8);
+  const IDX = 0,
+    TAPS = 1,
+    PLANES = 2,
+    PH = 3,
+    PW = 4,
+    OW = 5,
+    WP = 6,
+    ERR = 7,
+    G = 8,
+    Y = 9,
+    DB = 10;
+  const f = new Frame(11);
   const pl = f.local(i32), py = f.local(i32), px = f.local(i32), v = f.local(i32);
   const d = f.local(i32), ok = f.local(i32), bad = f.local(i32), rowBase = f.local(i32);
-  const ip = f.local(i32), tp = f.local(i32), skip = f.local(i32);
+  const e = f.local(i32), skip = f.local(i32), yv = f.local(i32), s = f.local(f64);
   const c = new Code();
-  c.get(IDX).set(ip);
-  c.get(TAPS).set(tp);
+  c.i32(0).set(e);
   c.get(WP).get(OW).op(Op.i32Sub).set(skip);
   c.i32(0).set(bad);
   forUp(c, pl, PLANES, 1, () => {
+    c.i32(0).op(Op.f64ConvertI32S).set(s);
     forUp(c, py, PH, 1, () => {
       c.get(py).get(OW).op(Op.i32Mul).i32(2).op(Op.i32Mul).set(rowBase);
       forUp(c, px, PW, 1, () => {
-        c.get(ip).mem(Op.i32Load, 2).set(v);
+        c.get(IDX).get(e).op(Op.i32Add).mem(Op.i32Load, 2).set(v);
         // d = v - (2 py ow + 2 px): 0, 1, ow or ow + 1 inside the cell.
         c.get(v).get(rowBase).op(Op.i32Sub).get(px).i32(2).op(Op.i32Mul, Op.i32Sub).set(d);
         c.get(d).i32(2).op(Op.i32LtU);
         c.get(d).get(OW).op(Op.i32Sub).i32(2).op(Op.i32LtU, Op.i32Or).set(ok);
         c.get(bad).get(ok).i32(1).op(Op.i32Xor, Op.i32Or).set(bad);
-        c.get(tp);
+        c.get(TAPS).get(e).op(Op.i32Add);
         // 4 (v + (2 py + (d >= ow)) skip), or 0 where the index is bad
         c.get(v);
         c.get(py).i32(2).op(Op.i32Mul).get(d).get(OW).op(Op.i32GeS, Op.i32Add);
         c.get(skip).op(Op.i32Mul, Op.i32Add).i32(4).op(Op.i32Mul);
         c.i32(0).get(ok).op(Op.select);
         c.mem(Op.i32Store, 2);
-        c.get(ip).i32(4).op(Op.i32Add).set(ip);
-        c.get(tp).i32(4).op(Op.i32Add).set(tp);
+        c.get(Y).op(Op.if, BLOCK_VOID);
+        // g & ((-y & ~y) >> 31)
+        c.get(Y).get(e).op(Op.i32Add).mem(Op.i32Load, 2).set(yv);
+        c.get(G).get(e).op(Op.i32Add);
+        c.get(G).get(e).op(Op.i32Add).mem(Op.i32Load, 2);
+        c.i32(0).get(yv).op(Op.i32Sub).get(yv).i32(-1).op(Op.i32Xor, Op.i32And);
+        c.i32(31).op(Op.i32ShrS, Op.i32And).mem(Op.i32Store, 2);
+        c.op(Op.end);
+        c.get(s).get(G).get(e).op(Op.i32Add).mem(Op.f32Load, 2).op(Op.f64PromoteF32, Op.f64Add);
+        c.set(s);
+        c.get(e).i32(4).op(Op.i32Add).set(e);
       });
     });
+    c.get(DB).op(Op.if, BLOCK_VOID);
+    c.get(DB).get(pl).i32(4).op(Op.i32Mul, Op.i32Add).get(s).op(Op.f32DemoteF64);
+    c.mem(Op.f32Store, 2);
+    c.op(Op.end);
   });
   c.get(bad).op(Op.if, BLOCK_VOID);
   c.get(ERR).i32(1).mem(Op.i32Store, 2);
   c.op(Op.end);
   return {
     name: "poolTaps",
-    params: new Array(8).fill(i32),
+    params: new Array(11).fill(i32),
     results: [],
     locals: f.locals,
     code: c,
   };
 }
 
-const V0 = { align: 0, offset: 0 }, V1 = { align: 0, offset: 16 };
+/** Emits `addInto(dst, src, n)`: dst[i] += src[i] for n floats, n a multiple of 4. */
+export function emitAddInto(): FuncDef {
+  const DST = 0, SRC = 1, N = 2;
+  const f = new Frame(3);
+  const i = f.local(i32), end = f.local(i32);
+  const c = new Code();
+  c.get(N).i32(4).op(Op.i32Mul).set(end);
+  c.i32(0).set(i);
+  whileLt(c, i, end, 16, () => {
+    c.get(DST).get(i).op(Op.i32Add);
+    c.get(DST).get(i).op(Op.i32Add).simd(SimdOp.v128Load, V0);
+    c.get(SRC).get(i).op(Op.i32Add).simd(SimdOp.v128Load, V0);
+    c.simd(SimdOp.f32x4Add).simd(SimdOp.v128Store, V0);
+  });
+  return { name: "addInto", params: [i32, i32, i32], results: [], locals: f.locals, code: c };
+}
 
 /**
  * Emits `nonFinite(x, n) -> i32`: 1 if any of the n floats at x is NaN or infinite, else 0 (x · 0

@@ -4,7 +4,8 @@
  * shapes and for ones that take every branch (kernel rows of 1 to 8 taps, so one or two vectors
  * and a partial last vector; window rows in passes of 5 and singly; padding; odd conv outputs
  * whose last row and column no cell covers; a batch of 37 in blocks of 3), each gradient alone
- * and both together, with identical bits on one and two threads. Indices outside their 2 × 2
+ * and both together, with ReLU's mask and the bias's gradient, with identical bits on one and two
+ * threads. Indices outside their 2 × 2
  * cell are an IndexError; a NaN or infinity in x (for dW) or w (for dx) hands the call back to the
  * dense path, whose NaNs PyTorch's match.
  */
@@ -47,8 +48,9 @@ function run(
   w: Float32Array,
   p: Conv2dParams,
   want: PoolGradWants,
-): { dx: Float32Array | null; dw: Float32Array | null } {
-  const r = wasmConvMaxPool2x2Backward(k, g, idx, x, w, p, want);
+  y: Float32Array | null = null,
+): { dx: Float32Array | null; dw: Float32Array | null; db: Float32Array | null } {
+  const r = wasmConvMaxPool2x2Backward(k, g, idx, x, w, p, want, y);
   assert.ok(r, "the sparse path declined finite inputs");
   return r;
 }
@@ -92,6 +94,17 @@ Deno.test("conv-pool gradients from the pooled gradient match float64 loops, on 
     const both = run(g, idx, x, w, p, { input: true, weight: true });
     assert.deepEqual(both.dw, dw, `${name}: dw alone and with dx`);
     assert.deepEqual(both.dx, dx, `${name}: dx alone and with dw`);
+    // With ReLU's output (about half of it not positive, -0 included) and the bias's gradient.
+    const y = random(g.length, 13).map((v, i) => i % 7 === 0 ? -0 : v);
+    const gm = g.map((v, i) => y[i] > 0 ? v : 0);
+    const r = run(g, idx, x, w, p, { input: true, weight: true, bias: true }, y);
+    const gym = unpool(gm, idx, p);
+    close(`relu dw ${name}`, r.dw!, refWeight(gym, x, p), p.n * q);
+    close(`relu dx ${name}`, r.dx!, refInput(gym, w, p), p.o * p.kh * p.kw);
+    const wantB = new Float64Array(p.o);
+    gm.forEach((v, i) => wantB[Math.floor(i / q) % p.o] += v);
+    close(`relu db ${name}`, r.db!, wantB, p.n * q);
+    assert.equal(run(g, idx, x, w, p, { input: true, weight: false }).db, null);
   }
 });
 
