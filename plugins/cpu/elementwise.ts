@@ -426,6 +426,14 @@ const reluWasm: { relu: ReluFn; reluBackward: ReluFn } | null = (() => {
   }
 })();
 
+/**
+ * ReLU in place over `n` floats of the wasm heap at byte pointer `at` (which must have 7 floats of
+ * room after them), or null without wasm SIMD.
+ */
+export const reluHeap: ((at: number, n: number) => void) | null = reluWasm
+  ? (at, n) => reluWasm.relu(at, at, n)
+  : null;
+
 // relu(a) (y null) or reluBackward(g = a, y) into r through the wasm heap, in chunks.
 function reluViaWasm(a: Int32Array, y: Int32Array | null, r: Int32Array, n: number): void {
   const k = reluWasm!;

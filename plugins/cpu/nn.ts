@@ -20,7 +20,7 @@ import {
   maxPool2x2Attrs,
 } from "../../layers/ops/conv_pool.ts";
 import { sumFloat32 } from "./reduce.ts";
-import { reluBackwardF32, reluInPlaceF32 } from "./elementwise.ts";
+import { reluBackwardF32, reluHeap, reluInPlaceF32 } from "./elementwise.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
 import { convMaxPool2x2Direct, wasmConvForwardMaxPool2x2 } from "./wasm_conv.ts";
 import { poolGradApplies, wasmConvMaxPool2x2Backward } from "./wasm_conv_pool.ts";
@@ -213,9 +213,18 @@ export const nnKernels: CpuKernelTable = {
     run([x, w, b], a) {
       const p = convParams(x.shape, w.shape, convOut(x, w, a), a);
       const bias = b ? f32(b) : null;
-      const r = wasmConvForwardMaxPool2x2(convKernels!, f32(x), f32(w), bias, p, maxPool2x2Heap!);
+      const relu = a.relu ? reluHeap : null;
+      const r = wasmConvForwardMaxPool2x2(
+        convKernels!,
+        f32(x),
+        f32(w),
+        bias,
+        p,
+        maxPool2x2Heap!,
+        relu,
+      );
       if (!r) throw new Error("conv2dMaxPool2x2: the direct kernel declined after supports()");
-      if (a.relu) reluInPlaceF32(r.y);
+      if (a.relu && !relu) reluInPlaceF32(r.y);
       return [r.y, r.indices];
     },
   }),

@@ -382,6 +382,7 @@ function forwardDirectInto(
   g: Geometry,
   d: DirectPick,
   pool2x2: Pool2x2Heap | null,
+  relu: HeapRelu | null = null,
 ): { y: Float32Array; indices: Int32Array | null } {
   const { n, c, o, groups } = p;
   const { og, kk, pix } = g;
@@ -444,6 +445,7 @@ function forwardDirectInto(
       // The SIMD 2 × 2 kernel pools the whole chunk in one call on this thread (it writes a few
       // lanes past each row, which the next row overwrites, so it cannot be split by image).
       pool2x2(4 * Y, 4 * PY, 4 * PI, cnt * o, poh, pow, p.ow, 4 * pix);
+      relu?.(4 * PY, cnt * o * ppix);
       y.set(f.subarray(PY, PY + cnt * o * ppix), b0 * o * ppix);
       indices.set(ints.subarray(PI, PI + cnt * o * ppix), b0 * o * ppix);
       continue;
@@ -466,13 +468,20 @@ export function wasmConvForwardMaxPool2x2(
   bias: Float32Array | null,
   p: Conv2dParams,
   pool2x2: Pool2x2Heap,
+  relu: HeapRelu | null = null,
 ): { y: Float32Array; indices: Int32Array } | null {
   const g = geometry(p);
   const direct = pickConvDirect(k, p, g);
   if (!direct || p.oh < 2 || p.ow < 2) return null;
-  const r = forwardDirectInto(k, x, w, bias, p, g, direct, pool2x2);
+  const r = forwardDirectInto(k, x, w, bias, p, g, direct, pool2x2, relu);
   return { y: r.y, indices: r.indices! };
 }
+
+/**
+ * ReLU in place over `n` floats of the heap at byte pointer `at`, writing up to 7 floats past them
+ * (elementwise.ts's wasm kernel).
+ */
+export type HeapRelu = (at: number, n: number) => void;
 
 /**
  * A 2 × 2 max-pooling kernel over heap byte pointers: (x, y, idx, planes, oh, ow, w, planeBytes),
