@@ -49,6 +49,11 @@ function trainer(d: { m: Denn; models: Denn }, model: string): () => void {
   if (model === "mlp") return mlpStep(m);
   const net = model === "resnet18" ? models.resnet(18, { numClasses: 10 }) : models.lenet5();
   const x = model === "resnet18" ? m.randn([32, 3, 32, 32]) : m.randn([64, 1, 28, 28]);
+  return sgdStep(m, net, x);
+}
+
+// One SGD training step (lr 0.01, momentum 0.9) of `net` on x with random labels.
+function sgdStep(m: Denn, net: Denn, x: Denn): () => void {
   const y = m.randint(0, 10, [x.shape[0]]);
   const opt = new m.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
   return () => {
@@ -81,14 +86,7 @@ function mlpStep(m: Denn): () => void {
     new ReLU(),
     new Linear(512, 10),
   );
-  const x = m.randn([128, 784]), y = m.randint(0, 10, [128]);
-  const opt = new m.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
-  return () => {
-    const loss = m.F.crossEntropy(net.forward(x), y);
-    opt.zeroGrad();
-    loss.backward();
-    opt.step();
-  };
+  return sgdStep(m, net, m.randn([128, 784]));
 }
 
 const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1];
