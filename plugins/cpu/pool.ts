@@ -16,6 +16,7 @@ import { outputF32 } from "../../core/host_pool.ts";
 import { buildModule, Code, forUp, Op, SimdOp, ValType } from "./wasm.ts";
 import { heapRegions } from "./wasm_conv.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
+import { planFor } from "./threads.ts";
 import { wasmMemory, wasmMemoryImport, wasmSimdAvailable } from "./wasm_gemm.ts";
 
 /** Shape and hyper-parameters of a 2-D pooling; `oh`/`ow` are precomputed by the caller. */
@@ -152,6 +153,9 @@ function windowTable(
 
 // Planes per wasm call, bounding the heap use to about 8 MiB.
 const POOL_CHUNK_FLOATS = 1 << 21;
+// Window taps from which max pooling runs on a second thread (ResNet-18's 3 × 3 pooling at batch
+// 32 has 1.2M).
+const POOL_WORK_PER_THREAD = 1 << 18;
 
 function wasmMaxPool2d(x: Float32Array, p: Pool2dParams): { y: Float32Array; indices: Int32Array } {
   const k = convKernels!;
@@ -175,23 +179,32 @@ function wasmMaxPool2d(x: Float32Array, p: Pool2dParams): { y: Float32Array; ind
   windowTable(ow, w, p.kw, p.strideW, p.padW, p.dilationW, ints.subarray(TW));
   const y = outputF32(planes * outPlane);
   const indices = new Int32Array(planes * outPlane);
+  // Planes are independent: ranges of them are work items (window taps as the unit of work).
+  const plan = planFor(planes * outPlane * p.kh * p.kw, planes, POOL_WORK_PER_THREAD);
   for (let p0 = 0; p0 < planes; p0 += chunk) {
     const cnt = Math.min(chunk, planes - p0);
     f.set(x.subarray(p0 * inPlane, (p0 + cnt) * inPlane), X);
-    k.maxPool(
-      4 * X,
-      4 * Y,
-      4 * IDX,
-      cnt,
-      w,
-      4 * inPlane,
-      p.dilationH,
-      p.dilationW,
-      oh,
-      ow,
-      4 * TH,
-      4 * TW,
-    );
+    const step = Math.ceil(cnt / (4 * plan.threads));
+    for (let q0 = 0; q0 < cnt; q0 += step) {
+      plan.item();
+      plan.call(
+        k.ids.maxPool,
+        0,
+        4 * (X + q0 * inPlane),
+        4 * (Y + q0 * outPlane),
+        4 * (IDX + q0 * outPlane),
+        Math.min(step, cnt - q0),
+        w,
+        4 * inPlane,
+        p.dilationH,
+        p.dilationW,
+        oh,
+        ow,
+        4 * TH,
+        4 * TW,
+      );
+    }
+    plan.run();
     y.set(f.subarray(Y, Y + cnt * outPlane), p0 * outPlane);
     indices.set(ints.subarray(IDX, IDX + cnt * outPlane), p0 * outPlane);
   }

@@ -1,8 +1,8 @@
 /**
  * The cpu fast paths of issue 13 against plain references: ReLU and its backward in wasm SIMD
  * (from 4096 elements), float32 sums with eight accumulators (trailing axes, leading axes, and all
- * axes but a kept block), the 2×2 stride-2 max pooling kernel with its backward, and the
- * broadcast loops of binary ops. The
+ * axes but a kept block), the 2×2 stride-2 max pooling kernel with its backward, the general max
+ * pooling kernel on one and two threads, and the broadcast loops of binary ops. The
  * references are the scalar loops the kernels had before (bit operations for ReLU, a one-by-one
  * float64 sum, the windowed max with PyTorch's NaN rule), so "the same result" means the same bits
  * for ReLU and pooling, and the float32 of a float64 sum (at most one ulp off) for sums.
@@ -18,6 +18,7 @@ import {
   type Pool2dParams,
 } from "../../plugins/cpu/pool.ts";
 import { pool2x2Params } from "./_helpers.ts";
+import { onOneAndTwo } from "./_conv_check.ts";
 
 // A deterministic generator, so a failure reproduces.
 function rng(seed: number): () => number {
@@ -525,4 +526,49 @@ Deno.test("binary broadcasts: row and block loops give the reference's bits, eit
       }
     }
   }
+});
+
+// The general max pooling kernel shares planes out to the threads: ResNet's 3 × 3, stride 2,
+// padding 1 window over [32, 64, 16, 16], against a scalar window loop, on one thread and on two
+// (the workers taking every item), values and indices.
+Deno.test("maxPool2d 3×3 stride 2: the threaded general kernel gives the window loop's bits", () => {
+  const [n, c, h, w] = [32, 64, 16, 16];
+  const p: Pool2dParams = {
+    ...pool2x2Params(n, c, h, w),
+    kh: 3,
+    kw: 3,
+    padH: 1,
+    padW: 1,
+    oh: 8,
+    ow: 8,
+  };
+  const x = poolInput(n * c * h * w, 77, true);
+  const want = new Float32Array(n * c * 64), wantIdx = new Int32Array(want.length);
+  for (let pl = 0, o = 0; pl < n * c; pl++) {
+    for (let oy = 0; oy < 8; oy++) {
+      for (let ox = 0; ox < 8; ox++, o++) {
+        const y0 = Math.max(0, 2 * oy - 1), x0 = Math.max(0, 2 * ox - 1);
+        let m = -Infinity, best = y0 * w + x0;
+        for (let iy = y0; iy < Math.min(h, 2 * oy + 2); iy++) {
+          for (let ix = x0; ix < Math.min(w, 2 * ox + 2); ix++) {
+            const v = x[pl * h * w + iy * w + ix];
+            if (v > m || v !== v) {
+              m = v;
+              best = iy * w + ix;
+            }
+          }
+        }
+        want[o] = m;
+        wantIdx[o] = best;
+      }
+    }
+  }
+  const y = onOneAndTwo("maxPool2d 3x3 values", () => maxPool2dForward(x, p).y, true);
+  const idx = onOneAndTwo(
+    "maxPool2d 3x3 indices",
+    () => new Float32Array(maxPool2dForward(x, p).indices.buffer),
+    true,
+  );
+  bitsEqual(y, want, "maxPool2d 3x3 values");
+  bitsEqual(new Int32Array(idx.buffer), wantIdx, "maxPool2d 3x3 indices");
 });
