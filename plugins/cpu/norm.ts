@@ -1,7 +1,9 @@
 /**
  * cpu batch-normalisation kernels: per-channel statistics (two passes, float64 accumulators), the
  * normalisation as one multiply-add per element, and the backward pass giving dx, dweight and dbias
- * from one reduction pass and one elementwise pass over each channel.
+ * from one reduction pass and one elementwise pass over each channel. From `WASM_MIN`
+ * elements they run as the WebAssembly SIMD kernels of wasm_norm.ts over copies in the wasm heap,
+ * with ranges of channels shared out to the threads.
  *
  * @module
  */
@@ -13,6 +15,31 @@ import type { BatchNormAttrs } from "../../layers/mod.ts";
 import { batchNormBackwardOp, batchNormOp, batchNormStatsOp } from "../../layers/ops/batch_norm.ts";
 import { hostArray } from "./kit.ts";
 import type { CpuKernelTable } from "./kit.ts";
+import { type Plan, planFor } from "./threads.ts";
+import { heapRegions, touchPages } from "./wasm_conv.ts";
+import { convKernels } from "./wasm_conv_kernels.ts";
+
+// Elements from which the wasm kernels run (copying in and out costs less than the JS loops save),
+// up to a bound on the heap they take (three arrays of WASM_MAX floats in the backward pass).
+const WASM_MIN = 1 << 15;
+const WASM_MAX = 1 << 22;
+// Elements per extra thread.
+const WORK_PER_THREAD = 1 << 17;
+
+const wasmFor = (numel: number) =>
+  convKernels && numel >= WASM_MIN && numel <= WASM_MAX ? convKernels : null;
+
+/** A plan over `c` channels of `numel` elements in all. */
+const channelPlan = (numel: number, c: number): Plan => planFor(numel, c, WORK_PER_THREAD);
+
+/** Calls `call(ch0, ch1)` in one work item per range of channels, then runs the plan. */
+function shareChannels(plan: Plan, c: number, call: (ch0: number, ch1: number) => void): void {
+  const step = Math.ceil(c / (4 * plan.threads));
+  for (let ch0 = 0; ch0 < c; ch0 += step) {
+    plan.item();
+    call(ch0, Math.min(c, ch0 + step));
+  }
+}
 
 // Input [N, C, ...] as N blocks of C channels of `inner` contiguous values. Each kernel works one
 // channel at a time, so a channel's second pass reads data the first left in cache.
@@ -29,6 +56,22 @@ function stats(inputs: readonly Tensor[]): Float32Array[] {
   const src = f32(x);
   const count = n * inner;
   const mean = new Float32Array(c), variance = new Float32Array(c);
+  const k = wasmFor(src.length);
+  if (k) {
+    const { at, f } = heapRegions([src.length, 2 * c]);
+    const [X, OUT] = at;
+    f.set(src, X);
+    const plan = channelPlan(2 * src.length, c);
+    shareChannels(plan, c, (ch0, ch1) => {
+      plan.call(k.ids.bnStats, 0, 4 * X, 4 * OUT, n, c, inner, ch0, ch1);
+    });
+    plan.run();
+    for (let ch = 0; ch < c; ch++) {
+      mean[ch] = f[OUT + 2 * ch];
+      variance[ch] = f[OUT + 2 * ch + 1];
+    }
+    return [mean, variance];
+  }
   for (let ch = 0; ch < c; ch++) {
     // Four sums side by side: one float64 sum is a chain of dependent adds (one per 3-4 cycles).
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -72,6 +115,24 @@ function forward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
   const [n, c, inner] = layout(x);
   const src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT), bias = f32(bT);
   const out = outputF32(x.numel());
+  const k = wasmFor(src.length);
+  if (k) {
+    const { at, f } = heapRegions([src.length, src.length, 2 * c]);
+    const [X, Y, SS] = at;
+    f.set(src, X);
+    for (let ch = 0; ch < c; ch++) {
+      const scale = w[ch] / Math.sqrt(v[ch] + a.eps);
+      f[SS + 2 * ch] = scale;
+      f[SS + 2 * ch + 1] = bias[ch] - mean[ch] * scale;
+    }
+    const plan = channelPlan(src.length, c);
+    shareChannels(plan, c, (ch0, ch1) => {
+      plan.call(k.ids.bnApply, 0, 4 * X, 4 * Y, 4 * SS, n, c, inner, ch0, ch1);
+    });
+    plan.run(() => touchPages(out, 0, out.length));
+    out.set(f.subarray(Y, Y + src.length));
+    return [out];
+  }
   for (let ch = 0; ch < c; ch++) {
     const scale = w[ch] / Math.sqrt(v[ch] + a.eps);
     const shift = bias[ch] - mean[ch] * scale;
@@ -91,6 +152,39 @@ function backward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] 
   const g = f32(gT), src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT);
   const count = n * inner;
   const dx = outputF32(x.numel()), dw = new Float32Array(c), db = new Float32Array(c);
+  const k = wasmFor(src.length);
+  if (k) {
+    const size = src.length;
+    const { at, f } = heapRegions([size, size, size, c, 4 * c, 3 * c]);
+    const [G, X, DX, MEAN, SUMS, COEF] = at;
+    f.set(g, G);
+    f.set(src, X);
+    f.set(mean, MEAN);
+    let plan = channelPlan(2 * size, c);
+    shareChannels(plan, c, (ch0, ch1) => {
+      plan.call(k.ids.bnGradSums, 0, 4 * G, 4 * X, 4 * MEAN, 4 * SUMS, n, c, inner, ch0, ch1);
+    });
+    plan.run();
+    const sums = new Float64Array(f.buffer, 4 * SUMS, 2 * c);
+    for (let ch = 0; ch < c; ch++) {
+      const m = mean[ch], invstd = 1 / Math.sqrt(v[ch] + a.eps);
+      const sg = sums[2 * ch], sgx = sums[2 * ch + 1];
+      db[ch] = sg;
+      dw[ch] = sgx * invstd;
+      const kk = w[ch] * invstd;
+      const kx = a.training ? kk * sgx * invstd * invstd / count : 0;
+      f[COEF + 3 * ch] = kk;
+      f[COEF + 3 * ch + 1] = kx;
+      f[COEF + 3 * ch + 2] = a.training ? kx * m - kk * sg / count : 0;
+    }
+    plan = channelPlan(size, c);
+    shareChannels(plan, c, (ch0, ch1) => {
+      plan.call(k.ids.bnGradApply, 0, 4 * G, 4 * X, 4 * DX, 4 * COEF, n, c, inner, ch0, ch1);
+    });
+    plan.run(() => touchPages(dx, 0, dx.length));
+    dx.set(f.subarray(DX, DX + size));
+    return [dx, dw, db];
+  }
   for (let ch = 0; ch < c; ch++) {
     const m = mean[ch], invstd = 1 / Math.sqrt(v[ch] + a.eps);
     // Two sums each of g and g·(x − m) side by side (see stats).

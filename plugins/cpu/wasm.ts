@@ -42,6 +42,7 @@ export const Op: Readonly<Record<string, number>> = {
   f32Load: 0x2a,
   i32Store: 0x36,
   f32Store: 0x38,
+  f64Store: 0x39,
   i32Const: 0x41,
   f32Const: 0x43,
   i32Eq: 0x46,
@@ -61,8 +62,10 @@ export const Op: Readonly<Record<string, number>> = {
   i32DivU: 0x6e,
   i32RemU: 0x70,
   f32Add: 0x92,
+  f32Sub: 0x93,
   f32Mul: 0x94,
   f64Add: 0xa0,
+  f64Div: 0xa3,
   f32DemoteF64: 0xb6,
   f64ConvertI32S: 0xb7,
   f64PromoteF32: 0xbb,
@@ -87,6 +90,7 @@ export const SimdOp: Readonly<Record<string, number>> = {
   /** Loads one f32 into lane 0 and zeros the other lanes. */
   v128Load32Zero: 0x5c,
   f32x4Add: 0xe4,
+  f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
   /** 1 if any bit of the vector is set, else 0. */
   v128AnyTrue: 0x53,

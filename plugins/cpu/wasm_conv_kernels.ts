@@ -32,6 +32,7 @@ import {
   wasmSimdAvailable,
 } from "./wasm_gemm.ts";
 import { registerKernels } from "./threads.ts";
+import { emitBnApply, emitBnGradApply, emitBnGradSums, emitBnStats } from "./wasm_norm.ts";
 import {
   emitAddInto,
   emitNonFinite,
@@ -673,6 +674,10 @@ const NAMES = [
   "poolTaps",
   "nonFinite",
   "addInto",
+  "bnStats",
+  "bnApply",
+  "bnGradSums",
+  "bnGradApply",
   "poolWeightGrad1",
   "poolWeightGrad2",
   "poolInputGrad1",
@@ -710,6 +715,10 @@ function instantiate(): ConvKernels | null {
       emitPoolTaps(),
       emitNonFinite(),
       emitAddInto(),
+      emitBnStats(),
+      emitBnApply(),
+      emitBnGradSums(),
+      emitBnGradApply(),
       emitPoolWeightGrad(1, relaxed),
       emitPoolWeightGrad(2, relaxed),
       emitPoolInputGrad(1, relaxed),

@@ -54,45 +54,71 @@ Deno.test("BatchNorm: no running stats means batch statistics in eval and no buf
   assert.deepEqual(values(bn.eval().forward(x)), values(bn.train().forward(x)));
 });
 
-// The cpu kernels sum in several float64 accumulators with a scalar tail: every remainder of the
-// per-image run length (inner sizes 1 to 9) against float64 sums in one pass.
-Deno.test("BatchNorm2d on cpu matches float64 sums for every run length, forward and backward", () => {
-  for (const [h, w] of [[1, 1], [1, 2], [1, 3], [2, 2], [1, 5], [2, 3], [1, 7], [3, 3]]) {
-    const n = 3, c = 2, inner = h * w, count = n * inner;
-    const x = randn([n, c, h, w]).requiresGrad_(), g = randn([n, c, h, w]);
-    const bn = new BatchNorm2d(c);
-    noGrad(() => bn.weight!.copy_(tensor([1.5, -0.5])));
-    const y = bn.forward(x);
-    y.backward(g);
-    const xs = values(x), gs = values(g), ys = values(y), dxs = values(x.grad!);
-    const wv = [1.5, -0.5];
-    for (let ch = 0; ch < c; ch++) {
-      const at = (b: number, i: number) => (b * c + ch) * inner + i;
-      let s = 0, q = 0, sg = 0, sgx = 0;
+// The cpu kernels sum in several float64 accumulators with a scalar tail (small tensors), or in
+// wasm SIMD lanes over the heap with channels shared out to the threads (from 2^15 elements): every
+// remainder of the per-image run length, and large shapes whose runs have tails or are one element
+// long (BatchNorm1d), against float64 sums in one pass; eval mode's backward too.
+function checkBatchNorm(shape: number[], training: boolean): void {
+  const [n, c] = shape, inner = shape.slice(2).reduce((p, q) => p * q, 1), count = n * inner;
+  const x = randn(shape).mul(3).add(1).requiresGrad_(), g = randn(shape);
+  const bn = shape.length === 2 ? new BatchNorm1d(c) : new BatchNorm2d(c);
+  const wv = Array.from({ length: c }, (_, i) => 1.5 - 0.25 * (i % 5));
+  noGrad(() => bn.weight!.copy_(tensor(wv)));
+  const rm = Array.from({ length: c }, (_, i) => 0.1 * i), rv = rm.map((v) => 1 + v);
+  if (!training) {
+    noGrad(() => bn.runningMean!.copy_(tensor(rm)));
+    noGrad(() => bn.runningVar!.copy_(tensor(rv)));
+    bn.eval();
+  }
+  const y = bn.forward(x);
+  y.backward(g);
+  const xs = values(x), gs = values(g), ys = values(y), dxs = values(x.grad!);
+  const db = values(bn.bias!.grad!), dw = values(bn.weight!.grad!);
+  const what = `${training ? "train" : "eval"} [${shape}]`;
+  for (let ch = 0; ch < c; ch++) {
+    const at = (b: number, i: number) => (b * c + ch) * inner + i;
+    let m = rm[ch], v = rv[ch], sg = 0, sgx = 0;
+    if (training) {
+      let s = 0, q = 0;
       for (let b = 0; b < n; b++) for (let i = 0; i < inner; i++) s += xs[at(b, i)];
-      const m = s / count;
+      m = s / count;
       for (let b = 0; b < n; b++) for (let i = 0; i < inner; i++) q += (xs[at(b, i)] - m) ** 2;
-      const invstd = 1 / Math.sqrt(q / count + 1e-5);
-      for (let b = 0; b < n; b++) {
-        for (let i = 0; i < inner; i++) {
-          sg += gs[at(b, i)];
-          sgx += gs[at(b, i)] * (xs[at(b, i)] - m) * invstd;
-        }
-      }
-      const want: number[] = [], wantDx: number[] = [], got: number[] = [], gotDx: number[] = [];
-      for (let b = 0; b < n; b++) {
-        for (let i = 0; i < inner; i++) {
-          const xh = (xs[at(b, i)] - m) * invstd;
-          want.push(wv[ch] * xh);
-          wantDx.push(wv[ch] * invstd * (gs[at(b, i)] - sg / count - xh * sgx / count));
-          got.push(ys[at(b, i)]);
-          gotDx.push(dxs[at(b, i)]);
-        }
-      }
-      assertClose(got, want, `y ${h}x${w} channel ${ch}`);
-      assertClose(gotDx, wantDx, `dx ${h}x${w} channel ${ch}`);
-      assertClose([values(bn.bias!.grad!)[ch]], [sg], `dbias ${h}x${w}`);
-      assertClose([values(bn.weight!.grad!)[ch]], [sgx], `dweight ${h}x${w}`);
+      v = q / count;
     }
+    const invstd = 1 / Math.sqrt(v + 1e-5);
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < inner; i++) {
+        sg += gs[at(b, i)];
+        sgx += gs[at(b, i)] * (xs[at(b, i)] - m) * invstd;
+      }
+    }
+    const want: number[] = [], wantDx: number[] = [], got: number[] = [], gotDx: number[] = [];
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < inner; i++) {
+        const xh = (xs[at(b, i)] - m) * invstd;
+        want.push(wv[ch] * xh);
+        wantDx.push(
+          wv[ch] * invstd *
+            (training ? gs[at(b, i)] - sg / count - xh * sgx / count : gs[at(b, i)]),
+        );
+        got.push(ys[at(b, i)]);
+        gotDx.push(dxs[at(b, i)]);
+      }
+    }
+    assertClose(got, want, `y ${what} channel ${ch}`);
+    assertClose(gotDx, wantDx, `dx ${what} channel ${ch}`);
+    assertClose([db[ch]], [sg], `dbias ${what} channel ${ch}`, 1e-4, 1e-5);
+    assertClose([dw[ch]], [sgx], `dweight ${what} channel ${ch}`, 1e-4, 1e-5);
+  }
+}
+
+Deno.test("BatchNorm on cpu matches float64 sums for every run length, forward and backward", () => {
+  for (const [h, w] of [[1, 1], [1, 2], [1, 3], [2, 2], [1, 5], [2, 3], [1, 7], [3, 3]]) {
+    checkBatchNorm([3, 2, h, w], true);
+  }
+  // The wasm path: runs of 289 (a tail of 1), 81, 4096 and 1 (BatchNorm1d) floats.
+  for (const shape of [[8, 16, 17, 17], [64, 7, 9, 9], [4, 3, 64, 64], [512, 64]]) {
+    checkBatchNorm(shape, true);
+    checkBatchNorm(shape, false);
   }
 });
