@@ -6,7 +6,8 @@
  * the median of the per-round ratios (this tree / the other).
  *
  *     git worktree add /tmp/denn-base <commit>
- *     deno run -A bench/step_ab.ts /tmp/denn-base [--rounds 21] [--only lenet,resnet18,mlp,batchnorm]
+ *     deno run -A bench/step_ab.ts /tmp/denn-base [--rounds 21]
+ *       [--only lenet,resnet18,mlp,batchnorm,batchnorm:32x128x4x4]
  *       [--no-blas]
  *
  * @module
@@ -45,7 +46,7 @@ const self = await load(new URL("..", import.meta.url).href.replace(/\/$/, ""));
 
 function trainer(d: { m: Denn; models: Denn }, model: string): () => void {
   const { m, models } = d;
-  if (model === "batchnorm") return batchNormStep(m);
+  if (model.startsWith("batchnorm")) return batchNormStep(m, model);
   if (model === "mlp") return mlpStep(m);
   const net = model === "resnet18" ? models.resnet(18, { numClasses: 10 }) : models.lenet5();
   const x = model === "resnet18" ? m.randn([32, 3, 32, 32]) : m.randn([64, 1, 28, 28]);
@@ -65,11 +66,13 @@ function sgdStep(m: Denn, net: Denn, x: Denn): () => void {
 }
 
 // Batch norm alone (training, affine): forward and backward over ResNet-18's first activation at
-// batch 32, [32, 64, 16, 16].
-function batchNormStep(m: Denn): () => void {
-  const x = m.randn([32, 64, 16, 16]).requiresGrad_(), g = m.randn([32, 64, 16, 16]);
-  const w = m.ones([64]).requiresGrad_(), b = m.zeros([64]).requiresGrad_();
-  const rm = m.zeros([64]), rv = m.ones([64]);
+// batch 32, [32, 64, 16, 16], or the shape given as "batchnorm:32x128x4x4".
+function batchNormStep(m: Denn, model: string): () => void {
+  const shape = model.includes(":") ? model.split(":")[1].split("x").map(Number) : [32, 64, 16, 16];
+  const c = shape[1];
+  const x = m.randn(shape).requiresGrad_(), g = m.randn(shape);
+  const w = m.ones([c]).requiresGrad_(), b = m.zeros([c]).requiresGrad_();
+  const rm = m.zeros([c]), rv = m.ones([c]);
   return () => {
     m.F.batchNorm(x, rm, rv, { weight: w, bias: b, training: true }).backward(g);
     for (const t of [x, w, b]) t.grad = null;
