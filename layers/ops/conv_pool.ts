@@ -68,13 +68,17 @@ export interface Conv2dMaxPoolAttrs extends Conv2dAttrs {
   relu?: boolean;
 }
 
+function checkRelu(op: string, a: Conv2dMaxPoolAttrs): void {
+  if (a.relu !== undefined && typeof a.relu !== "boolean") {
+    throw new ValueError(`${op}: relu must be a boolean, got ${String(a.relu)}`);
+  }
+}
+
 /** `conv2dMaxPool2x2`: inputs x, weight and optional bias; outputs the pooled values and indices. */
 export const conv2dMaxPool2x2Op: OpDef<Conv2dMaxPoolAttrs> = {
   name: "conv2dMaxPool2x2",
   infer(inputs, a): TensorSpec[] {
-    if (a.relu !== undefined && typeof a.relu !== "boolean") {
-      throw new ValueError(`conv2dMaxPool2x2: relu must be a boolean, got ${String(a.relu)}`);
-    }
+    checkRelu("conv2dMaxPool2x2", a);
     const [conv] = conv2dOp.infer(inputs, a);
     const [n, o, oh, ow] = conv.shape;
     if (oh < 2 || ow < 2) {
@@ -139,6 +143,14 @@ export const conv2dMaxPool2x2BackwardOp: OpDef<Conv2dMaxPoolBackwardAttrs> = {
   name: "conv2dMaxPool2x2Backward",
   family: "conv2dMaxPool2x2",
   infer(inputs, a): TensorSpec[] {
+    checkRelu("conv2dMaxPool2x2Backward", a);
+    const expected = a.relu ? 5 : 4;
+    if (inputs.length !== expected) {
+      throw new ValueError(
+        `conv2dMaxPool2x2Backward: expected ${expected} inputs (gradient, indices, x, weight` +
+          `${a.relu ? ", forward output" : ""}), got ${inputs.length}`,
+      );
+    }
     const [g, , x, w] = inputs;
     const specs: TensorSpec[] = [];
     if (a.inputGrad) specs.push({ shape: [...x.shape], dtype: g.dtype });

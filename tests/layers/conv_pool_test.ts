@@ -16,7 +16,11 @@ import type { Tensor } from "../../core/mod.ts";
 import { Conv2d, MaxPool2d, ReLU, Sequential } from "../../layers/mod.ts";
 import { conv2dOp } from "../../layers/ops/conv.ts";
 import type { Conv2dAttrs } from "../../layers/ops/conv.ts";
-import { conv2dMaxPool2x2, maxPool2x2Attrs } from "../../layers/ops/conv_pool.ts";
+import {
+  conv2dMaxPool2x2,
+  conv2dMaxPool2x2BackwardOp,
+  maxPool2x2Attrs,
+} from "../../layers/ops/conv_pool.ts";
 import { maxPool2dOp } from "../../layers/ops/pool.ts";
 import { gradcheck } from "../../testing/mod.ts";
 
@@ -195,7 +199,7 @@ function check(c: Case, nan: boolean, relu: boolean): void {
   }
 }
 
-Deno.test("conv2dMaxPool2x2: a relu attribute that is not a boolean is a named ValueError", () => {
+Deno.test("conv2dMaxPool2x2: a non-boolean relu, a relu backward without the output: ValueErrors", () => {
   assert.throws(
     () =>
       conv2dMaxPool2x2(randn([1, 1, 6, 6]), randn([2, 1, 3, 3]), null, {
@@ -205,6 +209,19 @@ Deno.test("conv2dMaxPool2x2: a relu attribute that is not a boolean is a named V
     (e: Error) =>
       e.name === "ValueError" && e.message === "conv2dMaxPool2x2: relu must be a boolean, got 1",
   );
+  // The backward op with relu needs the forward's output.
+  const x = randn([1, 1, 6, 6]), w = randn([2, 1, 3, 3]);
+  const [y, idx] = conv2dMaxPool2x2(x, w, null, { ...attrs(), relu: true });
+  const back = { ...attrs(), relu: true, inputGrad: true, weightGrad: true, biasGrad: false };
+  assert.throws(
+    () => apply(conv2dMaxPool2x2BackwardOp, [y, idx, x, w], back),
+    (e: Error) =>
+      e.name === "ValueError" &&
+      e.message ===
+        "conv2dMaxPool2x2Backward: expected 5 inputs (gradient, indices, x, weight, forward output), got 4",
+  );
+  const [dx] = apply(conv2dMaxPool2x2BackwardOp, [y, idx, x, w, y], back);
+  assert.deepEqual(dx.shape, [1, 1, 6, 6]);
 });
 
 Deno.test("conv2dMaxPool2x2: float16 decomposes; a conv output under 2x2 is a named ShapeError", () => {
