@@ -18,7 +18,8 @@
 import { allocHost } from "../../core/dtype.ts";
 import { gemmPath, sgemm } from "./gemm.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
-import { wasmConvBackwardInput, wasmConvBackwardWeight, wasmConvForward } from "./wasm_conv.ts";
+import { wasmConvBackwardInput, wasmConvForward } from "./wasm_conv.ts";
+import { wasmConvBackwardWeight } from "./wasm_conv_weight.ts";
 import {
   wasmConvBackwardInputGemm,
   wasmConvBackwardWeightGemm,

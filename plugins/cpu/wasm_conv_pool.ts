@@ -15,13 +15,12 @@ import {
   CHUNK_FLOATS,
   geometry,
   heapRegions,
-  MAX_BLOCKS,
   MIN_WORK_PER_THREAD,
   padded,
-  PARTIAL_FLOATS,
   slot,
   touchPages,
 } from "./wasm_conv.ts";
+import { MAX_BLOCKS, PARTIAL_FLOATS } from "./wasm_conv_weight.ts";
 import type { ConvKernels } from "./wasm_conv_kernels.ts";
 
 /** Whether {@linkcode wasmConvMaxPool2x2Backward} takes the conv `p`. */

@@ -1,5 +1,5 @@
 /**
- * The all-wasm weight gradient for small weights (wasm_conv.ts, backwardWeightBlocked): images are
+ * The all-wasm weight gradient for small weights (wasm_conv_weight.ts, backwardWeightBlocked): images are
  * summed per block into partial gradients, with the `dotPlane` kernel reading the padded input
  * planes in place (unit horizontal stride, rows of a multiple of 4 or at least 48 pixels) or the
  * `dot` kernel over im2col's columns (other shapes). Checked against float64 direct loops over
