@@ -11,7 +11,8 @@
 import { outputF32 } from "../../core/host_pool.ts";
 import type { Conv2dParams } from "./conv.ts";
 import { WASM_HEAP_BASE, wasmHeap } from "./wasm_gemm.ts";
-import { type ConvKernels, type DirectConvShape, directTile } from "./wasm_conv_kernels.ts";
+import type { ConvKernels } from "./wasm_conv_kernels.ts";
+import { type DirectConvShape, directTile } from "./wasm_product_kernels.ts";
 import { type Plan, planFor } from "./threads.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -249,7 +250,7 @@ interface DirectPick {
 }
 
 /**
- * The direct convolution kernel (wasm_conv_kernels.ts, emitConvDirect) for a forward convolution,
+ * The direct convolution kernel (wasm_product_kernels.ts, emitConvDirect) for a forward convolution,
  * or null where it does not apply: it needs unit horizontal stride, output rows at least a tile
  * wide, and small channel counts. Of the two tiles (over pixels of a row, or over output
  * channels) it takes the one that wastes fewer lanes, if that wastes at most half of them.

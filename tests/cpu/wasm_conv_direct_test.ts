@@ -1,5 +1,5 @@
 /**
- * The all-wasm forward convolution's direct kernels (wasm_conv_kernels.ts `emitConvDirect`, driven
+ * The all-wasm forward convolution's direct kernels (wasm_product_kernels.ts `emitConvDirect`, driven
  * by wasm_conv.ts `forwardDirect`): they read zero-padded input planes in place and keep a tile of
  * output channels by pixels in registers, vectorised over the pixels of an output row
  * (`convPixels`) or over output channels (`convChannels`). Checked against float64 direct loops
