@@ -20,7 +20,7 @@ import {
   maxPool2x2Attrs,
 } from "../../layers/ops/conv_pool.ts";
 import { sumFloat32 } from "./reduce.ts";
-import { reluBackwardF32, reluHeap, reluInPlaceF32 } from "./elementwise.ts";
+import { reluBackwardF32, reluHeap, reluInPlaceF32 } from "./relu.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
 import { convMaxPool2x2Direct, wasmConvForwardMaxPool2x2 } from "./wasm_conv.ts";
 import { poolGradApplies, wasmConvMaxPool2x2Backward } from "./wasm_conv_pool.ts";
