@@ -30,7 +30,7 @@ import {
 const { i32, f32, f64, v128 } = ValType;
 
 /** Window rows each pass of the gradient kernels keeps in registers (one or two vectors each). */
-export const ROWS_PER_PASS = 5;
+const ROWS_PER_PASS = 5;
 
 const V0 = { align: 0, offset: 0 }, V1 = { align: 0, offset: 16 };
 
