@@ -167,15 +167,11 @@ function backward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] 
     plan.run();
     const sums = new Float64Array(f.buffer, 4 * SUMS, 2 * c);
     for (let ch = 0; ch < c; ch++) {
-      const m = mean[ch], invstd = 1 / Math.sqrt(v[ch] + a.eps);
+      const invstd = 1 / Math.sqrt(v[ch] + a.eps);
       const sg = sums[2 * ch], sgx = sums[2 * ch + 1];
       db[ch] = sg;
       dw[ch] = sgx * invstd;
-      const kk = w[ch] * invstd;
-      const kx = a.training ? kk * sgx * invstd * invstd / count : 0;
-      f[COEF + 3 * ch] = kk;
-      f[COEF + 3 * ch + 1] = kx;
-      f[COEF + 3 * ch + 2] = a.training ? kx * m - kk * sg / count : 0;
+      f.set(dxCoefficients(sg, sgx, mean[ch], invstd, w[ch], count, a.training), COEF + 3 * ch);
     }
     plan = channelPlan(size, c);
     shareChannels(plan, c, (ch0, ch1) => {
@@ -207,16 +203,32 @@ function backward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] 
     const sg = sg0 + sg1, sgx = sgx0 + sgx1;
     db[ch] = sg;
     dw[ch] = sgx * invstd;
-    const k = w[ch] * invstd;
-    // dx = k·g − k·(x − m)·sgx·invstd²/count − k·sg/count, as one multiply-add per term.
-    const kx = a.training ? k * sgx * invstd * invstd / count : 0;
-    const k0 = a.training ? kx * m - k * sg / count : 0;
+    const [k, kx, k0] = dxCoefficients(sg, sgx, m, invstd, w[ch], count, a.training);
     for (let b = 0; b < n; b++) {
       const base = (b * c + ch) * inner, end = base + inner;
       for (let i = base; i < end; i++) dx[i] = k * g[i] - kx * src[i] + k0;
     }
   }
   return [dx, dw, db];
+}
+
+/**
+ * (k, kx, k0) of dx = k·g − kx·x + k0 for one channel: k = weight·invstd and, in training,
+ * dx = k·g − k·(x − m)·sgx·invstd²/count − k·sg/count, as one multiply-add per term.
+ */
+function dxCoefficients(
+  sg: number,
+  sgx: number,
+  m: number,
+  invstd: number,
+  weight: number,
+  count: number,
+  training: boolean,
+): [number, number, number] {
+  const k = weight * invstd;
+  if (!training) return [k, 0, 0];
+  const kx = k * sgx * invstd * invstd / count;
+  return [k, kx, kx * m - k * sg / count];
 }
 
 /** Batch-norm kernel table of the cpu backend. */
