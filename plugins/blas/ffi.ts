@@ -5,6 +5,8 @@
  * @module
  */
 
+import { ShapeError } from "../../core/mod.ts";
+
 /** Default library search list for the current OS, tried in order. */
 export const DEFAULT_LIBRARIES: readonly string[] = Deno.build.os === "darwin"
   ? ["/System/Library/Frameworks/Accelerate.framework/Accelerate"]
@@ -184,7 +186,7 @@ export function openBlas(options: OpenBlasOptions = {}): BlasLibrary | string {
 
 function need(name: string, x: Float32Array, rows: number, cols: number, ld: number): void {
   if (ld < cols || x.length < (rows - 1) * ld + cols) {
-    throw new RangeError(
+    throw new ShapeError(
       `sgemm: ${name} is ${rows}x${cols} with leading dimension ${ld}, but has ${x.length} elements`,
     );
   }
@@ -257,7 +259,7 @@ function wrap(path: string, lib: Deno.DynamicLibrary<typeof symbols>): BlasLibra
   const length = (n: number, ...arrays: Float32Array[]): void => {
     for (const a of arrays) {
       if (a.length < n) {
-        throw new RangeError(`blas: a vector of ${a.length} elements, expected ${n}`);
+        throw new ShapeError(`blas: a vector of ${a.length} elements, expected ${n}`);
       }
     }
     if (fixed === null) adapt(n >= LEVEL1_THREADED ? ADAPTIVE_MIN_MACS : 0);

@@ -338,3 +338,31 @@ Deno.test({
     assert.equal(lib.threads(), 1);
   },
 });
+
+Deno.test({
+  name: "blas sgemm and saxpy reject operands too short for their extents with a ShapeError",
+  ignore,
+  fn() {
+    const lib = blasLibrary()!;
+    const a = new Float32Array(6), b = new Float32Array(12), c = new Float32Array(8);
+    // A is 2x3 with lda 3 (6 floats): fine; with lda 4 it needs 7.
+    lib.sgemm(false, false, 2, 4, 3, 1, a, 3, b, 4, 0, c, 4);
+    assert.throws(
+      () => lib.sgemm(false, false, 2, 4, 3, 1, a, 4, b, 4, 0, c, 4),
+      (e: Error) =>
+        e.name === "ShapeError" &&
+        /sgemm: A is 2x3 with leading dimension 4, but has 6/.test(e.message),
+    );
+    assert.throws(
+      () => lib.sgemm(false, false, 2, 4, 3, 1, a, 3, b, 4, 0, c.subarray(0, 7), 4),
+      (e: Error) => e.name === "ShapeError" && /sgemm: C is 2x4/.test(e.message),
+    );
+    if (lib.saxpy) {
+      assert.throws(
+        () => lib.saxpy!(8, 1, new Float32Array(8), new Float32Array(7)),
+        (e: Error) =>
+          e.name === "ShapeError" && /a vector of 7 elements, expected 8/.test(e.message),
+      );
+    }
+  },
+});
