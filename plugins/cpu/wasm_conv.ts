@@ -26,16 +26,17 @@ export const CHUNK_FLOATS = 1 << 21;
 const KC = 256;
 
 /**
- * Float offsets of consecutive regions of the wasm heap (16-byte aligned, each followed by 16
+ * Float offsets of consecutive regions of the wasm heap (64-byte aligned, each followed by 16
  * spare floats for the kernels' vector overshoot) and a view of the heap that holds them. The
  * regions are scratch: the next call of any wasm kernel driver may reuse them.
  */
 export function heapRegions(sizes: number[]): { at: number[]; f: Float32Array } {
-  let o = WASM_HEAP_BASE >> 2;
+  let o = WASM_HEAP_BASE >> 2; // page-aligned
   const at: number[] = [];
   for (const size of sizes) {
     at.push(o);
-    o += Math.ceil(size / 4) * 4 + 16;
+    // Each region starts on a cache line (16 floats), with at least 16 floats of room past it.
+    o += Math.ceil(size / 16) * 16 + 16;
   }
   return { at, f: wasmHeap(4 * o - WASM_HEAP_BASE) };
 }

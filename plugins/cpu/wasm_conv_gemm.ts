@@ -83,6 +83,15 @@ function col2im(k: ConvKernels, p: Conv2dParams, g: Geometry, col: number, ld: n
   k.col2im(4 * col, 4 * ld, g.cg, ...windowArgs(p, g), 4 * dx);
 }
 
+/**
+ * Row pitch in floats of a heap matrix whose rows hold `cols` floats: whole cache lines (rows start
+ * on a line where the matrix does, so the im2col stores and the library's loads never straddle a
+ * line shared with the next image's columns) and room for the unroll kernels' overshoot.
+ */
+function linePitch(cols: number): number {
+  return Math.ceil(cols / 16) * 16 + 16;
+}
+
 /** Images per batched chunk of the injected-GEMM path, as in the JS lowering. */
 function gemmChunk(p: Conv2dParams, g: Geometry, extra: number): number {
   const perImage = (g.kk + g.og) * g.pix + extra;
@@ -157,7 +166,7 @@ export function wasmConvForwardGemm(
   const u = unrollKernelsFor(p);
   const xPer = heapPlanes(p, g, u);
   const chunk = gemmChunk(p, g, xPer + o * pix);
-  const ldp = chunk * pix + 8;
+  const ldp = linePitch(chunk * pix);
   const { at, f } = heapRegions([chunk * xPer, kk * ldp, og * ldp, chunk * o * pix, o]);
   const [XP, COL, OUT, Y, BIAS] = at;
   biasTable(f, BIAS, bias, o);
@@ -218,7 +227,7 @@ export function wasmConvBackwardInputGemm(
   const u = unrollKernelsFor(p);
   const xPer = heapPlanes(p, g, u);
   const chunk = gemmChunk(p, g, xPer);
-  const ldp = chunk * pix + 8;
+  const ldp = linePitch(chunk * pix);
   const { at, f } = heapRegions([og * ldp, kk * ldp, chunk * xPer]);
   const [GYG, COL, DXP] = at;
   const dx = outputF32(n * c * g.inPlane);
@@ -257,7 +266,7 @@ export function wasmConvBackwardWeightGemm(
   const u = unrollKernelsFor(p);
   const xPer = heapPlanes(p, g, u);
   const chunk = gemmChunk(p, g, xPer);
-  const ldp = chunk * pix + 8;
+  const ldp = linePitch(chunk * pix);
   const { at, f } = heapRegions([chunk * xPer, kk * ldp, og * ldp]);
   const [XP, COL, GYG] = at;
   const dw = outputF32(o * kk);
