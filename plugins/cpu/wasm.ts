@@ -77,6 +77,8 @@ export const SimdOp: Readonly<Record<string, number>> = {
   v128Load32Splat: 0x09,
   v128Store: 0x0b,
   v128Const: 0x0c,
+  /** Followed by 16 lane index bytes (0–15 the first operand's bytes, 16–31 the second's). */
+  i8x16Shuffle: 0x0d,
   i32x4Splat: 0x11,
   f32x4Splat: 0x13,
   /** Followed by a lane index byte. */

@@ -224,7 +224,9 @@ export function wasmConvBackwardInputGemm(
   const g = geometry(p);
   const { n, c, groups } = p;
   const { og, kk, pix } = g;
-  const u = unrollKernelsFor(p);
+  // The specialised kernels only where they include col2im; else the generic ones throughout.
+  const uk = unrollKernelsFor(p);
+  const u = uk?.col2im ? uk : null;
   const xPer = heapPlanes(p, g, u);
   const chunk = gemmChunk(p, g, xPer);
   const ldp = linePitch(chunk * pix);
@@ -239,7 +241,7 @@ export function wasmConvBackwardInputGemm(
       gemm(true, false, kk, cnt * pix, og, 1, w, gi * og * kk, kk, f, GYG, ldp, 0, f, COL, ldp);
       if (u) {
         const dxAt = 4 * (DXP + gi * g.cg * g.inPlane);
-        u.col2im(4 * COL, 4 * ldp, dxAt, g.cg, cnt, 4 * c * g.inPlane, 4 * pix);
+        u.col2im!(4 * COL, 4 * ldp, dxAt, g.cg, cnt, 4 * c * g.inPlane, 4 * pix);
         continue;
       }
       for (let i = 0; i < cnt; i++) {

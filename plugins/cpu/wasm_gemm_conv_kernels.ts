@@ -60,13 +60,17 @@ export type UnrollGeometry = Pick<
 export interface UnrollKernels {
   /** Column matrix from unpadded planes. */
   im2col: (...args: number[]) => void;
-  /** Adds a column matrix back onto unpadded planes. */
-  col2im: (...args: number[]) => void;
+  /**
+   * Adds a column matrix back onto unpadded planes; null where its code would be too long (it
+   * moves strided runs one float at a time, im2col four): the callers use the generic kernels.
+   */
+  col2im: ((...args: number[]) => void) | null;
 }
 
-// Straight-line operations per plane above which a geometry is not specialised: the code would
+// Straight-line operations per plane above which a kernel is not specialised: the code would
 // grow past what is worth compiling (a 224 × 224 stem), and the generic loops amortise there.
-const MAX_OPS_PER_PLANE = 3000;
+// ResNet's 7 × 7 stride-2 stem at 32 × 32 input takes about 4,000 in im2col.
+const MAX_OPS_PER_PLANE = 6000;
 
 const I64_LOAD = 0x29, I64_STORE = 0x37, I32_LOAD = 0x28, I32_STORE = 0x36;
 const F32_LOAD = 0x2a, F32_STORE = 0x38;
@@ -129,18 +133,22 @@ function planeRuns(g: UnrollGeometry): Run[][] {
   return taps;
 }
 
-/** Number of memory operations the runs emit (for the size bound). */
-function opCount(taps: Run[][]): number {
+/** Number of memory operations one kernel emits for the runs (for the size bound). */
+function opCount(taps: Run[][], fwd: boolean): number {
   let n = 0;
   for (const runs of taps) {
     for (const r of runs) {
-      n += r.step === 1 ? (r.len >> 2) + ((r.len & 3) >> 1) + (r.len & 1) : r.len;
+      if (r.step === 1) n += (r.len >> 2) + ((r.len & 3) >> 1) + (r.len & 1);
+      else if (fwd && r.step === 2) n += (r.len >> 2) + (r.len & 3);
+      else n += r.len;
     }
   }
   return n;
 }
 
 const V = (offset: number) => ({ align: 0, offset });
+// i8x16.shuffle lanes picking floats 0 and 2 of the first operand, then 0 and 2 of the second.
+const EVEN_LANES = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
 
 /**
  * Emits one kernel. Parameters: (a, ldB, b, planes, images, bImageB, colImageB) where for im2col
@@ -198,6 +206,15 @@ function copyRun(c: Code, r: Run, s: number, d: number): void {
     }
     for (; at < r.len; at++) c.get(d).i32(0).mem(I32_STORE, 2, r.dst + at * 4);
     return;
+  }
+  if (r.step === 2) {
+    // Four outputs from eight consecutive floats: two loads and a shuffle of the even lanes. The
+    // second load reads one float past the run's last source (the heap regions have room).
+    for (; at + 4 <= r.len; at += 4) {
+      const so = r.src + at * 8;
+      c.get(d).get(s).simd(SimdOp.v128Load, V(so)).get(s).simd(SimdOp.v128Load, V(so + 16));
+      c.simd(SimdOp.i8x16Shuffle).op(...EVEN_LANES).simd(SimdOp.v128Store, V(r.dst + at * 4));
+    }
   }
   if (r.step !== 1) {
     for (; at < r.len; at++) {
@@ -273,14 +290,15 @@ export function unrollKernelsFor(g: UnrollGeometry): UnrollKernels | null {
 function build(g: UnrollGeometry): UnrollKernels | null {
   if (!wasmSimdAvailable || !wasmMemory) return null;
   const taps = planeRuns(g);
-  if (opCount(taps) > MAX_OPS_PER_PLANE) return null;
+  if (opCount(taps, true) > MAX_OPS_PER_PLANE) return null;
+  const adjoint = opCount(taps, false) <= MAX_OPS_PER_PLANE;
   try {
-    const bytes = buildModule([emit("im2col", g, taps), emit("col2im", g, taps)], wasmMemoryImport);
-    const module = new WebAssembly.Module(bytes);
+    const funcs = [emit("im2col", g, taps), ...(adjoint ? [emit("col2im", g, taps)] : [])];
+    const module = new WebAssembly.Module(buildModule(funcs, wasmMemoryImport));
     const e = new WebAssembly.Instance(module, { env: { memory: wasmMemory } }).exports;
     return {
       im2col: e.im2col as UnrollKernels["im2col"],
-      col2im: e.col2im as UnrollKernels["col2im"],
+      col2im: adjoint ? e.col2im as NonNullable<UnrollKernels["col2im"]> : null,
     };
   } catch {
     return null;

@@ -152,6 +152,8 @@ const convCases: ConvCase[] = [
   conv([3, 8, 5, 6], [4, 8, 1, 1], 1, 0, 1, 1),
   conv([2, 4, 6, 6], [4, 4, 1, 1], 2, 1, 1, 1, false),
   conv([1, 2, 5, 5], [3, 2, 5, 5], 1, 0, 1, 1),
+  // ResNet's stem at 32 x 32: specialised im2col with stride-2 shuffles, generic col2im.
+  conv([2, 3, 32, 32], [4, 3, 7, 7], 2, 3, 1, 1),
   {
     x: [2, 3, 9, 8],
     w: [4, 3, 3, 2],
