@@ -16,6 +16,7 @@ import {
   conv2dBackwardWeight,
   conv2dForward,
   convParams,
+  weightStamp,
 } from "../cpu/mod.ts";
 import type { Gemm } from "../cpu/mod.ts";
 import { hostArray } from "../cpu/kit.ts";
@@ -219,7 +220,7 @@ export function blasKernels(
       },
       run([x, w, b], a, out) {
         const p = convParams(x.shape, w.shape, out[0].shape, a);
-        return [conv2dForward(f32(x), f32(w), b ? f32(b) : null, p, gemm)];
+        return [conv2dForward(f32(x), f32(w), b ? f32(b) : null, p, gemm, weightStamp(w))];
       },
     }),
     ...kernelFor(conv2dBackwardInputOp, {
@@ -230,7 +231,7 @@ export function blasKernels(
       },
       run([gy, w], a) {
         const p = convParams(a.shape, w.shape, gy.shape, a);
-        return [conv2dBackwardInput(f32(gy), f32(w), p, gemm)];
+        return [conv2dBackwardInput(f32(gy), f32(w), p, gemm, weightStamp(w))];
       },
     }),
     ...kernelFor(conv2dBackwardWeightOp, {

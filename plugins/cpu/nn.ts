@@ -34,7 +34,7 @@ import {
   maxPool2dOp,
 } from "../../layers/ops/pool.ts";
 import { sgemm } from "./gemm.ts";
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, weightStamp } from "./conv.ts";
 import type { Conv2dParams } from "./conv.ts";
 import {
   adaptiveAvgPool2dBackward,
@@ -198,7 +198,7 @@ export const nnKernels: CpuKernelTable = {
     dtypes: ["float32"],
     run([x, w, b], a, out) {
       const p = convParams(x.shape, w.shape, out[0].shape, a);
-      return [conv2dForward(f32(x), f32(w), b ? f32(b) : null, p)];
+      return [conv2dForward(f32(x), f32(w), b ? f32(b) : null, p, undefined, weightStamp(w))];
     },
   }),
   // Only where the direct wasm kernel pools in its scratch memory; elsewhere the op decomposes
@@ -277,7 +277,13 @@ export const nnKernels: CpuKernelTable = {
   ...kernelFor(conv2dBackwardInputOp, {
     dtypes: ["float32"],
     run: ([gy, w], a) => [
-      conv2dBackwardInput(f32(gy), f32(w), convParams(a.shape, w.shape, gy.shape, a)),
+      conv2dBackwardInput(
+        f32(gy),
+        f32(w),
+        convParams(a.shape, w.shape, gy.shape, a),
+        undefined,
+        weightStamp(w),
+      ),
     ],
   }),
   ...kernelFor(conv2dBackwardWeightOp, {

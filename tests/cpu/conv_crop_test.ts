@@ -14,7 +14,8 @@ import {
   type Gemm,
 } from "../../plugins/cpu/conv.ts";
 import { sgemm } from "../../plugins/cpu/gemm.ts";
-import { openBlas } from "../../plugins/blas/mod.ts";
+import { blas, openBlas } from "../../plugins/blas/mod.ts";
+import { F, manualSeed, nn, noGrad, optim, randn, use } from "../../mod.ts";
 import { convParams } from "./_helpers.ts";
 import { gemmOver } from "../../plugins/blas/kernels.ts";
 
@@ -125,4 +126,31 @@ Deno.test({
     const l = lib as Exclude<typeof lib, string>;
     assert.ok(checkAll(gemmOver(l.sgemm), "blas") > 500);
   },
+});
+
+Deno.test("cropped conv weights: the taps copied for the forward are not reused once the weight changes", () => {
+  // A user's steps: a 3 x 3 conv on 1 x 1 maps (8 of 9 taps dropped), a training step that
+  // updates the weight in place, an in-place edit, each followed by a forward. Every forward
+  // must equal the same conv over a fresh copy of the weight's current values.
+  for (const provider of ["cpu", ...(typeof lib === "string" ? [] : ["blas"])]) {
+    if (provider === "blas") use(blas());
+    manualSeed(3);
+    const conv = new nn.Conv2d(64, 64, 3, { padding: 1 }); // 36,864 weights: blas takes it
+    const x = randn([4, 64, 1, 1]);
+    const opt = new optim.SGD(conv.parameters(), { lr: 0.5, momentum: 0.9 });
+    const fresh = () =>
+      F.conv2d(x, conv.weight.detach().clone(), conv.bias!.detach().clone(), { padding: 1 });
+    const same = (label: string) => {
+      const got = conv.forward(x).dataSync(), want = fresh().dataSync();
+      assert.deepEqual(Array.from(got), Array.from(want), `${provider}: ${label}`);
+    };
+    for (let step = 0; step < 3; step++) {
+      opt.zeroGrad();
+      conv.forward(x).square().sum().backward();
+      opt.step();
+      same(`after step ${step}`);
+    }
+    noGrad(() => conv.weight.mul_(2));
+    same("after an in-place edit");
+  }
 });
