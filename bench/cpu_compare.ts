@@ -15,10 +15,14 @@
  * all cores: denn's cpu backend as it is, its blas library with OpenBLAS's own count
  * (`DENN_BLAS_THREADS` changes it), PyTorch with `torch.set_num_threads(cores)` (its own default
  * can be fewer; `--torch-threads` overrides it). denn variants: `cpu`, the
- * default backend, then `cpu + use(blas())` (see {@linkcode blasVariant}). PyTorch runs
- * through /usr/bin/python3 and bench/torch_cpu_compare.py right after denn's cpu variant of the
- * same workload; TF.js runs in a subprocess with `--no-lock --no-config` (bench/peers/), so it never
- * enters deno.lock.
+ * default backend, then `cpu + use(blas())` (see {@linkcode blasVariant}).
+ *
+ * Every cell runs in a process of its own, one at a time, in this order per workload: denn cpu,
+ * denn cpu + blas, PyTorch (/usr/bin/python3 and bench/torch_cpu_compare.py). So the two cells
+ * the ratio of the blas variant compares run back to back, and while one runs no other process
+ * of the benchmark holds threads or a large heap (a parent Deno process that had just run denn
+ * could still be collecting garbage on its background threads). TF.js runs in a subprocess with
+ * `--no-lock --no-config` (bench/peers/), so it never enters deno.lock.
  *
  * @module
  */
@@ -163,6 +167,72 @@ function ranOn(step: () => void): Record<string, number> {
   return counts;
 }
 
+/**
+ * Runs one denn cell (`--cell workload:cpu` or `:blas`) in a process of its own and returns it,
+ * with the blas library's description for the blas variant.
+ */
+async function dennCell(
+  id: string,
+  variant: "cpu" | "blas",
+  o: { steps: number; warmup: number; quick: boolean },
+): Promise<{ cell: DennCell; blas?: string }> {
+  const r = await runPeer(Deno.execPath(), [
+    "run",
+    "-A",
+    "--config",
+    here("../deno.json"),
+    here("./cpu_compare.ts"),
+    "--cell",
+    `${id}:${variant}`,
+    "--steps",
+    String(o.steps),
+    "--warmup",
+    String(o.warmup),
+    ...(o.quick ? ["--quick"] : []),
+  ]);
+  if (!r.ok) return { cell: { error: r.error } };
+  const out = r.out as {
+    times_ms: number[];
+    ran: Record<string, number>;
+    blas?: string;
+    unavailable?: string;
+    error?: string;
+  };
+  if (out.unavailable !== undefined) {
+    return { cell: { error: BLAS_UNAVAILABLE }, blas: `blas unavailable: ${out.unavailable}` };
+  }
+  if (out.error !== undefined) return { cell: { error: out.error } };
+  return { cell: { ...stats(out.times_ms), ran: out.ran }, blas: out.blas };
+}
+
+/** The `--cell` mode: one measurement in this process, printed as one JSON line. */
+function runCell(spec: string, o: { steps: number; warmup: number }): number {
+  const [id, variant] = spec.split(":");
+  const w = WORKLOADS.find((x) => x.id === id);
+  if (!w || (variant !== "cpu" && variant !== "blas")) {
+    console.error(`--cell: expected <workload>:cpu or <workload>:blas, got ${spec}`);
+    return 2;
+  }
+  let v: Variant = cpuVariant, blasInfo: string | undefined;
+  if (variant === "blas") {
+    const b = blasVariant();
+    if (typeof b === "string") {
+      console.log(JSON.stringify({ times_ms: [], unavailable: b }));
+      return 0;
+    }
+    v = b;
+    const lib = blasLibrary();
+    blasInfo = `blas: ${lib?.path ?? "?"}`;
+  }
+  const c = measureDenn(w, v, o.warmup, o.steps);
+  if ("error" in c) {
+    console.log(JSON.stringify({ times_ms: [], error: c.error }));
+    return 0;
+  }
+  console.log(JSON.stringify({ times_ms: c.times, ran: c.ran, blas: blasInfo }));
+  return 0;
+}
+
 /** Times one workload under one variant; one more, untimed step records where its ops ran. */
 function measureDenn(w: Workload, v: Variant, warmup: number, steps: number): DennCell {
   try {
@@ -258,6 +328,7 @@ function parseOptions() {
       tfjs: { type: "boolean", default: false },
       "torch-threads": { type: "string" },
       json: { type: "string" },
+      cell: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -322,6 +393,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (o.cell !== undefined) return runCell(o.cell, o);
   const machine = await machineInfo();
   console.log(
     `${machine.cpu}, ${machine.cores} cores; Deno ${machine.deno}; denn ${machine.dennCommit}; ` +
@@ -342,11 +414,21 @@ async function main(): Promise<number> {
     ...(o.torchThreads ? ["--threads", String(o.torchThreads)] : []),
   ];
   const dennCpu = new Map<string, DennCell>();
+  const dennBlas = new Map<string, DennCell>();
   const torch = new Map<string, Cell>();
-  let torchInfo = "";
+  let torchInfo = "", blasInfo = "";
   for (const w of o.workloads) {
     console.error(`denn cpu: ${w.label}`);
-    dennCpu.set(w.id, measureDenn(w, cpuVariant, o.warmup, o.steps));
+    const c = (await dennCell(w.id, "cpu", o)).cell;
+    dennCpu.set(w.id, c);
+    if ("error" in c) console.error(`denn cpu, ${w.label}: ${c.error}`);
+    console.error(`denn ${BLAS_VARIANT}: ${w.label}`);
+    const b = await dennCell(w.id, "blas", o);
+    dennBlas.set(w.id, b.cell);
+    blasInfo = b.blas ?? blasInfo;
+    if ("error" in b.cell && b.cell.error !== BLAS_UNAVAILABLE) {
+      console.error(`denn ${BLAS_VARIANT}, ${w.label}: ${b.cell.error}`);
+    }
     console.error(`PyTorch: ${w.label}`);
     const r = await runPeer("/usr/bin/python3", torchArgs(w.id));
     if (r.ok) {
@@ -356,21 +438,6 @@ async function main(): Promise<number> {
       torch.set(w.id, { error: r.error });
       console.error(`PyTorch, ${w.label}: ${r.error}`);
     }
-  }
-
-  const blasV = blasVariant();
-  const dennBlas = new Map<string, DennCell>();
-  const lib = blasLibrary();
-  const blasInfo = typeof blasV === "string"
-    ? `blas unavailable: ${blasV}`
-    : `blas: ${lib?.path ?? "?"}, ${lib?.threads() ?? "?"} thread(s)`;
-  for (const w of o.workloads) {
-    if (typeof blasV === "string") {
-      dennBlas.set(w.id, { error: BLAS_UNAVAILABLE });
-      continue;
-    }
-    console.error(`denn ${blasV.name}: ${w.label}`);
-    dennBlas.set(w.id, measureDenn(w, blasV, o.warmup, o.steps));
   }
 
   let tfjs: Cell | null = null;
@@ -419,7 +486,7 @@ async function main(): Promise<number> {
     const t = torch.get(w.id);
     const variants: [string, Cell | null][] = [
       [cpuVariant.name, dennCpu.get(w.id) ?? null],
-      [typeof blasV === "string" ? BLAS_VARIANT : blasV.name, dennBlas.get(w.id) ?? null],
+      [BLAS_VARIANT, dennBlas.get(w.id) ?? null],
     ];
     if (w.id === "lenet" && o.tfjs) variants.push(["TF.js cpu (not denn)", tfjs]);
     for (const [name, d] of variants) {
