@@ -281,6 +281,39 @@ function emitBiasRows(): FuncDef {
 }
 
 /**
+ * Emits `copyRows(src, lds, dst, ldd, rows, n)`: copies `rows` rows of n floats from pitch `lds` to
+ * pitch `ldd` (bytes). Writes nothing past a row.
+ */
+function emitCopyRows(): FuncDef {
+  const SRC = 0, LDS = 1, DST = 2, LDD = 3, ROWS = 4, N = 5;
+  const f = new Frame(6);
+  const r = f.local(i32), xo = f.local(i32), nB = f.local(i32), vecB = f.local(i32);
+  const c = new Code();
+  c.get(N).i32(4).op(Op.i32Mul).set(nB);
+  c.get(N).i32(-4).op(Op.i32And).i32(4).op(Op.i32Mul).set(vecB);
+  forUp(c, r, ROWS, 1, () => {
+    c.i32(0).set(xo);
+    whileLt(c, xo, vecB, 16, () => {
+      c.get(DST).get(xo).op(Op.i32Add);
+      c.get(SRC).get(xo).op(Op.i32Add).simd(SimdOp.v128Load, V).simd(SimdOp.v128Store, V);
+    });
+    whileLt(c, xo, nB, 4, () => {
+      c.get(DST).get(xo).op(Op.i32Add);
+      c.get(SRC).get(xo).op(Op.i32Add).mem(Op.f32Load, 2).mem(Op.f32Store, 2);
+    });
+    c.get(SRC).get(LDS).op(Op.i32Add).set(SRC);
+    c.get(DST).get(LDD).op(Op.i32Add).set(DST);
+  });
+  return {
+    name: "copyRows",
+    params: new Array(6).fill(i32),
+    results: [],
+    locals: f.locals,
+    code: c,
+  };
+}
+
+/**
  * Emits `maxPool(x, y, idx, planes, w, planeBytes, dh, dw, oh, ow, th, tw)`. th/tw hold per output
  * row/column the clipped [first, end) input row/column as i32 pairs. The running maximum and its
  * index live in lane 0 of v128 locals and are updated with `v128.bitselect`: V8 lowers a scalar
@@ -372,6 +405,8 @@ export interface ConvKernels {
   col2im: UnrollFn;
   /** Row copy with a per-row bias. */
   biasRows: (src: number, lds: number, dst: number, rows: number, n: number, bias: number) => void;
+  /** Row copy between two pitches. */
+  copyRows: (src: number, lds: number, dst: number, ldd: number, rows: number, n: number) => void;
   /** C (+)= A B^T along rows. */
   dot: (...args: number[]) => void;
   /** Columns of C per tile of `dot`: ranges of columns that are multiples of it waste no work. */
@@ -420,6 +455,7 @@ const NAMES = [
   "poolWeightGrad2",
   "poolInputGrad1",
   "poolInputGrad2",
+  "copyRows",
 ] as const;
 
 /** Name of one conv-module kernel. */
@@ -461,6 +497,7 @@ function instantiate(): ConvKernels | null {
       emitPoolWeightGrad(2, relaxed),
       emitPoolInputGrad(1, relaxed),
       emitPoolInputGrad(2, relaxed),
+      emitCopyRows(),
     ], wasmMemoryImport);
     const module = new WebAssembly.Module(bytes);
     const e = new WebAssembly.Instance(module, { env: { memory: wasmMemory } }).exports;
@@ -479,6 +516,7 @@ function instantiate(): ConvKernels | null {
       im2col: e.im2col as UnrollFn,
       col2im: e.col2im as UnrollFn,
       biasRows: e.biasRows as ConvKernels["biasRows"],
+      copyRows: e.copyRows as ConvKernels["copyRows"],
       dot: e.dot as ConvKernels["dot"],
       maxPool: e.maxPool as ConvKernels["maxPool"],
       directWide: e.directWide as DirectFn,
