@@ -242,70 +242,44 @@ function emitZero(): FuncDef {
 }
 
 /**
- * Emits `biasRows(src, lds, dst, rows, n, bias)`: copies `rows` rows of n floats (source pitch
- * `lds` bytes) to consecutive rows at dst, adding bias[r] to row r. Writes nothing past a row.
+ * Emits `biasRows(src, lds, dst, rows, n, bias)` (`withBias`): copies `rows` rows of n floats
+ * (source pitch `lds` bytes) to consecutive rows at dst, adding bias[r] to row r; or
+ * `copyRows(src, lds, dst, ldd, rows, n)`: the same copy to rows `ldd` bytes apart, without a bias.
+ * Writes nothing past a row.
  */
-function emitBiasRows(): FuncDef {
-  const SRC = 0, LDS = 1, DST = 2, ROWS = 3, N = 4, BIAS = 5;
+function emitRows(withBias: boolean): FuncDef {
+  const SRC = 0, LDS = 1, DST = 2;
+  const [LDD, ROWS, N, BIAS] = withBias ? [-1, 3, 4, 5] : [3, 4, 5, -1];
   const f = new Frame(6);
   const r = f.local(i32), xo = f.local(i32), nB = f.local(i32), vecB = f.local(i32);
-  const bv = f.local(v128), b = f.local(f32);
+  const bv = withBias ? f.local(v128) : -1, b = withBias ? f.local(f32) : -1;
   const c = new Code();
   c.get(N).i32(4).op(Op.i32Mul).set(nB);
   c.get(N).i32(-4).op(Op.i32And).i32(4).op(Op.i32Mul).set(vecB);
   forUp(c, r, ROWS, 1, () => {
-    c.get(BIAS).mem(Op.f32Load, 2).set(b);
-    c.get(b).simd(SimdOp.f32x4Splat).set(bv);
+    if (withBias) {
+      c.get(BIAS).mem(Op.f32Load, 2).set(b);
+      c.get(b).simd(SimdOp.f32x4Splat).set(bv);
+    }
     c.i32(0).set(xo);
     whileLt(c, xo, vecB, 16, () => {
       c.get(DST).get(xo).op(Op.i32Add);
-      c.get(SRC).get(xo).op(Op.i32Add).simd(SimdOp.v128Load, V).get(bv).simd(SimdOp.f32x4Add);
+      c.get(SRC).get(xo).op(Op.i32Add).simd(SimdOp.v128Load, V);
+      if (withBias) c.get(bv).simd(SimdOp.f32x4Add);
       c.simd(SimdOp.v128Store, V);
     });
     whileLt(c, xo, nB, 4, () => {
       c.get(DST).get(xo).op(Op.i32Add);
-      c.get(SRC).get(xo).op(Op.i32Add).mem(Op.f32Load, 2).get(b).op(Op.f32Add);
+      c.get(SRC).get(xo).op(Op.i32Add).mem(Op.f32Load, 2);
+      if (withBias) c.get(b).op(Op.f32Add);
       c.mem(Op.f32Store, 2);
     });
     c.get(SRC).get(LDS).op(Op.i32Add).set(SRC);
-    c.get(DST).get(nB).op(Op.i32Add).set(DST);
-    c.get(BIAS).i32(4).op(Op.i32Add).set(BIAS);
+    c.get(DST).get(withBias ? nB : LDD).op(Op.i32Add).set(DST);
+    if (withBias) c.get(BIAS).i32(4).op(Op.i32Add).set(BIAS);
   });
   return {
-    name: "biasRows",
-    params: new Array(6).fill(i32),
-    results: [],
-    locals: f.locals,
-    code: c,
-  };
-}
-
-/**
- * Emits `copyRows(src, lds, dst, ldd, rows, n)`: copies `rows` rows of n floats from pitch `lds` to
- * pitch `ldd` (bytes). Writes nothing past a row.
- */
-function emitCopyRows(): FuncDef {
-  const SRC = 0, LDS = 1, DST = 2, LDD = 3, ROWS = 4, N = 5;
-  const f = new Frame(6);
-  const r = f.local(i32), xo = f.local(i32), nB = f.local(i32), vecB = f.local(i32);
-  const c = new Code();
-  c.get(N).i32(4).op(Op.i32Mul).set(nB);
-  c.get(N).i32(-4).op(Op.i32And).i32(4).op(Op.i32Mul).set(vecB);
-  forUp(c, r, ROWS, 1, () => {
-    c.i32(0).set(xo);
-    whileLt(c, xo, vecB, 16, () => {
-      c.get(DST).get(xo).op(Op.i32Add);
-      c.get(SRC).get(xo).op(Op.i32Add).simd(SimdOp.v128Load, V).simd(SimdOp.v128Store, V);
-    });
-    whileLt(c, xo, nB, 4, () => {
-      c.get(DST).get(xo).op(Op.i32Add);
-      c.get(SRC).get(xo).op(Op.i32Add).mem(Op.f32Load, 2).mem(Op.f32Store, 2);
-    });
-    c.get(SRC).get(LDS).op(Op.i32Add).set(SRC);
-    c.get(DST).get(LDD).op(Op.i32Add).set(DST);
-  });
-  return {
-    name: "copyRows",
+    name: withBias ? "biasRows" : "copyRows",
     params: new Array(6).fill(i32),
     results: [],
     locals: f.locals,
@@ -475,7 +449,7 @@ function instantiate(): ConvKernels | null {
     const bytes = buildModule([
       emitUnroll("im2col"),
       emitUnroll("col2im"),
-      emitBiasRows(),
+      emitRows(true),
       relaxed ? emitDot("dot", 2, 5, true) : emitDot("dot", 2, 4, false),
       relaxed ? emitDot("dotPlane", 2, 5, true, true) : emitDot("dotPlane", 2, 4, false, true),
       emitMaxPool(),
@@ -497,7 +471,7 @@ function instantiate(): ConvKernels | null {
       emitPoolWeightGrad(2, relaxed),
       emitPoolInputGrad(1, relaxed),
       emitPoolInputGrad(2, relaxed),
-      emitCopyRows(),
+      emitRows(false),
     ], wasmMemoryImport);
     const module = new WebAssembly.Module(bytes);
     const e = new WebAssembly.Instance(module, { env: { memory: wasmMemory } }).exports;
