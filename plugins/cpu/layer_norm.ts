@@ -38,9 +38,11 @@ function layoutOf(x: Tensor, a: NormRowsAttrs): Layout {
   };
 }
 
-// Σ src[base, end) and Σ (src − m)² there, with four accumulators each (one add chain would
-// bound the loop by the add's latency).
-function rowSum(src: Float32Array, base: number, end: number): number {
+/**
+ * Σ src[base, end) and (below) Σ (src − m)² there, with four accumulators each (one add chain
+ * would bound the loop by the add's latency). Also batch norm's (norm.ts).
+ */
+export function rowSum(src: Float32Array, base: number, end: number): number {
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = base;
   for (; i + 3 < end; i += 4) {
     s0 += src[i];
@@ -52,8 +54,8 @@ function rowSum(src: Float32Array, base: number, end: number): number {
   return (s0 + s1) + (s2 + s3);
 }
 
-// Squared deviations from the mean (not Σx² − m²·d, which cancels).
-function rowSquares(src: Float32Array, base: number, end: number, m: number): number {
+/** Squared deviations from the mean (not Σx² − m²·d, which cancels). */
+export function rowSquares(src: Float32Array, base: number, end: number, m: number): number {
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = base;
   for (; i + 3 < end; i += 4) {
     const a = src[i] - m, b = src[i + 1] - m, c = src[i + 2] - m, d = src[i + 3] - m;

@@ -14,6 +14,7 @@ import type { Tensor } from "../../core/mod.ts";
 import type { BatchNormAttrs } from "../../layers/mod.ts";
 import { batchNormBackwardOp, batchNormOp, batchNormStatsOp } from "../../layers/ops/batch_norm.ts";
 import { hostArray } from "./kit.ts";
+import { rowSquares, rowSum } from "./layer_norm.ts";
 import type { CpuKernelTable } from "./kit.ts";
 import { type Plan, planFor } from "./threads.ts";
 import { heapRegions, touchPages } from "./wasm_conv.ts";
@@ -83,7 +84,7 @@ function stats(inputs: readonly Tensor[]): Float32Array[] {
   const sum = new Float64Array(c);
   for (let b = 0, i = 0; b < n; b++) {
     if (inner === 1) { for (let ch = 0; ch < c; ch++) sum[ch] += src[i++]; }
-    else for (let ch = 0; ch < c; ch++, i += inner) sum[ch] += runSum(src, i, i + inner);
+    else for (let ch = 0; ch < c; ch++, i += inner) sum[ch] += rowSum(src, i, i + inner);
   }
   const m = sum.map((s) => s / count);
   // Summing squared deviations from the mean (not Σx² − m²·n) avoids cancellation.
@@ -95,7 +96,7 @@ function stats(inputs: readonly Tensor[]): Float32Array[] {
         sq[ch] += d * d;
       }
     } else {
-      for (let ch = 0; ch < c; ch++, i += inner) sq[ch] += runSquares(src, i, i + inner, m[ch]);
+      for (let ch = 0; ch < c; ch++, i += inner) sq[ch] += rowSquares(src, i, i + inner, m[ch]);
     }
   }
   for (let ch = 0; ch < c; ch++) {
@@ -103,35 +104,6 @@ function stats(inputs: readonly Tensor[]): Float32Array[] {
     variance[ch] = sq[ch] / count;
   }
   return [mean, variance];
-}
-
-// Four sums side by side: one float64 sum is a chain of dependent adds (one per 3-4 cycles).
-function runSum(a: Float32Array, i: number, end: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  for (const end4 = end - 3; i < end4; i += 4) {
-    s0 += a[i];
-    s1 += a[i + 1];
-    s2 += a[i + 2];
-    s3 += a[i + 3];
-  }
-  for (; i < end; i++) s0 += a[i];
-  return s0 + s1 + (s2 + s3);
-}
-
-function runSquares(a: Float32Array, i: number, end: number, m: number): number {
-  let q0 = 0, q1 = 0, q2 = 0, q3 = 0;
-  for (const end4 = end - 3; i < end4; i += 4) {
-    const d0 = a[i] - m, d1 = a[i + 1] - m, d2 = a[i + 2] - m, d3 = a[i + 3] - m;
-    q0 += d0 * d0;
-    q1 += d1 * d1;
-    q2 += d2 * d2;
-    q3 += d3 * d3;
-  }
-  for (; i < end; i++) {
-    const d = a[i] - m;
-    q0 += d * d;
-  }
-  return q0 + q1 + (q2 + q3);
 }
 
 function forward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
