@@ -577,31 +577,6 @@ function packA(
  * Packs depth [p0, p0 + kc) x columns [j0, j0 + nc) of op(B) at byte PA_BYTES as NR-column
  * panels, each depth-major. Columns up to ncp and depth up to kcp are zeros.
  */
-/**
- * Copies rows p0..p0+kc, columns j0..j0+nc of a row-major B into the staging block (row pitch
- * ncp), zeros in the padding columns and in rows kc..kcp.
- */
-function stageRows(
-  b: Float32Array,
-  bOff: number,
-  ldb: number,
-  j0: number,
-  nc: number,
-  ncp: number,
-  p0: number,
-  kc: number,
-  kcp: number,
-): void {
-  ensureBytes(STAGE_AT + 4 * kcp * ncp);
-  const f = F, s = STAGE_AT >> 2;
-  for (let p = 0; p < kc; p++) {
-    const src = bOff + (p0 + p) * ldb + j0;
-    f.set(b.subarray(src, src + nc), s + p * ncp);
-    if (nc < ncp) f.fill(0, s + p * ncp + nc, s + (p + 1) * ncp);
-  }
-  if (kc < kcp) f.fill(0, s + kc * ncp, s + kcp * ncp);
-}
-
 function packB(
   trans: boolean,
   b: Float32Array,
@@ -615,10 +590,18 @@ function packB(
   kcp: number,
 ) {
   if (!trans && kernels) {
-    // B is [K, N]: rows of the block copied into the heap, then packed by the wasm kernel. Packed
-    // here, a panel's depth steps are a row pitch apart in B (a page or more for wide B), which
-    // cost JS about 2 ns a value (2.7 of 5.7 ms for 64 x 2048 x 576).
-    stageRows(b, bOff, ldb, j0, nc, ncp, p0, kc, kcp);
+    // B is [K, N]: the block's rows are copied into the staging block (row pitch ncp, zeros in
+    // the padding), then packed by the wasm kernel. Packed here, a panel's depth steps are a row
+    // pitch apart in B (a page or more for wide B), which cost JS about 2 ns a value (2.7 of
+    // 5.7 ms for 64 x 2048 x 576).
+    ensureBytes(STAGE_AT + 4 * kcp * ncp);
+    const f = F, s = STAGE_AT >> 2;
+    for (let p = 0; p < kc; p++) {
+      const src = bOff + (p0 + p) * ldb + j0;
+      f.set(b.subarray(src, src + nc), s + p * ncp);
+      if (nc < ncp) f.fill(0, s + p * ncp + nc, s + (p + 1) * ncp);
+    }
+    if (kc < kcp) f.fill(0, s + kc * ncp, s + kcp * ncp);
     kernels.packRows(STAGE_AT, 4 * ncp, PA_BYTES, kcp, ncp);
     return;
   }
