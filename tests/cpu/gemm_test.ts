@@ -185,6 +185,18 @@ test("sgemm: blocks larger than MC and NC (m = 250, n = 1030)", () => {
   }
 });
 
+test("sgemm: threaded products over several A blocks and depth steps", () => {
+  // m over MC (three A blocks per column range), k over KC (accumulating depth steps), n of 75
+  // column panels and a ragged one, large enough to be split over the threads.
+  let seed = 250;
+  for (const [transA, transB] of TRANS) {
+    check(
+      { transA, transB, m: 250, n: 603, k: 300, alpha: 1, beta: 0, pad: 3, off: 2, nanC: false },
+      seed++,
+    );
+  }
+});
+
 test("sgemm: offsets and leading dimensions larger than the minimum", () => {
   let seed = 300;
   for (const [transA, transB] of TRANS) {
