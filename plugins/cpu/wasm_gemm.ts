@@ -235,8 +235,9 @@ const MAX_PAGES = 65536;
 // runs): 104^3 (1.1M) is 10% slower on two threads, 128^3 (2.1M) 10% faster, 160^3 25% faster;
 // waking a worker and waiting for it costs ~50 us, and packing stays on the calling thread.
 const MIN_WORK_PER_THREAD = 1 << 20;
-// The most memory the GEMM itself ever uses (a full accumulator chunk); everything from
-// WASM_HEAP_BASE on is left to the other kernels sharing the memory (conv, pooling).
+// The most memory the GEMM itself ever uses (a full accumulator chunk and the staging block);
+// everything from WASM_HEAP_BASE on is left to the other kernels sharing the memory (conv,
+// pooling).
 const GEMM_MAX_BYTES = STAGE_AT + 4 * KC * NC;
 
 /** Byte offset in {@link wasmMemory} from which callers may keep their own data. */
@@ -575,7 +576,8 @@ function packA(
 
 /**
  * Packs depth [p0, p0 + kc) x columns [j0, j0 + nc) of op(B) at byte PA_BYTES as NR-column
- * panels, each depth-major. Columns up to ncp and depth up to kcp are zeros.
+ * panels, each depth-major. Columns up to ncp and depth up to kcp are zeros. Called by wasmSgemm
+ * only, where the kernels exist.
  */
 function packB(
   trans: boolean,
@@ -589,7 +591,7 @@ function packB(
   kc: number,
   kcp: number,
 ) {
-  if (!trans && kernels) {
+  if (!trans) {
     // B is [K, N]: the block's rows are copied into the staging block (row pitch ncp, zeros in
     // the padding), then packed by the wasm kernel. Packed here, a panel's depth steps are a row
     // pitch apart in B (a page or more for wide B), which cost JS about 2 ns a value (2.7 of
@@ -602,15 +604,16 @@ function packB(
       if (nc < ncp) f.fill(0, s + p * ncp + nc, s + (p + 1) * ncp);
     }
     if (kc < kcp) f.fill(0, s + kc * ncp, s + kcp * ncp);
-    kernels.packRows(STAGE_AT, 4 * ncp, PA_BYTES, kcp, ncp);
+    kernels!.packRows(STAGE_AT, 4 * ncp, PA_BYTES, kcp, ncp);
     return;
   }
+  // B is [N, K].
   const f = F;
   let d = PA_BYTES >> 2;
   for (let jr = 0; jr < ncp; jr += NR) {
     const cols = nc - jr < NR ? nc - jr : NR;
-    if (trans && cols === NR) {
-      // B is [N, K]: read the NR source rows (output columns) side by side so that the packed
+    if (cols === NR) {
+      // Read the NR source rows (output columns) side by side so that the packed
       // panel is written sequentially (~1.7x faster than one strided pass per row).
       const s0 = bOff + (j0 + jr) * ldb + p0;
       const s1 = s0 + ldb, s2 = s1 + ldb, s3 = s2 + ldb;
@@ -626,7 +629,7 @@ function packB(
         f[dst + 6] = b[s6 + p];
         f[dst + 7] = b[s7 + p];
       }
-    } else if (trans) {
+    } else {
       // Ragged last panel: walk each source row (one output column) contiguously.
       for (let q = 0; q < NR; q++) {
         if (q < cols) {
@@ -635,27 +638,6 @@ function packB(
         } else {
           for (let p = 0; p < kc; p++) f[d + p * NR + q] = 0;
         }
-      }
-    } else if (cols === NR) {
-      // B is [K, N]: each depth step reads NR contiguous values.
-      for (let p = 0; p < kc; p++) {
-        const src = bOff + (p0 + p) * ldb + j0 + jr;
-        const dst = d + p * NR;
-        f[dst] = b[src];
-        f[dst + 1] = b[src + 1];
-        f[dst + 2] = b[src + 2];
-        f[dst + 3] = b[src + 3];
-        f[dst + 4] = b[src + 4];
-        f[dst + 5] = b[src + 5];
-        f[dst + 6] = b[src + 6];
-        f[dst + 7] = b[src + 7];
-      }
-    } else {
-      for (let p = 0; p < kc; p++) {
-        const src = bOff + (p0 + p) * ldb + j0 + jr;
-        const dst = d + p * NR;
-        for (let q = 0; q < cols; q++) f[dst + q] = b[src + q];
-        for (let q = cols; q < NR; q++) f[dst + q] = 0;
       }
     }
     f.fill(0, d + kc * NR, d + kcp * NR);
