@@ -78,13 +78,15 @@ function stats(inputs: readonly Tensor[]): Float32Array[] {
   }
   // In memory order, each run of `inner` values into its channel's float64 sum: a channel-major
   // walk strides across images, which costs more than the sums where runs are short (ResNet's
-  // 1 × 1 maps: runs of one value, 512 channels apart).
-  // Runs of one value ([N, C] input, 1 × 1 maps) get loops of their own: a call per value costs
-  // more than its add.
+  // 1 × 1 maps: runs of one value, 512 channels apart). Runs of one value get loops of their own:
+  // a call per value costs more than its add.
   const sum = new Float64Array(c);
   for (let b = 0, i = 0; b < n; b++) {
-    if (inner === 1) { for (let ch = 0; ch < c; ch++) sum[ch] += src[i++]; }
-    else for (let ch = 0; ch < c; ch++, i += inner) sum[ch] += rowSum(src, i, i + inner);
+    if (inner === 1) {
+      for (let ch = 0; ch < c; ch++) sum[ch] += src[i++];
+    } else {
+      for (let ch = 0; ch < c; ch++, i += inner) sum[ch] += rowSum(src, i, i + inner);
+    }
   }
   const m = sum.map((s) => s / count);
   // Summing squared deviations from the mean (not Σx² − m²·n) avoids cancellation.
@@ -111,15 +113,20 @@ function forward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
   const [n, c, inner] = layout(x);
   const src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT), bias = f32(bT);
   const out = outputF32(x.numel());
+  // y = x·scale + shift per channel (float64 here, float32 in the wasm kernel).
+  const scale = new Float64Array(c), shift = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    scale[ch] = w[ch] / Math.sqrt(v[ch] + a.eps);
+    shift[ch] = bias[ch] - mean[ch] * scale[ch];
+  }
   const k = wasmFor(src.length, inner);
   if (k) {
     const { at, f } = heapRegions([src.length, src.length, 2 * c]);
     const [X, Y, SS] = at;
     f.set(src, X);
     for (let ch = 0; ch < c; ch++) {
-      const scale = w[ch] / Math.sqrt(v[ch] + a.eps);
-      f[SS + 2 * ch] = scale;
-      f[SS + 2 * ch + 1] = bias[ch] - mean[ch] * scale;
+      f[SS + 2 * ch] = scale[ch];
+      f[SS + 2 * ch + 1] = shift[ch];
     }
     const plan = channelPlan(src.length, c);
     shareChannels(plan, c, (ch0, ch1) => {
@@ -128,11 +135,6 @@ function forward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
     plan.run(() => touchPages(out, 0, out.length));
     out.set(f.subarray(Y, Y + src.length));
     return [out];
-  }
-  const scale = new Float32Array(c), shift = new Float32Array(c);
-  for (let ch = 0; ch < c; ch++) {
-    scale[ch] = w[ch] / Math.sqrt(v[ch] + a.eps);
-    shift[ch] = bias[ch] - mean[ch] * scale[ch];
   }
   for (let b = 0, i = 0; b < n; b++) {
     if (inner === 1) {
