@@ -49,7 +49,9 @@ const USAGE = `usage: deno run -A bench/cpu_compare.ts [options]
                      sgemm2048, or sgemm for all three sizes (default: all)
   --tfjs             also time TF.js's cpu backend on the LeNet step (fetches TF.js from npm once)
   --torch-threads N  torch.set_num_threads(N) (default: the core count)
-  --json PATH        also write the results as JSON to PATH`;
+  --json PATH        also write the results as JSON to PATH
+  --cell ID:VARIANT  one denn cell in this process (variant cpu or blas), printed as a JSON line:
+                     how the run starts each denn cell`;
 
 /** One benchmarked workload; `build` returns the step that is timed. */
 interface Workload {
