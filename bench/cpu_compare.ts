@@ -6,22 +6,25 @@
  * the LeNet step.
  *
  * ```sh
- * deno run -A bench/cpu_compare.ts [--steps 15] [--warmup 50] [--quick] [--only lenet,sgemm]
- *   [--tfjs] [--torch-threads N] [--json results.json]
+ * deno run -A bench/cpu_compare.ts [--steps 15] [--warmup 50] [--rounds 3] [--quick]
+ *   [--only lenet,sgemm] [--tfjs] [--torch-threads N] [--json results.json]
  * ```
  *
- * Each cell is the median of `--steps` individually timed steps (at least 15 unless `--quick`)
- * after `--warmup` steps, with the min–max range. Neither side is restricted to fewer threads than
+ * Each process times `--steps` steps one by one (at least 15 unless `--quick`) after `--warmup`
+ * untimed steps; a cell is the median of its processes' steps, with the min–max range. Neither side is restricted to fewer threads than
  * all cores: denn's cpu backend as it is, its blas library with OpenBLAS's own count
  * (`DENN_BLAS_THREADS` changes it), PyTorch with `torch.set_num_threads(cores)` (its own default
  * can be fewer; `--torch-threads` overrides it). denn variants: `cpu`, the
  * default backend, then `cpu + use(blas())` (see {@linkcode blasVariant}).
  *
- * Every cell runs in a process of its own, one at a time, in this order per workload: denn cpu,
- * denn cpu + blas, PyTorch (/usr/bin/python3 and bench/torch_cpu_compare.py). So the two cells
- * the ratio of the blas variant compares run back to back, and while one runs no other process
- * of the benchmark holds threads or a large heap (a parent Deno process that had just run denn
- * could still be collecting garbage on its background threads). TF.js runs in a subprocess with
+ * Every cell runs in processes of its own, one at a time, per workload in `--rounds` rounds (3
+ * unless `--quick`) of denn cpu, denn cpu + blas, PyTorch (/usr/bin/python3 and
+ * bench/torch_cpu_compare.py), every other round in the reverse order. A cell's median and range
+ * are over the timed steps of all its rounds, so a slow stretch of the host that lasts one process
+ * moves both sides' medians alike instead of one; the ratio of each round's blas and PyTorch
+ * medians is printed too. While one process runs no other process of the benchmark holds threads
+ * or a large heap (a parent Deno process that had just run denn could still be collecting garbage
+ * on its background threads). TF.js runs in a subprocess with
  * `--no-lock --no-config` (bench/peers/), so it never enters deno.lock.
  *
  * @module
@@ -44,6 +47,7 @@ const DEFAULT_WARMUP = 50;
 const USAGE = `usage: deno run -A bench/cpu_compare.ts [options]
   --steps N          timed steps per cell (default 15; at least 15 unless --quick, which defaults to 3)
   --warmup N         untimed steps first, both sides (default 50; 1 with --quick)
+  --rounds N         processes per cell, alternating denn and PyTorch (default 3; 1 with --quick)
   --quick            a short check that everything runs; its timings are not measurements
   --only LIST        workloads, comma-separated: lenet, resnet18, mlp, sgemm512, sgemm1024,
                      sgemm2048, or sgemm for all three sizes (default: all)
@@ -146,6 +150,17 @@ function stats(times: number[]): Stats {
   const mid = s.length >> 1;
   const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
   return { median, min: s[0], max: s[s.length - 1], times };
+}
+
+/**
+ * One cell from its rounds: the statistics of all their timed steps together (with the first
+ * round's `ran`), or the first round's error.
+ */
+function pooled<C extends Cell>(rounds: C[]): C | { error: string } {
+  const failed = rounds.find((c) => "error" in c);
+  if (failed || !rounds.length) return failed ?? { error: "no rounds" };
+  const all = rounds.flatMap((c) => (c as Stats).times);
+  return { ...rounds[0], ...stats(all) };
 }
 
 function timeSteps(step: () => void, warmup: number, steps: number): number[] {
@@ -325,6 +340,7 @@ function parseOptions() {
     options: {
       steps: { type: "string" },
       warmup: { type: "string" },
+      rounds: { type: "string" },
       quick: { type: "boolean", default: false },
       only: { type: "string" },
       tfjs: { type: "boolean", default: false },
@@ -341,6 +357,7 @@ function parseOptions() {
     quick ? 1 : 15,
   );
   const warmup = count(values.warmup ?? (quick ? "1" : String(DEFAULT_WARMUP)), "warmup", 0);
+  const rounds = count(values.rounds ?? (quick ? "1" : "3"), "rounds", 1);
   // All cores for both sides: PyTorch's own default can be fewer (1 on a 2-vCPU machine).
   const torchThreads = count(
     values["torch-threads"] ?? String(navigator.hardwareConcurrency),
@@ -362,7 +379,7 @@ function parseOptions() {
     }
     workloads = WORKLOADS.filter((w) => ids.includes(w.id));
   }
-  return { ...values, quick, steps, warmup, torchThreads, workloads };
+  return { ...values, quick, steps, warmup, rounds, torchThreads, workloads };
 }
 
 function fmt(c: Cell | null, flops?: number): string {
@@ -402,7 +419,8 @@ async function main(): Promise<number> {
       `load average ${machine.loadStart}`,
   );
   console.log(
-    `${o.steps} timed steps after ${o.warmup} warm-up per cell${o.quick ? " (--quick)" : ""}`,
+    `${o.rounds} round(s) per cell, each a process timing ${o.steps} steps after ${o.warmup} ` +
+      `warm-up${o.quick ? " (--quick)" : ""}`,
   );
   if (o.quick) console.log("--quick: a functional check; its timings are not measurements");
 
@@ -418,28 +436,48 @@ async function main(): Promise<number> {
   const dennCpu = new Map<string, DennCell>();
   const dennBlas = new Map<string, DennCell>();
   const torch = new Map<string, Cell>();
+  // Per workload, each round's blas/PyTorch ratio of medians.
+  const roundRatios = new Map<string, number[]>();
   let torchInfo = "", blasInfo = "";
   for (const w of o.workloads) {
-    console.error(`denn cpu: ${w.label}`);
-    const c = (await dennCell(w.id, "cpu", o)).cell;
-    dennCpu.set(w.id, c);
-    if ("error" in c) console.error(`denn cpu, ${w.label}: ${c.error}`);
-    console.error(`denn ${BLAS_VARIANT}: ${w.label}`);
-    const b = await dennCell(w.id, "blas", o);
-    dennBlas.set(w.id, b.cell);
-    blasInfo = b.blas ?? blasInfo;
-    if ("error" in b.cell && b.cell.error !== BLAS_UNAVAILABLE) {
-      console.error(`denn ${BLAS_VARIANT}, ${w.label}: ${b.cell.error}`);
+    const cells: { cpu: DennCell[]; blas: DennCell[]; torch: Cell[] } = {
+      cpu: [],
+      blas: [],
+      torch: [],
+    };
+    for (let round = 0; round < o.rounds; round++) {
+      const order = ["cpu", "blas", "torch"] as const;
+      for (const which of round % 2 ? [...order].reverse() : order) {
+        const tag = `${w.label}, round ${round + 1}/${o.rounds}`;
+        if (which === "torch") {
+          console.error(`PyTorch: ${tag}`);
+          const r = await runPeer("/usr/bin/python3", torchArgs(w.id));
+          if (r.ok) {
+            cells.torch.push(stats(r.out.times_ms as number[]));
+            torchInfo = `PyTorch ${r.out.torch}, ${r.out.threads} thread(s)`;
+          } else {
+            cells.torch.push({ error: r.error });
+            console.error(`PyTorch, ${tag}: ${r.error}`);
+          }
+          continue;
+        }
+        const name = which === "cpu" ? cpuVariant.name : BLAS_VARIANT;
+        console.error(`denn ${name}: ${tag}`);
+        const c = await dennCell(w.id, which, o);
+        cells[which].push(c.cell);
+        if (which === "blas") blasInfo = c.blas ?? blasInfo;
+        if ("error" in c.cell && c.cell.error !== BLAS_UNAVAILABLE) {
+          console.error(`denn ${name}, ${tag}: ${c.cell.error}`);
+        }
+      }
+      const [b, t] = [cells.blas[round], cells.torch[round]];
+      if (b && t && !("error" in b) && !("error" in t)) {
+        roundRatios.set(w.id, [...roundRatios.get(w.id) ?? [], b.median / t.median]);
+      }
     }
-    console.error(`PyTorch: ${w.label}`);
-    const r = await runPeer("/usr/bin/python3", torchArgs(w.id));
-    if (r.ok) {
-      torch.set(w.id, stats(r.out.times_ms as number[]));
-      torchInfo = `PyTorch ${r.out.torch}, ${r.out.threads} thread(s)`;
-    } else {
-      torch.set(w.id, { error: r.error });
-      console.error(`PyTorch, ${w.label}: ${r.error}`);
-    }
+    dennCpu.set(w.id, pooled(cells.cpu) as DennCell);
+    dennBlas.set(w.id, pooled(cells.blas) as DennCell);
+    torch.set(w.id, pooled(cells.torch));
   }
 
   let tfjs: Cell | null = null;
@@ -504,6 +542,13 @@ async function main(): Promise<number> {
     }
   }
   printTable(rows);
+  if (o.rounds > 1) {
+    console.log(`\n${BLAS_VARIANT} / PyTorch, the ratio of medians in each round:`);
+    for (const w of o.workloads) {
+      const r = roundRatios.get(w.id) ?? [];
+      console.log(`  ${w.label}: ${r.map((x) => x.toFixed(2)).join(", ") || "-"}`);
+    }
+  }
   console.log("\ndenn ops per backend in one traced step (explain()):");
   for (const w of o.workloads) {
     const where = [dennCpu, dennBlas].map((m) => {
@@ -519,6 +564,7 @@ async function main(): Promise<number> {
     const settings = {
       steps: o.steps,
       warmup: o.warmup,
+      rounds: o.rounds,
       quick: o.quick,
       torchThreads: o.torchThreads,
     };
