@@ -8,9 +8,9 @@ import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
   conv2dForward,
-  conv2dOutputSize,
   type Conv2dParams,
 } from "../plugins/cpu/conv.ts";
+import { conv2dOutputSize } from "../plugins/cpu/im2col.ts";
 
 function params(
   n: number,

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { wasmConvForward, wasmConvForwardMaxPool2x2 } from "../plugins/cpu/wasm_conv.ts";
+import { wasmConvForward } from "../plugins/cpu/wasm_conv.ts";
+import { wasmConvForwardMaxPool2x2 } from "../plugins/cpu/wasm_conv_direct.ts";
 import { convKernels } from "../plugins/cpu/wasm_conv_kernels.ts";
 import { maxPool2dForward, maxPool2x2Heap } from "../plugins/cpu/pool.ts";
 import { convParams, pool2x2Params } from "../tests/cpu/_helpers.ts";

@@ -73,13 +73,8 @@ export const cpu: Plugin = definePlugin({
 
 use(cpu);
 
-export {
-  conv2dBackwardInput,
-  conv2dBackwardWeight,
-  conv2dForward,
-  type WeightStamp,
-  weightStamp,
-} from "./conv.ts";
+export { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
+export { type WeightStamp, weightStamp } from "./conv_crop.ts";
 export type { Conv2dParams, Gemm } from "./conv.ts";
 export { convParams } from "./nn.ts";
 export { sgemm } from "./gemm.ts";

@@ -22,7 +22,7 @@ import {
 import { sumFloat32 } from "./reduce.ts";
 import { reluBackwardF32, reluHeap, reluInPlaceF32 } from "./relu.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
-import { convMaxPool2x2Direct, wasmConvForwardMaxPool2x2 } from "./wasm_conv.ts";
+import { convMaxPool2x2Direct, wasmConvForwardMaxPool2x2 } from "./wasm_conv_direct.ts";
 import { poolGradApplies, wasmConvMaxPool2x2Backward } from "./wasm_conv_pool.ts";
 import {
   adaptiveAvgPool2dBackwardOp,
@@ -34,17 +34,16 @@ import {
   maxPool2dOp,
 } from "../../layers/ops/pool.ts";
 import { sgemm } from "./gemm.ts";
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, weightStamp } from "./conv.ts";
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
+import { weightStamp } from "./conv_crop.ts";
 import type { Conv2dParams } from "./conv.ts";
+import { maxPool2dBackward, maxPool2dForward, maxPool2x2Heap } from "./pool.ts";
 import {
   adaptiveAvgPool2dBackward,
   adaptiveAvgPool2dForward,
   avgPool2dBackward,
   avgPool2dForward,
-  maxPool2dBackward,
-  maxPool2dForward,
-  maxPool2x2Heap,
-} from "./pool.ts";
+} from "./avg_pool.ts";
 import type { Pool2dParams } from "./pool.ts";
 import { normKernels } from "./norm.ts";
 import { hostArray } from "./kit.ts";

@@ -17,7 +17,7 @@ import { hostArray } from "./kit.ts";
 import { rowSquares, rowSum } from "./layer_norm.ts";
 import type { CpuKernelTable } from "./kit.ts";
 import { type Plan, planFor } from "./threads.ts";
-import { heapRegions, touchPages } from "./wasm_conv.ts";
+import { heapRegions, touchPages } from "./wasm_conv_heap.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
 
 // Elements from which the wasm kernels run (copying in and out costs less than the JS loops save),

@@ -10,7 +10,7 @@ import type { Tensor, TypedArray } from "../../core/mod.ts";
 import { outputF32 } from "../../core/host_pool.ts";
 import { hostArray } from "./kit.ts";
 import { BLOCK_VOID, buildModule, Code, Op, SimdOp, ValType } from "./wasm.ts";
-import { heapRegions } from "./wasm_conv.ts";
+import { heapRegions } from "./wasm_conv_heap.ts";
 import { wasmMemory, wasmMemoryImport, wasmSimdAvailable } from "./wasm_gemm.ts";
 
 // Data-dependent branches mispredict about half the time on real activations, which costs more

@@ -19,7 +19,7 @@ import {
   geometry,
   heapRegions,
   windowArgs,
-} from "./wasm_conv.ts";
+} from "./wasm_conv_heap.ts";
 
 /**
  * dst[d, d + len) = src[s, s + len). Short rows are copied by a loop: a `subarray` per row costs

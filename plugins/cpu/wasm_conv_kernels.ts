@@ -26,13 +26,12 @@ import {
   whileLt,
 } from "./wasm.ts";
 import {
-  emitKernel,
-  type KernelShape,
   wasmMemory,
   wasmMemoryImport,
   wasmRelaxedSimdAvailable,
   wasmSimdAvailable,
 } from "./wasm_gemm.ts";
+import { emitKernel, type KernelShape } from "./wasm_gemm_kernel.ts";
 import { registerKernels } from "./threads.ts";
 import { type DirectConvShape, emitConvDirect, emitDot } from "./wasm_product_kernels.ts";
 import { emitBnApply, emitBnGradApply, emitBnGradSums, emitBnStats } from "./wasm_norm.ts";

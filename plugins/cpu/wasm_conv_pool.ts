@@ -19,7 +19,7 @@ import {
   padded,
   slot,
   touchPages,
-} from "./wasm_conv.ts";
+} from "./wasm_conv_heap.ts";
 import { MAX_BLOCKS, PARTIAL_FLOATS } from "./wasm_conv_weight.ts";
 import type { ConvKernels } from "./wasm_conv_kernels.ts";
 

@@ -19,7 +19,7 @@ import {
   planPad,
   ranges,
   slot,
-} from "./wasm_conv.ts";
+} from "./wasm_conv_heap.ts";
 import type { ConvKernels } from "./wasm_conv_kernels.ts";
 
 /**

@@ -1,6 +1,7 @@
 // Shared helpers of the cpu kernel tests: conv and 2x2 pooling parameters, and seeded inputs.
 
-import { conv2dOutputSize, type Conv2dParams } from "../../plugins/cpu/conv.ts";
+import type { Conv2dParams } from "../../plugins/cpu/conv.ts";
+import { conv2dOutputSize } from "../../plugins/cpu/im2col.ts";
 import { pool2dOutputSize, type Pool2dParams } from "../../plugins/cpu/pool.ts";
 
 /** The shape of a convolution: batch, channels, input size, output channels and kernel size. */

@@ -12,19 +12,21 @@ import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
   conv2dForward,
-  conv2dOutputSize,
   type Conv2dParams,
 } from "../../plugins/cpu/conv.ts";
+import { conv2dOutputSize } from "../../plugins/cpu/im2col.ts";
 import {
-  adaptiveAvgPool2dBackward,
-  adaptiveAvgPool2dForward,
-  avgPool2dBackward,
-  avgPool2dForward,
   maxPool2dBackward,
   maxPool2dForward,
   pool2dOutputSize,
   type Pool2dParams,
 } from "../../plugins/cpu/pool.ts";
+import {
+  adaptiveAvgPool2dBackward,
+  adaptiveAvgPool2dForward,
+  avgPool2dBackward,
+  avgPool2dForward,
+} from "../../plugins/cpu/avg_pool.ts";
 import { convParams, pool2x2Params } from "./_helpers.ts";
 
 const ATOL = 1e-5;

@@ -1,7 +1,7 @@
 /**
  * The all-wasm forward convolution's direct kernels (wasm_product_kernels.ts `emitConvDirect`, driven
- * by wasm_conv.ts `forwardDirect`): they read zero-padded input planes in place and keep a tile of
- * output channels by pixels in registers, vectorised over the pixels of an output row
+ * by wasm_conv_direct.ts `forwardDirect`): they read zero-padded input planes in place and keep a
+ * tile of output channels by pixels in registers, vectorised over the pixels of an output row
  * (`convPixels`) or over output channels (`convChannels`). Checked against float64 direct loops
  * over shapes that take each tile (odd sizes, channel counts that are not a multiple of the tile,
  * rows exactly one tile wide, padding wider than the kernel so that whole output rows read only
@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import { conv2dForward } from "../../plugins/cpu/conv.ts";
-import { forwardDirectTile } from "../../plugins/cpu/wasm_conv.ts";
+import { forwardDirectTile } from "../../plugins/cpu/wasm_conv_direct.ts";
 import { convKernels } from "../../plugins/cpu/wasm_conv_kernels.ts";
 import { convParams, random } from "./_helpers.ts";
 import { bigEnough, close, onOneAndTwo, refForward } from "./_conv_check.ts";

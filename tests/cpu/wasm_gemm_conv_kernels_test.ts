@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { type UnrollGeometry, unrollKernelsFor } from "../../plugins/cpu/wasm_gemm_conv_kernels.ts";
-import { heapRegions } from "../../plugins/cpu/wasm_conv.ts";
+import { heapRegions } from "../../plugins/cpu/wasm_conv_heap.ts";
 import { wasmSimdAvailable } from "../../plugins/cpu/wasm_gemm.ts";
 
 /** Deterministic pseudo-random generator (mulberry32). */
