@@ -1,10 +1,10 @@
 /**
- * Runs the bad-call catalogue (tests/bad_calls.ts) on cpu: one test per group, each reporting every
+ * Runs the bad-call catalogue (tests/bad_calls/) on cpu: one test per group, each reporting every
  * failing case at once, then a summary test that prints the per-group table.
  */
 
-import { casesFor, failures, groups, runGroup, summary } from "../bad_calls.ts";
-import type { CaseResult } from "../bad_calls.ts";
+import { casesFor, failures, groups, runGroup, summary } from "../bad_calls/mod.ts";
+import type { CaseResult } from "../bad_calls/mod.ts";
 
 const DEVICE = "cpu";
 const results: CaseResult[] = [];

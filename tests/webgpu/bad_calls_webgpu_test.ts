@@ -1,4 +1,4 @@
-// Runs the bad-call catalogue (tests/bad_calls.ts) on webgpu: one test per group, each reporting
+// Runs the bad-call catalogue (tests/bad_calls/) on webgpu: one test per group, each reporting
 // every failing case at once, then a summary test that prints the per-group table. After each case
 // the device is synced, so an index error a case leaves on the device fails that case instead of
 // the next readback. Skipped without an adapter, except under CI=true, where webgpu_test.ts already
@@ -6,8 +6,8 @@
 
 import { use } from "../../mod.ts";
 import { webgpu } from "../../plugins/webgpu/mod.ts";
-import { casesFor, failures, groups, runGroup, summary } from "../bad_calls.ts";
-import type { CaseResult } from "../bad_calls.ts";
+import { casesFor, failures, groups, runGroup, summary } from "../bad_calls/mod.ts";
+import type { CaseResult } from "../bad_calls/mod.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
 
 const plugin = await webgpu();

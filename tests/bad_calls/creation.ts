@@ -1,0 +1,432 @@
+/**
+ * The "creation" group of the bad-call catalogue (./mod.ts): tensor, zeros, ones, full, eye,
+ * arange, linspace, the random makers and seeds.
+ *
+ * @module
+ */
+
+import {
+  arange,
+  DeviceError,
+  DTypeError,
+  eye,
+  fromData,
+  full,
+  Generator,
+  linspace,
+  manualSeed,
+  ones,
+  onesLike,
+  OutOfMemoryError,
+  rand,
+  randint,
+  randn,
+  randperm,
+  ShapeError,
+  tensor,
+  ValueError,
+  zeros,
+  zerosLike,
+} from "../../mod.ts";
+import { loose, m23 } from "./_helpers.ts";
+import type { BadCall } from "./mod.ts";
+
+export const creation: Omit<BadCall, "group">[] = [
+  {
+    name: "zeros with a fractional size",
+    run: (d) => zeros([2.5], { device: d }),
+    error: ShapeError,
+    message: "zeros: invalid shape [2.5]; sizes must be non-negative integers",
+  },
+  {
+    name: "zeros with PyTorch's varargs shape",
+    run: (d) => loose(zeros, 2, 3, { device: d }),
+    error: ShapeError,
+    message:
+      "zeros: shape must be an array of sizes like [2, 3], got 2 (denn takes the shape as one array: zeros([2, ...]))",
+  },
+  {
+    name: "ones with a negative size",
+    run: (d) => ones([-1], { device: d }),
+    error: ShapeError,
+    message: "ones: invalid shape [-1]; sizes must be non-negative integers",
+  },
+  {
+    name: "full with a NaN size",
+    run: (d) => full([NaN], 1, { device: d }),
+    error: ShapeError,
+    message: "full: invalid shape [NaN]; sizes must be non-negative integers",
+  },
+  {
+    name: "full with a string fill value",
+    run: (d) => loose(full, [2], "1", { device: d }),
+    error: ValueError,
+    message: 'full: fill value must be a number or boolean, got "1"',
+  },
+  {
+    name: "full with a null fill value",
+    run: (d) => loose(full, [2], null, { device: d }),
+    error: ValueError,
+    message: "full: fill value must be a number or boolean, got null",
+  },
+  {
+    name: "zeros with a string size",
+    run: (d) => loose(zeros, ["2"], { device: d }),
+    error: ShapeError,
+    message: 'zeros: invalid shape ["2"]; sizes must be non-negative integers',
+  },
+  {
+    name: "zeros with a null shape",
+    run: (d) => loose(zeros, null, { device: d }),
+    error: ShapeError,
+    message: "zeros: shape must be an array of sizes like [2, 3], got null",
+  },
+  {
+    name: "zeros with dtype float64",
+    run: (d) => loose(zeros, [2], { dtype: "float64", device: d }),
+    error: DTypeError,
+    message:
+      'zeros: unknown dtype "float64"; denn has float32, float16, int32, bool (use "float32")',
+  },
+  {
+    name: "tensor with dtype int64",
+    run: (d) => loose(tensor, [1, 2], { dtype: "int64", device: d }),
+    error: DTypeError,
+    message: 'tensor: unknown dtype "int64"; denn has float32, float16, int32, bool (use "int32")',
+  },
+  {
+    name: "ones with dtype 'float' (PyTorch alias)",
+    run: (d) => loose(ones, [2], { dtype: "float", device: d }),
+    error: DTypeError,
+    message: 'ones: unknown dtype "float"; denn has float32, float16, int32, bool',
+  },
+  {
+    name: "zeros with a typed-array constructor as dtype",
+    run: (d) => loose(zeros, [2], { dtype: Float32Array, device: d }),
+    error: DTypeError,
+    message:
+      "zeros: unknown dtype function Float32Array() { [native code] }; denn has float32, float16, int32, bool",
+  },
+  {
+    name: "tensor with a string element",
+    run: (d) => loose(tensor, [1, "2"], { device: d }),
+    error: ValueError,
+    message: 'tensor: element 1 is "2"; elements must be numbers or booleans',
+  },
+  {
+    name: "tensor with an undefined element",
+    run: (d) => loose(tensor, [1, undefined], { device: d }),
+    error: ValueError,
+    message: "tensor: element 1 is undefined; elements must be numbers or booleans",
+  },
+  {
+    name: "tensor with a null element",
+    run: (d) => loose(tensor, [1, null], { device: d }),
+    error: ValueError,
+    message: "tensor: element 1 is null; elements must be numbers or booleans",
+  },
+  {
+    name: "tensor with ragged rows",
+    run: (d) => loose(tensor, [[1, 2], [3]], { device: d }),
+    error: ShapeError,
+    message: "tensor: ragged nested array at depth 1 (expected length 2 for shape [2, 2])",
+  },
+  {
+    name: "tensor from a string",
+    run: (d) => loose(tensor, "abc", { device: d }),
+    error: ValueError,
+    message: 'tensor: data must be a number, boolean, nested array or typed array, got "abc"',
+  },
+  {
+    name: "tensor from a plain object",
+    run: (d) => loose(tensor, { a: 1 }, { device: d }),
+    error: ValueError,
+    message: "tensor: data must be a number, boolean, nested array or typed array, got Object",
+  },
+  {
+    name: "tensor from undefined",
+    run: (d) => loose(tensor, undefined, { device: d }),
+    error: ValueError,
+    message: "tensor: data must be a number, boolean, nested array or typed array, got undefined",
+  },
+  {
+    name: "tensor from a Float64Array",
+    run: (d) => loose(tensor, new Float64Array(2), { device: d }),
+    error: DTypeError,
+    message:
+      "tensor: a Float64Array is not a dtype denn has (Float32Array, Float16Array, Int32Array, Uint8Array); convert",
+  },
+  {
+    name: "tensor with a shape option",
+    run: (d) => loose(tensor, [[1, 2]], { shape: [2], device: d }),
+    error: ValueError,
+    message: "tensor: the shape option is for typed-array data; nested arrays carry their shape",
+  },
+  {
+    name: "tensor int32 value that wraps",
+    run: (d) => tensor([3e9], { dtype: "int32", device: d }),
+    error: ValueError,
+    message: "tensor: value 3000000000 cannot be converted to int32 without overflow",
+  },
+  {
+    name: "tensor int32 with NaN",
+    run: (d) => tensor([1, NaN], { dtype: "int32", device: d }),
+    error: ValueError,
+    message: "tensor: value NaN cannot be converted to int32 without overflow",
+  },
+  {
+    name: "full int32 value that wraps",
+    run: (d) => full([2], -(2 ** 31) - 1, { dtype: "int32", device: d }),
+    error: ValueError,
+    message: "full: value -2147483649 cannot be converted to int32 without overflow",
+  },
+  {
+    name: "zeros with a misspelt dtype key",
+    run: (d) => loose(zeros, [2], { dtpye: "int32", device: d }),
+    error: ValueError,
+    message: 'zeros: unknown option "dtpye" (expected dtype, device, requiresGrad)',
+  },
+  {
+    name: "zeros with requires_grad (snake case)",
+    run: (d) => loose(zeros, [2], { requires_grad: true, device: d }),
+    error: ValueError,
+    message: 'zeros: unknown option "requires_grad" (expected dtype, device, requiresGrad)',
+  },
+  {
+    name: "ones with requiresGrad 'yes'",
+    run: (d) => loose(ones, [2], { requiresGrad: "yes", device: d }),
+    error: ValueError,
+    message: 'ones: requiresGrad must be a boolean, got "yes"',
+  },
+  {
+    name: "tensor int32 with requiresGrad",
+    run: (d) => tensor([1, 2], { dtype: "int32", requiresGrad: true, device: d }),
+    error: DTypeError,
+    message: "requiresGrad_: only floating-point tensors can require grad, got int32",
+  },
+  {
+    name: "zeros with a numeric device",
+    run: () => loose(zeros, [2], { device: 0 }),
+    error: ValueError,
+    message: 'zeros: device must be a backend name like "cpu", got 0',
+  },
+  {
+    name: "zeros on device cuda",
+    run: () => zeros([2], { device: "cuda" }),
+    error: DeviceError,
+    message: 'device "cuda" is not available',
+  },
+  {
+    name: "tensor on device cuda:0",
+    run: () => tensor([1], { device: "cuda:0" }),
+    error: DeviceError,
+    message: 'device "cuda:0" is not available',
+  },
+  {
+    name: "zeros with positional dtype (PyTorch form)",
+    run: () => loose(zeros, [2], "int32"),
+    error: ValueError,
+    message: 'zeros: options must be an object like { dtype: ... }, got "int32"',
+  },
+  {
+    name: "eye with a negative size",
+    run: (d) => eye(-1, -1, { device: d }),
+    error: ValueError,
+    message: "eye: n must be a non-negative integer, got -1",
+  },
+  {
+    name: "eye with a fractional m",
+    run: (d) => eye(2, 1.5, { device: d }),
+    error: ValueError,
+    message: "eye: m must be a non-negative integer, got 1.5",
+  },
+  {
+    name: "eye with a string n",
+    run: (d) => loose(eye, "3", 3, { device: d }),
+    error: ValueError,
+    message: 'eye: n must be a non-negative integer, got "3"',
+  },
+  {
+    name: "arange to Infinity",
+    run: (d) => arange(0, Infinity, 1, { device: d }),
+    error: ValueError,
+    message: "arange: end must be a finite number, got Infinity",
+  },
+  {
+    name: "arange with step 0",
+    run: (d) => arange(0, 5, 0, { device: d }),
+    error: ShapeError,
+    message: "arange: step must be non-zero",
+  },
+  {
+    name: "arange with a step of the wrong sign",
+    run: (d) => arange(0, 5, -1, { device: d }),
+    error: ValueError,
+    message: "arange",
+  },
+  {
+    name: "arange with a string end",
+    run: (d) => loose(arange, 0, "5", 1, { device: d }),
+    error: ValueError,
+    message: 'arange: end must be a finite number, got "5"',
+  },
+  {
+    name: "arange with options before the step",
+    run: (d) => loose(arange, 0, { device: d }, 1),
+    error: ValueError,
+    message: "arange: the options object must be the last argument",
+  },
+  {
+    name: "linspace with fractional steps",
+    run: (d) => linspace(0, 1, 2.5, { device: d }),
+    error: ValueError,
+    message: "linspace: steps must be a non-negative integer, got 2.5",
+  },
+  {
+    name: "linspace with negative steps",
+    run: (d) => linspace(0, 1, -1, { device: d }),
+    error: ValueError,
+    message: "linspace: steps must be a non-negative integer, got -1",
+  },
+  {
+    name: "linspace to NaN",
+    run: (d) => linspace(0, NaN, 3, { device: d }),
+    error: ValueError,
+    message: "linspace: end must be a finite number, got NaN",
+  },
+  {
+    name: "rand with dtype int32",
+    run: (d) => rand([2], { dtype: "int32", device: d }),
+    error: DTypeError,
+    message: "rand: dtype must be floating-point (float32 or float16), got int32",
+  },
+  {
+    name: "randn with a seed option",
+    run: (d) => loose(randn, [2], { seed: 1, device: d }),
+    error: ValueError,
+    message: 'randn: unknown option "seed" (expected dtype, device, requiresGrad, generator)',
+  },
+  {
+    name: "randn with PyTorch's varargs shape",
+    run: () => loose(randn, 2, 3),
+    error: ShapeError,
+    message:
+      "randn: shape must be an array of sizes like [2, 3], got 2 (denn takes the shape as one array: randn([2, ...]))",
+  },
+  {
+    name: "randn with a numeric generator",
+    run: (d) => loose(randn, [2], { generator: 5, device: d }),
+    error: ValueError,
+    message: "randn: generator must be a Generator (new Generator(seed)), got 5",
+  },
+  {
+    name: "randint with low > high",
+    run: (d) => randint(5, 2, [3], { device: d }),
+    error: ValueError,
+    message: "randint: expected low < high <= 2^31 (samples from [low, high)), got low 5, high 2",
+  },
+  {
+    name: "randint with a fractional low",
+    run: (d) => randint(0.5, 2, [3], { device: d }),
+    error: ValueError,
+    message: "randint: low must be an integer >= -2147483648, got 0.5",
+  },
+  {
+    name: "randint with dtype float32",
+    run: (d) => randint(0, 3, [2], { dtype: "float32", device: d }),
+    error: DTypeError,
+    message: "randint: dtype must be int32, got float32",
+  },
+  {
+    name: "randint with PyTorch's (high, size) form",
+    run: (d) => loose(randint, 10, [3], { device: d }),
+    error: ShapeError,
+    message: "randint: shape must be an array of sizes like [2, 3], got Object",
+  },
+  {
+    name: "randperm with a negative n",
+    run: (d) => randperm(-2, { device: d }),
+    error: ValueError,
+    message: "randperm: n must be a non-negative integer, got -2",
+  },
+  {
+    name: "randperm with a fractional n",
+    run: (d) => randperm(2.5, { device: d }),
+    error: ValueError,
+    message: "randperm: n must be a non-negative integer, got 2.5",
+  },
+  {
+    name: "fromData with too few elements",
+    run: (d) => fromData(new Float32Array(3), [2, 2], { device: d }),
+    error: ShapeError,
+    message: "fromData: 3 elements do not fill shape [2, 2]",
+  },
+  {
+    name: "fromData with a plain array",
+    run: (d) => loose(fromData, [1, 2], [2], { device: d }),
+    error: ValueError,
+    message: "fromData: data must be a typed array, got [1, 2]",
+  },
+  {
+    name: "zeros too large to allocate",
+    run: (d) => zeros([1e6, 1e6], { device: d }),
+    error: OutOfMemoryError,
+    message:
+      "zeros: cannot allocate a [1000000, 1000000] float32 tensor (1000000000000 elements, 4000000000000 bytes): out",
+  },
+  {
+    name: "zerosLike of an array",
+    run: (d) => loose(zerosLike, [1, 2], { device: d }),
+    error: ValueError,
+    message: "zerosLike: expected a Tensor to take the shape of, got [1, 2]",
+  },
+  {
+    name: "onesLike with an unknown dtype",
+    run: (d) => loose(onesLike, m23(d), { dtype: "double" }),
+    error: DTypeError,
+    message:
+      'onesLike: unknown dtype "double"; denn has float32, float16, int32, bool (use "float32")',
+  },
+  {
+    name: "fromData with a typed array of another dtype",
+    run: (d) => fromData(new Int32Array(4), [2, 2], { dtype: "float32", device: d }),
+    error: DTypeError,
+    message: "fromData: a Int32Array cannot hold dtype float32",
+  },
+  {
+    name: "zeros on an empty device name",
+    run: () => zeros([2], { device: "" }),
+    error: DeviceError,
+    message: 'device "" is not available',
+  },
+  {
+    name: "tensor int32 with Infinity",
+    run: (d) => tensor([Infinity], { dtype: "int32", device: d }),
+    error: ValueError,
+    message: "tensor: value Infinity cannot be converted to int32 without overflow",
+  },
+  {
+    name: "full int32 with NaN",
+    run: (d) => full([1], NaN, { dtype: "int32", device: d }),
+    error: ValueError,
+    message: "full: value NaN cannot be converted to int32 without overflow",
+  },
+  {
+    name: "randperm with a string n",
+    run: (d) => loose(randperm, "3", { device: d }),
+    error: ValueError,
+    message: 'randperm: n must be a non-negative integer, got "3"',
+  },
+  {
+    name: "manualSeed with a string",
+    run: () => loose(manualSeed, "1"),
+    error: ValueError,
+    message: "manualSeed: seed must be an integer, got 1",
+  },
+  {
+    name: "Generator with a fractional seed",
+    run: () => new Generator(1.5),
+    error: ValueError,
+    message: "manualSeed: seed must be an integer, got 1.5",
+  },
+];
