@@ -1,81 +1,18 @@
 /**
- * Creating tensors: from nested arrays or typed arrays, filled, ranges, identity, and seeded random
- * samples. Data is built on the host and uploaded to the requested device.
+ * Creating tensors: from nested arrays or typed arrays, filled, and identity. Data is built on the
+ * host and uploaded to the requested device. Ranges are in ranges.ts, seeded random samples in
+ * random_creation.ts.
  *
  * @module
  */
 
-import { allocHost, dtypeOfArray, isFloating } from "./dtype.ts";
+import { allocHost, dtypeOfArray } from "./dtype.ts";
 import type { DType, TypedArray } from "./dtype.ts";
-import { DTypeError, OutOfMemoryError, ShapeError, ValueError } from "./errors.ts";
-import { dtypeArg, finite, int, options, outOfMemory, shapeArg, show } from "./args.ts";
-import { defaultGenerator } from "./random.ts";
-import type { Generator } from "./random.ts";
-import { getBackend } from "./registry.ts";
+import { DTypeError, ShapeError, ValueError } from "./errors.ts";
+import { dtypeArg, int, shapeArg, show } from "./args.ts";
 import { shapeStr, sizeOf } from "./shape.ts";
-import { Tensor } from "./tensor.ts";
-import { Storage } from "./storage.ts";
-import type { NestedArray, TensorOptions } from "./tensor.ts";
-
-/** Options of the random creation functions. */
-export interface RandomOptions extends TensorOptions {
-  /** Generator (default: the global one seeded by `manualSeed`). */
-  generator?: Generator;
-}
-
-const TENSOR_OPTS = ["dtype", "device", "requiresGrad"] as const;
-const RANDOM_OPTS = [...TENSOR_OPTS, "generator"] as const;
-
-// Checks a creation function's options (unknown keys, dtype, device and requiresGrad types).
-function optsOf<T extends TensorOptions>(
-  op: string,
-  o: T | undefined,
-  allowed: readonly string[] = TENSOR_OPTS,
-): T {
-  const r = options(op, o, allowed);
-  dtypeArg(op, r.dtype);
-  if (r.device !== undefined && typeof r.device !== "string") {
-    throw new ValueError(`${op}: device must be a backend name like "cpu", got ${show(r.device)}`);
-  }
-  if (r.requiresGrad !== undefined && typeof r.requiresGrad !== "boolean") {
-    throw new ValueError(`${op}: requiresGrad must be a boolean, got ${show(r.requiresGrad)}`);
-  }
-  return r;
-}
-
-// A zeroed host array for `shape`; a failed allocation is a named OutOfMemoryError.
-function alloc(op: string, dtype: DType, shape: readonly number[]): TypedArray {
-  try {
-    return allocHost(dtype, sizeOf(shape));
-  } catch (e) {
-    if (e instanceof RangeError) throw outOfMemory(op, shape, dtype, e);
-    throw e;
-  }
-}
-
-function make(
-  op: string,
-  data: TypedArray,
-  shape: readonly number[],
-  dtype: DType,
-  opts: TensorOptions,
-): Tensor {
-  const device = opts.device ?? "cpu";
-  const b = getBackend(device);
-  let handle: unknown;
-  try {
-    handle = b.upload(data, dtype);
-  } catch (e) {
-    if (!(e instanceof OutOfMemoryError)) throw e;
-    throw new OutOfMemoryError(
-      `${op}: cannot create a ${shapeStr(shape)} ${dtype} tensor on ${device}: ${e.message}`,
-      { cause: e },
-    );
-  }
-  const t = new Tensor(new Storage(handle, b, data.length), shape, dtype, device);
-  if (opts.requiresGrad) t.requiresGrad_(true);
-  return t;
-}
+import type { NestedArray, Tensor, TensorOptions } from "./tensor.ts";
+import { alloc, likeOpts, make, optsOf, TENSOR_OPTS } from "./_creation_base.ts";
 
 /** Creates a tensor from host data of a known shape (the array is adopted by host backends). */
 export function fromData(
@@ -271,20 +208,6 @@ export function ones(shape: readonly number[], opts?: TensorOptions): Tensor {
   return fill("ones", shape, 1, opts);
 }
 
-// The options of a `*Like` function: `t`'s dtype and device unless `options` overrides them.
-function likeOpts<T extends TensorOptions>(
-  op: string,
-  t: Tensor,
-  o: T | undefined,
-  allowed: readonly string[] = TENSOR_OPTS,
-): T {
-  if (!(t instanceof Tensor)) {
-    throw new ValueError(`${op}: expected a Tensor to take the shape of, got ${show(t)}`);
-  }
-  const r = optsOf(op, o, allowed);
-  return { ...r, dtype: r.dtype ?? t.dtype, device: r.device ?? t.device };
-}
-
 /**
  * Zeros with `t`'s shape, dtype and device (options override the dtype and device).
  *
@@ -343,88 +266,6 @@ export function emptyLike(t: Tensor, opts?: TensorOptions): Tensor {
   return fill("emptyLike", t.shape, 0, likeOpts("emptyLike", t, opts));
 }
 
-/**
- * `[start, end)` in steps of `step`, PyTorch's forms: `arange(end)`, `arange(start, end)`,
- * `arange(start, end, step)`, each optionally followed by the options (`arange(5, { dtype:
- * "float32" })`). int32 when every argument is an integer (PyTorch's int64), else float32; a
- * float16 or int32 `dtype` may be asked for (int32 only with integer arguments), bool may not.
- *
- * @example
- * ```ts
- * import "../plugins/cpu/mod.ts";
- * import { arange } from "./mod.ts";
- * arange(4).toArraySync(); // [0, 1, 2, 3]
- * arange(1, 2, 0.25).toArraySync(); // [1, 1.25, 1.5, 1.75]
- * arange(3, { dtype: "float32" }).dtype; // "float32"
- * ```
- */
-export function arange(
-  start: number,
-  end?: number | TensorOptions,
-  step?: number | TensorOptions,
-  options?: TensorOptions,
-): Tensor {
-  // The options may follow the numbers directly, as PyTorch's keywords do.
-  const isOpts = (v: unknown): v is TensorOptions =>
-    v !== null && typeof v === "object" && !Array.isArray(v);
-  if (isOpts(end)) {
-    if (step !== undefined || options !== undefined) {
-      throw new ValueError("arange: the options object must be the last argument");
-    }
-    [end, options] = [undefined, end];
-  } else if (isOpts(step)) {
-    if (options !== undefined) {
-      throw new ValueError("arange: the options object must be the last argument");
-    }
-    [step, options] = [undefined, step];
-  }
-  const opts = optsOf("arange", options);
-  if (end === undefined) [start, end] = [0, start];
-  if (step === undefined) step = 1;
-  finite("arange", "start", start);
-  finite("arange", "end", end);
-  finite("arange", "step", step);
-  if (step === 0) throw new ShapeError("arange: step must be non-zero");
-  if ((end - start) * step < 0) {
-    throw new ValueError(
-      `arange: upper bound and lower bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`,
-    );
-  }
-  const n = Math.max(0, Math.ceil((end - start) / step));
-  const integral = [start, end, step].every(Number.isInteger);
-  if (opts.dtype === "bool") {
-    throw new DTypeError("arange: dtype bool is not supported (PyTorch has no bool arange)");
-  }
-  if (opts.dtype === "int32" && !integral) {
-    throw new ValueError(
-      `arange: dtype int32 needs integer start, end and step, got ${start}, ${end}, ${step}`,
-    );
-  }
-  const dtype = opts.dtype ?? (integral ? "int32" : "float32");
-  const a = alloc("arange", dtype, shapeArg("arange", [n], dtype));
-  for (let i = 0; i < n; i++) a[i] = start + i * step;
-  return make("arange", a, [n], dtype, opts);
-}
-
-/** `steps` evenly spaced values from start to end inclusive (float32 unless `dtype` says float16). */
-export function linspace(
-  start: number,
-  end: number,
-  steps: number,
-  options?: TensorOptions,
-): Tensor {
-  const opts = optsOf("linspace", options);
-  finite("linspace", "start", start);
-  finite("linspace", "end", end);
-  int("linspace", "steps", steps);
-  const dtype = floatDType("linspace", opts.dtype);
-  const a = alloc("linspace", dtype, shapeArg("linspace", [steps], dtype));
-  for (let i = 0; i < steps; i++) {
-    a[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
-  }
-  return make("linspace", a, [steps], dtype, opts);
-}
-
 // int32 storage would wrap these around (3e9 → -1294967296): PyTorch raises; so does denn.
 function fitsInt32(v: number | boolean): boolean {
   return typeof v === "boolean" || (v >= -(2 ** 31) && v < 2 ** 31);
@@ -438,25 +279,6 @@ function allBooleans(v: NestedArray): boolean {
   return Array.isArray(v) ? v.every(allBooleans) : typeof v === "boolean";
 }
 
-function generatorOf(op: string, opts: RandomOptions): Generator {
-  const g = opts.generator ?? defaultGenerator;
-  if (typeof (g as Partial<Generator>)?.uniform !== "function") {
-    throw new ValueError(
-      `${op}: generator must be a Generator (new Generator(seed)), got ${show(g)}`,
-    );
-  }
-  return g;
-}
-
-// The dtype of a floating-valued creation function: float32 by default, any floating dtype allowed.
-function floatDType(op: string, dtype: DType | undefined): DType {
-  if (dtype === undefined) return "float32";
-  if (!isFloating(dtype)) {
-    throw new DTypeError(`${op}: dtype must be floating-point (float32 or float16), got ${dtype}`);
-  }
-  return dtype;
-}
-
 /** Identity matrix. */
 export function eye(n: number, m: number = n, options?: TensorOptions): Tensor {
   const opts = optsOf("eye", options);
@@ -466,146 +288,4 @@ export function eye(n: number, m: number = n, options?: TensorOptions): Tensor {
   const a = alloc("eye", dtype, shapeArg("eye", [n, m], dtype));
   for (let i = 0; i < Math.min(n, m); i++) a[i * m + i] = 1;
   return make("eye", a, [n, m], dtype, opts);
-}
-
-/**
- * Uniform samples in [0, 1) (float32 by default; with `dtype: "float16"` the same samples rounded
- * to float16, those that would round up to 1 kept just below it).
- */
-export function rand(shape: readonly number[], options?: RandomOptions): Tensor {
-  shapeArg("rand", shape);
-  const opts = optsOf("rand", options, RANDOM_OPTS);
-  const dtype = floatDType("rand", opts.dtype);
-  const g = generatorOf("rand", opts);
-  shape = shapeArg("rand", shape, dtype);
-  const a = alloc("rand", "float32", shape) as Float32Array;
-  for (let i = 0; i < a.length; i++) a[i] = g.uniform();
-  if (dtype === "float32") return make("rand", a, [...shape], dtype, opts);
-  const h = new Float16Array(a);
-  // Samples just below 1 round up to 1 in float16: keep them in [0, 1) as PyTorch does.
-  for (let i = 0; i < h.length; i++) if (h[i] >= 1) h[i] = 1 - 2 ** -11;
-  return make("rand", h, [...shape], dtype, opts);
-}
-
-/** Standard normal samples (float32 by default, or float16 with `dtype`). */
-export function randn(shape: readonly number[], options?: RandomOptions): Tensor {
-  shapeArg("randn", shape);
-  const opts = optsOf("randn", options, RANDOM_OPTS);
-  const dtype = floatDType("randn", opts.dtype);
-  const g = generatorOf("randn", opts);
-  shape = shapeArg("randn", shape, dtype);
-  const a = alloc("randn", "float32", shape) as Float32Array;
-  for (let i = 0; i < a.length; i++) a[i] = g.normal();
-  return make("randn", dtype === "float32" ? a : new Float16Array(a), [...shape], dtype, opts);
-}
-
-/**
- * {@linkcode rand} with `t`'s shape, dtype and device (PyTorch's `torch.rand_like`); `t`'s dtype
- * must be floating-point unless `options.dtype` is.
- *
- * @example
- * ```ts
- * import "../plugins/cpu/mod.ts";
- * import { randLike, zeros } from "./mod.ts";
- * randLike(zeros([2, 3])).shape; // [2, 3]
- * ```
- */
-export function randLike(t: Tensor, options?: RandomOptions): Tensor {
-  const o = likeOpts("randLike", t, options, RANDOM_OPTS);
-  floatDType("randLike", o.dtype);
-  return rand(t.shape, o);
-}
-
-/**
- * {@linkcode randn} with `t`'s shape, dtype and device (PyTorch's `torch.randn_like`); `t`'s
- * dtype must be floating-point unless `options.dtype` is.
- *
- * @example
- * ```ts
- * import "../plugins/cpu/mod.ts";
- * import { randnLike, zeros } from "./mod.ts";
- * randnLike(zeros([2, 3])).shape; // [2, 3]
- * ```
- */
-export function randnLike(t: Tensor, options?: RandomOptions): Tensor {
-  const o = likeOpts("randnLike", t, options, RANDOM_OPTS);
-  floatDType("randnLike", o.dtype);
-  return randn(t.shape, o);
-}
-
-/**
- * {@linkcode randint} with `t`'s shape and device (PyTorch's `torch.randint_like`): integers in
- * `[low, high)`, or `[0, high)` when only `high` is given; int32 whatever `t`'s dtype (denn's
- * randint makes int32 only).
- *
- * @example
- * ```ts
- * import "../plugins/cpu/mod.ts";
- * import { randintLike, zeros } from "./mod.ts";
- * randintLike(zeros([2, 3]), 10).dtype; // "int32"
- * ```
- */
-export function randintLike(
-  t: Tensor,
-  low: number,
-  high?: number | RandomOptions,
-  options?: RandomOptions,
-): Tensor {
-  if (high !== null && typeof high === "object") {
-    if (options !== undefined) {
-      throw new ValueError("randintLike: the options object must be the last argument");
-    }
-    [high, options] = [undefined, high];
-  }
-  if (high === undefined) [low, high] = [0, low];
-  const o = likeOpts("randintLike", t, options, RANDOM_OPTS);
-  if (options?.dtype !== undefined && options.dtype !== "int32") {
-    throw new DTypeError(`randintLike: dtype must be int32, got ${options.dtype}`);
-  }
-  return randint(low, high, t.shape, { ...o, dtype: "int32" });
-}
-
-/** Uniform integers in [low, high) as int32. */
-export function randint(
-  low: number,
-  high: number,
-  shape: readonly number[],
-  options?: RandomOptions,
-): Tensor {
-  shapeArg("randint", shape);
-  const opts = optsOf("randint", options, RANDOM_OPTS);
-  if (opts.dtype !== undefined && opts.dtype !== "int32") {
-    throw new DTypeError(`randint: dtype must be int32, got ${opts.dtype}`);
-  }
-  int("randint", "low", low, -(2 ** 31));
-  int("randint", "high", high, -(2 ** 31));
-  if (high <= low || high > 2 ** 31) {
-    throw new ValueError(
-      `randint: expected low < high <= 2^31 (samples from [low, high)), got low ${low}, high ${high}`,
-    );
-  }
-  const g = generatorOf("randint", opts);
-  shape = shapeArg("randint", shape, "int32");
-  const a = alloc("randint", "int32", shape) as Int32Array;
-  for (let i = 0; i < a.length; i++) a[i] = g.randint(low, high);
-  return make("randint", a, shape, "int32", opts);
-}
-
-/** A random permutation of 0..n-1 (int32). */
-export function randperm(n: number, options?: RandomOptions): Tensor {
-  const opts = optsOf("randperm", options, RANDOM_OPTS);
-  if (opts.dtype !== undefined && opts.dtype !== "int32") {
-    throw new DTypeError(`randperm: dtype must be int32, got ${opts.dtype}`);
-  }
-  int("randperm", "n", n);
-  const g = generatorOf("randperm", opts);
-  const a = alloc("randperm", "int32", shapeArg("randperm", [n], "int32")) as Int32Array;
-  for (let i = 0; i < n; i++) a[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = g.randint(0, i + 1);
-    const t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  }
-  return make("randperm", a, [n], "int32", opts);
 }

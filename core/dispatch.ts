@@ -23,20 +23,12 @@ import { currentFrame } from "./context.ts";
 import { Tensor, viewOf } from "./tensor.ts";
 import { denseOf } from "./write.ts";
 import { Storage } from "./storage.ts";
-import {
-  activeTrace,
-  backends,
-  describeValue,
-  getBackend,
-  globalRoutes,
-  isStrict,
-  kernelSource,
-  providerLabel,
-  providersOf,
-  record,
-  unavailable,
-} from "./registry.ts";
-import type { Backend, KernelEntry, OpDef, TensorSpec, TraceEntry } from "./registry.ts";
+import { backends, getBackend, kernelSource, providersOf, unavailable } from "./registry.ts";
+import type { Backend, KernelEntry, OpDef, TensorSpec } from "./registry.ts";
+import { activeTrace, record } from "./explain.ts";
+import type { TraceEntry } from "./explain.ts";
+import { globalRoutes, isStrict } from "./routes.ts";
+import { describeValue, providerLabel } from "./kernel_checks.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyOp = OpDef<any> & { cache?: Map<string, KernelEntry | null> };

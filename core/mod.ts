@@ -24,20 +24,15 @@ export {
   apply,
   apply1,
   defineOp,
-  explain,
   getBackend,
   getOp,
-  getRoutes,
   hasBackend,
-  isStrict,
   kernelFor,
   listBackends,
   listOps,
   markUnavailable,
   registerBackend,
   registerKernels,
-  route,
-  setStrict,
   unregisterBackend,
   validateAttrs,
 } from "./registry.ts";
@@ -45,14 +40,15 @@ export type {
   AttrSchema,
   Backend,
   BackendDef,
-  Explanation,
   GradContext,
   Kernel,
   KernelEntry,
   OpDef,
   TensorSpec,
-  TraceEntry,
 } from "./registry.ts";
+export { getRoutes, isStrict, route, setStrict } from "./routes.ts";
+export { explain } from "./explain.ts";
+export type { Explanation, TraceEntry } from "./explain.ts";
 export { backward, enableGrad, isGradEnabled, Node, noGrad, setGradEnabled } from "./autograd.ts";
 export type { BackwardOptions, GradEdge } from "./autograd.ts";
 export * as autograd from "./grad_api.ts";
@@ -63,6 +59,8 @@ export { Storage } from "./storage.ts";
 export { keep, scope } from "./scope.ts";
 export type { Keepable } from "./scope.ts";
 export * from "./creation.ts";
+export * from "./ranges.ts";
+export * from "./random_creation.ts";
 export * from "./plugin.ts";
 export { cast, UNARY_OPS, where } from "./ops/elementwise.ts";
 export type { TensorLike, UnaryOpName } from "./ops/elementwise.ts";
@@ -94,17 +92,8 @@ export type {
 } from "./module.ts";
 export * from "./optimizer.ts";
 export * from "./loss.ts";
-export {
-  chunk,
-  flip,
-  indexSelect,
-  maskedFill,
-  roll,
-  split,
-  tril,
-  triu,
-  unbind,
-} from "./ops/indexing.ts";
-export type { IndexSpec } from "./ops/indexing.ts";
+export { chunk, split, unbind } from "./ops/indexing.ts";
+export { flip, indexSelect, maskedFill, roll, tril, triu } from "./ops/selection.ts";
+export type { IndexSpec } from "./ops/basic_indexing.ts";
 export { all, any, isfinite, isinf, isnan, nanToNum, norm } from "./ops/numeric.ts";
 export type { NanToNumOptions, NormOrder, VarianceOptions } from "./ops/numeric.ts";

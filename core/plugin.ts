@@ -11,7 +11,6 @@ import { isPromise } from "./context.ts";
 import {
   backendOwner,
   defineOp,
-  describeValue,
   getOp,
   hasBackend,
   kernelOverrides,
@@ -21,6 +20,7 @@ import {
   register,
 } from "./registry.ts";
 import type { BackendDef, Kernel, KernelEntry, KernelOverride, OpDef } from "./registry.ts";
+import { describeValue } from "./kernel_checks.ts";
 
 export type { KernelOverride };
 

@@ -1,15 +1,23 @@
 /**
- * The capability registry: what an op and a kernel are, the backends and their kernel tables
- * (including kernels waiting for a backend not registered yet), routes, strict mode and
- * `explain()`. Ops are defined in the catalogue (catalogue.ts); dispatch.ts runs them.
+ * The capability registry: the backends and their kernel tables (including kernels waiting for a
+ * backend not registered yet), registered as one checked transaction, and who provided each
+ * kernel. What an op and a kernel are is in types.ts, the checks of a registration in
+ * kernel_checks.ts, routes and strict mode in routes.ts, `explain()` in explain.ts. Ops are defined
+ * in the catalogue (catalogue.ts); dispatch.ts runs them.
  *
  * @module
  */
 
 import { DeviceError, PluginError } from "./errors.ts";
-import { shapeStr } from "./shape.ts";
-import { currentFrame, isPromise, runInFrame } from "./context.ts";
-import type { Tensor } from "./tensor.ts";
+import { globalRoutes } from "./routes.ts";
+import {
+  checkTable,
+  conflict,
+  describeValue,
+  isKernel,
+  prepare,
+  providerLabel,
+} from "./kernel_checks.ts";
 import { clearKernelCaches } from "./catalogue.ts";
 
 export type {
@@ -29,7 +37,7 @@ import type { Backend, BackendDef, Kernel, KernelEntry, KernelOverride, OpDef } 
 // deno-lint-ignore no-explicit-any
 type AnyOp = OpDef<any> & { cache?: Map<string, KernelEntry | null> };
 
-// Registry state; dispatch.ts reads it (these names are not part of core/mod.ts).
+// Registry state; dispatch.ts and explain.ts read it (these names are not part of core/mod.ts).
 /** Registered backends by name. */
 export const backends: Map<string, Backend> = new Map();
 
@@ -57,42 +65,6 @@ export function providersOf(home: string): readonly string[] {
 }
 /** Backends that could not register, with the reason. */
 export const unavailable: Map<string, string> = new Map();
-/** Routes set without a function (route(table)). */
-export const globalRoutes: Map<string, string> = new Map();
-let strict = false;
-
-// The routes in force: those of the innermost route(table, fn) call, else the global table.
-function activeRoutes(): Map<string, string> {
-  return currentFrame()?.routes ?? globalRoutes;
-}
-
-/** Where dispatch records what ran: the innermost explain(fn) call's trace, if any. */
-export function activeTrace(): TraceEntry[] | undefined {
-  return currentFrame()?.trace as TraceEntry[] | undefined;
-}
-
-/** Appends one dispatched op to an explain() trace. */
-export function record(
-  trace: TraceEntry[] | undefined,
-  op: string,
-  backend: string,
-  via: TraceEntry["via"],
-  inputs: readonly Tensor[],
-  moved: string[] = [],
-  declined?: readonly string[],
-): void {
-  if (!trace) return;
-  const e: TraceEntry = { op, backend, via, shapes: inputs.map((t) => [...t.shape]), moved };
-  if (declined?.length) e.declined = [...declined];
-  if (via !== "decomposition" && via !== "view") {
-    const s = sources.get(backend)?.get(op);
-    if (s) {
-      e.kernel = s.from;
-      if (s.replaced !== undefined) e.overrides = s.replaced;
-    }
-  }
-  trace.push(e);
-}
 
 export { defineOp, getOp, listOps } from "./catalogue.ts";
 export { apply, apply1, moveStorage, validateAttrs } from "./dispatch.ts";
@@ -103,7 +75,7 @@ interface Source {
   readonly from: string;
   readonly replaced?: string;
 }
-const sources = new Map<string, Map<string, Source>>();
+export const sources = new Map<string, Map<string, Source>>();
 // Who registered each backend.
 const owners = new Map<string, string>();
 
@@ -111,37 +83,7 @@ interface PendingKernels {
   readonly from: string;
   readonly kernels: Record<string, Kernel | KernelEntry>;
 }
-const pending = new Map<string, PendingKernels[]>();
-
-const pluginName = /^(?:@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
-
-/** How errors name a provider: `plugin "@acme/x"`, or the direct call that registered it. */
-export function providerLabel(from: string): string {
-  return pluginName.test(from) ? `plugin "${from}"` : from;
-}
-
-/** A short description of an unexpected value, for error messages. */
-export function describeValue(v: unknown): string {
-  if (v === null || v === undefined) return String(v);
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  if (ArrayBuffer.isView(v)) {
-    const n = (v as { length?: number }).length;
-    return `a ${v.constructor.name}${n === undefined ? "" : ` of ${n}`}`;
-  }
-  if (typeof v === "object") return `an object (${v.constructor?.name ?? "no prototype"})`;
-  if (typeof v === "function") return "a function";
-  if (typeof v === "string") return `the string ${JSON.stringify(v.slice(0, 40))}`;
-  return `${typeof v} ${String(v)}`;
-}
-
-function isKernel(v: unknown): v is Kernel | KernelEntry {
-  return typeof v === "function" ||
-    (typeof v === "object" && v !== null && typeof (v as KernelEntry).run === "function");
-}
-
-function entryOf(v: Kernel | KernelEntry): KernelEntry {
-  return typeof v === "function" ? { run: v } : v;
-}
+export const pending = new Map<string, PendingKernels[]>();
 
 // Methods may live on a class prototype, so they are read through the object, not its own keys.
 function method<F>(def: BackendDef, key: keyof BackendDef): F | undefined {
@@ -153,70 +95,6 @@ function method<F>(def: BackendDef, key: keyof BackendDef): F | undefined {
 // a host handle, which NaN (never equal to a size) makes an error.
 function hostHandleSize(h: unknown): number {
   return ArrayBuffer.isView(h) ? ((h as { length?: number }).length ?? NaN) : NaN;
-}
-
-// Throws a PluginError for a kernel table that is not an object of kernels.
-function checkTable(from: string, backend: string, table: unknown): void {
-  if (table === null || typeof table !== "object" || Array.isArray(table)) {
-    throw new PluginError(
-      `${providerLabel(from)}: its kernel table for backend "${backend}" must be an object ` +
-        `mapping op names to kernels, got ${describeValue(table)}`,
-    );
-  }
-  for (const [op, k] of Object.entries(table)) {
-    if (!isKernel(k)) {
-      throw new PluginError(
-        `${providerLabel(from)}: its ${backend} kernel for ${op} is neither a function nor an ` +
-          `entry with a run() function (got ${describeValue(k)})`,
-      );
-    }
-    const o = typeof k === "object" ? k.override : undefined;
-    if (o !== undefined && typeof o !== "boolean") {
-      throw new PluginError(
-        `${providerLabel(from)}: its ${backend} kernel for ${op} has override ${
-          describeValue(o)
-        }; it must be true or false`,
-      );
-    }
-  }
-}
-
-function conflict(from: string, backend: string, op: string, existing: string): PluginError {
-  return new PluginError(
-    `${providerLabel(from)}: backend "${backend}" already has a kernel for ${op}, registered by ` +
-      `${providerLabel(existing)}; a plugin may replace another's kernel only on purpose: give ` +
-      `the entry override: true ({ run, override: true })`,
-  );
-}
-
-// Normalises a kernel and passes it through the backend's wrapKernel, whose errors name both.
-function prepare(
-  backend: string,
-  wrap: Backend["wrapKernel"],
-  op: string,
-  v: Kernel | KernelEntry,
-  from: string,
-): KernelEntry {
-  const e = entryOf(v);
-  if (!wrap) return e;
-  let w: KernelEntry;
-  try {
-    w = wrap(op, e);
-  } catch (err) {
-    throw new PluginError(
-      `${providerLabel(from)}: backend "${backend}" rejected its kernel for ${op} (wrapKernel ` +
-        `threw ${(err as Error)?.name ?? "an error"}: ${(err as Error)?.message ?? String(err)})`,
-      { cause: err },
-    );
-  }
-  if (!isKernel(w) || typeof w === "function") {
-    throw new PluginError(
-      `${providerLabel(from)}: backend "${backend}"'s wrapKernel returned ${
-        describeValue(w)
-      } for ${op}, not a kernel entry`,
-    );
-  }
-  return w;
 }
 
 /**
@@ -503,178 +381,4 @@ export function hasBackend(name: string): boolean {
 /** Names of registered backends. */
 export function listBackends(): string[] {
   return [...backends.keys()];
-}
-
-/**
- * Routes ops (or op families) to backends. With a function, the routes apply only while it runs
- * (an async function: across its awaits, and only for it).
- *
- * @example
- * ```ts
- * import "../plugins/cpu/mod.ts";
- * import { route, tensor } from "./mod.ts";
- * route({ matmul: "cpu" });
- * const y = tensor([[1, 2]]).matmul(tensor([[3], [4]]));
- * route({ matmul: null }); // removes the route
- * const z = route({ matmul: "cpu" }, () => y.matmul(tensor([[1]])));
- * ```
- */
-export function route(table: Record<string, string | null>): void;
-/** Applies routes only while `fn` runs and returns its result. */
-export function route<T>(table: Record<string, string | null>, fn: () => T): T;
-export function route<T>(table: Record<string, string | null>, fn?: () => T): T | void {
-  const target = fn ? new Map(activeRoutes()) : globalRoutes;
-  for (const [op, dev] of Object.entries(table)) {
-    if (dev === null) target.delete(op);
-    else target.set(op, dev);
-  }
-  if (fn) return runInFrame({ routes: target }, fn);
-}
-
-/** Current routes, op → backend. */
-export function getRoutes(): Record<string, string> {
-  return Object.fromEntries(activeRoutes());
-}
-
-/** Turns strict dispatch on or off: in strict mode no op silently falls back to another backend. */
-export function setStrict(on: boolean): void {
-  strict = on;
-}
-
-/** Whether strict dispatch is on. */
-export function isStrict(): boolean {
-  return strict;
-}
-
-/** One dispatched op in an {@linkcode explain} trace. */
-export interface TraceEntry {
-  /** Op name. */
-  op: string;
-  /** Backend whose kernel ran, or "decomposition". */
-  backend: string;
-  /**
-   * Why that backend: the user's route, the inputs' device, a kernel provider for the inputs'
-   * device (`BackendDef.provides`), a decomposition, or a fallback.
-   */
-  via: "route" | "device" | "provider" | "decomposition" | "fallback" | "view";
-  /** Input shapes. */
-  shapes: number[][];
-  /** Data moved between backends for this op (`"input 0: webgpu→cpu"`). */
-  moved: string[];
-  /**
-   * Who registered the kernel that ran (a plugin name, e.g. `"@denn/cpu"`); absent for views and
-   * decompositions.
-   */
-  kernel?: string;
-  /**
-   * Set when that kernel replaced another provider's kernel (`override: true`): who registered
-   * the replaced one.
-   */
-  overrides?: string;
-  /**
-   * Backends tried before this one that declined, each with its reason: a kernel provider's
-   * cut-off (`"blas: conv weight [6, 1, 5, 5] is too small ..."`) or a route that could not run.
-   */
-  declined?: string[];
-}
-
-/** Report of the registry's state and, with a function, of where each op ran. */
-export interface Explanation<T> {
-  /** Result of the traced function. */
-  result: T;
-  /** One entry per dispatched op, in order. */
-  trace: TraceEntry[];
-  /** Registered backends with the number of kernels each has. */
-  backends: Record<string, number>;
-  /** Backends that could not register, with the reason. */
-  unavailable: Record<string, string>;
-  /** Active routes. */
-  routes: Record<string, string>;
-  /**
-   * Kernels waiting for a backend that is not registered: backend name → `"op (from plugin)"`.
-   * They attach when the backend registers.
-   */
-  pending: Record<string, string[]>;
-  /** Kernels in force that replaced another provider's kernel (registered with `override: true`). */
-  overrides: KernelOverride[];
-  /** Human-readable summary. */
-  toString(): string;
-}
-
-/**
- * Explains dispatch: which backends exist, which are unavailable and why, and, when given a
- * function, which backend ran every op it called. Given an async function, it resolves once that
- * has finished, with every op the function ran across its awaits (and only those).
- *
- * @example
- * ```ts
- * import "../plugins/cpu/mod.ts";
- * import { explain, tensor } from "./mod.ts";
- * const { trace } = explain(() => tensor([1, 2]).add(tensor([3, 4])));
- * console.log(trace[0].backend); // "cpu"
- * ```
- */
-export function explain<T>(fn: () => Promise<T>): Promise<Explanation<T>>;
-/** Explains a synchronous function (or, with none, the registry alone). */
-export function explain<T = undefined>(fn?: () => T): Explanation<T>;
-export function explain<T>(
-  fn?: () => T | Promise<T>,
-): Explanation<T> | Promise<Explanation<T>> {
-  const entries: TraceEntry[] = [];
-  const result = fn ? runInFrame({ trace: entries }, fn) : undefined;
-  if (isPromise(result)) return result.then((r) => report(r as T, entries));
-  return report(result as T, entries);
-}
-
-function report<T>(result: T, entries: TraceEntry[]): Explanation<T> {
-  const r = activeRoutes();
-  const info = {
-    result,
-    trace: entries,
-    backends: Object.fromEntries([...backends].map(([k, b]) => [k, b.table.size])),
-    unavailable: Object.fromEntries(unavailable),
-    routes: Object.fromEntries(r),
-    pending: Object.fromEntries(
-      [...pending].map(([b, list]) => [
-        b,
-        list.flatMap((p) => Object.keys(p.kernels).map((op) => `${op} (from ${p.from})`)),
-      ]),
-    ),
-    overrides: kernelOverrides(),
-  };
-  return {
-    ...info,
-    toString() {
-      const lines = [
-        `backends: ${
-          Object.entries(info.backends).map(([k, n]) => `${k} (${n} kernels)`).join(", ")
-        }`,
-      ];
-      for (const [k, why] of Object.entries(info.unavailable)) {
-        lines.push(`unavailable: ${k}: ${why}`);
-      }
-      if (r.size) lines.push(`routes: ${JSON.stringify(info.routes)}`);
-      for (const [b, list] of Object.entries(info.pending)) {
-        lines.push(`pending for ${b} (not registered): ${list.join(", ")}`);
-      }
-      for (const o of info.overrides) {
-        lines.push(
-          `override: ${o.backend} ${o.op}: ${providerLabel(o.plugin)} replaces ${
-            providerLabel(o.replaced)
-          }`,
-        );
-      }
-      for (const e of entries) {
-        lines.push(
-          `${e.op} ${e.shapes.map(shapeStr).join(" ")} → ${e.backend} (${e.via})` +
-            (e.moved.length ? ` moved ${e.moved.join(", ")}` : "") +
-            (e.declined ? ` (declined: ${e.declined.join("; ")})` : "") +
-            (e.overrides === undefined
-              ? ""
-              : ` [kernel from ${e.kernel}, overriding ${e.overrides}]`),
-        );
-      }
-      return lines.join("\n");
-    },
-  };
 }

@@ -17,7 +17,7 @@ import { full } from "../creation.ts";
 import { clone } from "./movement.ts";
 import { where } from "./elementwise.ts";
 import * as R from "./reduce.ts";
-import { tensorArg } from "./indexing.ts";
+import { tensorArg } from "./_index_args.ts";
 import { arity } from "./_arity.ts";
 
 // ---------------------------------------------------------------- any, all
