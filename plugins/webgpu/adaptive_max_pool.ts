@@ -10,7 +10,8 @@
 import type { Tensor } from "../../core/mod.ts";
 import { kernelFor, sizeOf } from "../../core/mod.ts";
 import { adaptiveMaxPool2dOp } from "../../layers/ops/adaptive_max_pool.ts";
-import { ELEMENT_MAIN, elementGrid, floatStore, prelude, withinLimits } from "./device.ts";
+import { ELEMENT_MAIN, elementGrid, floatStore, prelude } from "./wgsl.ts";
+import { withinLimits } from "./limits.ts";
 import type { Gpu } from "./device.ts";
 import { gpuBuffer } from "./kit_launch.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";

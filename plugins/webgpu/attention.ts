@@ -28,9 +28,10 @@ import {
   prelude,
   stridedOffsets,
   wgslType,
-  withinLimits,
-} from "./device.ts";
-import type { Binding, Gpu, GpuBuffer } from "./device.ts";
+} from "./wgsl.ts";
+import { withinLimits } from "./limits.ts";
+import type { Gpu, GpuBuffer } from "./device.ts";
+import type { Binding } from "./wgsl.ts";
 import { gpuBuffer, workgroupGrid, workgroupMain } from "./kit_launch.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";
 

@@ -26,9 +26,10 @@ import {
   floatStore,
   INDEX_ERROR_WGSL,
   prelude,
-  withinLimits,
-} from "./device.ts";
-import type { Binding, Gpu, GpuBuffer } from "./device.ts";
+} from "./wgsl.ts";
+import { withinLimits } from "./limits.ts";
+import type { Gpu, GpuBuffer } from "./device.ts";
+import type { Binding } from "./wgsl.ts";
 import { gpuBuffer, sharedReduce, workgroupGrid, workgroupMain } from "./kit_launch.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";
 

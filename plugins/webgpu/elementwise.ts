@@ -20,8 +20,8 @@ import {
   prelude,
   stridedOffsets,
   wgslType,
-  withinLimits,
-} from "./device.ts";
+} from "./wgsl.ts";
+import { withinLimits } from "./limits.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
 import { gpuBuffer } from "./kit_launch.ts";
 import type { WebGpuKernel, WebGpuKernelTable } from "./kit_launch.ts";

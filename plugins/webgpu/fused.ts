@@ -13,7 +13,9 @@ import { broadcastShapes, broadcastStrides, kernelFor } from "../../core/mod.ts"
 import type { DType, Tensor } from "../../core/mod.ts";
 import { fusedElementwiseOp } from "../../layers/ops/fused.ts";
 import type { FusedExpr } from "../../layers/ops/fused.ts";
-import { coalesce, MAX_PARAMS, withinLimits } from "./device.ts";
+import { MAX_PARAMS } from "./device.ts";
+import { coalesce } from "./wgsl.ts";
+import { withinLimits } from "./limits.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
 import { elementwise } from "./kit.ts";
 import { ARITH, MATH, UNARY_F, UNARY_I } from "./elementwise.ts";

@@ -49,32 +49,34 @@
 
 import { broadcastStrides, DeviceError, normalizeAxis, sizeOf } from "../../core/mod.ts";
 import type { DType, Tensor, TensorSpec } from "../../core/mod.ts";
+import { MAX_PARAMS } from "./device.ts";
 import {
   coalesce,
   ELEMENT_MAIN,
   elementGrid,
   fbits,
   floatStore,
-  MAX_PARAMS,
   prelude,
   stridedOffsets,
   wgslType,
-} from "./device.ts";
-import type { Binding, Gpu, GpuBuffer } from "./device.ts";
+} from "./wgsl.ts";
+import type { Gpu, GpuBuffer } from "./device.ts";
+import type { Binding } from "./wgsl.ts";
 import { allocOutput, launch, sharedReduce, workgroupGrid, workgroupMain } from "./kit_launch.ts";
 
+export { MAX_PARAMS } from "./device.ts";
 export {
   ELEMENT_MAIN,
   elementGrid,
   ERROR_BINDING,
   floatStore,
   INDEX_ERROR_WGSL,
-  MAX_PARAMS,
   prelude,
   WG,
   wgslType,
-} from "./device.ts";
-export type { Binding, Gpu, GpuBuffer } from "./device.ts";
+} from "./wgsl.ts";
+export type { Gpu, GpuBuffer } from "./device.ts";
+export type { Binding } from "./wgsl.ts";
 // What an index-validating kernel reports through `gpu.indexSite(...)` (the device error record).
 export type { IndexSite } from "../device_errors.ts";
 export * from "./kit_launch.ts";

@@ -8,7 +8,7 @@
 
 import { DeviceError, sizeOf } from "../../core/mod.ts";
 import type { DType, KernelEntry, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
-import { fbits } from "./device.ts";
+import { fbits } from "./wgsl.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
 
 /**

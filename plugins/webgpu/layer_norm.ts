@@ -15,8 +15,10 @@ import { kernelFor } from "../../core/mod.ts";
 import type { Tensor } from "../../core/mod.ts";
 import { normRowsBackwardOp, normRowsOp } from "../../layers/ops/layer_norm.ts";
 import type { NormRowsAttrs } from "../../layers/ops/layer_norm.ts";
-import { fbits, floatStore, prelude, withinLimits } from "./device.ts";
-import type { Binding, Gpu, GpuBuffer } from "./device.ts";
+import { fbits, floatStore, prelude } from "./wgsl.ts";
+import { withinLimits } from "./limits.ts";
+import type { Gpu, GpuBuffer } from "./device.ts";
+import type { Binding } from "./wgsl.ts";
 import { gpuBuffer, sharedReduce, workgroupGrid, workgroupMain } from "./kit_launch.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";
 

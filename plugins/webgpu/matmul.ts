@@ -11,7 +11,8 @@
 
 import type { MatmulAttrs, Tensor, TensorSpec } from "../../core/mod.ts";
 import { broadcastStrides, sizeOf } from "../../core/mod.ts";
-import { floatStore, prelude, withinLimits } from "./device.ts";
+import { floatStore, prelude } from "./wgsl.ts";
+import { withinLimits } from "./limits.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
 import { gpuBuffer } from "./kit_launch.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";

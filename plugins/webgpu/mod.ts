@@ -26,7 +26,8 @@
 
 import { definePlugin } from "../../core/mod.ts";
 import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
-import { gateFloat16Kernel, Gpu, nameKernelAllocations } from "./device.ts";
+import { Gpu } from "./device.ts";
+import { gateFloat16Kernel, nameKernelAllocations } from "./limits.ts";
 import type { GpuBuffer, MemoryStats } from "./device.ts";
 import { elementwiseKernels } from "./elementwise.ts";
 import { fusedKernels } from "./fused.ts";

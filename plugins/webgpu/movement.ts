@@ -5,7 +5,7 @@
  * words, so one pipeline serves every 4-byte dtype; float16 gets the same kernels over `f16`.
  *
  * gather and scatterAdd validate their index values: a value outside `[0, size)` of the indexed
- * dimension is recorded in the device's error record (`INDEX_ERROR_WGSL` in device.ts, the
+ * dimension is recorded in the device's error record (`INDEX_ERROR_WGSL` in wgsl.ts, the
  * protocol of `plugins/device_errors.ts`), and the next readback or `sync()` throws the same
  * `IndexError`, with the same message, as the cpu backend does at once (the first such value
  * since the previous readback wins). The offending element itself is never read or written out of
@@ -26,8 +26,8 @@ import {
   prelude,
   stridedOffsets,
   wgslType,
-  withinLimits,
-} from "./device.ts";
+} from "./wgsl.ts";
+import { withinLimits } from "./limits.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
 import { gpuBuffer, gpuStorage } from "./kit_launch.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";

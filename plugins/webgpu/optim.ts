@@ -21,8 +21,10 @@ import {
   sgdUpdateForeachOp,
   sgdUpdateOp,
 } from "../../optim/ops.ts";
-import { ELEMENT_MAIN, elementGrid, fbits, prelude, withinLimits } from "./device.ts";
-import type { Binding, Gpu, GpuBuffer } from "./device.ts";
+import { ELEMENT_MAIN, elementGrid, fbits, prelude } from "./wgsl.ts";
+import { withinLimits } from "./limits.ts";
+import type { Gpu, GpuBuffer } from "./device.ts";
+import type { Binding } from "./wgsl.ts";
 import { gpuBuffer } from "./kit_launch.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";
 

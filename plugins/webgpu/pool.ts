@@ -20,8 +20,10 @@ import {
   maxPool2dBackwardOp,
   maxPool2dOp,
 } from "../../layers/ops/pool.ts";
-import { ELEMENT_MAIN, elementGrid, floatStore, prelude, withinLimits } from "./device.ts";
-import type { Binding, Gpu, GpuBuffer } from "./device.ts";
+import { ELEMENT_MAIN, elementGrid, floatStore, prelude } from "./wgsl.ts";
+import { withinLimits } from "./limits.ts";
+import type { Gpu, GpuBuffer } from "./device.ts";
+import type { Binding } from "./wgsl.ts";
 import { gpuBuffer } from "./kit_launch.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";
 

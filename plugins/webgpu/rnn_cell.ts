@@ -18,8 +18,10 @@ import {
   lstmCellBackwardOp,
   lstmCellOp,
 } from "../../layers/ops/rnn_cell.ts";
-import { ELEMENT_MAIN, elementGrid, prelude, withinLimits } from "./device.ts";
-import type { Binding, Gpu, GpuBuffer } from "./device.ts";
+import { ELEMENT_MAIN, elementGrid, prelude } from "./wgsl.ts";
+import { withinLimits } from "./limits.ts";
+import type { Gpu, GpuBuffer } from "./device.ts";
+import type { Binding } from "./wgsl.ts";
 import { gpuBuffer } from "./kit_launch.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";
 

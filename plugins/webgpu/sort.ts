@@ -10,7 +10,8 @@
 
 import type { Tensor, TensorSpec } from "../../core/mod.ts";
 import { sizeOf } from "../../core/mod.ts";
-import { ELEMENT_MAIN, elementGrid, prelude, wgslType, withinLimits } from "./device.ts";
+import { ELEMENT_MAIN, elementGrid, prelude, wgslType } from "./wgsl.ts";
+import { withinLimits } from "./limits.ts";
 import type { Gpu, GpuBuffer } from "./device.ts";
 import { gpuBuffer, workgroupGrid } from "./kit_launch.ts";
 import type { WebGpuKernelTable } from "./kit_launch.ts";

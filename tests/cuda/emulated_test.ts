@@ -32,7 +32,7 @@ import { assertClose, checkBackendConformance } from "../../testing/mod.ts";
 import { chunkImages, convProblem, Im2colConvEngine } from "../../plugins/cuda/kernels/conv.ts";
 import type { ConformanceOptions } from "../../testing/mod.ts";
 import { allKernelSources, cudaKernels } from "../../plugins/cuda/kernels/mod.ts";
-import { BLOCK_SUM_CUDA, kernelSource } from "../../plugins/cuda/kernels/kit.ts";
+import { BLOCK_SUM_CUDA, kernelSource } from "../../plugins/cuda/kernels/kit_source.ts";
 import { lenet5 } from "../../plugins/models/mod.ts";
 import { cudaBackendDef } from "../../plugins/cuda/mod.ts";
 import type { CudaContext } from "../../plugins/cuda/mod.ts";

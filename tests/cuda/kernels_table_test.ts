@@ -10,7 +10,8 @@ import "../../mod.ts";
 import { getOp, IndexError, sizeOf, Storage, Tensor } from "../../core/mod.ts";
 import type { DType, TensorSpec } from "../../core/mod.ts";
 import { allKernelSources, cudaKernels, DECLINING_OPS } from "../../plugins/cuda/kernels/mod.ts";
-import { MAX_DIMS, takeIndexError } from "../../plugins/cuda/kernels/kit.ts";
+import { takeIndexError } from "../../plugins/cuda/kernels/kit.ts";
+import { MAX_DIMS } from "../../plugins/cuda/kernels/kit_source.ts";
 import type {
   Cuda,
   CudaBuffer,

@@ -24,7 +24,7 @@ import { lenet5 } from "../../plugins/models/mod.ts";
 import { Gpu, webgpu, webgpuBackend } from "../../plugins/webgpu/mod.ts";
 import { releaseDeviceAtEnd } from "./_release.ts";
 import { reportSkip, webgpuTest } from "./_harness.ts";
-import { NO_F16_REASON } from "../../plugins/webgpu/device.ts";
+import { NO_F16_REASON } from "../../plugins/webgpu/limits.ts";
 
 const plugin = await webgpu();
 use(plugin);

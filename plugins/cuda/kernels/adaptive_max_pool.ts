@@ -12,9 +12,10 @@
 import type { DType } from "../../../core/mod.ts";
 import { sizeOf } from "../../../core/mod.ts";
 import type { AdaptiveMaxPoolAttrs } from "../../../layers/ops/adaptive_max_pool.ts";
-import { allocOutput, cType, FLOATS, kernelSource, launchN, load, ptr, store, tag } from "./kit.ts";
-import { sourceCache } from "./kit.ts";
-import type { CudaBuffer, CudaKernelTable, KernelSource } from "./kit.ts";
+import { allocOutput, launchN, ptr } from "./kit_launch.ts";
+import { cType, FLOATS, kernelSource, load, sourceCache, store, tag } from "./kit_source.ts";
+import type { CudaBuffer, CudaKernelTable } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
 
 function source(dtype: DType): KernelSource {
   const name = `denn_adaptiveMaxPool2d_${tag(dtype)}`;

@@ -23,24 +23,20 @@
 import type { DType, Tensor } from "../../../core/mod.ts";
 import { sdpaLayout } from "../../../layers/ops/attention.ts";
 import type { SdpaAttrs, SdpaBackwardAttrs, SdpaLayout } from "../../../layers/ops/attention.ts";
+import { allocOutput, launchN, launchRows, ptr } from "./kit_launch.ts";
+import { coalesce, stridedArgs, stridedOffsets, stridedParams } from "./kit_strided.ts";
 import {
-  allocOutput,
-  coalesce,
   cType,
   FLOATS,
   kernelSource,
-  launchN,
   load,
   MAX_DIMS,
-  ptr,
+  sourceCache,
   store,
-  stridedArgs,
-  stridedOffsets,
-  stridedParams,
   tag,
-} from "./kit.ts";
-import { launchRows, sourceCache } from "./kit.ts";
-import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
+} from "./kit_source.ts";
+import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
 
 /** Threads per block: keys (or queries) per chunk. */
 export const SDPA_BLOCK = 128;

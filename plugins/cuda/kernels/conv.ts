@@ -26,7 +26,8 @@ import type { ConvEngine, ConvProblem } from "./conv_engine.ts";
 import { CudnnConvEngine } from "./conv_cudnn.ts";
 import type { CudnnConvOptions } from "./conv_cudnn.ts";
 import { Im2colConvEngine } from "./conv_im2col.ts";
-import { allocOutput, cudaBuffer, FLOATS } from "./kit.ts";
+import { allocOutput, cudaBuffer } from "./kit_launch.ts";
+import { FLOATS } from "./kit_source.ts";
 import type { Cuda, CudaKernel, CudaKernelTable } from "./kit.ts";
 
 export { convProblem } from "./conv_engine.ts";

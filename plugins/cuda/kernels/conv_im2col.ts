@@ -13,9 +13,10 @@ import type { DType } from "../../../core/mod.ts";
 import type { ConvDirection } from "../runtime/cudnn.ts";
 import type { ConvEngine, ConvGeometry, ConvProblem } from "./conv_engine.ts";
 import { castSource, widen } from "./elementwise.ts";
-import { cType, FLOATS, kernelSource, load, store, tag } from "./kit.ts";
-import { launchGrid, sgemmArgs, sourceCache } from "./kit.ts";
-import type { Cuda, CudaBuffer, KernelArg, KernelSource } from "./kit.ts";
+import { cType, FLOATS, kernelSource, load, sourceCache, store, tag } from "./kit_source.ts";
+import { launchGrid, sgemmArgs } from "./kit_launch.ts";
+import type { Cuda, CudaBuffer, KernelArg } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
 
 const GEOM = [
   "int C",

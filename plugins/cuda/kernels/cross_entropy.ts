@@ -14,23 +14,21 @@
 import type { DType, Tensor } from "../../../core/mod.ts";
 import { crossEntropyIndexSite } from "../../../losses/ops/cross_entropy.ts";
 import type { CrossEntropyAttrs } from "../../../losses/ops/cross_entropy.ts";
+import { errorRecord } from "./kit.ts";
+import { allocOutput, launchGrid, launchRows, ptr } from "./kit_launch.ts";
 import {
-  allocOutput,
   BLOCK_SUM_CUDA,
   cType,
-  errorRecord,
   FLOATS,
   INDEX_ERROR_CUDA,
   kernelSource,
-  launchGrid,
-  launchRows,
   load,
-  ptr,
   sourceCache,
   store,
   tag,
-} from "./kit.ts";
-import type { CudaBuffer, CudaKernelTable, KernelSource } from "./kit.ts";
+} from "./kit_source.ts";
+import type { CudaBuffer, CudaKernelTable } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
 
 type Reduction = CrossEntropyAttrs["reduction"];
 const REDUCTIONS: readonly Reduction[] = ["mean", "sum", "none"];

@@ -11,24 +11,13 @@
 
 import type { DType, Tensor, TensorSpec } from "../../../core/mod.ts";
 import { broadcastStrides, sizeOf } from "../../../core/mod.ts";
-import {
-  ALL_DTYPES,
-  allocOutput,
-  dimsSupported,
-  elementwiseSource,
-  FLOATS,
-  launchElementwise,
-  tag,
-} from "./kit.ts";
-import { sourceCache } from "./kit.ts";
-import type {
-  Cuda,
-  CudaBuffer,
-  CudaKernel,
-  CudaKernelTable,
-  KernelSource,
-  Operand,
-} from "./kit.ts";
+import { ALL_DTYPES, FLOATS, sourceCache, tag } from "./kit_source.ts";
+import { allocOutput } from "./kit_launch.ts";
+import { dimsSupported } from "./kit_strided.ts";
+import { elementwiseSource, launchElementwise } from "./kit_elementwise.ts";
+import type { Cuda, CudaBuffer, CudaKernel, CudaKernelTable } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
+import type { Operand } from "./kit_launch.ts";
 
 const MATH = `
 __device__ __forceinline__ int denn_powi(int a, int b) {

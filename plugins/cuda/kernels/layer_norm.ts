@@ -12,19 +12,19 @@
 
 import type { DType, Tensor } from "../../../core/mod.ts";
 import type { NormRowsAttrs } from "../../../layers/ops/layer_norm.ts";
+import { allocOutput, launchRows, ptr } from "./kit_launch.ts";
 import {
-  allocOutput,
   BLOCK_SUM_CUDA,
   cType,
   FLOATS,
   kernelSource,
   load,
-  ptr,
+  sourceCache,
   store,
   tag,
-} from "./kit.ts";
-import { launchRows, sourceCache } from "./kit.ts";
-import type { CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
+} from "./kit_source.ts";
+import type { CudaBuffer, CudaKernelTable, KernelArg } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
 
 // Shared parameters of every kernel here, after the pointers.
 const PARAMS = ["long long rows", "long long D", "long long G", "long long S", "float eps"];

@@ -11,9 +11,10 @@
 
 import type { MatmulAttrs } from "../../../core/mod.ts";
 import { broadcastStrides, DeviceError, sizeOf } from "../../../core/mod.ts";
-import { allocOutput, coalesce, cudaBuffer } from "./kit.ts";
-import { sgemmArgs } from "./kit.ts";
-import type { Cuda, CudaBuffer, CudaKernel, CudaKernelTable, KernelSource } from "./kit.ts";
+import { allocOutput, cudaBuffer, sgemmArgs } from "./kit_launch.ts";
+import { coalesce } from "./kit_strided.ts";
+import type { Cuda, CudaBuffer, CudaKernel, CudaKernelTable } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
 import { castInto, castSource, widen } from "./elementwise.ts";
 
 function blasReason(cuda: Cuda): true | string {

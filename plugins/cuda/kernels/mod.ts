@@ -24,7 +24,8 @@
  * @module
  */
 
-import type { CudaKernelTable, KernelSource } from "./kit.ts";
+import type { CudaKernelTable } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
 import { elementwiseKernels, elementwiseSources } from "./elementwise.ts";
 import { reduceKernels, reduceSources } from "./reduce.ts";
 import { movementKernels, movementSources } from "./movement.ts";
@@ -47,9 +48,9 @@ export type {
   CudaKernel,
   CudaKernelTable,
   KernelArg,
-  KernelSource,
   LaunchConfig,
 } from "./kit.ts";
+export type { KernelSource } from "./kit_source.ts";
 export { DECLINING_OPS } from "./matmul.ts";
 export { errorRecord, takeIndexError } from "./kit.ts";
 export type { CudaErrorRecord } from "./kit.ts";

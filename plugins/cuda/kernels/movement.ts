@@ -16,30 +16,30 @@
 
 import type { DType, Tensor } from "../../../core/mod.ts";
 import { sizeOf, stridesOf } from "../../../core/mod.ts";
+import { errorRecord } from "./kit.ts";
 import {
   ALL_DTYPES,
-  allocOutput,
-  coalesce,
   cType,
-  cudaStorage,
-  dimParams,
-  dimsSupported,
   elementBytes,
-  errorRecord,
   INDEX_ERROR_CUDA,
   kernelSource,
-  launchN,
   load,
   MAX_DIMS,
-  ptr,
+  sourceCache,
   store,
+  tag,
+} from "./kit_source.ts";
+import { allocOutput, cudaStorage, launchN, ptr } from "./kit_launch.ts";
+import {
+  coalesce,
+  dimParams,
+  dimsSupported,
   stridedArgs,
   stridedOffsets,
   stridedParams,
-  tag,
-} from "./kit.ts";
-import { sourceCache } from "./kit.ts";
-import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
+} from "./kit_strided.ts";
+import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
 import { castInto } from "./elementwise.ts";
 
 const WORDS: Record<number, string> = {

@@ -17,9 +17,10 @@ import type {
   SgdUpdateAttrs,
 } from "../../../optim/ops.ts";
 import { foreachInputs, foreachKernel } from "../../../optim/ops.ts";
-import { allocOutput, cType, FLOATS, kernelSource, launchN, load, ptr, store, tag } from "./kit.ts";
-import { sourceCache } from "./kit.ts";
-import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg, KernelSource } from "./kit.ts";
+import { allocOutput, launchN, ptr } from "./kit_launch.ts";
+import { cType, FLOATS, kernelSource, load, sourceCache, store, tag } from "./kit_source.ts";
+import type { Cuda, CudaBuffer, CudaKernelTable, KernelArg } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
 import type { Tensor, TensorSpec } from "../../../core/mod.ts";
 
 interface Layout {

@@ -12,22 +12,20 @@ import type { DType, Tensor } from "../../../core/mod.ts";
 import { sizeOf } from "../../../core/mod.ts";
 import {
   ALL_DTYPES,
-  allocOutput,
   computeType,
   cType,
   FLOATS,
   kernelSource,
-  launchReduce,
   load,
   MAX_DIMS,
-  ptr,
-  reduceLayout,
-  reduceSource,
+  sourceCache,
   store,
   tag,
-} from "./kit.ts";
-import { launchGrid, launchRows, sourceCache } from "./kit.ts";
-import type { CudaKernel, CudaKernelTable, KernelSource } from "./kit.ts";
+} from "./kit_source.ts";
+import { allocOutput, launchGrid, launchRows, ptr } from "./kit_launch.ts";
+import { launchReduce, reduceLayout, reduceSource } from "./kit_reduce.ts";
+import type { CudaKernel, CudaKernelTable } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
 
 type Mode = "sum" | "max" | "min" | "prod";
 

@@ -13,9 +13,10 @@
 
 import type { DType, Tensor } from "../../../core/mod.ts";
 import type { LstmCellBackwardAttrs } from "../../../layers/ops/rnn_cell.ts";
-import { allocOutput, cType, FLOATS, kernelSource, launchN, load, ptr, store, tag } from "./kit.ts";
-import { sourceCache } from "./kit.ts";
-import type { CudaBuffer, CudaKernelTable, KernelSource } from "./kit.ts";
+import { allocOutput, launchN, ptr } from "./kit_launch.ts";
+import { cType, FLOATS, kernelSource, load, sourceCache, store, tag } from "./kit_source.ts";
+import type { CudaBuffer, CudaKernelTable } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
 
 const MATH = `
 __device__ __forceinline__ float denn_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }

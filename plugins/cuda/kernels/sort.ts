@@ -16,9 +16,10 @@
 import type { DType, Tensor } from "../../../core/mod.ts";
 import { sizeOf } from "../../../core/mod.ts";
 import type { SortAttrs } from "../../../core/ops/sort.ts";
-import { ALL_DTYPES, allocOutput, cType, gridFor, kernelSource, launchN, ptr, tag } from "./kit.ts";
-import { launchRows, sourceCache } from "./kit.ts";
-import type { Cuda, CudaBuffer, CudaKernelTable, KernelSource } from "./kit.ts";
+import { ALL_DTYPES, cType, kernelSource, sourceCache, tag } from "./kit_source.ts";
+import { allocOutput, gridFor, launchN, launchRows, ptr } from "./kit_launch.ts";
+import type { Cuda, CudaBuffer, CudaKernelTable } from "./kit.ts";
+import type { KernelSource } from "./kit_source.ts";
 
 /** Longest padded row sorted in shared memory (a key and an index, 4 bytes each, per entry). */
 export const LOCAL_MAX = 2048;

@@ -11,8 +11,8 @@
 // every launch, new buffers are filled with a poison pattern, freed ones are poisoned, and a block
 // whose threads wait at different barriers is an error.
 
-import { PRELUDE } from "../../../plugins/cuda/kernels/kit.ts";
-import type { KernelSource } from "../../../plugins/cuda/kernels/kit.ts";
+import { PRELUDE } from "../../../plugins/cuda/kernels/kit_source.ts";
+import type { KernelSource } from "../../../plugins/cuda/kernels/kit_source.ts";
 import { planSgemm } from "../../../plugins/cuda/runtime/cublas.ts";
 import { hostSgemm, signature } from "../_fake.ts";
 import type { Param, SgemmArgs } from "../_fake.ts";
