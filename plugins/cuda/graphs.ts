@@ -53,12 +53,12 @@
  */
 
 import { ValueError } from "../../core/mod.ts";
-import { GraphCaptureError } from "./runtime/context.ts";
-import type { CapturePins } from "./runtime/context.ts";
+import { GraphCaptureError } from "./runtime/capture.ts";
+import type { CapturePins } from "./runtime/capture.ts";
 import { cudaContext } from "./mod.ts";
 
-export { GraphCaptureError } from "./runtime/context.ts";
-export type { CapturePins } from "./runtime/context.ts";
+export { GraphCaptureError } from "./runtime/capture.ts";
+export type { CapturePins } from "./runtime/capture.ts";
 
 /** What {@linkcode captureStep} needs of a context; `CudaContext` implements it. */
 export interface GraphHost {

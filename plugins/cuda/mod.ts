@@ -51,9 +51,9 @@ export type {
   ConvDescriptorSpec,
   ConvDirection,
   ConvPointers,
-  Cudnn,
   CudnnApi,
-} from "./runtime/cudnn.ts";
+} from "./runtime/cudnn_api.ts";
+export type { Cudnn } from "./runtime/cudnn_handle.ts";
 export { captureStep, GraphCaptureError } from "./graphs.ts";
 export type { CapturedStep, CaptureOptions, CapturePins, GraphHost } from "./graphs.ts";
 export { convPathStats, setConvPath } from "./kernels/conv.ts";

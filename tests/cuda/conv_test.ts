@@ -29,7 +29,7 @@ import {
   CUDNN_FMA_MATH,
   CUDNN_TENSOR_OP_MATH,
   decodeAlgoPerfs,
-} from "../../plugins/cuda/runtime/cudnn.ts";
+} from "../../plugins/cuda/runtime/cudnn_api.ts";
 import type {
   AlgoPerf,
   ConvDescriptors,
@@ -37,7 +37,7 @@ import type {
   ConvDirection,
   ConvPointers,
   CudnnApi,
-} from "../../plugins/cuda/runtime/cudnn.ts";
+} from "../../plugins/cuda/runtime/cudnn_api.ts";
 import type {
   Cuda,
   CudaBuffer,

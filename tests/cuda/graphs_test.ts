@@ -6,11 +6,8 @@
 
 import assert from "node:assert/strict";
 import { ValueError } from "../../mod.ts";
-import {
-  CudaContext,
-  GraphCaptureError,
-  uniformPattern,
-} from "../../plugins/cuda/runtime/context.ts";
+import { CudaContext } from "../../plugins/cuda/runtime/context.ts";
+import { GraphCaptureError, uniformPattern } from "../../plugins/cuda/runtime/capture.ts";
 import { Driver } from "../../plugins/cuda/runtime/driver.ts";
 import type { DriverSymbols } from "../../plugins/cuda/runtime/driver.ts";
 import type { Nvrtc } from "../../plugins/cuda/runtime/nvrtc.ts";

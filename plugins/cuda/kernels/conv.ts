@@ -20,7 +20,7 @@
 import { DeviceError, ValueError } from "../../../core/mod.ts";
 import type { Tensor } from "../../../core/mod.ts";
 import type { Conv2dAttrs, Conv2dBackwardAttrs } from "../../../layers/ops/conv.ts";
-import type { ConvDirection, CudnnApi } from "../runtime/cudnn.ts";
+import type { ConvDirection, CudnnApi } from "../runtime/cudnn_api.ts";
 import { convProblem } from "./conv_engine.ts";
 import type { ConvEngine, ConvProblem } from "./conv_engine.ts";
 import { CudnnConvEngine } from "./conv_cudnn.ts";

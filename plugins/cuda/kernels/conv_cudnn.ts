@@ -1,11 +1,12 @@
 /**
  * The cuda conv engine over cuDNN 9's legacy API, {@linkcode CudnnConvEngine}, through a
- * {@linkcode CudnnApi} (the FFI in runtime/cudnn.ts, or a fake in tests). Descriptors and the
- * algorithm are chosen once per (direction, shapes, attributes, dtype, TF32 setting) and cached:
- * the heuristics (`cudnnGet*Algorithm_v7`) by default, or benchmarking (`cudnnFind*AlgorithmEx`,
- * synchronising) with `benchmark`. Float32 runs with `CUDNN_FMA_MATH` unless `ctx.blas.allowTF32`
- * is set; float16 data accumulates in float with tensor-op math. Workspaces come from the
- * context's allocator. A problem cuDNN finds no usable algorithm for runs on the im2col path.
+ * {@linkcode CudnnApi} (the FFI in runtime/cudnn.ts and cudnn_handle.ts, or a fake in tests).
+ * Descriptors and the algorithm are chosen once per (direction, shapes, attributes, dtype, TF32
+ * setting) and cached: the heuristics (`cudnnGet*Algorithm_v7`) by default, or benchmarking
+ * (`cudnnFind*AlgorithmEx`, synchronising) with `benchmark`. Float32 runs with `CUDNN_FMA_MATH`
+ * unless `ctx.blas.allowTF32` is set; float16 data accumulates in float with tensor-op math.
+ * Workspaces come from the context's allocator. A problem cuDNN finds no usable algorithm for runs
+ * on the im2col path.
  *
  * @module
  */
@@ -17,8 +18,8 @@ import {
   CUDNN_DEFAULT_MATH,
   CUDNN_FMA_MATH,
   CUDNN_TENSOR_OP_MATH,
-} from "../runtime/cudnn.ts";
-import type { AlgoPerf, ConvDescriptors, ConvDirection, CudnnApi } from "../runtime/cudnn.ts";
+} from "../runtime/cudnn_api.ts";
+import type { AlgoPerf, ConvDescriptors, ConvDirection, CudnnApi } from "../runtime/cudnn_api.ts";
 import type { ConvEngine, ConvProblem } from "./conv_engine.ts";
 import type { Cuda, CudaBuffer } from "./kit.ts";
 

@@ -8,7 +8,7 @@
 
 import type { DType } from "../../../core/mod.ts";
 import type { Conv2dAttrs } from "../../../layers/ops/conv.ts";
-import type { ConvDirection } from "../runtime/cudnn.ts";
+import type { ConvDirection } from "../runtime/cudnn_api.ts";
 import type { CudaBuffer } from "./kit.ts";
 
 /** Sizes of one conv2d problem (NCHW input, OIHW weight). */

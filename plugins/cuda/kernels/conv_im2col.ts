@@ -10,7 +10,7 @@
 
 import { DeviceError } from "../../../core/mod.ts";
 import type { DType } from "../../../core/mod.ts";
-import type { ConvDirection } from "../runtime/cudnn.ts";
+import type { ConvDirection } from "../runtime/cudnn_api.ts";
 import type { ConvEngine, ConvGeometry, ConvProblem } from "./conv_engine.ts";
 import { castSource, widen } from "./elementwise.ts";
 import { cType, FLOATS, kernelSource, load, sourceCache, store, tag } from "./kit_source.ts";

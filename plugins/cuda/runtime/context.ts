@@ -15,7 +15,8 @@
  * NVRTC compiles) with a {@linkcode GraphCaptureError}, turns uploads of constant data into
  * memset nodes, and pins memory: every block live when capture begins or allocated during it
  * stays out of the allocator's reuse until the graph is destroyed (a freed pinned block is parked,
- * then returned by `unpin`), since the graph replays its launches on those addresses.
+ * then returned by `unpin`), since the graph replays its launches on those addresses. The error,
+ * the pins type and the memset pattern of a constant upload live in capture.ts.
  *
  * @module
  */
@@ -25,8 +26,10 @@ import type { DType } from "../../../core/mod.ts";
 import type { Cuda, CudaBuffer, CudaFunction, KernelArg, LaunchConfig } from "../types.ts";
 import { CachingAllocator } from "./allocator.ts";
 import type { CudaMemoryStats } from "./allocator.ts";
+import { GraphCaptureError, uniformPattern } from "./capture.ts";
+import type { CapturePins } from "./capture.ts";
 import type { Cublas } from "./cublas.ts";
-import type { Cudnn } from "./cudnn.ts";
+import type { Cudnn } from "./cudnn_handle.ts";
 import {
   CU_STREAM_CAPTURE_MODE_RELAXED,
   CUDA_ERROR_OUT_OF_MEMORY,
@@ -41,25 +44,6 @@ import type { Nvrtc } from "./nvrtc.ts";
 import type { CudaOptions } from "./open.ts";
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/**
- * What a CUDA graph cannot capture, asked for while a step is being captured: a readback, an upload
- * of varying host data, a synchronisation, an NVRTC compile or closing the context. The capture is
- * abandoned; run such work before `captureStep` or between replays.
- */
-export class GraphCaptureError extends DeviceError {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "GraphCaptureError";
-  }
-}
-
-/** The blocks one captured graph pins (see {@linkcode CudaContext.beginCapture}). */
-export interface CapturePins {
-  /** Device pointers pinned for the graph's lifetime. */
-  readonly ptrs: ReadonlySet<bigint>;
-}
 
 /** What {@linkcode CudaContext} is built from (see `openCuda` in open.ts). */
 export interface CudaParts {
@@ -579,16 +563,4 @@ export class CudaContext implements Cuda {
     }
     void this.#ctx;
   }
-}
-
-/**
- * The 32-bit pattern that repeats through `bytes` when every element (`size` bytes: 1, 2 or 4) is
- * the same, else null.
- */
-export function uniformPattern(bytes: Uint8Array, size: number): number | null {
-  if (bytes.length === 0 || 4 % size !== 0 || bytes.length % size !== 0) return null;
-  for (let i = size; i < bytes.length; i++) if (bytes[i] !== bytes[i - size]) return null;
-  let p = 0;
-  for (let i = 0; i < 4; i++) p |= bytes[i % size] << (8 * i);
-  return p >>> 0;
 }
