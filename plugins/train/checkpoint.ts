@@ -33,6 +33,10 @@
  *
  * Failures to write name the path: a `FileWriteError` with the file-system error as `cause`.
  *
+ * This file holds the public types and the orchestration of `writeCheckpoint` and
+ * `readCheckpoint`; the directory's file names, the `latest.json` pointer, the lock and the
+ * cleanup are in `_checkpoint_layout.ts`, the training-state JSON in `_checkpoint_state.ts`.
+ *
  * @example
  * ```ts ignore
  * import { readCheckpoint } from "./checkpoint.ts";
@@ -44,11 +48,29 @@
  */
 
 import { Tensor, ValueError } from "../../core/mod.ts";
-import type { GeneratorState, OptimizerStateDict, ParamState } from "../../core/mod.ts";
+import type { GeneratorState, OptimizerStateDict } from "../../core/mod.ts";
 import { DataFormatError } from "../data/dataset.ts";
 import { readRegularFile } from "../data/files.ts";
-import { deserialize, FileWriteError, serialize, writeAtomic } from "./safetensors.ts";
-import type { Metadata, SaveOptions, TensorMap } from "./safetensors.ts";
+import {
+  fileNames,
+  isCount,
+  isRecord,
+  LOCK,
+  newId,
+  openLock,
+  POINTER,
+  readPointer,
+  release,
+  sha256,
+  sweep,
+} from "./_checkpoint_layout.ts";
+import type { Entry, FileRecord, Pointer, PointerRead, PointerV1 } from "./_checkpoint_layout.ts";
+import { restoreState, stateReplacer } from "./_checkpoint_state.ts";
+import { FileWriteError, writeAtomic } from "./atomic_write.ts";
+import type { SaveOptions } from "./atomic_write.ts";
+import { deserialize, serialize } from "./safetensors.ts";
+import type { TensorMap } from "./safetensors.ts";
+import type { Metadata } from "./safetensors_header.ts";
 
 /** Per-epoch statistics recorded by `fit`. */
 export interface EpochStats {
@@ -93,231 +115,6 @@ export interface WriteCheckpointOptions extends SaveOptions {
    * `latest.json` under `kept` (newest first) and their files are removed once they fall out.
    */
   keep?: number;
-}
-
-/** One file of a checkpoint as `latest.json` records it. */
-interface FileRecord {
-  file: string;
-  bytes: number;
-  sha256: string;
-}
-
-/** One checkpoint as `latest.json` records it. */
-interface Entry {
-  id: string;
-  epoch: number;
-  model: FileRecord;
-  state: FileRecord;
-}
-
-/** Contents of `latest.json` (version 2). */
-interface Pointer extends Entry {
-  format: "denn-checkpoint";
-  version: 2;
-  kept: Entry[];
-}
-
-/** Contents of a version-1 `latest.json` (no ids, sizes or hashes). */
-interface PointerV1 {
-  format: "denn-checkpoint";
-  version: 1;
-  epoch: number;
-  model: string;
-  state: string;
-}
-
-const POINTER = "latest.json";
-const LOCK = ".denn-checkpoint.lock";
-const ID = /^[0-9a-f]{16}$/;
-/** Checkpoint files of this version: `epoch-0008-0123456789abcdef[.state].safetensors`. */
-const FILE = /^epoch-\d{4,}-[0-9a-f]{16}(\.state)?\.safetensors$/;
-/** Checkpoint files of version 1 (no id): never removed except when their pointer is replaced. */
-const FILE_V1 = /^epoch-\d{4,}(\.state)?\.safetensors$/;
-/** Temp files of `writeAtomic` for the pointer and the checkpoint files. */
-const TEMP =
-  /^\.(latest\.json|epoch-\d{4,}(-[0-9a-f]{16})?(\.state)?\.safetensors)\.\d+\.[0-9a-f]{8}\.tmp$/;
-
-function fileNames(epoch: number, id: string): { model: string; state: string } {
-  const base = `epoch-${String(epoch).padStart(4, "0")}-${id}`;
-  return { model: `${base}.safetensors`, state: `${base}.state.safetensors` };
-}
-
-function newId(): string {
-  const b = crypto.getRandomValues(new Uint8Array(8));
-  return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-async function sha256(bytes: Uint8Array): Promise<string> {
-  const d = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
-  );
-  return [...d].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-// ---- JSON of the training state: non-finite numbers survive (JSON would turn them into null).
-
-const NUMBER_TAG = "__denn_number__";
-
-function stateReplacer(_k: string, v: unknown): unknown {
-  if (typeof v === "number" && !Number.isFinite(v)) return { [NUMBER_TAG]: String(v) };
-  return v;
-}
-
-function stateReviver(_k: string, v: unknown): unknown {
-  if (v && typeof v === "object" && !Array.isArray(v)) {
-    const keys = Object.keys(v);
-    if (keys.length === 1 && keys[0] === NUMBER_TAG) {
-      const s = (v as Record<string, unknown>)[NUMBER_TAG];
-      if (s === "NaN") return NaN;
-      if (s === "Infinity") return Infinity;
-      if (s === "-Infinity") return -Infinity;
-    }
-  }
-  return v;
-}
-
-// ---- Locking.
-
-/**
- * Opens the directory's lock file: read-write (created if needed) when possible, read-only when
- * the directory is not writable; null when neither works (then nothing is locked or cleaned).
- */
-async function openLock(dir: string): Promise<Deno.FsFile | null> {
-  try {
-    return await Deno.open(`${dir}/${LOCK}`, { read: true, write: true, create: true });
-  } catch {
-    try {
-      return await Deno.open(`${dir}/${LOCK}`, { read: true });
-    } catch {
-      return null;
-    }
-  }
-}
-
-function release(lock: Deno.FsFile | null): void {
-  if (!lock) return;
-  try {
-    lock.unlockSync();
-  } catch {
-    // closing releases it too
-  }
-  lock.close();
-}
-
-// ---- Reading and validating latest.json.
-
-type PointerRead =
-  | { kind: "none" }
-  | { kind: "invalid"; error: DataFormatError }
-  | { kind: "v1"; pointer: PointerV1 }
-  | { kind: "v2"; pointer: Pointer };
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-}
-
-function checkEntry(v: unknown, where: string): Entry {
-  const bad = (msg: string) => new DataFormatError(`${where}: ${msg}`);
-  if (!isRecord(v)) throw bad("a checkpoint entry is not an object");
-  if (typeof v.id !== "string" || !ID.test(v.id)) {
-    throw bad(`invalid checkpoint id ${JSON.stringify(v.id)} (expected 16 hex digits)`);
-  }
-  if (!isCount(v.epoch)) throw bad(`invalid epoch ${JSON.stringify(v.epoch)}`);
-  const names = fileNames(v.epoch, v.id);
-  for (const part of ["model", "state"] as const) {
-    const r = v[part];
-    if (
-      !isRecord(r) || r.file !== names[part] || !isCount(r.bytes) ||
-      typeof r.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(r.sha256)
-    ) {
-      throw bad(
-        `invalid ${part} record ${JSON.stringify(r)} (expected file "${
-          names[part]
-        }", bytes and sha256)`,
-      );
-    }
-  }
-  return v as unknown as Entry;
-}
-
-async function readPointer(dir: string): Promise<PointerRead> {
-  const path = `${dir}/${POINTER}`;
-  try {
-    await Deno.lstat(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { kind: "none" };
-    return {
-      kind: "invalid",
-      error: new DataFormatError(`${path}: cannot read (${(e as Error).message})`, { cause: e }),
-    };
-  }
-  try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(
-      await readRegularFile(path, "checkpoint pointer"),
-    );
-    let p: unknown;
-    try {
-      p = JSON.parse(text);
-    } catch (e) {
-      throw new DataFormatError(`${path}: invalid JSON (${(e as Error).message})`, { cause: e });
-    }
-    if (!isRecord(p) || p.format !== "denn-checkpoint") {
-      throw new DataFormatError(`${path}: not a denn checkpoint pointer`);
-    }
-    if (p.version === 1) {
-      if (
-        !isCount(p.epoch) || typeof p.model !== "string" || !FILE_V1.test(p.model) ||
-        typeof p.state !== "string" || !FILE_V1.test(p.state)
-      ) {
-        throw new DataFormatError(`${path}: invalid version-1 checkpoint pointer`);
-      }
-      return { kind: "v1", pointer: p as unknown as PointerV1 };
-    }
-    if (p.version !== 2) {
-      throw new DataFormatError(
-        `${path}: unsupported checkpoint pointer version ${
-          JSON.stringify(p.version)
-        } (denn reads 1 and 2)`,
-      );
-    }
-    const entry = checkEntry(p, path);
-    if (!Array.isArray(p.kept)) throw new DataFormatError(`${path}: "kept" is not a list`);
-    const kept = p.kept.map((k) => checkEntry(k, path));
-    return { kind: "v2", pointer: { ...entry, format: "denn-checkpoint", version: 2, kept } };
-  } catch (e) {
-    if (e instanceof DataFormatError) return { kind: "invalid", error: e };
-    throw e;
-  }
-}
-
-// ---- Cleanup.
-
-/**
- * Removes temp files and checkpoint files that `current` does not name. With an unreadable
- * pointer only temp files go (which files belong to the checkpoint is unknown).
- */
-async function sweep(dir: string, current: PointerRead): Promise<void> {
-  const keep = new Set<string>();
-  if (current.kind === "v2") {
-    for (const e of [current.pointer, ...current.pointer.kept]) {
-      keep.add(e.model.file);
-      keep.add(e.state.file);
-    }
-  }
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) if (e.isFile) names.push(e.name);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const orphan = current.kind !== "invalid" && FILE.test(name) && !keep.has(name);
-    if (TEMP.test(name) || orphan) await Deno.remove(`${dir}/${name}`).catch(() => {});
-  }
 }
 
 // ---- Writing.
@@ -442,82 +239,6 @@ export async function writeCheckpoint(
 }
 
 // ---- Reading.
-
-interface StateMeta {
-  epoch: number;
-  history: EpochStats[];
-  rng: Record<string, GeneratorState>;
-  optimizer?: {
-    state: Record<string, Record<string, number | { tensor: string }>>;
-    paramGroups: Record<string, unknown>[];
-  } | null;
-  scheduler?: unknown;
-}
-
-function isGeneratorState(v: unknown): v is GeneratorState {
-  return Array.isArray(v) && v.length === 5 &&
-    v.slice(0, 4).every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff) &&
-    (v[4] === null || typeof v[4] === "number");
-}
-
-/** Validates the training-state JSON and rebuilds the optimizer state dict. */
-function restoreState(
-  path: string,
-  text: string | undefined,
-  tensors: TensorMap,
-  epoch: number,
-): Omit<Checkpoint, "model"> {
-  const bad = (msg: string) => new DataFormatError(`${path}: ${msg}`);
-  let meta: StateMeta;
-  try {
-    meta = JSON.parse(text ?? "", stateReviver);
-  } catch (e) {
-    throw new DataFormatError(`${path}: missing or invalid training-state metadata`, { cause: e });
-  }
-  if (!isRecord(meta)) throw bad("the training-state metadata is not an object");
-  if (meta.epoch !== epoch) {
-    throw bad(`the training state is of epoch ${JSON.stringify(meta.epoch)}, expected ${epoch}`);
-  }
-  if (!Array.isArray(meta.history) || !meta.history.every((h) => isRecord(h))) {
-    throw bad("the training history is not a list of epoch records");
-  }
-  if (!isRecord(meta.rng) || !Object.values(meta.rng).every(isGeneratorState)) {
-    throw bad("the RNG states are not generator states");
-  }
-  let optimizer: OptimizerStateDict | undefined;
-  if (meta.optimizer !== undefined && meta.optimizer !== null) {
-    const o = meta.optimizer;
-    if (!isRecord(o) || !isRecord(o.state) || !Array.isArray(o.paramGroups)) {
-      throw bad("the optimizer state is not {state, paramGroups}");
-    }
-    const state: Record<number, ParamState> = {};
-    for (const [idx, s] of Object.entries(o.state)) {
-      if (!/^\d+$/.test(idx) || !isRecord(s)) {
-        throw bad(`optimizer state of parameter ${JSON.stringify(idx)} is invalid`);
-      }
-      const out: ParamState = {};
-      for (const [name, v] of Object.entries(s)) {
-        if (typeof v === "number") out[name] = v;
-        else if (isRecord(v) && typeof v.tensor === "string") {
-          const t = Object.hasOwn(tensors, v.tensor) ? tensors[v.tensor] : undefined;
-          if (!t) throw bad(`missing tensor "${v.tensor}"`);
-          out[name] = t;
-        } else {
-          throw bad(`optimizer state "${name}" of parameter ${idx} is invalid`);
-        }
-      }
-      state[Number(idx)] = out;
-    }
-    optimizer = { state, paramGroups: o.paramGroups };
-  }
-  return {
-    epoch,
-    optimizer,
-    scheduler: meta.scheduler,
-    history: meta.history,
-    rng: meta.rng,
-  };
-}
 
 async function readPart(
   dir: string,

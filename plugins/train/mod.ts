@@ -14,6 +14,8 @@
  */
 
 export * from "./safetensors.ts";
+export * from "./safetensors_header.ts";
+export * from "./atomic_write.ts";
 export * from "./checkpoint.ts";
 export * from "./progress.ts";
 export * from "./plot.ts";

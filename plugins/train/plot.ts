@@ -16,7 +16,7 @@
  */
 
 import type { EpochStats } from "./checkpoint.ts";
-import { writeAtomic } from "./safetensors.ts";
+import { writeAtomic } from "./atomic_write.ts";
 
 interface Series {
   label: string;

@@ -38,6 +38,10 @@
  *
  * A path that is not a regular file (a FIFO, a device, a directory) is rejected before reading.
  *
+ * This file holds the encoding and decoding of tensors, `save` and `load`; the header's parsing
+ * and validation are in `safetensors_header.ts` (its strict JSON parser in `_strict_json.ts`), the
+ * atomic writes in `atomic_write.ts`.
+ *
  * @example
  * ```ts ignore
  * import { load, save } from "./safetensors.ts";
@@ -50,62 +54,27 @@
  * @module
  */
 
-import { DennError, fromData, Tensor, ValueError } from "../../core/mod.ts";
+import { fromData, Tensor, ValueError } from "../../core/mod.ts";
 import type { DType, TypedArray } from "../../core/mod.ts";
 import { DataFormatError } from "../data/dataset.ts";
 import { readRegularFile } from "../data/files.ts";
-
-/**
- * Writing a file failed (no space left, no permission, a missing directory, ...); the message
- * names the target path and the step, and `cause` keeps the file-system error.
- */
-export class FileWriteError extends DennError {
-  /** Creates the error; `options.cause` keeps the error it wraps. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "FileWriteError";
-  }
-}
+import { writeAtomic } from "./atomic_write.ts";
+import type { SaveOptions } from "./atomic_write.ts";
+import { parseHeader } from "./safetensors_header.ts";
+import type { Metadata, SafetensorsDType, TensorInfo } from "./safetensors_header.ts";
 
 /** Tensors by name, as a state dict. */
 export type TensorMap = Record<string, Tensor>;
 
-/** String metadata stored in the header's `__metadata__`. */
-export type Metadata = Record<string, string>;
-
-/** Dtype codes denn reads (it writes only F32, F16, I32 and BOOL). */
-export type SafetensorsDType = "F32" | "F16" | "I32" | "BOOL" | "I64" | "F64" | "BF16";
-
-const ITEMSIZE: Record<SafetensorsDType, number> = {
-  F32: 4,
-  F16: 2,
-  I32: 4,
-  BOOL: 1,
-  I64: 8,
-  F64: 8,
-  BF16: 2,
-};
 const CODE: Record<DType, SafetensorsDType> = {
   float32: "F32",
   float16: "F16",
   int32: "I32",
   bool: "BOOL",
 };
-/** The format's limit on the header size (100 MB). */
-const MAX_HEADER = 100_000_000;
 
 if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
   throw new ValueError("safetensors: denn supports only little-endian hosts");
-}
-
-/** A header entry. */
-export interface TensorInfo {
-  /** Element type. */
-  dtype: SafetensorsDType;
-  /** Dimensions. */
-  shape: number[];
-  /** [begin, end) in the data section. */
-  data_offsets: [number, number];
 }
 
 /** Encodes tensors (read back from their devices) and metadata as safetensors bytes. */
@@ -152,277 +121,6 @@ export async function serialize(tensors: TensorMap, metadata?: Metadata): Promis
     off += p.length;
   }
   return out;
-}
-
-/** A JSON number literal with a fraction or an exponent (never valid in a safetensors header). */
-class NonInteger {
-  constructor(readonly text: string) {}
-  toJSON(): string {
-    return this.text;
-  }
-}
-
-class JsonError extends Error {}
-
-const JSON_NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
-const MAX_DEPTH = 64;
-const ESCAPES: Record<string, string> = {
-  '"': '"',
-  "\\": "\\",
-  "/": "/",
-  b: "\b",
-  f: "\f",
-  n: "\n",
-  r: "\r",
-  t: "\t",
-};
-
-/**
- * A strict JSON parser for headers: objects become `Map`s (so duplicate keys are detected and a key
- * such as `__proto__` is an ordinary key), integer literals numbers, other number literals
- * {@linkcode NonInteger}s. Throws a `JsonError` for anything RFC 8259 does not allow, for lone
- * surrogate escapes and for duplicate keys.
- */
-function parseStrictJson(s: string): unknown {
-  let i = 0;
-  const fail = (what: string): never => {
-    throw new JsonError(`${what} at character ${i}`);
-  };
-  const ws = () => {
-    for (; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-    }
-  };
-  const hex4 = (): number => {
-    const h = s.slice(i, i + 4);
-    if (!/^[0-9a-fA-F]{4}$/.test(h)) fail("invalid \\u escape");
-    i += 4;
-    return parseInt(h, 16);
-  };
-  const str = (): string => {
-    i++; // opening quote
-    let out = "", from = i;
-    for (;;) {
-      if (i >= s.length) fail("unterminated string");
-      const c = s.charCodeAt(i);
-      if (c === 0x22) {
-        out += s.slice(from, i++);
-        return out;
-      }
-      if (c < 0x20) fail("control character in a string");
-      if (c !== 0x5c) {
-        i++;
-        continue;
-      }
-      out += s.slice(from, i);
-      const e = s[i + 1];
-      i += 2;
-      if (e !== undefined && Object.hasOwn(ESCAPES, e)) out += ESCAPES[e];
-      else if (e === "u") {
-        const u = hex4();
-        if (u >= 0xdc00 && u <= 0xdfff) fail("lone low surrogate escape");
-        if (u >= 0xd800 && u <= 0xdbff) {
-          if (s[i] !== "\\" || s[i + 1] !== "u") fail("lone high surrogate escape");
-          i += 2;
-          const lo = hex4();
-          if (lo < 0xdc00 || lo > 0xdfff) fail("lone high surrogate escape");
-          out += String.fromCharCode(u, lo);
-        } else out += String.fromCharCode(u);
-      } else fail("invalid escape");
-      from = i;
-    }
-  };
-  const value = (depth: number): unknown => {
-    if (depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH} levels`);
-    ws();
-    const c = s[i];
-    if (c === "{") {
-      i++;
-      const map = new Map<string, unknown>();
-      ws();
-      if (s[i] === "}") {
-        i++;
-        return map;
-      }
-      for (;;) {
-        ws();
-        if (s[i] !== '"') fail("expected a string key");
-        const at = i;
-        const k = str();
-        if (map.has(k)) {
-          i = at;
-          fail(`duplicate key ${JSON.stringify(k)}`);
-        }
-        ws();
-        if (s[i] !== ":") fail('expected ":"');
-        i++;
-        map.set(k, value(depth + 1));
-        ws();
-        if (s[i] === ",") i++;
-        else if (s[i] === "}") {
-          i++;
-          return map;
-        } else fail('expected "," or "}"');
-      }
-    }
-    if (c === "[") {
-      i++;
-      const arr: unknown[] = [];
-      ws();
-      if (s[i] === "]") {
-        i++;
-        return arr;
-      }
-      for (;;) {
-        arr.push(value(depth + 1));
-        ws();
-        if (s[i] === ",") i++;
-        else if (s[i] === "]") {
-          i++;
-          return arr;
-        } else fail('expected "," or "]"');
-      }
-    }
-    if (c === '"') return str();
-    if (c === "-" || (c >= "0" && c <= "9")) {
-      JSON_NUMBER.lastIndex = i;
-      const m = JSON_NUMBER.exec(s);
-      if (!m) return fail("invalid number");
-      i += m[0].length;
-      return m[1] !== undefined || m[2] !== undefined ? new NonInteger(m[0]) : Number(m[0]);
-    }
-    for (const [lit, v] of [["true", true], ["false", false], ["null", null]] as const) {
-      if (s.startsWith(lit, i)) {
-        i += lit.length;
-        return v;
-      }
-    }
-    return fail(c === undefined ? "unexpected end" : `unexpected character ${JSON.stringify(c)}`);
-  };
-  const v = value(0);
-  ws();
-  if (i !== s.length) fail("unexpected data after the JSON value");
-  return v;
-}
-
-/** JSON text of a parsed header value, for messages. */
-function show(v: unknown): string {
-  const text = JSON.stringify(v, (_k, x) => x instanceof Map ? Object.fromEntries(x) : x);
-  return text === undefined ? String(v) : text.length > 80 ? text.slice(0, 80) + "…" : text;
-}
-
-/** A non-negative integer literal below 2^53 (`-0` is a float to the reference parser, too). */
-function isIndex(v: unknown): v is number {
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && !Object.is(v, -0);
-}
-
-const ENTRY_FIELDS = ["dtype", "shape", "data_offsets"];
-
-/** Parses and validates the header of safetensors bytes without touching the data. */
-export function parseHeader(
-  bytes: Uint8Array,
-  name = "input",
-): { entries: [string, TensorInfo][]; metadata: Metadata; dataStart: number } {
-  const bad = (msg: string, cause?: unknown) =>
-    new DataFormatError(`${name}: invalid safetensors file: ${msg}`, cause ? { cause } : undefined);
-  if (bytes.length < 8) throw bad(`${bytes.length} bytes is too short for the header length`);
-  const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER)) {
-    throw bad(`header length ${n} is over the format's limit of ${MAX_HEADER} bytes`);
-  }
-  if (n < 2n || n > BigInt(bytes.length - 8)) {
-    throw bad(`header length ${n} does not fit in the file (${bytes.length} bytes)`);
-  }
-  const hlen = Number(n);
-  if (bytes[8] === 0xef && bytes[9] === 0xbb && bytes[10] === 0xbf) {
-    throw bad("the header starts with a UTF-8 byte-order mark (the format allows none)");
-  }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
-      bytes.subarray(8, 8 + hlen),
-    );
-  } catch (e) {
-    throw bad("header is not valid UTF-8", e);
-  }
-  let header: unknown;
-  try {
-    header = parseStrictJson(text);
-  } catch (e) {
-    if (!(e instanceof JsonError)) throw e;
-    throw bad(`header is not valid JSON (${e.message})`, e);
-  }
-  if (!(header instanceof Map)) throw bad("header is not a JSON object");
-  const dataStart = 8 + hlen, dataLen = bytes.length - dataStart;
-  let metadata: Metadata = {};
-  const entries: [string, TensorInfo][] = [];
-  for (const [key, v] of header as Map<string, unknown>) {
-    const what = `tensor ${JSON.stringify(key)}`;
-    if (key === "__metadata__") {
-      if (!(v instanceof Map) || [...v.values()].some((s) => typeof s !== "string")) {
-        throw bad(`__metadata__ must be an object of strings, got ${show(v)}`);
-      }
-      metadata = Object.fromEntries(v) as Metadata;
-      continue;
-    }
-    if (!(v instanceof Map)) throw bad(`${what} is not an object: ${show(v)}`);
-    for (const f of v.keys()) {
-      if (!ENTRY_FIELDS.includes(f)) {
-        throw bad(
-          `${what} has unknown field ${JSON.stringify(f)} (expected dtype, shape, data_offsets)`,
-        );
-      }
-    }
-    for (const f of ENTRY_FIELDS) if (!v.has(f)) throw bad(`${what} has no ${f}`);
-    const dtype = v.get("dtype");
-    if (typeof dtype !== "string" || !Object.hasOwn(ITEMSIZE, dtype)) {
-      throw bad(
-        `${what} has unsupported dtype ${
-          show(dtype)
-        } (denn reads F32, F16, I32, BOOL, I64, F64, BF16)`,
-      );
-    }
-    const shape = v.get("shape");
-    if (!Array.isArray(shape) || !shape.every(isIndex)) {
-      throw bad(`${what} has invalid shape ${show(shape)} (expected non-negative integers)`);
-    }
-    const off = v.get("data_offsets");
-    if (!Array.isArray(off) || off.length !== 2 || !off.every(isIndex)) {
-      throw bad(`${what} has invalid data_offsets ${show(off)} (expected [begin, end])`);
-    }
-    if (off[0] > off[1] || off[1] > dataLen) {
-      throw bad(
-        `${what} has data_offsets ${show(off)} outside the ${dataLen}-byte data section`,
-      );
-    }
-    const d = dtype as SafetensorsDType;
-    const need = shape.reduce((a: number, b: number) => a * b, 1) * ITEMSIZE[d];
-    if (need !== off[1] - off[0]) {
-      throw bad(
-        `${what} of ${d} [${shape}] needs ${need} bytes but data_offsets span ${off[1] - off[0]}`,
-      );
-    }
-    entries.push([key, { dtype: d, shape, data_offsets: [off[0], off[1]] }]);
-  }
-  const sorted = [...entries].sort((a, b) =>
-    a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1]
-  );
-  let at = 0;
-  for (const [key, info] of sorted) {
-    if (info.data_offsets[0] !== at) {
-      throw bad(
-        `tensor ${JSON.stringify(key)} starts at byte ${info.data_offsets[0]}, expected ${at} (${
-          info.data_offsets[0] < at ? "it overlaps the previous tensor" : "a gap precedes it"
-        }; data must be contiguous without overlaps or holes)`,
-      );
-    }
-    at = info.data_offsets[1];
-  }
-  if (at !== dataLen) {
-    throw bad(`the tensors cover ${at} bytes but the data section has ${dataLen}`);
-  }
-  return { entries, metadata, dataStart };
 }
 
 function decode(
@@ -507,85 +205,6 @@ export function deserialize(
     fromData(decode(bytes, dataStart, info, name, key), info.shape, { device: options.device }),
   ]));
   return { tensors, metadata };
-}
-
-/** Options of {@linkcode save}. */
-export interface SaveOptions {
-  /**
-   * Called after the temp file is fully written and synced, just before the rename: a hook for
-   * fault-injection tests (throwing here leaves the previous file untouched).
-   */
-  beforeRename?: (tempPath: string) => void | Promise<void>;
-}
-
-/**
- * Fsyncs a directory so that renames in it are durable. Platforms that cannot open a directory
- * (Windows) skip it.
- */
-export async function syncDirectory(dir: string): Promise<void> {
-  let d: Deno.FsFile | undefined;
-  try {
-    d = await Deno.open(dir, { read: true });
-    await d.sync();
-  } catch {
-    // Not supported here; the rename itself is still atomic.
-  } finally {
-    d?.close();
-  }
-}
-
-/** The temp-file name {@linkcode writeAtomic} uses for `path`. */
-function tempPathFor(path: string): string {
-  const slash = path.lastIndexOf("/");
-  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
-  const rand = crypto.randomUUID().replaceAll("-", "").slice(0, 8);
-  return `${dir}.${path.slice(slash + 1)}.${Deno.pid}.${rand}.tmp`;
-}
-
-/**
- * Writes bytes to `path` atomically: a new temp file in the same directory, written in full and
- * fsynced, renamed over `path`, then the directory fsynced. On failure the temp file is removed,
- * `path` is untouched and a {@linkcode FileWriteError} names `path` (the file-system error is its
- * `cause`).
- */
-export async function writeAtomic(
-  path: string,
-  bytes: Uint8Array,
-  options: SaveOptions = {},
-): Promise<void> {
-  const tmp = tempPathFor(path);
-  const fail = (step: string, e: unknown) =>
-    new FileWriteError(`${path}: cannot write the file (${step}: ${(e as Error).message})`, {
-      cause: e,
-    });
-  let f: Deno.FsFile;
-  try {
-    f = await Deno.open(tmp, { write: true, createNew: true });
-  } catch (e) {
-    throw fail(`creating the temp file ${tmp}`, e);
-  }
-  try {
-    try {
-      let off = 0;
-      while (off < bytes.length) off += await f.write(bytes.subarray(off));
-      await f.syncData();
-    } catch (e) {
-      throw fail(`writing ${bytes.length} bytes to the temp file ${tmp}`, e);
-    } finally {
-      f.close();
-    }
-    await options.beforeRename?.(tmp);
-    try {
-      await Deno.rename(tmp, path);
-    } catch (e) {
-      throw fail(`renaming the temp file ${tmp} into place`, e);
-    }
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  const slash = path.lastIndexOf("/");
-  await syncDirectory(slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".");
 }
 
 /**
