@@ -11,7 +11,8 @@
  * @module
  */
 
-import { wasmSgemm, wasmSimdAvailable } from "./wasm_gemm.ts";
+import { wasmSimdAvailable } from "./wasm_gemm.ts";
+import { wasmSgemm } from "./wasm_gemm_driver.ts";
 
 /** Which implementation {@link sgemm} uses: chosen per call by size, or forced (for tests). */
 export type GemmPath = "auto" | "wasm" | "scalar";

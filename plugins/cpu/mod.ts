@@ -78,4 +78,5 @@ export { type WeightStamp, weightStamp } from "./conv_crop.ts";
 export type { Conv2dParams, Gemm } from "./conv.ts";
 export { convParams } from "./nn.ts";
 export { sgemm } from "./gemm.ts";
-export { getNumThreads, setNumThreads, shutdownThreads } from "./threads.ts";
+export { getNumThreads, setNumThreads } from "./threads_count.ts";
+export { shutdownThreads } from "./threads.ts";

@@ -3,10 +3,10 @@
  *
  * The wasm kernels run over one shared `WebAssembly.Memory`. A small pool of workers, started on
  * the first call big enough to use it, instantiates the same module bytes over that memory. A
- * driver (wasm_gemm.ts, wasm_conv.ts) splits its work into kernel calls and records, per thread,
- * the calls it wants as integers (kernel id, arguments) in a `SharedArrayBuffer`; {@link Plan.run}
- * wakes the workers with `Atomics.notify`, runs the calling thread's own list, and waits with
- * `Atomics.wait` until every worker has finished. No message is posted per job.
+ * driver (wasm_gemm_driver.ts, wasm_conv.ts) splits its work into kernel calls and records, per
+ * thread, the calls it wants as integers (kernel id, arguments) in a `SharedArrayBuffer`;
+ * {@link Plan.run} wakes the workers with `Atomics.notify`, runs the calling thread's own list, and
+ * waits with `Atomics.wait` until every worker has finished. No message is posted per job.
  *
  * Results do not depend on the thread count: every output element is computed by exactly one
  * kernel call, the same call (same operands, same summation order) as on one thread. Threads only
@@ -17,18 +17,37 @@
  * so they never keep a finished `deno run` alive. Where either piece is missing (no
  * `SharedArrayBuffer`, no worker threads), everything runs on the calling thread.
  *
- * @example
- * ```ts
- * import { getNumThreads, setNumThreads } from "./threads.ts";
- * const before = getNumThreads();
- * setNumThreads(1); // the wasm kernels now stay on the calling thread
- * setNumThreads(before);
- * ```
+ * How many threads may be used ({@link getNumThreads}: `setNumThreads`, `DENN_THREADS`) is decided
+ * in threads_count.ts; the layout of the shared control buffer and the workers' source are in
+ * threads_worker.ts.
  *
  * @module
  */
 
 import { ValueError } from "../../core/errors.ts";
+import { getNumThreads } from "./threads_count.ts";
+import {
+  ACTIVE,
+  CALLS,
+  CONTROL_WORDS,
+  DONE,
+  FAILED,
+  GO,
+  INIT_FAILED,
+  ITEM_BITS,
+  ITEMS,
+  MAX_ITEMS,
+  NEXT,
+  type NodeWorker,
+  READY,
+  SLOT,
+  SPIN,
+  STARTS,
+  TAG_MASK,
+  WORKER_ITEMS,
+  WORKER_SOURCE,
+  workerCtor,
+} from "./threads_worker.ts";
 
 /** A wasm kernel export: integer (i32) arguments, no result used. */
 type KernelFn = (...args: number[]) => unknown;
@@ -43,9 +62,6 @@ const modules: ModuleEntry[] = [];
 // The calling thread's kernels, indexed by kernel id (registration order of module exports).
 const table: KernelFn[] = [];
 let memory: WebAssembly.Memory | null = null;
-
-/** The most threads {@link setNumThreads} accepts. */
-export const MAX_THREADS = 256;
 
 /**
  * Registers the exports `names` of a module instantiated from `bytes` over `mem` (which must be
@@ -77,90 +93,6 @@ export function registerKernels(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Thread count.
-
-let requested: number | null = null;
-let fromEnv: number | null | undefined;
-
-function checkCount(what: string, n: unknown): number {
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
-    throw new ValueError(
-      `${what} must be an integer from 1 to ${MAX_THREADS}, got ${
-        typeof n === "string" ? JSON.stringify(n) : String(n)
-      }`,
-    );
-  }
-  return n;
-}
-
-/** DENN_THREADS where env permission for it is already granted (never prompts), else null. */
-function envThreads(): number | null {
-  if (fromEnv !== undefined) return fromEnv;
-  fromEnv = null;
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (!deno?.permissions?.querySync || !deno.env) return null;
-  let granted = false;
-  try {
-    granted = deno.permissions.querySync({ name: "env", variable: "DENN_THREADS" }).state ===
-      "granted";
-  } catch {
-    granted = false;
-  }
-  if (!granted) return null;
-  const raw = deno.env.get("DENN_THREADS");
-  if (raw === undefined || raw.trim() === "") return null;
-  const v = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
-  fromEnv = checkCount("DENN_THREADS", Number.isNaN(v) ? raw : v);
-  return fromEnv;
-}
-
-function defaultThreads(): number {
-  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
-    ?.hardwareConcurrency;
-  return typeof n === "number" && Number.isInteger(n) && n >= 1 ? Math.min(n, MAX_THREADS) : 1;
-}
-
-/**
- * Sets how many threads the cpu backend's wasm kernels (matmul, conv2d and its gradients) may use,
- * like PyTorch's `torch.set_num_threads`. With 1 no worker is ever started. The default is the
- * env var `DENN_THREADS` when env permission for it is already granted (it is never prompted
- * for), else `navigator.hardwareConcurrency`. Results are the same for every thread count.
- *
- * @example
- * ```ts
- * import { getNumThreads, setNumThreads } from "./threads.ts";
- * setNumThreads(2);
- * console.assert(getNumThreads() === 2);
- * ```
- */
-export function setNumThreads(n: number): void {
-  if (arguments.length !== 1) {
-    throw new ValueError(
-      `setNumThreads: expected 1 argument (the thread count), got ${arguments.length}`,
-    );
-  }
-  requested = checkCount("setNumThreads: the thread count", n);
-}
-
-/**
- * The thread count the wasm kernels may use: the last {@link setNumThreads}, else `DENN_THREADS`
- * (where env permission is granted), else `navigator.hardwareConcurrency`. Like PyTorch's
- * `torch.get_num_threads`. An invalid `DENN_THREADS` is a ValueError naming it.
- *
- * @example
- * ```ts
- * import { getNumThreads } from "./threads.ts";
- * console.assert(getNumThreads() >= 1);
- * ```
- */
-export function getNumThreads(): number {
-  if (arguments.length !== 0) {
-    throw new ValueError(`getNumThreads: expected no arguments, got ${arguments.length}`);
-  }
-  return requested ?? envThreads() ?? defaultThreads();
-}
-
-// ---------------------------------------------------------------------------------------------
 // The pool.
 //
 // A job is a list of work items, each a short list of kernel calls. Threads claim items one at a
@@ -169,99 +101,8 @@ export function getNumThreads(): number {
 // carries the job's tag in its high bits: a worker that wakes late cannot claim an item of a job it
 // did not read the length of. The caller waits until every item is done, not for idle workers.
 
-// Control words (Int32 indices) at the start of the shared control buffer.
-const GO = 0; // job tag (1..TAG_MASK) the workers should join; -1 tells them to stop
-const NEXT = 1; // tag << ITEM_BITS | next unclaimed item
-const DONE = 2; // items finished in the current job
-const ITEMS = 3; // items in the current job
-const ACTIVE = 4; // threads (the caller included) that may take part
-const SLOT = 5; // bytes between the scratch slots of consecutive threads
-const FAILED = 6; // 1 + index of a thread whose call threw, else 0
-const READY = 7; // workers that have instantiated the modules
-const INIT_FAILED = 8; // workers whose instantiation threw
-const WORKER_ITEMS = 9; // items the workers have run since the pool started (for tests)
-const ITEM_BITS = 14;
-const MAX_ITEMS = 1 << ITEM_BITS;
-const TAG_MASK = 0xffff;
-// Item start offsets, then the calls: [kernel id, argument count, scratch mask, ...arguments].
-const STARTS = 16;
-const CALLS = STARTS + MAX_ITEMS + 1;
-const CALL_WORDS = 1 << 16;
-const CONTROL_WORDS = CALLS + CALL_WORDS;
-// How long a thread polls for the next job or for the last items before it sleeps in
-// Atomics.wait (whose wake-up costs tens of microseconds). Kept short: the machine may be shared.
-const SPIN = 2000;
 // Seconds without progress after which a job whose items are all taken is given up (a worker died).
 const STALL_SECONDS = 120;
-
-// The worker: instantiate the modules, then take items whenever GO changes. Plain JS in a data: URL,
-// so that no file is read and no permission is needed; runItems below is the same loop.
-const WORKER_SOURCE = `
-import { parentPort } from "node:worker_threads";
-parentPort.once("message", (init) => {
-  const c = new Int32Array(init.control);
-  const fns = [];
-  try {
-    for (const m of init.modules) {
-      const inst = new WebAssembly.Instance(new WebAssembly.Module(m.bytes), {
-        env: { memory: init.memory },
-      });
-      for (const n of m.names) fns.push(inst.exports[n]);
-    }
-  } catch (e) {
-    Atomics.add(c, ${INIT_FAILED}, 1);
-    Atomics.notify(c, ${READY});
-    return;
-  }
-  const index = init.index;
-  const args = [];
-  let seen = 0;
-  Atomics.add(c, ${READY}, 1);
-  Atomics.notify(c, ${READY});
-  for (;;) {
-    let job = Atomics.load(c, ${GO});
-    for (let i = 0; job === seen && i < ${SPIN}; i++) job = Atomics.load(c, ${GO});
-    if (job === seen) {
-      Atomics.wait(c, ${GO}, seen);
-      continue;
-    }
-    if (job < 0) break;
-    seen = job;
-    if (index >= Atomics.load(c, ${ACTIVE})) continue;
-    const items = Atomics.load(c, ${ITEMS});
-    const delta = index * Atomics.load(c, ${SLOT});
-    for (;;) {
-      const v = Atomics.load(c, ${NEXT});
-      const item = v & ${MAX_ITEMS - 1};
-      if (v >>> ${ITEM_BITS} !== job || item >= items) break;
-      if (Atomics.compareExchange(c, ${NEXT}, v, v + 1) !== v) continue;
-      try {
-        const end = c[${STARTS} + item + 1];
-        for (let i = c[${STARTS} + item]; i < end;) {
-          const n = c[i + 1], mask = c[i + 2];
-          args.length = n;
-          for (let k = 0; k < n; k++) args[k] = c[i + 3 + k] + ((mask >> k) & 1 ? delta : 0);
-          fns[c[i]].apply(null, args);
-          i += 3 + n;
-        }
-      } catch (e) {
-        Atomics.compareExchange(c, ${FAILED}, 0, index + 1);
-      }
-      Atomics.add(c, ${WORKER_ITEMS}, 1);
-      if (Atomics.add(c, ${DONE}, 1) === items - 1) Atomics.notify(c, ${DONE});
-    }
-  }
-});
-`;
-
-/** The parts of `node:worker_threads`' Worker used here. */
-interface NodeWorker {
-  postMessage(value: unknown): void;
-  unref(): void;
-  terminate(): Promise<number>;
-  on(event: "error", listener: (e: unknown) => void): void;
-}
-type NodeWorkerCtor = new (url: URL) => NodeWorker;
 
 interface Pool {
   workers: NodeWorker[];
@@ -273,17 +114,6 @@ let pool: Pool | null = null;
 // Why threads are off for good in this process (no shared memory, no worker threads, a failed
 // start), or null while they may still be used.
 let unavailable: string | null = null;
-
-function workerCtor(): NodeWorkerCtor | null {
-  const proc = (globalThis as {
-    process?: { getBuiltinModule?: (id: string) => { Worker?: NodeWorkerCtor } | undefined };
-  }).process;
-  try {
-    return proc?.getBuiltinModule?.("node:worker_threads")?.Worker ?? null;
-  } catch {
-    return null;
-  }
-}
 
 function startPool(size: number): Pool | null {
   const mem = memory;

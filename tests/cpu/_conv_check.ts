@@ -5,13 +5,8 @@
 
 import assert from "node:assert/strict";
 import type { Conv2dParams } from "../../plugins/cpu/conv.ts";
-import {
-  getNumThreads,
-  setCallerWorks,
-  setNumThreads,
-  threadsUnavailable,
-  workerItems,
-} from "../../plugins/cpu/threads.ts";
+import { setCallerWorks, threadsUnavailable, workerItems } from "../../plugins/cpu/threads.ts";
+import { getNumThreads, setNumThreads } from "../../plugins/cpu/threads_count.ts";
 
 /** y = conv(x, w) + bias in float64. */
 export function refForward(

@@ -18,16 +18,14 @@ import {
 } from "../../plugins/cpu/conv.ts";
 import { sgemm } from "../../plugins/cpu/gemm.ts";
 import {
-  getNumThreads,
-  MAX_THREADS,
   Plan,
   setCallerWorks,
-  setNumThreads,
   shutdownThreads,
   threadsUnavailable,
   workerCount,
   workerItems,
 } from "../../plugins/cpu/threads.ts";
+import { getNumThreads, MAX_THREADS, setNumThreads } from "../../plugins/cpu/threads_count.ts";
 import {
   useRelaxedSimd,
   WASM_HEAP_BASE,

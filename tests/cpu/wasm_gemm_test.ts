@@ -9,9 +9,9 @@ import { sleb, uleb } from "../../plugins/cpu/wasm.ts";
 import {
   useRelaxedSimd,
   wasmRelaxedSimdAvailable,
-  wasmSgemm,
   wasmSimdAvailable,
 } from "../../plugins/cpu/wasm_gemm.ts";
+import { wasmSgemm } from "../../plugins/cpu/wasm_gemm_driver.ts";
 import { setGemmPath } from "../../plugins/cpu/gemm.ts";
 import {
   conv2dBackwardInput,
