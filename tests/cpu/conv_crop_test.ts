@@ -15,7 +15,17 @@ import {
 } from "../../plugins/cpu/conv.ts";
 import { sgemm } from "../../plugins/cpu/gemm.ts";
 import { blas, openBlas } from "../../plugins/blas/mod.ts";
-import { F, manualSeed, nn, noGrad, optim, randn, use } from "../../mod.ts";
+import {
+  emptyHostPool,
+  F,
+  hostPoolStats,
+  manualSeed,
+  nn,
+  noGrad,
+  optim,
+  randn,
+  use,
+} from "../../mod.ts";
 import { convParams } from "./_helpers.ts";
 import { gemmOver } from "../../plugins/blas/kernels.ts";
 
@@ -153,4 +163,24 @@ Deno.test("cropped conv weights: the taps copied for the forward are not reused 
     noGrad(() => conv.weight.mul_(2));
     same("after an in-place edit");
   }
+});
+
+Deno.test("cropped conv weight gradient: its cropped temporary goes back to the host pool", () => {
+  // A 3 × 3 conv with padding 1 on 1 × 1 maps keeps only the centre tap: the gradient is computed
+  // as [128, 128, 1, 1] (64 KiB, poolable) and scattered into the [128, 128, 3, 3] result.
+  const p = convParams({ n: 4, c: 128, h: 1, w: 1, o: 128, kh: 3, kw: 3, padH: 1, padW: 1 });
+  const gy = Float32Array.from({ length: 4 * 128 }, (_, i) => Math.sin(i));
+  const x = Float32Array.from({ length: 4 * 128 }, (_, i) => Math.cos(i));
+  emptyHostPool();
+  const first = conv2dBackwardWeight(gy, x, p);
+  assert.equal(first.length, 128 * 128 * 9);
+  assert.equal(hostPoolStats().pooledBytes, 128 * 128 * 4, "the cropped gradient was pooled");
+  const second = conv2dBackwardWeight(gy, x, p);
+  assert.equal(
+    hostPoolStats().pooledBytes,
+    128 * 128 * 4,
+    "the next call took it and gave it back",
+  );
+  assert.deepEqual(second, first);
+  emptyHostPool();
 });
