@@ -1,5 +1,6 @@
 /**
- * Fused activation formulas shared by activations.ts and activations_extra.ts (see fuse.ts).
+ * Fused activation formulas shared by activations.ts and activations_extra.ts (with its
+ * functional forms in _act_extra_functional.ts; see fuse.ts).
  *
  * @module
  */

@@ -44,15 +44,10 @@ import {
   ValueError,
 } from "../core/mod.ts";
 import type { BackendDef, DType, KernelEntry, Plugin, TypedArray } from "../core/mod.ts";
-import {
-  ExprBuilder,
-  FUSED_BINARY,
-  FUSED_UNARY,
-  fusedElementwiseOp,
-  fusedOps,
-  pruneInputs,
-} from "./ops/fused.ts";
-import type { FusedAttrs, FusedExpr } from "./ops/fused.ts";
+import { fusedElementwiseOp, fusedOps } from "./ops/fused.ts";
+import type { FusedAttrs } from "./ops/fused.ts";
+import { ExprBuilder, FUSED_BINARY, FUSED_UNARY, pruneInputs } from "./ops/fused_expr.ts";
+import type { FusedExpr } from "./ops/fused_expr.ts";
 
 /** The fuse plugin (registered on import): its manifest defines the `fusedElementwise` op. */
 export const fusePlugin: Plugin = use(definePlugin({

@@ -33,5 +33,6 @@
 export * from "./_lr_base.ts";
 export * from "./_lr_step.ts";
 export * from "./_lr_sequential.ts";
+export * from "./_lr_cosine.ts";
 export * from "./_lr_cyclic.ts";
 export * from "./_lr_plateau.ts";

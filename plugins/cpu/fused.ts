@@ -13,7 +13,7 @@
 import { allocHost, broadcastStrides, coalesce, kernelFor, sizeOf } from "../../core/mod.ts";
 import type { DType, TypedArray } from "../../core/mod.ts";
 import { fusedElementwiseOp } from "../../layers/ops/fused.ts";
-import type { FusedExpr, FusedNode } from "../../layers/ops/fused.ts";
+import type { FusedExpr, FusedNode } from "../../layers/ops/fused_expr.ts";
 import { BINARY, erf, rint, UNARY } from "./elementwise.ts";
 import { hostArray } from "./kit.ts";
 import type { CpuKernelTable } from "./kit.ts";

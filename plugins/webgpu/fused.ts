@@ -12,7 +12,7 @@
 import { broadcastShapes, broadcastStrides, kernelFor } from "../../core/mod.ts";
 import type { DType, Tensor } from "../../core/mod.ts";
 import { fusedElementwiseOp } from "../../layers/ops/fused.ts";
-import type { FusedExpr } from "../../layers/ops/fused.ts";
+import type { FusedExpr } from "../../layers/ops/fused_expr.ts";
 import { MAX_PARAMS } from "./device.ts";
 import { coalesce } from "./wgsl.ts";
 import { withinLimits } from "./limits.ts";

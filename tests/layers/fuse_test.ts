@@ -12,7 +12,7 @@ import { autograd, explain, randn, scalar, tensor, ValueError, where } from "../
 import type { Tensor } from "../../core/mod.ts";
 import * as F from "../../layers/functional.ts";
 import { fuse, fuseStats } from "../../layers/fuse.ts";
-import { fusedExpr } from "../../layers/ops/fused.ts";
+import { fusedExpr } from "../../layers/ops/fused_expr.ts";
 import { fusedElementwise } from "../../layers/ops/fused.ts";
 import { fusedCpuStats } from "../../plugins/cpu/fused.ts";
 import { gradcheck } from "../../testing/mod.ts";
