@@ -18,7 +18,8 @@
  */
 
 import { AutogradError, ValueError } from "./errors.ts";
-import { backward, checkBooleanOptions, runBackward, seedGradient } from "./autograd.ts";
+import { backward, checkBooleanOptions } from "./autograd.ts";
+import { runBackward, seedGradient } from "./backward_engine.ts";
 import type { BackwardOptions } from "./autograd.ts";
 import { shapeStr } from "./shape.ts";
 import { Tensor } from "./tensor.ts";

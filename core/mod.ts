@@ -62,17 +62,21 @@ export * from "./creation.ts";
 export * from "./ranges.ts";
 export * from "./random_creation.ts";
 export * from "./plugin.ts";
-export { cast, UNARY_OPS, where } from "./ops/elementwise.ts";
-export type { TensorLike, UnaryOpName } from "./ops/elementwise.ts";
+export { cast, where } from "./ops/elementwise.ts";
+export { UNARY_OPS } from "./ops/elementwise_kinds.ts";
+export type { TensorLike } from "./ops/elementwise.ts";
+export type { UnaryOpName } from "./ops/elementwise_kinds.ts";
 export * from "./ops/reduce.ts";
 export * from "./ops/views.ts";
+export * from "./ops/reshape.ts";
 export * from "./ops/movement.ts";
 export * from "./ops/linalg.ts";
 export * from "./ops/softmax.ts";
 export * from "./ops/sort.ts";
 export * from "./ops/scan.ts";
 export * from "./ops/einsum.ts";
-export { Module, Parameter } from "./module.ts";
+export { Module } from "./module.ts";
+export { Parameter } from "./parameter.ts";
 export {
   formatTensorAsync,
   getPrintOptions,
@@ -81,15 +85,15 @@ export {
   setPrintOptions,
 } from "./format.ts";
 export type { PrintOptions, SetPrintOptions } from "./format.ts";
-export type { LoadStateDictOptions, LoadStateDictResult, StateDict } from "./module.ts";
+export type { LoadStateDictOptions, LoadStateDictResult, StateDict } from "./parameter.ts";
+export type { AnyModule } from "./module.ts";
 export type {
-  AnyModule,
   ForwardHook,
   ForwardPreHook,
   FullBackwardHook,
   HookOptions,
   RemovableHandle,
-} from "./module.ts";
+} from "./module_hooks.ts";
 export * from "./optimizer.ts";
 export * from "./loss.ts";
 export { chunk, split, unbind } from "./ops/indexing.ts";

@@ -9,8 +9,9 @@ import { IndexError, ValueError } from "../errors.ts";
 import { options, show } from "../args.ts";
 import { shapeStr } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
-import { reshape, select, slice } from "./views.ts";
+import { select, slice } from "./views.ts";
 import type { SliceSpec } from "./views.ts";
+import { reshape } from "./reshape.ts";
 import { arity } from "./_arity.ts";
 import { tensorArg } from "./_index_args.ts";
 

@@ -16,7 +16,8 @@ import { Tensor } from "../tensor.ts";
 import { show } from "../args.ts";
 import { eye } from "../creation.ts";
 import { sum } from "./reduce.ts";
-import { permute, reshape, squeeze } from "./views.ts";
+import { permute, squeeze } from "./views.ts";
+import { reshape } from "./reshape.ts";
 import type { MatmulAttrs } from "./linalg.ts";
 
 // Internal labels of ellipsis dimensions, right-aligned across operands: "@0" is the outermost.

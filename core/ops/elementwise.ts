@@ -1,6 +1,7 @@
 /**
  * Elementwise ops: unary math, binary arithmetic with NumPy broadcasting, comparisons, `where` and
- * `cast`, each with its gradient rule beside it.
+ * `cast`, each with its gradient rule beside it. The op names and the factories that define a unary
+ * or binary op are in elementwise_kinds.ts.
  *
  * @module
  */
@@ -14,100 +15,18 @@ import { apply1 } from "../registry.ts";
 import { defineOp } from "../catalogue.ts";
 import type { GradContext, OpDef, TensorSpec } from "../registry.ts";
 import { broadcastShapes, sameShape } from "../shape.ts";
-import type { Shape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { scalar, scalarLike } from "../creation.ts";
 import { sumToShape } from "./reduce.ts";
+import { binaryOp, FLOAT_ONLY, inferBinary, unaryOp } from "./elementwise_kinds.ts";
+import type { BinaryOpName, CompareOpName, NoAttrs, UnaryOpName } from "./elementwise_kinds.ts";
 
 /** A tensor or a plain number (broadcast as a 0-d tensor). */
 export type TensorLike = Tensor | number | boolean;
 
-type NoAttrs = Record<string, never>;
 const NONE: NoAttrs = {};
 
 // ---------------------------------------------------------------- unary
-
-/** Names of the unary elementwise ops. */
-export type UnaryOpName =
-  | "neg"
-  | "exp"
-  | "log"
-  | "log1p"
-  | "sqrt"
-  | "rsqrt"
-  | "abs"
-  | "sign"
-  | "relu"
-  | "sigmoid"
-  | "tanh"
-  | "erf"
-  | "sin"
-  | "cos"
-  | "reciprocal"
-  | "floor"
-  | "ceil"
-  | "round"
-  | "logicalNot";
-
-/** The unary elementwise ops, in the order of {@linkcode UnaryOpName}. */
-export const UNARY_OPS: readonly UnaryOpName[] = [
-  "neg",
-  "exp",
-  "log",
-  "log1p",
-  "sqrt",
-  "rsqrt",
-  "abs",
-  "sign",
-  "relu",
-  "sigmoid",
-  "tanh",
-  "erf",
-  "sin",
-  "cos",
-  "reciprocal",
-  "floor",
-  "ceil",
-  "round",
-  "logicalNot",
-];
-
-/** How the output dtype of a unary op follows its input. */
-type UnaryKind = "float" | "same" | "bool";
-
-function unaryOp(
-  name: UnaryOpName,
-  kind: UnaryKind,
-  grad: ((g: Tensor, x: Tensor, y: Tensor) => Tensor) | null,
-  uses: "input" | "output" | "none",
-): OpDef<NoAttrs> {
-  return defineOp<NoAttrs>({
-    name,
-    infer(inputs): TensorSpec[] {
-      const x = inputs[0];
-      if (kind === "float" && !isFloating(x.dtype)) {
-        throw new DTypeError(`${name}: expected a floating-point tensor, got ${x.dtype}`);
-      }
-      if (kind === "same" && x.dtype === "bool") {
-        throw new DTypeError(
-          `${name}: not defined for bool tensors (cast to float32 or int32 first)`,
-        );
-      }
-      return [{ shape: x.shape as number[], dtype: kind === "bool" ? "bool" : x.dtype }];
-    },
-    savesInputs: uses === "input",
-    savesOutputs: uses === "output",
-    differentiable: kind !== "bool",
-    grad: grad
-      ? (ctx, g) => [grad(g, ctx.inputs[0], ctx.outputs[0])]
-      : (ctx, g) => [zerosOf(ctx.inputShapes[0], g)],
-  });
-}
-
-// Ops that save nothing (sign, floor, ...) still know the gradient's dtype and device.
-function zerosOf(shape: Shape, like: Tensor): Tensor {
-  return scalarLike(0, like).expand(shape as number[]).clone();
-}
 
 const U = {
   neg: unaryOp("neg", "same", (g) => g.neg(), "none"),
@@ -160,20 +79,6 @@ export function reluBackward(g: Tensor, y: Tensor): Tensor {
   return apply1(reluBackwardOp, [g, y], NONE);
 }
 
-const FLOAT_ONLY = new Set<UnaryOpName>([
-  "exp",
-  "log",
-  "log1p",
-  "sqrt",
-  "rsqrt",
-  "sigmoid",
-  "tanh",
-  "erf",
-  "sin",
-  "cos",
-  "reciprocal",
-]);
-
 /** Applies a unary elementwise op (int inputs of float-only ops are promoted to float32). */
 export function unary(name: UnaryOpName, x: Tensor): Tensor {
   if (FLOAT_ONLY.has(name) && !isFloating(x.dtype)) x = cast(x, "float32");
@@ -182,41 +87,6 @@ export function unary(name: UnaryOpName, x: Tensor): Tensor {
 }
 
 // ---------------------------------------------------------------- binary
-
-/** Names of the binary arithmetic ops. */
-export type BinaryOpName = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
-/** Names of the comparison ops (bool results). */
-export type CompareOpName = "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr";
-
-function inferBinary(name: string, compare: boolean) {
-  return (inputs: readonly Tensor[]): TensorSpec[] => {
-    const [a, b] = inputs;
-    if (a.dtype !== b.dtype) {
-      throw new DTypeError(
-        `${name}: kernel inputs must share a dtype, got ${a.dtype} and ${b.dtype}`,
-      );
-    }
-    const shape = sameShape(a.shape, b.shape)
-      ? a.shape as number[]
-      : broadcastShapes(name, a.shape, b.shape);
-    return [{ shape, dtype: compare ? "bool" : a.dtype }];
-  };
-}
-
-function binaryOp(
-  name: BinaryOpName,
-  grad: (ctx: GradContext<NoAttrs>, g: Tensor) => (Tensor | null)[],
-  savesInputs = true,
-  savesOutputs = false,
-): OpDef<NoAttrs> {
-  return defineOp<NoAttrs>({
-    name,
-    infer: inferBinary(name, false),
-    grad,
-    savesInputs,
-    savesOutputs,
-  });
-}
 
 const B = {
   add: binaryOp("add", (ctx, g) => [

@@ -15,7 +15,8 @@ import { broadcastShapes, shapeStr } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { show } from "../args.ts";
 import { sumToShape } from "./reduce.ts";
-import { reshape, squeeze, unsqueeze } from "./views.ts";
+import { squeeze, unsqueeze } from "./views.ts";
+import { reshape } from "./reshape.ts";
 
 /** Attributes of matmul: whether each operand's last two dims are read transposed. */
 export interface MatmulAttrs {

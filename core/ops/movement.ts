@@ -1,7 +1,7 @@
 /**
  * Movement ops that copy: cat, stack, pad, gather and scatterAdd, clone, and the two ops behind
  * views: `contiguous` (a view read into dense storage) and `copyInto` (a write through a view).
- * The view ops themselves are in views.ts.
+ * The view ops themselves are in views.ts and reshape.ts.
  *
  * @module
  */
