@@ -11,27 +11,18 @@ import type { DType } from "../../../core/mod.ts";
 import { sizeOf } from "../../../core/mod.ts";
 import type { BatchNormAttrs } from "../../../layers/ops/batch_norm.ts";
 import { allocOutput, launchN, launchRows, ptr } from "./kit_launch.ts";
-import { cType, FLOATS, kernelSource, load, sourceCache, store, tag } from "./kit_source.ts";
+import {
+  BLOCK_SUM_CUDA,
+  cType,
+  FLOATS,
+  kernelSource,
+  load,
+  sourceCache,
+  store,
+  tag,
+} from "./kit_source.ts";
 import type { CudaBuffer, CudaKernelTable } from "./kit.ts";
 import type { KernelSource } from "./kit_source.ts";
-
-// Block-wide float sum (all threads must call it; blockDim a multiple of 32, at most 1024).
-const BLOCK_SUM = `
-__device__ __forceinline__ float denn_block_sum(float v, float* sh) {
-  for (int s = 16; s > 0; s >>= 1) v += __shfl_down_sync(0xffffffffu, v, s);
-  if ((threadIdx.x & 31) == 0) sh[threadIdx.x >> 5] = v;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    v = threadIdx.x < (blockDim.x >> 5) ? sh[threadIdx.x] : 0.0f;
-    for (int s = 16; s > 0; s >>= 1) v += __shfl_down_sync(0xffffffffu, v, s);
-    if (threadIdx.x == 0) sh[32] = v;
-  }
-  __syncthreads();
-  const float r = sh[32];
-  __syncthreads();
-  return r;
-}
-`;
 
 // Element k of channel c in [N, C, inner] input.
 const AT = "((k / inner) * C + c) * inner + k % inner";
@@ -43,7 +34,7 @@ function bnSource(kind: BnKind, dtype: DType): KernelSource {
   const T = cType(dtype);
   const ld = (e: string) => load(dtype, e);
   const st = (e: string) => store(dtype, e);
-  let params: string[], body: string, helpers = BLOCK_SUM;
+  let params: string[], body: string, helpers = BLOCK_SUM_CUDA;
   const op = kind.startsWith("batchNormBackward") ? "batchNormBackward" : kind;
   switch (kind) {
     case "batchNormStats":
