@@ -1,31 +1,48 @@
 /**
  * The blas backend's convolutions (wasm im2col/col2im around the CBLAS sgemm) of this tree against
- * another checkout of denn, on ResNet-18's 3 × 3 layers at 32 × 32 input, batch 32: forward, input
- * gradient and weight gradient, both trees' kernels interleaved in one process over the same
- * library. Prints per shape the medians this / other and the median of the per-round ratios, then
- * the totals weighted by how often each shape occurs in a ResNet-18 step.
+ * another checkout of denn, on ResNet-18's 3 × 3 layers at 32 × 32 input, batch 32 (`--set
+ * resnet18`, the default), or on every convolution of GoogLeNet at 64 × 64, batch 16 (`--set
+ * googlenet`, read from the model with forward pre-hooks): forward, input gradient and weight
+ * gradient, both trees' kernels interleaved in one process over the same library. Prints per shape
+ * the medians this / other and the median of the per-round ratios, then the totals weighted by how
+ * often each shape occurs in a training step.
  *
  *     git worktree add /tmp/denn-base <commit>
- *     deno run -A bench/conv_ab.ts /tmp/denn-base [--rounds 31]
+ *     deno run -A bench/conv_ab.ts /tmp/denn-base [--rounds 31] [--set resnet18|googlenet] [--cpu]
+ *
+ * `--cpu` runs each tree's cpu backend GEMM (WebAssembly) instead of the library's.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { use } from "../mod.ts";
+import { randn, use } from "../mod.ts";
+import { Conv2d } from "../layers/mod.ts";
+import { googlenet } from "../plugins/models/mod.ts";
 import { blas, blasLibrary } from "../plugins/blas/mod.ts";
 import { gemmOver } from "../plugins/blas/kernels.ts";
 import * as here from "../plugins/cpu/conv.ts";
+import * as hereGemm from "../plugins/cpu/gemm.ts";
 import type { Conv2dParams, Gemm } from "../plugins/cpu/conv.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: "string", default: "31" } },
+  options: {
+    rounds: { type: "string", default: "31" },
+    set: { type: "string", default: "resnet18" },
+    cpu: { type: "boolean", default: false },
+  },
 });
 const dir = positionals[0];
 const rounds = Number(values.rounds);
-if (!dir || !Number.isInteger(rounds) || rounds < 15) {
-  console.error("usage: deno run -A bench/conv_ab.ts <other denn checkout> [--rounds N ≥ 15]");
+if (
+  !dir || !Number.isInteger(rounds) || rounds < 15 ||
+  !["resnet18", "googlenet"].includes(values.set)
+) {
+  console.error(
+    "usage: deno run -A bench/conv_ab.ts <other denn checkout> [--rounds N ≥ 15] " +
+      "[--set resnet18|googlenet] [--cpu]",
+  );
   Deno.exit(2);
 }
 type ConvModule = typeof here;
@@ -37,11 +54,13 @@ if (!lib) {
   console.log("no CBLAS loaded: nothing to compare");
   Deno.exit(0);
 }
-const gemmHere = gemmOver(lib.sgemm);
-const gemmOther: Gemm = otherKernels.gemmOver(lib.sgemm);
+const gemmHere: Gemm = values.cpu ? hereGemm.sgemm : gemmOver(lib.sgemm);
+const gemmOther: Gemm = values.cpu
+  ? (await import(`${dir}/plugins/cpu/gemm.ts`)).sgemm
+  : otherKernels.gemmOver(lib.sgemm);
 
 // [n, c, h (= w), o, k, stride, pad] and how often the layer occurs in a ResNet-18 step.
-const SHAPES: [number[], number][] = [
+const RESNET18: [number[], number][] = [
   [[32, 3, 32, 64, 7, 2, 3], 1],
   [[32, 64, 8, 64, 3, 1, 1], 4],
   [[32, 64, 8, 128, 3, 2, 1], 1],
@@ -50,6 +69,28 @@ const SHAPES: [number[], number][] = [
   [[32, 256, 2, 256, 3, 1, 1], 3],
   [[32, 256, 2, 512, 3, 2, 1], 1],
 ];
+
+/** GoogLeNet's convolutions at 64 × 64, batch 16, as its forward pass calls them. */
+function googlenetShapes(): [number[], number][] {
+  const model = googlenet({ numClasses: 10 });
+  const counts = new Map<string, number>();
+  for (const m of model.modules()) {
+    if (!(m instanceof Conv2d)) continue;
+    m.registerForwardPreHook((_m, [x]) => {
+      const pad = m.padding;
+      if (typeof pad === "string" || m.kernelSize[0] !== m.kernelSize[1]) {
+        throw new Error(`conv_ab: unexpected GoogLeNet conv ${m.kernelSize} ${pad}`);
+      }
+      const key = [x.shape[0], m.inChannels, x.shape[2], m.outChannels, m.kernelSize[0]]
+        .concat([m.stride[0], pad[0]]).join(",");
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    });
+  }
+  model.forward(randn([16, 3, 64, 64])).dispose();
+  return [...counts].map(([k, c]) => [k.split(",").map(Number), c]);
+}
+
+const SHAPES = values.set === "googlenet" ? googlenetShapes() : RESNET18;
 
 function params([n, c, h, o, k, s, pad]: number[]): Conv2dParams {
   const oh = Math.floor((h + 2 * pad - k) / s) + 1;
@@ -77,7 +118,9 @@ const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
 const PASSES = ["forward", "input grad", "weight grad"];
 const totals = PASSES.map(() => [0, 0]);
-console.log(`${rounds} rounds; other: ${dir}; ${lib.path}`);
+console.log(
+  `${values.set}, ${rounds} rounds; other: ${dir}; ${values.cpu ? "cpu backend GEMM" : lib.path}`,
+);
 console.log("| shape [n,c,h,o,k,s,p] | pass | this ms | other ms | this / other (paired) |");
 console.log("| --- | --- | --- | --- | --- |");
 for (const [shape, count] of SHAPES) {

@@ -5,7 +5,13 @@
  * autograd and allocation outside kernels.
  *
  * ```sh
- * deno run -A bench/profile_ops.ts [--model lenet|resnet18|mlp] [--batch 64] [--steps 20] [--no-blas]
+ * deno run -A bench/profile_ops.ts [--model lenet|resnet18|mlp|googlenet|alexnet|vgg11bn] [--batch 64]
+ *   [--size 64] [--steps 20] [--no-blas]
+ * ```
+ *
+ * `--size` is the image side of googlenet, alexnet and vgg11bn (default 64, 64 and 32); 10 classes.
+ *
+ * ```sh
  * ```
  *
  * @module
@@ -15,13 +21,14 @@ import { parseArgs } from "node:util";
 import { F, getBackend, hasBackend, optim, randint, randn, use } from "../mod.ts";
 import type { Module, Tensor } from "../mod.ts";
 import { blas } from "../plugins/blas/mod.ts";
-import { lenet5, resnet } from "../plugins/models/mod.ts";
+import { alexnet, googlenet, lenet5, resnet, vgg } from "../plugins/models/mod.ts";
 import { mlp784 } from "./_models.ts";
 
 const { values } = parseArgs({
   options: {
     model: { type: "string", default: "lenet" },
     batch: { type: "string", default: "64" },
+    size: { type: "string" },
     steps: { type: "string", default: "20" },
     "no-blas": { type: "boolean", default: false },
   },
@@ -53,6 +60,16 @@ let model: Module, x: Tensor;
 if (values.model === "resnet18") {
   model = resnet(18, { numClasses: 10 });
   x = randn([batch, 3, 32, 32]);
+} else if (
+  values.model === "googlenet" || values.model === "alexnet" || values.model === "vgg11bn"
+) {
+  const side = Number(values.size ?? (values.model === "vgg11bn" ? 32 : 64));
+  model = values.model === "googlenet"
+    ? googlenet({ numClasses: 10 })
+    : values.model === "alexnet"
+    ? alexnet({ numClasses: 10 })
+    : vgg(11, { numClasses: 10, batchNorm: true });
+  x = randn([batch, 3, side, side]);
 } else if (values.model === "mlp") {
   model = mlp784(true);
   x = randn([batch, 1, 28, 28]);

@@ -1,13 +1,14 @@
 /**
  * Training-step time of this tree against another checkout of denn, in one process: both module
  * graphs are loaded side by side (each with `use(blas())` unless `--no-blas`), and each round runs
- * (after 30 warm-up steps each) one untimed and one timed step of the same model on each, alternating which goes first, so slow
- * drifts of a shared machine hit both. Prints, per model, the medians (min–max) of the rounds and
- * the median of the per-round ratios (this tree / the other).
+ * (after 30 warm-up steps each) one untimed and one timed step of the same model on each,
+ * alternating which goes first, so slow drifts of a shared machine hit both. Prints, per model, the
+ * medians (min–max) of the rounds and the median of the per-round ratios (this tree / the other).
+ * googlenet is GoogLeNet at 64 × 64, batch 16; resnet50 ResNet-50 at 32 × 32, batch 16.
  *
  *     git worktree add /tmp/denn-base <commit>
  *     deno run -A bench/step_ab.ts /tmp/denn-base [--rounds 21]
- *       [--only lenet,resnet18,mlp,batchnorm,batchnorm:32x128x4x4]
+ *       [--only lenet,resnet18,mlp,googlenet,resnet50,batchnorm,batchnorm:32x128x4x4]
  *       [--no-blas]
  *
  * @module
@@ -48,6 +49,12 @@ function trainer(d: { m: Denn; models: Denn }, model: string): () => void {
   const { m, models } = d;
   if (model.startsWith("batchnorm")) return batchNormStep(m, model);
   if (model === "mlp") return mlpStep(m);
+  if (model === "googlenet") {
+    return sgdStep(m, models.googlenet({ numClasses: 10 }), m.randn([16, 3, 64, 64]));
+  }
+  if (model === "resnet50") {
+    return sgdStep(m, models.resnet(50, { numClasses: 10 }), m.randn([16, 3, 32, 32]));
+  }
   const net = model === "resnet18" ? models.resnet(18, { numClasses: 10 }) : models.lenet5();
   const x = model === "resnet18" ? m.randn([32, 3, 32, 32]) : m.randn([64, 1, 28, 28]);
   return sgdStep(m, net, x);

@@ -91,6 +91,31 @@ function isPointwise(p: Conv2dParams): boolean {
     p.padW === 0;
 }
 
+/**
+ * Whether a pointwise convolution (1 × 1, unit stride, no padding) goes to the wasm drivers, which
+ * lay a chunk of images side by side for one product per chunk (injected GEMM) or keep the whole
+ * convolution in wasm (default GEMM), instead of one GEMM per image straight on its input planes.
+ * Measured on the 2-core VM (docs/BENCHMARKS.md, 2026-12-07: batch 16 and 64, 16–832 channels in,
+ * 16–256 out, maps 2 × 2 to 32 × 32). With BLAS, per-image products of a few columns repack the
+ * weight on every call: on 2 × 2 maps the chunked product took 0.26–0.93 of the time (up to 1.12
+ * for weight gradients with 16 outputs), on 4 × 4 with 128 or more outputs 0.53–1.09, while on
+ * 16 × 16 maps it mostly cost 1.0–1.9 (the copies in and out of the heap). Without BLAS the wasm
+ * drivers took 0.13–0.9 of the time on maps up to 8 × 8 and 0.5–1.37 on larger ones, but up to
+ * 2.2× on the weight gradient of 2 × 2 and 4 × 4 maps with few channels. Kernel-internal (exported
+ * for tests).
+ */
+export function pointwiseOnDrivers(
+  p: Conv2dParams,
+  gemm: Gemm,
+  pass: "forward" | "input" | "weight",
+): boolean {
+  const pix = p.oh * p.ow, og = p.o / p.groups, kk = p.c / p.groups;
+  // One pixel per image is one product for the whole batch already.
+  if (pix === 1 && p.groups === 1) return false;
+  if (wasmDefault(gemm)) return pass !== "weight" || pix > 16 || (kk >= 256 && og >= 32);
+  return pix <= 4 || (og >= 128 && (pix <= 16 || (pix <= 64 && kk >= 256 && og * kk <= 1 << 17)));
+}
+
 function checkParams(p: Conv2dParams): void {
   if (p.groups < 1 || p.c % p.groups !== 0 || p.o % p.groups !== 0) {
     throw new RangeError(
@@ -173,7 +198,7 @@ export function conv2dForward(
   const cr = cropTaps(p);
   if (cr) return conv2dForward(x, cropWeight(w, p, cr, stamp), bias, cr.p, gemm);
   // The wasm drivers allocate their own outputs.
-  if (convKernels && !isPointwise(p)) {
+  if (convKernels && (!isPointwise(p) || pointwiseOnDrivers(p, gemm, "forward"))) {
     if (wasmDefault(gemm)) return wasmConvForward(convKernels, x, w, bias, p);
     return wasmConvForwardGemm(convKernels, x, w, bias, p, gemm);
   }
@@ -260,7 +285,7 @@ export function conv2dBackwardInput(
   const cr = cropTaps(p);
   if (cr) return conv2dBackwardInput(gy, cropWeight(w, p, cr, stamp), cr.p, gemm);
   // The wasm drivers allocate their own outputs.
-  if (convKernels && !isPointwise(p)) {
+  if (convKernels && (!isPointwise(p) || pointwiseOnDrivers(p, gemm, "input"))) {
     if (wasmDefault(gemm)) return wasmConvBackwardInput(convKernels, gy, w, p);
     return wasmConvBackwardInputGemm(convKernels, gy, w, p, gemm);
   }
@@ -328,7 +353,7 @@ export function conv2dBackwardWeight(
     return dw;
   }
   // The wasm drivers allocate their own outputs.
-  if (convKernels && !isPointwise(p)) {
+  if (convKernels && (!isPointwise(p) || pointwiseOnDrivers(p, gemm, "weight"))) {
     if (wasmDefault(gemm)) return wasmConvBackwardWeight(convKernels, gy, x, p);
     return wasmConvBackwardWeightGemm(convKernels, gy, x, p, gemm);
   }
