@@ -17,6 +17,7 @@ import type { Shape } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 import { runBackward, seedGradient, staleView } from "./backward_engine.ts";
 import { options as checkKeys, show } from "./args.ts";
+import { noteSaves, releaseSaves } from "./module_frames.ts";
 
 export { enableGrad, isGradEnabled, noGrad, setGradEnabled, withGradSync } from "./grad_mode.ts";
 import { isGradEnabled } from "./grad_mode.ts";
@@ -83,6 +84,8 @@ export class Node {
     this.#versions = [];
     if (this.#inputs) { for (const t of inputs) this.#versions.push(t.storage.version); }
     if (this.#outputs) { for (const t of outputs) this.#versions.push(t.storage.version); }
+    noteSaves(this.#inputs);
+    noteSaves(this.#outputs);
   }
 
   /** Number of outputs. */
@@ -101,11 +104,18 @@ export class Node {
     this.#versions = saved.map((t) => t.storage.version);
   }
 
-  /** Frees the saved tensors. */
-  release(): void {
+  /**
+   * Frees the saved tensors: drops the node's references, and disposes those that a trusted module
+   * call made and nothing else holds (see `trustForward`), except any in `keep` (the gradients the
+   * node's rule returned, should one of them be a saved tensor itself).
+   */
+  release(keep: readonly (Tensor | null)[] = []): void {
+    const inputs = this.#inputs, outputs = this.#outputs;
     this.#inputs = null;
     this.#outputs = null;
     this.#released = true;
+    releaseSaves(inputs, keep);
+    releaseSaves(outputs, keep);
   }
 
   /**

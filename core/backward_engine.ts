@@ -167,7 +167,7 @@ export function runBackward(
       } catch (e) {
         throw create ? notDifferentiable(node, e) : e;
       }
-      if (!retain) node.release();
+      if (!retain) node.release(grads);
       const replaced: Tensor[] = [];
       for (let i = 0; i < node.edges.length; i++) {
         const e = node.edges[i];

@@ -31,6 +31,12 @@ let syncFrame: Frame | undefined;
  */
 export const liveScopes: { count: number } = { count: 0 };
 
+/**
+ * The outermost trusted module call running (module_frames.ts): while `open`, every new tensor is
+ * appended to `created`, the tensors that call made.
+ */
+export const moduleFrames: { open: boolean; created: unknown[] } = { open: false, created: [] };
+
 /** The innermost frame, or undefined outside every `noGrad`/`scope`/`route`/`explain`. */
 export function currentFrame(): Frame | undefined {
   return syncFrame ?? store.getStore();

@@ -229,11 +229,15 @@ function runKernel(
   }
   const b = backends.get(backend)!;
   const entry = op.cache!.get(backend)!;
+  // Dense copies made here for a kernel that reads plain arrays: freed once it has run.
+  let dense: Tensor[] | null = null;
   if (!entry.strided) {
     for (let i = 0; i < args.length; i++) {
       if (!args[i].isDense) {
         if (args === inputs) args = [...inputs];
-        (args as Tensor[])[i] = denseOf(args[i]);
+        const d = denseOf(args[i]);
+        (args as Tensor[])[i] = d;
+        (dense ??= []).push(d);
       }
     }
   }
@@ -245,6 +249,10 @@ function runKernel(
   }
   if (!Array.isArray(handles) || handles.length !== specs.length) {
     throw outputError(op.name, backend, args, specs, handles, -1);
+  }
+  if (dense) {
+    // A kernel may hand an input's array back as an output (in-place updates): that copy stays.
+    for (const d of dense) if (!handles.includes(d.storage.handle)) d.dispose();
   }
   const handleSize = b.handleSize;
   const outs = new Array<Tensor>(specs.length);

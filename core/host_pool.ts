@@ -22,6 +22,8 @@ const pools: Record<DType, Map<number, TypedArray[]>> = {
   bool: new Map(),
 };
 let pooledBytes = 0;
+// Large arrays made anew and taken from the pool since the last emptyHostPool().
+let allocations = 0, reuses = 0;
 
 function dtypeOfHost(a: TypedArray): DType {
   return a instanceof Float32Array
@@ -49,9 +51,37 @@ export function recycleHost(a: unknown): void {
   pooledBytes += t.byteLength;
 }
 
-/** Bytes held for reuse by the host array pool, and its limit. */
-export function hostPoolStats(): { pooledBytes: number; limitBytes: number } {
-  return { pooledBytes, limitBytes: poolMaxBytes };
+/** What {@linkcode hostPoolStats} reports. */
+export interface HostPoolStats {
+  /** Bytes held for reuse. */
+  pooledBytes: number;
+  /** How many bytes the pool may hold. */
+  limitBytes: number;
+  /**
+   * Arrays of at least 64 KiB made anew since the last {@linkcode emptyHostPool} (a steady training
+   * loop makes none after its first steps).
+   */
+  allocations: number;
+  /** Arrays of at least 64 KiB taken from the pool instead since the last `emptyHostPool`. */
+  reuses: number;
+}
+
+/**
+ * Bytes held for reuse by the host array pool, its limit, and how many large arrays were made
+ * anew or reused (PyTorch's `memory_stats` for host memory).
+ *
+ * @example
+ * ```ts
+ * import "../plugins/cpu/mod.ts";
+ * import { emptyHostPool, hostPoolStats, randn } from "./mod.ts";
+ * emptyHostPool();
+ * randn([256, 256]).dispose(); // 256 KiB: made anew, then pooled
+ * randn([256, 256]); // reuses it
+ * console.log(hostPoolStats().allocations, hostPoolStats().reuses); // 1 1
+ * ```
+ */
+export function hostPoolStats(): HostPoolStats {
+  return { pooledBytes, limitBytes: poolMaxBytes, allocations, reuses };
 }
 
 /**
@@ -61,6 +91,7 @@ export function hostPoolStats(): { pooledBytes: number; limitBytes: number } {
 export function emptyHostPool(limitBytes?: number): void {
   for (const pool of Object.values(pools)) pool.clear();
   pooledBytes = 0;
+  allocations = reuses = 0;
   if (limitBytes !== undefined) {
     if (!Number.isSafeInteger(limitBytes) || limitBytes < 0) {
       throw new ValueError(
@@ -87,9 +118,11 @@ export function takeHost(
   if (list?.length) {
     const r = list.pop()!;
     pooledBytes -= r.byteLength;
+    reuses++;
     return zero ? r.fill(0) : r;
   }
   const r = make(dtype, size);
+  allocations++;
   poolable.add(r);
   return r;
 }

@@ -18,6 +18,7 @@
 export * from "./errors.ts";
 export * from "./dtype.ts";
 export { emptyHostPool, hostPoolStats } from "./host_pool.ts";
+export type { HostPoolStats } from "./host_pool.ts";
 export * from "./shape.ts";
 export * from "./random.ts";
 export {
@@ -76,6 +77,7 @@ export * from "./ops/sort.ts";
 export * from "./ops/scan.ts";
 export * from "./ops/einsum.ts";
 export { Module } from "./module.ts";
+export { trustForward } from "./module_frames.ts";
 export { Parameter } from "./parameter.ts";
 export {
   formatTensorAsync,

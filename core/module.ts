@@ -20,6 +20,7 @@ import { formatModule } from "./format.ts";
 import { moveInPlace, Parameter, releaseGrad } from "./parameter.ts";
 import type { LoadStateDictOptions, LoadStateDictResult, StateDict } from "./parameter.ts";
 import { BackwardHookCall } from "./module_hooks.ts";
+import { handedOut } from "./module_frames.ts";
 import type {
   ForwardHook,
   ForwardPreHook,
@@ -244,6 +245,7 @@ export abstract class Module<A extends unknown[] = Tensor[], R = Tensor> {
 
   /** Registers a buffer (state saved in the state dict but not trained), e.g. running statistics. */
   registerBuffer(name: string, t: Tensor | null, persistent = true): void {
+    if (t) handedOut(t);
     (this as unknown as Record<string, unknown>)[name] = t;
     this.#buffers.add(name);
     if (!persistent) this.#nonPersistent.add(name);

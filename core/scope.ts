@@ -64,6 +64,11 @@ function endScope<T>(mine: Set<Tensor>, result: T): T {
 
 const keepAlive = new WeakSet<Tensor>();
 
+/** Whether {@linkcode keep} exempted `t`. Core-internal. */
+export function isKept(t: Tensor): boolean {
+  return keepAlive.has(t);
+}
+
 /** Exempts a tensor from disposal by enclosing scopes (optimizer state, gradients). */
 export function keep<T extends Tensor>(t: T): T {
   keepAlive.add(t);

@@ -7,7 +7,7 @@
 
 import type { DType, TypedArray } from "./dtype.ts";
 import { DTYPES, isDType, isFloating } from "./dtype.ts";
-import { currentFrame, liveScopes } from "./context.ts";
+import { currentFrame, liveScopes, moduleFrames } from "./context.ts";
 import {
   AutogradError,
   DeviceError,
@@ -39,6 +39,18 @@ import { formatTensor } from "./format.ts";
 
 // Set by Tensor's static block: lets module functions change a tensor's private strides.
 let setStrides: (t: Tensor, strides: readonly number[] | null) => void;
+
+/**
+ * Core-internal access to a tensor's module-frame bookkeeping (module_frames.ts): its state (0: not
+ * made inside a trusted module call; 1: made inside the open one; 2: that call returned and the
+ * tensor is reachable only through the graph; 3: handed out or kept) and how many unreleased graph
+ * nodes saved it.
+ */
+export const frameState: {
+  get(t: Tensor): number;
+  set(t: Tensor, state: number): void;
+  saves(t: Tensor, delta: number): number;
+} = { get: () => 0, set: () => {}, saves: () => 0 };
 
 /** Sets a tensor's layout in place (write.ts rebinds tensors to other storage; core-internal). */
 export function setLayout(t: Tensor, offset: number, strides: readonly number[] | null): void {
@@ -104,11 +116,18 @@ export class Tensor {
   baseNode: Node | null | undefined = undefined;
   #strides: readonly number[] | null = null;
   #disposed = false;
+  #frame = 0;
+  #saves = 0;
 
   static {
     setStrides = (t, strides) => {
       t.#strides = strides;
     };
+    frameState.get = (t) => t.#frame;
+    frameState.set = (t, state) => {
+      t.#frame = state;
+    };
+    frameState.saves = (t, delta) => t.#saves += delta;
   }
 
   /**
@@ -132,6 +151,10 @@ export class Tensor {
       if (!rowMajor(shape, layout.strides)) this.#strides = layout.strides;
     }
     retain(storage);
+    if (moduleFrames.open) {
+      this.#frame = 1;
+      moduleFrames.created.push(this);
+    }
     if (storage.backend.free) {
       // Host arrays go with the garbage collector anyway: the safety net is for device memory.
       if (!storage.backend.hostMemory) finalizer.register(this, storage, this);

@@ -19,6 +19,7 @@ import {
   Module,
   reprFloat,
   softmax as coreSoftmax,
+  trustForward,
   where,
 } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
@@ -266,3 +267,7 @@ export class LogSoftmax extends Module {
     return coreLogSoftmax(tensorArg("LogSoftmax.forward", "input", x), this.dim);
   }
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax);

@@ -20,7 +20,15 @@
  * @module
  */
 
-import { definePlugin, Module, reprTuple, ShapeError, shapeStr, use } from "../core/mod.ts";
+import {
+  definePlugin,
+  Module,
+  reprTuple,
+  ShapeError,
+  shapeStr,
+  trustForward,
+  use,
+} from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
 import { arity, bool, fail, knownKeys, tensorArg } from "./_validate.ts";
 import { adaptiveMaxPool2dRaw, adaptiveMaxPoolOps } from "./ops/adaptive_max_pool.ts";
@@ -169,3 +177,7 @@ export const adaptiveMaxPoolPlugin: Plugin = use(definePlugin({
   ops: adaptiveMaxPoolOps,
   exports: { AdaptiveMaxPool2d },
 }));
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(AdaptiveMaxPool2d);

@@ -30,6 +30,7 @@ import {
   ShapeError,
   shapeStr,
   Tensor,
+  trustForward,
   use,
   ValueError,
 } from "../core/mod.ts";
@@ -343,3 +344,7 @@ export const batchNormPlugin: Plugin = use(definePlugin({
   ops: batchNormOps,
   exports: { BatchNorm1d, BatchNorm2d },
 }));
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(BatchNorm1d, BatchNorm2d);

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { cat, Module, ValueError } from "../core/mod.ts";
+import { cat, Module, trustForward, ValueError } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { int, knownKeys } from "./_validate.ts";
 
@@ -59,3 +59,7 @@ export class Concat extends Module {
     return cat(this.children().map((b) => b.forward(x)), this.dim);
   }
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(Concat);

@@ -18,7 +18,16 @@
  */
 
 import { z } from "zod";
-import { definePlugin, Module, pad, ShapeError, shapeStr, use, ValueError } from "../core/mod.ts";
+import {
+  definePlugin,
+  Module,
+  pad,
+  ShapeError,
+  shapeStr,
+  trustForward,
+  use,
+  ValueError,
+} from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
 import type { InitScheme } from "./linear.ts";
 import {
@@ -264,3 +273,7 @@ export const conv2dPlugin: Plugin = use(definePlugin({
   ops: [...conv2dOps, conv2dMaxPool2x2Op, conv2dMaxPool2x2BackwardOp],
   exports: { Conv2d },
 }));
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(Conv2d);

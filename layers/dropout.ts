@@ -27,6 +27,7 @@ import {
   reprFloat,
   ShapeError,
   shapeStr,
+  trustForward,
   ValueError,
 } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
@@ -223,3 +224,7 @@ export class Dropout2d extends Module {
     );
   }
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(Dropout, Dropout2d);

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { Module } from "../core/mod.ts";
+import { Module, trustForward } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { int, tensorArg } from "./_validate.ts";
 
@@ -40,3 +40,7 @@ export class Flatten extends Module {
     return tensorArg("Flatten.forward", "input", x).flatten(this.startDim, this.endDim);
   }
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(Flatten);

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { Module } from "../core/mod.ts";
+import { Module, trustForward } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 
 /** The identity layer. */
@@ -22,3 +22,7 @@ export class Identity extends Module {
     return x;
   }
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(Identity);

@@ -22,6 +22,7 @@ import {
   sameShape,
   ShapeError,
   shapeStr,
+  trustForward,
   ValueError,
   zeros,
 } from "../core/mod.ts";
@@ -165,3 +166,7 @@ export class Linear extends Module {
     return run(tensorArg("Linear.forward", "input", x), this.weight, this.bias);
   }
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(Linear);

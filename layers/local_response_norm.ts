@@ -14,7 +14,15 @@
  * @module
  */
 
-import { Module, pad, reprFloat, reshape, ShapeError, shapeStr } from "../core/mod.ts";
+import {
+  Module,
+  pad,
+  reprFloat,
+  reshape,
+  ShapeError,
+  shapeStr,
+  trustForward,
+} from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { arity, finite, int, knownKeys, tensorArg } from "./_validate.ts";
 import { avgPool2dRaw } from "./pooling.ts";
@@ -106,3 +114,7 @@ export class LocalResponseNorm extends Module {
     );
   }
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(LocalResponseNorm);

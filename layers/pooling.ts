@@ -17,7 +17,15 @@
  */
 
 import { z } from "zod";
-import { definePlugin, Module, reprTuple, ShapeError, shapeStr, use } from "../core/mod.ts";
+import {
+  definePlugin,
+  Module,
+  reprTuple,
+  ShapeError,
+  shapeStr,
+  trustForward,
+  use,
+} from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
 import {
   arity,
@@ -380,3 +388,7 @@ export const poolingPlugin: Plugin = use(definePlugin({
   ops: poolingOps,
   exports: { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d },
 }));
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(MaxPool2d, AvgPool2d, AdaptiveAvgPool2d);

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { Module, ShapeError, ValueError } from "../core/mod.ts";
+import { Module, ShapeError, trustForward, ValueError } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 
 /** A residual block: body(x) + shortcut(x). */
@@ -52,3 +52,7 @@ export class Residual extends Module {
     return y.add(s);
   }
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(Residual);

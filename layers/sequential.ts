@@ -17,7 +17,7 @@
  * @module
  */
 
-import { Module, ValueError } from "../core/mod.ts";
+import { Module, trustForward, ValueError } from "../core/mod.ts";
 import type { AnyModule, Tensor } from "../core/mod.ts";
 import { convReluPool, fusesConvReluPool, swapsReluPool } from "./_relu_pool.ts";
 import type { Conv2d } from "./conv2d.ts";
@@ -165,3 +165,7 @@ export class ModuleList<M extends AnyModule = AnyModule> extends Module {
     throw new ValueError("ModuleList: has no forward; call its modules from the parent's forward");
   }
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(Sequential);

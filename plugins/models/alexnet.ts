@@ -12,7 +12,7 @@
  * @module
  */
 
-import { Module } from "../../core/mod.ts";
+import { Module, trustForward } from "../../core/mod.ts";
 import type { Tensor } from "../../core/mod.ts";
 import {
   AdaptiveAvgPool2d,
@@ -91,3 +91,7 @@ export class AlexNet extends Module {
 export function alexnet(options: AlexNetOptions = {}): AlexNet {
   return new AlexNet(options);
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(AlexNet);

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { cat, Module, noGrad } from "../../core/mod.ts";
+import { cat, Module, noGrad, trustForward } from "../../core/mod.ts";
 import type { Tensor } from "../../core/mod.ts";
 import {
   AdaptiveAvgPool2d,
@@ -261,3 +261,7 @@ export class GoogLeNet extends Module {
 export function googlenet(options: GoogLeNetOptions = {}): GoogLeNet {
   return new GoogLeNet(options);
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(BasicConv2d, Inception, InceptionAux, GoogLeNet);

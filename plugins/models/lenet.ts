@@ -19,7 +19,7 @@
  * @module
  */
 
-import { Module } from "../../core/mod.ts";
+import { Module, trustForward } from "../../core/mod.ts";
 import type { Tensor } from "../../core/mod.ts";
 import { AvgPool2d, Conv2d, Linear, MaxPool2d, ReLU, Sequential, Tanh } from "../../layers/mod.ts";
 import { checkInput, posInt } from "./_common.ts";
@@ -85,3 +85,7 @@ export class LeNet5 extends Module {
 export function lenet5(options: LeNet5Options = {}): LeNet5 {
   return new LeNet5(options);
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(LeNet5);

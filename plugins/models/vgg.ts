@@ -13,7 +13,7 @@
  * @module
  */
 
-import { Module } from "../../core/mod.ts";
+import { Module, trustForward } from "../../core/mod.ts";
 import type { Tensor } from "../../core/mod.ts";
 import {
   AdaptiveAvgPool2d,
@@ -127,3 +127,7 @@ export class VGG extends Module {
 export function vgg(depth: VGGDepth, options: VGGOptions = {}): VGG {
   return new VGG(depth, options);
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(VGG);

@@ -69,11 +69,20 @@ Deno.test("a user's array is never pooled, nor are small arrays", () => {
 Deno.test("emptyHostPool empties the pool and sets its limit; 0 turns pooling off", () => {
   emptyHostPool(0);
   randn(BIG).dispose();
-  assert.deepEqual(hostPoolStats(), { pooledBytes: 0, limitBytes: 0 });
+  assert.deepEqual(hostPoolStats(), { pooledBytes: 0, limitBytes: 0, allocations: 1, reuses: 0 });
   emptyHostPool(256 * 1024 * 1024);
   randn(BIG).dispose();
   assert.ok(hostPoolStats().pooledBytes > 0);
   emptyHostPool();
   assert.equal(hostPoolStats().pooledBytes, 0);
   assertThrowsNamed(() => emptyHostPool(-1), ValueError, "emptyHostPool: limitBytes");
+});
+
+Deno.test("the dense copy dispatch makes of a view for a kernel goes back to the pool", () => {
+  const x = randn(BIG);
+  emptyHostPool();
+  // exp's cpu kernel reads plain arrays: the transposed view is copied for it first.
+  x.transpose(0, 1).exp().dispose();
+  assert.equal(hostPoolStats().allocations, 2);
+  assert.equal(hostPoolStats().pooledBytes, 2 * 256 * 256 * 4, "the copy and the result");
 });
