@@ -89,7 +89,7 @@ export function trustForward(...classes: (abstract new (...args: never[]) => Any
 
 // The outermost call of a trusted module: its tree decides whether intermediates are tracked.
 function outermost(m: Module, inner: (...args: unknown[]) => unknown, args: unknown[]): unknown {
-  if (moduleFrames.open || !treeTrusted(m, new Set())) return Reflect.apply(inner, m, args);
+  if (moduleFrames.open || !treeTrusted(m, null)) return Reflect.apply(inner, m, args);
   moduleFrames.open = true;
   depth++;
   let result: unknown;
@@ -106,12 +106,15 @@ function outermost(m: Module, inner: (...args: unknown[]) => unknown, args: unkn
 }
 
 // Whether m and every module below it are of a trusted class and have no hooks (hooks put an own
-// `forward` on the instance).
-function treeTrusted(m: Module, seen: Set<Module>): boolean {
+// `forward` on the instance). `seen` (made at the first child) guards against shared modules.
+function treeTrusted(m: Module, seen: Set<Module> | null): boolean {
   if (!trusted.has(Object.getPrototypeOf(m)) || Object.hasOwn(m, "forward")) return false;
-  seen.add(m);
   for (const v of Object.values(m)) {
-    if (v instanceof Module && !seen.has(v) && !treeTrusted(v, seen)) return false;
+    if (!(v instanceof Module)) continue;
+    seen ??= new Set([m]);
+    if (seen.has(v)) continue;
+    seen.add(v);
+    if (!treeTrusted(v, seen)) return false;
   }
   return true;
 }
