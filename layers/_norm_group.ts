@@ -5,7 +5,16 @@
  * @module
  */
 
-import { Module, ones, Parameter, reprFloat, ShapeError, shapeStr, zeros } from "../core/mod.ts";
+import {
+  Module,
+  ones,
+  Parameter,
+  reprFloat,
+  ShapeError,
+  shapeStr,
+  trustForward,
+  zeros,
+} from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { arity, bool, fail, int, knownKeys, optionalTensor, tensorArg } from "./_validate.ts";
 import {
@@ -137,3 +146,7 @@ export class GroupNorm extends Module {
     return runGroupNorm("GroupNorm", x, this.numGroups, this.weight, this.bias, this.eps);
   }
 }
+
+// Their forward runs only ops and keeps nothing it makes: intermediates are freed when the
+// outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(GroupNorm);

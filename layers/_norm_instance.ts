@@ -6,7 +6,16 @@
  * @module
  */
 
-import { full, Module, noGrad, reprFloat, ShapeError, shapeStr, ValueError } from "../core/mod.ts";
+import {
+  full,
+  Module,
+  noGrad,
+  reprFloat,
+  ShapeError,
+  shapeStr,
+  trustForward,
+  ValueError,
+} from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { arity, bool, fail, int, knownKeys, optionalTensor, tensorArg } from "./_validate.ts";
 import { affineParams, registerRunningStats } from "./_norm_state.ts";
@@ -273,3 +282,7 @@ export class InstanceNorm2d extends InstanceNormBase {
     super("InstanceNorm2d", 2, numFeatures, options);
   }
 }
+
+// Their forward runs only ops and keeps nothing it makes: intermediates are freed when the
+// outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(InstanceNorm1d, InstanceNorm2d);

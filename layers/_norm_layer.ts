@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Module, ones, Parameter, reprFloat, reprTuple, zeros } from "../core/mod.ts";
+import { Module, ones, Parameter, reprFloat, reprTuple, trustForward, zeros } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { arity, bool, knownKeys, optionalTensor, tensorArg } from "./_validate.ts";
 import {
@@ -126,3 +126,7 @@ export class LayerNorm extends Module {
     return runLayerNorm("LayerNorm", x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
 }
+
+// Their forward runs only ops and keeps nothing it makes: intermediates are freed when the
+// outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(LayerNorm);

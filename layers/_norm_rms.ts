@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Module, ones, Parameter, reprFloat, reprTuple } from "../core/mod.ts";
+import { Module, ones, Parameter, reprFloat, reprTuple, trustForward } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { arity, bool, knownKeys, optionalTensor, tensorArg } from "./_validate.ts";
 import { checkParam, deviceOf, epsArg, normalizedShapeArg, trailing } from "./_norm_shared.ts";
@@ -115,3 +115,7 @@ export class RMSNorm extends Module {
     return runRmsNorm("RMSNorm", x, this.normalizedShape, this.weight, this.eps);
   }
 }
+
+// Their forward runs only ops and keeps nothing it makes: intermediates are freed when the
+// outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(RMSNorm);

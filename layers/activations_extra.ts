@@ -22,7 +22,7 @@
  * @module
  */
 
-import { full, Module, Parameter, reprFloat } from "../core/mod.ts";
+import { full, Module, Parameter, reprFloat, trustForward } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { fail, finite, int, knownKeys, tensorArg } from "./_validate.ts";
 import { floatInput, inplaceArg, maybeInplace } from "./_inplace.ts";
@@ -297,3 +297,7 @@ export class PReLU extends Module {
     return runPrelu("PReLU", tensorArg("PReLU.forward", "input", x), this.weight);
   }
 }
+
+// Their forward runs only ops and keeps nothing it makes: intermediates are freed when the
+// outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(SiLU, ELU, Softplus, Mish, Hardtanh, ReLU6, Hardswish, Hardsigmoid, PReLU);

@@ -17,7 +17,15 @@
  * @module
  */
 
-import { DTypeError, isFloating, Module, ShapeError, shapeStr, ValueError } from "../core/mod.ts";
+import {
+  DTypeError,
+  isFloating,
+  Module,
+  ShapeError,
+  shapeStr,
+  trustForward,
+  ValueError,
+} from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import type { InitScheme } from "./linear.ts";
 import { conv2d } from "./conv2d.ts";
@@ -227,3 +235,7 @@ export class Conv1d extends Module {
     return run("Conv1d", x, this.weight, this.bias, this.#o);
   }
 }
+
+// Their forward runs only ops and keeps nothing it makes: intermediates are freed when the
+// outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(Conv1d);

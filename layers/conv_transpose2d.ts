@@ -21,7 +21,15 @@
  * @module
  */
 
-import { definePlugin, DTypeError, Module, ShapeError, shapeStr, use } from "../core/mod.ts";
+import {
+  definePlugin,
+  DTypeError,
+  Module,
+  ShapeError,
+  shapeStr,
+  trustForward,
+  use,
+} from "../core/mod.ts";
 import type { Plugin, Tensor } from "../core/mod.ts";
 import type { InitScheme } from "./linear.ts";
 import "./conv2d.ts";
@@ -234,3 +242,7 @@ export const convTranspose2dPlugin: Plugin = use(definePlugin({
   ops: convTransposeOps,
   exports: { ConvTranspose2d },
 }));
+
+// Their forward runs only ops and keeps nothing it makes: intermediates are freed when the
+// outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(ConvTranspose2d);

@@ -34,6 +34,7 @@ import {
   scatterAdd,
   ShapeError,
   shapeStr,
+  trustForward,
   where,
 } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
@@ -275,3 +276,7 @@ export class Embedding extends Module {
     return run("Embedding", tensorArg("Embedding.forward", "input", ids), this.weight, this.#o);
   }
 }
+
+// Their forward runs only ops and keeps nothing it makes: intermediates are freed when the
+// outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(Embedding);

@@ -32,6 +32,7 @@ import {
   reprTuple,
   ShapeError,
   shapeStr,
+  trustForward,
   ValueError,
 } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
@@ -387,3 +388,7 @@ export class UpsamplingBilinear2d extends Upsample {
     });
   }
 }
+
+// Their forward runs only ops and keeps nothing it makes: intermediates are freed when the
+// outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(Upsample, UpsamplingNearest2d, UpsamplingBilinear2d);

@@ -21,6 +21,9 @@ import {
 const { i32, f32, v128 } = ValType;
 
 const V = { align: 0, offset: 0 };
+const V16 = { align: 0, offset: 16 };
+// i8x16.shuffle lanes picking floats 0 and 2 of the first operand, then 0 and 2 of the second.
+const EVEN_LANES = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
 
 /** local = a * b (i32 locals or constants pushed by the callbacks). */
 function mulInto(c: Code, dst: number, a: number, b: number, scale = 1): void {
@@ -36,8 +39,9 @@ const GEOM = ["cg", "hp", "wp", "kh", "kw", "sh", "sw", "dh", "dw", "oh", "ow"] 
 /**
  * Emits `im2col(x, col, ldb, ...GEOM)` (byte pointers, `ldb` the byte pitch of a column row) or
  * `col2im(col, ldb, ...GEOM, dx)` which adds the rows back onto the padded planes at dx.
- * Unit-stride rows move four floats per instruction; im2col may write up to 3 floats past the end
- * of each row (the caller leaves room), col2im never does since those would be real pixels.
+ * Unit-stride rows move four floats per instruction, im2col's stride-2 rows four per two loads and
+ * a shuffle; im2col may write up to 3 floats past the end of each row (the caller leaves room),
+ * col2im never does since those would be real pixels.
  */
 export function emitUnroll(name: "im2col" | "col2im"): FuncDef {
   const fwd = name === "im2col";
@@ -92,6 +96,19 @@ export function emitUnroll(name: "im2col" | "col2im"): FuncDef {
           }
           c.op(Op.else);
           c.get(s0).set(s);
+          if (fwd) {
+            // Stride 2: four outputs from eight consecutive floats, two loads and a shuffle of the
+            // even lanes, over the row's whole vectors (the second load reads one float past the
+            // last source: the heap regions have room); the loop below does the rest.
+            c.get(SW).i32(2).op(Op.i32Eq, Op.if, BLOCK_VOID);
+            whileLt(c, xo, vecB, 16, () => {
+              c.get(row).get(xo).op(Op.i32Add);
+              c.get(s).simd(SimdOp.v128Load, V).get(s).simd(SimdOp.v128Load, V16);
+              c.simd(SimdOp.i8x16Shuffle).op(...EVEN_LANES).simd(SimdOp.v128Store, V);
+              c.get(s).i32(32).op(Op.i32Add).set(s);
+            });
+            c.op(Op.end);
+          }
           whileLt(c, xo, owB, 4, () => {
             if (fwd) {
               c.get(row).get(xo).op(Op.i32Add).get(s).mem(Op.f32Load, 2).mem(Op.f32Store, 2);
