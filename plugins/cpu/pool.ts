@@ -203,6 +203,9 @@ function wasmMaxPool2d(x: Float32Array, p: Pool2dParams): { y: Float32Array; ind
         ow,
         4 * TH,
         4 * TW,
+        p.strideW,
+        p.padW,
+        p.kw,
       );
     }
     plan.run();

@@ -49,6 +49,7 @@ export const Op: Readonly<Record<string, number>> = {
   i32LtS: 0x48,
   i32LtU: 0x49,
   i32GtS: 0x4a,
+  i32LeS: 0x4c,
   i32GeS: 0x4e,
   f32Ne: 0x5c,
   f32Gt: 0x5e,
@@ -91,6 +92,7 @@ export const SimdOp: Readonly<Record<string, number>> = {
   f32x4ExtractLane: 0x1f,
   /** Loads one f32 into lane 0 and zeros the other lanes. */
   v128Load32Zero: 0x5c,
+  i32x4Add: 0xae,
   f32x4Add: 0xe4,
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,

@@ -25,6 +25,11 @@ const V16 = { align: 0, offset: 16 };
 // i8x16.shuffle lanes picking floats 0 and 2 of the first operand, then 0 and 2 of the second.
 const EVEN_LANES = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
 
+/** The 16 little-endian bytes of an i32x4 constant (the immediate of `v128.const`). */
+function i32x4Bytes(lanes: readonly number[]): number[] {
+  return lanes.flatMap((x) => [x & 255, (x >> 8) & 255, (x >> 16) & 255, (x >>> 24) & 255]);
+}
+
 /** local = a * b (i32 locals or constants pushed by the callbacks). */
 function mulInto(c: Code, dst: number, a: number, b: number, scale = 1): void {
   c.get(a).get(b).op(Op.i32Mul);
@@ -279,29 +284,84 @@ export function emitRows(withBias: boolean): FuncDef {
 }
 
 /**
- * Emits `maxPool(x, y, idx, planes, w, planeBytes, dh, dw, oh, ow, th, tw)`. th/tw hold per output
- * row/column the clipped [first, end) input row/column as i32 pairs. The running maximum and its
- * index live in lane 0 of v128 locals and are updated with `v128.bitselect`: V8 lowers a scalar
- * f32 `select` to a branch, which unpredictable data would mispredict half the time.
- * `v > m || v != v` keeps PyTorch's rule that a NaN wins and later NaNs replace it.
+ * Emits `maxPool(x, y, idx, planes, w, planeBytes, dh, dw, oh, ow, th, tw, sw, padW, kw)`. th/tw
+ * hold per output row/column the clipped [first, end) input row/column as i32 pairs. The running
+ * maximum and its index live in v128 locals and are updated with `v128.bitselect`: V8 lowers a
+ * scalar f32 `select` to a branch, which unpredictable data would mispredict half the time.
+ * `v > m || v != v` keeps PyTorch's rule that a NaN wins and later NaNs replace it. With stride 1
+ * or 2 and no horizontal dilation, four neighbouring outputs whose windows lie inside the row
+ * are done together, one lane each (stride 2: two loads and an even-lane shuffle, the second load
+ * reading one float past the window: the heap regions have room), visiting the taps in the same
+ * order as one output alone; the others one at a time in lane 0.
  */
 export function emitMaxPool(): FuncDef {
   const X = 0, Y = 1, IDX = 2, PLANES = 3, W = 4, PLANEB = 5, DH = 6, DW = 7, OH = 8, OW = 9;
-  const TH = 10, TW = 11;
-  const f = new Frame(12);
+  const TH = 10, TW = 11, SW = 12, PADW = 13, KW = 14;
+  const f = new Frame(15);
   const pl = f.local(i32), oy = f.local(i32), ox = f.local(i32), ih0 = f.local(i32);
   const ih1 = f.local(i32), iw0 = f.local(i32), iw1 = f.local(i32), ih = f.local(i32);
   const iw = f.local(i32), idx = f.local(i32), o = f.local(i32), base = f.local(i32);
-  const row = f.local(i32);
+  const row = f.local(i32), start = f.local(i32), wide = f.local(i32), kj = f.local(i32);
   const m = f.local(v128), best = f.local(v128), v = f.local(v128), cond = f.local(v128);
+  const lanes = f.local(v128);
   const c = new Code();
   c.get(X).set(base);
   c.i32(0).set(o);
+  // Lane j of a four-output block reads column start + j·sw: the lanes' offsets.
+  c.get(SW).i32(1).op(Op.i32Eq, Op.if, BLOCK_VOID);
+  c.simd(SimdOp.v128Const).op(...i32x4Bytes([0, 1, 2, 3])).set(lanes);
+  c.op(Op.else);
+  c.simd(SimdOp.v128Const).op(...i32x4Bytes([0, 2, 4, 6])).set(lanes);
+  c.op(Op.end);
+  // Whether blocks of four apply at all: stride 1 or 2, no horizontal dilation.
+  c.get(DW).i32(1).op(Op.i32Eq).get(SW).i32(1).op(Op.i32Eq).get(SW).i32(2).op(Op.i32Eq, Op.i32Or);
+  c.op(Op.i32And).set(wide);
+  // One block: outputs ox..ox+3 of the row, windows [start + j·sw, + kw) inside the row.
+  const block = () => {
+    c.get(ih0).get(ih1).op(Op.i32LtS, Op.if, BLOCK_VOID);
+    c.get(ih0).get(W).op(Op.i32Mul).get(start).op(Op.i32Add).simd(SimdOp.i32x4Splat);
+    c.get(lanes).simd(SimdOp.i32x4Add).set(best);
+    c.op(Op.else);
+    c.i32(-1).simd(SimdOp.i32x4Splat).set(best);
+    c.op(Op.end);
+    c.f32x4Const(-Infinity).set(m);
+    c.get(ih0).set(ih);
+    whileLt(c, ih, ih1, 0, () => {
+      c.get(ih).get(W).op(Op.i32Mul).get(start).op(Op.i32Add).set(row);
+      c.i32(0).set(kj);
+      whileLt(c, kj, KW, 1, () => {
+        c.get(row).get(kj).op(Op.i32Add).tee(idx).i32(4).op(Op.i32Mul).get(base).op(Op.i32Add);
+        c.tee(iw).simd(SimdOp.v128Load, V).set(v);
+        c.get(SW).i32(2).op(Op.i32Eq, Op.if, BLOCK_VOID);
+        c.get(v).get(iw).simd(SimdOp.v128Load, V16).simd(SimdOp.i8x16Shuffle).op(...EVEN_LANES);
+        c.set(v).op(Op.end);
+        c.get(v).get(m).simd(SimdOp.f32x4Gt).get(v).get(v).simd(SimdOp.f32x4Ne);
+        c.simd(SimdOp.v128Or).set(cond);
+        c.get(v).get(m).get(cond).simd(SimdOp.v128Bitselect).set(m);
+        c.get(idx).simd(SimdOp.i32x4Splat).get(lanes).simd(SimdOp.i32x4Add);
+        c.get(best).get(cond).simd(SimdOp.v128Bitselect).set(best);
+      });
+      c.get(ih).get(DH).op(Op.i32Add).set(ih);
+    });
+    c.get(Y).get(o).op(Op.i32Add).get(m).simd(SimdOp.v128Store, V);
+    c.get(IDX).get(o).op(Op.i32Add).get(best).simd(SimdOp.v128Store, V);
+    c.get(o).i32(16).op(Op.i32Add).set(o);
+  };
   forUp(c, pl, PLANES, 1, () => {
     forUp(c, oy, OH, 1, () => {
       c.get(TH).get(oy).i32(8).op(Op.i32Mul, Op.i32Add).tee(ih0).mem(Op.i32Load, 2, 4).set(ih1);
       c.get(ih0).mem(Op.i32Load, 2).set(ih0);
-      forUp(c, ox, OW, 1, () => {
+      c.i32(0).set(ox);
+      whileLt(c, ox, OW, 0, () => {
+        // start = ox·sw − padW; a block when start ≥ 0 and the fourth window ends inside the row.
+        c.get(ox).get(SW).op(Op.i32Mul).get(PADW).op(Op.i32Sub).set(start);
+        c.get(wide).get(ox).i32(4).op(Op.i32Add).get(OW).op(Op.i32LeS, Op.i32And);
+        c.get(start).i32(0).op(Op.i32GeS, Op.i32And);
+        c.get(start).get(SW).i32(3).op(Op.i32Mul, Op.i32Add).get(KW).op(Op.i32Add).get(W);
+        c.op(Op.i32LeS, Op.i32And, Op.if, BLOCK_VOID);
+        block();
+        c.get(ox).i32(4).op(Op.i32Add).set(ox);
+        c.op(Op.else);
         c.get(TW).get(ox).i32(8).op(Op.i32Mul, Op.i32Add).tee(iw0).mem(Op.i32Load, 2, 4);
         c.set(iw1);
         c.get(iw0).mem(Op.i32Load, 2).set(iw0);
@@ -332,13 +392,15 @@ export function emitMaxPool(): FuncDef {
         c.get(IDX).get(o).op(Op.i32Add).get(best).simd(SimdOp.i32x4ExtractLane).op(0);
         c.mem(Op.i32Store, 2);
         c.get(o).i32(4).op(Op.i32Add).set(o);
+        c.get(ox).i32(1).op(Op.i32Add).set(ox);
+        c.op(Op.end);
       });
     });
     c.get(base).get(PLANEB).op(Op.i32Add).set(base);
   });
   return {
     name: "maxPool",
-    params: new Array(12).fill(i32),
+    params: new Array(15).fill(i32),
     results: [],
     locals: f.locals,
     code: c,

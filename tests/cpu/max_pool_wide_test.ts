@@ -1,0 +1,110 @@
+/**
+ * The wasm max pooling kernel does four neighbouring outputs at once where their windows lie
+ * inside the row (stride 1 or 2, no horizontal dilation) and the rest one by one. Both must give
+ * what one window at a time gives: the maximum, the in-plane index of the first tap holding it,
+ * and NaN winning (a later NaN replacing an earlier one), on rows wide enough for blocks, with
+ * padding, ceil mode, ties and NaNs.
+ */
+
+import assert from "node:assert/strict";
+import { maxPool2dForward, pool2dOutputSize, type Pool2dParams } from "../../plugins/cpu/pool.ts";
+
+function params(
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  k: number,
+  s: number,
+  pad: number,
+  ceilMode: boolean,
+  dilation = 1,
+): Pool2dParams {
+  const oh = pool2dOutputSize(h, k, s, pad, dilation, ceilMode);
+  const ow = pool2dOutputSize(w, k, s, pad, dilation, ceilMode);
+  return {
+    n,
+    c,
+    h,
+    w,
+    kh: k,
+    kw: k,
+    strideH: s,
+    strideW: s,
+    padH: pad,
+    padW: pad,
+    dilationH: dilation,
+    dilationW: dilation,
+    oh,
+    ow,
+    ceilMode,
+    countIncludePad: true,
+  };
+}
+
+// One window at a time, taps in row-major order: `v > m || v !== v` takes the tap.
+function reference(x: Float32Array, p: Pool2dParams): { y: number[]; idx: number[] } {
+  const y: number[] = [], idx: number[] = [];
+  for (let pl = 0; pl < p.n * p.c; pl++) {
+    for (let oy = 0; oy < p.oh; oy++) {
+      for (let ox = 0; ox < p.ow; ox++) {
+        let m = -Infinity, best = -1;
+        for (let ki = 0; ki < p.kh; ki++) {
+          const ih = oy * p.strideH - p.padH + ki * p.dilationH;
+          if (ih < 0 || ih >= p.h) continue;
+          for (let kj = 0; kj < p.kw; kj++) {
+            const iw = ox * p.strideW - p.padW + kj * p.dilationW;
+            if (iw < 0 || iw >= p.w) continue;
+            const v = x[pl * p.h * p.w + ih * p.w + iw];
+            if (best < 0) best = ih * p.w + iw;
+            if (v > m || v !== v) {
+              m = v;
+              best = ih * p.w + iw;
+            }
+          }
+        }
+        y.push(m);
+        idx.push(best);
+      }
+    }
+  }
+  return { y, idx };
+}
+
+// Values from a few levels (ties), some NaNs and infinities.
+function input(size: number, seed: number): Float32Array {
+  const a = new Float32Array(size);
+  let s = seed;
+  for (let i = 0; i < size; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    const r = s / 2 ** 32;
+    a[i] = r < 0.03 ? NaN : r < 0.05 ? -Infinity : Math.floor(r * 7) - 3;
+  }
+  return a;
+}
+
+const CASES: [string, Pool2dParams][] = [
+  ["3 × 3 stride 1 pad 1 on 13 × 17", params(2, 3, 13, 17, 3, 1, 1, true)],
+  ["3 × 3 stride 2 on 32 × 32, ceil", params(2, 2, 32, 32, 3, 2, 0, true)],
+  ["3 × 3 stride 2 pad 1 on 15 × 21", params(2, 3, 15, 21, 3, 2, 1, false)],
+  ["2 × 2 stride 1 on 9 × 12", params(1, 4, 9, 12, 2, 1, 0, false)],
+  ["5 × 5 stride 2 pad 2 on 20 × 20, ceil", params(1, 3, 20, 20, 5, 2, 2, true)],
+  ["3 × 3 stride 1 dilation 2 on 16 × 16", params(1, 2, 16, 16, 3, 1, 2, false, 2)],
+  ["3 × 3 stride 3 on 19 × 19", params(1, 2, 19, 19, 3, 3, 0, true)],
+];
+
+for (const [name, p] of CASES) {
+  Deno.test(`max pooling: ${name} matches one window at a time`, () => {
+    const x = input(p.n * p.c * p.h * p.w, 7);
+    const { y, indices } = maxPool2dForward(x, p);
+    const want = reference(x, p);
+    assert.equal(y.length, want.y.length);
+    for (let i = 0; i < y.length; i++) {
+      const ok = Object.is(y[i], Math.fround(want.y[i])) ||
+        (Number.isNaN(y[i]) && Number.isNaN(want.y[i]));
+      if (!ok || indices[i] !== want.idx[i]) {
+        assert.fail(`output ${i}: ${y[i]} at ${indices[i]}, want ${want.y[i]} at ${want.idx[i]}`);
+      }
+    }
+  });
+}
