@@ -3,7 +3,9 @@
  * 64), ResNet-18 (32 × 32, batch 32, 10 classes) and an MLP 784-512-512-10 (ReLU, batch 128), each
  * with SGD (lr 0.01, momentum 0.9) and cross-entropy on fixed random data, and square sgemm at 512,
  * 1024 and 2048 (C = A·B, float32, output allocated each call). Optionally TF.js's cpu backend on
- * the LeNet step.
+ * the LeNet step, and with `--only` the lecture's other models: GoogLeNet (64 × 64, batch 16, no
+ * auxiliary classifiers), ResNet-50 (32 × 32, batch 16), AlexNet (64 × 64, batch 16) and VGG-11
+ * with batch norm (32 × 32, batch 16), 10 classes each, torchvision's models on PyTorch's side.
  *
  * ```sh
  * deno run -A bench/cpu_compare.ts [--steps 15] [--warmup 50] [--rounds 3] [--quick]
@@ -34,7 +36,7 @@ import { parseArgs } from "node:util";
 import { explain, F, hasBackend, manualSeed, optim, randint, randn, use } from "../mod.ts";
 import type { Module, Tensor } from "../mod.ts";
 import { blas, blasLibrary } from "../plugins/blas/mod.ts";
-import { lenet5, resnet } from "../plugins/models/mod.ts";
+import { alexnet, googlenet, lenet5, resnet, vgg } from "../plugins/models/mod.ts";
 import { mlp784 } from "./_models.ts";
 
 // Untimed steps before each cell's timed ones, the same number on both sides. denn reaches its
@@ -50,7 +52,8 @@ const USAGE = `usage: deno run -A bench/cpu_compare.ts [options]
   --rounds N         processes per cell, alternating denn and PyTorch (default 3; 1 with --quick)
   --quick            a short check that everything runs; its timings are not measurements
   --only LIST        workloads, comma-separated: lenet, resnet18, mlp, sgemm512, sgemm1024,
-                     sgemm2048, or sgemm for all three sizes (default: all)
+                     sgemm2048, or sgemm for all three sizes (default: these), and googlenet,
+                     resnet50, alexnet, vgg11bn (only when named)
   --tfjs             also time TF.js's cpu backend on the LeNet step (fetches TF.js from npm once)
   --torch-threads N  torch.set_num_threads(N) (default: the core count)
   --json PATH        also write the results as JSON to PATH
@@ -63,6 +66,8 @@ interface Workload {
   label: string;
   /** Floating-point operations per step, where GFLOP/s is reported (sgemm). */
   flops?: number;
+  /** Run only when `--only` names it. */
+  extra?: boolean;
   build(): () => void;
 }
 
@@ -126,6 +131,30 @@ const WORKLOADS: Workload[] = [
     flops: 2 * n ** 3,
     build: () => sgemmStep(n),
   })),
+  {
+    id: "googlenet",
+    label: "GoogLeNet 64×64, batch 16",
+    extra: true,
+    build: () => trainStep(googlenet({ numClasses: 10 }), randn([16, 3, 64, 64])),
+  },
+  {
+    id: "resnet50",
+    label: "ResNet-50 32×32, batch 16",
+    extra: true,
+    build: () => trainStep(resnet(50, { numClasses: 10 }), randn([16, 3, 32, 32])),
+  },
+  {
+    id: "alexnet",
+    label: "AlexNet 64×64, batch 16",
+    extra: true,
+    build: () => trainStep(alexnet({ numClasses: 10 }), randn([16, 3, 64, 64])),
+  },
+  {
+    id: "vgg11bn",
+    label: "VGG-11 (batch norm) 32×32, batch 16",
+    extra: true,
+    build: () => trainStep(vgg(11, { numClasses: 10, batchNorm: true }), randn([16, 3, 32, 32])),
+  },
 ];
 
 /**
@@ -364,7 +393,7 @@ function parseOptions() {
     "torch-threads",
     1,
   );
-  let workloads = WORKLOADS;
+  let workloads = WORKLOADS.filter((w) => !w.extra);
   if (values.only !== undefined) {
     const ids = values.only.split(",").map((s) => s.trim()).flatMap((s) =>
       s === "sgemm" ? ["sgemm512", "sgemm1024", "sgemm2048"] : [s]

@@ -7,6 +7,11 @@ WORKLOAD is one of
   resnet18   torchvision's ResNet-18 with 10 classes on [32, 3, 32, 32]
   mlp        Linear 784-512, ReLU, Linear 512-512, ReLU, Linear 512-10 on [128, 784]
   sgemm512, sgemm1024, sgemm2048   torch.mm of two float32 [n, n] matrices
+  googlenet  torchvision's GoogLeNet (no auxiliary classifiers) on [16, 3, 64, 64]
+  resnet50   torchvision's ResNet-50 on [16, 3, 32, 32]
+  alexnet    torchvision's AlexNet on [16, 3, 64, 64]
+  vgg11bn    torchvision's VGG-11 with batch norm on [16, 3, 32, 32]
+(all with 10 classes)
 The training workloads run zero_grad, forward, cross-entropy, backward and an SGD step (lr 0.01,
 momentum 0.9) on fixed random data, in train mode, like denn's side.
 
@@ -23,7 +28,13 @@ import torch
 import torch.nn as nn
 
 SGEMM = {"sgemm512": 512, "sgemm1024": 1024, "sgemm2048": 2048}
-WORKLOADS = ["lenet", "resnet18", "mlp", *SGEMM]
+MODELS = {
+    "googlenet": ([16, 3, 64, 64], lambda tv: tv.googlenet(num_classes=10, aux_logits=False, init_weights=True)),
+    "resnet50": ([16, 3, 32, 32], lambda tv: tv.resnet50(num_classes=10)),
+    "alexnet": ([16, 3, 64, 64], lambda tv: tv.alexnet(num_classes=10)),
+    "vgg11bn": ([16, 3, 32, 32], lambda tv: tv.vgg11_bn(num_classes=10)),
+}
+WORKLOADS = ["lenet", "resnet18", "mlp", *SGEMM, *MODELS]
 
 
 def lenet() -> nn.Module:
@@ -77,6 +88,11 @@ def make_step(workload: str):
         return train_step(resnet18(), [32, 3, 32, 32])
     if workload == "mlp":
         return train_step(mlp(), [128, 784])
+    if workload in MODELS:
+        import torchvision
+
+        shape, build = MODELS[workload]
+        return train_step(build(torchvision.models), shape)
     return sgemm_step(SGEMM[workload])
 
 
