@@ -84,8 +84,11 @@ export const SimdOp: Readonly<Record<string, number>> = {
   f32x4Splat: 0x13,
   /** Followed by a lane index byte. */
   i32x4ExtractLane: 0x1b,
+  i32x4LtS: 0x39,
+  i32x4GeS: 0x3f,
   f32x4Ne: 0x42,
   f32x4Gt: 0x44,
+  v128And: 0x4e,
   v128Or: 0x50,
   v128Bitselect: 0x52,
   /** Followed by a lane index byte. */
@@ -93,6 +96,8 @@ export const SimdOp: Readonly<Record<string, number>> = {
   /** Loads one f32 into lane 0 and zeros the other lanes. */
   v128Load32Zero: 0x5c,
   i32x4Add: 0xae,
+  i32x4MinS: 0xb6,
+  i32x4MaxS: 0xb8,
   f32x4Add: 0xe4,
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,

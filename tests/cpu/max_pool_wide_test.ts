@@ -1,9 +1,9 @@
 /**
- * The wasm max pooling kernel does four neighbouring outputs at once where their windows lie
- * inside the row (stride 1 or 2, no horizontal dilation) and the rest one by one. Both must give
- * what one window at a time gives: the maximum, the in-plane index of the first tap holding it,
- * and NaN winning (a later NaN replacing an earlier one), on rows wide enough for blocks, with
- * padding, ceil mode, ties and NaNs.
+ * The wasm max pooling kernel does four neighbouring outputs at once (stride 1 or 2, no horizontal
+ * dilation), with the taps of windows that reach past the row masked, and a row's last outputs one
+ * by one. All must give what one window at a time gives: the maximum, the in-plane index of the
+ * first tap holding it, and NaN winning (a later NaN replacing an earlier one), on wide rows and on
+ * small maps, with padding, ceil mode, ties and NaNs.
  */
 
 import assert from "node:assert/strict";
@@ -91,6 +91,12 @@ const CASES: [string, Pool2dParams][] = [
   ["5 × 5 stride 2 pad 2 on 20 × 20, ceil", params(1, 3, 20, 20, 5, 2, 2, true)],
   ["3 × 3 stride 1 dilation 2 on 16 × 16", params(1, 2, 16, 16, 3, 1, 2, false, 2)],
   ["3 × 3 stride 3 on 19 × 19", params(1, 2, 19, 19, 3, 3, 0, true)],
+  // Small maps: every window of a row reaches past it (GoogLeNet's 4 × 4 and ResNet's stem pool).
+  ["3 × 3 stride 1 pad 1 on 4 × 4, ceil", params(2, 5, 4, 4, 3, 1, 1, true)],
+  ["3 × 3 stride 1 pad 1 on 2 × 5", params(2, 3, 2, 5, 3, 1, 1, false)],
+  ["3 × 3 stride 2 pad 1 on 16 × 16", params(2, 3, 16, 16, 3, 2, 1, false)],
+  ["3 × 3 stride 2 pad 1 on 7 × 9, ceil", params(1, 4, 7, 9, 3, 2, 1, true)],
+  ["5 × 5 stride 1 pad 2 on 6 × 6", params(1, 3, 6, 6, 5, 1, 2, false)],
 ];
 
 for (const [name, p] of CASES) {
