@@ -34,8 +34,6 @@ const OPEN = 1, CLOSED = 2, HANDED = 3;
 
 // Prototypes of the trusted classes (exact classes: a subclass is not trusted).
 const trusted = new WeakSet<object>();
-// Trusted forward calls running (nested ones inside the outermost).
-let depth = 0;
 
 /**
  * Declares that instances of exactly these `Module` classes may have their intermediates freed
@@ -72,7 +70,8 @@ export function trustForward(...classes: (abstract new (...args: never[]) => Any
     guardSubclass(proto, Module.prototype);
     const inner = proto.forward as (...args: unknown[]) => unknown;
     const forward = function (this: Module, ...args: unknown[]): unknown {
-      return depth > 0 || Object.getPrototypeOf(this) !== proto
+      // Inside an open frame the whole tree is trusted already: a plain call.
+      return moduleFrames.open || Object.getPrototypeOf(this) !== proto
         ? Reflect.apply(inner, this, args)
         : outermost(this, inner, args);
     };
@@ -89,18 +88,15 @@ export function trustForward(...classes: (abstract new (...args: never[]) => Any
 
 // The outermost call of a trusted module: its tree decides whether intermediates are tracked.
 function outermost(m: Module, inner: (...args: unknown[]) => unknown, args: unknown[]): unknown {
-  if (moduleFrames.open || !treeTrusted(m, null)) return Reflect.apply(inner, m, args);
+  if (!treeTrusted(m, null)) return Reflect.apply(inner, m, args);
   moduleFrames.open = true;
-  depth++;
   let result: unknown;
   try {
     result = Reflect.apply(inner, m, args);
   } catch (e) {
-    depth--;
     closeFrame(null, false);
     throw e;
   }
-  depth--;
   closeFrame(result, true);
   return result;
 }

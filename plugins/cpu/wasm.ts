@@ -110,6 +110,29 @@ export const SimdOp: Readonly<Record<string, number>> = {
 /** Block type of a structured instruction that yields no value. */
 export const BLOCK_VOID = 0x40;
 
+/**
+ * `i8x16.shuffle` lanes picking floats 0 and 2 of the first operand, then 0 and 2 of the second:
+ * four stride-2 floats from eight consecutive ones.
+ */
+export const EVEN_LANES: readonly number[] = [
+  0,
+  1,
+  2,
+  3,
+  8,
+  9,
+  10,
+  11,
+  16,
+  17,
+  18,
+  19,
+  24,
+  25,
+  26,
+  27,
+];
+
 /** Appends `n` (a non-negative integer below 2^32) as unsigned LEB128. */
 export function uleb(n: number, out: number[]): void {
   do {
@@ -197,6 +220,13 @@ export class Code {
       uleb(memarg.align, this.bytes);
       uleb(memarg.offset, this.bytes);
     }
+    return this;
+  }
+
+  /** `v128.const` of four i32 lanes. */
+  i32x4Const(lanes: readonly [number, number, number, number]): this {
+    this.simd(SimdOp.v128Const);
+    for (const b of new Uint8Array(new Int32Array(lanes).buffer)) this.bytes.push(b);
     return this;
   }
 

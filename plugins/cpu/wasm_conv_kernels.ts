@@ -22,7 +22,8 @@ import {
   wasmSimdAvailable,
 } from "./wasm_gemm.ts";
 import { emitKernel, type KernelShape } from "./wasm_gemm_kernel.ts";
-import { emitMaxPool, emitPad, emitRows, emitUnroll, emitZero } from "./wasm_move_kernels.ts";
+import { emitPad, emitRows, emitUnroll, emitZero } from "./wasm_move_kernels.ts";
+import { emitMaxPool } from "./wasm_max_pool.ts";
 import { registerKernels } from "./threads.ts";
 import { type DirectConvShape, emitConvDirect, emitDot } from "./wasm_product_kernels.ts";
 import { emitBnApply, emitBnGradApply, emitBnGradSums, emitBnStats } from "./wasm_norm.ts";

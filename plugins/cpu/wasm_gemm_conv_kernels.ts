@@ -25,7 +25,16 @@
  * @module
  */
 
-import { BLOCK_VOID, buildModule, Code, type FuncDef, Op, SimdOp, ValType } from "./wasm.ts";
+import {
+  BLOCK_VOID,
+  buildModule,
+  Code,
+  EVEN_LANES,
+  type FuncDef,
+  Op,
+  SimdOp,
+  ValType,
+} from "./wasm.ts";
 import { wasmMemory, wasmMemoryImport, wasmSimdAvailable } from "./wasm_gemm.ts";
 import type { Conv2dParams } from "./conv.ts";
 
@@ -147,8 +156,6 @@ function opCount(taps: Run[][], fwd: boolean): number {
 }
 
 const V = (offset: number) => ({ align: 0, offset });
-// i8x16.shuffle lanes picking floats 0 and 2 of the first operand, then 0 and 2 of the second.
-const EVEN_LANES = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
 
 /**
  * Emits one kernel. Parameters: (a, ldB, b, planes, images, bImageB, colImageB) where for im2col

@@ -1,7 +1,7 @@
 /**
  * Emitters of the conv module's own kernels (instantiated in wasm_conv_kernels.ts): the data
  * movement around convolution and max pooling (im2col and col2im, pad and unpad, zero, the row
- * copies with and without a bias) and branch-free max pooling.
+ * copies with and without a bias); max pooling's kernel is in wasm_max_pool.ts.
  *
  * @module
  */
@@ -9,6 +9,7 @@
 import {
   BLOCK_VOID,
   Code,
+  EVEN_LANES,
   forUp,
   Frame,
   type FuncDef,
@@ -22,13 +23,6 @@ const { i32, f32, v128 } = ValType;
 
 const V = { align: 0, offset: 0 };
 const V16 = { align: 0, offset: 16 };
-// i8x16.shuffle lanes picking floats 0 and 2 of the first operand, then 0 and 2 of the second.
-const EVEN_LANES = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
-
-/** The 16 little-endian bytes of an i32x4 constant (the immediate of `v128.const`). */
-function i32x4Bytes(lanes: readonly number[]): number[] {
-  return lanes.flatMap((x) => [x & 255, (x >> 8) & 255, (x >> 16) & 255, (x >>> 24) & 255]);
-}
 
 /** local = a * b (i32 locals or constants pushed by the callbacks). */
 function mulInto(c: Code, dst: number, a: number, b: number, scale = 1): void {
@@ -277,162 +271,6 @@ export function emitRows(withBias: boolean): FuncDef {
   return {
     name: withBias ? "biasRows" : "copyRows",
     params: new Array(6).fill(i32),
-    results: [],
-    locals: f.locals,
-    code: c,
-  };
-}
-
-/**
- * Emits `maxPool(x, y, idx, planes, w, planeBytes, dh, dw, oh, ow, th, tw, sw, padW, kw)`. th/tw
- * hold per output row/column the clipped [first, end) input row/column as i32 pairs. The running
- * maximum and its index live in v128 locals and are updated with `v128.bitselect`: V8 lowers a
- * scalar f32 `select` to a branch, which unpredictable data would mispredict half the time.
- * `v > m || v != v` keeps PyTorch's rule that a NaN wins and later NaNs replace it. With stride 1
- * or 2 and no horizontal dilation, four neighbouring outputs are done together, one lane each
- * (stride 2: two loads and an even-lane shuffle), visiting the taps in the same order as one
- * output alone; where a window reaches past the row (padding, ceil mode), the lanes of taps
- * outside it read -inf instead (their loads may read a few floats past the row or before it:
- * the heap regions have room on both sides) and each lane starts from its first real tap. A row's
- * last outputs that do not fill four lanes are done one at a time in lane 0.
- */
-export function emitMaxPool(): FuncDef {
-  const X = 0, Y = 1, IDX = 2, PLANES = 3, W = 4, PLANEB = 5, DH = 6, DW = 7, OH = 8, OW = 9;
-  const TH = 10, TW = 11, SW = 12, PADW = 13, KW = 14;
-  const f = new Frame(15);
-  const pl = f.local(i32), oy = f.local(i32), ox = f.local(i32), ih0 = f.local(i32);
-  const ih1 = f.local(i32), iw0 = f.local(i32), iw1 = f.local(i32), ih = f.local(i32);
-  const iw = f.local(i32), idx = f.local(i32), o = f.local(i32), base = f.local(i32);
-  const row = f.local(i32), start = f.local(i32), wide = f.local(i32), kj = f.local(i32);
-  const m = f.local(v128), best = f.local(v128), v = f.local(v128), cond = f.local(v128);
-  const lanes = f.local(v128), cols = f.local(v128), valid = f.local(v128);
-  const zero = f.local(v128), wvec = f.local(v128), inside = f.local(i32);
-  const c = new Code();
-  c.get(X).set(base);
-  c.i32(0).set(o);
-  c.i32(0).simd(SimdOp.i32x4Splat).set(zero);
-  c.get(W).simd(SimdOp.i32x4Splat).set(wvec);
-  // Lane j of a four-output block reads column start + j·sw: the lanes' offsets.
-  c.get(SW).i32(1).op(Op.i32Eq, Op.if, BLOCK_VOID);
-  c.simd(SimdOp.v128Const).op(...i32x4Bytes([0, 1, 2, 3])).set(lanes);
-  c.op(Op.else);
-  c.simd(SimdOp.v128Const).op(...i32x4Bytes([0, 2, 4, 6])).set(lanes);
-  c.op(Op.end);
-  // Whether blocks of four apply at all: stride 1 or 2, no horizontal dilation.
-  c.get(DW).i32(1).op(Op.i32Eq).get(SW).i32(1).op(Op.i32Eq).get(SW).i32(2).op(Op.i32Eq, Op.i32Or);
-  c.op(Op.i32And).set(wide);
-  // One block: outputs ox..ox+3 of the row, lane j's window [start + j·sw, + kw); `masked` where
-  // some window reaches outside the row.
-  const block = (masked: boolean) => {
-    if (masked) {
-      // Lane j's first real column max(start + j·sw, 0), and whether it is before its window's
-      // clipped end min(start + j·sw + kw, w) (into `cond`).
-      c.get(start).simd(SimdOp.i32x4Splat).get(lanes).simd(SimdOp.i32x4Add).tee(cols);
-      c.get(zero).simd(SimdOp.i32x4MaxS).tee(valid);
-      c.get(cols).get(KW).simd(SimdOp.i32x4Splat).simd(SimdOp.i32x4Add).get(wvec);
-      c.simd(SimdOp.i32x4MinS).simd(SimdOp.i32x4LtS).set(cond);
-    }
-    c.get(ih0).get(ih1).op(Op.i32LtS, Op.if, BLOCK_VOID);
-    if (masked) {
-      c.get(ih0).get(W).op(Op.i32Mul).simd(SimdOp.i32x4Splat).get(valid).simd(SimdOp.i32x4Add);
-      c.i32(-1).simd(SimdOp.i32x4Splat).get(cond).simd(SimdOp.v128Bitselect).set(best);
-    } else {
-      c.get(ih0).get(W).op(Op.i32Mul).get(start).op(Op.i32Add).simd(SimdOp.i32x4Splat);
-      c.get(lanes).simd(SimdOp.i32x4Add).set(best);
-    }
-    c.op(Op.else);
-    c.i32(-1).simd(SimdOp.i32x4Splat).set(best);
-    c.op(Op.end);
-    c.f32x4Const(-Infinity).set(m);
-    c.get(ih0).set(ih);
-    whileLt(c, ih, ih1, 0, () => {
-      c.get(ih).get(W).op(Op.i32Mul).get(start).op(Op.i32Add).set(row);
-      c.i32(0).set(kj);
-      whileLt(c, kj, KW, 1, () => {
-        c.get(row).get(kj).op(Op.i32Add).tee(idx).i32(4).op(Op.i32Mul).get(base).op(Op.i32Add);
-        c.tee(iw).simd(SimdOp.v128Load, V).set(v);
-        c.get(SW).i32(2).op(Op.i32Eq, Op.if, BLOCK_VOID);
-        c.get(v).get(iw).simd(SimdOp.v128Load, V16).simd(SimdOp.i8x16Shuffle).op(...EVEN_LANES);
-        c.set(v).op(Op.end);
-        if (masked) {
-          // Lanes whose tap column start + j·sw + kj is outside [0, w) read -inf.
-          c.get(start).get(kj).op(Op.i32Add).simd(SimdOp.i32x4Splat).get(lanes);
-          c.simd(SimdOp.i32x4Add).tee(cols).get(zero).simd(SimdOp.i32x4GeS);
-          c.get(cols).get(wvec).simd(SimdOp.i32x4LtS).simd(SimdOp.v128And).set(valid);
-          c.get(v).f32x4Const(-Infinity).get(valid).simd(SimdOp.v128Bitselect).set(v);
-        }
-        c.get(v).get(m).simd(SimdOp.f32x4Gt).get(v).get(v).simd(SimdOp.f32x4Ne);
-        c.simd(SimdOp.v128Or).set(cond);
-        c.get(v).get(m).get(cond).simd(SimdOp.v128Bitselect).set(m);
-        c.get(idx).simd(SimdOp.i32x4Splat).get(lanes).simd(SimdOp.i32x4Add);
-        c.get(best).get(cond).simd(SimdOp.v128Bitselect).set(best);
-      });
-      c.get(ih).get(DH).op(Op.i32Add).set(ih);
-    });
-    c.get(Y).get(o).op(Op.i32Add).get(m).simd(SimdOp.v128Store, V);
-    c.get(IDX).get(o).op(Op.i32Add).get(best).simd(SimdOp.v128Store, V);
-    c.get(o).i32(16).op(Op.i32Add).set(o);
-  };
-  forUp(c, pl, PLANES, 1, () => {
-    forUp(c, oy, OH, 1, () => {
-      c.get(TH).get(oy).i32(8).op(Op.i32Mul, Op.i32Add).tee(ih0).mem(Op.i32Load, 2, 4).set(ih1);
-      c.get(ih0).mem(Op.i32Load, 2).set(ih0);
-      c.i32(0).set(ox);
-      whileLt(c, ox, OW, 0, () => {
-        // start = ox·sw − padW; a block when four outputs are left, masked unless start ≥ 0 and
-        // the fourth window ends inside the row.
-        c.get(ox).get(SW).op(Op.i32Mul).get(PADW).op(Op.i32Sub).set(start);
-        c.get(wide).get(ox).i32(4).op(Op.i32Add).get(OW).op(Op.i32LeS, Op.i32And);
-        c.op(Op.if, BLOCK_VOID);
-        c.get(start).i32(0).op(Op.i32GeS);
-        c.get(start).get(SW).i32(3).op(Op.i32Mul, Op.i32Add).get(KW).op(Op.i32Add).get(W);
-        c.op(Op.i32LeS, Op.i32And).set(inside);
-        c.get(inside).op(Op.if, BLOCK_VOID);
-        block(false);
-        c.op(Op.else);
-        block(true);
-        c.op(Op.end);
-        c.get(ox).i32(4).op(Op.i32Add).set(ox);
-        c.op(Op.else);
-        c.get(TW).get(ox).i32(8).op(Op.i32Mul, Op.i32Add).tee(iw0).mem(Op.i32Load, 2, 4);
-        c.set(iw1);
-        c.get(iw0).mem(Op.i32Load, 2).set(iw0);
-        // PyTorch reports the first valid tap when nothing beats -inf.
-        c.get(ih0).get(W).op(Op.i32Mul).get(iw0).op(Op.i32Add).i32(-1);
-        c.get(ih0).get(ih1).op(Op.i32LtS).get(iw0).get(iw1).op(Op.i32LtS, Op.i32And, Op.select);
-        c.simd(SimdOp.i32x4Splat).set(best);
-        c.f32x4Const(-Infinity).set(m);
-        c.get(ih0).set(ih);
-        whileLt(c, ih, ih1, 0, () => {
-          c.get(ih).get(W).op(Op.i32Mul).set(row);
-          c.get(iw0).set(iw);
-          whileLt(c, iw, iw1, 0, () => {
-            c.get(row).get(iw).op(Op.i32Add).tee(idx);
-            c.i32(4).op(Op.i32Mul).get(base).op(Op.i32Add);
-            c.simd(SimdOp.v128Load32Splat, { align: 2, offset: 0 }).set(v);
-            c.get(v).get(m).simd(SimdOp.f32x4Gt).get(v).get(v).simd(SimdOp.f32x4Ne);
-            c.simd(SimdOp.v128Or).set(cond);
-            c.get(v).get(m).get(cond).simd(SimdOp.v128Bitselect).set(m);
-            c.get(idx).simd(SimdOp.i32x4Splat).get(best).get(cond).simd(SimdOp.v128Bitselect);
-            c.set(best);
-            c.get(iw).get(DW).op(Op.i32Add).set(iw);
-          });
-          c.get(ih).get(DH).op(Op.i32Add).set(ih);
-        });
-        c.get(Y).get(o).op(Op.i32Add).get(m).simd(SimdOp.f32x4ExtractLane).op(0);
-        c.mem(Op.f32Store, 2);
-        c.get(IDX).get(o).op(Op.i32Add).get(best).simd(SimdOp.i32x4ExtractLane).op(0);
-        c.mem(Op.i32Store, 2);
-        c.get(o).i32(4).op(Op.i32Add).set(o);
-        c.get(ox).i32(1).op(Op.i32Add).set(ox);
-        c.op(Op.end);
-      });
-    });
-    c.get(base).get(PLANEB).op(Op.i32Add).set(base);
-  });
-  return {
-    name: "maxPool",
-    params: new Array(15).fill(i32),
     results: [],
     locals: f.locals,
     code: c,
