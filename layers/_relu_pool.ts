@@ -1,16 +1,18 @@
 /**
- * When a ReLU followed by a MaxPool2d may run as pool-then-ReLU, and a Conv2d, ReLU, MaxPool2d(2)
- * chain as the fused `conv2dMaxPool2x2` op with its ReLU (internal; used by Sequential and the
- * ResNet model).
+ * When a ReLU followed by a MaxPool2d may run as pool-then-ReLU, a Conv2d, ReLU, MaxPool2d(2)
+ * chain as the fused `conv2dMaxPool2x2` op with its ReLU, and a BatchNorm then a ReLU as the one
+ * `batchNormRelu` op (internal; used by Sequential and the models).
  *
  * @module
  */
 
 import type { AnyModule, Tensor } from "../core/mod.ts";
+import { bnReluForward } from "./_bn_relu.ts";
 import { conv2dMaxPool2x2 } from "./ops/conv_pool.ts";
 import { windowOutputSize } from "./ops/conv.ts";
 import { ReLU } from "./activations.ts";
-import { BatchNorm2d } from "./batch_norm.ts";
+import { BatchNorm1d, BatchNorm2d } from "./batch_norm.ts";
+import type { BatchNormBase } from "./batch_norm.ts";
 import { Conv2d } from "./conv2d.ts";
 import { MaxPool2d } from "./pooling.ts";
 
@@ -82,4 +84,27 @@ export function convReluPool(conv: Conv2d, x: Tensor): Tensor {
     groups: conv.groups,
   };
   return conv2dMaxPool2x2(x, conv.weight, conv.bias, { ...attrs, relu: true })[0];
+}
+
+/**
+ * Whether `bn` followed by a ReLU may run on `x` as the one `batchNormRelu` op: `bn` a plain
+ * BatchNorm1d or BatchNorm2d and `relu` (when there is a module) a plain ReLU, so that no hook or
+ * subclass sees the tensor between them (an in-place ReLU only changes the layer's fresh output,
+ * which nobody else holds, so the fused op's fresh tensor is the same to every caller); and `x` a
+ * float32 cpu tensor, the case whose kernels gain from it (elsewhere the two ops run as before).
+ */
+export function fusesBnRelu(bn: AnyModule, relu: AnyModule | null, x: Tensor): boolean {
+  if (!plain(bn, BatchNorm2d) && !plain(bn, BatchNorm1d)) return false;
+  if (relu !== null && !plain(relu, ReLU)) return false;
+  return x?.device === "cpu" && x.dtype === "float32";
+}
+
+/**
+ * `relu(bn(x))` (with `relu` the module's forward, or `Tensor.relu_` when it is null): as the one
+ * `batchNormRelu` op where {@linkcode fusesBnRelu} allows it, else as the two modules.
+ */
+export function bnRelu(bn: BatchNormBase, relu: ReLU | null, x: Tensor): Tensor {
+  if (fusesBnRelu(bn, relu, x)) return bnReluForward.run!(bn, x);
+  const y = bn.forward(x);
+  return relu ? relu.forward(y) : y.relu_();
 }

@@ -47,7 +47,8 @@ import {
   tensorArg,
 } from "./_validate.ts";
 import { affineParams, registerRunningStats } from "./_norm_state.ts";
-import { batchNormOps, batchNormRaw, batchNormStats } from "./ops/batch_norm.ts";
+import { batchNormOps, batchNormRaw, batchNormReluRaw, batchNormStats } from "./ops/batch_norm.ts";
+import { bnReluForward } from "./_bn_relu.ts";
 
 export { batchNormRaw, batchNormStats } from "./ops/batch_norm.ts";
 export type { BatchNormAttrs } from "./ops/batch_norm.ts";
@@ -146,20 +147,22 @@ export function batchNorm(
 }
 
 // The op calls shared by F.batchNorm and the layers, with options already validated; `momentum`
-// is the weight of this batch in the running averages.
+// is the weight of this batch in the running averages. With `relu`, the result's ReLU is part of
+// the normalisation op (the layers' fused path, see _bn_relu.ts).
 function run(
   x: Tensor,
   runningMean: Tensor | null,
   runningVar: Tensor | null,
   weight: Tensor | null,
   bias: Tensor | null,
-  o: { training: boolean; momentum: number; eps: number },
+  o: { training: boolean; momentum: number; eps: number; relu?: boolean },
 ): Tensor {
   const c = x.shape[1];
   const w = weight ?? full([c], 1, { device: x.device, dtype: x.dtype });
   const b = bias ?? full([c], 0, { device: x.device, dtype: x.dtype });
   const attrs = { training: o.training, eps: o.eps };
-  if (!o.training) return batchNormRaw(x, runningMean!, runningVar!, w, b, attrs);
+  const normalise = o.relu ? batchNormReluRaw : batchNormRaw;
+  if (!o.training) return normalise(x, runningMean!, runningVar!, w, b, attrs);
   const n = x.numel() / c;
   if (n <= 1) {
     throw new ValueError(
@@ -176,7 +179,7 @@ function run(
       runningVar.mul_(1 - m).add_(variance.mul(n / (n - 1)).mul(m));
     });
   }
-  return batchNormRaw(x, mean, variance, w, b, attrs);
+  return normalise(x, mean, variance, w, b, attrs);
 }
 
 /** Options of {@linkcode BatchNorm1d} and {@linkcode BatchNorm2d}. */
@@ -273,6 +276,14 @@ export abstract class BatchNormBase extends Module {
 
   /** Normalises `x` [N, C, ...]. */
   forward(x: Tensor): Tensor {
+    return this.#forward(x, false);
+  }
+
+  static {
+    bnReluForward.run = (bn, x) => bn.#forward(x, true);
+  }
+
+  #forward(x: Tensor, relu: boolean): Tensor {
     tensorArg(this.#forwardName, "input", x);
     this.checkInput(x);
     if (x.shape[1] !== this.numFeatures) {
@@ -298,6 +309,7 @@ export abstract class BatchNormBase extends Module {
       training: useBatchStats,
       momentum: this.momentum ?? 1 / (seen + 1),
       eps: this.eps,
+      relu,
     });
   }
 }
@@ -334,7 +346,8 @@ export class BatchNorm2d extends BatchNormBase {
 
 /**
  * The batch-norm plugin, registered when this module is imported: its manifest defines the
- * `batchNormStats`, `batchNorm` and `batchNormBackward` ops.
+ * `batchNormStats`, `batchNorm` and `batchNormBackward` ops, and `batchNormRelu` with its
+ * `batchNormReluBackward` (batch norm then ReLU as one op, which Sequential and the models use).
  */
 export const batchNormPlugin: Plugin = use(definePlugin({
   name: "@denn/batch-norm",

@@ -19,8 +19,16 @@
 
 import { Module, trustForward, ValueError } from "../core/mod.ts";
 import type { AnyModule, Tensor } from "../core/mod.ts";
-import { convReluPool, fusesConvReluPool, swapsReluPool } from "./_relu_pool.ts";
+import {
+  bnRelu,
+  convReluPool,
+  fusesBnRelu,
+  fusesConvReluPool,
+  swapsReluPool,
+} from "./_relu_pool.ts";
+import type { BatchNormBase } from "./batch_norm.ts";
 import type { Conv2d } from "./conv2d.ts";
+import type { ReLU } from "./activations.ts";
 
 function checkModule(layer: string, m: unknown, where: string): AnyModule {
   if (!(m instanceof Module)) {
@@ -99,12 +107,17 @@ export class Sequential extends Module {
    * MaxPool2d runs as the pooling first and then the ReLU on its 4× (or so) smaller output: max
    * pooling commutes with ReLU, in values and in gradients, so the result is the same bits with
    * fewer passes over memory. A Conv2d before them, with 2 × 2 pooling, runs as one fused
-   * conv-and-pool op (layers/_relu_pool.ts says when each applies).
+   * conv-and-pool op, and a BatchNorm followed by a ReLU as one op that applies the ReLU as it
+   * normalises (layers/_relu_pool.ts says when each applies).
    */
   forward(x: Tensor): Tensor {
     const mods = this.children();
     for (let i = 0; i < mods.length; i++) {
       const m = mods[i];
+      if (i + 1 < mods.length && fusesBnRelu(m, mods[i + 1], x)) {
+        x = bnRelu(m as BatchNormBase, mods[++i] as ReLU, x);
+        continue;
+      }
       if (i + 2 < mods.length && fusesConvReluPool(m, mods[i + 1], mods[i + 2], x)) {
         x = convReluPool(m as Conv2d, x);
         i += 2;

@@ -16,7 +16,8 @@ import {
   shapeStr,
   ValueError,
 } from "../../core/mod.ts";
-import type { OpDef, Tensor } from "../../core/mod.ts";
+import { reluBackward } from "../../core/ops/elementwise.ts";
+import type { GradContext, OpDef, Tensor, TensorSpec } from "../../core/mod.ts";
 
 // ---------------------------------------------------------------- batch norm
 
@@ -75,29 +76,39 @@ export const batchNormStatsOp: OpDef<Record<string, never>> = {
   },
 };
 
+function bnInfer(op: string, inputs: readonly Tensor[]): TensorSpec[] {
+  bnCheck(op, inputs[0], inputs.slice(1));
+  if (inputs.length !== 5) {
+    throw new ValueError(
+      `${op}: expected 5 inputs (x, mean, var, weight, bias), got ${inputs.length}`,
+    );
+  }
+  return [{ shape: inputs[0].shape as number[], dtype: inputs[0].dtype }];
+}
+
+// The gradients of x, mean, var, weight and bias from batchNormBackward's dx, dweight, dbias.
+// Running statistics are constants of the normalisation; batch statistics are functions of x,
+// already accounted for in dx, so they get no gradient of their own.
+function bnInputGrads(
+  ctx: GradContext<BatchNormAttrs>,
+  [dx, dw, db]: Tensor[],
+): (Tensor | null)[] {
+  const [, , v, w] = ctx.inputs;
+  const { training, eps } = ctx.attrs;
+  const need = ctx.needsInputGrad;
+  let dm: Tensor | null = null, dv: Tensor | null = null;
+  if (!training && need[1]) dm = db.mul(w.mul(v.add(eps).rsqrt())).neg();
+  if (!training && need[2]) dv = dw.mul(w).div(v.add(eps)).mul(-0.5);
+  return [need[0] ? dx : null, dm, dv, need[3] ? dw : null, need[4] ? db : null];
+}
+
 /** Batch normalisation (`"batchNorm"`): inputs x, mean, var, weight and bias. */
 export const batchNormOp: OpDef<BatchNormAttrs> = {
   name: "batchNorm",
-  infer(inputs) {
-    bnCheck("batchNorm", inputs[0], inputs.slice(1));
-    if (inputs.length !== 5) {
-      throw new ValueError(
-        `batchNorm: expected 5 inputs (x, mean, var, weight, bias), got ${inputs.length}`,
-      );
-    }
-    return [{ shape: inputs[0].shape as number[], dtype: inputs[0].dtype }];
-  },
+  infer: (inputs) => bnInfer("batchNorm", inputs),
   grad(ctx, g) {
     const [x, mean, v, w] = ctx.inputs;
-    const { training, eps } = ctx.attrs;
-    const need = ctx.needsInputGrad;
-    const [dx, dw, db] = apply(batchNormBackwardOp, [g, x, mean, v, w], ctx.attrs);
-    // Running statistics are constants of the normalisation; batch statistics are functions of x,
-    // already accounted for in dx, so they get no gradient of their own.
-    let dm: Tensor | null = null, dv: Tensor | null = null;
-    if (!training && need[1]) dm = db.mul(w.mul(v.add(eps).rsqrt())).neg();
-    if (!training && need[2]) dv = dw.mul(w).div(v.add(eps)).mul(-0.5);
-    return [need[0] ? dx : null, dm, dv, need[3] ? dw : null, need[4] ? db : null];
+    return bnInputGrads(ctx, apply(batchNormBackwardOp, [g, x, mean, v, w], ctx.attrs));
   },
   decompose([x, mean, v, w, b], { eps }) {
     const bs = bnShape(x);
@@ -148,12 +159,63 @@ export const batchNormBackwardOp: OpDef<BatchNormAttrs> = {
   },
 };
 
+// ---------------------------------------------------------------- batch norm then ReLU
+
+/**
+ * Batch normalisation followed by ReLU (`"batchNormRelu"`): relu(batchNorm(x, mean, var, weight,
+ * bias)) as one op, the same bits as the two ops. It saves its output, from which its gradient is
+ * one `batchNormReluBackward` (ReLU's mask applied as the batch-norm backward reads g), so neither
+ * the normalised tensor nor ReLU's gradient is ever made.
+ */
+export const batchNormReluOp: OpDef<BatchNormAttrs> = {
+  name: "batchNormRelu",
+  family: "batchNorm",
+  savesOutputs: true,
+  infer: (inputs) => bnInfer("batchNormRelu", inputs),
+  grad(ctx, g) {
+    const [x, mean, v, w] = ctx.inputs;
+    const y = ctx.outputs[0];
+    return bnInputGrads(ctx, apply(batchNormReluBackwardOp, [g, x, mean, v, w, y], ctx.attrs));
+  },
+  decompose: (inputs, attrs) => [apply1(batchNormOp, inputs, attrs).relu()],
+};
+
+// No gradient rule: under grad mode (double backward) dispatch differentiates the decomposition.
+/**
+ * The gradient of {@linkcode batchNormReluOp} (`"batchNormReluBackward"`): inputs g, x, mean, var,
+ * weight and ReLU's output y; outputs dx, dweight and dbias: batchNormBackward of g masked where
+ * y ≤ 0 (as `reluBackward`).
+ */
+export const batchNormReluBackwardOp: OpDef<BatchNormAttrs> = {
+  name: "batchNormReluBackward",
+  family: "batchNorm",
+  infer(inputs, attrs) {
+    if (inputs.length !== 6) {
+      throw new ValueError(
+        `batchNormReluBackward: expected 6 inputs (g, x, mean, var, weight, y), got ${inputs.length}`,
+      );
+    }
+    const [, x, , , , y] = inputs;
+    if (y.dtype !== x.dtype || y.ndim !== x.ndim || y.shape.some((s, i) => s !== x.shape[i])) {
+      throw new ShapeError(
+        `batchNormReluBackward: ReLU's output ${shapeStr(y.shape)} ${y.dtype} must be ${x.dtype} ` +
+          `of the input's shape ${shapeStr(x.shape)}`,
+      );
+    }
+    return batchNormBackwardOp.infer(inputs.slice(0, 5), attrs);
+  },
+  decompose: ([g, x, mean, v, w, y], attrs) =>
+    apply(batchNormBackwardOp, [reluBackward(g, y), x, mean, v, w], attrs),
+};
+
 /** The batch-norm ops, for a plugin manifest's `ops`. */
 // deno-lint-ignore no-explicit-any
 export const batchNormOps: readonly OpDef<any>[] = [
   batchNormStatsOp,
   batchNormOp,
   batchNormBackwardOp,
+  batchNormReluOp,
+  batchNormReluBackwardOp,
 ];
 
 /** Per-channel batch mean and biased variance of [N, C, ...] input (over every dim but 1). */
@@ -176,4 +238,19 @@ export function batchNormRaw(
   attrs: BatchNormAttrs,
 ): Tensor {
   return apply1(batchNormOp, [x, mean, variance, weight, bias], attrs);
+}
+
+/**
+ * `relu(batchNormRaw(x, mean, variance, weight, bias, attrs))` as the one `batchNormRelu` op: the
+ * same values and gradients, without the normalised tensor or ReLU's gradient in between.
+ */
+export function batchNormReluRaw(
+  x: Tensor,
+  mean: Tensor,
+  variance: Tensor,
+  weight: Tensor,
+  bias: Tensor,
+  attrs: BatchNormAttrs,
+): Tensor {
+  return apply1(batchNormReluOp, [x, mean, variance, weight, bias], attrs);
 }

@@ -8,12 +8,20 @@
  * @module
  */
 
-import { outputF32 } from "../../core/host_pool.ts";
+import { outputF32, recycleHost } from "../../core/host_pool.ts";
 import { kernelFor } from "../../core/mod.ts";
 import type { Tensor } from "../../core/mod.ts";
 import type { BatchNormAttrs } from "../../layers/mod.ts";
-import { batchNormBackwardOp, batchNormOp, batchNormStatsOp } from "../../layers/ops/batch_norm.ts";
-import { hostArray } from "./kit.ts";
+import {
+  batchNormBackwardOp,
+  batchNormOp,
+  batchNormReluBackwardOp,
+  batchNormReluOp,
+  batchNormStatsOp,
+} from "../../layers/ops/batch_norm.ts";
+import { hostArray, hostStorage } from "./kit.ts";
+import { denseCopy } from "./movement.ts";
+import { reluBackwardF32, reluInPlaceF32 } from "./relu.ts";
 import { rowSquares, rowSum } from "./layer_norm.ts";
 import type { CpuKernelTable } from "./kit.ts";
 import { type Plan, planFor } from "./threads.ts";
@@ -108,7 +116,8 @@ function stats(inputs: readonly Tensor[]): Float32Array[] {
   return [mean, variance];
 }
 
-function forward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
+// With `relu` (batchNormRelu), the ReLU of each value as it is stored: the relu kernel's bits.
+function forward(inputs: readonly Tensor[], a: BatchNormAttrs, relu: boolean): Float32Array[] {
   const [x, meanT, varT, wT, bT] = inputs;
   const [n, c, inner] = layout(x);
   const src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT), bias = f32(bT);
@@ -130,12 +139,37 @@ function forward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
     }
     const plan = channelPlan(src.length, c);
     shareChannels(plan, c, (ch0, ch1) => {
-      plan.call(k.ids.bnApply, 0, 4 * X, 4 * Y, 4 * SS, n, c, inner, ch0, ch1);
+      plan.call(
+        relu ? k.ids.bnApplyRelu : k.ids.bnApply,
+        0,
+        4 * X,
+        4 * Y,
+        4 * SS,
+        n,
+        c,
+        inner,
+        ch0,
+        ch1,
+      );
     });
     plan.run(() => touchPages(out, 0, out.length));
     out.set(f.subarray(Y, Y + src.length));
     return [out];
   }
+  forwardLoops(src, out, scale, shift, n, c, inner);
+  if (relu) reluInPlaceF32(out);
+  return [out];
+}
+
+function forwardLoops(
+  src: Float32Array,
+  out: Float32Array,
+  scale: Float64Array,
+  shift: Float64Array,
+  n: number,
+  c: number,
+  inner: number,
+): void {
   for (let b = 0, i = 0; b < n; b++) {
     if (inner === 1) {
       for (let ch = 0; ch < c; ch++, i++) out[i] = src[i] * scale[ch] + shift[ch];
@@ -146,28 +180,80 @@ function forward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
       for (const end = i + inner; i < end; i++) out[i] = src[i] * s + t;
     }
   }
-  return [out];
 }
 
 // With x̂ = (x − mean)·invstd: dbias = Σg, dweight = Σg·x̂, and in training
 // dx = weight·invstd·(g − dbias/count − x̂·dweight/count); in eval dx = weight·invstd·g.
-function backward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] {
+// batchNormReluBackward (`relu`, a sixth input y, ReLU's output) first masks g where y ≤ 0, with
+// the bits of reluBackward: in the wasm kernels as they read g, else as a masked copy.
+// The kernels take views: the gradient of a branch that `cat` joined arrives as a slice of the
+// joined gradient along the channels, whose images are each one contiguous block; the wasm path
+// copies such a g into the heap block by block. Any other view is copied dense here (what dispatch
+// would do), the copies going back to the host pool afterwards.
+function backward(inputs: readonly Tensor[], a: BatchNormAttrs, relu: boolean): Float32Array[] {
+  const copies: Float32Array[] = [];
+  const dense = (t: Tensor): Float32Array => {
+    if (t.isDense) return f32(t);
+    const d = denseCopy(t) as Float32Array;
+    copies.push(d);
+    return d;
+  };
+  try {
+    return backwardOf(inputs, a, relu, dense);
+  } finally {
+    for (const d of copies) recycleHost(d);
+  }
+}
+
+/**
+ * Where the images of `t` [N, ...] lie in its storage when each is one contiguous block (any
+ * offset and image stride): the storage, the first image's offset, the image stride and the
+ * block's length; else null.
+ */
+function imageBlocks(
+  t: Tensor,
+): { src: Float32Array; at: number; stride: number; block: number } | null {
+  let expect = 1;
+  for (let d = t.ndim - 1; d >= 1; d--) {
+    if (t.shape[d] !== 1 && t.strides[d] !== expect) return null;
+    expect *= t.shape[d];
+  }
+  return { src: hostStorage(t) as Float32Array, at: t.offset, stride: t.strides[0], block: expect };
+}
+
+function backwardOf(
+  inputs: readonly Tensor[],
+  a: BatchNormAttrs,
+  relu: boolean,
+  dense: (t: Tensor) => Float32Array,
+): Float32Array[] {
   const [gT, x, meanT, varT, wT] = inputs;
   const [n, c, inner] = layout(x);
-  const g = f32(gT), src = f32(x), mean = f32(meanT), v = f32(varT), w = f32(wT);
+  const src = dense(x), mean = dense(meanT), v = dense(varT), w = dense(wT);
+  const y = relu ? dense(inputs[5]) : null;
   const count = n * inner;
   const dx = outputF32(x.numel()), dw = new Float32Array(c), db = new Float32Array(c);
   const k = wasmFor(src.length, inner);
   if (k) {
     const size = src.length;
-    const { at, f } = heapRegions([size, size, size, c, 4 * c, 3 * c]);
-    const [G, X, DX, MEAN, SUMS, COEF] = at;
-    f.set(g, G);
+    const { at, f } = heapRegions([size, size, size, c, 4 * c, 3 * c, y ? size : 0]);
+    const [G, X, DX, MEAN, SUMS, COEF, Y] = at;
+    const gb = gT.isDense ? null : imageBlocks(gT);
+    if (gb) {
+      for (let b = 0; b < n; b++) {
+        const from = gb.at + b * gb.stride;
+        f.set(gb.src.subarray(from, from + gb.block), G + b * gb.block);
+      }
+    } else f.set(dense(gT), G);
     f.set(src, X);
     f.set(mean, MEAN);
+    if (y) f.set(y, Y);
+    // The relu variants take y's address as a last argument.
+    const yArg = y ? [4 * Y] : [];
     let plan = channelPlan(2 * size, c);
     shareChannels(plan, c, (ch0, ch1) => {
-      plan.call(k.ids.bnGradSums, 0, 4 * G, 4 * X, 4 * MEAN, 4 * SUMS, n, c, inner, ch0, ch1);
+      const id = y ? k.ids.bnGradSumsRelu : k.ids.bnGradSums;
+      plan.call(id, 0, 4 * G, 4 * X, 4 * MEAN, 4 * SUMS, n, c, inner, ch0, ch1, ...yArg);
     });
     plan.run();
     const sums = new Float64Array(f.buffer, 4 * SUMS, 2 * c);
@@ -180,12 +266,14 @@ function backward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] 
     }
     plan = channelPlan(size, c);
     shareChannels(plan, c, (ch0, ch1) => {
-      plan.call(k.ids.bnGradApply, 0, 4 * G, 4 * X, 4 * DX, 4 * COEF, n, c, inner, ch0, ch1);
+      const id = y ? k.ids.bnGradApplyRelu : k.ids.bnGradApply;
+      plan.call(id, 0, 4 * G, 4 * X, 4 * DX, 4 * COEF, n, c, inner, ch0, ch1, ...yArg);
     });
     plan.run(() => touchPages(dx, 0, dx.length));
     dx.set(f.subarray(DX, DX + size));
     return [dx, dw, db];
   }
+  const g = y ? reluBackwardF32(dense(gT), y) : dense(gT);
   // Per channel: Σg and Σg·(x − m), in memory order (see stats), two of each side by side.
   const sgs = new Float64Array(c), sgxs = new Float64Array(c);
   for (let b = 0, i = 0; b < n; b++) {
@@ -234,6 +322,8 @@ function backward(inputs: readonly Tensor[], a: BatchNormAttrs): Float32Array[] 
       for (const end = i + inner; i < end; i++) dx[i] = k * g[i] - kx * src[i] + k0;
     }
   }
+  // The masked copy came from the host pool; nothing else holds it.
+  if (y) recycleHost(g);
   return [dx, dw, db];
 }
 
@@ -259,6 +349,16 @@ function dxCoefficients(
 /** Batch-norm kernel table of the cpu backend. */
 export const normKernels: CpuKernelTable = {
   ...kernelFor(batchNormStatsOp, { run: stats, dtypes: ["float32"] }),
-  ...kernelFor(batchNormOp, { run: forward, dtypes: ["float32"] }),
-  ...kernelFor(batchNormBackwardOp, { run: backward, dtypes: ["float32"] }),
+  ...kernelFor(batchNormOp, { run: (i, a) => forward(i, a, false), dtypes: ["float32"] }),
+  ...kernelFor(batchNormBackwardOp, {
+    run: (i, a) => backward(i, a, false),
+    dtypes: ["float32"],
+    strided: true,
+  }),
+  ...kernelFor(batchNormReluOp, { run: (i, a) => forward(i, a, true), dtypes: ["float32"] }),
+  ...kernelFor(batchNormReluBackwardOp, {
+    run: (i, a) => backward(i, a, true),
+    dtypes: ["float32"],
+    strided: true,
+  }),
 };

@@ -68,6 +68,8 @@ export const Op: Readonly<Record<string, number>> = {
   f64Add: 0xa0,
   f64Div: 0xa3,
   f32DemoteF64: 0xb6,
+  i32ReinterpretF32: 0xbc,
+  f32ReinterpretI32: 0xbe,
   f64ConvertI32S: 0xb7,
   f64PromoteF32: 0xbb,
 } as const;
@@ -89,12 +91,17 @@ export const SimdOp: Readonly<Record<string, number>> = {
   f32x4Ne: 0x42,
   f32x4Gt: 0x44,
   v128And: 0x4e,
+  /** a & ~b. */
+  v128AndNot: 0x4f,
   v128Or: 0x50,
   v128Bitselect: 0x52,
   /** Followed by a lane index byte. */
   f32x4ExtractLane: 0x1f,
   /** Loads one f32 into lane 0 and zeros the other lanes. */
   v128Load32Zero: 0x5c,
+  i32x4Neg: 0xa1,
+  /** Followed by nothing: shifts each lane right (arithmetic) by an i32 operand. */
+  i32x4ShrS: 0xac,
   i32x4Add: 0xae,
   i32x4MinS: 0xb6,
   i32x4MaxS: 0xb8,

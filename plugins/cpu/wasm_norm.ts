@@ -149,15 +149,42 @@ export function emitBnStats(): FuncDef {
   };
 }
 
+/** Replaces the f32x4 on the stack by its ReLU, with the relu kernel's bits: v & ~(v >> 31). */
+function reluVec(c: Code, tmp: number): void {
+  c.set(tmp).get(tmp).get(tmp).i32(31).simd(SimdOp.i32x4ShrS).simd(SimdOp.v128AndNot);
+}
+
+/** Replaces the f32 on the stack by its ReLU, with the same bits as {@link reluVec}. */
+function reluScalar(c: Code, tmp: number): void {
+  c.op(Op.i32ReinterpretF32).set(tmp).get(tmp).get(tmp).i32(31).op(Op.i32ShrS).i32(-1);
+  c.op(Op.i32Xor, Op.i32And, Op.f32ReinterpretI32);
+}
+
+/** Masks the f32x4 g on the stack by y at Y + rowAt + i: g & ((−y & ~y) >> 31), ReLU's backward. */
+function maskVec(c: Code, r: Rows, Y: number, yv: number): void {
+  at(c, r, Y).simd(SimdOp.v128Load, V0).set(yv);
+  c.get(yv).simd(SimdOp.i32x4Neg).get(yv).simd(SimdOp.v128AndNot).i32(31).simd(SimdOp.i32x4ShrS);
+  c.simd(SimdOp.v128And);
+}
+
+/** Pushes the f32 g at G + rowAt + i masked by y at Y + rowAt + i (as {@link maskVec}). */
+function maskedScalar(c: Code, r: Rows, G: number, Y: number, yi: number): void {
+  at(c, r, G).mem(Op.i32Load, 2);
+  at(c, r, Y).mem(Op.i32Load, 2).set(yi);
+  c.i32(0).get(yi).op(Op.i32Sub).get(yi).i32(-1).op(Op.i32Xor, Op.i32And).i32(31);
+  c.op(Op.i32ShrS, Op.i32And, Op.f32ReinterpretI32);
+}
+
 /**
  * Emits `bnApply(x, y, ss, n, c, inner, ch0, ch1)`: y = x · ss[2 ch] + ss[2 ch + 1] per channel
- * (float32 scale and shift).
+ * (float32 scale and shift); with `relu`, `bnApplyRelu` (same parameters) stores its ReLU.
  */
-export function emitBnApply(): FuncDef {
+export function emitBnApply(relu = false): FuncDef {
   const X = 0, Y = 1, SS = 2;
   const f = new Frame(8);
   const r = rowLocals(f, [3, 4, 5, 6, 7]);
   const sc4 = f.local(v128), sh4 = f.local(v128), sc = f.local(f32), sh = f.local(f32);
+  const tv = f.local(v128), ti = f.local(i32);
   const c = new Code();
   channels(c, r, () => {
     c.get(SS).get(r.ch).i32(8).op(Op.i32Mul, Op.i32Add).mem(Op.f32Load, 2).set(sc);
@@ -169,18 +196,21 @@ export function emitBnApply(): FuncDef {
       vec() {
         at(c, r, Y);
         at(c, r, X).simd(SimdOp.v128Load, V0).get(sc4).simd(SimdOp.f32x4Mul);
-        c.get(sh4).simd(SimdOp.f32x4Add).simd(SimdOp.v128Store, V0);
+        c.get(sh4).simd(SimdOp.f32x4Add);
+        if (relu) reluVec(c, tv);
+        c.simd(SimdOp.v128Store, V0);
       },
       scalar() {
         at(c, r, Y);
         at(c, r, X).mem(Op.f32Load, 2).get(sc).op(Op.f32Mul).get(sh).op(Op.f32Add);
+        if (relu) reluScalar(c, ti);
         c.mem(Op.f32Store, 2);
       },
       end() {},
     });
   });
   return {
-    name: "bnApply",
+    name: relu ? "bnApplyRelu" : "bnApply",
     params: new Array(8).fill(i32),
     results: [],
     locals: f.locals,
@@ -190,15 +220,17 @@ export function emitBnApply(): FuncDef {
 
 /**
  * Emits `bnGradSums(g, x, mean, sums, n, c, inner, ch0, ch1)`: per channel Σ g and Σ g (x − m), m
- * the float32 mean[ch], into sums[2 ch] and sums[2 ch + 1] as float64.
+ * the float32 mean[ch], into sums[2 ch] and sums[2 ch + 1] as float64. With `relu`,
+ * `bnGradSumsRelu(g, x, mean, sums, n, c, inner, ch0, ch1, y)` first masks g by ReLU's output y.
  */
-export function emitBnGradSums(): FuncDef {
-  const G = 0, X = 1, MEAN = 2, SUMS = 3;
-  const f = new Frame(9);
+export function emitBnGradSums(relu = false): FuncDef {
+  const G = 0, X = 1, MEAN = 2, SUMS = 3, Y = 9;
+  const f = new Frame(relu ? 10 : 9);
   const r = rowLocals(f, [4, 5, 6, 7, 8]);
   const accG = f.local(v128), accGX = f.local(v128), gv = f.local(v128), m4 = f.local(v128);
   const tailG = f.local(f32), tailGX = f.local(f32), gs = f.local(f32), m = f.local(f32);
   const sg = f.local(f64), sgx = f.local(f64);
+  const yv = f.local(v128), yi = f.local(i32);
   const c = new Code();
   channels(c, r, () => {
     c.get(MEAN).get(r.ch).i32(4).op(Op.i32Mul, Op.i32Add).mem(Op.f32Load, 2).set(m);
@@ -213,13 +245,17 @@ export function emitBnGradSums(): FuncDef {
         c.f32(0).set(tailGX);
       },
       vec() {
-        at(c, r, G).simd(SimdOp.v128Load, V0).set(gv);
+        at(c, r, G).simd(SimdOp.v128Load, V0);
+        if (relu) maskVec(c, r, Y, yv);
+        c.set(gv);
         c.get(gv).get(accG).simd(SimdOp.f32x4Add).set(accG);
         at(c, r, X).simd(SimdOp.v128Load, V0).get(m4).simd(SimdOp.f32x4Sub);
         c.get(gv).simd(SimdOp.f32x4Mul).get(accGX).simd(SimdOp.f32x4Add).set(accGX);
       },
       scalar() {
-        at(c, r, G).mem(Op.f32Load, 2).set(gs);
+        if (relu) maskedScalar(c, r, G, Y, yi);
+        else at(c, r, G).mem(Op.f32Load, 2);
+        c.set(gs);
         c.get(gs).get(tailG).op(Op.f32Add).set(tailG);
         at(c, r, X).mem(Op.f32Load, 2).get(m).op(Op.f32Sub).get(gs).op(Op.f32Mul);
         c.get(tailGX).op(Op.f32Add).set(tailGX);
@@ -233,8 +269,8 @@ export function emitBnGradSums(): FuncDef {
     c.get(SUMS).get(r.ch).i32(16).op(Op.i32Mul, Op.i32Add).get(sgx).mem(Op.f64Store, 3, 8);
   });
   return {
-    name: "bnGradSums",
-    params: new Array(9).fill(i32),
+    name: relu ? "bnGradSumsRelu" : "bnGradSums",
+    params: new Array(relu ? 10 : 9).fill(i32),
     results: [],
     locals: f.locals,
     code: c,
@@ -243,14 +279,16 @@ export function emitBnGradSums(): FuncDef {
 
 /**
  * Emits `bnGradApply(g, x, dx, coef, n, c, inner, ch0, ch1)`: dx = k g − kx x + k0 per channel,
- * with (k, kx, k0) = coef[3 ch .. 3 ch + 3) (float32).
+ * with (k, kx, k0) = coef[3 ch .. 3 ch + 3) (float32). With `relu`,
+ * `bnGradApplyRelu(g, x, dx, coef, n, c, inner, ch0, ch1, y)` first masks g by ReLU's output y.
  */
-export function emitBnGradApply(): FuncDef {
-  const G = 0, X = 1, DX = 2, COEF = 3;
-  const f = new Frame(9);
+export function emitBnGradApply(relu = false): FuncDef {
+  const G = 0, X = 1, DX = 2, COEF = 3, Y = 9;
+  const f = new Frame(relu ? 10 : 9);
   const r = rowLocals(f, [4, 5, 6, 7, 8]);
   const k4 = f.local(v128), kx4 = f.local(v128), k04 = f.local(v128);
   const k = f.local(f32), kx = f.local(f32), k0 = f.local(f32), base = f.local(i32);
+  const yv = f.local(v128), yi = f.local(i32);
   const c = new Code();
   channels(c, r, () => {
     c.get(COEF).get(r.ch).i32(12).op(Op.i32Mul, Op.i32Add).set(base);
@@ -264,13 +302,17 @@ export function emitBnGradApply(): FuncDef {
       start() {},
       vec() {
         at(c, r, DX);
-        at(c, r, G).simd(SimdOp.v128Load, V0).get(k4).simd(SimdOp.f32x4Mul);
+        at(c, r, G).simd(SimdOp.v128Load, V0);
+        if (relu) maskVec(c, r, Y, yv);
+        c.get(k4).simd(SimdOp.f32x4Mul);
         at(c, r, X).simd(SimdOp.v128Load, V0).get(kx4).simd(SimdOp.f32x4Mul);
         c.simd(SimdOp.f32x4Sub).get(k04).simd(SimdOp.f32x4Add).simd(SimdOp.v128Store, V0);
       },
       scalar() {
         at(c, r, DX);
-        at(c, r, G).mem(Op.f32Load, 2).get(k).op(Op.f32Mul);
+        if (relu) maskedScalar(c, r, G, Y, yi);
+        else at(c, r, G).mem(Op.f32Load, 2);
+        c.get(k).op(Op.f32Mul);
         at(c, r, X).mem(Op.f32Load, 2).get(kx).op(Op.f32Mul);
         c.op(Op.f32Sub).get(k0).op(Op.f32Add).mem(Op.f32Store, 2);
       },
@@ -278,8 +320,8 @@ export function emitBnGradApply(): FuncDef {
     });
   });
   return {
-    name: "bnGradApply",
-    params: new Array(9).fill(i32),
+    name: relu ? "bnGradApplyRelu" : "bnGradApply",
+    params: new Array(relu ? 10 : 9).fill(i32),
     results: [],
     locals: f.locals,
     code: c,

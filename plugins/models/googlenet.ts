@@ -18,6 +18,7 @@
 
 import { cat, Module, noGrad, trustForward } from "../../core/mod.ts";
 import type { Tensor } from "../../core/mod.ts";
+import { bnRelu } from "../../layers/_relu_pool.ts";
 import {
   AdaptiveAvgPool2d,
   adaptiveAvgPool2d,
@@ -52,9 +53,9 @@ export class BasicConv2d extends Module {
     this.bn = new BatchNorm2d(outChannels, { eps: 0.001 });
   }
 
-  /** relu(bn(conv(x))). */
+  /** relu(bn(conv(x))), the ReLU in the batch norm's op where it can be (see Sequential's forward). */
   forward(x: Tensor): Tensor {
-    return this.bn.forward(this.conv.forward(x)).relu_();
+    return bnRelu(this.bn, null, this.conv.forward(x));
   }
 }
 

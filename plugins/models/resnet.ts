@@ -24,7 +24,7 @@ import {
   ReLU,
   Sequential,
 } from "../../layers/mod.ts";
-import { swapsReluPool } from "../../layers/_relu_pool.ts";
+import { bnRelu, fusesBnRelu, swapsReluPool } from "../../layers/_relu_pool.ts";
 import { checkInput, initConvBn, posInt } from "./_common.ts";
 import type { ModelOptions } from "./_common.ts";
 
@@ -69,7 +69,7 @@ export class BasicBlock extends Module {
 
   /** relu(bn2(conv2(relu(bn1(conv1 x)))) + shortcut(x)). */
   forward(x: Tensor): Tensor {
-    let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
+    let out = bnRelu(this.bn1, this.relu, this.conv1.forward(x));
     out = this.bn2.forward(this.conv2.forward(out));
     const identity = this.downsample ? this.downsample.forward(x) : x;
     return this.relu.forward(out.add(identity));
@@ -112,8 +112,8 @@ export class Bottleneck extends Module {
 
   /** The bottleneck residual function plus the shortcut. */
   forward(x: Tensor): Tensor {
-    let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
-    out = this.relu.forward(this.bn2.forward(this.conv2.forward(out)));
+    let out = bnRelu(this.bn1, this.relu, this.conv1.forward(x));
+    out = bnRelu(this.bn2, this.relu, this.conv2.forward(out));
     out = this.bn3.forward(this.conv3.forward(out));
     const identity = this.downsample ? this.downsample.forward(x) : x;
     return this.relu.forward(out.add(identity));
@@ -194,11 +194,17 @@ export class ResNet extends Module {
   /** Class scores [N, classes]. */
   forward(x: Tensor): Tensor {
     checkInput("ResNet", x, this.#inChannels, 32);
-    x = this.bn1.forward(this.conv1.forward(x));
-    // Pool then ReLU where that gives the same bits (see Sequential's forward).
-    x = swapsReluPool(this.bn1, this.relu, this.maxpool)
-      ? this.maxpool.forward(x).relu()
-      : this.maxpool.forward(this.relu.forward(x));
+    x = this.conv1.forward(x);
+    // The ReLU in the batch norm's op where it can be, else pool then ReLU where that gives the
+    // same bits (see Sequential's forward).
+    if (fusesBnRelu(this.bn1, this.relu, x)) {
+      x = this.maxpool.forward(bnRelu(this.bn1, this.relu, x));
+    } else {
+      x = this.bn1.forward(x);
+      x = swapsReluPool(this.bn1, this.relu, this.maxpool)
+        ? this.maxpool.forward(x).relu()
+        : this.maxpool.forward(this.relu.forward(x));
+    }
     x = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(x))));
     const f = this.avgpool.forward(x);
     return this.fc.forward(f.reshape([f.shape[0], -1]));
