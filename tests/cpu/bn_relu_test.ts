@@ -110,9 +110,7 @@ Deno.test("batchNormRelu: kernels match the decompositions", () => {
       const dy = noGrad(() => op("batchNormRelu").decompose!([x, m, v, w, b], attrs))[0];
       assertClose(y, dy, { atol: 1e-5 });
       const got = apply(op("batchNormReluBackward"), [g, x, m, v, w, y], attrs);
-      const want = noGrad(() =>
-        op("batchNormReluBackward").decompose!([g, x, m, v, w, y], attrs)
-      );
+      const want = noGrad(() => op("batchNormReluBackward").decompose!([g, x, m, v, w, y], attrs));
       for (let i = 0; i < 3; i++) assertClose(got[i], want[i], { atol: 1e-4, rtol: 1e-4 });
     }
   }
@@ -164,8 +162,7 @@ Deno.test("gradcheck: batchNormReluBackward (double backward)", () => {
   );
 });
 
-const ops = (f: () => unknown): string[] =>
-  explain(f).trace.map((t) => `${t.op}@${t.backend}`);
+const ops = (f: () => unknown): string[] => explain(f).trace.map((t) => `${t.op}@${t.backend}`);
 
 // Two copies of the same modules: one run as Sequential(bn, relu), one module by module.
 function pair(make: () => [BatchNorm2d | BatchNorm1d, ReLU]) {
