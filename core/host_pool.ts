@@ -135,3 +135,8 @@ export function takeHost(
 export function outputF32(size: number): Float32Array {
   return takeHost("float32", size, () => new Float32Array(size), false) as Float32Array;
 }
+
+/** {@linkcode outputF32} for an int32 output (max pooling's indices). Kernel-internal. */
+export function outputI32(size: number): Int32Array {
+  return takeHost("int32", size, () => new Int32Array(size), false) as Int32Array;
+}

@@ -7,6 +7,7 @@
  */
 
 import { kernelFor } from "../../core/mod.ts";
+import { outputF32, outputI32 } from "../../core/host_pool.ts";
 import {
   adaptiveEnd,
   adaptiveMaxPool2dOp,
@@ -24,8 +25,8 @@ export function adaptiveMaxPool2dForward(
   oh: number,
   ow: number,
 ): { y: Float32Array; indices: Int32Array } {
-  const y = new Float32Array(planes * oh * ow);
-  const indices = new Int32Array(planes * oh * ow);
+  const y = outputF32(planes * oh * ow);
+  const indices = outputI32(planes * oh * ow);
   const h0 = new Int32Array(oh), h1 = new Int32Array(oh);
   const w0 = new Int32Array(ow), w1 = new Int32Array(ow);
   for (let i = 0; i < oh; i++) [h0[i], h1[i]] = [adaptiveStart(i, h, oh), adaptiveEnd(i, h, oh)];

@@ -13,7 +13,7 @@
  */
 
 import { allocHost } from "../../core/dtype.ts";
-import { outputF32 } from "../../core/host_pool.ts";
+import { outputF32, outputI32 } from "../../core/host_pool.ts";
 import { buildModule, Code, forUp, Op, SimdOp, ValType } from "./wasm.ts";
 import { heapRegions } from "./wasm_conv_heap.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
@@ -92,7 +92,7 @@ export function maxPool2dForward(
   const planes = n * c;
   const inPlane = h * w;
   const y = outputF32(planes * oh * ow);
-  const indices = new Int32Array(planes * oh * ow);
+  const indices = outputI32(planes * oh * ow);
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
     const base = pl * inPlane;
@@ -179,7 +179,7 @@ function wasmMaxPool2d(x: Float32Array, p: Pool2dParams): { y: Float32Array; ind
   windowTable(oh, h, p.kh, p.strideH, p.padH, p.dilationH, ints.subarray(TH));
   windowTable(ow, w, p.kw, p.strideW, p.padW, p.dilationW, ints.subarray(TW));
   const y = outputF32(planes * outPlane);
-  const indices = new Int32Array(planes * outPlane);
+  const indices = outputI32(planes * outPlane);
   // Planes are independent: ranges of them are work items (window taps as the unit of work).
   const plan = planFor(planes * outPlane * p.kh * p.kw, planes, POOL_WORK_PER_THREAD);
   for (let p0 = 0; p0 < planes; p0 += chunk) {
@@ -349,7 +349,7 @@ function wasmMaxPool2x2(
   const [X, Y, IDX] = at;
   const ints = new Int32Array(f.buffer);
   const y = outputF32(planes * outPlane);
-  const indices = new Int32Array(planes * outPlane);
+  const indices = outputI32(planes * outPlane);
   for (let p0 = 0; p0 < planes; p0 += chunk) {
     const cnt = Math.min(chunk, planes - p0);
     f.set(x.subarray(p0 * inPlane, (p0 + cnt) * inPlane), X);

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { outputF32 } from "../../core/host_pool.ts";
+import { outputF32, outputI32 } from "../../core/host_pool.ts";
 import type { Conv2dParams } from "./conv.ts";
 import type { ConvKernels } from "./wasm_conv_kernels.ts";
 import { type DirectConvShape, directTile } from "./wasm_product_kernels.ts";
@@ -206,7 +206,7 @@ function forwardDirectInto(
   plan.scratchStride(4 * perThread);
   const ints = new Int32Array(f.buffer);
   const y = outputF32(n * o * (pool ? ppix : pix));
-  const indices = pool ? new Int32Array(n * o * ppix) : null;
+  const indices = pool ? outputI32(n * o * ppix) : null;
   for (let b0 = 0; b0 < n; b0 += chunk) {
     const cnt = Math.min(chunk, n - b0);
     f.set(x.subarray(b0 * c * g.inPlane, (b0 + cnt) * c * g.inPlane), X);

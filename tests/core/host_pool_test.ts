@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import {
   emptyHostPool,
+  F,
   fromData,
   hostPoolStats,
   randn,
@@ -85,4 +86,25 @@ Deno.test("the dense copy dispatch makes of a view for a kernel goes back to the
   x.transpose(0, 1).exp().dispose();
   assert.equal(hostPoolStats().allocations, 2);
   assert.equal(hostPoolStats().pooledBytes, 2 * 256 * 256 * 4, "the copy and the result");
+});
+
+Deno.test("max pooling's indices come from the pool and go back to it", () => {
+  // [8, 64, 16, 16] pooled 3 x 3 / 2 (ceil) and 2 x 2 / 2: 8 * 64 * 8 * 8 int32 indices, 128 KiB,
+  // through the generic and the 2 x 2 kernels.
+  const x = randn([8, 64, 16, 16]);
+  for (const [k, options] of [[3, { stride: 2, padding: 1 }], [2, {}]] as const) {
+    emptyHostPool();
+    const [y, idx] = F.maxPool2dWithIndices(x, k, options);
+    assert.equal(idx.dtype, "int32");
+    const handle = idx.storage.handle, want = Array.from(idx.dataSync());
+    const made = hostPoolStats().allocations;
+    y.dispose();
+    idx.dispose();
+    const [y2, idx2] = F.maxPool2dWithIndices(x, k, options);
+    assert.equal(hostPoolStats().allocations, made, "the second call makes no new large array");
+    assert.equal(idx2.storage.handle, handle, "the indices reuse the released array");
+    assert.deepEqual(Array.from(idx2.dataSync()), want);
+    y2.dispose();
+    idx2.dispose();
+  }
 });

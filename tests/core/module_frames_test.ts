@@ -24,7 +24,7 @@ import {
   ValueError,
 } from "../../mod.ts";
 import type { OpDef, Tensor, TensorSpec } from "../../mod.ts";
-import { resnet } from "../../plugins/models/mod.ts";
+import { googlenet, resnet } from "../../plugins/models/mod.ts";
 import { assertThrowsNamed } from "../../testing/mod.ts";
 
 // A subclass of a trusted class is not trusted: its intermediates wait for the GC.
@@ -57,6 +57,8 @@ Deno.test("a training loop written the obvious way makes no new large arrays aft
     const [name, model, x] of [
       ["Sequential", net(), randn([16, 3, 32, 32])],
       ["ResNet-18", resnet(18, { numClasses: 10 }), randn([8, 3, 32, 32])],
+      // Batch norm with ReLU as one op, nine cats and thirteen max poolings (their indices too).
+      ["GoogLeNet", googlenet({ numClasses: 10 }), randn([8, 3, 32, 32])],
     ] as const
   ) {
     const step = trainer(model, x, randint(0, 10, [x.shape[0]]));
