@@ -8,7 +8,8 @@
  *
  *     git worktree add /tmp/denn-base <commit>
  *     deno run -A bench/step_ab.ts /tmp/denn-base [--rounds 21]
- *       [--only lenet,resnet18,mlp,googlenet,resnet50,batchnorm,batchnorm:32x128x4x4]
+ *       [--only lenet,resnet18,mlp,googlenet,resnet50,batchnorm,batchnorm:32x128x4x4,bnrelu,
+ *        bnrelu:16x192x16x16]
  *       [--no-blas]
  *
  * @module
@@ -48,6 +49,7 @@ const self = await load(new URL("..", import.meta.url).href.replace(/\/$/, ""));
 function trainer(d: { m: Denn; models: Denn }, model: string): () => void {
   const { m, models } = d;
   if (model.startsWith("batchnorm")) return batchNormStep(m, model);
+  if (model.startsWith("bnrelu")) return bnReluStep(m, model);
   if (model === "mlp") return mlpStep(m);
   if (model === "googlenet") {
     return sgdStep(m, models.googlenet({ numClasses: 10 }), m.randn([16, 3, 64, 64]));
@@ -83,6 +85,19 @@ function batchNormStep(m: Denn, model: string): () => void {
   return () => {
     m.F.batchNorm(x, rm, rv, { weight: w, bias: b, training: true }).backward(g);
     for (const t of [x, w, b]) t.grad = null;
+  };
+}
+
+// Sequential(BatchNorm2d, ReLU) in training, forward and backward, on [32, 64, 16, 16] or the
+// shape given as "bnrelu:16x192x16x16" (one batchNormRelu op where the tree has it).
+function bnReluStep(m: Denn, model: string): () => void {
+  const shape = model.includes(":") ? model.split(":")[1].split("x").map(Number) : [32, 64, 16, 16];
+  const net = new m.nn.Sequential(new m.nn.BatchNorm2d(shape[1]), new m.nn.ReLU({ inplace: true }));
+  const x = m.randn(shape).requiresGrad_(), g = m.randn(shape);
+  return () => {
+    net.forward(x).backward(g);
+    x.grad = null;
+    for (const p of net.parameters()) p.grad = null;
   };
 }
 
