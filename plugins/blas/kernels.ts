@@ -125,6 +125,40 @@ export function gemmOver(sgemm: Sgemm): Gemm {
     );
 }
 
+/**
+ * Elements from which a same-shape float32 `add` runs as scopy + saxpy (threaded, vectorised) instead
+ * of the cpu backend's JavaScript loop: 0.40–0.43 against 0.82–0.89 ns per element from 53,248 to
+ * 786,432 elements on 2 cores (scratch, alternating in one process), with the same bits (saxpy with
+ * α = 1 rounds y + x once, as the loop's float32 store does).
+ */
+export const MIN_ADD_ELEMENTS = 1 << 15;
+
+/** `add` of two dense float32 tensors of one shape, as out = a; out += 1·b. */
+function addKernel(saxpy: Saxpy, scopy: Scopy): CpuKernelTable {
+  return {
+    add: {
+      dtypes: ["float32"],
+      supports([a, b]) {
+        if (a.numel() < MIN_ADD_ELEMENTS) {
+          return `add: under ${MIN_ADD_ELEMENTS} elements the cpu kernel is faster`;
+        }
+        if (a.ndim !== b.ndim || a.shape.some((s, i) => s !== b.shape[i])) {
+          return "add: broadcasting runs on cpu";
+        }
+        // The cpu kernel walks views where they are; here they would be copied first.
+        if (!a.isDense || !b.isDense) return "add: views run on cpu";
+        return hostFloat32([a, b]);
+      },
+      run([a, b]) {
+        const n = a.numel(), o = outputF32(n);
+        scopy(n, f32(a), o);
+        saxpy(n, 1, f32(b), o);
+        return [o];
+      },
+    },
+  };
+}
+
 /** Parameter elements from which the momentum SGD update runs on blas (measured on 2 cores). */
 export const MIN_SGD_ELEMENTS = 1 << 18;
 
@@ -196,7 +230,10 @@ function sgdKernel(saxpy: Saxpy, scopy: Scopy, sscal: Sscal | null): CpuKernelTa
   };
 }
 
-/** The blas kernels over `sgemm` (and saxpy/scopy where the library has them). */
+/**
+ * The blas kernels over `sgemm` (and, where the library has saxpy and scopy, the momentum SGD update
+ * and large same-shape adds).
+ */
 export function blasKernels(
   sgemm: Sgemm,
   minConvWeights: number = MIN_CONV_WEIGHTS,
@@ -211,6 +248,7 @@ export function blasKernels(
   const gemm = gemmOver(sgemm);
   return {
     ...(level1.saxpy && level1.scopy ? sgdKernel(level1.saxpy, level1.scopy, level1.sscal) : {}),
+    ...(level1.saxpy && level1.scopy ? addKernel(level1.saxpy, level1.scopy) : {}),
     matmul: { ...base, run: (inputs, a: MatmulAttrs, out) => [matmul(sgemm, inputs, a, out[0])] },
     ...kernelFor(conv2dOp, {
       ...base,

@@ -368,3 +368,52 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "blas add: large same-shape float32 adds give the cpu loop's bits; others stay on cpu",
+  ignore,
+  fn() {
+    const shape = [16, 192, 8, 8];
+    const a = randn(shape), b = randn(shape);
+    // Signed zeros, infinities and NaNs among the values.
+    const av = Float32Array.from(a.dataSync()), bv = Float32Array.from(b.dataSync());
+    [av[0], bv[0]] = [-0, -0];
+    [av[1], bv[1]] = [0, -0];
+    [av[2], bv[2]] = [Infinity, -Infinity];
+    [av[3], bv[3]] = [NaN, 1];
+    [av[4], bv[4]] = [3e38, 3e38];
+    const x = tensor(Array.from(av)).reshape(shape), y = tensor(Array.from(bv)).reshape(shape);
+    const onCpu = route({ add: "cpu" }, () => x.add(y));
+    const trace = explain(() => x.add(y)).trace;
+    assert.deepEqual(trace.map((t) => `${t.op}@${t.backend}`), ["add@blas"]);
+    const want = onCpu.dataSync() as Float32Array, got = x.add(y).dataSync() as Float32Array;
+    for (let i = 0; i < want.length; i++) {
+      if (!Object.is(got[i], want[i])) assert.fail(`element ${i}: ${got[i]}, cpu gives ${want[i]}`);
+    }
+    // Small, broadcast and strided adds are the cpu kernel's, with blas's reason in explain().
+    const small = explain(() => randn([64, 64]).add(randn([64, 64]))).trace.at(-1)!;
+    assert.equal(small.backend, "cpu");
+    assert.match(small.declined!.join("\n"), /under 32768 elements/);
+    const bias = randn([1, 192, 1, 1]);
+    assert.equal(explain(() => x.add(bias)).trace.at(-1)!.backend, "cpu");
+    const view = x.transpose(2, 3);
+    assert.equal(explain(() => view.add(y)).trace.at(-1)!.backend, "cpu");
+    close("broadcast add", a.add(bias), route({ add: "cpu" }, () => a.add(bias)));
+  },
+});
+
+Deno.test({
+  name: "blas add: backward's accumulation of a tensor used twice runs on blas with cpu's values",
+  ignore,
+  fn() {
+    const x = randn([8, 64, 16, 16], { requiresGrad: true });
+    const loss = () => x.relu().mul(2).add(x.sigmoid()).sum();
+    const l1 = loss();
+    const trace = explain(() => l1.backward()).trace.map((t) => `${t.op}@${t.backend}`);
+    assert.ok(trace.includes("add@blas"), trace.join(", "));
+    const g = x.grad!.clone();
+    x.grad = null;
+    route({ add: "cpu" }, () => loss().backward());
+    close("x.grad", g, x.grad!);
+  },
+});
