@@ -279,3 +279,25 @@ Deno.test("batch-norm backward ops: a gradient view that is not one block per im
     for (let i = 0; i < 3; i++) sameBits(`output ${i}`, got[i], want[i]);
   }
 });
+
+Deno.test("Sequential(BatchNorm2d, ReLU) without affine parameters or running statistics: the same bits", () => {
+  for (const options of [{ affine: false }, { trackRunningStats: false }, { momentum: null }]) {
+    const { seq, bnB, reluB } = pair(() => [new BatchNorm2d(8, options), new ReLU()]);
+    for (const training of [true, false]) {
+      seq.train(training);
+      bnB.train(training);
+      const data = rand([4, 8, 16, 16], -2, 3).dataSync();
+      const xa = fromData(Float32Array.from(data), [4, 8, 16, 16]).requiresGrad_();
+      const xb = fromData(Float32Array.from(data), [4, 8, 16, 16]).requiresGrad_();
+      const traced = ops(() => seq.forward(xa));
+      assert.ok(traced.includes("batchNormRelu@cpu"), JSON.stringify(options));
+      reluB.forward(bnB.forward(xb)); // the same running-statistics update on the other copy
+      const ya = seq.forward(xa), yb = reluB.forward(bnB.forward(xb));
+      sameBits(`output ${JSON.stringify(options)}`, ya, yb);
+      const g = rand(ya.shape);
+      ya.backward(g);
+      yb.backward(g);
+      sameBits(`dx ${JSON.stringify(options)}`, xa.grad!, xb.grad!);
+    }
+  }
+});
