@@ -23,7 +23,7 @@ import {
 } from "./wasm_gemm.ts";
 import { emitKernel, type KernelShape } from "./wasm_gemm_kernel.ts";
 import { emitPad, emitRows, emitUnroll, emitZero } from "./wasm_move_kernels.ts";
-import { emitMaxPool } from "./wasm_max_pool.ts";
+import { emitMaxPool, emitMaxPoolScatter } from "./wasm_max_pool.ts";
 import { registerKernels } from "./threads.ts";
 import { type DirectConvShape, emitConvDirect, emitDot } from "./wasm_product_kernels.ts";
 import { emitBnApply, emitBnGradApply, emitBnGradSums, emitBnStats } from "./wasm_norm.ts";
@@ -109,6 +109,7 @@ const NAMES = [
   "bnApplyRelu",
   "bnGradSumsRelu",
   "bnGradApplyRelu",
+  "maxPoolScatter",
   "poolWeightGrad1",
   "poolWeightGrad2",
   "poolInputGrad1",
@@ -154,6 +155,7 @@ function instantiate(): ConvKernels | null {
       emitBnApply(true),
       emitBnGradSums(true),
       emitBnGradApply(true),
+      emitMaxPoolScatter(),
       emitPoolWeightGrad(1, relaxed),
       emitPoolWeightGrad(2, relaxed),
       emitPoolInputGrad(1, relaxed),

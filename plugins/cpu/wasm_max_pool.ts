@@ -178,3 +178,41 @@ export function emitMaxPool(): FuncDef {
     code: c,
   };
 }
+
+/**
+ * Emits `maxPoolScatter(gy, idx, dx, planes, outPlane, inPlaneBytes)`, max pooling's backward over
+ * byte pointers: per plane, zeroes its input plane of dx, then adds each gy[o] onto
+ * dx[idx[o]] where idx[o] ≥ 0, in output order (float32 adds, the JS loop's sums).
+ */
+export function emitMaxPoolScatter(): FuncDef {
+  const GY = 0, IDX = 1, DX = 2, PLANES = 3, OUTP = 4, INB = 5;
+  const f = new Frame(6);
+  const pl = f.local(i32), o = f.local(i32), at = f.local(i32), z = f.local(i32);
+  const end = f.local(i32);
+  const c = new Code();
+  forUp(c, pl, PLANES, 1, () => {
+    c.get(DX).set(z);
+    c.get(DX).get(INB).op(Op.i32Add).set(end);
+    whileLt(c, z, end, 4, () => {
+      c.get(z).f32(0).mem(Op.f32Store, 2);
+    });
+    forUp(c, o, OUTP, 1, () => {
+      c.get(IDX).mem(Op.i32Load, 2).set(at);
+      c.get(at).i32(0).op(Op.i32GeS, Op.if, BLOCK_VOID);
+      c.get(DX).get(at).i32(4).op(Op.i32Mul, Op.i32Add).set(at);
+      c.get(at).get(at).mem(Op.f32Load, 2).get(GY).mem(Op.f32Load, 2).op(Op.f32Add);
+      c.mem(Op.f32Store, 2);
+      c.op(Op.end);
+      c.get(IDX).i32(4).op(Op.i32Add).set(IDX);
+      c.get(GY).i32(4).op(Op.i32Add).set(GY);
+    });
+    c.get(DX).get(INB).op(Op.i32Add).set(DX);
+  });
+  return {
+    name: "maxPoolScatter",
+    params: new Array(6).fill(i32),
+    results: [],
+    locals: f.locals,
+    code: c,
+  };
+}
