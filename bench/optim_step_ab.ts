@@ -1,7 +1,7 @@
 /**
  * `opt.step()` of this tree against another checkout of denn, in one process: both module graphs
  * are loaded side by side (each with `use(blas())`), SGD (momentum 0.9, weight decay 1e-4), or Adam
- * with `--adam`, over LeNet-5's and ResNet-18's parameters with fixed random gradients, 30 untimed
+ * with `--adam`, over LeNet-5's, ResNet-18's and GoogLeNet's parameters with fixed random gradients, 30 untimed
  * steps each, then 41 rounds alternating which tree goes first. Prints the medians and the median
  * of paired ratios.
  *
@@ -33,9 +33,13 @@ const trees = [
   await load(new URL("..", import.meta.url).href.replace(/\/$/, "")),
 ];
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
-for (const model of ["lenet", "resnet18"]) {
+for (const model of ["lenet", "resnet18", "googlenet"]) {
   const steps = trees.map(({ m, models }) => {
-    const net = model === "resnet18" ? models.resnet(18, { numClasses: 10 }) : models.lenet5();
+    const net = model === "resnet18"
+      ? models.resnet(18, { numClasses: 10 })
+      : model === "googlenet"
+      ? models.googlenet({ numClasses: 10 })
+      : models.lenet5();
     const ps = net.parameters();
     for (const p of ps) p.grad = m.randn(p.shape);
     const opt = adam

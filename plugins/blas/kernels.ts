@@ -159,8 +159,14 @@ function addKernel(saxpy: Saxpy, scopy: Scopy): CpuKernelTable {
   };
 }
 
-/** Parameter elements from which the momentum SGD update runs on blas (measured on 2 cores). */
-export const MIN_SGD_ELEMENTS = 1 << 18;
+/**
+ * Parameter elements from which the momentum SGD update runs on blas (measured on 2 cores): with
+ * OpenBLAS's level-1 calls on one thread below 256 Ki elements, sscal + saxpy + saxpy beat the cpu
+ * kernel's loop from a few thousand elements on (`bench/optim_step_ab.ts` against a threshold of
+ * 256 Ki: the whole `opt.step()` 0.67–0.71 for LeNet-5, 0.88–0.89 for ResNet-18, 0.62–0.64 for
+ * GoogLeNet, two runs; 16 Ki gave 0.70–0.73, 0.86–0.88 and 0.65–0.67).
+ */
+export const MIN_SGD_ELEMENTS = 1 << 12;
 
 /**
  * The momentum SGD update over saxpy/scopy/sscal, for the common case: a momentum buffer already
