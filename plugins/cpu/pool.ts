@@ -154,6 +154,11 @@ function windowTable(
 
 // Planes per wasm call, bounding the heap use to about 8 MiB.
 const POOL_CHUNK_FLOATS = 1 << 21;
+
+/** Planes per wasm call of the pooling kernels (an input plane and two output planes each). */
+function poolChunk(planes: number, inPlane: number, outPlane: number): number {
+  return Math.max(1, Math.min(planes, Math.floor(POOL_CHUNK_FLOATS / (inPlane + 2 * outPlane))));
+}
 // Window taps from which max pooling runs on a second thread (ResNet-18's 3 × 3 pooling at batch
 // 32 has 1.2M).
 const POOL_WORK_PER_THREAD = 1 << 18;
@@ -163,10 +168,7 @@ function wasmMaxPool2d(x: Float32Array, p: Pool2dParams): { y: Float32Array; ind
   const { n, c, h, w, oh, ow } = p;
   const planes = n * c;
   const inPlane = h * w, outPlane = oh * ow;
-  const chunk = Math.max(
-    1,
-    Math.min(planes, Math.floor(POOL_CHUNK_FLOATS / (inPlane + 2 * outPlane))),
-  );
+  const chunk = poolChunk(planes, inPlane, outPlane);
   const { at, f } = heapRegions([
     chunk * inPlane,
     chunk * outPlane,
@@ -341,10 +343,7 @@ function wasmMaxPool2x2(
   const { n, c, h, w, oh, ow } = p;
   const planes = n * c;
   const inPlane = h * w, outPlane = oh * ow;
-  const chunk = Math.max(
-    1,
-    Math.min(planes, Math.floor(POOL_CHUNK_FLOATS / (inPlane + 2 * outPlane))),
-  );
+  const chunk = poolChunk(planes, inPlane, outPlane);
   const { at, f } = heapRegions([chunk * inPlane, chunk * outPlane, chunk * outPlane]);
   const [X, Y, IDX] = at;
   const ints = new Int32Array(f.buffer);
@@ -419,10 +418,7 @@ function wasmMaxPoolBackward(
   into?: Float32Array,
 ): Float32Array {
   const k = convKernels!;
-  const chunk = Math.max(
-    1,
-    Math.min(planes, Math.floor(POOL_CHUNK_FLOATS / (inPlane + 2 * outPlane))),
-  );
+  const chunk = poolChunk(planes, inPlane, outPlane);
   const { at, f } = heapRegions([chunk * outPlane, chunk * outPlane, chunk * inPlane]);
   const [GY, IDX, DX] = at;
   const ints = new Int32Array(f.buffer);
