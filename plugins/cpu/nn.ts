@@ -37,7 +37,8 @@ import { sgemm } from "./gemm.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
 import { weightStamp } from "./conv_crop.ts";
 import type { Conv2dParams } from "./conv.ts";
-import { maxPool2dBackward, maxPool2dForward, maxPool2x2Heap } from "./pool.ts";
+import { maxPool2dForward, maxPool2x2Heap } from "./pool.ts";
+import { maxPool2dBackward } from "./pool_backward.ts";
 import {
   adaptiveAvgPool2dBackward,
   adaptiveAvgPool2dForward,

@@ -7,12 +7,11 @@
  * Max pooling runs in wasm where available (wasm_conv.ts): its running maximum is a conditional
  * move there, while the JS comparison branches on the data and mispredicts about half the time.
  * The common 2×2 window with stride 2 (no padding, no dilation, no partial window) has its own
- * wasm kernel that pools four outputs per SIMD step.
+ * wasm kernel that pools four outputs per SIMD step. Max pooling's backward is in pool_backward.ts.
  *
  * @module
  */
 
-import { allocHost } from "../../core/dtype.ts";
 import { outputF32, outputI32 } from "../../core/host_pool.ts";
 import { buildModule, Code, forUp, Op, SimdOp, ValType } from "./wasm.ts";
 import { heapRegions } from "./wasm_conv_heap.ts";
@@ -156,7 +155,7 @@ function windowTable(
 const POOL_CHUNK_FLOATS = 1 << 21;
 
 /** Planes per wasm call of the pooling kernels (an input plane and two output planes each). */
-function poolChunk(planes: number, inPlane: number, outPlane: number): number {
+export function poolChunk(planes: number, inPlane: number, outPlane: number): number {
   return Math.max(1, Math.min(planes, Math.floor(POOL_CHUNK_FLOATS / (inPlane + 2 * outPlane))));
 }
 // Window taps from which max pooling runs on a second thread (ResNet-18's 3 × 3 pooling at batch
@@ -357,94 +356,4 @@ function wasmMaxPool2x2(
     indices.set(ints.subarray(IDX, IDX + cnt * outPlane), p0 * outPlane);
   }
   return { y, indices };
-}
-
-/**
- * Gradient of max pooling: scatters (and sums, for overlapping windows) each upstream gradient onto
- * the input element recorded in `indices`. Returns dx as a new [N, C, H, W] array, or in `into`
- * (zeroed first; of exactly that many elements) where given.
- */
-export function maxPool2dBackward(
-  gy: Float32Array,
-  indices: Int32Array,
-  p: Pool2dParams,
-  into?: Float32Array,
-): Float32Array {
-  const { n, c, h, w, oh, ow } = p;
-  const planes = n * c;
-  const inPlane = h * w;
-  const outPlane = oh * ow;
-  if (convKernels && planes * outPlane >= SCATTER_WASM_MIN && 2 * outPlane >= inPlane) {
-    return wasmMaxPoolBackward(gy, indices, planes, inPlane, outPlane, into);
-  }
-  const dx = into ? into.fill(0) : allocHost("float32", planes * inPlane) as Float32Array;
-  if (isPool2x2(p)) {
-    // Every 2×2 window has a real winner, so every index is valid: no test per element.
-    for (let pl = 0, o = 0; pl < planes; pl++) {
-      const base = pl * inPlane;
-      for (const end = o + outPlane; o < end; o++) dx[base + indices[o]] += gy[o];
-    }
-    return dx;
-  }
-  for (let pl = 0; pl < planes; pl++) {
-    const base = pl * inPlane;
-    const start = pl * outPlane;
-    const end = start + outPlane;
-    for (let o = start; o < end; o++) {
-      const idx = indices[o];
-      if (idx >= 0) dx[base + idx] += gy[o];
-    }
-  }
-  return dx;
-}
-
-// Outputs from which max pooling's backward runs in wasm over heap copies, on the threads where
-// they pay, when the output planes are at least half the input's (stride 1): the JS loop took
-// 2.6–3.4 ns per output on GoogLeNet's pools (float32 values through float64 and back on every
-// add). With stride 2 the input plane that has to be zeroed and copied back is four times the
-// output's, and the JS loop writing it in place was faster (scratch, paired in one process: wasm
-// 1.54–1.57× on GoogLeNet's 3 × 3 / 2 pools, 0.58–0.86× on its 3 × 3 / 1 ones).
-const SCATTER_WASM_MIN = 1 << 14;
-// Outputs per extra thread of the scatter.
-const SCATTER_WORK_PER_THREAD = 1 << 16;
-
-/** {@linkcode maxPool2dBackward} by the wasm `maxPoolScatter` kernel, over ranges of planes. */
-function wasmMaxPoolBackward(
-  gy: Float32Array,
-  indices: Int32Array,
-  planes: number,
-  inPlane: number,
-  outPlane: number,
-  into?: Float32Array,
-): Float32Array {
-  const k = convKernels!;
-  const chunk = poolChunk(planes, inPlane, outPlane);
-  const { at, f } = heapRegions([chunk * outPlane, chunk * outPlane, chunk * inPlane]);
-  const [GY, IDX, DX] = at;
-  const ints = new Int32Array(f.buffer);
-  // Every element of dx is written (each plane is zeroed first).
-  const dx = into ?? outputF32(planes * inPlane);
-  const plan = planFor(planes * outPlane, planes, SCATTER_WORK_PER_THREAD);
-  for (let p0 = 0; p0 < planes; p0 += chunk) {
-    const cnt = Math.min(chunk, planes - p0);
-    f.set(gy.subarray(p0 * outPlane, (p0 + cnt) * outPlane), GY);
-    ints.set(indices.subarray(p0 * outPlane, (p0 + cnt) * outPlane), IDX);
-    const step = Math.ceil(cnt / (4 * plan.threads));
-    for (let q0 = 0; q0 < cnt; q0 += step) {
-      plan.item();
-      plan.call(
-        k.ids.maxPoolScatter,
-        0,
-        4 * (GY + q0 * outPlane),
-        4 * (IDX + q0 * outPlane),
-        4 * (DX + q0 * inPlane),
-        Math.min(step, cnt - q0),
-        outPlane,
-        4 * inPlane,
-      );
-    }
-    plan.run();
-    dx.set(f.subarray(DX, DX + cnt * inPlane), p0 * inPlane);
-  }
-  return dx;
 }

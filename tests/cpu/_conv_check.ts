@@ -115,12 +115,13 @@ export function close(what: string, got: Float32Array, want: Float64Array, terms
   }
 }
 
+/** Asserts `a` and `b` hold the same float32 bits (NaN payloads and signed zeros included). */
 export function sameBits(what: string, a: Float32Array, b: Float32Array): void {
   assert.equal(a.length, b.length, `${what}: length`);
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < ua.length; i++) {
-    if (ua[i] !== ub[i]) assert.fail(`${what}[${i}]: ${a[i]} (1 thread) vs ${b[i]} (2 threads)`);
+    if (ua[i] !== ub[i]) assert.fail(`${what}[${i}]: ${a[i]} vs ${b[i]} (bits differ)`);
   }
 }
 

@@ -33,6 +33,7 @@ import {
 import { batchNormReluRaw } from "../../layers/ops/batch_norm.ts";
 import { googlenet, resnet } from "../../plugins/models/mod.ts";
 import { assertClose, gradcheck } from "../../testing/mod.ts";
+import { sameBits as sameArrayBits } from "./_conv_check.ts";
 
 const gen = new Generator(5);
 
@@ -50,14 +51,8 @@ function op(name: string): OpDef<unknown> {
 }
 
 // Bitwise equality of two float32 tensors (NaN payloads and the sign of zero included).
-function sameBits(what: string, a: Tensor, b: Tensor): void {
-  const x = new Int32Array(Float32Array.from(a.dataSync()).buffer);
-  const y = new Int32Array(Float32Array.from(b.dataSync()).buffer);
-  assert.equal(x.length, y.length, `${what}: lengths`);
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] !== y[i]) assert.fail(`${what}: element ${i} differs (bits ${x[i]} vs ${y[i]})`);
-  }
-}
+const sameBits = (what: string, a: Tensor, b: Tensor): void =>
+  sameArrayBits(what, Float32Array.from(a.dataSync()), Float32Array.from(b.dataSync()));
 
 // Shapes for each kernel path: JS loops (small; runs of 1 and 2), wasm (from 2^15 elements with
 // runs of at least 4, with and without a scalar tail per run).
@@ -81,7 +76,6 @@ for (const threads of [1, 0]) {
         const xin = fromData(raw, shape);
         const [m, v] = noGrad(() => batchNormStats(rand(shape, -2, 3)));
         const w = rand([c], 0.5, 1.5), b = rand([c], -0.5, 0.5), g = rand(shape);
-        // A gradient with zeros of both signs where the output is zero.
         for (const training of [true, false]) {
           const attrs = { training, eps: 1e-5 };
           const fused = batchNormReluRaw(xin, m, v, w, b, attrs);

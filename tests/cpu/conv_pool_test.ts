@@ -15,12 +15,8 @@ import {
   type Conv2dParams,
 } from "../../plugins/cpu/conv.ts";
 import { conv2dOutputSize } from "../../plugins/cpu/im2col.ts";
-import {
-  maxPool2dBackward,
-  maxPool2dForward,
-  pool2dOutputSize,
-  type Pool2dParams,
-} from "../../plugins/cpu/pool.ts";
+import { maxPool2dForward, pool2dOutputSize, type Pool2dParams } from "../../plugins/cpu/pool.ts";
+import { maxPool2dBackward } from "../../plugins/cpu/pool_backward.ts";
 import {
   adaptiveAvgPool2dBackward,
   adaptiveAvgPool2dForward,

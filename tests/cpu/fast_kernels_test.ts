@@ -11,12 +11,8 @@
 import assert from "node:assert/strict";
 import { F, fromData, randn, tensor } from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
-import {
-  isPool2x2,
-  maxPool2dBackward,
-  maxPool2dForward,
-  type Pool2dParams,
-} from "../../plugins/cpu/pool.ts";
+import { isPool2x2, maxPool2dForward, type Pool2dParams } from "../../plugins/cpu/pool.ts";
+import { maxPool2dBackward } from "../../plugins/cpu/pool_backward.ts";
 import { pool2x2Params } from "./_helpers.ts";
 import { onOneAndTwo } from "./_conv_check.ts";
 

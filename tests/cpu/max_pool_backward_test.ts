@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { F, fromData, Generator, getNumThreads, setNumThreads, type Tensor } from "../../mod.ts";
+import { sameBits } from "./_conv_check.ts";
 
 const gen = new Generator(3);
 
@@ -29,15 +30,6 @@ function scatter(gy: Float32Array, idx: Int32Array, planes: number, inPlane: num
     }
   }
   return dx;
-}
-
-function sameBits(what: string, got: Float32Array, want: Float32Array): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  const a = new Int32Array(got.buffer, got.byteOffset, got.length);
-  const b = new Int32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) assert.fail(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
-  }
 }
 
 const CASES: [number[], number, F.MaxPool2dOptions][] = [
