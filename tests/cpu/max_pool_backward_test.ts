@@ -6,7 +6,6 @@
  * gradients), padding and ceil mode, dilation and 2 × 2 windows.
  */
 
-import assert from "node:assert/strict";
 import { F, fromData, Generator, getNumThreads, setNumThreads, type Tensor } from "../../mod.ts";
 import { sameBits } from "./_conv_check.ts";
 
