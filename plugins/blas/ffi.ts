@@ -112,6 +112,15 @@ export interface BlasLibrary {
  */
 export const ADAPTIVE_MIN_MACS: number = 2 ** 23;
 
+// A library's full thread count by its config string (or path), as the first openBlas() in this
+// process found it, on globalThis so that every copy of this module shares it: after one copy has
+// set one thread for a small product, the library reports 1.
+const fullThreads: Map<string, number> =
+  ((globalThis as Record<symbol, unknown>)[Symbol.for("denn.blas.fullThreads")] ??= new Map<
+    string,
+    number
+  >()) as Map<string, number>;
+
 // Elements from which saxpy/scopy run on all of the library's threads (adaptive mode).
 const LEVEL1_THREADED = 1 << 18;
 
@@ -213,12 +222,22 @@ function wrap(path: string, lib: Deno.DynamicLibrary<typeof symbols>): BlasLibra
   // Adaptive threads until setThreads() fixes a count: one thread below ADAPTIVE_MIN_MACS, all of
   // the library's above. OpenBLAS's idle threads spin after each multi-threaded call, which on a
   // small machine takes the cores from denn's own kernel threads for no gain on small products.
-  const most = openblas_get_num_threads?.() ?? 1;
+  // The count is the library's, shared by everything in the process that opened it (another
+  // openBlas() call, a second copy of denn): the full count is the one the first opener saw, and
+  // the current one is asked of the library before each change, not remembered here.
+  const config = cfg ? Deno.UnsafePointerView.getCString(cfg) : "";
+  const key = config || path;
+  let most = fullThreads.get(key);
+  if (most === undefined) {
+    most = openblas_get_num_threads?.() ?? 1;
+    fullThreads.set(key, most);
+  }
   let fixed: number | null = null;
   let current = most;
   const adapt = (macs: number): void => {
     const want = macs >= ADAPTIVE_MIN_MACS ? most : 1;
-    if (want !== current && setNative(want)) current = want;
+    const now = openblas_get_num_threads ? openblas_get_num_threads() : current;
+    if (want !== now && setNative(want)) current = want;
   };
   adapt(0);
   const sgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
@@ -291,7 +310,7 @@ function wrap(path: string, lib: Deno.DynamicLibrary<typeof symbols>): BlasLibra
     saxpy,
     scopy,
     sscal,
-    config: cfg ? Deno.UnsafePointerView.getCString(cfg) : "",
+    config,
     setThreads(n: number): boolean {
       if (!setNative(n)) return false;
       fixed = current = n;

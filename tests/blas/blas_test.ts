@@ -342,6 +342,37 @@ Deno.test({
 });
 
 Deno.test({
+  name: "blas threads: a second opener of the library (a second copy of denn) keeps the full count",
+  ignore: ignore || !granted("env") || Deno.env.get("DENN_BLAS_THREADS") !== undefined,
+  async fn() {
+    const lib = blasLibrary()!;
+    if (lib.threads() === null) return;
+    const n = Math.ceil(Math.cbrt(ADAPTIVE_MIN_MACS));
+    const big = () => randn([n, n]).matmul(randn([n, n]));
+    big();
+    const all = lib.threads()!;
+    randn([8, 8]).matmul(randn([8, 8]));
+    assert.equal(lib.threads(), 1);
+    // Another copy of the module, as two versions of denn in one process load it, opened while
+    // the library is on one thread: its large products still get all of them.
+    const url = new URL("../../plugins/blas/ffi.ts?second-copy", import.meta.url).href;
+    const copy: typeof import("../../plugins/blas/ffi.ts") = await import(url);
+    const other = copy.openBlas();
+    assert.ok(typeof other !== "string", String(other));
+    const a = new Float32Array(n * n).fill(1), c = new Float32Array(n * n);
+    other.sgemm(false, false, n, n, n, 1, a, n, a, n, 0, c, n);
+    assert.equal(other.threads(), all);
+    assert.equal(c[0], n);
+    // Each copy asks the library for its count instead of remembering its own last change.
+    other.sgemm(false, false, 8, 8, 8, 1, a, 8, a, 8, 0, c, 8);
+    assert.equal(lib.threads(), 1);
+    big();
+    assert.equal(lib.threads(), all);
+    other.close();
+  },
+});
+
+Deno.test({
   name: "blas sgemm and saxpy reject operands too short for their extents with a ShapeError",
   ignore,
   fn() {
