@@ -16,7 +16,7 @@ import {
 } from "../../mod.ts";
 import { assertClose } from "../../testing/mod.ts";
 
-const BIG = [256, 256]; // 256 KiB of float32: above the host pool's 64 KiB floor
+const BIG = [256, 256]; // 256 KiB of float32: above the host pool's 4 KiB floor
 
 Deno.test("backward: intermediate gradients go back to the host pool; the leaf's grad is right", () => {
   manualSeed(1);

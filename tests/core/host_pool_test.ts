@@ -19,7 +19,7 @@ import {
 } from "../../mod.ts";
 import { assertThrowsNamed } from "../../testing/mod.ts";
 
-const BIG = [256, 256]; // 256 KiB of float32: above the pool's 64 KiB floor
+const BIG = [256, 256]; // 256 KiB of float32: above the pool's 4 KiB floor
 
 Deno.test("a released large array is reused, zeroed, by the next allocation of its length", () => {
   emptyHostPool();
@@ -64,6 +64,23 @@ Deno.test("a user's array is never pooled, nor are small arrays", () => {
   assert.ok(mine.every((v) => v === 7), "the user's data is untouched");
   const small = tensor([1, 2, 3]);
   small.dispose();
+  assert.equal(hostPoolStats().pooledBytes, 0);
+});
+
+Deno.test("a kernel's output of a few KiB is reused too; under 4 KiB it is not", () => {
+  emptyHostPool();
+  // [64, 16] float32 is 4 KiB, the pool's floor: an elementwise output of a small training batch.
+  const x = randn([64, 16]), y = randn([64, 16]);
+  const first = x.add(y);
+  const handle = first.storage.handle;
+  first.dispose();
+  assert.equal(hostPoolStats().pooledBytes, 64 * 16 * 4);
+  const again = x.mul(y);
+  assert.equal(again.storage.handle, handle);
+  const xs = x.dataSync() as Float32Array, ys = y.dataSync() as Float32Array;
+  assert.deepEqual(again.dataSync(), xs.map((v, i) => Math.fround(v * ys[i])));
+  const below = randn([1023]);
+  below.dispose();
   assert.equal(hostPoolStats().pooledBytes, 0);
 });
 

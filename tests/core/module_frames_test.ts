@@ -30,7 +30,7 @@ import { assertThrowsNamed } from "../../testing/mod.ts";
 // A subclass of a trusted class is not trusted: its intermediates wait for the GC.
 class Untrusted extends nn.Sequential {}
 
-// Activations of at least 64 KiB, so that they live in the host pool.
+// Activations of at least 4 KiB, so that they live in the host pool.
 const net = (cls: typeof nn.Sequential = nn.Sequential): nn.Sequential =>
   new cls(
     new nn.Conv2d(3, 8, 3, { padding: 1 }),
