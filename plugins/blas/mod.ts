@@ -29,7 +29,7 @@
  * @module
  */
 
-import { definePlugin } from "../../core/mod.ts";
+import { definePlugin, ValueError } from "../../core/mod.ts";
 import { recycleHost } from "../../core/host_pool.ts";
 import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
 import { openBlas } from "./ffi.ts";
@@ -100,9 +100,41 @@ export function blasBackend(options: BlasOptions = {}): BackendDef<TypedArray, u
 
 const plugins = new Map<string, Plugin>();
 
+const OPTION_KEYS = ["path", "threads", "minConvWeights", "tuneMalloc"];
+
+// A bad option is a ValueError when blas() is called, not a backend that quietly ignores it.
+function checkOptions(options: BlasOptions): void {
+  if (options === null || typeof options !== "object") {
+    throw new ValueError(`blas: options must be an object, got ${String(options)}`);
+  }
+  const extra = Object.keys(options).filter((k) => !OPTION_KEYS.includes(k));
+  if (extra.length) {
+    throw new ValueError(
+      `blas: unknown option(s) ${extra.join(", ")} (known: ${OPTION_KEYS.join(", ")})`,
+    );
+  }
+  const { path, threads, minConvWeights } = options;
+  if (path !== undefined && (typeof path !== "string" || path === "")) {
+    throw new ValueError(`blas: path must be a library path, got ${JSON.stringify(path)}`);
+  }
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+    throw new ValueError(`blas: threads must be a positive integer, got ${String(threads)}`);
+  }
+  if (minConvWeights !== undefined && !(Number.isInteger(minConvWeights) && minConvWeights >= 0)) {
+    throw new ValueError(
+      `blas: minConvWeights must be a non-negative integer, got ${String(minConvWeights)}`,
+    );
+  }
+  if (options.tuneMalloc !== undefined && typeof options.tuneMalloc !== "boolean") {
+    throw new ValueError(
+      `blas: tuneMalloc must be a boolean, got ${JSON.stringify(options.tuneMalloc)}`,
+    );
+  }
+}
+
 /**
  * The blas backend plugin; register it with `use(blas())`. Calls with the same options return the
- * same plugin, so registering twice is a no-op.
+ * same plugin, so registering twice is a no-op. A bad option is a `ValueError`.
  *
  * @example
  * ```ts ignore
@@ -112,6 +144,7 @@ const plugins = new Map<string, Plugin>();
  * ```
  */
 export function blas(options: BlasOptions = {}): Plugin {
+  checkOptions(options);
   const key = JSON.stringify([
     options.path ?? null,
     options.threads ?? null,

@@ -10,7 +10,18 @@
  */
 
 import assert from "node:assert/strict";
-import { apply1, explain, getOp, hasBackend, randn, route, tensor, use } from "../../mod.ts";
+import {
+  apply1,
+  explain,
+  getOp,
+  hasBackend,
+  randn,
+  route,
+  tensor,
+  use,
+  ValueError,
+} from "../../mod.ts";
+import { assertThrowsNamed } from "../../testing/mod.ts";
 import type { Tensor } from "../../mod.ts";
 import { conv2dRaw } from "../../layers/mod.ts";
 import type { Conv2dAttrs } from "../../layers/mod.ts";
@@ -447,4 +458,21 @@ Deno.test({
     route({ add: "cpu" }, () => loss().backward());
     close("x.grad", g, x.grad!);
   },
+});
+
+Deno.test("blas() rejects unknown and mistyped options with a ValueError naming the option", () => {
+  const bad: [unknown, RegExp][] = [
+    [{ thread: 2 }, /blas: unknown option\(s\) thread \(known: path, threads, minConvWeights/],
+    [{ threads: 0 }, /blas: threads must be a positive integer, got 0/],
+    [{ threads: 1.5 }, /blas: threads must be a positive integer, got 1.5/],
+    [{ minConvWeights: -1 }, /blas: minConvWeights must be a non-negative integer, got -1/],
+    [{ minConvWeights: "64" }, /blas: minConvWeights must be a non-negative integer, got 64/],
+    [{ tuneMalloc: "no" }, /blas: tuneMalloc must be a boolean, got "no"/],
+    [{ path: "" }, /blas: path must be a library path, got ""/],
+    [null, /blas: options must be an object, got null/],
+  ];
+  for (const [options, message] of bad) {
+    assertThrowsNamed(() => blas(options as Parameters<typeof blas>[0]), ValueError, message);
+  }
+  assert.equal(blas({ threads: 2 }), blas({ threads: 2 }), "the same options give the same plugin");
 });
