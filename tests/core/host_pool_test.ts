@@ -84,6 +84,36 @@ Deno.test("a kernel's output of a few KiB is reused too; under 4 KiB it is not",
   assert.equal(hostPoolStats().pooledBytes, 0);
 });
 
+Deno.test("outputs of at most 256 bytes are zeroed views into shared slabs, one per size class", () => {
+  const x = tensor([1, 2, 3, 4]), y = tensor([10, 20, 30, 40]);
+  const s = x.add(y), p = x.mul(y), z = zeros([3]);
+  const hs = s.storage.handle as Float32Array, hp = p.storage.handle as Float32Array;
+  const hz = z.storage.handle as Float32Array;
+  // Three 16-byte views of one slab, side by side.
+  assert.equal(hs.buffer, hp.buffer);
+  assert.equal(hp.buffer, hz.buffer);
+  assert.equal(new Set([hs.byteOffset, hp.byteOffset, hz.byteOffset]).size, 3);
+  // Each kernel wrote its own view only: the sum survived the product written next to it.
+  assert.deepEqual([...hs], [11, 22, 33, 44]);
+  assert.deepEqual([...hp], [10, 40, 90, 160]);
+  assert.deepEqual([...hz], [0, 0, 0]);
+  // 64 floats (256 bytes) take the largest class; 65 get a buffer of their own.
+  const m = zeros([64]).storage.handle as Float32Array;
+  assert.notEqual(m.buffer, hs.buffer);
+  assert.ok(m.buffer.byteLength > 256 && m.every((v) => v === 0));
+  const own = zeros([65]).storage.handle as Float32Array;
+  assert.deepEqual([own.byteOffset, own.buffer.byteLength], [0, 65 * 4]);
+  // int32 too (a cast's output); bool and float16 arrays keep their own buffers.
+  const idx = x.int().storage.handle as Int32Array;
+  assert.ok(idx instanceof Int32Array && idx.buffer.byteLength === 4096);
+  assert.deepEqual([...idx], [1, 2, 3, 4]);
+  const mask = x.gt(y).storage.handle as Uint8Array;
+  assert.equal(mask.buffer.byteLength, 4);
+  // Disposing a view gives nothing to the pool (its slab goes when no view of it is left).
+  s.dispose();
+  assert.equal(hostPoolStats().pooledBytes, 0);
+});
+
 Deno.test("emptyHostPool empties the pool and sets its limit; 0 turns pooling off", () => {
   emptyHostPool(0);
   randn(BIG).dispose();
