@@ -10,6 +10,7 @@
  */
 
 import { kernelFor } from "../../core/mod.ts";
+import { outputF32 } from "../../core/host_pool.ts";
 import type { Tensor } from "../../core/mod.ts";
 import { normRowsBackwardOp, normRowsOp } from "../../layers/ops/layer_norm.ts";
 import type { NormRowsAttrs } from "../../layers/ops/layer_norm.ts";
@@ -77,8 +78,9 @@ function forward(inputs: readonly Tensor[], a: NormRowsAttrs): Float32Array[] {
   const src = f32(x);
   const w = a.weight ? f32(inputs[1]) : null;
   const b = a.bias ? f32(inputs[1 + Number(a.weight)]) : null;
-  const y = new Float32Array(x.numel());
-  const mean = new Float32Array(rows), rstd = new Float32Array(rows);
+  // Every element of y, mean and rstd is written below.
+  const y = outputF32(x.numel());
+  const mean = outputF32(rows), rstd = outputF32(rows);
   for (let r = 0; r < rows; r++) {
     const base = r * d, end = base + d;
     const m = rowSum(src, base, end) / d;
@@ -112,7 +114,7 @@ function backward(inputs: readonly Tensor[], a: NormRowsAttrs): Float32Array[] {
   const g = f32(gT), src = f32(x), mean = f32(meanT), rstd = f32(rstdT);
   const w = a.weight ? f32(inputs[4]) : null;
   const count = groups * chunks;
-  const dx = new Float32Array(x.numel());
+  const dx = outputF32(x.numel());
   // Per weight element: Σg·(x − mean)·rstd and Σg.
   const dw = new Float64Array(count), db = new Float64Array(count);
   for (let r = 0; r < rows; r++) {

@@ -8,6 +8,7 @@
 import type { MatmulAttrs, Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
 import type { Conv2dAttrs, Pool2dAttrs } from "../../layers/mod.ts";
 import { broadcastStrides, kernelFor, sizeOf } from "../../core/mod.ts";
+import { outputF32 } from "../../core/host_pool.ts";
 import {
   conv2dBackwardInputOp,
   conv2dBackwardWeightOp,
@@ -61,7 +62,8 @@ function matmulKernel(
   const os = out[0].shape;
   const m = os[os.length - 2], n = os[os.length - 1];
   const k = a.transA ? x.shape[x.ndim - 2] : x.shape[x.ndim - 1];
-  const o = new Float32Array(sizeOf(os));
+  // sgemm with beta = 0 writes every element (zeros where k = 0).
+  const o = outputF32(sizeOf(os));
   const batch = os.slice(0, -2);
   const nb = sizeOf(batch);
   const lda = a.transA ? m : k, ldb = a.transB ? k : n;
@@ -267,7 +269,7 @@ export const nnKernels: CpuKernelTable = {
       if (a.inputGrad) outs.push(conv2dBackwardInput(gy, f32(w), p));
       if (a.weightGrad) outs.push(conv2dBackwardWeight(gy, f32(x), p));
       if (a.biasGrad) {
-        const db = new Float32Array(p.o);
+        const db = outputF32(p.o);
         sumFloat32(g, gOut.shape, [0, 2, 3], db);
         outs.push(db);
       }
@@ -308,7 +310,7 @@ export const nnKernels: CpuKernelTable = {
     run([g, idx]) {
       const src = f32(g), ix = hostArray(idx, "int32");
       const plane = g.shape[2] * g.shape[3], oplane = idx.shape[2] * idx.shape[3];
-      const o = new Float32Array(idx.numel());
+      const o = outputF32(idx.numel());
       for (let p = 0; p < idx.numel(); p++) o[p] = src[Math.floor(p / oplane) * plane + ix[p]];
       return [o];
     },

@@ -67,7 +67,7 @@ function stats(inputs: readonly Tensor[]): Float32Array[] {
   const [n, c, inner] = layout(x);
   const src = f32(x);
   const count = n * inner;
-  const mean = new Float32Array(c), variance = new Float32Array(c);
+  const mean = outputF32(c), variance = outputF32(c);
   const k = wasmFor(src.length, inner);
   if (k) {
     const { at, f } = heapRegions([src.length, 2 * c]);
@@ -232,7 +232,7 @@ function backwardOf(
   const src = dense(x), mean = dense(meanT), v = dense(varT), w = dense(wT);
   const y = relu ? dense(inputs[5]) : null;
   const count = n * inner;
-  const dx = outputF32(x.numel()), dw = new Float32Array(c), db = new Float32Array(c);
+  const dx = outputF32(x.numel()), dw = outputF32(c), db = outputF32(c);
   const k = wasmFor(src.length, inner);
   if (k) {
     const size = src.length;

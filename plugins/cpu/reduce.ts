@@ -7,6 +7,7 @@
 
 import type { Tensor, TensorSpec, TypedArray } from "../../core/mod.ts";
 import { allocHost, sizeOf } from "../../core/mod.ts";
+import { outputF32, outputI32 } from "../../core/host_pool.ts";
 import { hostArray } from "./kit.ts";
 import type { CpuKernelTable } from "./kit.ts";
 
@@ -236,7 +237,7 @@ interface ArgAttrs {
 function argReduce(x: Tensor, a: ArgAttrs, max: boolean): Int32Array {
   const src = hostArray(x);
   const [outer, red, inner] = a.dim === null ? [1, x.numel(), 1] : blocks(x.shape, [a.dim])!;
-  const o = new Int32Array(outer * inner);
+  const o = outputI32(outer * inner);
   for (let p = 0; p < outer; p++) {
     for (let i = 0; i < inner; i++) {
       const base = p * red * inner + i;
@@ -259,7 +260,7 @@ function softmaxKernel(log: boolean) {
     const x = inputs[0];
     const src = hostArray(x, "float32");
     const [outer, n, inner] = blocks(x.shape, [a.dim])!;
-    const o = new Float32Array(x.numel());
+    const o = outputF32(x.numel());
     for (let p = 0; p < outer; p++) {
       for (let i = 0; i < inner; i++) {
         const base = p * n * inner + i;

@@ -198,7 +198,8 @@ export function wasmConvMaxPool2x2Backward(
   if (!want.weight) return { dx, dw: null, db: dbias };
   // The partials added in block order into the first (on this thread), then compacted.
   for (let b = 1; b < blocks; b++) k.fns.addInto(4 * PART, 4 * (PART + b * wsize), wsize);
-  const dw = new Float32Array(o * rows * kw);
+  // Every element is written below.
+  const dw = outputF32(o * rows * kw);
   for (let r = 0; r < o * rows; r++) {
     for (let kx = 0; kx < kw; kx++) dw[r * kw + kx] = f[PART + 8 * r + kx];
   }
