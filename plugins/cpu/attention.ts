@@ -10,13 +10,15 @@
  * @module
  */
 
-import { kernelFor } from "../../core/mod.ts";
+import { allocHost, kernelFor } from "../../core/mod.ts";
 import type { Tensor } from "../../core/mod.ts";
 import { batchOffsets, sdpaBackwardOp, sdpaLayout, sdpaOp } from "../../layers/ops/attention.ts";
 import type { SdpaLayout } from "../../layers/ops/attention.ts";
 import { sgemm } from "./gemm.ts";
 import { hostArray } from "./kit.ts";
 import type { CpuKernelTable } from "./kit.ts";
+
+const f32Zeros = (n: number): Float32Array => allocHost("float32", n) as Float32Array;
 
 /** Query rows per tile. */
 export const TILE_Q = 64;
@@ -128,7 +130,8 @@ export function sdpaForward(
 ): { out: Float32Array; lse: Float32Array } {
   const x = inputs(t, t.length > 3);
   const { count, l, s, ev } = x.lay;
-  const out = new Float32Array(count * l * ev), lse = new Float32Array(count * l);
+  // Outputs from the host pool, zeroed (allocHost): the tiles add into some of them.
+  const out = f32Zeros(count * l * ev), lse = f32Zeros(count * l);
   const sc = new Float32Array(TILE_Q * TILE_K), acc = new Float32Array(TILE_Q * ev);
   const mrow = new Float64Array(TILE_Q), lrow = new Float64Array(TILE_Q);
   for (let b = 0; b < count; b++) {
@@ -189,9 +192,9 @@ export function sdpaBackward(
   const dlse = a.lseGrad ? hostArray(t[o + 3], "float32") : null;
   const { count, l, s, e, ev } = x.lay;
   const { scale, causal } = a;
-  const dq = new Float32Array(count * l * e), dk = new Float32Array(count * s * e);
-  const dv = new Float32Array(count * s * ev);
-  const dm = a.maskGrad ? new Float32Array(count * l * s) : null;
+  const dq = f32Zeros(count * l * e), dk = f32Zeros(count * s * e);
+  const dv = f32Zeros(count * s * ev);
+  const dm = a.maskGrad ? f32Zeros(count * l * s) : null;
   const p = new Float32Array(TILE_Q * TILE_K), ds = new Float32Array(TILE_Q * TILE_K);
   const dd = new Float64Array(TILE_Q);
   for (let b = 0; b < count; b++) {

@@ -10,6 +10,7 @@
  */
 
 import { kernelFor } from "../../core/mod.ts";
+import { outputF32 } from "../../core/host_pool.ts";
 import type { Tensor } from "../../core/mod.ts";
 import {
   gruCellBackwardOp,
@@ -45,8 +46,9 @@ export function lstmCellForward(
   rows: number,
   hidden: number,
 ): { h: Float32Array; c: Float32Array; workspace: Float32Array } {
-  const h1 = new Float32Array(rows * hidden), c1 = new Float32Array(rows * hidden);
-  const ws = new Float32Array(rows * 4 * hidden);
+  // Each kernel below writes every element of its outputs (pooled arrays are not zeroed).
+  const h1 = outputF32(rows * hidden), c1 = outputF32(rows * hidden);
+  const ws = outputF32(rows * 4 * hidden);
   for (let r = 0; r < rows; r++) {
     const g0 = r * 4 * hidden, o0 = r * hidden;
     for (let j = 0; j < hidden; j++) {
@@ -77,7 +79,7 @@ export function lstmCellBackward(
   rows: number,
   hidden: number,
 ): { dgates: Float32Array; dc: Float32Array } {
-  const dgates = new Float32Array(rows * 4 * hidden), dcp = new Float32Array(rows * hidden);
+  const dgates = outputF32(rows * 4 * hidden), dcp = outputF32(rows * hidden);
   for (let r = 0; r < rows; r++) {
     const g0 = r * 4 * hidden, o0 = r * hidden;
     for (let j = 0; j < hidden; j++) {
@@ -104,7 +106,7 @@ export function gruCellForward(
   rows: number,
   hidden: number,
 ): Float32Array {
-  const out = new Float32Array(rows * hidden);
+  const out = outputF32(rows * hidden);
   for (let row = 0; row < rows; row++) {
     const g0 = row * 3 * hidden, o0 = row * hidden;
     for (let j = 0; j < hidden; j++) {
@@ -126,8 +128,8 @@ export function gruCellBackward(
   rows: number,
   hidden: number,
 ): { dxi: Float32Array; dhh: Float32Array; dh: Float32Array } {
-  const dxi = new Float32Array(rows * 3 * hidden), dhh = new Float32Array(rows * 3 * hidden);
-  const dh = new Float32Array(rows * hidden);
+  const dxi = outputF32(rows * 3 * hidden), dhh = outputF32(rows * 3 * hidden);
+  const dh = outputF32(rows * hidden);
   for (let row = 0; row < rows; row++) {
     const g0 = row * 3 * hidden, o0 = row * hidden;
     for (let j = 0; j < hidden; j++) {
