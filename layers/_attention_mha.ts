@@ -16,6 +16,7 @@ import {
   scalar,
   ShapeError,
   shapeStr,
+  trustForward,
   ValueError,
   where,
   zeros,
@@ -410,3 +411,7 @@ function additive(mask: Tensor, like: Tensor): Tensor {
     scalar(0, like.dtype, like.device),
   );
 }
+
+// Its forward runs only ops and keeps nothing it makes: intermediates are freed when the outermost
+// call returns or backward is done with them (core/module_frames.ts).
+trustForward(MultiheadAttention);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Module, ShapeError, shapeStr, zeros } from "../core/mod.ts";
+import { Module, ShapeError, shapeStr, trustForward, zeros } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { bool, int, knownKeys, oneOf, optionalTensor, tensorArg } from "./_validate.ts";
 import {
@@ -235,3 +235,7 @@ export class LSTMCell extends Module<[input: Tensor, hx?: LSTMState | null], LST
     return { h, c: c! };
   }
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(RNNCell, GRUCell, LSTMCell);

@@ -6,7 +6,17 @@
  * @module
  */
 
-import { cat, Generator, Module, ShapeError, shapeStr, stack, unbind, zeros } from "../core/mod.ts";
+import {
+  cat,
+  Generator,
+  Module,
+  ShapeError,
+  shapeStr,
+  stack,
+  trustForward,
+  unbind,
+  zeros,
+} from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import { dropout as dropoutFn } from "./dropout.ts";
 import {
@@ -340,3 +350,7 @@ export class GRU extends RNNBase {
     return { output, h };
   }
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(RNN, LSTM, GRU);

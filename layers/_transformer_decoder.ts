@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Module } from "../core/mod.ts";
+import { Module, trustForward } from "../core/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import type { MultiheadAttention } from "./attention.ts";
 import type { Dropout } from "./dropout.ts";
@@ -238,3 +238,7 @@ export class TransformerDecoder extends Module {
     return this.norm ? this.norm.forward(x) : x;
   }
 }
+
+// Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
+// are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
+trustForward(TransformerDecoderLayer, TransformerDecoder);

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { Module, ValueError } from "../core/mod.ts";
+import { Module, trustForward, ValueError } from "../core/mod.ts";
 import type { AnyModule, Tensor } from "../core/mod.ts";
 import { show } from "./_validate.ts";
 
@@ -150,3 +150,7 @@ export class ModuleDict<M extends AnyModule = AnyModule> extends Module {
     throw new ValueError(`${L}: has no forward; call its modules from the parent's forward`);
   }
 }
+
+// A container's forward only throws: trusting it lets the modules that hold one (TransformerEncoder,
+// a user's model built from trusted layers) have their intermediates freed early.
+trustForward(ModuleDict);

@@ -181,4 +181,4 @@ export class ModuleList<M extends AnyModule = AnyModule> extends Module {
 
 // Their forward runs only ops and children's forwards and keeps nothing it makes: intermediates
 // are freed when the outermost call returns or backward is done with them (core/module_frames.ts).
-trustForward(Sequential);
+trustForward(Sequential, ModuleList);
