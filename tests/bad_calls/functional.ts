@@ -151,6 +151,13 @@ export const functional: Omit<BadCall, "group">[] = [
     message: "maxPool2d: invalid options for input [1, 1, 4, 4]: kernelSize: Invalid input",
   },
   {
+    name: "maxPool2d with a kernel past the safe integers",
+    run: (d) => F.maxPool2d(img(d), 2 ** 53),
+    error: ValueError,
+    message:
+      "maxPool2d: invalid options for input [1, 1, 4, 4]: kernelSize: Too big: expected int to be <=9007199254740991",
+  },
+  {
     name: "maxPool2d with stride 0",
     run: (d) => F.maxPool2d(img(d), 2, { stride: 0 }),
     error: ValueError,
