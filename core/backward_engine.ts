@@ -111,9 +111,40 @@ export function runBackward(
       if (t && !kept.has(t) && !slots.get(t) && !t.requiresGrad) t.dispose();
     }
   };
+  // Leaves' .grad tensors this sweep made or handed over and nothing else holds: one replaced by a
+  // sum later in the sweep (a leaf used at every step of a sequence gets a gradient per step) is
+  // released, unless a buffer slot still holds it. A backward hook may read a leaf's .grad and keep
+  // it, so each hook's node empties the set.
+  const ours = new Set<Tensor>();
+  const replace = (old: Tensor): void => {
+    if (ours.delete(old) && !slots.get(old) && !old.requiresGrad) old.dispose();
+  };
   const toLeaf = (leaf: Tensor, g: Tensor): void => {
+    if (!targets) {
+      // Under createGraph the sums are part of the new graph: nothing is released.
+      if (create) {
+        accumulateLeaf(leaf, g, handed, null);
+        kept.add(g);
+        return;
+      }
+      if (!leaf.requiresGrad) {
+        kept.add(g);
+        return;
+      }
+      const wasKept = kept.has(g);
+      const now = accumulateLeaf(leaf, g, handed, replace);
+      if (now === null) {
+        // Added into the .grad: the sum is ours, g the sweep's to release like any gradient.
+        ours.add(leaf.grad!);
+        return;
+      }
+      // The leaf took g (or a clone of it): g stays; the leaf's tensor is ours unless it is g and
+      // something else (a seed, a hook) kept g.
+      kept.add(g);
+      if (now !== g || !wasKept) ours.add(now);
+      return;
+    }
     kept.add(g);
-    if (!targets) return accumulateLeaf(leaf, g, handed);
     if (!leafTargets.has(leaf)) return;
     const sum = leafGrads.get(leaf);
     leafGrads.set(leaf, sum ? sum.add(g) : g);
@@ -156,6 +187,7 @@ export function runBackward(
       if (nodeTargets.has(node) || node.op.keepsGradients) {
         for (const g of gs) if (g) kept.add(g);
       }
+      if (node.op.keepsGradients) ours.clear();
       const needs = node.edges.map((e) =>
         e !== null && (run === null || leadsTo(e, run, leafTargets, nodeTargets))
       );
@@ -292,15 +324,26 @@ function prune(
 }
 
 // A gradient tensor handed to one leaf is cloned before it is handed to another (or when it aliases
-// the leaf), so in-place edits of one `.grad` (clipping) never change another.
-function accumulateLeaf(leaf: Tensor, g: Tensor, handed: Set<unknown>): void {
-  if (!leaf.requiresGrad) return;
-  if (leaf.grad) {
-    leaf.grad = keep(leaf.grad.add(g));
-    return;
+// the leaf), so in-place edits of one `.grad` (clipping) never change another. Where the leaf has a
+// .grad, the sum replaces it and `replace` (if given) is told of the old one, and null is returned;
+// else the leaf takes g (or its clone), which is returned. A leaf that needs no gradient returns g.
+function accumulateLeaf(
+  leaf: Tensor,
+  g: Tensor,
+  handed: Set<unknown>,
+  replace: ((old: Tensor) => void) | null,
+): Tensor | null {
+  if (!leaf.requiresGrad) return g;
+  const old = leaf.grad;
+  if (old) {
+    const sum = keep(old.add(g));
+    leaf.grad = sum;
+    if (replace) replace(old);
+    return null;
   }
   const h = g.storage.handle;
   if (handed.has(h) || h === leaf.storage.handle) g = g.clone();
   handed.add(g.storage.handle);
   leaf.grad = keep(g);
+  return g;
 }

@@ -11,7 +11,9 @@ import {
   hostPoolStats,
   manualSeed,
   nn,
+  optim,
   randn,
+  scope,
   tensor,
 } from "../../mod.ts";
 import { assertClose } from "../../testing/mod.ts";
@@ -70,4 +72,55 @@ Deno.test("backward: a full backward hook may keep the gradients it is given", (
   });
   lin.forward(randn([64, 256], { requiresGrad: true })).relu().sum().backward();
   for (const t of seen) if (t) assert.equal((t as { isReleased: boolean }).isReleased, false);
+});
+
+Deno.test("backward: a leaf used at many steps gets its sum; the partial sums go back to the pool", () => {
+  manualSeed(2);
+  // w is used five times, as an RNN's weights are at every step: five gradients arrive for it.
+  const w = randn([64, 64], { requiresGrad: true }), x = randn([32, 64]);
+  const run = () => {
+    let h = x;
+    for (let i = 0; i < 5; i++) h = h.matmul(w).tanh();
+    return h.sum();
+  };
+  const [expected] = autograd.grad(run(), [w]);
+  const opt = new optim.SGD([w], { lr: 0 });
+  const step = () =>
+    scope(() => {
+      opt.zeroGrad();
+      run().backward();
+    });
+  step();
+  step();
+  const before = hostPoolStats().allocations;
+  for (let i = 0; i < 3; i++) step();
+  assert.equal(hostPoolStats().allocations, before, "later steps make no new arrays");
+  assertClose(w.grad!, expected!);
+});
+
+Deno.test("backward: a .grad an earlier backward left, held by the user, is neither changed nor freed", () => {
+  const w = randn([64, 64], { requiresGrad: true }), x = randn([16, 64]);
+  const loss = () => x.matmul(w).matmul(w).sum();
+  loss().backward();
+  const first = w.grad!, values = Float32Array.from(first.dataSync() as Float32Array);
+  loss().backward();
+  assert.equal(first.isReleased, false);
+  assert.deepEqual(first.dataSync(), values);
+  assertClose(w.grad!, tensor(values).reshape([64, 64]).mul(2));
+});
+
+Deno.test("backward: a .grad a backward hook read and kept mid-sweep stays usable", () => {
+  manualSeed(3);
+  const lin = new nn.Linear(64, 64), act = new nn.Tanh();
+  let seen: { isReleased: boolean; dataSync(): unknown } | null = null;
+  // Runs after the outer use of lin has given lin.weight its first gradient, before the inner one.
+  act.registerFullBackwardHook(() => {
+    seen = lin.weight.grad;
+  });
+  lin.forward(act.forward(lin.forward(randn([8, 64])))).sum().backward();
+  assert.ok(seen !== null, "the hook saw a gradient");
+  const kept = seen as unknown as { isReleased: boolean; dataSync(): Float32Array };
+  assert.equal(kept.isReleased, false);
+  assert.ok(kept.dataSync().every(Number.isFinite));
+  assert.notEqual(kept, lin.weight.grad, "the inner use added into a new sum");
 });
