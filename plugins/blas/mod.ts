@@ -35,6 +35,7 @@ import type { BackendDef, DType, Plugin, TypedArray } from "../../core/mod.ts";
 import { openBlas } from "./ffi.ts";
 import type { BlasLibrary, OpenBlasOptions } from "./ffi.ts";
 import { blasKernels, MIN_CONV_WEIGHTS } from "./kernels.ts";
+import { knownKeys } from "../../layers/_validate.ts";
 import { tuneMalloc } from "./malloc.ts";
 export {
   MALLOC_MMAP_THRESHOLD,
@@ -104,15 +105,7 @@ const OPTION_KEYS = ["path", "threads", "minConvWeights", "tuneMalloc"];
 
 // A bad option is a ValueError when blas() is called, not a backend that quietly ignores it.
 function checkOptions(options: BlasOptions): void {
-  if (options === null || typeof options !== "object") {
-    throw new ValueError(`blas: options must be an object, got ${String(options)}`);
-  }
-  const extra = Object.keys(options).filter((k) => !OPTION_KEYS.includes(k));
-  if (extra.length) {
-    throw new ValueError(
-      `blas: unknown option(s) ${extra.join(", ")} (known: ${OPTION_KEYS.join(", ")})`,
-    );
-  }
+  knownKeys("blas", options, OPTION_KEYS);
   const { path, threads, minConvWeights } = options;
   if (path !== undefined && (typeof path !== "string" || path === "")) {
     throw new ValueError(`blas: path must be a library path, got ${JSON.stringify(path)}`);

@@ -462,7 +462,10 @@ Deno.test({
 
 Deno.test("blas() rejects unknown and mistyped options with a ValueError naming the option", () => {
   const bad: [unknown, RegExp][] = [
-    [{ thread: 2 }, /blas: unknown option\(s\) thread \(known: path, threads, minConvWeights/],
+    [
+      { thread: 2 },
+      /blas: unknown option "thread" \(expected one of path, threads, minConvWeights/,
+    ],
     [{ threads: 0 }, /blas: threads must be a positive integer, got 0/],
     [{ threads: 1.5 }, /blas: threads must be a positive integer, got 1.5/],
     [{ minConvWeights: -1 }, /blas: minConvWeights must be a non-negative integer, got -1/],
