@@ -5,6 +5,9 @@
  * alternating which goes first, so slow drifts of a shared machine hit both. Prints, per model, the
  * medians (min–max) of the rounds and the median of the per-round ratios (this tree / the other).
  * googlenet is GoogLeNet at 64 × 64, batch 16; resnet50 ResNet-50 at 32 × 32, batch 16.
+ * Against a tree before 15dd71b with blas, set `DENN_BLAS_THREADS` (e.g. to the core count): its
+ * blas wrapper kept its own idea of OpenBLAS's thread count, which the other tree's changes made
+ * wrong, and identical trees measured 1.3–1.5× apart.
  *
  *     git worktree add /tmp/denn-base <commit>
  *     deno run -A bench/step_ab.ts /tmp/denn-base [--rounds 21]
