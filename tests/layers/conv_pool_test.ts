@@ -285,3 +285,16 @@ Deno.test("Sequential runs Conv2d, ReLU, MaxPool2d(2) as the fused op, with the 
   h.remove();
   assert.deepEqual(seen, [[3, 6, 28, 28]]);
 });
+
+Deno.test("functional options: empty options share one parsed default that other calls leave alone", async () => {
+  const { avgPool2d, conv2d, maxPool2d } = await import("../../layers/mod.ts");
+  const x = randn([1, 1, 6, 6]), w = randn([1, 1, 3, 3]);
+  for (let round = 0; round < 2; round++) {
+    assert.deepEqual(avgPool2d(x, 2).shape, [1, 1, 3, 3]);
+    assert.deepEqual(avgPool2d(x, 2, { stride: 1 }).shape, [1, 1, 5, 5]);
+    assert.deepEqual(maxPool2d(x, 3, {}).shape, [1, 1, 2, 2]);
+    assert.deepEqual(maxPool2d(x, 3, { stride: 1, padding: 1 }).shape, [1, 1, 6, 6]);
+    assert.deepEqual(conv2d(x, w).shape, [1, 1, 4, 4]);
+    assert.deepEqual(conv2d(x, w, null, { padding: 1 }).shape, [1, 1, 6, 6]);
+  }
+});
