@@ -8,26 +8,32 @@
  * with batch norm (32 × 32, batch 16), 10 classes each, torchvision's models on PyTorch's side.
  *
  * ```sh
- * deno run -A bench/cpu_compare.ts [--steps 15] [--warmup 50] [--rounds 3] [--quick]
- *   [--only lenet,sgemm] [--tfjs] [--torch-threads N] [--json results.json]
+ * deno run -A bench/cpu_compare.ts [--steps 30] [--blocks 10] [--warmup 50] [--lead 300]
+ *   [--quick] [--only lenet,sgemm] [--tfjs] [--torch-threads N] [--json results.json]
  * ```
  *
- * Each process times `--steps` steps one by one (at least 15 unless `--quick`) after `--warmup`
- * untimed steps; a cell is the median of its processes' steps, with the min–max range. Neither side is restricted to fewer threads than
- * all cores: denn's cpu backend as it is, its blas library with OpenBLAS's own count
- * (`DENN_BLAS_THREADS` changes it), PyTorch with `torch.set_num_threads(cores)` (its own default
- * can be fewer; `--torch-threads` overrides it). denn variants: `cpu`, the
- * default backend, then `cpu + use(blas())` (see {@linkcode blasVariant}).
+ * Each cell (denn cpu, denn cpu + blas, PyTorch) is a process of its own, started per workload:
+ * it builds the workload, runs `--warmup` untimed steps alone on the machine and waits. The cells
+ * then take turns in `--blocks` blocks (every other block in the reverse order), one after the
+ * other with no gap, each block untimed steps for `--lead` ms (at least one) and then its share
+ * of `--steps` timed steps (at least 15 unless `--quick`). A cell is the median of all its timed
+ * steps, with the min–max range, and the blas/PyTorch ratio of each block's medians is printed
+ * too: a slow or fast stretch of the host (on this project's VM, single steps vary by up to 2×
+ * within a minute) falls on every side alike instead of on whichever process ran then.
  *
- * Every cell runs in processes of its own, one at a time, per workload in `--rounds` rounds (3
- * unless `--quick`) of denn cpu, denn cpu + blas, PyTorch (/usr/bin/python3 and
- * bench/torch_cpu_compare.py), every other round in the reverse order. A cell's median and range
- * are over the timed steps of all its rounds, so a slow stretch of the host that lasts one process
- * moves both sides' medians alike instead of one; the ratio of each round's blas and PyTorch
- * medians is printed too. While one process runs no other process of the benchmark holds threads
- * or a large heap (a parent Deno process that had just run denn could still be collecting garbage
- * on its background threads). TF.js runs in a subprocess with
- * `--no-lock --no-config` (bench/peers/), so it never enters deno.lock.
+ * The lead-in keeps the timed steps in the state a training loop is in, running for a while on
+ * a busy machine: the previous process's threads spin down in it (OpenBLAS's workers spin for
+ * about 0.1 s after a product), caches and branch predictors are this process's again, and no
+ * idle gap comes before the timed steps (on this VM a 250 ms sleep made denn's next LeNet-5 steps
+ * 1.4–2× slower; a 250 ms busy wait in the process made PyTorch's 3× slower, its OpenMP and
+ * OpenBLAS threads out of step; neither changed the other's). The CPU time the waiting processes
+ * used during another's timed steps is printed per workload (from /proc), a check that they were
+ * idle. Neither side is restricted to fewer threads than all cores: denn's cpu backend
+ * as it is, its blas library with OpenBLAS's own count (`DENN_BLAS_THREADS` changes it), PyTorch
+ * (/usr/bin/python3 and bench/torch_cpu_compare.py) with `torch.set_num_threads(cores)` (its own
+ * default can be fewer; `--torch-threads` overrides it). denn variants: `cpu`, the default
+ * backend, then `cpu + use(blas())` (see {@linkcode blasVariant}). TF.js runs in a subprocess
+ * with `--no-lock --no-config` (bench/peers/), so it never enters deno.lock, after the others.
  *
  * @module
  */
@@ -47,18 +53,23 @@ import { mlp784 } from "./_models.ts";
 const DEFAULT_WARMUP = 50;
 
 const USAGE = `usage: deno run -A bench/cpu_compare.ts [options]
-  --steps N          timed steps per cell (default 15; at least 15 unless --quick, which defaults to 3)
-  --warmup N         untimed steps first, both sides (default 50; 1 with --quick)
-  --rounds N         processes per cell, alternating denn and PyTorch (default 3; 1 with --quick)
+  --steps N          timed steps per cell (default 30; at least 15 unless --quick, which defaults to 3)
+  --blocks N         turns per cell, the cells alternating (default 10; 1 with --quick); each block
+                     is the lead-in and then ceil(steps / blocks) timed steps
+  --lead MS          untimed steps for this long at the start of each block (default 300; 0 with
+                     --quick, which still runs one)
+  --warmup N         untimed steps first, each cell alone (default 50; 1 with --quick)
   --quick            a short check that everything runs; its timings are not measurements
   --only LIST        workloads, comma-separated: lenet, resnet18, mlp, sgemm512, sgemm1024,
                      sgemm2048, or sgemm for all three sizes (default: these), and googlenet,
                      resnet50, alexnet, vgg11bn (only when named)
+  --calibrate        also a second PyTorch process taking its turns, compared with the first: the
+                     ratio this method reports for two identical sides (the noise floor)
   --tfjs             also time TF.js's cpu backend on the LeNet step (fetches TF.js from npm once)
   --torch-threads N  torch.set_num_threads(N) (default: the core count)
   --json PATH        also write the results as JSON to PATH
-  --cell ID:VARIANT  one denn cell in this process (variant cpu or blas), printed as a JSON line:
-                     how the run starts each denn cell`;
+  --serve ID:VARIANT one denn cell in this process (variant cpu or blas), taking its blocks from
+                     stdin: how the run starts each denn cell`;
 
 /** One benchmarked workload; `build` returns the step that is timed. */
 interface Workload {
@@ -181,17 +192,6 @@ function stats(times: number[]): Stats {
   return { median, min: s[0], max: s[s.length - 1], times };
 }
 
-/**
- * One cell from its rounds: the statistics of all their timed steps together (with the first
- * round's `ran`), or the first round's error.
- */
-function pooled<C extends Cell>(rounds: C[]): C | { error: string } {
-  const failed = rounds.find((c) => "error" in c);
-  if (failed || !rounds.length) return failed ?? { error: "no rounds" };
-  const all = rounds.flatMap((c) => (c as Stats).times);
-  return { ...rounds[0], ...stats(all) };
-}
-
 function timeSteps(step: () => void, warmup: number, steps: number): number[] {
   for (let i = 0; i < warmup; i++) step();
   const times: number[] = [];
@@ -214,84 +214,148 @@ function ranOn(step: () => void): Record<string, number> {
 }
 
 /**
- * Runs one denn cell (`--cell workload:cpu` or `:blas`) in a process of its own and returns it,
- * with the blas library's description for the blas variant.
+ * A cell's process, waiting for blocks: `ask(k, lead, timing)` has it run untimed steps for
+ * `lead` ms (at least one), call `timing` when the timed steps begin, run k timed steps and
+ * return their times. Its first line (after the warm-up) is `ready`'s value.
  */
-async function dennCell(
-  id: string,
-  variant: "cpu" | "blas",
-  o: { steps: number; warmup: number; quick: boolean },
-): Promise<{ cell: DennCell; blas?: string }> {
-  const r = await runPeer(Deno.execPath(), [
-    "run",
-    "-A",
-    "--config",
-    here("../deno.json"),
-    here("./cpu_compare.ts"),
-    "--cell",
-    `${id}:${variant}`,
-    "--steps",
-    String(o.steps),
-    "--warmup",
-    String(o.warmup),
-    ...(o.quick ? ["--quick"] : []),
-  ]);
-  if (!r.ok) return { cell: { error: r.error } };
-  const out = r.out as {
-    times_ms: number[];
-    ran: Record<string, number>;
-    blas?: string;
-    unavailable?: string;
-    error?: string;
-  };
-  if (out.unavailable !== undefined) {
-    return { cell: { error: BLAS_UNAVAILABLE }, blas: `blas unavailable: ${out.unavailable}` };
+class Server {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #lines: ReadableStreamDefaultReader<string>;
+  #buffer = "";
+  readonly #stderr: Promise<string>;
+  /** The first line: `{ ready: true, ... }`, `{ unavailable }` or `{ error }`, or a failure. */
+  readonly ready: Promise<Record<string, unknown>>;
+
+  constructor(cmd: string, args: string[]) {
+    this.#child = new Deno.Command(cmd, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#lines = this.#child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    this.#stderr = new Response(this.#child.stderr).text().catch(() => "");
+    this.ready = this.#line();
   }
-  if (out.error !== undefined) return { cell: { error: out.error } };
-  return { cell: { ...stats(out.times_ms), ran: out.ran }, blas: out.blas };
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  async #line(): Promise<Record<string, unknown>> {
+    while (!this.#buffer.includes("\n")) {
+      const r = await this.#lines.read();
+      if (r.done) {
+        const status = await this.#child.status;
+        const tail = (await this.#stderr).trim().split("\n").slice(-3).join(" / ");
+        return { error: `exit ${status.code}: ${tail.slice(0, 300)}` };
+      }
+      this.#buffer += r.value;
+    }
+    const i = this.#buffer.indexOf("\n");
+    const line = this.#buffer.slice(0, i);
+    this.#buffer = this.#buffer.slice(i + 1);
+    try {
+      return JSON.parse(line);
+    } catch {
+      return { error: `not JSON: ${line.slice(0, 200)}` };
+    }
+  }
+
+  /** k timed steps after `lead` ms of untimed ones: their times, or the error. */
+  async ask(k: number, lead: number, timing: () => void): Promise<number[] | string> {
+    try {
+      await this.#writer.write(new TextEncoder().encode(`${k} ${lead}\n`));
+    } catch (e) {
+      return `the process has gone: ${(e as Error).message}`;
+    }
+    let out = await this.#line();
+    if (out.timing === true) {
+      timing();
+      out = await this.#line();
+    }
+    if (!Array.isArray(out.times_ms)) return String(out.error ?? "no times_ms");
+    return out.times_ms as number[];
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.#writer.close();
+    } catch { /* the process has gone */ }
+    await this.#lines.cancel().catch(() => {});
+    await this.#child.status;
+    await this.#stderr;
+  }
 }
 
-/** The `--cell` mode: one measurement in this process, printed as one JSON line. */
-function runCell(spec: string, o: { steps: number; warmup: number }): number {
+/** User plus system CPU time of a process and its threads so far, in ms (Linux), or null. */
+function cpuMs(pid: number): number | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // After the command name (in parentheses, which may hold spaces) come the state and then the
+    // 4th..; utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux).
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
+/** The `--serve` mode: one denn cell in this process, taking its blocks from stdin. */
+async function serveCell(spec: string, o: { warmup: number }): Promise<number> {
+  const encoder = new TextEncoder();
+  const say = (x: unknown) => Deno.stdout.writeSync(encoder.encode(JSON.stringify(x) + "\n"));
   const [id, variant] = spec.split(":");
   const w = WORKLOADS.find((x) => x.id === id);
   if (!w || (variant !== "cpu" && variant !== "blas")) {
-    console.error(`--cell: expected <workload>:cpu or <workload>:blas, got ${spec}`);
+    console.error(`--serve: expected <workload>:cpu or <workload>:blas, got ${spec}`);
     return 2;
   }
   let v: Variant = cpuVariant, blasInfo: string | undefined;
   if (variant === "blas") {
     const b = blasVariant();
     if (typeof b === "string") {
-      console.log(JSON.stringify({ times_ms: [], unavailable: b }));
+      say({ unavailable: b });
       return 0;
     }
     v = b;
-    const lib = blasLibrary();
-    blasInfo = `blas: ${lib?.path ?? "?"}`;
+    blasInfo = `blas: ${blasLibrary()?.path ?? "?"}`;
   }
-  const c = measureDenn(w, v, o.warmup, o.steps);
-  if ("error" in c) {
-    console.log(JSON.stringify({ times_ms: [], error: c.error }));
-    return 0;
-  }
-  console.log(JSON.stringify({ times_ms: c.times, ran: c.ran, blas: blasInfo }));
-  return 0;
-}
-
-/** Times one workload under one variant; one more, untimed step records where its ops ran. */
-function measureDenn(w: Workload, v: Variant, warmup: number, steps: number): DennCell {
+  let step: () => void, ran: Record<string, number>;
   try {
     manualSeed(0);
-    return v.run(() => {
-      const step = w.build();
-      const times = timeSteps(step, warmup, steps);
-      return { ...stats(times), ran: ranOn(step) };
-    });
+    step = w.build();
+    // Traced first, so that nothing comes between the warm-up and the timed steps.
+    ran = v.run(() => ranOn(step));
+    v.run(() => timeSteps(step, o.warmup, 0));
   } catch (e) {
     console.error(`denn ${v.name}, ${w.label}:`, e);
-    return { error: (e as Error).message };
+    say({ error: (e as Error).message });
+    return 0;
   }
+  say({ ready: true, ran, blas: blasInfo });
+  let buffer = "";
+  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    for (let i = buffer.indexOf("\n"); i >= 0; i = buffer.indexOf("\n")) {
+      const [k, lead] = buffer.slice(0, i).split(" ").map(Number);
+      buffer = buffer.slice(i + 1);
+      try {
+        v.run(() => {
+          const end = performance.now() + lead;
+          do step(); while (performance.now() < end);
+        });
+        say({ timing: true });
+        say({ times_ms: v.run(() => timeSteps(step, 0, k)) });
+      } catch (e) {
+        console.error(`denn ${v.name}, ${w.label}:`, e);
+        say({ error: (e as Error).message });
+      }
+    }
+  }
+  return 0;
 }
 
 const decoder = new TextDecoder();
@@ -364,29 +428,37 @@ function count(value: string, flag: string, min: number): number {
   return n;
 }
 
+/** Timed steps per block: `--steps` spread over `--blocks`. */
+function perBlock(o: { steps: number; blocks: number }): number {
+  return Math.ceil(o.steps / o.blocks);
+}
+
 function parseOptions() {
   const { values } = parseArgs({
     options: {
       steps: { type: "string" },
       warmup: { type: "string" },
-      rounds: { type: "string" },
+      blocks: { type: "string" },
+      lead: { type: "string" },
       quick: { type: "boolean", default: false },
+      calibrate: { type: "boolean", default: false },
       only: { type: "string" },
       tfjs: { type: "boolean", default: false },
       "torch-threads": { type: "string" },
       json: { type: "string" },
-      cell: { type: "string" },
+      serve: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   const quick = values.quick;
   const steps = count(
-    values.steps ?? (quick ? "3" : "15"),
+    values.steps ?? (quick ? "3" : "30"),
     quick ? "steps" : "steps (fewer only with --quick)",
     quick ? 1 : 15,
   );
   const warmup = count(values.warmup ?? (quick ? "1" : String(DEFAULT_WARMUP)), "warmup", 0);
-  const rounds = count(values.rounds ?? (quick ? "1" : "3"), "rounds", 1);
+  const blocks = count(values.blocks ?? (quick ? "1" : "10"), "blocks", 1);
+  const lead = count(values.lead ?? (quick ? "0" : "300"), "lead", 0);
   // All cores for both sides: PyTorch's own default can be fewer (1 on a 2-vCPU machine).
   const torchThreads = count(
     values["torch-threads"] ?? String(navigator.hardwareConcurrency),
@@ -408,7 +480,7 @@ function parseOptions() {
     }
     workloads = WORKLOADS.filter((w) => ids.includes(w.id));
   }
-  return { ...values, quick, steps, warmup, rounds, torchThreads, workloads };
+  return { ...values, quick, steps, warmup, blocks, lead, torchThreads, workloads };
 }
 
 function fmt(c: Cell | null, flops?: number): string {
@@ -441,72 +513,133 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (o.cell !== undefined) return runCell(o.cell, o);
+  if (o.serve !== undefined) return await serveCell(o.serve, o);
   const machine = await machineInfo();
   console.log(
     `${machine.cpu}, ${machine.cores} cores; Deno ${machine.deno}; denn ${machine.dennCommit}; ` +
       `load average ${machine.loadStart}`,
   );
   console.log(
-    `${o.rounds} round(s) per cell, each a process timing ${o.steps} steps after ${o.warmup} ` +
-      `warm-up${o.quick ? " (--quick)" : ""}`,
+    `each cell a process: ${o.warmup} warm-up steps alone, then ${o.blocks} block(s) taking ` +
+      `turns with the others, each ${o.lead} ms of untimed steps and ${perBlock(o)} timed` +
+      (o.quick ? " (--quick)" : ""),
   );
   if (o.quick) console.log("--quick: a functional check; its timings are not measurements");
 
-  const torchArgs = (id: string) => [
-    here("./torch_cpu_compare.py"),
-    id,
-    "--steps",
-    String(o.steps),
-    "--warmup",
-    String(o.warmup),
-    ...(o.torchThreads ? ["--threads", String(o.torchThreads)] : []),
-  ];
   const dennCpu = new Map<string, DennCell>();
   const dennBlas = new Map<string, DennCell>();
   const torch = new Map<string, Cell>();
-  // Per workload, each round's blas/PyTorch ratio of medians.
-  const roundRatios = new Map<string, number[]>();
+  // Per workload, each block's blas/PyTorch ratio of medians, and the waiting processes' CPU time.
+  const blockRatios = new Map<string, number[]>();
+  const idle = new Map<string, { taken: number; wall: number }>();
   let torchInfo = "", blasInfo = "";
+  // With --calibrate, a second PyTorch process against the first: the ratio the method gives
+  // two identical sides.
+  const calibration = new Map<string, { ratio: number; blocks: number[] }>();
+  type Side = "cpu" | "blas" | "torch" | "torch2";
   for (const w of o.workloads) {
-    const cells: { cpu: DennCell[]; blas: DennCell[]; torch: Cell[] } = {
-      cpu: [],
-      blas: [],
-      torch: [],
+    const sides: Side[] = ["cpu", "blas", "torch", ...(o.calibrate ? ["torch2" as const] : [])];
+    const names = {
+      cpu: `denn ${cpuVariant.name}`,
+      blas: `denn ${BLAS_VARIANT}`,
+      torch: "PyTorch",
+      torch2: "PyTorch (second process, --calibrate)",
     };
-    for (let round = 0; round < o.rounds; round++) {
-      const order = ["cpu", "blas", "torch"] as const;
-      for (const which of round % 2 ? [...order].reverse() : order) {
-        const tag = `${w.label}, round ${round + 1}/${o.rounds}`;
-        if (which === "torch") {
-          console.error(`PyTorch: ${tag}`);
-          const r = await runPeer("/usr/bin/python3", torchArgs(w.id));
-          if (r.ok) {
-            cells.torch.push(stats(r.out.times_ms as number[]));
-            torchInfo = `PyTorch ${r.out.torch}, ${r.out.threads} thread(s)`;
-          } else {
-            cells.torch.push({ error: r.error });
-            console.error(`PyTorch, ${tag}: ${r.error}`);
-          }
+    const servers: Partial<Record<Side, Server>> = {};
+    const errors: Partial<Record<Side, string>> = {};
+    const times: Record<Side, number[]> = { cpu: [], blas: [], torch: [], torch2: [] };
+    const ran: Partial<Record<"cpu" | "blas", Record<string, number>>> = {};
+    // Started one at a time: each warms up alone while the ones before it wait.
+    for (const side of sides) {
+      console.error(`${names[side]}: ${w.label}, warm-up`);
+      const server = side === "torch" || side === "torch2"
+        ? new Server("/usr/bin/python3", [
+          here("./torch_cpu_compare.py"),
+          w.id,
+          "--serve",
+          "--warmup",
+          String(o.warmup),
+          ...(o.torchThreads ? ["--threads", String(o.torchThreads)] : []),
+        ])
+        : new Server(Deno.execPath(), [
+          "run",
+          "-A",
+          "--config",
+          here("../deno.json"),
+          here("./cpu_compare.ts"),
+          "--serve",
+          `${w.id}:${side}`,
+          "--warmup",
+          String(o.warmup),
+        ]);
+      const first = await server.ready;
+      if (first.ready !== true) {
+        await server.close();
+        if (first.unavailable !== undefined) {
+          errors[side] = BLAS_UNAVAILABLE;
+          blasInfo = `blas unavailable: ${first.unavailable}`;
+        } else {
+          errors[side] = String(first.error);
+          console.error(`${names[side]}, ${w.label}: ${errors[side]}`);
+        }
+        continue;
+      }
+      servers[side] = server;
+      if (side === "torch") torchInfo = `PyTorch ${first.torch}, ${first.threads} thread(s)`;
+      else if (side !== "torch2") ran[side] = first.ran as Record<string, number>;
+      if (side === "blas") blasInfo = String(first.blas ?? blasInfo);
+    }
+    // The CPU time the waiting processes used while another one's timed steps ran: it should be
+    // none (any is taken from the timed process; their threads spin down during the lead-in).
+    let taken = 0;
+    const phase0 = performance.now();
+    for (let block = 0; block < o.blocks; block++) {
+      const got: Partial<Record<Side, number[]>> = {};
+      for (const side of block % 2 ? [...sides].reverse() : sides) {
+        const server = servers[side];
+        if (!server) continue;
+        const others = (Object.values(servers) as Server[]).filter((s) => s !== server);
+        let before: number[] = [];
+        const r = await server.ask(perBlock(o), o.lead, () => {
+          before = others.map((s) => cpuMs(s.pid) ?? NaN);
+        });
+        for (const [i, s] of others.entries()) taken += (cpuMs(s.pid) ?? NaN) - before[i];
+        if (typeof r === "string") {
+          errors[side] = r;
+          console.error(`${names[side]}, ${w.label}, block ${block + 1}: ${r}`);
+          delete servers[side];
+          await server.close();
           continue;
         }
-        const name = which === "cpu" ? cpuVariant.name : BLAS_VARIANT;
-        console.error(`denn ${name}: ${tag}`);
-        const c = await dennCell(w.id, which, o);
-        cells[which].push(c.cell);
-        if (which === "blas") blasInfo = c.blas ?? blasInfo;
-        if ("error" in c.cell && c.cell.error !== BLAS_UNAVAILABLE) {
-          console.error(`denn ${name}, ${tag}: ${c.cell.error}`);
-        }
+        got[side] = r;
+        times[side].push(...r);
       }
-      const [b, t] = [cells.blas[round], cells.torch[round]];
-      if (b && t && !("error" in b) && !("error" in t)) {
-        roundRatios.set(w.id, [...roundRatios.get(w.id) ?? [], b.median / t.median]);
+      if (got.blas && got.torch) {
+        const ratios = blockRatios.get(w.id) ?? [];
+        blockRatios.set(w.id, [...ratios, stats(got.blas).median / stats(got.torch).median]);
+      }
+      if (got.torch2 && got.torch) {
+        const c = calibration.get(w.id) ?? { ratio: NaN, blocks: [] };
+        c.blocks.push(stats(got.torch2).median / stats(got.torch).median);
+        calibration.set(w.id, c);
       }
     }
-    dennCpu.set(w.id, pooled(cells.cpu) as DennCell);
-    dennBlas.set(w.id, pooled(cells.blas) as DennCell);
-    torch.set(w.id, pooled(cells.torch));
+    idle.set(w.id, { taken, wall: performance.now() - phase0 });
+    for (const s of Object.values(servers)) await s!.close();
+    const c = calibration.get(w.id);
+    if (c && times.torch2.length && times.torch.length) {
+      c.ratio = stats(times.torch2).median / stats(times.torch).median;
+    }
+    const cell = (side: Side): Cell =>
+      errors[side] !== undefined ? { error: errors[side]! } : stats(times[side]);
+    for (const side of ["cpu", "blas"] as const) {
+      const c = cell(side);
+      (side === "cpu" ? dennCpu : dennBlas).set(
+        w.id,
+        "error" in c ? c : { ...c, ran: ran[side] ?? {} },
+      );
+    }
+    torch.set(w.id, cell("torch"));
   }
 
   let tfjs: Cell | null = null;
@@ -571,12 +704,28 @@ async function main(): Promise<number> {
     }
   }
   printTable(rows);
-  if (o.rounds > 1) {
-    console.log(`\n${BLAS_VARIANT} / PyTorch, the ratio of medians in each round:`);
+  if (o.blocks > 1) {
+    console.log(`\n${BLAS_VARIANT} / PyTorch, the ratio of medians in each block:`);
     for (const w of o.workloads) {
-      const r = roundRatios.get(w.id) ?? [];
-      console.log(`  ${w.label}: ${r.map((x) => x.toFixed(2)).join(", ") || "-"}`);
+      const r = blockRatios.get(w.id) ?? [];
+      const m = r.length ? ` (median ${stats(r).median.toFixed(2)})` : "";
+      console.log(`  ${w.label}: ${r.map((x) => x.toFixed(2)).join(", ") || "-"}${m}`);
     }
+  }
+  if (o.calibrate) {
+    console.log("\n--calibrate: a second PyTorch process / the first, the same method:");
+    for (const w of o.workloads) {
+      const c = calibration.get(w.id);
+      const each = c?.blocks.map((x) => x.toFixed(2)).join(", ");
+      console.log(`  ${w.label}: ${c ? `${c.ratio.toFixed(2)}; in each block ${each}` : "-"}`);
+    }
+  }
+  console.log("\nCPU time the waiting processes used during another's timed steps (should be 0):");
+  for (const w of o.workloads) {
+    const x = idle.get(w.id);
+    if (!x) continue;
+    const ms = Number.isNaN(x.taken) ? "unknown (no /proc)" : `${x.taken.toFixed(0)} ms`;
+    console.log(`  ${w.label}: ${ms} (blocks ${(x.wall / 1000).toFixed(1)} s in all)`);
   }
   console.log("\ndenn ops per backend in one traced step (explain()):");
   for (const w of o.workloads) {
@@ -593,7 +742,8 @@ async function main(): Promise<number> {
     const settings = {
       steps: o.steps,
       warmup: o.warmup,
-      rounds: o.rounds,
+      blocks: o.blocks,
+      lead: o.lead,
       quick: o.quick,
       torchThreads: o.torchThreads,
     };

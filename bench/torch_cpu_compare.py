@@ -1,6 +1,7 @@
 """PyTorch CPU side of bench/cpu_compare.ts: one workload, timed one step at a time.
 
-Usage: /usr/bin/python3 bench/torch_cpu_compare.py WORKLOAD --steps N --warmup N [--threads N]
+Usage: /usr/bin/python3 bench/torch_cpu_compare.py WORKLOAD --warmup N [--steps N] [--serve]
+         [--threads N]
 
 WORKLOAD is one of
   lenet      LeNet-5 (ReLU, max pooling, conv1 padding 2) on [64, 1, 28, 28]
@@ -18,10 +19,17 @@ momentum 0.9) on fixed random data, in train mode, like denn's side.
 The thread count is torch.get_num_threads() as PyTorch sets it, unless --threads is given.
 Prints one JSON line: {"torch": version, "threads": n, "workload": name, "times_ms": [...]}, one
 time per step after the warm-up steps (no aggregation: bench/cpu_compare.ts takes the median).
+
+With --serve (how bench/cpu_compare.ts runs it) the process prints {"ready": true, "torch": ...,
+"threads": n} after the warm-up and then answers each line "K LEAD" on stdin (untimed steps for LEAD ms,
+at least one, then the line {"timing": true}, K timed steps and the line {"times_ms": [...]}),
+until stdin closes: the benchmark runs its sides in
+turns, a block at a time, so that the host's slow and fast stretches fall on all of them alike.
 """
 
 import argparse
 import json
+import sys
 import time
 
 import torch
@@ -109,27 +117,41 @@ def count(minimum: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("workload", choices=WORKLOADS)
-    parser.add_argument("--steps", type=count(1), required=True)
+    parser.add_argument("--steps", type=count(1))
+    parser.add_argument("--serve", action="store_true")
     parser.add_argument("--warmup", type=count(0), required=True)
     parser.add_argument("--threads", type=count(1))
     args = parser.parse_args()
+    if args.serve == (args.steps is not None):
+        parser.error("give exactly one of --steps and --serve")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     step = make_step(args.workload)
     for _ in range(args.warmup):
         step()
+    info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "workload": args.workload}
+    if not args.serve:
+        print(json.dumps({**info, "times_ms": timed(step, args.steps)}))
+        return
+    print(json.dumps({**info, "ready": True}), flush=True)
+    for line in sys.stdin:
+        k, lead = (int(x) for x in line.split())
+        end = time.perf_counter() + lead / 1000
+        step()
+        while time.perf_counter() < end:
+            step()
+        print(json.dumps({"timing": True}), flush=True)
+        print(json.dumps({"times_ms": timed(step, k)}), flush=True)
+
+
+def timed(step, steps: int) -> list:
     times = []
-    for _ in range(args.steps):
+    for _ in range(steps):
         t0 = time.perf_counter()
         step()
         times.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "workload": args.workload,
-        "times_ms": times,
-    }))
+    return times
 
 
 if __name__ == "__main__":
