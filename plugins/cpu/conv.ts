@@ -98,8 +98,9 @@ function isPointwise(p: Conv2dParams): boolean {
  * Measured on the 2-core VM (docs/BENCHMARKS.md, 2026-12-07: batch 16 and 64, 16–832 channels in,
  * 16–256 out, maps 2 × 2 to 32 × 32). With BLAS, per-image products of a few columns repack the
  * weight on every call: on 2 × 2 maps the chunked product took 0.26–0.93 of the time (up to 1.12
- * for weight gradients with 16 outputs), on 4 × 4 with 128 or more outputs 0.53–1.09, while on
- * 16 × 16 maps it mostly cost 1.0–1.9 (the copies in and out of the heap). Without BLAS the wasm
+ * for weight gradients with 16 outputs), on 4 × 4 with 128 or more outputs 0.53–1.09 and with
+ * 64–112 outputs 0.47–0.89 in most passes (`bench/conv_ab.ts --set googlenet`, 2026-12-08; one
+ * input gradient 1.13; with 16–32 outputs 1.0–1.45, left per image), while on 16 × 16 maps it mostly cost 1.0–1.9 (the copies in and out of the heap). Without BLAS the wasm
  * drivers took 0.13–0.9 of the time on maps up to 8 × 8 and 0.5–1.37 on larger ones, but up to
  * 2.2× on the weight gradient of 2 × 2 and 4 × 4 maps with few channels. Kernel-internal (exported
  * for tests).
@@ -113,7 +114,8 @@ export function pointwiseOnDrivers(
   // One pixel per image is one product for the whole batch already.
   if (pix === 1 && p.groups === 1) return false;
   if (wasmDefault(gemm)) return pass !== "weight" || pix > 16 || (kk >= 256 && og >= 32);
-  return pix <= 4 || (og >= 128 && (pix <= 16 || (pix <= 64 && kk >= 256 && og * kk <= 1 << 17)));
+  return pix <= 4 || (pix <= 16 && og >= 64) ||
+    (og >= 128 && pix <= 64 && kk >= 256 && og * kk <= 1 << 17);
 }
 
 function checkParams(p: Conv2dParams): void {

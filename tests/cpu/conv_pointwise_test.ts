@@ -30,6 +30,7 @@ const CASES: [string, Partial<Conv2dParams> & { n: number; c: number; h: number;
   ["2 × 2 maps", { n: 3, c: 8, h: 2, o: 8 }],
   ["2 × 2 maps, 2 groups", { n: 3, c: 8, h: 2, o: 6, groups: 2 }],
   ["4 × 4 maps, 128 outputs", { n: 2, c: 16, h: 4, o: 128 }],
+  ["4 × 4 maps, 96 outputs", { n: 3, c: 40, h: 4, o: 96 }],
   ["4 × 4 maps, 16 outputs", { n: 2, c: 16, h: 4, o: 16 }],
   ["4 × 4 maps, 256 inputs, 32 outputs", { n: 2, c: 256, h: 4, o: 32 }],
   ["8 × 8 maps, 256 inputs, 128 outputs", { n: 2, c: 256, h: 8, o: 128 }],
