@@ -38,7 +38,8 @@ import { sgemm } from "./gemm.ts";
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./conv.ts";
 import { weightStamp } from "./conv_crop.ts";
 import type { Conv2dParams } from "./conv.ts";
-import { maxPool2dForward, maxPool2x2Heap } from "./pool.ts";
+import { maxPool2dForward } from "./pool.ts";
+import { maxPool2x2Heap } from "./wasm_pool2x2.ts";
 import { maxPool2dBackward } from "./pool_backward.ts";
 import {
   adaptiveAvgPool2dBackward,

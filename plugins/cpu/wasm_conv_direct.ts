@@ -163,7 +163,7 @@ export function forwardDirect(
 
 /**
  * {@link forwardDirect}, or with `pool2x2` its output max-pooled by 2 × 2 windows of stride 2 in the
- * heap (by `pool2x2`, pool.ts's SIMD kernel, over each chunk once the threads are done), so
+ * heap (by `pool2x2`, the SIMD kernel of wasm_pool2x2.ts, over each chunk once the threads are done), so
  * that only the pooled values and their indices (flat, within each conv output plane, as the
  * maxPool2d op's) leave the heap.
  */
@@ -279,7 +279,7 @@ export type HeapRelu = (at: number, n: number) => void;
 
 /**
  * A 2 × 2 max-pooling kernel over heap byte pointers: (x, y, idx, planes, oh, ow, w, planeBytes),
- * as pool.ts's SIMD `pool2x2` (which may write up to 3 lanes past each output row).
+ * as the SIMD `pool2x2` of wasm_pool2x2.ts (which may write up to 3 lanes past each output row).
  */
 export type Pool2x2Heap = (...args: number[]) => void;
 

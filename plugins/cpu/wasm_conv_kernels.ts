@@ -23,7 +23,7 @@ import {
 } from "./wasm_gemm.ts";
 import { emitKernel, type KernelShape } from "./wasm_gemm_kernel.ts";
 import { emitPad, emitRows, emitUnroll, emitZero } from "./wasm_move_kernels.ts";
-import { emitMaxPool, emitMaxPoolScatter } from "./wasm_max_pool.ts";
+import { emitMaxPool, emitMaxPoolS1, emitMaxPoolScatter } from "./wasm_max_pool.ts";
 import { registerKernels } from "./threads.ts";
 import { type DirectConvShape, emitConvDirect, emitDot } from "./wasm_product_kernels.ts";
 import { emitBnApply, emitBnGradApply, emitBnGradSums, emitBnStats } from "./wasm_norm.ts";
@@ -115,6 +115,7 @@ const NAMES = [
   "poolInputGrad1",
   "poolInputGrad2",
   "copyRows",
+  "maxPoolS1",
 ] as const;
 
 /** Name of one conv-module kernel. */
@@ -161,6 +162,7 @@ function instantiate(): ConvKernels | null {
       emitPoolInputGrad(1, relaxed),
       emitPoolInputGrad(2, relaxed),
       emitRows(false),
+      emitMaxPoolS1(),
     ], wasmMemoryImport);
     const module = new WebAssembly.Module(bytes);
     const e = new WebAssembly.Instance(module, { env: { memory: wasmMemory } }).exports;

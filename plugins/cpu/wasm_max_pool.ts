@@ -216,3 +216,117 @@ export function emitMaxPoolScatter(): FuncDef {
     code: c,
   };
 }
+
+/**
+ * Emits `maxPoolS1(x, y, idx, hm, hc, planes, h, w, oh, ow, kh, kw, padH, padW, pitch)`, max
+ * pooling with stride 1 and no dilation, over byte pointers, as two passes per plane: along each
+ * input row the maximum of each output column's window and its column (into the row-pitched
+ * scratch `hm`/`hc`, `pitch` floats a row), then down each output column the maximum of those over
+ * the window's rows. Both passes fold in window order with the generic kernel's rule (`v > m ||
+ * v != v` selects), which makes the result that of the row-major scan: the first maximum, the last
+ * NaN, and the first real tap where nothing beats -inf. kh·kw taps per output become kh + kw.
+ * Four outputs per step; columns outside the row read -inf. The row pass reads up to `padW`
+ * floats before a row and `padW + 3` after it; the column pass writes only the outputs of its
+ * planes (the lanes past a row's end are not stored).
+ */
+export function emitMaxPoolS1(): FuncDef {
+  const X = 0, Y = 1, IDX = 2, HM = 3, HC = 4, PLANES = 5, H = 6, W = 7, OH = 8, OW = 9;
+  const KH = 10, KW = 11, PADH = 12, PADW = 13, PITCH = 14;
+  const f = new Frame(15);
+  const pl = f.local(i32), r = f.local(i32), ox = f.local(i32), t = f.local(i32);
+  const start = f.local(i32), at = f.local(i32), hrow = f.local(i32), oy = f.local(i32);
+  const r0 = f.local(i32), r1 = f.local(i32), yo = f.local(i32), left = f.local(i32);
+  const m = f.local(v128), best = f.local(v128), v = f.local(v128), cond = f.local(v128);
+  const cols = f.local(v128), lanes = f.local(v128), zero = f.local(v128), wvec = f.local(v128);
+  const c = new Code();
+  c.i32x4Const([0, 1, 2, 3]).set(lanes);
+  c.i32(0).simd(SimdOp.i32x4Splat).set(zero);
+  c.get(W).simd(SimdOp.i32x4Splat).set(wvec);
+  // One tap of the fold: v against the running (m, best); `index` pushes the taps' indices.
+  const fold = (index: () => void) => {
+    c.get(v).get(m).simd(SimdOp.f32x4Gt).get(v).get(v).simd(SimdOp.f32x4Ne);
+    c.simd(SimdOp.v128Or).set(cond);
+    c.get(v).get(m).get(cond).simd(SimdOp.v128Bitselect).set(m);
+    index();
+    c.get(best).get(cond).simd(SimdOp.v128Bitselect).set(best);
+  };
+  // ox − padW + lanes: each lane's first window column (before clipping).
+  const firstCols = () => {
+    c.get(ox).get(PADW).op(Op.i32Sub).simd(SimdOp.i32x4Splat).get(lanes).simd(SimdOp.i32x4Add);
+  };
+  forUp(c, pl, PLANES, 1, () => {
+    forUp(c, r, H, 1, () => {
+      c.get(r).get(PITCH).op(Op.i32Mul).i32(4).op(Op.i32Mul).set(hrow);
+      c.i32(0).set(ox);
+      whileLt(c, ox, OW, 4, () => {
+        c.get(ox).get(PADW).op(Op.i32Sub).set(start);
+        c.f32x4Const(-Infinity).set(m);
+        firstCols();
+        c.get(zero).simd(SimdOp.i32x4MaxS).set(best);
+        forUp(c, t, KW, 1, () => {
+          c.get(start).get(t).op(Op.i32Add).tee(at).simd(SimdOp.i32x4Splat).get(lanes);
+          c.simd(SimdOp.i32x4Add).set(cols);
+          c.get(X).get(r).get(W).op(Op.i32Mul).get(at).op(Op.i32Add).i32(4);
+          c.op(Op.i32Mul, Op.i32Add).simd(SimdOp.v128Load, V);
+          c.f32x4Const(-Infinity);
+          c.get(cols).get(zero).simd(SimdOp.i32x4GeS).get(cols).get(wvec).simd(SimdOp.i32x4LtS);
+          c.simd(SimdOp.v128And).simd(SimdOp.v128Bitselect).set(v);
+          fold(() => c.get(cols));
+        });
+        c.get(hrow).get(ox).i32(4).op(Op.i32Mul, Op.i32Add).set(at);
+        c.get(HM).get(at).op(Op.i32Add).get(m).simd(SimdOp.v128Store, V);
+        c.get(HC).get(at).op(Op.i32Add).get(best).simd(SimdOp.v128Store, V);
+      });
+    });
+    c.i32(0).set(yo);
+    forUp(c, oy, OH, 1, () => {
+      // The window's rows [r0, r1): max(oy − padH, 0) and min(oy − padH + kh, h).
+      c.get(oy).get(PADH).op(Op.i32Sub).tee(r0).i32(0).get(r0).i32(0).op(Op.i32GtS, Op.select);
+      c.set(r0);
+      c.get(oy).get(PADH).op(Op.i32Sub).get(KH).op(Op.i32Add).tee(r1).get(H).get(r1).get(H);
+      c.op(Op.i32LtS, Op.select).set(r1);
+      c.i32(0).set(ox);
+      whileLt(c, ox, OW, 4, () => {
+        c.f32x4Const(-Infinity).set(m);
+        // The first real tap: row r0, column max(ox − padW + lane, 0).
+        firstCols();
+        c.get(zero).simd(SimdOp.i32x4MaxS).get(r0).get(W).op(Op.i32Mul).simd(SimdOp.i32x4Splat);
+        c.simd(SimdOp.i32x4Add).set(best);
+        c.get(r0).set(r);
+        whileLt(c, r, r1, 1, () => {
+          c.get(r).get(PITCH).op(Op.i32Mul).get(ox).op(Op.i32Add).i32(4).op(Op.i32Mul).set(at);
+          c.get(HM).get(at).op(Op.i32Add).simd(SimdOp.v128Load, V).set(v);
+          fold(() => {
+            c.get(HC).get(at).op(Op.i32Add).simd(SimdOp.v128Load, V);
+            c.get(r).get(W).op(Op.i32Mul).simd(SimdOp.i32x4Splat).simd(SimdOp.i32x4Add);
+          });
+        });
+        c.get(yo).get(ox).i32(4).op(Op.i32Mul, Op.i32Add).set(at);
+        c.get(OW).get(ox).op(Op.i32Sub).tee(left).i32(4).op(Op.i32GeS, Op.if, BLOCK_VOID);
+        c.get(Y).get(at).op(Op.i32Add).get(m).simd(SimdOp.v128Store, V);
+        c.get(IDX).get(at).op(Op.i32Add).get(best).simd(SimdOp.v128Store, V);
+        c.op(Op.else);
+        for (let j = 0; j < 3; j++) {
+          c.get(left).i32(j).op(Op.i32GtS, Op.if, BLOCK_VOID);
+          c.get(Y).get(at).op(Op.i32Add).get(m).simd(SimdOp.f32x4ExtractLane).op(j);
+          c.mem(Op.f32Store, 2, 4 * j);
+          c.get(IDX).get(at).op(Op.i32Add).get(best).simd(SimdOp.i32x4ExtractLane).op(j);
+          c.mem(Op.i32Store, 2, 4 * j);
+          c.op(Op.end);
+        }
+        c.op(Op.end);
+      });
+      c.get(yo).get(OW).i32(4).op(Op.i32Mul, Op.i32Add).set(yo);
+    });
+    c.get(X).get(H).get(W).op(Op.i32Mul).i32(4).op(Op.i32Mul, Op.i32Add).set(X);
+    c.get(Y).get(yo).op(Op.i32Add).set(Y);
+    c.get(IDX).get(yo).op(Op.i32Add).set(IDX);
+  });
+  return {
+    name: "maxPoolS1",
+    params: new Array(15).fill(i32),
+    results: [],
+    locals: f.locals,
+    code: c,
+  };
+}

@@ -3,7 +3,9 @@
  * dilation), with the taps of windows that reach past the row masked, and a row's last outputs one
  * by one. All must give what one window at a time gives: the maximum, the in-plane index of the
  * first tap holding it, and NaN winning (a later NaN replacing an earlier one), on wide rows and on
- * small maps, with padding, ceil mode, ties and NaNs.
+ * small maps, with padding, ceil mode, ties and NaNs. Stride 1 without dilation has a two-pass
+ * kernel of its own (row maxima, then column maxima of those), checked on the same terms, with
+ * rectangular windows and on enough planes to be shared out to the threads and cut into chunks.
  */
 
 import assert from "node:assert/strict";
@@ -97,6 +99,34 @@ const CASES: [string, Pool2dParams][] = [
   ["3 × 3 stride 2 pad 1 on 16 × 16", params(2, 3, 16, 16, 3, 2, 1, false)],
   ["3 × 3 stride 2 pad 1 on 7 × 9, ceil", params(1, 4, 7, 9, 3, 2, 1, true)],
   ["5 × 5 stride 1 pad 2 on 6 × 6", params(1, 3, 6, 6, 5, 1, 2, false)],
+  // Stride 1, no dilation: the two-pass kernel.
+  ["3 × 3 stride 1 pad 1 on 2 × 2", params(3, 7, 2, 2, 3, 1, 1, false)],
+  ["3 × 3 stride 1 pad 1 on 1 × 1", params(2, 5, 1, 1, 3, 1, 1, false)],
+  ["3 × 3 stride 1 pad 1 on 8 × 37", params(2, 3, 8, 37, 3, 1, 1, false)],
+  ["4 × 4 stride 1 on 7 × 11", params(2, 3, 7, 11, 4, 1, 0, false)],
+  ["1 × 1 stride 1 on 5 × 6", params(1, 3, 5, 6, 1, 1, 0, false)],
+  ["2 × 5 stride 1 pad (1, 2) on 6 × 9", {
+    ...params(2, 3, 6, 9, 1, 1, 0, false),
+    kh: 2,
+    kw: 5,
+    padH: 1,
+    padW: 2,
+    oh: 7,
+    ow: 9,
+  }],
+  ["5 × 2 stride 1 pad (2, 0) on 3 × 10", {
+    ...params(2, 3, 3, 10, 1, 1, 0, false),
+    kh: 5,
+    kw: 2,
+    padH: 2,
+    padW: 0,
+    oh: 3,
+    ow: 9,
+  }],
+  // Shared out to the threads (16 · 512 planes, as GoogLeNet's inception 4b pool).
+  ["3 × 3 stride 1 pad 1 on 4 × 4, 8192 planes", params(16, 512, 4, 4, 3, 1, 1, true)],
+  // Cut into chunks of planes (2^21 floats of heap: 43690 planes of 4 × 4).
+  ["3 × 3 stride 1 pad 1 on 4 × 4, 49152 planes", params(48, 1024, 4, 4, 3, 1, 1, false)],
 ];
 
 for (const [name, p] of CASES) {
