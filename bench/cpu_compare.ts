@@ -603,7 +603,10 @@ async function main(): Promise<number> {
         const r = await server.ask(perBlock(o), o.lead, () => {
           before = others.map((s) => cpuMs(s.pid) ?? NaN);
         });
-        for (const [i, s] of others.entries()) taken += (cpuMs(s.pid) ?? NaN) - before[i];
+        // (No timed steps ran when the block failed before them.)
+        for (const [i, s] of before.length ? others.entries() : []) {
+          taken += (cpuMs(s.pid) ?? NaN) - before[i];
+        }
         if (typeof r === "string") {
           errors[side] = r;
           console.error(`${names[side]}, ${w.label}, block ${block + 1}: ${r}`);
@@ -748,7 +751,11 @@ async function main(): Promise<number> {
       torchThreads: o.torchThreads,
     };
     const info = { ...machine, loadEnd, pytorch: torchInfo, blas: blasInfo, tfjs: tfjsInfo };
-    await Deno.writeTextFile(o.json, JSON.stringify({ machine: info, settings, results }, null, 2));
+    const calibrate = o.calibrate ? Object.fromEntries(calibration) : undefined;
+    await Deno.writeTextFile(
+      o.json,
+      JSON.stringify({ machine: info, settings, results, calibration: calibrate }, null, 2),
+    );
     console.log(`\nwrote ${o.json}`);
   }
   const dennFailed = [...dennCpu.values(), ...dennBlas.values()].some((c) =>
