@@ -18,7 +18,7 @@
 import { outputF32, outputI32 } from "../../core/host_pool.ts";
 import { heapRegions } from "./wasm_conv_heap.ts";
 import { convKernels } from "./wasm_conv_kernels.ts";
-import { planFor } from "./threads.ts";
+import { type Plan, planFor } from "./threads.ts";
 import { maxPool2x2Heap } from "./wasm_pool2x2.ts";
 
 /** Shape and hyper-parameters of a 2-D pooling; `oh`/`ow` are precomputed by the caller. */
@@ -182,35 +182,65 @@ function wasmMaxPool2d(x: Float32Array, p: Pool2dParams): { y: Float32Array; ind
   const ints = new Int32Array(f.buffer);
   windowTable(oh, h, p.kh, p.strideH, p.padH, p.dilationH, ints.subarray(TH));
   windowTable(ow, w, p.kw, p.strideW, p.padW, p.dilationW, ints.subarray(TW));
-  const y = outputF32(planes * outPlane);
-  const indices = outputI32(planes * outPlane);
   // Planes are independent: ranges of them are work items (window taps as the unit of work).
   const plan = planFor(planes * outPlane * p.kh * p.kw, planes, POOL_WORK_PER_THREAD);
+  return poolChunks(x, plan, { f, chunk, planes, inPlane, outPlane, X, Y, IDX }, (q0, cnt) => {
+    plan.call(
+      k.ids.maxPool,
+      0,
+      4 * (X + q0 * inPlane),
+      4 * (Y + q0 * outPlane),
+      4 * (IDX + q0 * outPlane),
+      cnt,
+      w,
+      4 * inPlane,
+      p.dilationH,
+      p.dilationW,
+      oh,
+      ow,
+      4 * TH,
+      4 * TW,
+      p.strideW,
+      p.padW,
+      p.kw,
+    );
+  });
+}
+
+/** Where a chunked plane-wise pooling keeps its planes: the heap, and X, Y, IDX in floats. */
+interface PoolLayout {
+  f: Float32Array;
+  chunk: number;
+  planes: number;
+  inPlane: number;
+  outPlane: number;
+  X: number;
+  Y: number;
+  IDX: number;
+}
+
+/**
+ * Runs a plane-wise max pooling kernel chunk by chunk: the chunk's input planes are copied to X,
+ * ranges of them become the plan's work items (`call(q0, cnt)` records the kernel over planes
+ * [q0, q0 + cnt) of the chunk), and the values at Y and indices at IDX are copied out.
+ */
+function poolChunks(
+  x: Float32Array,
+  plan: Plan,
+  l: PoolLayout,
+  call: (q0: number, cnt: number) => void,
+): { y: Float32Array; indices: Int32Array } {
+  const { f, chunk, planes, inPlane, outPlane, X, Y, IDX } = l;
+  const ints = new Int32Array(f.buffer);
+  const y = outputF32(planes * outPlane);
+  const indices = outputI32(planes * outPlane);
   for (let p0 = 0; p0 < planes; p0 += chunk) {
     const cnt = Math.min(chunk, planes - p0);
     f.set(x.subarray(p0 * inPlane, (p0 + cnt) * inPlane), X);
     const step = Math.ceil(cnt / (4 * plan.threads));
     for (let q0 = 0; q0 < cnt; q0 += step) {
       plan.item();
-      plan.call(
-        k.ids.maxPool,
-        0,
-        4 * (X + q0 * inPlane),
-        4 * (Y + q0 * outPlane),
-        4 * (IDX + q0 * outPlane),
-        Math.min(step, cnt - q0),
-        w,
-        4 * inPlane,
-        p.dilationH,
-        p.dilationW,
-        oh,
-        ow,
-        4 * TH,
-        4 * TW,
-        p.strideW,
-        p.padW,
-        p.kw,
-      );
+      call(q0, Math.min(step, cnt - q0));
     }
     plan.run();
     y.set(f.subarray(Y, Y + cnt * outPlane), p0 * outPlane);
@@ -250,41 +280,28 @@ function wasmMaxPoolS1(x: Float32Array, p: Pool2dParams): { y: Float32Array; ind
     plan.threads * slot,
   ]);
   const X = at[0] + margin, [, Y, IDX, S] = at;
-  const ints = new Int32Array(f.buffer);
-  const y = outputF32(planes * outPlane);
-  const indices = outputI32(planes * outPlane);
   plan.scratchStride(4 * slot);
-  for (let p0 = 0; p0 < planes; p0 += chunk) {
-    const cnt = Math.min(chunk, planes - p0);
-    f.set(x.subarray(p0 * inPlane, (p0 + cnt) * inPlane), X);
-    const step = Math.ceil(cnt / (4 * plan.threads));
-    for (let q0 = 0; q0 < cnt; q0 += step) {
-      plan.item();
-      plan.call(
-        k.ids.maxPoolS1,
-        0b11000,
-        4 * (X + q0 * inPlane),
-        4 * (Y + q0 * outPlane),
-        4 * (IDX + q0 * outPlane),
-        4 * S,
-        4 * (S + h * pitch),
-        Math.min(step, cnt - q0),
-        h,
-        w,
-        oh,
-        ow,
-        p.kh,
-        p.kw,
-        p.padH,
-        p.padW,
-        pitch,
-      );
-    }
-    plan.run();
-    y.set(f.subarray(Y, Y + cnt * outPlane), p0 * outPlane);
-    indices.set(ints.subarray(IDX, IDX + cnt * outPlane), p0 * outPlane);
-  }
-  return { y, indices };
+  return poolChunks(x, plan, { f, chunk, planes, inPlane, outPlane, X, Y, IDX }, (q0, cnt) => {
+    plan.call(
+      k.ids.maxPoolS1,
+      0b11000,
+      4 * (X + q0 * inPlane),
+      4 * (Y + q0 * outPlane),
+      4 * (IDX + q0 * outPlane),
+      4 * S,
+      4 * (S + h * pitch),
+      cnt,
+      h,
+      w,
+      oh,
+      ow,
+      p.kh,
+      p.kw,
+      p.padH,
+      p.padW,
+      pitch,
+    );
+  });
 }
 
 /**
