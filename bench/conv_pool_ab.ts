@@ -11,7 +11,8 @@
 import { wasmConvForward } from "../plugins/cpu/wasm_conv.ts";
 import { wasmConvForwardMaxPool2x2 } from "../plugins/cpu/wasm_conv_direct.ts";
 import { convKernels } from "../plugins/cpu/wasm_conv_kernels.ts";
-import { maxPool2dForward, maxPool2x2Heap } from "../plugins/cpu/pool.ts";
+import { maxPool2dForward } from "../plugins/cpu/pool.ts";
+import { maxPool2x2Heap } from "../plugins/cpu/wasm_pool2x2.ts";
 import { convParams, pool2x2Params } from "../tests/cpu/_helpers.ts";
 
 if (!convKernels || !maxPool2x2Heap) {
