@@ -552,16 +552,16 @@ async function main(): Promise<number> {
     // Started one at a time: each warms up alone while the ones before it wait.
     for (const side of sides) {
       console.error(`${names[side]}: ${w.label}, warm-up`);
-      const server = side === "torch" || side === "torch2"
-        ? new Server("/usr/bin/python3", [
+      const [cmd, args] = side === "torch" || side === "torch2"
+        ? ["/usr/bin/python3", [
           here("./torch_cpu_compare.py"),
           w.id,
           "--serve",
           "--warmup",
           String(o.warmup),
           ...(o.torchThreads ? ["--threads", String(o.torchThreads)] : []),
-        ])
-        : new Server(Deno.execPath(), [
+        ]]
+        : [Deno.execPath(), [
           "run",
           "-A",
           "--config",
@@ -571,7 +571,16 @@ async function main(): Promise<number> {
           `${w.id}:${side}`,
           "--warmup",
           String(o.warmup),
-        ]);
+        ]];
+      let server: Server;
+      try {
+        server = new Server(cmd, args);
+      } catch (e) {
+        // Spawning throws where the program is missing (no /usr/bin/python3, say).
+        errors[side] = `${cmd} did not start: ${(e as Error).message}`;
+        console.error(`${names[side]}, ${w.label}: ${errors[side]}`);
+        continue;
+      }
       const first = await server.ready;
       if (first.ready !== true) {
         await server.close();
