@@ -55,8 +55,17 @@ const sameBits = (what: string, a: Tensor, b: Tensor): void =>
   sameArrayBits(what, Float32Array.from(a.dataSync()), Float32Array.from(b.dataSync()));
 
 // Shapes for each kernel path: JS loops (small; runs of 1 and 2), wasm (from 2^15 elements with
-// runs of at least 4, with and without a scalar tail per run).
-const SHAPES = [[4, 3], [2, 3, 5], [3, 2, 4, 5], [64, 600, 1, 1], [8, 16, 16, 16], [16, 8, 15, 19]];
+// runs of at least 4, with and without a scalar tail per run), and wasm with the channels shared
+// out to the threads (from 2^17 elements; an odd channel count shares unevenly).
+const SHAPES = [
+  [4, 3],
+  [2, 3, 5],
+  [3, 2, 4, 5],
+  [64, 600, 1, 1],
+  [8, 16, 16, 16],
+  [16, 8, 15, 19],
+  [16, 33, 16, 16],
+];
 
 for (const threads of [1, 0]) {
   for (const shape of SHAPES) {
@@ -92,6 +101,30 @@ for (const threads of [1, 0]) {
     });
   }
 }
+
+Deno.test("batch-norm backward ops: the same bits on one thread and on all", () => {
+  const shape = [16, 33, 16, 16], c = shape[1];
+  const x = rand(shape, -2, 3), [m, v] = batchNormStats(x), w = rand([c], 0.5, 1.5);
+  const attrs = { training: true, eps: 1e-5 };
+  const y = batchNormReluRaw(x, m, v, w, rand([c]), attrs);
+  // The gradient as cat's channel slice too (image blocks, not dense).
+  const wide = rand([16, 40, 16, 16]);
+  for (const g of [rand(shape), wide.narrow(1, 3, c)]) {
+    const runs = [1, 0].map((threads) => {
+      const before = getNumThreads();
+      if (threads) setNumThreads(threads);
+      try {
+        return [
+          ...apply(op("batchNormReluBackward"), [g, x, m, v, w, y], attrs),
+          ...apply(op("batchNormBackward"), [g, x, m, v, w], attrs),
+        ];
+      } finally {
+        setNumThreads(before);
+      }
+    });
+    for (let i = 0; i < 6; i++) sameBits(`output ${i}`, runs[0][i], runs[1][i]);
+  }
+});
 
 Deno.test("batchNormRelu: kernels match the decompositions", () => {
   for (const shape of [[3, 2, 4, 5], [8, 16, 16, 16]]) {
@@ -233,7 +266,7 @@ Deno.test("GoogLeNet's conv units and ResNet's blocks run batchNormRelu", () => 
 });
 
 Deno.test("batch-norm backward ops take cat's channel slices of the gradient without a contiguous copy", () => {
-  for (const shape of [[2, 3, 4, 5], [8, 16, 16, 16]]) {
+  for (const shape of [[2, 3, 4, 5], [8, 16, 16, 16], [16, 32, 16, 16]]) {
     for (const fused of [true, false]) {
       const c = shape[1];
       const mods = () => [new BatchNorm2d(c), new BatchNorm2d(c)];
